@@ -1,0 +1,158 @@
+package nn
+
+import "math"
+
+// Optimizer updates parameters from their gradients.
+type Optimizer interface {
+	// Step applies one update with learning rate lr. It does not clear gradients.
+	Step(lr float64)
+}
+
+// SGDConfig tunes [SGD]; the zero value is plain SGD.
+type SGDConfig struct {
+	Momentum float64
+	// Nesterov uses Nesterov momentum (PyTorch's formulation); it needs Momentum > 0.
+	Nesterov bool
+	// WeightDecay adds WeightDecay·w to the gradient (L2 regularisation).
+	WeightDecay float64
+}
+
+// SGD is stochastic gradient descent with optional momentum, following torch.optim.SGD.
+type SGD[T Float] struct {
+	Config SGDConfig
+	params []*Tensor[T]
+	buf    [][]T
+}
+
+// NewSGD returns an SGD optimizer over params.
+func NewSGD[T Float](params []*Tensor[T], cfg SGDConfig) *SGD[T] {
+	return &SGD[T]{Config: cfg, params: params, buf: make([][]T, len(params))}
+}
+
+// Step implements [Optimizer].
+func (o *SGD[T]) Step(lr float64) {
+	mu, wd := T(o.Config.Momentum), T(o.Config.WeightDecay)
+	for k, p := range o.params {
+		if p.Grad == nil {
+			continue
+		}
+		first := o.buf[k] == nil
+		if mu != 0 && first {
+			o.buf[k] = make([]T, len(p.Data))
+		}
+		for i, g := range p.Grad {
+			d := g + wd*p.Data[i]
+			if mu != 0 {
+				b := &o.buf[k][i]
+				if first {
+					*b = d
+				} else {
+					*b = mu**b + d
+				}
+				if o.Config.Nesterov {
+					d += mu * *b
+				} else {
+					d = *b
+				}
+			}
+			p.Data[i] -= T(lr) * d
+		}
+	}
+}
+
+// AdamConfig tunes [Adam]; zero fields take the defaults β1 = 0.9, β2 = 0.999,
+// ε = 1e-8.
+type AdamConfig struct {
+	Beta1, Beta2, Eps float64
+	// WeightDecay is L2 regularisation added to the gradient (torch.optim.Adam), or,
+	// with Decoupled, a decay of the weights themselves (AdamW, Loshchilov and Hutter
+	// 2019: w -= lr·WeightDecay·w).
+	WeightDecay float64
+	Decoupled   bool
+}
+
+// Adam is the Adam optimizer (Kingma and Ba 2015) with bias correction, and AdamW when
+// Config.Decoupled is set. Updates match torch.optim.Adam and AdamW.
+type Adam[T Float] struct {
+	Config AdamConfig
+	params []*Tensor[T]
+	m, v   [][]T
+	t      int
+}
+
+// NewAdam returns an Adam optimizer over params.
+func NewAdam[T Float](params []*Tensor[T], cfg AdamConfig) *Adam[T] {
+	if cfg.Beta1 == 0 {
+		cfg.Beta1 = 0.9
+	}
+	if cfg.Beta2 == 0 {
+		cfg.Beta2 = 0.999
+	}
+	if cfg.Eps == 0 {
+		cfg.Eps = 1e-8
+	}
+	o := &Adam[T]{Config: cfg, params: params, m: make([][]T, len(params)), v: make([][]T, len(params))}
+	for k, p := range params {
+		o.m[k], o.v[k] = make([]T, len(p.Data)), make([]T, len(p.Data))
+	}
+	return o
+}
+
+// NewAdamW is NewAdam with decoupled weight decay.
+func NewAdamW[T Float](params []*Tensor[T], cfg AdamConfig) *Adam[T] {
+	cfg.Decoupled = true
+	return NewAdam(params, cfg)
+}
+
+// Step implements [Optimizer].
+func (o *Adam[T]) Step(lr float64) {
+	o.t++
+	c := o.Config
+	bc1 := 1 - math.Pow(c.Beta1, float64(o.t))
+	bc2 := 1 - math.Pow(c.Beta2, float64(o.t))
+	step := T(lr / bc1)
+	b1, b2 := T(c.Beta1), T(c.Beta2)
+	sqrtBC2, eps := T(math.Sqrt(bc2)), T(c.Eps)
+	for k, p := range o.params {
+		if p.Grad == nil {
+			continue
+		}
+		if c.Decoupled && c.WeightDecay != 0 {
+			f := T(1 - lr*c.WeightDecay)
+			for i := range p.Data {
+				p.Data[i] *= f
+			}
+		}
+		m, v := o.m[k], o.v[k]
+		for i, g := range p.Grad {
+			if !c.Decoupled {
+				g += T(c.WeightDecay) * p.Data[i]
+			}
+			m[i] = b1*m[i] + (1-b1)*g
+			v[i] = b2*v[i] + (1-b2)*g*g
+			p.Data[i] -= step * m[i] / (T(math.Sqrt(float64(v[i])))/sqrtBC2 + eps)
+		}
+	}
+}
+
+// ClipGradNorm scales all gradients so that their global L2 norm is at most maxNorm
+// (Pascanu et al. 2013) and returns the norm before clipping. Parameters without a
+// gradient are skipped. maxNorm ≤ 0 only measures.
+func ClipGradNorm[T Float](params []*Tensor[T], maxNorm float64) float64 {
+	var sq float64
+	for _, p := range params {
+		for _, g := range p.Grad {
+			sq += float64(g) * float64(g)
+		}
+	}
+	norm := math.Sqrt(sq)
+	if maxNorm > 0 && norm > maxNorm {
+		s := T(maxNorm / (norm + 1e-6))
+		for _, p := range params {
+			for i := range p.Grad {
+				p.Grad[i] *= s
+			}
+		}
+	}
+	return norm
+}

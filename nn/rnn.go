@@ -1,0 +1,633 @@
+package nn
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+)
+
+// Cell selects the recurrent cell of an [RNN].
+type Cell int
+
+// The cells. Gate order and formulas follow PyTorch so that checkpoints load into
+// torch.nn.RNN, torch.nn.LSTM and torch.nn.GRU.
+const (
+	// RNNTanh is the Elman network h' = tanh(W_ih x + b_ih + W_hh h + b_hh).
+	RNNTanh Cell = iota
+	// RNNReLU is the Elman network with ReLU in place of tanh.
+	RNNReLU
+	// LSTM is the long short-term memory cell, gates i, f, g, o (Hochreiter and
+	// Schmidhuber 1997, forget gate of Gers et al. 2000).
+	LSTM
+	// GRU is the gated recurrent unit in PyTorch's reset-after formulation, gates r, z, n:
+	// n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)), h' = (1-z) ⊙ n + z ⊙ h.
+	GRU
+)
+
+var cellNames = [...]string{RNNTanh: "rnn_tanh", RNNReLU: "rnn_relu", LSTM: "lstm", GRU: "gru"}
+
+func (c Cell) String() string {
+	if c >= 0 && int(c) < len(cellNames) {
+		return cellNames[c]
+	}
+	return fmt.Sprintf("Cell(%d)", int(c))
+}
+
+// ParseCell reads a cell name: rnn (same as rnn_tanh), rnn_tanh, rnn_relu, lstm or gru.
+func ParseCell(s string) (Cell, error) {
+	switch strings.ToLower(s) {
+	case "rnn", "rnn_tanh", "elman":
+		return RNNTanh, nil
+	case "rnn_relu":
+		return RNNReLU, nil
+	case "lstm":
+		return LSTM, nil
+	case "gru":
+		return GRU, nil
+	}
+	return 0, fmt.Errorf("nn: unknown cell %q (want rnn, rnn_tanh, rnn_relu, lstm or gru)", s)
+}
+
+// gates is the number of H-sized blocks in the cell's weight matrices.
+func (c Cell) gates() int {
+	switch c {
+	case LSTM:
+		return 4
+	case GRU:
+		return 3
+	}
+	return 1
+}
+
+// RNNConfig describes a recurrent stack. The zero value of every optional field is
+// the usual choice: one layer, one direction, no dropout, an LSTM with forget gate and
+// no peepholes.
+type RNNConfig struct {
+	Cell       Cell
+	InputSize  int
+	HiddenSize int
+	// Layers is the number of stacked layers; 0 means 1.
+	Layers        int
+	Bidirectional bool
+	// Dropout is the probability of dropping a layer's output before the next layer
+	// (not after the last one, as in PyTorch).
+	Dropout float64
+	// Variational shares one dropout mask across all time steps.
+	Variational bool
+	// NoForgetGate gives the original 1997 LSTM: c' = c + i ⊙ g. The f rows of the
+	// weights stay in the checkpoint (PyTorch's shape) but are zero and get no gradient.
+	NoForgetGate bool
+	// Peephole adds diagonal weights from the cell state into the LSTM gates
+	// (Gers and Schmidhuber 2000): i and f see c, o sees c'. They are stored as
+	// weight_peephole_l{k}[_reverse] of shape [3, H] (rows i, f, o), a seqkit-only
+	// tensor that PyTorch does not have.
+	Peephole bool
+}
+
+func (c RNNConfig) layers() int {
+	if c.Layers == 0 {
+		return 1
+	}
+	return c.Layers
+}
+
+func (c RNNConfig) dirs() int {
+	if c.Bidirectional {
+		return 2
+	}
+	return 1
+}
+
+// OutputSize is the feature size of the output: HiddenSize, doubled when bidirectional.
+func (c RNNConfig) OutputSize() int { return c.HiddenSize * c.dirs() }
+
+// Validate reports the first thing wrong with the configuration.
+func (c RNNConfig) Validate() error {
+	switch {
+	case c.Cell < RNNTanh || c.Cell > GRU:
+		return fmt.Errorf("nn: unknown cell %d", int(c.Cell))
+	case c.InputSize <= 0:
+		return fmt.Errorf("nn: RNN input size must be positive, got %d", c.InputSize)
+	case c.HiddenSize <= 0:
+		return fmt.Errorf("nn: RNN hidden size must be positive, got %d", c.HiddenSize)
+	case c.Layers < 0:
+		return fmt.Errorf("nn: RNN layers must be positive, got %d", c.Layers)
+	case c.Dropout < 0 || c.Dropout >= 1:
+		return fmt.Errorf("nn: RNN dropout must be in [0, 1), got %g", c.Dropout)
+	case (c.NoForgetGate || c.Peephole) && c.Cell != LSTM:
+		return errors.New("nn: peephole and no-forget-gate options apply to the LSTM cell only")
+	}
+	return nil
+}
+
+// State is the hidden state of every layer and direction, each [Layers·Dirs, B, H]
+// in PyTorch's order (layer-major, forward before reverse). C is the LSTM cell state
+// and nil for other cells. A nil H or C as initial state means zeros.
+type State[T Float] struct {
+	H, C *Tensor[T]
+}
+
+// RNN is a stack of recurrent layers, optionally bidirectional, over time-major
+// batches of variable-length sequences.
+type RNN[T Float] struct {
+	Config RNNConfig
+	dirs   [][]*rnnDir[T] // [layer][direction]
+}
+
+// rnnDir holds one layer-direction's weights, named as in PyTorch.
+type rnnDir[T Float] struct {
+	wih, whh, bih, bhh *Tensor[T]
+	peep               *Tensor[T] // LSTM with peepholes only
+	in                 int
+	reverse            bool
+}
+
+// NewRNN builds a recurrent stack with Glorot-uniform input weights, orthogonal
+// recurrent weights (one orthogonal block per gate), zero biases except the LSTM
+// forget-gate bias, which is 1 (Jozefowicz et al. 2015), and small uniform peepholes.
+func NewRNN[T Float](name string, cfg RNNConfig, rng *rand.Rand) (*RNN[T], error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	H, G := cfg.HiddenSize, cfg.Cell.gates()
+	r := &RNN[T]{Config: cfg}
+	for l := 0; l < cfg.layers(); l++ {
+		in := cfg.InputSize
+		if l > 0 {
+			in = cfg.OutputSize()
+		}
+		var layer []*rnnDir[T]
+		for d := 0; d < cfg.dirs(); d++ {
+			suffix := fmt.Sprintf("_l%d", l)
+			if d == 1 {
+				suffix += "_reverse"
+			}
+			p := &rnnDir[T]{
+				wih: NewTensor[T](G*H, in), whh: NewTensor[T](G*H, H),
+				bih: NewTensor[T](G * H), bhh: NewTensor[T](G * H),
+				in: in, reverse: d == 1,
+			}
+			p.wih.Name = name + ".weight_ih" + suffix
+			p.whh.Name = name + ".weight_hh" + suffix
+			p.bih.Name = name + ".bias_ih" + suffix
+			p.bhh.Name = name + ".bias_hh" + suffix
+			for g := 0; g < G; g++ {
+				GlorotUniform(p.wih.Data[g*H*in:(g+1)*H*in], in, H, rng)
+				Orthogonal(p.whh.Data[g*H*H:(g+1)*H*H], H, rng)
+			}
+			if cfg.Cell == LSTM {
+				f := p.bih.Data[H : 2*H]
+				if cfg.NoForgetGate {
+					clear(p.wih.Data[H*in : 2*H*in])
+					clear(p.whh.Data[H*H : 2*H*H])
+				} else {
+					for j := range f {
+						f[j] = 1
+					}
+				}
+				if cfg.Peephole {
+					p.peep = NewTensor[T](3, H)
+					p.peep.Name = name + ".weight_peephole" + suffix
+					Uniform(p.peep.Data, 1/math.Sqrt(float64(H)), rng)
+					if cfg.NoForgetGate {
+						clear(p.peep.Data[H : 2*H])
+					}
+				}
+			}
+			layer = append(layer, p)
+		}
+		r.dirs = append(r.dirs, layer)
+	}
+	return r, nil
+}
+
+// Params returns every weight in PyTorch's order: per layer, per direction,
+// weight_ih, weight_hh, bias_ih, bias_hh (then the peephole weights, if any).
+func (r *RNN[T]) Params() []*Tensor[T] {
+	var ps []*Tensor[T]
+	for _, layer := range r.dirs {
+		for _, p := range layer {
+			ps = append(ps, p.wih, p.whh, p.bih, p.bhh)
+			if p.peep != nil {
+				ps = append(ps, p.peep)
+			}
+		}
+	}
+	return ps
+}
+
+// Forward runs the stack over x [T, B, InputSize]. lengths[b] ≤ T is the length of
+// sequence b; steps at or past it are padding: they change no state, their outputs
+// are zero and they get no gradient. init holds the initial states (nil tensors mean
+// zeros); rng draws dropout masks between layers (nil: no dropout, as in evaluation).
+//
+// It returns the last layer's outputs [T, B, OutputSize] (forward and reverse
+// concatenated) and the final states of every layer and direction. For the reverse
+// direction the final state is the one after reading step 0, and that direction
+// starts at each sequence's own last token.
+func (r *RNN[T]) Forward(tp *Tape, x *Tensor[T], lengths []int, init State[T], rng *rand.Rand) (*Tensor[T], State[T]) {
+	cfg := &r.Config
+	if len(x.Shape) != 3 || x.Shape[2] != cfg.InputSize {
+		panic(fmt.Sprintf("nn: RNN input has shape %v, want [T, B, %d]", x.Shape, cfg.InputSize))
+	}
+	steps, B, H := x.Shape[0], x.Shape[1], cfg.HiddenSize
+	if len(lengths) != B {
+		panic(fmt.Sprintf("nn: RNN got %d lengths for a batch of %d", len(lengths), B))
+	}
+	for b, n := range lengths {
+		if n < 0 || n > steps {
+			panic(fmt.Sprintf("nn: RNN length %d of sequence %d outside [0, %d]", n, b, steps))
+		}
+	}
+	L, D := cfg.layers(), cfg.dirs()
+	stateShape := []int{L * D, B, H}
+	checkState := func(s *Tensor[T], what string) {
+		if s != nil && numel(s.Shape) != L*D*B*H {
+			panic(fmt.Sprintf("nn: RNN initial %s has shape %v, want %v", what, s.Shape, stateShape))
+		}
+	}
+	checkState(init.H, "hidden state")
+	checkState(init.C, "cell state")
+	final := State[T]{H: NewTensor[T](stateShape...)}
+	if cfg.Cell == LSTM {
+		final.C = NewTensor[T](stateShape...)
+	}
+	BH := B * H
+	part := func(s *Tensor[T], idx int) []T {
+		if s == nil {
+			return nil
+		}
+		return s.Data[idx*BH : (idx+1)*BH]
+	}
+
+	in := x
+	for l := 0; l < L; l++ {
+		out := NewTensor[T](steps, B, D*H)
+		caches := make([]*dirCache[T], D)
+		for d := 0; d < D; d++ {
+			idx := l*D + d
+			caches[d] = r.dirs[l][d].forward(cfg, in.Data, steps, B, lengths,
+				part(init.H, idx), part(init.C, idx), out.Data, d*H, D*H,
+				part(final.H, idx), part(final.C, idx), tp.Recording())
+		}
+		layerIn, layerOut, l := in, out, l
+		tp.record(func() {
+			for d := 0; d < D; d++ {
+				idx := l*D + d
+				grads := dirGrads[T]{dx: layerIn.EnsureGrad()}
+				if layerOut.Grad != nil {
+					grads.dy = layerOut.Grad
+				}
+				if final.H.Grad != nil {
+					grads.dhn = final.H.Grad[idx*BH : (idx+1)*BH]
+				}
+				if final.C != nil && final.C.Grad != nil {
+					grads.dcn = final.C.Grad[idx*BH : (idx+1)*BH]
+				}
+				if init.H != nil {
+					grads.dh0 = init.H.EnsureGrad()[idx*BH : (idx+1)*BH]
+				}
+				if init.C != nil {
+					grads.dc0 = init.C.EnsureGrad()[idx*BH : (idx+1)*BH]
+				}
+				r.dirs[l][d].backward(cfg, caches[d], lengths, d*H, D*H, grads)
+			}
+		})
+		if l < L-1 {
+			out = Dropout(tp, out, cfg.Dropout, cfg.Variational, rng)
+		}
+		in = out
+	}
+	return in, final
+}
+
+// dirCache keeps what one layer-direction's backward pass needs.
+type dirCache[T Float] struct {
+	x      []T // input [T, B, in]
+	steps  int
+	batch  int
+	gates  []T // post-activation gates [T, B, G·H]; for Elman cells, h itself
+	states []T // hidden states [(T+1), B, H]: see slot
+	cells  []T // LSTM cell states, same layout as states
+	hn     []T // GRU: W_hn h + b_hn for each step [T, B, H]
+}
+
+// slot returns the index in dirCache.states of the state before (prev) and after
+// (cur) step t. The forward direction keeps h0 in slot 0 and h after step t in t+1;
+// the reverse direction keeps h0 in slot T and h after step t in t. Either way the
+// states before all steps and the states after all steps are contiguous, so the
+// recurrent weight gradient is one GEMM.
+func slot(reverse bool, t, steps int) (prev, cur int) {
+	if reverse {
+		return t + 1, t
+	}
+	return t, t + 1
+}
+
+type dirGrads[T Float] struct {
+	dy       []T // gradient of the stacked output [T, B, D·H], nil when unused
+	dhn, dcn []T // gradient of the final states [B, H], nil when unused
+	dx       []T // accumulates the input gradient [T, B, in]
+	dh0, dc0 []T // accumulate the initial-state gradients, nil when the state was zeros
+}
+
+func sigmoid[T Float](x T) T { return T(1 / (1 + math.Exp(-float64(x)))) }
+func tanh[T Float](x T) T    { return T(math.Tanh(float64(x))) }
+
+// forward runs one direction of one layer. It writes the outputs into out at column
+// offset off of rows of width stride, and the final states into hn, cn.
+func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, steps, B int, lengths []int,
+	h0, c0, out []T, off, stride int, hn, cn []T, keep bool) *dirCache[T] {
+	H, G := cfg.HiddenSize, cfg.Cell.gates()
+	GH, BH := G*H, B*H
+	cell := cfg.Cell
+
+	// Input projection for all steps: one GEMM.
+	gates := make([]T, steps*B*GH)
+	bias := make([]T, GH)
+	copy(bias, p.bih.Data)
+	if cell != GRU {
+		for j, v := range p.bhh.Data {
+			bias[j] += v
+		}
+	}
+	for r := 0; r < steps*B; r++ {
+		copy(gates[r*GH:(r+1)*GH], bias)
+	}
+	Gemm(false, true, steps*B, GH, p.in, 1, x, p.in, p.wih.Data, p.in, 1, gates, GH)
+
+	states := make([]T, (steps+1)*BH)
+	var cells, hnBuf, hw []T
+	if cell == LSTM {
+		cells = make([]T, (steps+1)*BH)
+	}
+	if cell == GRU {
+		hnBuf = make([]T, steps*BH)
+		hw = make([]T, B*GH)
+	}
+	first := 0 // slot of the initial state
+	if p.reverse {
+		first = steps
+	}
+	if h0 != nil {
+		copy(states[first*BH:(first+1)*BH], h0)
+	}
+	if c0 != nil && cells != nil {
+		copy(cells[first*BH:(first+1)*BH], c0)
+	}
+	var peep []T
+	if p.peep != nil {
+		peep = p.peep.Data
+	}
+
+	for s := 0; s < steps; s++ {
+		t := stepAt(p.reverse, s, steps)
+		ps, cs := slot(p.reverse, t, steps)
+		hprev, hcur := states[ps*BH:(ps+1)*BH], states[cs*BH:(cs+1)*BH]
+		g := gates[t*B*GH : (t+1)*B*GH]
+		if cell == GRU {
+			for b := 0; b < B; b++ {
+				copy(hw[b*GH:(b+1)*GH], p.bhh.Data)
+			}
+			Gemm(false, true, B, GH, H, 1, hprev, H, p.whh.Data, H, 1, hw, GH)
+		} else {
+			Gemm(false, true, B, GH, H, 1, hprev, H, p.whh.Data, H, 1, g, GH)
+		}
+		for b := 0; b < B; b++ {
+			hp, hc := hprev[b*H:(b+1)*H], hcur[b*H:(b+1)*H]
+			gr := g[b*GH : (b+1)*GH]
+			if t >= lengths[b] {
+				copy(hc, hp)
+				if cells != nil {
+					copy(cells[cs*BH+b*H:cs*BH+(b+1)*H], cells[ps*BH+b*H:ps*BH+(b+1)*H])
+				}
+				clear(gr)
+				continue
+			}
+			switch cell {
+			case RNNTanh:
+				for j := range hc {
+					hc[j] = tanh(gr[j])
+					gr[j] = hc[j]
+				}
+			case RNNReLU:
+				for j := range hc {
+					hc[j] = max(gr[j], 0)
+					gr[j] = hc[j]
+				}
+			case LSTM:
+				cp, cc := cells[ps*BH+b*H:ps*BH+(b+1)*H], cells[cs*BH+b*H:cs*BH+(b+1)*H]
+				lstmStep(gr, cp, cc, hc, peep, H, cfg.NoForgetGate)
+			case GRU:
+				hr := hw[b*GH : (b+1)*GH]
+				hnv := hnBuf[t*BH+b*H : t*BH+(b+1)*H]
+				for j := range hc {
+					r := sigmoid(gr[j] + hr[j])
+					z := sigmoid(gr[H+j] + hr[H+j])
+					n := tanh(gr[2*H+j] + r*hr[2*H+j])
+					gr[j], gr[H+j], gr[2*H+j] = r, z, n
+					hnv[j] = hr[2*H+j]
+					hc[j] = (1-z)*n + z*hp[j]
+				}
+			}
+			o := out[(t*B+b)*stride+off : (t*B+b)*stride+off+H]
+			copy(o, hc)
+		}
+	}
+	last := steps - first // slot of the final state
+	copy(hn, states[last*BH:(last+1)*BH])
+	if cn != nil {
+		copy(cn, cells[last*BH:(last+1)*BH])
+	}
+	if !keep {
+		return nil
+	}
+	return &dirCache[T]{x: x, steps: steps, batch: B, gates: gates, states: states, cells: cells, hn: hnBuf}
+}
+
+// stepAt is the time index of the s-th step a direction processes.
+func stepAt(reverse bool, s, steps int) int {
+	if reverse {
+		return steps - 1 - s
+	}
+	return s
+}
+
+// lstmStep applies the LSTM gate nonlinearities to the pre-activations gr (i, f, g, o
+// blocks), which it overwrites with the activations, and computes the new cell state
+// cc and hidden state hc from the previous cell state cp.
+func lstmStep[T Float](gr, cp, cc, hc, peep []T, H int, noForget bool) {
+	for j := 0; j < H; j++ {
+		ai, af, ag, ao := gr[j], gr[H+j], gr[2*H+j], gr[3*H+j]
+		if peep != nil {
+			ai += peep[j] * cp[j]
+			af += peep[H+j] * cp[j]
+		}
+		i, gg := sigmoid(ai), tanh(ag)
+		f := T(1)
+		if !noForget {
+			f = sigmoid(af)
+		}
+		c := f*cp[j] + i*gg
+		if peep != nil {
+			ao += peep[2*H+j] * c
+		}
+		o := sigmoid(ao)
+		gr[j], gr[H+j], gr[2*H+j], gr[3*H+j] = i, f, gg, o
+		cc[j] = c
+		hc[j] = o * tanh(c)
+	}
+}
+
+// backward is one direction's backpropagation through time. Per step it does one
+// elementwise pass and one GEMM (the recurrent one); the weight gradients and the
+// input gradient are one GEMM each after the sweep.
+func (p *rnnDir[T]) backward(cfg *RNNConfig, c *dirCache[T], lengths []int, off, stride int, gr dirGrads[T]) {
+	H, G := cfg.HiddenSize, cfg.Cell.gates()
+	steps, B := c.steps, c.batch
+	GH, BH := G*H, B*H
+	cell := cfg.Cell
+
+	dXW := make([]T, steps*B*GH) // gradient of the input pre-activations
+	dHW := dXW                   // gradient of the recurrent pre-activations
+	if cell == GRU {
+		dHW = make([]T, steps*B*GH)
+	}
+	dh, dhPrev := make([]T, BH), make([]T, BH)
+	if gr.dhn != nil {
+		copy(dh, gr.dhn)
+	}
+	var dc, dcPrev, peep, dpeep []T
+	if cell == LSTM {
+		dc, dcPrev = make([]T, BH), make([]T, BH)
+		if gr.dcn != nil {
+			copy(dc, gr.dcn)
+		}
+		if p.peep != nil {
+			peep, dpeep = p.peep.Data, p.peep.EnsureGrad()
+		}
+	}
+
+	for s := steps - 1; s >= 0; s-- {
+		t := stepAt(p.reverse, s, steps)
+		ps, cs := slot(p.reverse, t, steps)
+		hprev := c.states[ps*BH : (ps+1)*BH]
+		g := c.gates[t*B*GH : (t+1)*B*GH]
+		dgx, dgh := dXW[t*B*GH:(t+1)*B*GH], dHW[t*B*GH:(t+1)*B*GH]
+		for b := 0; b < B; b++ {
+			if t >= lengths[b] {
+				continue
+			}
+			dhb := dh[b*H : (b+1)*H]
+			if gr.dy != nil {
+				dyb := gr.dy[(t*B+b)*stride+off : (t*B+b)*stride+off+H]
+				for j, v := range dyb {
+					dhb[j] += v
+				}
+			}
+			gb, dxb, dhwb := g[b*GH:(b+1)*GH], dgx[b*GH:(b+1)*GH], dgh[b*GH:(b+1)*GH]
+			switch cell {
+			case RNNTanh:
+				for j, d := range dhb {
+					dxb[j] = d * (1 - gb[j]*gb[j])
+				}
+			case RNNReLU:
+				for j, d := range dhb {
+					if gb[j] > 0 {
+						dxb[j] = d
+					}
+				}
+			case LSTM:
+				cp := c.cells[ps*BH+b*H : ps*BH+(b+1)*H]
+				cc := c.cells[cs*BH+b*H : cs*BH+(b+1)*H]
+				dcb, dcp := dc[b*H:(b+1)*H], dcPrev[b*H:(b+1)*H]
+				for j := 0; j < H; j++ {
+					i, f, gg, o := gb[j], gb[H+j], gb[2*H+j], gb[3*H+j]
+					tc := tanh(cc[j])
+					dao := dhb[j] * tc * o * (1 - o)
+					dct := dcb[j] + dhb[j]*o*(1-tc*tc)
+					if peep != nil {
+						dct += dao * peep[2*H+j]
+					}
+					dai := dct * gg * i * (1 - i)
+					var daf T
+					if !cfg.NoForgetGate {
+						daf = dct * cp[j] * f * (1 - f)
+					}
+					dxb[j], dxb[H+j], dxb[2*H+j], dxb[3*H+j] = dai, daf, dct*i*(1-gg*gg), dao
+					dcp[j] = dct * f
+					if peep != nil {
+						dcp[j] += dai*peep[j] + daf*peep[H+j]
+						dpeep[j] += dai * cp[j]
+						dpeep[H+j] += daf * cp[j]
+						dpeep[2*H+j] += dao * cc[j]
+					}
+				}
+			case GRU:
+				hp := hprev[b*H : (b+1)*H]
+				hnv := c.hn[t*BH+b*H : t*BH+(b+1)*H]
+				for j, d := range dhb {
+					r, z, n := gb[j], gb[H+j], gb[2*H+j]
+					dan := d * (1 - z) * (1 - n*n)
+					daz := d * (hp[j] - n) * z * (1 - z)
+					dar := dan * hnv[j] * r * (1 - r)
+					dxb[j], dxb[H+j], dxb[2*H+j] = dar, daz, dan
+					dhwb[j], dhwb[H+j], dhwb[2*H+j] = dar, daz, dan*r
+				}
+			}
+		}
+		// dh_prev = dHW_t · W_hh, plus the direct paths; padded rows pass through.
+		Gemm(false, false, B, H, GH, 1, dgh, GH, p.whh.Data, H, 0, dhPrev, H)
+		for b := 0; b < B; b++ {
+			dhb, dpb := dh[b*H:(b+1)*H], dhPrev[b*H:(b+1)*H]
+			if t >= lengths[b] {
+				copy(dpb, dhb)
+				if dc != nil {
+					copy(dcPrev[b*H:(b+1)*H], dc[b*H:(b+1)*H])
+				}
+				continue
+			}
+			if cell == GRU {
+				gb := g[b*GH : (b+1)*GH]
+				for j, d := range dhb {
+					dpb[j] += d * gb[H+j]
+				}
+			}
+		}
+		dh, dhPrev = dhPrev, dh
+		dc, dcPrev = dcPrev, dc
+	}
+
+	// Weight, bias and input gradients: one GEMM each over all steps.
+	n := steps * B
+	prevSlab := c.states[0 : steps*BH]
+	if p.reverse {
+		prevSlab = c.states[BH : (steps+1)*BH]
+	}
+	Gemm(true, false, GH, p.in, n, 1, dXW, GH, c.x, p.in, 1, p.wih.EnsureGrad(), p.in)
+	Gemm(true, false, GH, H, n, 1, dHW, GH, prevSlab, H, 1, p.whh.EnsureGrad(), H)
+	colSum(p.bih.EnsureGrad(), dXW, n, GH)
+	colSum(p.bhh.EnsureGrad(), dHW, n, GH)
+	Gemm(false, false, n, p.in, GH, 1, dXW, GH, p.wih.Data, p.in, 1, gr.dx, p.in)
+	if gr.dh0 != nil {
+		for i, v := range dh {
+			gr.dh0[i] += v
+		}
+	}
+	if gr.dc0 != nil && dc != nil {
+		for i, v := range dc {
+			gr.dc0[i] += v
+		}
+	}
+}
+
+// colSum adds the column sums of the rows×cols matrix m to dst.
+func colSum[T Float](dst, m []T, rows, cols int) {
+	for r := 0; r < rows; r++ {
+		for j, v := range m[r*cols : (r+1)*cols] {
+			dst[j] += v
+		}
+	}
+}

@@ -1,0 +1,2 @@
+// Package classify is the many-to-one task: one label (or several) per sequence.
+package classify
