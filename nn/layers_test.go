@@ -1,0 +1,161 @@
+package nn_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/seqkit/seqkit/nn"
+	"github.com/seqkit/seqkit/nn/nntest"
+)
+
+func randT(rng *rand.Rand, shape ...int) *nn.Tensor[float64] {
+	x := nn.NewTensor[float64](shape...)
+	for i := range x.Data {
+		x.Data[i] = rng.Float64()*2 - 1
+	}
+	return x
+}
+
+func weights(rng *rand.Rand, n int) []float64 {
+	w := make([]float64, n)
+	for i := range w {
+		w[i] = rng.Float64()*2 - 1
+	}
+	return w
+}
+
+func TestLinearGradients(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	l := nn.NewLinear[float64]("head", 5, 3, rng)
+	nn.Uniform(l.B.Data, 1, rng)
+	x := randT(rng, 4, 2, 5)
+	w := weights(rng, 4*2*3)
+	loss := func(tp *nn.Tape) *nn.Tensor[float64] {
+		return nntest.WeightedSum(tp, []*nn.Tensor[float64]{l.Forward(tp, x)}, [][]float64{w})
+	}
+	nntest.GradCheck(t, append(l.Params(), x), loss, nntest.GradTol)
+}
+
+func TestLinearValues(t *testing.T) {
+	l := &nn.Linear[float64]{W: nn.FromData([]float64{1, 2, 3, 4, 5, 6}, 2, 3), B: nn.FromData([]float64{0.5, -1}, 2), In: 3, Out: 2}
+	y := l.Forward(nil, nn.FromData([]float64{1, 0, -1}, 1, 3))
+	if want := []float64{1 - 3 + 0.5, 4 - 6 - 1}; y.Data[0] != want[0] || y.Data[1] != want[1] {
+		t.Fatalf("Linear = %v, want %v", y.Data, want)
+	}
+}
+
+func TestEmbeddingGradients(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 1))
+	const pad = 0
+	e := nn.NewEmbedding[float64]("embedding", 6, 4, pad, rng)
+	for j := 0; j < 4; j++ {
+		if e.W.Data[pad*4+j] != 0 {
+			t.Fatal("padding row is not zero at construction")
+		}
+	}
+	ids := []int32{1, 0, 3, 3, 5, 0}
+	w := weights(rng, len(ids)*4)
+	loss := func(tp *nn.Tape) *nn.Tensor[float64] {
+		return nntest.WeightedSum(tp, []*nn.Tensor[float64]{e.Forward(tp, ids, 3, 2)}, [][]float64{w})
+	}
+	// The padding row is used twice but must get no gradient: the finite
+	// difference is nonzero there, so check the other rows and the pad row apart.
+	nn.ZeroGrads(e.Params())
+	tp := new(nn.Tape)
+	nn.Backward(tp, loss(tp))
+	for j := 0; j < 4; j++ {
+		if g := e.W.Grad[pad*4+j]; g != 0 {
+			t.Fatalf("padding row got gradient %g", g)
+		}
+	}
+	// Row 3 appears twice: its gradient is the sum of both positions' weights.
+	for j := 0; j < 4; j++ {
+		want := w[2*4+j] + w[3*4+j]
+		if g := e.W.Grad[3*4+j]; math.Abs(g-want) > 1e-12 {
+			t.Fatalf("row 3 gradient %g, want %g", g, want)
+		}
+	}
+	noPad := nn.NewEmbedding[float64]("embedding", 6, 4, -1, rng)
+	loss2 := func(tp *nn.Tape) *nn.Tensor[float64] {
+		return nntest.WeightedSum(tp, []*nn.Tensor[float64]{noPad.Forward(tp, ids, 6)}, [][]float64{w})
+	}
+	nntest.GradCheck(t, noPad.Params(), loss2, nntest.GradTol)
+}
+
+func TestDropout(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 1))
+	x := randT(rng, 50, 8, 16)
+	for _, variational := range []bool{false, true} {
+		y := nn.Dropout(nil, x, 0.25, variational, rand.New(rand.NewPCG(9, 9)))
+		zeros := 0
+		for i, v := range y.Data {
+			switch {
+			case v == 0:
+				zeros++
+			case math.Abs(v-x.Data[i]/0.75) > 1e-12:
+				t.Fatalf("kept element %d = %g, want %g", i, v, x.Data[i]/0.75)
+			}
+			if variational && (v == 0) != (y.Data[i%(8*16)] == 0) {
+				t.Fatalf("variational mask differs across time at element %d", i)
+			}
+		}
+		if frac := float64(zeros) / float64(len(y.Data)); math.Abs(frac-0.25) > 0.05 {
+			t.Errorf("variational=%v: dropped %.3f, want about 0.25", variational, frac)
+		}
+		w := weights(rng, x.Len())
+		loss := func(tp *nn.Tape) *nn.Tensor[float64] {
+			y := nn.Dropout(tp, x, 0.25, variational, rand.New(rand.NewPCG(9, 9)))
+			return nntest.WeightedSum(tp, []*nn.Tensor[float64]{y}, [][]float64{w})
+		}
+		nntest.GradCheck(t, []*nn.Tensor[float64]{x}, loss, nntest.GradTol)
+	}
+	if y := nn.Dropout(nil, x, 0.25, false, nil); y != x {
+		t.Error("Dropout without an rng (evaluation) must return its input")
+	}
+}
+
+func TestCrossEntropyGradients(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 1))
+	logits := randT(rng, 3, 2, 5)
+	for i := range logits.Data {
+		logits.Data[i] *= 3
+	}
+	targets := []int32{1, 4, -1, 0, 2, 2} // row 2 ignored by sign, row 3 by ignoreIndex 0
+	for _, opts := range []nn.CEOptions{{}, {LabelSmoothing: 0.1}, {Sequences: 2}, {LabelSmoothing: 0.2, Sequences: 2}} {
+		loss := func(tp *nn.Tape) *nn.Tensor[float64] { return nn.CrossEntropy(tp, logits, targets, 0, opts) }
+		nntest.GradCheck(t, []*nn.Tensor[float64]{logits}, loss, nntest.GradTol)
+		// Ignored rows (target -1, and target 0 = ignoreIndex) get no gradient.
+		for _, row := range []int{2, 3} {
+			for j := 0; j < 5; j++ {
+				if g := logits.Grad[row*5+j]; g != 0 {
+					t.Fatalf("%+v: ignored row %d got gradient %g", opts, row, g)
+				}
+			}
+		}
+	}
+}
+
+func TestCrossEntropyValue(t *testing.T) {
+	// Two classes with logits (0, log 3): p = (1/4, 3/4).
+	logits := nn.FromData([]float64{0, math.Log(3), 0, math.Log(3)}, 2, 2)
+	got := nn.CrossEntropy(nil, logits, []int32{1, 0}, -1, nn.CEOptions{}).Data[0]
+	want := (-math.Log(0.75) - math.Log(0.25)) / 2
+	if math.Abs(got-want) > 1e-12 {
+		t.Fatalf("mean per token = %g, want %g", got, want)
+	}
+	got = nn.CrossEntropy(nil, logits, []int32{1, 0}, -1, nn.CEOptions{Sequences: 1}).Data[0]
+	if math.Abs(got-2*want) > 1e-12 {
+		t.Fatalf("mean per sequence = %g, want %g", got, 2*want)
+	}
+	// Label smoothing ε: (1-ε)·NLL + ε·mean_c(-log p_c), as torch computes it.
+	eps := 0.1
+	got = nn.CrossEntropy(nil, logits, []int32{1, -1}, -1, nn.CEOptions{LabelSmoothing: eps}).Data[0]
+	want = (1-eps)*-math.Log(0.75) + eps*(-math.Log(0.25)-math.Log(0.75))/2
+	if math.Abs(got-want) > 1e-12 {
+		t.Fatalf("smoothed = %g, want %g", got, want)
+	}
+	if got := nn.CrossEntropy(nil, logits, []int32{-1, -1}, -1, nn.CEOptions{}).Data[0]; got != 0 {
+		t.Fatalf("all ignored = %g, want 0", got)
+	}
+}

@@ -1,0 +1,156 @@
+package nn_test
+
+import (
+	"encoding/binary"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/seqkit/seqkit/nn"
+)
+
+func checkpointModel(t *testing.T, seed uint64) []*nn.Tensor[float32] {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, 0))
+	emb := nn.NewEmbedding[float32]("embedding", 10, 4, 0, rng)
+	r, err := nn.NewRNN[float32]("rnn", nn.RNNConfig{Cell: nn.LSTM, InputSize: 4, HiddenSize: 3, Layers: 2, Bidirectional: true, Peephole: true}, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(append(emb.Params(), r.Params()...), nn.NewLinear[float32]("head", 6, 2, rng).Params()...)
+}
+
+func TestSafetensorsRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "model.safetensors")
+	saved := checkpointModel(t, 1)
+	if err := nn.SaveSafetensors(path, saved, map[string]string{"cell": "lstm"}); err != nil {
+		t.Fatal(err)
+	}
+	loaded := checkpointModel(t, 2) // different values, same names and shapes
+	meta, err := nn.LoadSafetensors(path, loaded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if meta["cell"] != "lstm" {
+		t.Errorf("metadata = %v", meta)
+	}
+	for k := range saved {
+		for i := range saved[k].Data {
+			if saved[k].Data[i] != loaded[k].Data[i] {
+				t.Fatalf("%s[%d]: loaded %g, saved %g", saved[k].Name, i, loaded[k].Data[i], saved[k].Data[i])
+			}
+		}
+	}
+	names := map[string]bool{}
+	for _, p := range saved {
+		names[p.Name] = true
+	}
+	for _, want := range []string{"embedding.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l1_reverse", "rnn.bias_ih_l1", "rnn.weight_peephole_l0_reverse", "head.weight"} {
+		if !names[want] {
+			t.Errorf("no tensor named %s", want)
+		}
+	}
+	left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".*tmp*"))
+	if len(left) > 0 {
+		t.Errorf("temporary files left behind: %v", left)
+	}
+}
+
+func TestSafetensorsErrors(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.safetensors")
+	if err := nn.SaveSafetensors(good, checkpointModel(t, 1), nil); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	hugeHeader := append([]byte(nil), data...)
+	binary.LittleEndian.PutUint64(hugeHeader, 1<<40)
+	cases := []struct {
+		name  string
+		path  string
+		model func() []*nn.Tensor[float32]
+		want  string
+	}{
+		{"wrong shape", good, func() []*nn.Tensor[float32] {
+			m := checkpointModel(t, 1)
+			m[1] = nn.NewTensor[float32](12, 5)
+			m[1].Name = "rnn.weight_ih_l0"
+			return m
+		}, `tensor "rnn.weight_ih_l0" has shape [12 4], want [12 5]`},
+		{"missing tensor", good, func() []*nn.Tensor[float32] {
+			m := checkpointModel(t, 1)
+			extra := nn.NewTensor[float32](3)
+			extra.Name = "rnn.weight_ih_l9"
+			return append(m, extra)
+		}, `tensor "rnn.weight_ih_l9" is missing`},
+		{"unexpected tensor", good, func() []*nn.Tensor[float32] { return checkpointModel(t, 1)[1:] }, "unexpected tensors embedding.weight"},
+		{"truncated header", write("trunc-header", data[:40]), nil, "truncated"},
+		{"truncated data", write("trunc-data", data[:len(data)-10]), nil, "truncated"},
+		{"too short", write("short", data[:5]), nil, "too short"},
+		{"huge header", write("huge", hugeHeader), nil, "more than the limit"},
+		{"not json", write("garbage", append([]byte{8, 0, 0, 0, 0, 0, 0, 0}, "{{{{{{{{"...)), nil, "not valid JSON"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			model := checkpointModel(t, 1)
+			if c.model != nil {
+				model = c.model()
+			}
+			_, err := nn.LoadSafetensors(c.path, model)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !errors.Is(err, nn.ErrCheckpoint) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), c.path) {
+				t.Fatalf("error %q: want ErrCheckpoint naming the file and %q", err, c.want)
+			}
+		})
+	}
+	t.Run("wrong dtype", func(t *testing.T) {
+		r, _ := nn.NewRNN[float64]("rnn", nn.RNNConfig{Cell: nn.GRU, InputSize: 2, HiddenSize: 2}, rand.New(rand.NewPCG(1, 1)))
+		p := filepath.Join(dir, "f64.safetensors")
+		if err := nn.SaveSafetensors(p, r.Params(), nil); err != nil {
+			t.Fatal(err)
+		}
+		r32, _ := nn.NewRNN[float32]("rnn", nn.RNNConfig{Cell: nn.GRU, InputSize: 2, HiddenSize: 2}, rand.New(rand.NewPCG(1, 1)))
+		if _, err := nn.LoadSafetensors(p, r32.Params()); err == nil || !strings.Contains(err.Error(), "dtype F64, want F32") {
+			t.Fatalf("error %v, want a dtype mismatch", err)
+		}
+	})
+}
+
+// FuzzLoadSafetensors feeds arbitrary bytes as a checkpoint: loading may fail but
+// must never panic or allocate without bound.
+func FuzzLoadSafetensors(f *testing.F) {
+	dir := f.TempDir()
+	good := filepath.Join(dir, "seed.safetensors")
+	w := nn.NewTensor[float32](2, 3)
+	w.Name = "w"
+	if err := nn.SaveSafetensors(good, []*nn.Tensor[float32]{w}, map[string]string{"a": "b"}); err != nil {
+		f.Fatal(err)
+	}
+	seed, _ := os.ReadFile(good)
+	f.Add(seed)
+	f.Add(seed[:20])
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(t.TempDir(), "x.safetensors")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		w := nn.NewTensor[float32](2, 3)
+		w.Name = "w"
+		nn.LoadSafetensors(p, []*nn.Tensor[float32]{w})
+	})
+}
