@@ -31,7 +31,7 @@ func Dropout[T Float](tp *Tape, x *Tensor[T], p float64, variational bool, rng *
 	for i := range y.Data {
 		y.Data[i] = x.Data[i] * mask[i%maskLen]
 	}
-	tp.record(func() {
+	tp.Record(func() {
 		if y.Grad == nil {
 			return
 		}

@@ -42,7 +42,7 @@ func (e *Embedding[T]) Forward(tp *Tape, ids []int32, shape ...int) *Tensor[T] {
 		}
 		copy(out.Data[i*e.Dim:(i+1)*e.Dim], e.W.Data[int(id)*e.Dim:(int(id)+1)*e.Dim])
 	}
-	tp.record(func() {
+	tp.Record(func() {
 		if out.Grad == nil {
 			return
 		}

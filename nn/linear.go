@@ -35,7 +35,7 @@ func (l *Linear[T]) Forward(tp *Tape, x *Tensor[T]) *Tensor[T] {
 		copy(y.Data[i*l.Out:(i+1)*l.Out], l.B.Data)
 	}
 	Gemm(false, true, n, l.Out, l.In, 1, x.Data, l.In, l.W.Data, l.In, 1, y.Data, l.Out)
-	tp.record(func() {
+	tp.Record(func() {
 		if y.Grad == nil {
 			return
 		}

@@ -70,7 +70,7 @@ func CrossEntropy[T Float](tp *Tape, logits *Tensor[T], targets []int32, ignoreI
 	if norm > 0 {
 		loss.Data[0] = T(total / norm)
 	}
-	tp.record(func() {
+	tp.Record(func() {
 		if loss.Grad == nil || norm == 0 {
 			return
 		}

@@ -283,7 +283,7 @@ func (r *RNN[T]) Forward(tp *Tape, x *Tensor[T], lengths []int, init State[T], r
 				part(final.H, idx), part(final.C, idx), tp.Recording())
 		}
 		layerIn, layerOut, l := in, out, l
-		tp.record(func() {
+		tp.Record(func() {
 			for d := 0; d < D; d++ {
 				idx := l*D + d
 				grads := dirGrads[T]{dx: layerIn.EnsureGrad()}

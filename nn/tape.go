@@ -7,20 +7,19 @@ type Tape struct {
 	ops []func()
 }
 
-// record appends an operation's backward pass. On a nil tape it does nothing.
-func (tp *Tape) record(backward func()) {
+// Recording reports whether operations are being recorded (tp is not nil).
+func (tp *Tape) Recording() bool { return tp != nil }
+
+// Record appends an operation's backward pass; on a nil tape it does nothing. Layers
+// here use it, and so can code elsewhere (a task head, a plugin's model): backward
+// must read the gradients of the operation's outputs (skipping a nil Grad, which
+// means no gradient reached them) and accumulate into the gradients of its inputs
+// and parameters.
+func (tp *Tape) Record(backward func()) {
 	if tp != nil {
 		tp.ops = append(tp.ops, backward)
 	}
 }
-
-// Recording reports whether operations are being recorded (tp is not nil).
-func (tp *Tape) Recording() bool { return tp != nil }
-
-// Record lets code outside this package (a task head, a plugin's model) add its own
-// operation: backward must read the gradients of the operation's outputs and
-// accumulate into the gradients of its inputs and parameters.
-func (tp *Tape) Record(backward func()) { tp.record(backward) }
 
 // Replay runs the recorded backward closures in reverse order and clears the tape.
 // The caller seeds the gradient of the output first; [Backward] does that for a
