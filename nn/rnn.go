@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 )
 
@@ -251,6 +252,7 @@ func (r *RNN[T]) Forward(tp *Tape, x *Tensor[T], lengths []int, init State[T], r
 			panic(fmt.Sprintf("nn: RNN length %d of sequence %d outside [0, %d]", n, b, steps))
 		}
 	}
+	lengths = slices.Clone(lengths) // the backward pass reads them later
 	L, D := cfg.layers(), cfg.dirs()
 	stateShape := []int{L * D, B, H}
 	checkState := func(s *Tensor[T], what string) {
@@ -286,10 +288,7 @@ func (r *RNN[T]) Forward(tp *Tape, x *Tensor[T], lengths []int, init State[T], r
 		tp.Record(func() {
 			for d := 0; d < D; d++ {
 				idx := l*D + d
-				grads := dirGrads[T]{dx: layerIn.EnsureGrad()}
-				if layerOut.Grad != nil {
-					grads.dy = layerOut.Grad
-				}
+				grads := dirGrads[T]{dx: layerIn.EnsureGrad(), dy: layerOut.Grad}
 				if final.H.Grad != nil {
 					grads.dhn = final.H.Grad[idx*BH : (idx+1)*BH]
 				}
