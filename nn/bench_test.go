@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/seqkit/seqkit/nn"
+	"github.com/seqkit/seqkit/nn/nntest"
 )
 
 // The recurrent layers of the configurations in ../shared/bench/README.md. The
@@ -43,7 +44,7 @@ func BenchmarkRNNTrain(b *testing.B) {
 				x.Grad = nil
 				tp := new(nn.Tape)
 				out, _ := r.Forward(tp, x, lengths, nn.State[float32]{}, nil)
-				nn.Backward(tp, weightedSum32(tp, []*nn.Tensor[float32]{out}, []*nn.Tensor[float32]{w}))
+				nn.Backward(tp, nntest.WeightedSum(tp, []*nn.Tensor[float32]{out}, [][]float32{w.Data}))
 			}
 			b.ReportMetric(float64(s.B*s.T*b.N)/b.Elapsed().Seconds(), "tokens/s")
 		})

@@ -9,28 +9,12 @@ import (
 	"github.com/seqkit/seqkit/nn/nntest"
 )
 
-func randT(rng *rand.Rand, shape ...int) *nn.Tensor[float64] {
-	x := nn.NewTensor[float64](shape...)
-	for i := range x.Data {
-		x.Data[i] = rng.Float64()*2 - 1
-	}
-	return x
-}
-
-func weights(rng *rand.Rand, n int) []float64 {
-	w := make([]float64, n)
-	for i := range w {
-		w[i] = rng.Float64()*2 - 1
-	}
-	return w
-}
-
 func TestLinearGradients(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	l := nn.NewLinear[float64]("head", 5, 3, rng)
 	nn.Uniform(l.B.Data, 1, rng)
-	x := randT(rng, 4, 2, 5)
-	w := weights(rng, 4*2*3)
+	x := nntest.RandTensor[float64](rng, 4, 2, 5)
+	w := nntest.RandSlice(rng, 4*2*3)
 	loss := func(tp *nn.Tape) *nn.Tensor[float64] {
 		return nntest.WeightedSum(tp, []*nn.Tensor[float64]{l.Forward(tp, x)}, [][]float64{w})
 	}
@@ -55,7 +39,7 @@ func TestEmbeddingGradients(t *testing.T) {
 		}
 	}
 	ids := []int32{1, 0, 3, 3, 5, 0}
-	w := weights(rng, len(ids)*4)
+	w := nntest.RandSlice(rng, len(ids)*4)
 	loss := func(tp *nn.Tape) *nn.Tensor[float64] {
 		return nntest.WeightedSum(tp, []*nn.Tensor[float64]{e.Forward(tp, ids, 3, 2)}, [][]float64{w})
 	}
@@ -85,7 +69,7 @@ func TestEmbeddingGradients(t *testing.T) {
 
 func TestDropout(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 1))
-	x := randT(rng, 50, 8, 16)
+	x := nntest.RandTensor[float64](rng, 50, 8, 16)
 	for _, variational := range []bool{false, true} {
 		y := nn.Dropout(nil, x, 0.25, variational, rand.New(rand.NewPCG(9, 9)))
 		zeros := 0
@@ -103,7 +87,7 @@ func TestDropout(t *testing.T) {
 		if frac := float64(zeros) / float64(len(y.Data)); math.Abs(frac-0.25) > 0.05 {
 			t.Errorf("variational=%v: dropped %.3f, want about 0.25", variational, frac)
 		}
-		w := weights(rng, x.Len())
+		w := nntest.RandSlice(rng, x.Len())
 		loss := func(tp *nn.Tape) *nn.Tensor[float64] {
 			y := nn.Dropout(tp, x, 0.25, variational, rand.New(rand.NewPCG(9, 9)))
 			return nntest.WeightedSum(tp, []*nn.Tensor[float64]{y}, [][]float64{w})
@@ -117,7 +101,7 @@ func TestDropout(t *testing.T) {
 
 func TestCrossEntropyGradients(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 1))
-	logits := randT(rng, 3, 2, 5)
+	logits := nntest.RandTensor[float64](rng, 3, 2, 5)
 	for i := range logits.Data {
 		logits.Data[i] *= 3
 	}

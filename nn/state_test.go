@@ -21,7 +21,7 @@ func TestCarriedState(t *testing.T) {
 			t.Fatal(err)
 		}
 		const T, B, cut = 8, 2, 5
-		x := randT(rng, T, B, 3)
+		x := nntest.RandTensor[float64](rng, T, B, 3)
 		whole, _ := r.Forward(nil, x, []int{T, T}, nn.State[float64]{}, nil)
 		first := nn.FromData(x.Data[:cut*B*3], cut, B, 3)
 		second := nn.FromData(x.Data[cut*B*3:], T-cut, B, 3)
@@ -35,7 +35,7 @@ func TestCarriedState(t *testing.T) {
 				t.Fatalf("%v: segmented output %d = %g, whole %g", cell, i, joined[i], whole.Data[i])
 			}
 		}
-		nn.Backward(tp, nntest.WeightedSum(tp, []*nn.Tensor[float64]{out2}, [][]float64{weights(rng, out2.Len())}))
+		nn.Backward(tp, nntest.WeightedSum(tp, []*nn.Tensor[float64]{out2}, [][]float64{nntest.RandSlice(rng, out2.Len())}))
 		if st.H.Grad != nil {
 			t.Fatalf("%v: gradient crossed a detached state", cell)
 		}

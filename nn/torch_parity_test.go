@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/seqkit/seqkit/nn"
+	"github.com/seqkit/seqkit/nn/nntest"
 )
 
 // python is Debian's interpreter, where python3-torch installs; a python3 earlier
@@ -89,7 +90,7 @@ func TestTorchParity(t *testing.T) {
 				nn.ZeroGrads(r.Params())
 				tp := new(nn.Tape)
 				c.out, c.final = r.Forward(tp, x, lengths, init, nil)
-				nn.Backward(tp, weightedSum32(tp, []*nn.Tensor[float32]{c.out, c.final.H, c.final.C}, []*nn.Tensor[float32]{wOut, wH, wC}))
+				nn.Backward(tp, nntest.WeightedSum(tp, []*nn.Tensor[float32]{c.out, c.final.H, c.final.C}, [][]float32{wOut.Data, wH.Data, wC.Data}))
 				for _, p := range append(r.Params(), x, h0) {
 					c.grads = append(c.grads, &nn.Tensor[float32]{Name: "grad." + p.Name, Shape: p.Shape, Data: p.Grad})
 				}
@@ -156,28 +157,4 @@ func shaped(name string, like *nn.Tensor[float32]) *nn.Tensor[float32] {
 	x := nn.NewTensor[float32](like.Shape...)
 	x.Name = name
 	return x
-}
-
-func weightedSum32(tp *nn.Tape, xs, ws []*nn.Tensor[float32]) *nn.Tensor[float32] {
-	out := nn.NewTensor[float32](1)
-	for k, x := range xs {
-		if x == nil {
-			continue
-		}
-		for i, v := range x.Data {
-			out.Data[0] += ws[k].Data[i] * v
-		}
-	}
-	tp.Record(func() {
-		for k, x := range xs {
-			if x == nil {
-				continue
-			}
-			g := x.EnsureGrad()
-			for i := range g {
-				g[i] += out.Grad[0] * ws[k].Data[i]
-			}
-		}
-	})
-	return out
 }

@@ -69,8 +69,8 @@ func GradCheck(t testing.TB, wrt []*nn.Tensor[float64], loss func(tp *nn.Tape) *
 // WeightedSum returns Σ_k Σ_i w_k[i]·x_k[i] as a scalar on the tape: a loss whose
 // gradient with respect to x_k is w_k, for testing layers with several outputs.
 // Nil tensors are skipped.
-func WeightedSum(tp *nn.Tape, xs []*nn.Tensor[float64], ws [][]float64) *nn.Tensor[float64] {
-	out := nn.NewTensor[float64](1)
+func WeightedSum[T nn.Float](tp *nn.Tape, xs []*nn.Tensor[T], ws [][]T) *nn.Tensor[T] {
+	out := nn.NewTensor[T](1)
 	for k, x := range xs {
 		if x == nil {
 			continue

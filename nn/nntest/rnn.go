@@ -57,7 +57,8 @@ func newRNN[T nn.Float](t testing.TB, cfg nn.RNNConfig, seed uint64) *nn.RNN[T] 
 	return r
 }
 
-func randTensor[T nn.Float](rng *rand.Rand, shape ...int) *nn.Tensor[T] {
+// RandTensor returns a tensor of the given shape with elements uniform in [-1, 1).
+func RandTensor[T nn.Float](rng *rand.Rand, shape ...int) *nn.Tensor[T] {
 	x := nn.NewTensor[T](shape...)
 	for i := range x.Data {
 		x.Data[i] = T(rng.Float64()*2 - 1)
@@ -65,7 +66,8 @@ func randTensor[T nn.Float](rng *rand.Rand, shape ...int) *nn.Tensor[T] {
 	return x
 }
 
-func randSlice(rng *rand.Rand, n int) []float64 {
+// RandSlice returns n numbers uniform in [-1, 1).
+func RandSlice(rng *rand.Rand, n int) []float64 {
 	w := make([]float64, n)
 	for i := range w {
 		w[i] = rng.Float64()*2 - 1
@@ -90,10 +92,10 @@ func newProblem(cfg nn.RNNConfig, seed uint64) problem {
 	}
 	B := len(Lengths)
 	p := problem{steps: Steps, batch: B, stateN: L * D}
-	p.x = randTensor[float64](rng, Steps, B, cfg.InputSize)
-	p.init.H = randTensor[float64](rng, L*D, B, cfg.HiddenSize)
+	p.x = RandTensor[float64](rng, Steps, B, cfg.InputSize)
+	p.init.H = RandTensor[float64](rng, L*D, B, cfg.HiddenSize)
 	if cfg.Cell == nn.LSTM {
-		p.init.C = randTensor[float64](rng, L*D, B, cfg.HiddenSize)
+		p.init.C = RandTensor[float64](rng, L*D, B, cfg.HiddenSize)
 	}
 	return p
 }
@@ -151,9 +153,9 @@ func checkGradients(t *testing.T, cfg nn.RNNConfig) {
 	r := newRNN[float64](t, cfg, 2)
 	p := newProblem(cfg, 2)
 	wrng := rand.New(rand.NewPCG(2, 4))
-	wOut := randSlice(wrng, Steps*p.batch*cfg.OutputSize())
-	wH := randSlice(wrng, p.stateN*p.batch*cfg.HiddenSize)
-	wC := randSlice(wrng, p.stateN*p.batch*cfg.HiddenSize)
+	wOut := RandSlice(wrng, Steps*p.batch*cfg.OutputSize())
+	wH := RandSlice(wrng, p.stateN*p.batch*cfg.HiddenSize)
+	wC := RandSlice(wrng, p.stateN*p.batch*cfg.HiddenSize)
 	loss := func(tp *nn.Tape) *nn.Tensor[float64] {
 		drop := rand.New(rand.NewPCG(7, 7)) // the same masks on every evaluation
 		out, final := r.Forward(tp, p.x, Lengths, p.init, drop)
@@ -176,8 +178,8 @@ func checkPadding(t *testing.T, cfg nn.RNNConfig) {
 	p := newProblem(cfg, 3)
 	H, F, B, In := cfg.HiddenSize, cfg.OutputSize(), p.batch, cfg.InputSize
 	wrng := rand.New(rand.NewPCG(3, 4))
-	wOut := randSlice(wrng, Steps*F)
-	wH := randSlice(wrng, p.stateN*H)
+	wOut := RandSlice(wrng, Steps*F)
+	wH := RandSlice(wrng, p.stateN*H)
 	for b, n := range Lengths {
 		// Batched: weights only on sequence b.
 		bw := make([]float64, Steps*B*F)
@@ -267,8 +269,8 @@ func checkUnused(t *testing.T, cfg nn.RNNConfig) {
 	nn.ZeroGrads(r.Params())
 	tp := new(nn.Tape)
 	out, final := r.Forward(tp, p.x, Lengths, p.init, nil)
-	w := randSlice(rand.New(rand.NewPCG(5, 5)), out.Len())
-	wh := randSlice(rand.New(rand.NewPCG(5, 6)), final.H.Len())
+	w := RandSlice(rand.New(rand.NewPCG(5, 5)), out.Len())
+	wh := RandSlice(rand.New(rand.NewPCG(5, 6)), final.H.Len())
 	nn.Backward(tp, WeightedSum(tp, []*nn.Tensor[float64]{out, final.H, final.C}, [][]float64{w, wh, wh}))
 	for _, prm := range r.Params() {
 		cols := 1 // the f block is rows [H, 2H) of [4H, cols] weights, row 1 of [3, H] peepholes
