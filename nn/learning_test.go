@@ -16,19 +16,24 @@ type memoryTask struct {
 	gen     func(rng *rand.Rand, B int) (ids []int32, steps int, lengths []int, y []int32)
 }
 
-// copyFirst: remember the first of 10 tokens (4 symbols) until the end.
-var copyFirst = memoryTask{"copy-first-of-10", 5, 4, func(rng *rand.Rand, B int) ([]int32, int, []int, []int32) {
-	const T = 10
-	ids, lengths, y := make([]int32, T*B), make([]int, B), make([]int32, B)
-	for b := 0; b < B; b++ {
-		lengths[b] = T
-		for s := 0; s < T; s++ {
-			ids[s*B+b] = int32(1 + rng.IntN(4))
+// recallFirst returns the task "name the first of steps tokens drawn from symbols
+// symbols": the class must be carried across steps-1 distractor tokens.
+func recallFirst(name string, symbols, steps int) memoryTask {
+	return memoryTask{name, symbols + 1, symbols, func(rng *rand.Rand, B int) ([]int32, int, []int, []int32) {
+		ids, lengths, y := make([]int32, steps*B), make([]int, B), make([]int32, B)
+		for b := 0; b < B; b++ {
+			lengths[b] = steps
+			for s := 0; s < steps; s++ {
+				ids[s*B+b] = int32(1 + rng.IntN(symbols))
+			}
+			y[b] = ids[b] - 1
 		}
-		y[b] = ids[b] - 1
-	}
-	return ids, T, lengths, y
-}}
+		return ids, steps, lengths, y
+	}}
+}
+
+// copyFirst: remember the first of 10 tokens (4 symbols) until the end.
+var copyFirst = recallFirst("copy-first-of-10", 4, 10)
 
 // parity: the sum of a bit sequence of length 1 to 6 mod 2, with mixed lengths in
 // one batch, so it also tests that padding changes nothing.
@@ -46,20 +51,8 @@ var parity = memoryTask{"parity-1-to-6", 3, 2, func(rng *rand.Rand, B int) ([]in
 	return ids, T, lengths, y
 }}
 
-// delay returns the task "recall the first bit after steps-1 distractor bits".
-func delay(steps int) memoryTask {
-	return memoryTask{"delay", 3, 2, func(rng *rand.Rand, B int) ([]int32, int, []int, []int32) {
-		ids, lengths, y := make([]int32, steps*B), make([]int, B), make([]int32, B)
-		for b := 0; b < B; b++ {
-			lengths[b] = steps
-			for s := 0; s < steps; s++ {
-				ids[s*B+b] = int32(1 + rng.IntN(2))
-			}
-			y[b] = ids[b] - 1
-		}
-		return ids, steps, lengths, y
-	}}
-}
+// delay is the task "recall the first bit after steps-1 distractor bits".
+func delay(steps int) memoryTask { return recallFirst("delay", 2, steps) }
 
 type learner struct {
 	emb  *nn.Embedding[float32]

@@ -286,6 +286,9 @@ func (r *RNN[T]) Forward(tp *Tape, x *Tensor[T], lengths []int, init State[T], r
 		}
 		layerIn, layerOut, l := in, out, l
 		tp.Record(func() {
+			if layerOut.Grad == nil && final.H.Grad == nil && (final.C == nil || final.C.Grad == nil) {
+				return // no gradient reached this layer (a detached segment, an unused output)
+			}
 			for d := 0; d < D; d++ {
 				idx := l*D + d
 				grads := dirGrads[T]{dx: layerIn.EnsureGrad(), dy: layerOut.Grad}

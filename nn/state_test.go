@@ -25,9 +25,10 @@ func TestCarriedState(t *testing.T) {
 		whole, _ := r.Forward(nil, x, []int{T, T}, nn.State[float64]{}, nil)
 		first := nn.FromData(x.Data[:cut*B*3], cut, B, 3)
 		second := nn.FromData(x.Data[cut*B*3:], T-cut, B, 3)
-		out1, st := r.Forward(nil, first, []int{cut, cut}, nn.State[float64]{}, nil)
-		carried := nn.State[float64]{H: st.H.Detach(), C: st.C.Detach()}
+		// Both segments on one tape: only Detach stops the gradient at the boundary.
 		tp := new(nn.Tape)
+		out1, st := r.Forward(tp, first, []int{cut, cut}, nn.State[float64]{}, nil)
+		carried := nn.State[float64]{H: st.H.Detach(), C: st.C.Detach()}
 		out2, _ := r.Forward(tp, second, []int{T - cut, T - cut}, carried, nil)
 		joined := append(append([]float64(nil), out1.Data...), out2.Data...)
 		for i := range joined {
@@ -36,8 +37,8 @@ func TestCarriedState(t *testing.T) {
 			}
 		}
 		nn.Backward(tp, nntest.WeightedSum(tp, []*nn.Tensor[float64]{out2}, [][]float64{nntest.RandSlice(rng, out2.Len())}))
-		if st.H.Grad != nil {
-			t.Fatalf("%v: gradient crossed a detached state", cell)
+		if st.H.Grad != nil || out1.Grad != nil || first.Grad != nil {
+			t.Fatalf("%v: gradient crossed a detached state into the first segment", cell)
 		}
 		if carried.H.Grad == nil {
 			t.Fatalf("%v: no gradient reached the carried initial state", cell)

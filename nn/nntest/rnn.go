@@ -258,6 +258,12 @@ func checkFloat32(t *testing.T, cfg nn.RNNConfig) {
 		if d := math.Abs(fin64.H.Data[i] - float64(fin32.H.Data[i])); d > Float32Tol {
 			t.Fatalf("float32 final state %d differs from float64 by %g", i, d)
 		}
+		if fin64.C == nil {
+			continue
+		}
+		if d := math.Abs(fin64.C.Data[i] - float64(fin32.C.Data[i])); d > Float32Tol {
+			t.Fatalf("float32 final cell state %d differs from float64 by %g", i, d)
+		}
 	}
 }
 
