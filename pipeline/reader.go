@@ -1,0 +1,308 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync/atomic"
+	"unicode/utf8"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// DefaultBatchRows is the number of examples per record batch unless
+// [WithBatchRows] says otherwise.
+const DefaultBatchRows = 1024
+
+// Option configures [Open].
+type Option func(*config)
+
+type config struct {
+	mem       memory.Allocator
+	batchRows int
+	rejects   io.Writer
+}
+
+// WithAllocator makes the reader allocate Arrow memory from mem (tests pass a
+// memory.CheckedAllocator to find leaks).
+func WithAllocator(mem memory.Allocator) Option { return func(c *config) { c.mem = mem } }
+
+// WithBatchRows sets the number of examples per record batch, which with the length
+// of the examples bounds the memory a reader holds at once.
+func WithBatchRows(n int) Option { return func(c *config) { c.batchRows = n } }
+
+// WithSkipErrors makes the reader skip bad examples instead of failing: each is
+// written to rejects as one line "position<TAB>reason" and counted ([Reader.Skipped]).
+// Problems that make the rest of the file unreadable still fail.
+func WithSkipErrors(rejects io.Writer) Option { return func(c *config) { c.rejects = rejects } }
+
+// example is one parsed row before it goes into the Arrow builders.
+type example struct {
+	line int
+	str  [numRoles]string
+	list [numRoles][]string
+}
+
+// rowSource is what each format implements. next fills ex with the next example and
+// returns io.EOF at the end, an *Error for a bad example after which reading can go
+// on, or any other error when it cannot.
+type rowSource interface {
+	next(ex *example) error
+	close() error
+}
+
+// Reader reads a [Source] as Arrow record batches of the schema [Schema] gives for
+// the mapped roles. It implements array.RecordReader: the batch returned by
+// [Reader.RecordBatch] is valid until the next call to [Reader.Next]; call Retain on
+// it to keep it longer. Release the Reader when done; that closes the file.
+type Reader struct {
+	path    string
+	src     rowSource
+	roles   []Role
+	schema  *arrow.Schema
+	bld     *array.RecordBuilder
+	rows    int
+	cur     arrow.RecordBatch
+	err     error
+	done    bool
+	read    int
+	rejects io.Writer
+	skipped int
+	refs    atomic.Int64
+}
+
+var _ array.RecordReader = (*Reader)(nil)
+
+// Open starts reading src. The format comes from src.Format or, when empty, from the
+// file extension. A column mapping that names a field the file does not have is an
+// error here, before any example is read.
+func Open(src Source, opts ...Option) (*Reader, error) {
+	cfg := config{mem: memory.DefaultAllocator, batchRows: DefaultBatchRows}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.batchRows <= 0 {
+		return nil, fmt.Errorf("pipeline: batch rows must be positive, got %d", cfg.batchRows)
+	}
+	path := src.Path
+	if path == "" {
+		path = firstFile(src.Files)
+	}
+	format := src.Format
+	if format == "" {
+		f, err := FormatOf(path)
+		if err != nil {
+			return nil, err
+		}
+		format = f
+	}
+	cols := src.Columns
+	var (
+		rs  rowSource
+		err error
+	)
+	switch format {
+	case CSV, TSV:
+		rs, err = openCSV(src.Path, format, cols)
+	case JSONL:
+		rs, err = openJSONL(src.Path, cols)
+	case CoNLL:
+		if cols == (Columns{}) {
+			cols = Columns{Tokens: "1", Tags: "-1"}
+		}
+		rs, err = openCoNLL(src.Path, cols)
+	case Text:
+		files := src.Files
+		if files == (Columns{}) {
+			files = Columns{Text: src.Path}
+		} else if src.Path != "" {
+			return nil, fmt.Errorf("pipeline: a text source takes either path or files, not both")
+		}
+		cols = Columns{}
+		for _, r := range files.roles() {
+			cols = cols.with(r, "line")
+		}
+		rs, err = openText(files)
+	case Parquet, ArrowFile, ArrowStream:
+		rs, err = openArrow(src.Path, format, cols, cfg.mem)
+	default:
+		return nil, fmt.Errorf("pipeline: unknown format %q", format)
+	}
+	if err != nil {
+		return nil, err
+	}
+	roles := cols.roles()
+	if len(roles) == 0 {
+		rs.close()
+		return nil, fmt.Errorf("pipeline: %s: the column mapping names no column (text, tokens, tags, label or target)", path)
+	}
+	r := &Reader{path: path, src: rs, roles: roles, schema: Schema(roles), rows: cfg.batchRows, rejects: cfg.rejects}
+	r.bld = array.NewRecordBuilder(cfg.mem, r.schema)
+	r.refs.Store(1)
+	return r, nil
+}
+
+func (c Columns) with(r Role, v string) Columns {
+	switch r {
+	case RoleText:
+		c.Text = v
+	case RoleTokens:
+		c.Tokens = v
+	case RoleTags:
+		c.Tags = v
+	case RoleLabel:
+		c.Label = v
+	case RoleTarget:
+		c.Target = v
+	}
+	return c
+}
+
+func firstFile(c Columns) string {
+	for _, r := range c.roles() {
+		return c.get(r)
+	}
+	return ""
+}
+
+// Schema implements array.RecordReader.
+func (r *Reader) Schema() *arrow.Schema { return r.schema }
+
+// Roles returns the roles the records hold, in column order after the row column.
+func (r *Reader) Roles() []Role { return r.roles }
+
+// Skipped is the number of bad examples skipped so far (with [WithSkipErrors]).
+func (r *Reader) Skipped() int { return r.skipped }
+
+// Next reads the next record batch. It returns false at the end or on an error,
+// which [Reader.Err] then reports.
+func (r *Reader) Next() bool {
+	if r.cur != nil {
+		r.cur.Release()
+		r.cur = nil
+	}
+	if r.done || r.err != nil {
+		return false
+	}
+	var ex example
+	n := 0
+	for n < r.rows {
+		ex = example{}
+		err := r.src.next(&ex)
+		if err == nil {
+			err = r.check(&ex)
+		}
+		if err == io.EOF {
+			r.done = true
+			break
+		}
+		var bad *Error
+		if err != nil && errors.As(err, &bad) && r.rejects != nil {
+			r.skipped++
+			if _, werr := fmt.Fprintf(r.rejects, "%s\t%s\n", bad.Position(), bad.Err); werr != nil {
+				r.err = fmt.Errorf("pipeline: writing rejects: %w", werr)
+				return false
+			}
+			continue
+		}
+		if err != nil {
+			r.err = err
+			return false
+		}
+		r.append(&ex)
+		n++
+	}
+	r.read += n
+	if r.done && r.read == 0 {
+		r.err = &Error{Path: r.path, Err: errors.New("no examples: the file is empty or every example was rejected")}
+		return false
+	}
+	if n == 0 {
+		return false
+	}
+	r.cur = r.bld.NewRecordBatch()
+	return true
+}
+
+// check applies the rules every format shares: valid UTF-8, one tag per token.
+func (r *Reader) check(ex *example) error {
+	for _, role := range r.roles {
+		if role.isList() {
+			for i, s := range ex.list[role] {
+				if !utf8.ValidString(s) {
+					return badf(r.path, ex.line, 0, "invalid UTF-8 in %s item %d", role, i+1)
+				}
+			}
+		} else if !utf8.ValidString(ex.str[role]) {
+			return badf(r.path, ex.line, 0, "invalid UTF-8 in %s", role)
+		}
+	}
+	if nt, ng := len(ex.list[RoleTokens]), len(ex.list[RoleTags]); r.has(RoleTokens) && r.has(RoleTags) && nt != ng {
+		return badf(r.path, ex.line, 0, "%d tokens but %d tags", nt, ng)
+	}
+	return nil
+}
+
+func (r *Reader) has(role Role) bool {
+	for _, x := range r.roles {
+		if x == role {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Reader) append(ex *example) {
+	r.bld.Field(0).(*array.Int64Builder).Append(int64(ex.line))
+	for i, role := range r.roles {
+		f := r.bld.Field(i + 1)
+		if !role.isList() {
+			f.(*array.StringBuilder).Append(ex.str[role])
+			continue
+		}
+		lb := f.(*array.ListBuilder)
+		lb.Append(true)
+		vb := lb.ValueBuilder().(*array.StringBuilder)
+		for _, s := range ex.list[role] {
+			vb.Append(s)
+		}
+	}
+}
+
+// RecordBatch returns the current batch; see [Reader].
+func (r *Reader) RecordBatch() arrow.RecordBatch { return r.cur }
+
+// Record is the deprecated name of [Reader.RecordBatch].
+func (r *Reader) Record() arrow.RecordBatch { return r.cur }
+
+// Err returns the error that stopped [Reader.Next], if any.
+func (r *Reader) Err() error { return r.err }
+
+// Retain adds a reference.
+func (r *Reader) Retain() { r.refs.Add(1) }
+
+// Release drops a reference; the last one frees the current batch and the builders
+// and closes the file.
+func (r *Reader) Release() {
+	if r.refs.Add(-1) != 0 {
+		return
+	}
+	if r.cur != nil {
+		r.cur.Release()
+		r.cur = nil
+	}
+	r.bld.Release()
+	r.src.close()
+}
+
+// openFile opens path with an error that says what to do when it is missing.
+func openFile(path string) (*os.File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	return f, nil
+}

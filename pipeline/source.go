@@ -1,0 +1,135 @@
+package pipeline
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// Format names a source file format.
+type Format string
+
+// The formats Open reads.
+const (
+	CSV         Format = "csv"     // comma-separated, header row, RFC 4180 quoting
+	TSV         Format = "tsv"     // tab-separated, header row
+	JSONL       Format = "jsonl"   // one JSON object per line
+	CoNLL       Format = "conll"   // token per line, blank line between sentences (CoNLL-U included)
+	Text        Format = "text"    // one example per line
+	Parquet     Format = "parquet" // read through pqarrow
+	ArrowFile   Format = "arrow"   // Arrow IPC file format
+	ArrowStream Format = "arrows"  // Arrow IPC stream format
+)
+
+var extFormats = map[string]Format{
+	".csv": CSV, ".tsv": TSV, ".tab": TSV, ".jsonl": JSONL, ".ndjson": JSONL,
+	".conll": CoNLL, ".conllu": CoNLL, ".iob": CoNLL, ".bio": CoNLL,
+	".txt": Text, ".text": Text, ".parquet": Parquet, ".pq": Parquet,
+	".arrow": ArrowFile, ".feather": ArrowFile, ".ipc": ArrowFile, ".arrows": ArrowStream,
+}
+
+// FormatOf returns the format a file's extension implies.
+func FormatOf(path string) (Format, error) {
+	ext := strings.ToLower(filepath.Ext(path))
+	if f, ok := extFormats[ext]; ok {
+		return f, nil
+	}
+	return "", fmt.Errorf("pipeline: %s: cannot tell the format from the extension %q; name it (csv, tsv, jsonl, conll, text, parquet, arrow, arrows)", path, ext)
+}
+
+// ParseFormat checks a format name.
+func ParseFormat(s string) (Format, error) {
+	switch f := Format(strings.ToLower(s)); f {
+	case CSV, TSV, JSONL, CoNLL, Text, Parquet, ArrowFile, ArrowStream:
+		return f, nil
+	case "ipc", "feather":
+		return ArrowFile, nil
+	case "conllu":
+		return CoNLL, nil
+	}
+	return "", fmt.Errorf("pipeline: unknown format %q (want csv, tsv, jsonl, conll, text, parquet, arrow or arrows)", s)
+}
+
+// Columns maps the fields of a source to the roles a task uses. Each field is the
+// name of a source column (CSV header, JSON key, Parquet or Arrow field). For CoNLL
+// files it is a 1-based column number, negative counting from the end ("-1" is the
+// last column). An empty field means the role is absent.
+//
+// Text and Target are strings that a tokenizer splits later; Tokens and Tags are
+// lists of strings, taken as they are from list columns and JSON arrays, or split on
+// white space when the source holds a string.
+type Columns struct {
+	Text   string `yaml:"text,omitempty" json:"text,omitempty"`
+	Tokens string `yaml:"tokens,omitempty" json:"tokens,omitempty"`
+	Tags   string `yaml:"tags,omitempty" json:"tags,omitempty"`
+	Label  string `yaml:"label,omitempty" json:"label,omitempty"`
+	Target string `yaml:"target,omitempty" json:"target,omitempty"`
+}
+
+// Role is one of the fields of [Columns].
+type Role int
+
+// The roles, in the order of the output schema.
+const (
+	RoleText Role = iota
+	RoleTokens
+	RoleTags
+	RoleLabel
+	RoleTarget
+	numRoles
+)
+
+var roleNames = [numRoles]string{"text", "tokens", "tags", "label", "target"}
+
+func (r Role) String() string { return roleNames[r] }
+
+// isList reports whether the role holds a list of strings.
+func (r Role) isList() bool { return r == RoleTokens || r == RoleTags }
+
+func (c Columns) get(r Role) string {
+	return [numRoles]string{c.Text, c.Tokens, c.Tags, c.Label, c.Target}[r]
+}
+
+// roles lists the roles that are mapped, in schema order.
+func (c Columns) roles() []Role {
+	var rs []Role
+	for r := Role(0); r < numRoles; r++ {
+		if c.get(r) != "" {
+			rs = append(rs, r)
+		}
+	}
+	return rs
+}
+
+// Source is one split's data: a file, its format (empty: from the extension) and
+// the column mapping. For the text format, Files names parallel files whose line i
+// together form example i, one file per role (ATIS's seq.in, seq.out and label);
+// a single Path of text format fills the Text role.
+type Source struct {
+	Path    string  `yaml:"path,omitempty" json:"path,omitempty"`
+	Format  Format  `yaml:"format,omitempty" json:"format,omitempty"`
+	Columns Columns `yaml:"columns,omitempty" json:"columns,omitempty"`
+	Files   Columns `yaml:"files,omitempty" json:"files,omitempty"`
+}
+
+// RowField is the name of the int64 column that records where each example came
+// from: its 1-based line in text formats (the first line of a CoNLL sentence), its
+// 1-based row in Parquet and Arrow sources.
+const RowField = "row"
+
+// Schema returns the schema of the records read for the given roles: the row
+// position, then each role in order, strings as utf8 and token or tag lists as
+// list<utf8>.
+func Schema(roles []Role) *arrow.Schema {
+	fields := []arrow.Field{{Name: RowField, Type: arrow.PrimitiveTypes.Int64}}
+	for _, r := range roles {
+		var t arrow.DataType = arrow.BinaryTypes.String
+		if r.isList() {
+			t = arrow.ListOf(arrow.BinaryTypes.String)
+		}
+		fields = append(fields, arrow.Field{Name: r.String(), Type: t})
+	}
+	return arrow.NewSchema(fields, nil)
+}
