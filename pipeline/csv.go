@@ -6,53 +6,64 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 )
 
 // csvSource reads CSV (RFC 4180 quoting, through encoding/csv) or TSV (fields
-// split at tabs, no quoting, as TSV files are written) with a header row naming
-// the columns. Every row must have as many fields as the header.
+// split at tabs, no quoting, as TSV files are written). The first row is a header
+// naming the columns unless the source says there is none; then columns are
+// 1-based numbers, negative from the end. Every row must have as many fields as
+// the first.
 type csvSource struct {
-	path  string
-	f     *os.File
-	r     *csv.Reader // CSV
-	tsv   *lines      // TSV
-	n     int         // fields per row
-	roles []Role
-	index [numRoles]int
+	path    string
+	f       *os.File
+	r       *csv.Reader // CSV
+	tsv     *lines      // TSV
+	n       int         // fields per row
+	roles   []Role
+	index   [numRoles]int
+	pending []string // a headerless file's first row, read to count its fields
+	pendAt  int
 }
 
-func openCSV(path string, format Format, cols Columns) (*csvSource, error) {
+func openCSV(path string, format Format, cols Columns, noHeader bool) (*csvSource, error) {
 	s := &csvSource{path: path, roles: cols.roles()}
-	var header []string
 	var err error
 	if format == TSV {
-		if s.tsv, err = openLines(path); err != nil {
-			return nil, err
-		}
-		var line []byte
-		if line, err = s.tsv.next(); err == nil {
-			header = strings.Split(string(line), "\t")
-		}
-	} else {
-		if s.f, err = openFile(path); err != nil {
-			return nil, err
-		}
+		s.tsv, err = openLines(path)
+	} else if s.f, err = openFile(path); err == nil {
 		s.r = csv.NewReader(s.f)
-		s.r.ReuseRecord = true
-		header, err = s.r.Read()
+		s.r.FieldsPerRecord = -1 // checked in next, with the same message as TSV
 	}
+	if err != nil {
+		return nil, err
+	}
+	first, line, err := s.readRow()
 	if err == io.EOF {
 		s.close()
-		return nil, &Error{Path: path, Err: errors.New("no examples: the file is empty (a header row is required)")}
+		return nil, &Error{Path: path, Err: errors.New("no examples: the file is empty")}
 	}
 	if err != nil {
 		s.close()
-		return nil, csvError(path, err)
+		return nil, err
 	}
-	s.n = len(header)
+	s.n = len(first)
+	if noHeader {
+		s.pending, s.pendAt = slices.Clone(first), line
+		for _, role := range s.roles {
+			i, err := columnNumber(cols.get(role), s.n)
+			if err != nil {
+				s.close()
+				return nil, &Error{Path: path, Line: 1, Err: fmt.Errorf("%s: %w", role, err)}
+			}
+			s.index[role] = i
+		}
+		return s, nil
+	}
 	pos := map[string]int{}
-	for i, h := range header {
+	for i, h := range first {
 		h = strings.TrimPrefix(h, "\ufeff") // a byte-order mark before the first name
 		pos[h] = i
 	}
@@ -60,11 +71,47 @@ func openCSV(path string, format Format, cols Columns) (*csvSource, error) {
 		i, ok := pos[cols.get(role)]
 		if !ok {
 			s.close()
-			return nil, &Error{Path: path, Line: 1, Err: fmt.Errorf("no column %q for %s; the header has %s", cols.get(role), role, quoteList(header))}
+			return nil, &Error{Path: path, Line: 1, Err: fmt.Errorf("no column %q for %s; the header has %s", cols.get(role), role, quoteList(first))}
 		}
 		s.index[role] = i
 	}
 	return s, nil
+}
+
+// columnNumber turns a 1-based column number, negative from the end, into a
+// 0-based index into rows of n fields.
+func columnNumber(v string, n int) (int, error) {
+	i, err := strconv.Atoi(v)
+	if err != nil || i == 0 {
+		return 0, fmt.Errorf("column %q is not a column number (1-based, -1 for the last)", v)
+	}
+	if i < 0 {
+		i += n + 1
+	}
+	if i < 1 || i > n {
+		return 0, fmt.Errorf("column %s, but the file has %d columns", v, n)
+	}
+	return i - 1, nil
+}
+
+// readRow reads the next row and the line it starts on.
+func (s *csvSource) readRow() ([]string, int, error) {
+	if s.tsv != nil {
+		line, err := s.tsv.next()
+		if err != nil {
+			return nil, 0, err
+		}
+		return strings.Split(string(line), "\t"), s.tsv.n, nil
+	}
+	rec, err := s.r.Read()
+	if err == io.EOF {
+		return nil, 0, io.EOF
+	}
+	if err != nil {
+		return nil, 0, csvError(s.path, err)
+	}
+	line, _ := s.r.FieldPos(0)
+	return rec, line, nil
 }
 
 func quoteList(names []string) string {
@@ -84,24 +131,17 @@ func csvError(path string, err error) error {
 }
 
 func (s *csvSource) next(ex *example) error {
-	var rec []string
-	if s.tsv != nil {
-		line, err := s.tsv.next()
-		if err != nil {
+	rec, line := s.pending, s.pendAt
+	s.pending = nil
+	if rec == nil {
+		var err error
+		if rec, line, err = s.readRow(); err != nil {
 			return err
 		}
-		ex.line = s.tsv.n
-		if rec = strings.Split(string(line), "\t"); len(rec) != s.n {
-			return badf(s.path, ex.line, 0, "%d fields, but the header has %d", len(rec), s.n)
-		}
-	} else {
-		var err error
-		if rec, err = s.r.Read(); err == io.EOF {
-			return io.EOF
-		} else if err != nil {
-			return csvError(s.path, err)
-		}
-		ex.line, _ = s.r.FieldPos(0)
+	}
+	ex.line = line
+	if len(rec) != s.n {
+		return badf(s.path, line, 0, "%d fields, but the first row has %d", len(rec), s.n)
 	}
 	for _, role := range s.roles {
 		v := rec[s.index[role]]

@@ -106,7 +106,7 @@ func Open(src Source, opts ...Option) (*Reader, error) {
 	)
 	switch format {
 	case CSV, TSV:
-		rs, err = openCSV(src.Path, format, cols)
+		rs, err = openCSV(src.Path, format, cols, src.NoHeader)
 	case JSONL:
 		rs, err = openJSONL(src.Path, cols)
 	case CoNLL:

@@ -80,6 +80,11 @@ func TestFormats(t *testing.T) {
 			{"row": 2, "tokens": `"quoted"|start`, "label": "pos"},
 			{"row": 3, "tokens": "second|one", "label": "neg"},
 		}},
+		{"tsv-no-header", pipeline.Source{Path: "testdata/small.tsv", NoHeader: true, Columns: pipeline.Columns{Text: "1", Label: "-1"}}, []row{
+			{"row": 1, "text": "sentence", "label": "label"},
+			{"row": 2, "text": `"quoted" start`, "label": "pos"},
+			{"row": 3, "text": "second one", "label": "neg"},
+		}},
 		{"jsonl", pipeline.Source{Path: "testdata/small.jsonl", Columns: pipeline.Columns{Text: "text", Tokens: "tokens", Tags: "tags", Label: "label"}}, []row{
 			{"row": 1, "text": "book a flight", "tokens": "book|a|flight", "tags": "O|O|O", "label": "flight"},
 			{"row": 3, "text": "to Taipei", "tokens": "to|Taipei", "tags": "O|B-toloc", "label": "3"},
@@ -155,9 +160,9 @@ func TestBadInput(t *testing.T) {
 		src  pipeline.Source
 		want string // the error must contain this, after the position
 	}{
-		{"ragged csv", pipeline.Source{Path: write("r.csv", "a,b\n1,2\n3\n4,5\n"), Columns: pipeline.Columns{Text: "a"}}, "r.csv:3:1: wrong number of fields"},
+		{"ragged csv", pipeline.Source{Path: write("r.csv", "a,b\n1,2\n3\n4,5\n"), Columns: pipeline.Columns{Text: "a"}}, "r.csv:3: 1 fields, but the first row has 2"},
 		{"bad quote csv", pipeline.Source{Path: write("q.csv", "a,b\n1,\"x\"y\n"), Columns: pipeline.Columns{Text: "a"}}, `q.csv:2:5: extraneous or missing " in quoted-field`},
-		{"ragged tsv", pipeline.Source{Path: write("r.tsv", "a\tb\n1\t2\n3\n"), Columns: pipeline.Columns{Text: "a"}}, "r.tsv:3: 1 fields, but the header has 2"},
+		{"ragged tsv", pipeline.Source{Path: write("r.tsv", "a\tb\n1\t2\n3\n"), Columns: pipeline.Columns{Text: "a"}}, "r.tsv:3: 1 fields, but the first row has 2"},
 		{"missing column", pipeline.Source{Path: write("m.csv", "a,b\n1,2\n"), Columns: pipeline.Columns{Text: "c"}}, `m.csv:1: no column "c" for text; the header has "a", "b"`},
 		{"empty csv", pipeline.Source{Path: write("e.csv", ""), Columns: pipeline.Columns{Text: "a"}}, "e.csv: no examples"},
 		{"header only", pipeline.Source{Path: write("h.csv", "a\n"), Columns: pipeline.Columns{Text: "a"}}, "h.csv: no examples"},
@@ -216,7 +221,7 @@ func TestSkipErrors(t *testing.T) {
 		good                int
 		rejects             []string
 	}{
-		{"csv", "s.csv", "a,b\n1,2\n3\nx \xff,5\n6,7\n", pipeline.Columns{Text: "a"}, 2, []string{"s.csv:3:1\twrong number of fields", "s.csv:4\tinvalid UTF-8 in text"}},
+		{"csv", "s.csv", "a,b\n1,2\n3\nx \xff,5\n6,7\n", pipeline.Columns{Text: "a"}, 2, []string{"s.csv:3\t1 fields, but the first row has 2", "s.csv:4\tinvalid UTF-8 in text"}},
 		{"jsonl", "s.jsonl", "{\"a\":\"1\"}\nnot json\n{\"b\":1}\n{\"a\":\"2\"}\n", pipeline.Columns{Text: "a"}, 2, []string{"s.jsonl:2:2\tinvalid JSON", "s.jsonl:3\tno key \"a\" for text"}},
 		{"conll", "s.conll", "a X O\nb O\nc X O\n\nd X O\n", pipeline.Columns{}, 1, []string{"s.conll:2\t2 columns"}},
 	}

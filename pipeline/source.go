@@ -112,6 +112,9 @@ type Source struct {
 	Format  Format  `yaml:"format,omitempty" json:"format,omitempty"`
 	Columns Columns `yaml:"columns,omitempty" json:"columns,omitempty"`
 	Files   Columns `yaml:"files,omitempty" json:"files,omitempty"`
+	// NoHeader says a CSV or TSV file has no header row; Columns then holds 1-based
+	// column numbers, negative from the end.
+	NoHeader bool `yaml:"no_header,omitempty" json:"no_header,omitempty"`
 }
 
 // RowField is the name of the int64 column that records where each example came
