@@ -1,0 +1,390 @@
+package pipeline
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// Field names of encoded records.
+const (
+	IDsField          = "ids"           // list<int32>: input token ids
+	LengthField       = "length"        // int32: number of input ids
+	TagsField         = "tags"          // list<int32>: one tag id per input token
+	LabelField        = "label"         // int32: class id
+	TargetField       = "target"        // list<int32>: <bos> target ids <eos>
+	TargetLengthField = "target_length" // int32
+)
+
+// Vocabs holds the vocabularies of a dataset; nil for roles it lacks.
+type Vocabs struct {
+	Input  *Vocab // text or tokens
+	Tags   *Vocab
+	Labels *Vocab
+	Target *Vocab
+}
+
+// Encoder turns read records (the schema of [Schema]) into id records. The input
+// text (or tokens) and the target text go through Tokenizer; labels and tags are
+// looked up as they are.
+type Encoder struct {
+	Tokenizer *Tokenizer
+	Vocabs    Vocabs
+	Mem       memory.Allocator // nil: the default allocator
+}
+
+// EncodeStats counts what encoding saw. Tokens missing from the input or target
+// vocabulary become <unk>; tags and labels missing from theirs become -1 (no loss)
+// and are listed by value, so a label seen only in dev or test is reported.
+type EncodeStats struct {
+	Rows           int64
+	Tokens         int64 // input tokens
+	UnknownTokens  int64 // input tokens mapped to <unk>
+	TargetTokens   int64
+	UnknownTargets int64
+	UnknownTags    map[string]int
+	UnknownLabels  map[string]int
+}
+
+func (s *EncodeStats) add(o EncodeStats) {
+	s.Rows += o.Rows
+	s.Tokens += o.Tokens
+	s.UnknownTokens += o.UnknownTokens
+	s.TargetTokens += o.TargetTokens
+	s.UnknownTargets += o.UnknownTargets
+	for _, p := range []struct{ dst, src *map[string]int }{{&s.UnknownTags, &o.UnknownTags}, {&s.UnknownLabels, &o.UnknownLabels}} {
+		if len(*p.src) == 0 {
+			continue
+		}
+		if *p.dst == nil {
+			*p.dst = map[string]int{}
+		}
+		for k, v := range *p.src {
+			(*p.dst)[k] += v
+		}
+	}
+}
+
+// OOVRate is the share of input tokens mapped to <unk>.
+func (s EncodeStats) OOVRate() float64 {
+	if s.Tokens == 0 {
+		return 0
+	}
+	return float64(s.UnknownTokens) / float64(s.Tokens)
+}
+
+// roleColumns finds the role columns of a read record.
+type roleColumns struct {
+	row                         *array.Int64
+	text, label, target         *array.String
+	tokens, tags                *array.List
+	hasInput, hasTags, hasLabel bool
+}
+
+func columnsOf(rec arrow.RecordBatch) (roleColumns, error) {
+	var c roleColumns
+	for i, f := range rec.Schema().Fields() {
+		col := rec.Column(i)
+		var ok bool
+		switch f.Name {
+		case RowField:
+			c.row, ok = col.(*array.Int64)
+		case RoleText.String():
+			c.text, ok = col.(*array.String)
+		case RoleLabel.String():
+			c.label, ok = col.(*array.String)
+		case RoleTarget.String():
+			c.target, ok = col.(*array.String)
+		case RoleTokens.String():
+			c.tokens, ok = col.(*array.List)
+		case RoleTags.String():
+			c.tags, ok = col.(*array.List)
+		default:
+			ok = true
+		}
+		if !ok {
+			return c, fmt.Errorf("pipeline: field %q has type %s, not the reader's", f.Name, f.Type)
+		}
+	}
+	if c.row == nil {
+		return c, fmt.Errorf("pipeline: record has no %q field", RowField)
+	}
+	return c, nil
+}
+
+// listStrings returns row i of a list<utf8> column.
+func listStrings(l *array.List, i int) []string {
+	s, e := l.ValueOffsets(i)
+	vals := l.ListValues().(*array.String)
+	out := make([]string, 0, e-s)
+	for j := s; j < e; j++ {
+		out = append(out, vals.Value(int(j)))
+	}
+	return out
+}
+
+// inputTokens returns the input tokens of row i: the tokens column cleaned, or the
+// text column tokenized.
+func (e *Encoder) inputTokens(c roleColumns, i int, buf []string) []string {
+	buf = buf[:0]
+	if c.tokens != nil {
+		for _, t := range listStrings(c.tokens, i) {
+			buf = append(buf, e.Tokenizer.Clean(t))
+		}
+		return buf
+	}
+	return e.Tokenizer.Tokens(buf, c.text.Value(i))
+}
+
+// Schema returns the schema of encoded records for the vocabularies present.
+func (e *Encoder) Schema() *arrow.Schema {
+	ids := arrow.ListOf(arrow.PrimitiveTypes.Int32)
+	fields := []arrow.Field{{Name: RowField, Type: arrow.PrimitiveTypes.Int64}}
+	if e.Vocabs.Input != nil {
+		fields = append(fields, arrow.Field{Name: IDsField, Type: ids}, arrow.Field{Name: LengthField, Type: arrow.PrimitiveTypes.Int32})
+	}
+	if e.Vocabs.Tags != nil {
+		fields = append(fields, arrow.Field{Name: TagsField, Type: ids})
+	}
+	if e.Vocabs.Labels != nil {
+		fields = append(fields, arrow.Field{Name: LabelField, Type: arrow.PrimitiveTypes.Int32})
+	}
+	if e.Vocabs.Target != nil {
+		fields = append(fields, arrow.Field{Name: TargetField, Type: ids}, arrow.Field{Name: TargetLengthField, Type: arrow.PrimitiveTypes.Int32})
+	}
+	return arrow.NewSchema(fields, nil)
+}
+
+// Encode encodes one record. The caller releases the result.
+func (e *Encoder) Encode(rec arrow.RecordBatch) (arrow.RecordBatch, EncodeStats, error) {
+	var st EncodeStats
+	c, err := columnsOf(rec)
+	if err != nil {
+		return nil, st, err
+	}
+	v := e.Vocabs
+	if v.Input != nil && c.text == nil && c.tokens == nil {
+		return nil, st, fmt.Errorf("pipeline: an input vocabulary but no text or tokens field")
+	}
+	if (v.Tags != nil && c.tags == nil) || (v.Labels != nil && c.label == nil) || (v.Target != nil && c.target == nil) {
+		return nil, st, fmt.Errorf("pipeline: the record lacks a field that a vocabulary is for")
+	}
+	mem := e.Mem
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	b := array.NewRecordBuilder(mem, e.Schema())
+	defer b.Release()
+	n := int(rec.NumRows())
+	var toks []string
+	col := 0
+	next := func() array.Builder { col++; return b.Field(col) }
+	rowB := b.Field(0).(*array.Int64Builder)
+	rowB.AppendValues(c.row.Int64Values(), nil)
+	if v.Input != nil {
+		ids, lens := next().(*array.ListBuilder), next().(*array.Int32Builder)
+		vb := ids.ValueBuilder().(*array.Int32Builder)
+		for i := 0; i < n; i++ {
+			toks = e.inputTokens(c, i, toks)
+			ids.Append(true)
+			for _, t := range toks {
+				id, ok := v.Input.ID(t)
+				if !ok {
+					id = UnkID
+					st.UnknownTokens++
+				}
+				vb.Append(id)
+			}
+			lens.Append(int32(len(toks)))
+			st.Tokens += int64(len(toks))
+		}
+	}
+	if v.Tags != nil {
+		tb := next().(*array.ListBuilder)
+		vb := tb.ValueBuilder().(*array.Int32Builder)
+		for i := 0; i < n; i++ {
+			tb.Append(true)
+			for _, t := range listStrings(c.tags, i) {
+				vb.Append(labelID(v.Tags, t, &st.UnknownTags))
+			}
+		}
+	}
+	if v.Labels != nil {
+		lb := next().(*array.Int32Builder)
+		for i := 0; i < n; i++ {
+			lb.Append(labelID(v.Labels, c.label.Value(i), &st.UnknownLabels))
+		}
+	}
+	if v.Target != nil {
+		tb, lens := next().(*array.ListBuilder), next().(*array.Int32Builder)
+		vb := tb.ValueBuilder().(*array.Int32Builder)
+		for i := 0; i < n; i++ {
+			toks = e.Tokenizer.Tokens(toks[:0], c.target.Value(i))
+			tb.Append(true)
+			vb.Append(BOSID)
+			for _, t := range toks {
+				id, ok := v.Target.ID(t)
+				if !ok {
+					id = UnkID
+					st.UnknownTargets++
+				}
+				vb.Append(id)
+			}
+			vb.Append(EOSID)
+			lens.Append(int32(len(toks) + 2))
+			st.TargetTokens += int64(len(toks))
+		}
+	}
+	st.Rows = int64(n)
+	return b.NewRecordBatch(), st, nil
+}
+
+func labelID(v *Vocab, s string, unknown *map[string]int) int32 {
+	if id, ok := v.ID(s); ok {
+		return id
+	}
+	if *unknown == nil {
+		*unknown = map[string]int{}
+	}
+	(*unknown)[s]++
+	return -1
+}
+
+// BuildVocabs counts the records of a training split and builds its vocabularies:
+// the input (and target) vocabulary bounded by cfg, the tag and label vocabularies
+// with every value seen.
+func BuildVocabs(r array.RecordReader, tok *Tokenizer, cfg VocabConfig) (Vocabs, error) {
+	in, tags, labels, target := Counter{}, Counter{}, Counter{}, Counter{}
+	var has roleColumns
+	var toks []string
+	e := &Encoder{Tokenizer: tok}
+	for r.Next() {
+		rec := r.RecordBatch()
+		c, err := columnsOf(rec)
+		if err != nil {
+			return Vocabs{}, err
+		}
+		has = c
+		for i := 0; i < int(rec.NumRows()); i++ {
+			if c.text != nil || c.tokens != nil {
+				toks = e.inputTokens(c, i, toks)
+				in.Add(toks...)
+			}
+			if c.tags != nil {
+				tags.Add(listStrings(c.tags, i)...)
+			}
+			if c.label != nil {
+				labels.Add(c.label.Value(i))
+			}
+			if c.target != nil {
+				toks = tok.Tokens(toks[:0], c.target.Value(i))
+				target.Add(toks...)
+			}
+		}
+	}
+	if err := r.Err(); err != nil {
+		return Vocabs{}, err
+	}
+	var v Vocabs
+	if has.text != nil || has.tokens != nil {
+		v.Input = in.Build(cfg)
+	}
+	if has.tags != nil {
+		v.Tags = tags.BuildLabels()
+	}
+	if has.label != nil {
+		v.Labels = labels.BuildLabels()
+	}
+	if has.target != nil {
+		v.Target = target.Build(cfg)
+	}
+	return v, nil
+}
+
+// EncodeAll reads every record of r, encodes the records on workers goroutines
+// (0: one per CPU) and hands the encoded records to emit in the order they were
+// read. At most 2·workers records are in flight, which bounds memory. emit must not
+// keep the record without retaining it.
+func (e *Encoder) EncodeAll(r array.RecordReader, workers int, emit func(arrow.RecordBatch) error) (EncodeStats, error) {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	type job struct {
+		rec  arrow.RecordBatch
+		done chan result
+	}
+	jobs := make(chan job)
+	order := make(chan chan result, 2*workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				out, st, err := e.Encode(j.rec)
+				j.rec.Release()
+				j.done <- result{out, st, err}
+			}
+		}()
+	}
+	// The reader feeds jobs in order; the loop below collects results in order.
+	stop := make(chan struct{})
+	var readErr error
+	go func() {
+		defer close(order)
+		defer close(jobs)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if !r.Next() {
+				break
+			}
+			rec := r.RecordBatch()
+			rec.Retain()
+			done := make(chan result, 1)
+			select {
+			case order <- done:
+			case <-stop:
+				rec.Release()
+				return
+			}
+			jobs <- job{rec, done}
+		}
+		readErr = r.Err()
+	}()
+	var total EncodeStats
+	var firstErr error
+	for done := range order {
+		res := <-done
+		if res.err == nil && firstErr == nil {
+			res.err = emit(res.rec)
+			total.add(res.st)
+		}
+		if res.rec != nil {
+			res.rec.Release()
+		}
+		if res.err != nil && firstErr == nil {
+			firstErr = res.err
+			close(stop)
+		}
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return total, firstErr
+	}
+	return total, readErr
+}
+
+type result struct {
+	rec arrow.RecordBatch
+	st  EncodeStats
+	err error
+}
+

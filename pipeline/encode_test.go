@@ -1,0 +1,229 @@
+package pipeline_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/seqkit/seqkit/pipeline"
+)
+
+func TestTokenizers(t *testing.T) {
+	cases := []struct {
+		cfg  pipeline.TokenizerConfig
+		in   string
+		want []string
+	}{
+		{pipeline.TokenizerConfig{}, "  Arrive Taipei\ton  Nov 2nd ", []string{"Arrive", "Taipei", "on", "Nov", "2nd"}},
+		{pipeline.TokenizerConfig{Lower: true}, "Arrive TAIPEI", []string{"arrive", "taipei"}},
+		{pipeline.TokenizerConfig{Kind: "char"}, "añb", []string{"a", "ñ", "b"}},
+		{pipeline.TokenizerConfig{Kind: "regex", Pattern: `\w+|[^\w\s]`}, "don't stop!", []string{"don", "'", "t", "stop", "!"}},
+		// NFC composes n + combining tilde; NFKC also folds the ligature "ﬁ" to "fi".
+		{pipeline.TokenizerConfig{Kind: "char", Normalize: "nfc"}, "n\u0303", []string{"ñ"}},
+		{pipeline.TokenizerConfig{Normalize: "nfkc"}, "\ufb01ne", []string{"fine"}},
+		{pipeline.TokenizerConfig{}, "\ufb01ne", []string{"\ufb01ne"}},
+	}
+	for _, c := range cases {
+		tok, err := pipeline.NewTokenizer(c.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tok.Tokens(nil, c.in); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%+v on %q = %q, want %q", c.cfg, c.in, got, c.want)
+		}
+	}
+	for _, bad := range []pipeline.TokenizerConfig{{Kind: "bpe"}, {Kind: "regex"}, {Kind: "regex", Pattern: "("}, {Normalize: "nfd"}} {
+		if _, err := pipeline.NewTokenizer(bad); err == nil {
+			t.Errorf("%+v: no error", bad)
+		}
+	}
+}
+
+func TestVocab(t *testing.T) {
+	c := pipeline.Counter{}
+	c.Add("b", "a", "c", "a", "b", "a", "d", "<unk>")
+	v := c.Build(pipeline.VocabConfig{MinFreq: 2})
+	if want := []string{"<pad>", "<unk>", "<bos>", "<eos>", "a", "b"}; !reflect.DeepEqual(v.Tokens(), want) {
+		t.Fatalf("tokens %q, want %q", v.Tokens(), want)
+	}
+	if v := c.Build(pipeline.VocabConfig{MaxSize: 5}); v.Len() != 5 || v.Token(4) != "a" {
+		t.Fatalf("max size: %q", v.Tokens())
+	}
+	// Ties break in byte order: c, d (and <unk>, a special) after a, b.
+	if got := c.Build(pipeline.VocabConfig{}).Tokens()[4:]; !reflect.DeepEqual(got, []string{"a", "b", "c", "d"}) {
+		t.Fatalf("order %q", got)
+	}
+	path := filepath.Join(t.TempDir(), "vocab.txt")
+	if err := v.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	back, err := pipeline.LoadVocab(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back.Tokens(), v.Tokens()) || !back.HasSpecials() {
+		t.Fatalf("reloaded %q (specials %v), saved %q", back.Tokens(), back.HasSpecials(), v.Tokens())
+	}
+	labels := pipeline.Counter{"O": 5, "B-loc": 2}.BuildLabels()
+	if labels.HasSpecials() || labels.Token(0) != "O" {
+		t.Fatalf("label vocab %q", labels.Tokens())
+	}
+	if _, ok := labels.ID("I-loc"); ok {
+		t.Fatal("unknown label has an id")
+	}
+}
+
+// TestEncode builds vocabularies from the train fixture and encodes a dev file
+// with an unseen word, tag and label: the word becomes <unk>, the tag and label -1,
+// and all three are counted.
+func TestEncode(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	tok, _ := pipeline.NewTokenizer(pipeline.TokenizerConfig{Lower: true})
+	src := pipeline.Source{Path: "testdata/small.jsonl", Columns: pipeline.Columns{Tokens: "tokens", Tags: "tags", Label: "label"}}
+	r, err := pipeline.Open(src, pipeline.WithAllocator(mem))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := pipeline.BuildVocabs(r, tok, pipeline.VocabConfig{})
+	r.Release()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Input.Len() != 4+5 || v.Tags.Len() != 2 || v.Labels.Len() != 2 || v.Target != nil {
+		t.Fatalf("vocab sizes %d %d %d", v.Input.Len(), v.Tags.Len(), v.Labels.Len())
+	}
+	dev := filepath.Join(t.TempDir(), "dev.jsonl")
+	writeFile(t, dev, `{"tokens": "book a Train", "tags": "O O B-vehicle", "label": "ground"}`+"\n"+`{"tokens": "to taipei", "tags": "O B-toloc", "label": "flight"}`+"\n")
+	r, err = pipeline.Open(pipeline.Source{Path: dev, Columns: src.Columns}, pipeline.WithAllocator(mem))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Release()
+	enc := &pipeline.Encoder{Tokenizer: tok, Vocabs: v, Mem: mem}
+	var got []encRow
+	st, err := enc.EncodeAll(r, 2, func(rec arrow.RecordBatch) error {
+		got = append(got, encodedRows(rec)...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := func(w string) int32 { i, _ := v.Input.ID(w); return i }
+	tag := func(w string) int32 { i, _ := v.Tags.ID(w); return i }
+	lab := func(w string) int32 { i, _ := v.Labels.ID(w); return i }
+	want := []encRow{
+		{1, []int32{id("book"), id("a"), pipeline.UnkID}, 3, []int32{tag("O"), tag("O"), -1}, -1},
+		{2, []int32{id("to"), id("taipei")}, 2, []int32{tag("O"), tag("B-toloc")}, lab("flight")},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("encoded\n%v\nwant\n%v", got, want)
+	}
+	if st.Rows != 2 || st.Tokens != 5 || st.UnknownTokens != 1 || st.UnknownTags["B-vehicle"] != 1 || st.UnknownLabels["ground"] != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// encRow is one encoded example as the tests compare it.
+type encRow struct {
+	Row    int64
+	IDs    []int32
+	Length int32
+	Tags   []int32
+	Label  int32
+}
+
+func encodedRows(rec arrow.RecordBatch) []encRow {
+	rows := make([]encRow, rec.NumRows())
+	ints := func(l *array.List, i int) []int32 {
+		s, e := l.ValueOffsets(i)
+		return append([]int32{}, l.ListValues().(*array.Int32).Int32Values()[s:e]...)
+	}
+	for c, f := range rec.Schema().Fields() {
+		col := rec.Column(c)
+		for i := range rows {
+			switch f.Name {
+			case pipeline.RowField:
+				rows[i].Row = col.(*array.Int64).Value(i)
+			case pipeline.IDsField:
+				rows[i].IDs = ints(col.(*array.List), i)
+			case pipeline.LengthField:
+				rows[i].Length = col.(*array.Int32).Value(i)
+			case pipeline.TagsField:
+				rows[i].Tags = ints(col.(*array.List), i)
+			case pipeline.LabelField:
+				rows[i].Label = col.(*array.Int32).Value(i)
+			}
+		}
+	}
+	return rows
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestEncodeAllOrder encodes 5000 examples in batches of 7 on 4 workers and checks
+// that they come out in the order they were read, each encoded like the serial run.
+func TestEncodeAllOrder(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	var b strings.Builder
+	for i := 0; i < 5000; i++ {
+		fmt.Fprintf(&b, "w%d x%d y\n", i%97, i%13)
+	}
+	p := filepath.Join(t.TempDir(), "big.txt")
+	writeFile(t, p, b.String())
+	tok, _ := pipeline.NewTokenizer(pipeline.TokenizerConfig{})
+	r, _ := pipeline.Open(pipeline.Source{Path: p}, pipeline.WithAllocator(mem))
+	v, err := pipeline.BuildVocabs(r, tok, pipeline.VocabConfig{})
+	r.Release()
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := &pipeline.Encoder{Tokenizer: tok, Vocabs: v, Mem: mem}
+	run := func(workers int) []encRow {
+		r, _ := pipeline.Open(pipeline.Source{Path: p}, pipeline.WithAllocator(mem), pipeline.WithBatchRows(7))
+		defer r.Release()
+		var rows []encRow
+		if _, err := enc.EncodeAll(r, workers, func(rec arrow.RecordBatch) error {
+			rows = append(rows, encodedRows(rec)...)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	serial, parallel := run(1), run(4)
+	if len(parallel) != 5000 || !reflect.DeepEqual(serial, parallel) {
+		t.Fatalf("parallel encoding differs from serial (%d rows)", len(parallel))
+	}
+	for i, rw := range parallel {
+		if rw.Row != int64(i+1) {
+			t.Fatalf("row %d came out at position %d", rw.Row, i)
+		}
+	}
+	// An error from emit stops the work and is returned, with nothing leaked.
+	r2, _ := pipeline.Open(pipeline.Source{Path: p}, pipeline.WithAllocator(mem), pipeline.WithBatchRows(7))
+	defer r2.Release()
+	n := 0
+	_, err = enc.EncodeAll(r2, 4, func(arrow.RecordBatch) error {
+		if n++; n == 3 {
+			return errors.New("disk full")
+		}
+		return nil
+	})
+	if err == nil || err.Error() != "disk full" {
+		t.Fatalf("error %v, want the emit error", err)
+	}
+}

@@ -1,0 +1,88 @@
+package pipeline
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// TokenizerConfig chooses how strings become tokens. The zero value splits on white
+// space with no normalisation.
+type TokenizerConfig struct {
+	// Kind is "whitespace" (the default), "char" (one token per Unicode code point)
+	// or "regex" (each match of Pattern is a token).
+	Kind    string `yaml:"kind,omitempty" json:"kind,omitempty"`
+	Pattern string `yaml:"pattern,omitempty" json:"pattern,omitempty"`
+	// Lower lower-cases the text first.
+	Lower bool `yaml:"lower,omitempty" json:"lower,omitempty"`
+	// Normalize applies Unicode normalisation first: "" (none), "nfc" or "nfkc".
+	Normalize string `yaml:"normalize,omitempty" json:"normalize,omitempty"`
+}
+
+// Tokenizer splits strings into tokens. It is safe for concurrent use.
+type Tokenizer struct {
+	cfg  TokenizerConfig
+	re   *regexp.Regexp
+	form norm.Form
+	norm bool
+}
+
+// NewTokenizer checks cfg and returns its tokenizer.
+func NewTokenizer(cfg TokenizerConfig) (*Tokenizer, error) {
+	t := &Tokenizer{cfg: cfg}
+	switch strings.ToLower(cfg.Kind) {
+	case "", "whitespace", "char":
+	case "regex":
+		if cfg.Pattern == "" {
+			return nil, fmt.Errorf("pipeline: a regex tokenizer needs a pattern")
+		}
+		re, err := regexp.Compile(cfg.Pattern)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: tokenizer pattern: %w", err)
+		}
+		t.re = re
+	default:
+		return nil, fmt.Errorf("pipeline: unknown tokenizer %q (want whitespace, char or regex)", cfg.Kind)
+	}
+	switch strings.ToLower(cfg.Normalize) {
+	case "":
+	case "nfc":
+		t.form, t.norm = norm.NFC, true
+	case "nfkc":
+		t.form, t.norm = norm.NFKC, true
+	default:
+		return nil, fmt.Errorf("pipeline: unknown normalisation %q (want nfc or nfkc)", cfg.Normalize)
+	}
+	return t, nil
+}
+
+// Clean applies the normalisation and lower-casing without splitting; it is what
+// pre-tokenized tokens go through.
+func (t *Tokenizer) Clean(s string) string {
+	if t.norm {
+		s = t.form.String(s)
+	}
+	if t.cfg.Lower {
+		s = strings.ToLower(s)
+	}
+	return s
+}
+
+// Tokens splits s, appending to dst (which may be nil) and returning it.
+func (t *Tokenizer) Tokens(dst []string, s string) []string {
+	s = t.Clean(s)
+	switch {
+	case t.re != nil:
+		return append(dst, t.re.FindAllString(s, -1)...)
+	case strings.EqualFold(t.cfg.Kind, "char"):
+		for i, w := 0, 0; i < len(s); i += w {
+			_, w = utf8.DecodeRuneInString(s[i:])
+			dst = append(dst, s[i:i+w])
+		}
+		return dst
+	}
+	return append(dst, strings.Fields(s)...)
+}

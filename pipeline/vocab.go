@@ -1,0 +1,177 @@
+package pipeline
+
+import (
+	"bufio"
+	"cmp"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// The special tokens of an input vocabulary, always at these ids.
+const (
+	PadID int32 = 0
+	UnkID int32 = 1
+	BOSID int32 = 2
+	EOSID int32 = 3
+)
+
+// Specials are the tokens at ids 0 to 3.
+var Specials = []string{"<pad>", "<unk>", "<bos>", "<eos>"}
+
+// VocabConfig bounds a vocabulary built from counts. The zero value keeps every
+// token seen.
+type VocabConfig struct {
+	// MinFreq drops tokens seen fewer times (0 and 1 keep all).
+	MinFreq int `yaml:"min_freq,omitempty" json:"min_freq,omitempty"`
+	// MaxSize caps the number of entries, specials included (0: no cap).
+	MaxSize int `yaml:"max_size,omitempty" json:"max_size,omitempty"`
+}
+
+// Vocab maps tokens to dense int32 ids. An input vocabulary starts with [Specials];
+// a label vocabulary (tags, classes) has none, and an unknown label has no id.
+type Vocab struct {
+	tokens   []string
+	ids      map[string]int32
+	specials bool
+}
+
+// Counter counts tokens, for building a vocabulary from the training split only.
+type Counter map[string]int
+
+// Add counts each token once.
+func (c Counter) Add(tokens ...string) {
+	for _, t := range tokens {
+		c[t]++
+	}
+}
+
+// Build returns an input vocabulary: the specials, then the counted tokens by
+// descending count (ties in byte order, so the result does not depend on map order),
+// filtered by cfg.
+func (c Counter) Build(cfg VocabConfig) *Vocab {
+	return newVocab(Specials, c.sorted(cfg.MinFreq), cfg.MaxSize, true)
+}
+
+// BuildLabels returns a label vocabulary: no specials, every label seen, by
+// descending count then byte order.
+func (c Counter) BuildLabels() *Vocab {
+	return newVocab(nil, c.sorted(0), 0, false)
+}
+
+func (c Counter) sorted(minFreq int) []string {
+	toks := make([]string, 0, len(c))
+	for t, n := range c {
+		if n >= minFreq {
+			toks = append(toks, t)
+		}
+	}
+	slices.SortFunc(toks, func(a, b string) int {
+		if d := cmp.Compare(c[b], c[a]); d != 0 {
+			return d
+		}
+		return strings.Compare(a, b)
+	})
+	return toks
+}
+
+func newVocab(specials, toks []string, maxSize int, hasSpecials bool) *Vocab {
+	v := &Vocab{ids: map[string]int32{}, specials: hasSpecials}
+	for _, t := range append(slices.Clone(specials), toks...) {
+		if maxSize > 0 && len(v.tokens) >= maxSize {
+			break
+		}
+		if _, dup := v.ids[t]; dup {
+			continue // a special that also occurs in the data
+		}
+		v.ids[t] = int32(len(v.tokens))
+		v.tokens = append(v.tokens, t)
+	}
+	return v
+}
+
+// Len is the number of entries.
+func (v *Vocab) Len() int { return len(v.tokens) }
+
+// Token returns the token of id.
+func (v *Vocab) Token(id int32) string { return v.tokens[id] }
+
+// ID returns the id of tok and whether it is in the vocabulary.
+func (v *Vocab) ID(tok string) (int32, bool) {
+	id, ok := v.ids[tok]
+	return id, ok
+}
+
+// HasSpecials reports whether this is an input vocabulary (with [Specials]).
+func (v *Vocab) HasSpecials() bool { return v.specials }
+
+// Tokens returns the entries in id order.
+func (v *Vocab) Tokens() []string { return slices.Clone(v.tokens) }
+
+// Save writes one token per line, in id order, atomically (temporary file, fsync,
+// rename). Tokens containing a newline cannot be saved.
+func (v *Vocab) Save(path string) error {
+	var b strings.Builder
+	for _, t := range v.tokens {
+		if strings.ContainsAny(t, "\n\r") {
+			return fmt.Errorf("pipeline: vocabulary token %q contains a line break", t)
+		}
+		b.WriteString(t)
+		b.WriteByte('\n')
+	}
+	return WriteFileAtomic(path, []byte(b.String()))
+}
+
+// LoadVocab reads a vocabulary written by [Vocab.Save]. It is an input vocabulary
+// when its first entries are [Specials].
+func LoadVocab(path string) (*Vocab, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	defer f.Close()
+	var toks []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 1<<16), MaxLineBytes)
+	for sc.Scan() {
+		toks = append(toks, sc.Text())
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("pipeline: %s: %w", path, err)
+	}
+	specials := len(toks) >= len(Specials) && slices.Equal(toks[:len(Specials)], Specials)
+	v := newVocab(nil, toks, 0, specials)
+	if v.Len() != len(toks) {
+		return nil, &Error{Path: path, Err: errors.New("duplicate entries")}
+	}
+	return v, nil
+}
+
+// WriteFileAtomic writes data to path through a temporary file in the same folder,
+// fsync and rename, so a crash leaves the old file or the new one, never a part.
+func WriteFileAtomic(path string, data []byte) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("pipeline: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+			err = fmt.Errorf("pipeline: writing %s: %w", path, err)
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
