@@ -387,4 +387,3 @@ type result struct {
 	st  EncodeStats
 	err error
 }
-
