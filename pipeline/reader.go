@@ -39,6 +39,14 @@ func WithBatchRows(n int) Option { return func(c *config) { c.batchRows = n } }
 // Problems that make the rest of the file unreadable still fail.
 func WithSkipErrors(rejects io.Writer) Option { return func(c *config) { c.rejects = rejects } }
 
+func newConfig(opts []Option) config {
+	cfg := config{mem: memory.DefaultAllocator, batchRows: DefaultBatchRows}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return cfg
+}
+
 // example is one parsed row before it goes into the Arrow builders.
 type example struct {
 	line int
@@ -80,10 +88,7 @@ var _ array.RecordReader = (*Reader)(nil)
 // file extension. A column mapping that names a field the file does not have is an
 // error here, before any example is read.
 func Open(src Source, opts ...Option) (*Reader, error) {
-	cfg := config{mem: memory.DefaultAllocator, batchRows: DefaultBatchRows}
-	for _, o := range opts {
-		o(&cfg)
-	}
+	cfg := newConfig(opts)
 	if cfg.batchRows <= 0 {
 		return nil, fmt.Errorf("pipeline: batch rows must be positive, got %d", cfg.batchRows)
 	}
