@@ -17,6 +17,7 @@ import (
 // report of the run that built it, with Cached set.
 type Report struct {
 	EncodeStats
+	Seal    Seal // of the cached file
 	Skipped int  // bad examples skipped (WithSkipErrors); their rejects were written by the building run
 	Cached  bool // the dataset came from the cache
 }
@@ -122,7 +123,7 @@ func (c Cache) Prepare(src Source, enc *Encoder, workers int, opts ...Option) (*
 	data := filepath.Join(c.Dir, key+".arrow")
 	meta := filepath.Join(c.Dir, key+".json")
 	if rep, err := readReport(meta); err == nil {
-		if d, err := OpenDataset(data); err == nil {
+		if d, err := OpenDataset(data, rep.Seal); err == nil {
 			rep.Cached = true
 			return d, rep, nil
 		}
@@ -133,7 +134,7 @@ func (c Cache) Prepare(src Source, enc *Encoder, workers int, opts ...Option) (*
 	}
 	defer r.Release()
 	var rep Report
-	err = WriteDataset(data, enc.Schema(), func(emit func(arrow.RecordBatch) error) error {
+	rep.Seal, err = WriteDataset(data, enc.Schema(), func(emit func(arrow.RecordBatch) error) error {
 		st, err := enc.EncodeAll(r, workers, emit)
 		rep.EncodeStats = st
 		return err
@@ -149,7 +150,7 @@ func (c Cache) Prepare(src Source, enc *Encoder, workers int, opts ...Option) (*
 	if err := WriteFileAtomic(meta, js); err != nil {
 		return nil, Report{}, err
 	}
-	d, err := OpenDataset(data)
+	d, err := OpenDataset(data, rep.Seal)
 	return d, rep, err
 }
 

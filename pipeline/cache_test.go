@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -83,7 +84,7 @@ func TestWriteDatasetAtomic(t *testing.T) {
 	v, _ := pipeline.BuildVocabs(r, tok, pipeline.VocabConfig{})
 	r.Release()
 	enc := &pipeline.Encoder{Tokenizer: tok, Vocabs: v}
-	write := func(fail bool) error {
+	write := func(fail bool) (pipeline.Seal, error) {
 		r, _ := pipeline.Open(pipeline.Source{Path: "testdata/lines.txt"}, pipeline.WithBatchRows(1))
 		defer r.Release()
 		return pipeline.WriteDataset(path, enc.Schema(), func(emit func(arrow.RecordBatch) error) error {
@@ -97,16 +98,17 @@ func TestWriteDatasetAtomic(t *testing.T) {
 			return err
 		})
 	}
-	if err := write(true); err == nil {
+	if _, err := write(true); err == nil {
 		t.Fatal("no error")
 	}
 	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("a failed write left %s: %v", path, err)
 	}
-	if err := write(false); err != nil {
+	seal, err := write(false)
+	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := pipeline.OpenDataset(path)
+	d, err := pipeline.OpenDataset(path, seal)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,9 +117,15 @@ func TestWriteDatasetAtomic(t *testing.T) {
 	}
 	d.Close()
 	data, _ := os.ReadFile(path)
+	flipped := append([]byte(nil), data...)
+	flipped[len(flipped)-20] ^= 0xff // inside the footer
+	writeFile(t, path, string(flipped))
+	if _, err := pipeline.OpenDataset(path, seal); err == nil || !strings.Contains(err.Error(), "does not match its seal") {
+		t.Errorf("changed footer: error %v", err)
+	}
 	for _, cut := range []int{0, 8, len(data) / 2, len(data) - 1} {
 		writeFile(t, path, string(data[:cut]))
-		if _, err := pipeline.OpenDataset(path); err == nil || !errors.Is(err, pipeline.ErrBadInput) {
+		if _, err := pipeline.OpenDataset(path, seal); err == nil || !errors.Is(err, pipeline.ErrBadInput) {
 			t.Errorf("cut at %d: error %v, want ErrBadInput", cut, err)
 		}
 	}

@@ -1,6 +1,10 @@
 package pipeline
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -21,12 +25,48 @@ type Dataset struct {
 	unmap   func() error
 }
 
-// OpenDataset maps a dataset file written by [WriteDataset]. A truncated or corrupt
-// file is an error wrapping [ErrBadInput], never a panic.
-func OpenDataset(path string) (d *Dataset, err error) {
+// Seal identifies the metadata of a dataset file as [WriteDataset] wrote it: the file
+// size and a SHA-256 of the IPC footer, which holds the schema and the position of
+// every record batch. arrow's decoder trusts the counts in that footer (a corrupt
+// one can make it allocate terabytes), so [OpenDataset] checks the seal before
+// arrow reads anything. Checking it reads only the footer, so opening stays
+// independent of the dataset's size.
+type Seal struct {
+	Size   int64  `json:"size"`
+	Footer string `json:"footer_sha256"`
+}
+
+// ipcMagic ends an Arrow IPC file, after the footer and its int32 length.
+const ipcMagic = "ARROW1"
+
+func sealOf(data []byte) (Seal, error) {
+	n := len(data)
+	if n < 8+4+len(ipcMagic) || string(data[n-len(ipcMagic):]) != ipcMagic {
+		return Seal{}, errors.New("not an Arrow IPC file (no trailing magic)")
+	}
+	flen := int(int32(binary.LittleEndian.Uint32(data[n-len(ipcMagic)-4:])))
+	end := n - len(ipcMagic) - 4
+	if flen <= 0 || flen > end-8 {
+		return Seal{}, fmt.Errorf("footer length %d does not fit a file of %d bytes", flen, n)
+	}
+	sum := sha256.Sum256(data[end-flen : end])
+	return Seal{Size: int64(n), Footer: hex.EncodeToString(sum[:])}, nil
+}
+
+// OpenDataset maps a dataset file written by [WriteDataset] and checks it against
+// the seal that WriteDataset returned. A truncated, corrupt or replaced file is an
+// error wrapping [ErrBadInput], never a panic.
+func OpenDataset(path string, seal Seal) (d *Dataset, err error) {
 	data, unmap, err := mapFile(path)
 	if err != nil {
 		return nil, err
+	}
+	if got, err := sealOf(data); err != nil || got != seal {
+		unmap()
+		if err == nil {
+			err = errors.New("the file does not match its seal: it changed since it was written")
+		}
+		return nil, &Error{Path: path, Err: err}
 	}
 	defer func() {
 		if r := recover(); r != nil { // arrow's decoder panics on some corrupt input
@@ -90,13 +130,14 @@ func (d *Dataset) Close() error {
 // file at path. The file appears only complete: it is written to a temporary file in
 // the same folder, fsynced and renamed, so a crash or an error leaves no partial
 // file that a later run trusts. Records are written as they come; none is kept.
-func WriteDataset(path string, schema *arrow.Schema, produce func(emit func(arrow.RecordBatch) error) error) (err error) {
+// It returns the seal that [OpenDataset] needs.
+func WriteDataset(path string, schema *arrow.Schema, produce func(emit func(arrow.RecordBatch) error) error) (seal Seal, err error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("pipeline: %w", err)
+		return seal, fmt.Errorf("pipeline: %w", err)
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return fmt.Errorf("pipeline: %w", err)
+		return seal, fmt.Errorf("pipeline: %w", err)
 	}
 	defer func() {
 		if err != nil {
@@ -106,49 +147,72 @@ func WriteDataset(path string, schema *arrow.Schema, produce func(emit func(arro
 	}()
 	w, err := ipc.NewFileWriter(f, ipc.WithSchema(schema))
 	if err != nil {
-		return fmt.Errorf("pipeline: %w", err)
+		return seal, fmt.Errorf("pipeline: %w", err)
 	}
 	if err = produce(w.Write); err != nil {
-		return err
+		return seal, err
 	}
 	if err = w.Close(); err != nil {
-		return fmt.Errorf("pipeline: writing %s: %w", path, err)
+		return seal, fmt.Errorf("pipeline: writing %s: %w", path, err)
 	}
 	if err = f.Sync(); err != nil {
-		return fmt.Errorf("pipeline: writing %s: %w", path, err)
+		return seal, fmt.Errorf("pipeline: writing %s: %w", path, err)
 	}
 	if err = f.Close(); err != nil {
-		return fmt.Errorf("pipeline: writing %s: %w", path, err)
+		return seal, fmt.Errorf("pipeline: writing %s: %w", path, err)
+	}
+	data, unmap, err := mapFile(f.Name())
+	if err != nil {
+		return seal, err
+	}
+	seal, err = sealOf(data)
+	unmap()
+	if err != nil {
+		return seal, fmt.Errorf("pipeline: writing %s: %w", path, err)
 	}
 	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("pipeline: %w", err)
+		return seal, fmt.Errorf("pipeline: %w", err)
 	}
-	return nil
+	return seal, nil
 }
 
-// validate checks what the readers of a dataset rely on: list offsets that start
-// at or after 0, never decrease and stay within the values. arrow's IPC decoder
-// checks buffer sizes but not offsets, and a corrupt offset would otherwise become
-// an out-of-range slice far from here.
+// validate checks what the readers of a dataset rely on: every column as long as
+// the batch, buffers that hold every value (touching them panics, which OpenDataset
+// turns into an error, when a corrupt length claims more than is there), and list
+// offsets that start at or after 0, never decrease and stay within the values.
+// arrow's IPC decoder checks none of this for record batches.
 func validate(rec arrow.RecordBatch) error {
+	n := int(rec.NumRows())
 	for i, col := range rec.Columns() {
-		l, ok := col.(*array.List)
-		if !ok {
-			continue
+		if col.Len() != n {
+			return fmt.Errorf("column %q has %d rows, the batch %d", rec.ColumnName(i), col.Len(), n)
 		}
-		off := l.Offsets()
-		if len(off) != l.Len()+1 {
-			return fmt.Errorf("column %q: %d offsets for %d rows", rec.ColumnName(i), len(off), l.Len())
-		}
-		prev := int32(0)
-		for _, o := range off {
-			if o < prev {
-				return fmt.Errorf("column %q: list offsets decrease", rec.ColumnName(i))
+		switch c := col.(type) {
+		case *array.Int32:
+			_ = c.Int32Values()
+		case *array.Int64:
+			_ = c.Int64Values()
+		case *array.List:
+			off := c.Offsets()
+			if len(off) != n+1 {
+				return fmt.Errorf("column %q: %d offsets for %d rows", rec.ColumnName(i), len(off), n)
 			}
-			prev = o
-		}
-		if int(prev) > l.ListValues().Len() {
-			return fmt.Errorf("column %q: list offsets run past the %d values", rec.ColumnName(i), l.ListValues().Len())
+			prev := int32(0)
+			for _, o := range off {
+				if o < prev {
+					return fmt.Errorf("column %q: list offsets decrease", rec.ColumnName(i))
+				}
+				prev = o
+			}
+			vals, ok := c.ListValues().(*array.Int32)
+			if !ok {
+				return fmt.Errorf("column %q: list of %s, want int32", rec.ColumnName(i), c.ListValues().DataType())
+			}
+			if int(prev) > len(vals.Int32Values()) {
+				return fmt.Errorf("column %q: list offsets run past the %d values", rec.ColumnName(i), vals.Len())
+			}
+		default:
+			return fmt.Errorf("column %q has type %s, which datasets do not use", rec.ColumnName(i), col.DataType())
 		}
 	}
 	return nil
