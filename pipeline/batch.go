@@ -1,0 +1,276 @@
+package pipeline
+
+import (
+	"cmp"
+	"fmt"
+	"iter"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+)
+
+// BatchConfig says how a [Dataset] is cut into batches. The zero value gives
+// batches of 32 in file order with no length limit.
+type BatchConfig struct {
+	// Size is the number of sequences per batch (default 32), unless MaxTokens is set.
+	Size int `yaml:"size,omitempty" json:"size,omitempty"`
+	// MaxTokens, when positive, fills each batch with as many sequences as fit in
+	// this many padded tokens (sequences × longest length), at least one.
+	MaxTokens int `yaml:"max_tokens,omitempty" json:"max_tokens,omitempty"`
+	// MaxLen limits the input length (0: no limit). Longer examples are cut to
+	// MaxLen, or left out when Reject is set; both are counted.
+	MaxLen int  `yaml:"max_len,omitempty" json:"max_len,omitempty"`
+	Reject bool `yaml:"reject,omitempty" json:"reject,omitempty"`
+	// Shuffle draws a new order every epoch from Seed and the epoch number.
+	Shuffle bool   `yaml:"shuffle,omitempty" json:"shuffle,omitempty"`
+	Seed    uint64 `yaml:"seed,omitempty" json:"seed,omitempty"`
+	// Bucket sorts examples by length within windows of BucketWindow examples
+	// (default 100 batches' worth) before cutting batches, so a batch holds
+	// sequences of similar length and little padding; with Shuffle the windows are
+	// shuffled examples and the batches are shuffled after cutting.
+	Bucket       bool `yaml:"bucket,omitempty" json:"bucket,omitempty"`
+	BucketWindow int  `yaml:"bucket_window,omitempty" json:"bucket_window,omitempty"`
+	// Keep, when set, selects the examples by source row (see [RatioSplit]).
+	Keep func(row int64) bool `yaml:"-" json:"-"`
+}
+
+// Batch is a padded, time-major batch: element (t, b) of a [T, B] array is at
+// t·B + b. Padding is PadID in IDs and Target and -1 (no loss) in Tags.
+type Batch struct {
+	Rows    []int64 // source row of each sequence
+	T, B    int
+	IDs     []int32 // [T, B]
+	Lengths []int
+	Tags    []int32 // [T, B]; nil when the dataset has none
+	Labels  []int32 // [B]; nil when the dataset has none
+	// Target is the target sequence, <bos> … <eos>, [TargetT, B]; nil when none.
+	Target        []int32
+	TargetT       int
+	TargetLengths []int
+}
+
+// Batcher cuts a dataset into batches, epoch after epoch.
+type Batcher struct {
+	cfg       BatchConfig
+	cols      []batchColumns
+	index     []ref
+	truncated int
+	rejected  int
+}
+
+type ref struct {
+	rec, row, len int32
+}
+
+type batchColumns struct {
+	rows                 *array.Int64
+	ids, tags, target    *array.List
+	lengths, label, tlen *array.Int32
+}
+
+// NewBatcher indexes ds (one pass over its length columns) for batching.
+func NewBatcher(ds *Dataset, cfg BatchConfig) (*Batcher, error) {
+	if cfg.Size == 0 {
+		cfg.Size = 32
+	}
+	if cfg.Size < 0 || cfg.MaxTokens < 0 || cfg.MaxLen < 0 || cfg.BucketWindow < 0 {
+		return nil, fmt.Errorf("pipeline: batch size, max_tokens, max_len and bucket_window must not be negative")
+	}
+	if cfg.BucketWindow == 0 {
+		cfg.BucketWindow = 100 * cfg.Size
+	}
+	b := &Batcher{cfg: cfg}
+	for ri, rec := range ds.Records() {
+		var c batchColumns
+		for i, f := range rec.Schema().Fields() {
+			col := rec.Column(i)
+			switch f.Name {
+			case RowField:
+				c.rows, _ = col.(*array.Int64)
+			case IDsField:
+				c.ids, _ = col.(*array.List)
+			case LengthField:
+				c.lengths, _ = col.(*array.Int32)
+			case TagsField:
+				c.tags, _ = col.(*array.List)
+			case LabelField:
+				c.label, _ = col.(*array.Int32)
+			case TargetField:
+				c.target, _ = col.(*array.List)
+			case TargetLengthField:
+				c.tlen, _ = col.(*array.Int32)
+			}
+		}
+		if c.rows == nil || c.ids == nil || c.lengths == nil {
+			return nil, fmt.Errorf("pipeline: dataset has no %s, %s and %s columns", RowField, IDsField, LengthField)
+		}
+		b.cols = append(b.cols, c)
+		for i := 0; i < int(rec.NumRows()); i++ {
+			if cfg.Keep != nil && !cfg.Keep(c.rows.Value(i)) {
+				continue
+			}
+			n := c.lengths.Value(i)
+			if cfg.MaxLen > 0 && int(n) > cfg.MaxLen {
+				if cfg.Reject {
+					b.rejected++
+					continue
+				}
+				b.truncated++
+				n = int32(cfg.MaxLen)
+			}
+			b.index = append(b.index, ref{int32(ri), int32(i), n})
+		}
+	}
+	return b, nil
+}
+
+// Len is the number of examples batched per epoch.
+func (b *Batcher) Len() int { return len(b.index) }
+
+// Truncated and Rejected count the examples longer than MaxLen.
+func (b *Batcher) Truncated() int { return b.truncated }
+
+// Rejected counts the examples left out for being longer than MaxLen with Reject.
+func (b *Batcher) Rejected() int { return b.rejected }
+
+// Epoch yields the batches of one epoch. The order depends only on the config and
+// the epoch number, so a run can be repeated or resumed mid-way.
+func (b *Batcher) Epoch(epoch int) iter.Seq[*Batch] {
+	order := slices.Clone(b.index)
+	var rng *rand.Rand
+	if b.cfg.Shuffle {
+		rng = rand.New(rand.NewPCG(b.cfg.Seed, uint64(epoch)))
+		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+	}
+	if b.cfg.Bucket {
+		for s := 0; s < len(order); s += b.cfg.BucketWindow {
+			w := order[s:min(s+b.cfg.BucketWindow, len(order))]
+			slices.SortStableFunc(w, func(x, y ref) int { return cmp.Compare(x.len, y.len) })
+		}
+	}
+	var cuts [][]ref
+	for s := 0; s < len(order); {
+		n := min(b.cfg.Size, len(order)-s)
+		if b.cfg.MaxTokens > 0 {
+			n = fit(order[s:], b.cfg.MaxTokens)
+		}
+		cuts = append(cuts, order[s:s+n])
+		s += n
+	}
+	if rng != nil && b.cfg.Bucket {
+		rng.Shuffle(len(cuts), func(i, j int) { cuts[i], cuts[j] = cuts[j], cuts[i] })
+	}
+	return func(yield func(*Batch) bool) {
+		for _, c := range cuts {
+			if !yield(b.build(c)) {
+				return
+			}
+		}
+	}
+}
+
+// fit is how many of refs, taken in order, fit in maxTokens padded tokens (at
+// least one).
+func fit(refs []ref, maxTokens int) int {
+	n, longest := 0, int32(1)
+	for n < len(refs) {
+		l := max(longest, refs[n].len)
+		if n > 0 && int(l)*(n+1) > maxTokens {
+			break
+		}
+		longest, n = l, n+1
+	}
+	return n
+}
+
+func (b *Batcher) build(refs []ref) *Batch {
+	B := len(refs)
+	bt := &Batch{B: B, Rows: make([]int64, B), Lengths: make([]int, B)}
+	for i, r := range refs {
+		bt.T = max(bt.T, int(r.len))
+		bt.Lengths[i] = int(r.len)
+		bt.Rows[i] = b.cols[r.rec].rows.Value(int(r.row))
+	}
+	c0 := b.cols[refs[0].rec]
+	bt.IDs = make([]int32, bt.T*B) // PadID is 0
+	if c0.tags != nil {
+		bt.Tags = make([]int32, bt.T*B)
+		for i := range bt.Tags {
+			bt.Tags[i] = -1
+		}
+	}
+	if c0.label != nil {
+		bt.Labels = make([]int32, B)
+	}
+	if c0.target != nil {
+		bt.TargetLengths = make([]int, B)
+		for i, r := range refs {
+			bt.TargetLengths[i] = int(b.cols[r.rec].tlen.Value(int(r.row)))
+			bt.TargetT = max(bt.TargetT, bt.TargetLengths[i])
+		}
+		bt.Target = make([]int32, bt.TargetT*B)
+	}
+	for i, r := range refs {
+		c, row := b.cols[r.rec], int(r.row)
+		timeMajor(bt.IDs, listRow(c.ids, row)[:r.len], i, B)
+		if bt.Tags != nil {
+			timeMajor(bt.Tags, listRow(c.tags, row)[:r.len], i, B)
+		}
+		if bt.Labels != nil {
+			bt.Labels[i] = c.label.Value(row)
+		}
+		if bt.Target != nil {
+			timeMajor(bt.Target, listRow(c.target, row), i, B)
+		}
+	}
+	return bt
+}
+
+func listRow(l *array.List, i int) []int32 {
+	s, e := l.ValueOffsets(i)
+	return l.ListValues().(*array.Int32).Int32Values()[s:e]
+}
+
+func timeMajor(dst, seq []int32, b, B int) {
+	for t, v := range seq {
+		dst[t*B+b] = v
+	}
+}
+
+// RatioSplit assigns each example to one of several parts (train/dev/test) by a
+// seeded hash of its source row, in proportion to Ratios. The assignment needs no
+// pass over the data and does not change when other rows are added or removed.
+type RatioSplit struct {
+	Ratios []float64
+	Seed   uint64
+}
+
+// Part returns the index of the part row belongs to.
+func (s RatioSplit) Part(row int64) int {
+	var total float64
+	for _, r := range s.Ratios {
+		total += r
+	}
+	u := float64(splitmix(s.Seed^uint64(row))>>11) / (1 << 53) * total
+	for i, r := range s.Ratios {
+		if u < r {
+			return i
+		}
+		u -= r
+	}
+	return len(s.Ratios) - 1
+}
+
+// Keep returns a filter for BatchConfig.Keep that selects one part.
+func (s RatioSplit) Keep(part int) func(int64) bool {
+	return func(row int64) bool { return s.Part(row) == part }
+}
+
+// splitmix is the SplitMix64 finaliser: a cheap, well-mixed 64-bit hash.
+func splitmix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
