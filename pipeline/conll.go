@@ -119,3 +119,5 @@ func (s *conllSource) next(ex *example) error {
 }
 
 func (s *conllSource) close() error { return s.l.close() }
+
+func (s *conllSource) progress() (done, total int64) { return s.l.cr.progress() }

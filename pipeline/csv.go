@@ -19,6 +19,7 @@ import (
 type csvSource struct {
 	path    string
 	f       *os.File
+	cr      *countingReader
 	r       *csv.Reader // CSV
 	tsv     *lines      // TSV
 	n       int         // fields per row
@@ -34,7 +35,8 @@ func openCSV(path string, format Format, cols Columns, noHeader bool) (*csvSourc
 	if format == TSV {
 		s.tsv, err = openLines(path)
 	} else if s.f, err = openFile(path); err == nil {
-		s.r = csv.NewReader(s.f)
+		s.cr = newCountingReader(s.f)
+		s.r = csv.NewReader(s.cr)
 		s.r.FieldsPerRecord = -1 // checked in next, with the same message as TSV
 	}
 	if err != nil {
@@ -159,4 +161,11 @@ func (s *csvSource) close() error {
 		return s.tsv.close()
 	}
 	return s.f.Close()
+}
+
+func (s *csvSource) progress() (done, total int64) {
+	if s.tsv != nil {
+		return s.tsv.cr.progress()
+	}
+	return s.cr.progress()
 }

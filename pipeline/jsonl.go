@@ -85,3 +85,5 @@ func clip(b []byte) string {
 }
 
 func (s *jsonlSource) close() error { return s.l.close() }
+
+func (s *jsonlSource) progress() (done, total int64) { return s.l.cr.progress() }

@@ -17,6 +17,7 @@ const MaxLineBytes = 64 << 20
 type lines struct {
 	path string
 	f    *os.File
+	cr   *countingReader
 	br   *bufio.Reader
 	n    int
 	buf  []byte
@@ -27,7 +28,8 @@ func openLines(path string) (*lines, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &lines{path: path, f: f, br: bufio.NewReaderSize(f, 1<<16)}, nil
+	cr := newCountingReader(f)
+	return &lines{path: path, f: f, cr: cr, br: bufio.NewReaderSize(cr, 1<<16)}, nil
 }
 
 // next returns the next line (valid until the following call) or io.EOF.
@@ -54,3 +56,26 @@ func (l *lines) next() ([]byte, error) {
 }
 
 func (l *lines) close() error { return l.f.Close() }
+
+// countingReader counts the bytes read from a file, for progress reports.
+type countingReader struct {
+	r     io.Reader
+	n     int64
+	total int64
+}
+
+func newCountingReader(f *os.File) *countingReader {
+	c := &countingReader{r: f}
+	if st, err := f.Stat(); err == nil {
+		c.total = st.Size()
+	}
+	return c
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (c *countingReader) progress() (done, total int64) { return c.n, c.total }

@@ -24,6 +24,7 @@ type config struct {
 	mem       memory.Allocator
 	batchRows int
 	rejects   io.Writer
+	progress  func(done, total int64)
 }
 
 // WithAllocator makes the reader allocate Arrow memory from mem (tests pass a
@@ -45,6 +46,14 @@ func newConfig(opts []Option) config {
 		o(&cfg)
 	}
 	return cfg
+}
+
+// WithProgress makes the reader call report after every record batch with the
+// bytes of the source read so far and the file size (for parallel text files, of
+// the first file). Parquet and Arrow sources report nothing. The CLI draws a
+// progress bar from it when stderr is a terminal.
+func WithProgress(report func(done, total int64)) Option {
+	return func(c *config) { c.progress = report }
 }
 
 // example is one parsed row before it goes into the Arrow builders.
@@ -80,6 +89,8 @@ type Reader struct {
 	rejects io.Writer
 	skipped int
 	refs    atomic.Int64
+
+	progress func(done, total int64)
 }
 
 var _ array.RecordReader = (*Reader)(nil)
@@ -144,7 +155,7 @@ func Open(src Source, opts ...Option) (*Reader, error) {
 		rs.close()
 		return nil, fmt.Errorf("pipeline: %s: the column mapping names no column (text, tokens, tags, label or target)", path)
 	}
-	r := &Reader{path: path, src: rs, roles: roles, schema: Schema(roles), rows: cfg.batchRows, rejects: cfg.rejects}
+	r := &Reader{path: path, src: rs, roles: roles, schema: Schema(roles), rows: cfg.batchRows, rejects: cfg.rejects, progress: cfg.progress}
 	r.bld = array.NewRecordBuilder(cfg.mem, r.schema)
 	r.refs.Store(1)
 	return r, nil
@@ -229,6 +240,9 @@ func (r *Reader) Next() bool {
 		return false
 	}
 	r.cur = r.bld.NewRecordBatch()
+	if p, ok := r.src.(interface{ progress() (int64, int64) }); ok && r.progress != nil {
+		r.progress(p.progress())
+	}
 	return true
 }
 

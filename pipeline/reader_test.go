@@ -267,3 +267,17 @@ func TestFormatOf(t *testing.T) {
 		}
 	}
 }
+
+func TestProgress(t *testing.T) {
+	var calls int
+	var done, total int64
+	rows, err := readAll(t, pipeline.Source{Path: "testdata/small.csv", Columns: pipeline.Columns{Text: "sentence"}},
+		pipeline.WithProgress(func(d, tot int64) { calls, done, total = calls+1, d, tot }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := os.Stat("testdata/small.csv")
+	if calls != 2 || len(rows) != 3 || done != st.Size() || total != st.Size() {
+		t.Fatalf("%d reports, last %d of %d; want 2 (one per batch of 2), ending at %d of %d", calls, done, total, st.Size(), st.Size())
+	}
+}

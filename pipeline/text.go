@@ -69,3 +69,5 @@ func (t *textSource) close() error {
 	}
 	return nil
 }
+
+func (s *textSource) progress() (done, total int64) { return s.files[0].cr.progress() }
