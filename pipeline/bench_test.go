@@ -1,0 +1,147 @@
+package pipeline_test
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/seqkit/seqkit/pipeline"
+)
+
+// writeCoNLL writes about size bytes of three-column CoNLL sentences.
+func writeCoNLL(b testing.TB, path string, size int64) int64 {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	var n int64
+	for i := 0; n < size; i++ {
+		for j := 0; j < 8+i%20; j++ {
+			k, _ := fmt.Fprintf(w, "w%d POS%d B-X%d\n", (i*31+j*7)%5000, j%40, j%9)
+			n += int64(k)
+		}
+		w.WriteString("\n")
+		n++
+	}
+	w.Flush()
+	f.Close()
+	return n
+}
+
+// BenchmarkEncode measures reading, encoding (2 workers) and caching a 64 MB file,
+// cold (a new cache every time) and cached (the cache is there).
+func BenchmarkEncode(b *testing.B) {
+	dir := b.TempDir()
+	type input struct {
+		name string
+		src  pipeline.Source
+		size int64
+	}
+	jsonl, conll := filepath.Join(dir, "x.jsonl"), filepath.Join(dir, "x.conll")
+	inputs := []input{
+		{"jsonl", pipeline.Source{Path: jsonl, Columns: pipeline.Columns{Text: "text", Label: "label"}}, writeJSONL(b, jsonl, 64<<20)},
+		{"conll", pipeline.Source{Path: conll}, writeCoNLL(b, conll, 64<<20)},
+	}
+	tok, _ := pipeline.NewTokenizer(pipeline.TokenizerConfig{})
+	for _, in := range inputs {
+		r, err := pipeline.Open(in.src)
+		if err != nil {
+			b.Fatal(err)
+		}
+		v, err := pipeline.BuildVocabs(r, tok, pipeline.VocabConfig{})
+		r.Release()
+		if err != nil {
+			b.Fatal(err)
+		}
+		enc := &pipeline.Encoder{Tokenizer: tok, Vocabs: v}
+		for _, cached := range []bool{false, true} {
+			name := in.name + "/cold"
+			if cached {
+				name = in.name + "/cached"
+			}
+			b.Run(name, func(b *testing.B) {
+				cacheDir := filepath.Join(dir, "cache-"+in.name)
+				rows := 0
+				for b.Loop() {
+					if !cached {
+						b.StopTimer()
+						os.RemoveAll(cacheDir)
+						b.StartTimer()
+					}
+					d, rep, err := pipeline.Cache{Dir: cacheDir}.Prepare(in.src, enc, 2)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if rep.Cached != cached && b.N > 1 {
+						b.Fatalf("cached = %v", rep.Cached)
+					}
+					rows = d.NumRows()
+					d.Close()
+				}
+				sec := b.Elapsed().Seconds() / float64(b.N)
+				b.ReportMetric(float64(in.size)/sec/1e6, "MB/s")
+				b.ReportMetric(float64(rows)/sec, "rows/s")
+			})
+		}
+	}
+}
+
+// BenchmarkReopen opens cached datasets of growing size: memory mapping makes the
+// time independent of the size.
+func BenchmarkReopen(b *testing.B) {
+	dir := b.TempDir()
+	mem := memory.NewGoAllocator()
+	// One record of 65536 rows × 30 ids (about 8 MB), written as often as needed.
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: pipeline.RowField, Type: arrow.PrimitiveTypes.Int64},
+		{Name: pipeline.IDsField, Type: arrow.ListOf(arrow.PrimitiveTypes.Int32)},
+		{Name: pipeline.LengthField, Type: arrow.PrimitiveTypes.Int32},
+	}, nil)
+	bld := array.NewRecordBuilder(mem, schema)
+	ids := bld.Field(1).(*array.ListBuilder)
+	for i := 0; i < 65536; i++ {
+		bld.Field(0).(*array.Int64Builder).Append(int64(i))
+		ids.Append(true)
+		for j := 0; j < 30; j++ {
+			ids.ValueBuilder().(*array.Int32Builder).Append(int32(j))
+		}
+		bld.Field(2).(*array.Int32Builder).Append(30)
+	}
+	rec := bld.NewRecordBatch()
+	defer rec.Release()
+	for _, mb := range []int{16, 128, 1024} {
+		path := filepath.Join(dir, fmt.Sprintf("d%d.arrow", mb))
+		seal, err := pipeline.WriteDataset(path, schema, func(emit func(arrow.RecordBatch) error) error {
+			for i := 0; i < mb/8; i++ {
+				if err := emit(rec); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("%dMB", mb), func(b *testing.B) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			for b.Loop() {
+				d, err := pipeline.OpenDataset(path, seal)
+				if err != nil {
+					b.Fatal(err)
+				}
+				d.Close()
+			}
+			runtime.ReadMemStats(&after)
+			b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N)/1024, "KB-alloc/op")
+		})
+		os.Remove(path)
+	}
+}
