@@ -48,6 +48,9 @@ type Batch struct {
 	Target        []int32
 	TargetT       int
 	TargetLengths []int
+	// Next is the token that follows each input token, [T, B], for language
+	// models ([Streams]); -1 where there is none. Nil elsewhere.
+	Next []int32
 }
 
 // Batcher cuts a dataset into batches, epoch after epoch.
@@ -273,4 +276,45 @@ func splitmix(x uint64) uint64 {
 	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
 	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
 	return x ^ (x >> 31)
+}
+
+// Streams batches a dataset as one token stream, the way language models are
+// trained with truncated backpropagation through time: all input ids in row
+// order are cut into B equal parallel streams, and the batches are consecutive
+// windows of up to T steps of every stream, with Next holding each step's
+// following token. Batch k+1 continues where batch k stopped in every stream, so
+// a model may carry its state across batches. The rest of the stream that does
+// not divide evenly into B is dropped, as in the usual batchify.
+func Streams(ds *Dataset, B, T int) (iter.Seq[*Batch], error) {
+	if B <= 0 || T <= 0 {
+		return nil, fmt.Errorf("pipeline: stream batches need positive B and T, got %d and %d", B, T)
+	}
+	var all []int32
+	for _, rec := range ds.Records() {
+		idx := rec.Schema().FieldIndices(IDsField)
+		if len(idx) == 0 {
+			return nil, fmt.Errorf("pipeline: dataset has no %s column", IDsField)
+		}
+		l := rec.Column(idx[0]).(*array.List)
+		off := l.Offsets()
+		all = append(all, l.ListValues().(*array.Int32).Int32Values()[off[0]:off[len(off)-1]]...)
+	}
+	per := len(all) / B // tokens per stream
+	return func(yield func(*Batch) bool) {
+		for start := 0; start+1 < per; start += T {
+			steps := min(T, per-1-start)
+			bt := &Batch{T: steps, B: B, IDs: make([]int32, steps*B), Next: make([]int32, steps*B), Lengths: make([]int, B)}
+			for b := 0; b < B; b++ {
+				stream := all[b*per : (b+1)*per]
+				bt.Lengths[b] = steps
+				for t := 0; t < steps; t++ {
+					bt.IDs[t*B+b] = stream[start+t]
+					bt.Next[t*B+b] = stream[start+t+1]
+				}
+			}
+			if !yield(bt) {
+				return
+			}
+		}
+	}, nil
 }

@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"flag"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,6 +12,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
+
+var update = flag.Bool("update", false, "rewrite the binary fixtures in testdata")
 
 // writeArrowFixtures writes three examples (words: large_list<large_utf8>,
 // class: int32) as Parquet, Arrow IPC file and Arrow IPC stream, in two record
@@ -44,9 +47,9 @@ func writeArrowFixtures(t *testing.T, dir string) map[string]string {
 		}
 	}()
 	paths := map[string]string{
-		"parquet": filepath.Join(dir, "x.parquet"),
-		"arrow":   filepath.Join(dir, "x.arrow"),
-		"arrows":  filepath.Join(dir, "x.arrows"),
+		"parquet": filepath.Join(dir, "small.parquet"),
+		"arrow":   filepath.Join(dir, "small.arrow"),
+		"arrows":  filepath.Join(dir, "small.arrows"),
 	}
 	create := func(p string) *os.File {
 		f, err := os.Create(p)

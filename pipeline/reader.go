@@ -116,6 +116,9 @@ func Open(src Source, opts ...Option) (*Reader, error) {
 		format = f
 	}
 	cols := src.Columns
+	if src.Stream && format != Text {
+		return nil, fmt.Errorf("pipeline: %s: stream applies to the text format only", path)
+	}
 	var (
 		rs  rowSource
 		err error
@@ -140,6 +143,13 @@ func Open(src Source, opts ...Option) (*Reader, error) {
 		cols = Columns{}
 		for _, r := range files.roles() {
 			cols = cols.with(r, "line")
+		}
+		if src.Stream {
+			if len(files.roles()) != 1 || files.Text == "" {
+				return nil, fmt.Errorf("pipeline: a stream source is one text file (path), not parallel files")
+			}
+			rs, err = openStream(files.Text)
+			break
 		}
 		rs, err = openText(files)
 	case Parquet, ArrowFile, ArrowStream:

@@ -123,10 +123,14 @@ func TestFormats(t *testing.T) {
 	}
 }
 
-// TestArrowFormats writes the same examples as Parquet, an Arrow IPC file and an
-// Arrow IPC stream, with large_utf8 and int labels, and reads them back.
+// TestArrowFormats reads the same examples from the Parquet, Arrow IPC file and
+// Arrow IPC stream fixtures (large_list<large_utf8> tokens, int32 labels, two
+// record batches); go test -update rewrites them.
 func TestArrowFormats(t *testing.T) {
 	dir := t.TempDir()
+	if *update {
+		dir = "testdata"
+	}
 	want := []row{
 		{"row": 1, "tokens": "a|b", "label": "7"},
 		{"row": 2, "tokens": "c", "label": "-1"},
@@ -134,6 +138,7 @@ func TestArrowFormats(t *testing.T) {
 	}
 	paths := writeArrowFixtures(t, dir)
 	for name, p := range paths {
+		p = filepath.Join("testdata", filepath.Base(p))
 		t.Run(name, func(t *testing.T) {
 			got, err := readAll(t, pipeline.Source{Path: p, Columns: pipeline.Columns{Tokens: "words", Label: "class"}})
 			if err != nil {

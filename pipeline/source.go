@@ -115,6 +115,11 @@ type Source struct {
 	// NoHeader says a CSV or TSV file has no header row; Columns then holds 1-based
 	// column numbers, negative from the end.
 	NoHeader bool `yaml:"no_header,omitempty" json:"no_header,omitempty"`
+	// Stream reads a text file as one continuous stream (a language model's
+	// corpus) instead of one example per line: examples are consecutive chunks of
+	// whole lines of about StreamChunk bytes, each line ending in "\n", so a
+	// character tokenizer sees the line breaks. [Streams] batches such a dataset.
+	Stream bool `yaml:"stream,omitempty" json:"stream,omitempty"`
 }
 
 // RowField is the name of the int64 column that records where each example came

@@ -71,3 +71,46 @@ func (t *textSource) close() error {
 }
 
 func (s *textSource) progress() (done, total int64) { return s.files[0].cr.progress() }
+
+// StreamChunk is the approximate size of the examples a stream source yields.
+const StreamChunk = 64 << 10
+
+// streamSource yields a text file as chunks of whole lines, line breaks kept.
+type streamSource struct {
+	l   *lines
+	buf []byte
+}
+
+func openStream(path string) (*streamSource, error) {
+	l, err := openLines(path)
+	if err != nil {
+		return nil, err
+	}
+	return &streamSource{l: l}, nil
+}
+
+func (s *streamSource) next(ex *example) error {
+	s.buf = s.buf[:0]
+	for len(s.buf) < StreamChunk {
+		line, err := s.l.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if len(s.buf) == 0 {
+			ex.line = s.l.n
+		}
+		s.buf = append(append(s.buf, line...), '\n')
+	}
+	if len(s.buf) == 0 {
+		return io.EOF
+	}
+	ex.str[RoleText] = string(s.buf)
+	return nil
+}
+
+func (s *streamSource) close() error { return s.l.close() }
+
+func (s *streamSource) progress() (done, total int64) { return s.l.cr.progress() }
