@@ -113,6 +113,9 @@ func (e *Encoder) settings() any {
 // dataset.
 func (c Cache) Prepare(src Source, enc *Encoder, workers int, opts ...Option) (*Dataset, Report, error) {
 	cfg := newConfig(opts)
+	if enc.Tokenizer == nil {
+		return nil, Report{}, fmt.Errorf("pipeline: the encoder has no tokenizer")
+	}
 	key, err := Fingerprint(src, enc.settings(), struct {
 		BatchRows int
 		Skip      bool

@@ -25,7 +25,7 @@ type conllSource struct {
 // conlluNames are the CoNLL-U column names a mapping may use instead of numbers.
 var conlluNames = map[string]int{"id": 1, "form": 2, "lemma": 3, "upos": 4, "xpos": 5, "feats": 6, "head": 7, "deprel": 8, "deps": 9, "misc": 10}
 
-func openCoNLL(path string, cols Columns) (*conllSource, error) {
+func openCoNLL(path string, cols Columns, maxLine int) (*conllSource, error) {
 	s := &conllSource{cols: cols, roles: cols.roles()}
 	for _, role := range s.roles {
 		if !role.isList() {
@@ -44,7 +44,7 @@ func openCoNLL(path string, cols Columns) (*conllSource, error) {
 		}
 		s.index[role] = n
 	}
-	l, err := openLines(path)
+	l, err := openLines(path, maxLine)
 	if err != nil {
 		return nil, err
 	}

@@ -29,11 +29,11 @@ type csvSource struct {
 	pendAt  int
 }
 
-func openCSV(path string, format Format, cols Columns, noHeader bool) (*csvSource, error) {
+func openCSV(path string, format Format, cols Columns, noHeader bool, maxLine int) (*csvSource, error) {
 	s := &csvSource{path: path, roles: cols.roles()}
 	var err error
 	if format == TSV {
-		s.tsv, err = openLines(path)
+		s.tsv, err = openLines(path, maxLine)
 	} else if s.f, err = openFile(path); err == nil {
 		s.cr = newCountingReader(s.f)
 		s.r = csv.NewReader(s.cr)

@@ -38,5 +38,5 @@
 // [DefaultBatchRows] examples, [Encoder.EncodeAll] at most 2·workers more, and the
 // cache writer none, so memory does not grow with the file (a 96 MB file grows the
 // heap by about 6 MB; see TestStreamingBoundedMemory). Lines are bounded by
-// [MaxLineBytes].
+// [DefaultMaxLineBytes].
 package pipeline

@@ -162,6 +162,9 @@ func (e *Encoder) Schema() *arrow.Schema {
 // Encode encodes one record. The caller releases the result.
 func (e *Encoder) Encode(rec arrow.RecordBatch) (arrow.RecordBatch, EncodeStats, error) {
 	var st EncodeStats
+	if e.Tokenizer == nil {
+		return nil, st, fmt.Errorf("pipeline: the encoder has no tokenizer")
+	}
 	c, err := columnsOf(rec)
 	if err != nil {
 		return nil, st, err

@@ -15,8 +15,8 @@ type jsonlSource struct {
 	roles []Role
 }
 
-func openJSONL(path string, cols Columns) (*jsonlSource, error) {
-	l, err := openLines(path)
+func openJSONL(path string, cols Columns, maxLine int) (*jsonlSource, error) {
+	l, err := openLines(path, maxLine)
 	if err != nil {
 		return nil, err
 	}

@@ -8,14 +8,16 @@ import (
 	"os"
 )
 
-// MaxLineBytes bounds one line of a text-based source, so a file without newlines
-// cannot make a reader buffer it whole.
-const MaxLineBytes = 64 << 20
+// DefaultMaxLineBytes bounds one line of a text-based source unless
+// [WithMaxLineBytes] says otherwise, so a file without newlines cannot make a
+// reader buffer it whole.
+const DefaultMaxLineBytes = 64 << 20
 
 // lines reads a file line by line, counting lines from 1 and dropping the line end
 // (\n or \r\n).
 type lines struct {
 	path string
+	max  int
 	f    *os.File
 	cr   *countingReader
 	br   *bufio.Reader
@@ -23,13 +25,13 @@ type lines struct {
 	buf  []byte
 }
 
-func openLines(path string) (*lines, error) {
+func openLines(path string, max int) (*lines, error) {
 	f, err := openFile(path)
 	if err != nil {
 		return nil, err
 	}
 	cr := newCountingReader(f)
-	return &lines{path: path, f: f, cr: cr, br: bufio.NewReaderSize(cr, 1<<16)}, nil
+	return &lines{path: path, max: max, f: f, cr: cr, br: bufio.NewReaderSize(cr, 1<<16)}, nil
 }
 
 // next returns the next line (valid until the following call) or io.EOF.
@@ -38,8 +40,14 @@ func (l *lines) next() ([]byte, error) {
 	for {
 		chunk, err := l.br.ReadSlice('\n')
 		l.buf = append(l.buf, chunk...)
-		if len(l.buf) > MaxLineBytes {
-			return nil, badf(l.path, l.n+1, 0, "line longer than %d bytes", MaxLineBytes)
+		if len(l.buf) > l.max {
+			// Skip the rest of the line so that reading can go on at the next one.
+			for err == bufio.ErrBufferFull {
+				_, err = l.br.ReadSlice('\n')
+			}
+			l.n++
+			l.buf = l.buf[:0]
+			return nil, badf(l.path, l.n, 0, "line longer than %d bytes", l.max)
 		}
 		if err == bufio.ErrBufferFull {
 			continue

@@ -25,6 +25,7 @@ type config struct {
 	batchRows int
 	rejects   io.Writer
 	progress  func(done, total int64)
+	maxLine   int
 }
 
 // WithAllocator makes the reader allocate Arrow memory from mem (tests pass a
@@ -41,12 +42,16 @@ func WithBatchRows(n int) Option { return func(c *config) { c.batchRows = n } }
 func WithSkipErrors(rejects io.Writer) Option { return func(c *config) { c.rejects = rejects } }
 
 func newConfig(opts []Option) config {
-	cfg := config{mem: memory.DefaultAllocator, batchRows: DefaultBatchRows}
+	cfg := config{mem: memory.DefaultAllocator, batchRows: DefaultBatchRows, maxLine: DefaultMaxLineBytes}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	return cfg
 }
+
+// WithMaxLineBytes bounds the length of one line of a text-based source; a longer
+// line is a bad example (skipped with [WithSkipErrors]).
+func WithMaxLineBytes(n int) Option { return func(c *config) { c.maxLine = n } }
 
 // WithProgress makes the reader call report after every record batch with the
 // bytes of the source read so far and the file size (for parallel text files, of
@@ -125,14 +130,14 @@ func Open(src Source, opts ...Option) (*Reader, error) {
 	)
 	switch format {
 	case CSV, TSV:
-		rs, err = openCSV(src.Path, format, cols, src.NoHeader)
+		rs, err = openCSV(src.Path, format, cols, src.NoHeader, cfg.maxLine)
 	case JSONL:
-		rs, err = openJSONL(src.Path, cols)
+		rs, err = openJSONL(src.Path, cols, cfg.maxLine)
 	case CoNLL:
 		if cols == (Columns{}) {
 			cols = Columns{Tokens: "1", Tags: "-1"}
 		}
-		rs, err = openCoNLL(src.Path, cols)
+		rs, err = openCoNLL(src.Path, cols, cfg.maxLine)
 	case Text:
 		files := src.Files
 		if files == (Columns{}) {
@@ -148,10 +153,10 @@ func Open(src Source, opts ...Option) (*Reader, error) {
 			if len(files.roles()) != 1 || files.Text == "" {
 				return nil, fmt.Errorf("pipeline: a stream source is one text file (path), not parallel files")
 			}
-			rs, err = openStream(files.Text)
+			rs, err = openStream(files.Text, cfg.maxLine)
 			break
 		}
-		rs, err = openText(files)
+		rs, err = openText(files, cfg.maxLine)
 	case Parquet, ArrowFile, ArrowStream:
 		rs, err = openArrow(src.Path, format, cols, cfg.mem)
 	default:

@@ -286,3 +286,22 @@ func TestProgress(t *testing.T) {
 		t.Fatalf("%d reports, last %d of %d; want 2 (one per batch of 2), ending at %d of %d", calls, done, total, st.Size(), st.Size())
 	}
 }
+
+// TestLongLines: a line over the limit is a bad example; skipping it goes on at
+// the next line.
+func TestLongLines(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "long.txt")
+	writeFile(t, p, "short\n"+strings.Repeat("x", 200000)+"\nafter\n")
+	_, err := readAll(t, pipeline.Source{Path: p}, pipeline.WithMaxLineBytes(1000))
+	if err == nil || !strings.Contains(err.Error(), "long.txt:2: line longer than 1000 bytes") {
+		t.Fatalf("error %v", err)
+	}
+	var rejects bytes.Buffer
+	rows, err := readAll(t, pipeline.Source{Path: p}, pipeline.WithMaxLineBytes(1000), pipeline.WithSkipErrors(&rejects))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[1]["text"] != "after" || rows[1]["row"] != 3 {
+		t.Fatalf("rows %v", rows)
+	}
+}

@@ -15,10 +15,10 @@ type textSource struct {
 	files []*lines
 }
 
-func openText(files Columns) (*textSource, error) {
+func openText(files Columns, maxLine int) (*textSource, error) {
 	t := &textSource{}
 	for _, r := range files.roles() {
-		l, err := openLines(files.get(r))
+		l, err := openLines(files.get(r), maxLine)
 		if err != nil {
 			t.close()
 			return nil, err
@@ -81,8 +81,8 @@ type streamSource struct {
 	buf []byte
 }
 
-func openStream(path string) (*streamSource, error) {
-	l, err := openLines(path)
+func openStream(path string, maxLine int) (*streamSource, error) {
+	l, err := openLines(path, maxLine)
 	if err != nil {
 		return nil, err
 	}

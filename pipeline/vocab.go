@@ -135,7 +135,7 @@ func LoadVocab(path string) (*Vocab, error) {
 	defer f.Close()
 	var toks []string
 	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 1<<16), MaxLineBytes)
+	sc.Buffer(make([]byte, 0, 1<<16), DefaultMaxLineBytes)
 	for sc.Scan() {
 		toks = append(toks, sc.Text())
 	}
