@@ -34,9 +34,7 @@ func lengthsDataset(t *testing.T, n int) (*pipeline.Dataset, *pipeline.Vocabs) {
 	writeFile(t, p, b.String())
 	src := pipeline.Source{Path: p, Columns: pipeline.Columns{Tokens: "tokens", Tags: "tags"}}
 	tok, _ := pipeline.NewTokenizer(pipeline.TokenizerConfig{})
-	r, _ := pipeline.Open(src)
-	v, err := pipeline.BuildVocabs(r, tok, pipeline.VocabConfig{})
-	r.Release()
+	v, err := pipeline.VocabsOf(src, tok, pipeline.VocabConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

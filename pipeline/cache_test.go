@@ -26,9 +26,7 @@ func TestCache(t *testing.T) {
 	writeFile(t, srcPath, "text\tlabel\nArrive Taipei\tin\nLeave Taipei\tout\n")
 	src := pipeline.Source{Path: srcPath, Columns: pipeline.Columns{Text: "text", Label: "label"}}
 	tok, _ := pipeline.NewTokenizer(pipeline.TokenizerConfig{})
-	r, _ := pipeline.Open(src)
-	v, err := pipeline.BuildVocabs(r, tok, pipeline.VocabConfig{})
-	r.Release()
+	v, err := pipeline.VocabsOf(src, tok, pipeline.VocabConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,9 +78,7 @@ func TestWriteDatasetAtomic(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "d.arrow")
 	tok, _ := pipeline.NewTokenizer(pipeline.TokenizerConfig{})
-	r, _ := pipeline.Open(pipeline.Source{Path: "testdata/lines.txt"})
-	v, _ := pipeline.BuildVocabs(r, tok, pipeline.VocabConfig{})
-	r.Release()
+	v, _ := pipeline.VocabsOf(pipeline.Source{Path: "testdata/lines.txt"}, tok, pipeline.VocabConfig{})
 	enc := &pipeline.Encoder{Tokenizer: tok, Vocabs: v}
 	write := func(fail bool) (pipeline.Seal, error) {
 		r, _ := pipeline.Open(pipeline.Source{Path: "testdata/lines.txt"}, pipeline.WithBatchRows(1))

@@ -308,6 +308,16 @@ func BuildVocabs(r array.RecordReader, tok *Tokenizer, cfg VocabConfig) (Vocabs,
 	return v, nil
 }
 
+// VocabsOf opens a training source and builds its vocabularies with [BuildVocabs].
+func VocabsOf(src Source, tok *Tokenizer, cfg VocabConfig, opts ...Option) (Vocabs, error) {
+	r, err := Open(src, opts...)
+	if err != nil {
+		return Vocabs{}, err
+	}
+	defer r.Release()
+	return BuildVocabs(r, tok, cfg)
+}
+
 // EncodeAll reads every record of r, encodes the records on workers goroutines
 // (0: one per CPU) and hands the encoded records to emit in the order they were
 // read. At most 2·workers records are in flight, which bounds memory. emit must not

@@ -185,9 +185,7 @@ func TestEncodeAllOrder(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "big.txt")
 	writeFile(t, p, b.String())
 	tok, _ := pipeline.NewTokenizer(pipeline.TokenizerConfig{})
-	r, _ := pipeline.Open(pipeline.Source{Path: p}, pipeline.WithAllocator(mem))
-	v, err := pipeline.BuildVocabs(r, tok, pipeline.VocabConfig{})
-	r.Release()
+	v, err := pipeline.VocabsOf(pipeline.Source{Path: p}, tok, pipeline.VocabConfig{}, pipeline.WithAllocator(mem))
 	if err != nil {
 		t.Fatal(err)
 	}

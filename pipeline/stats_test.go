@@ -15,9 +15,7 @@ func TestSummarize(t *testing.T) {
 	writeFile(t, dev, `{"t": "a z z z", "g": "O O I O", "l": "w"}`+"\n")
 	cols := pipeline.Columns{Text: "t", Tags: "g", Label: "l"}
 	tok, _ := pipeline.NewTokenizer(pipeline.TokenizerConfig{})
-	r, _ := pipeline.Open(pipeline.Source{Path: train, Columns: cols})
-	v, _ := pipeline.BuildVocabs(r, tok, pipeline.VocabConfig{})
-	r.Release()
+	v, _ := pipeline.VocabsOf(pipeline.Source{Path: train, Columns: cols}, tok, pipeline.VocabConfig{})
 	enc := &pipeline.Encoder{Tokenizer: tok, Vocabs: v}
 	cache := pipeline.Cache{Dir: dir}
 	d, _, err := cache.Prepare(pipeline.Source{Path: train, Columns: cols}, enc, 1)

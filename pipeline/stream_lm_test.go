@@ -33,9 +33,7 @@ func TestStreams(t *testing.T) {
 	if len(got) < 3 || joined.String() != text.String() {
 		t.Fatalf("%d chunks whose concatenation differs from the file", len(got))
 	}
-	r, _ := pipeline.Open(src)
-	v, _ := pipeline.BuildVocabs(r, tok, pipeline.VocabConfig{})
-	r.Release()
+	v, _ := pipeline.VocabsOf(src, tok, pipeline.VocabConfig{})
 	if _, ok := v.Input.ID("\n"); !ok {
 		t.Fatal("the line break is not a token")
 	}
