@@ -109,6 +109,9 @@ func NewBatcher(ds *Dataset, cfg BatchConfig) (*Batcher, error) {
 			return nil, fmt.Errorf("pipeline: dataset has no %s, %s and %s columns", RowField, IDsField, LengthField)
 		}
 		b.cols = append(b.cols, c)
+		if err := checkRows(c, int(rec.NumRows())); err != nil {
+			return nil, fmt.Errorf("pipeline: %s: record batch %d: %w", ds.path, ri, err)
+		}
 		for i := 0; i < int(rec.NumRows()); i++ {
 			if cfg.Keep != nil && !cfg.Keep(c.rows.Value(i)) {
 				continue
@@ -126,6 +129,38 @@ func NewBatcher(ds *Dataset, cfg BatchConfig) (*Batcher, error) {
 		}
 	}
 	return b, nil
+}
+
+// checkRows checks what building batches relies on, row by row: list offsets that
+// never decrease, an input length equal to the row's ids and tags, a target length
+// equal to its ids. A dataset written by this package always passes; a corrupt one
+// fails here instead of panicking in a batch.
+func checkRows(c batchColumns, n int) error {
+	for _, l := range []*array.List{c.ids, c.tags, c.target} {
+		if l == nil {
+			continue
+		}
+		off := l.Offsets()
+		for i := 0; i < n; i++ {
+			if off[i+1] < off[i] {
+				return fmt.Errorf("list offsets decrease at row %d", i)
+			}
+		}
+	}
+	rowLen := func(l *array.List, i int) int32 {
+		s, e := l.ValueOffsets(i)
+		return int32(e - s)
+	}
+	for i := 0; i < n; i++ {
+		want := c.lengths.Value(i)
+		if rowLen(c.ids, i) != want || (c.tags != nil && rowLen(c.tags, i) != want) {
+			return fmt.Errorf("row %d: length %d does not match its ids or tags", i, want)
+		}
+		if c.target != nil && (c.tlen == nil || rowLen(c.target, i) != c.tlen.Value(i)) {
+			return fmt.Errorf("row %d: target length does not match its ids", i)
+		}
+	}
+	return nil
 }
 
 // Len is the number of examples batched per epoch.

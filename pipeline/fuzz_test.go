@@ -97,6 +97,12 @@ func FuzzDataset(f *testing.F) {
 			return
 		}
 		defer d.Close()
-		datasetRows(d) // touch every value
+		pipeline.Summarize(d, pipeline.Vocabs{})
+		bt, err := pipeline.NewBatcher(d, pipeline.BatchConfig{Size: 2})
+		if err != nil {
+			return
+		}
+		for range bt.Epoch(0) { // touch every value
+		}
 	})
 }
