@@ -8,6 +8,18 @@ type Optimizer interface {
 	Step(lr float64)
 }
 
+// Stateful is an optimizer whose internal buffers can be saved and restored, so
+// that a resumed run continues exactly where it stopped. State returns the
+// buffers as named tensors that share the optimizer's memory: saving them with
+// [SaveSafetensors] and later loading into them with [LoadSafetensors] restores
+// the optimizer. Steps is the number of updates applied so far.
+type Stateful[T Float] interface {
+	Optimizer
+	State() []*Tensor[T]
+	Steps() int
+	SetSteps(n int)
+}
+
 // SGDConfig tunes [SGD]; the zero value is plain SGD.
 type SGDConfig struct {
 	Momentum float64
@@ -22,24 +34,51 @@ type SGD[T Float] struct {
 	Config SGDConfig
 	params []*Tensor[T]
 	buf    [][]T
+	// started[k] is 1 once parameter k's momentum buffer holds a value (PyTorch
+	// starts the buffer at the first gradient, not at zero).
+	started []T
+	t       int
 }
 
 // NewSGD returns an SGD optimizer over params.
 func NewSGD[T Float](params []*Tensor[T], cfg SGDConfig) *SGD[T] {
-	return &SGD[T]{Config: cfg, params: params, buf: make([][]T, len(params))}
+	o := &SGD[T]{Config: cfg, params: params, buf: make([][]T, len(params)), started: make([]T, len(params))}
+	if cfg.Momentum != 0 {
+		for k, p := range params {
+			o.buf[k] = make([]T, len(p.Data))
+		}
+	}
+	return o
 }
+
+// State implements [Stateful]: the momentum buffers ("sgd.momentum/NAME") and
+// which of them have started ("sgd.started").
+func (o *SGD[T]) State() []*Tensor[T] {
+	st := []*Tensor[T]{{Name: "sgd.started", Shape: []int{len(o.started)}, Data: o.started}}
+	for k, p := range o.params {
+		if o.buf[k] != nil {
+			st = append(st, &Tensor[T]{Name: "sgd.momentum/" + p.Name, Shape: []int{len(p.Data)}, Data: o.buf[k]})
+		}
+	}
+	return st
+}
+
+// Steps implements [Stateful].
+func (o *SGD[T]) Steps() int { return o.t }
+
+// SetSteps implements [Stateful].
+func (o *SGD[T]) SetSteps(n int) { o.t = n }
 
 // Step implements [Optimizer].
 func (o *SGD[T]) Step(lr float64) {
+	o.t++
 	mu, wd := T(o.Config.Momentum), T(o.Config.WeightDecay)
 	for k, p := range o.params {
 		if p.Grad == nil {
 			continue
 		}
-		first := o.buf[k] == nil
-		if mu != 0 && first {
-			o.buf[k] = make([]T, len(p.Data))
-		}
+		first := o.started[k] == 0
+		o.started[k] = 1
 		for i, g := range p.Grad {
 			d := g + wd*p.Data[i]
 			if mu != 0 {
@@ -103,6 +142,24 @@ func NewAdamW[T Float](params []*Tensor[T], cfg AdamConfig) *Adam[T] {
 	cfg.Decoupled = true
 	return NewAdam(params, cfg)
 }
+
+// State implements [Stateful]: the first and second moments ("adam.m/NAME",
+// "adam.v/NAME").
+func (o *Adam[T]) State() []*Tensor[T] {
+	var st []*Tensor[T]
+	for k, p := range o.params {
+		st = append(st,
+			&Tensor[T]{Name: "adam.m/" + p.Name, Shape: []int{len(p.Data)}, Data: o.m[k]},
+			&Tensor[T]{Name: "adam.v/" + p.Name, Shape: []int{len(p.Data)}, Data: o.v[k]})
+	}
+	return st
+}
+
+// Steps implements [Stateful].
+func (o *Adam[T]) Steps() int { return o.t }
+
+// SetSteps implements [Stateful]; the bias correction depends on it.
+func (o *Adam[T]) SetSteps(n int) { o.t = n }
 
 // Step implements [Optimizer].
 func (o *Adam[T]) Step(lr float64) {

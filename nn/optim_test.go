@@ -103,3 +103,63 @@ func TestSchedules(t *testing.T) {
 	}
 	near(t, "plateau", got, []float64{1, 1, 1, 0.5, 0.5, 0.5, 0.25, 0.25, 0.2, 0.2, 0.2}, 1e-12)
 }
+
+// TestOptimizerStateResume checks that saving an optimizer's state after some
+// steps and loading it into a fresh optimizer continues bit for bit.
+func TestOptimizerStateResume(t *testing.T) {
+	makers := map[string]func(ps []*nn.Tensor[float64]) nn.Stateful[float64]{
+		"sgd-momentum": func(ps []*nn.Tensor[float64]) nn.Stateful[float64] {
+			return nn.NewSGD(ps, nn.SGDConfig{Momentum: 0.9, Nesterov: true})
+		},
+		"adamw": func(ps []*nn.Tensor[float64]) nn.Stateful[float64] {
+			return nn.NewAdamW(ps, nn.AdamConfig{WeightDecay: 0.01})
+		},
+	}
+	grad := func(p *nn.Tensor[float64], step int) {
+		for i := range p.Data {
+			p.Grad[i] = math.Sin(float64(step+1)*p.Data[i]) + 0.1*float64(i)
+		}
+	}
+	for name, mk := range makers {
+		t.Run(name, func(t *testing.T) {
+			newParam := func() *nn.Tensor[float64] {
+				p := param(0.5, -1, 2)
+				p.Name = "w"
+				p.EnsureGrad()
+				return p
+			}
+			whole := newParam()
+			o := mk([]*nn.Tensor[float64]{whole})
+			for s := range 6 {
+				grad(whole, s)
+				o.Step(0.1)
+			}
+
+			first := newParam()
+			o1 := mk([]*nn.Tensor[float64]{first})
+			for s := range 3 {
+				grad(first, s)
+				o1.Step(0.1)
+			}
+			path := t.TempDir() + "/opt.safetensors"
+			if err := nn.SaveSafetensors(path, append(o1.State(), first), nil); err != nil {
+				t.Fatal(err)
+			}
+			second := newParam()
+			o2 := mk([]*nn.Tensor[float64]{second})
+			if _, err := nn.LoadSafetensors(path, append(o2.State(), second)); err != nil {
+				t.Fatal(err)
+			}
+			o2.SetSteps(o1.Steps())
+			for s := 3; s < 6; s++ {
+				grad(second, s)
+				o2.Step(0.1)
+			}
+			for i := range whole.Data {
+				if whole.Data[i] != second.Data[i] {
+					t.Fatalf("resumed %v, uninterrupted %v", second.Data, whole.Data)
+				}
+			}
+		})
+	}
+}
