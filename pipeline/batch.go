@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 )
 
@@ -74,6 +75,12 @@ type batchColumns struct {
 
 // NewBatcher indexes ds (one pass over its length columns) for batching.
 func NewBatcher(ds *Dataset, cfg BatchConfig) (*Batcher, error) {
+	return NewRecordBatcher(ds.path, ds.Records(), cfg)
+}
+
+// NewRecordBatcher batches encoded records held in memory (the output of
+// [Encoder.Encode]), as prediction does chunk by chunk; name is for messages.
+func NewRecordBatcher(name string, recs []arrow.RecordBatch, cfg BatchConfig) (*Batcher, error) {
 	if cfg.Size == 0 {
 		cfg.Size = 32
 	}
@@ -84,7 +91,7 @@ func NewBatcher(ds *Dataset, cfg BatchConfig) (*Batcher, error) {
 		cfg.BucketWindow = 100 * cfg.Size
 	}
 	b := &Batcher{cfg: cfg}
-	for ri, rec := range ds.Records() {
+	for ri, rec := range recs {
 		var c batchColumns
 		for i, f := range rec.Schema().Fields() {
 			col := rec.Column(i)
@@ -110,7 +117,7 @@ func NewBatcher(ds *Dataset, cfg BatchConfig) (*Batcher, error) {
 		}
 		b.cols = append(b.cols, c)
 		if err := checkRows(c, int(rec.NumRows())); err != nil {
-			return nil, fmt.Errorf("pipeline: %s: record batch %d: %w", ds.path, ri, err)
+			return nil, fmt.Errorf("pipeline: %s: record batch %d: %w", name, ri, err)
 		}
 		for i := 0; i < int(rec.NumRows()); i++ {
 			if cfg.Keep != nil && !cfg.Keep(c.rows.Value(i)) {

@@ -1,0 +1,178 @@
+package recipes
+
+import (
+	"bytes"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/seqkit/seqkit/pipeline"
+)
+
+// Recipe is a whole, decoded recipe. Every field has its default from [Default];
+// a recipe file only states what differs. The doc tags become the descriptions
+// of the JSON Schema ([Schema]).
+type Recipe struct {
+	// Extends names a recipe this one starts from (a file path relative to this
+	// recipe, or a built-in name); keys here override it, maps merge deeply.
+	Extends     string `yaml:"extends,omitempty" doc:"recipe this one starts from: a path relative to this file, or a built-in name"`
+	Name        string `yaml:"name,omitempty" doc:"short name, used for the default run directory"`
+	Description string `yaml:"description,omitempty" doc:"one line about what this recipe does"`
+	Data        Data   `yaml:"data" doc:"where the examples come from and how they become batches"`
+	Model       Model  `yaml:"model" doc:"the shared recurrent encoder"`
+	Task        Task   `yaml:"task" doc:"the task type and its own options"`
+	Train       Train  `yaml:"train" doc:"optimisation, evaluation, early stopping and checkpoints"`
+	Output      Output `yaml:"output" doc:"what the run writes"`
+}
+
+// Data declares the sources of each split and the preparation shared by all of
+// them. Vocabularies are built from the train split only.
+type Data struct {
+	Train pipeline.Source `yaml:"train" doc:"training examples"`
+	Dev   pipeline.Source `yaml:"dev,omitempty" doc:"examples for model selection and early stopping"`
+	Test  pipeline.Source `yaml:"test,omitempty" doc:"held-out examples, evaluated once at the end of seqkit run"`
+	// Generate fills the three splits from a built-in data generator instead of
+	// files (the Taipei demo's travel grammar).
+	Generate  *Generate                `yaml:"generate,omitempty" doc:"build the splits with a built-in generator instead of reading files"`
+	Tokenizer pipeline.TokenizerConfig `yaml:"tokenizer" doc:"how text becomes tokens"`
+	Vocab     pipeline.VocabConfig     `yaml:"vocab" doc:"vocabulary limits (train split only)"`
+	Batch     Batch                    `yaml:"batch" doc:"batching"`
+	// SkipErrors skips malformed examples (written to rejects files in the run
+	// directory) instead of stopping at the first.
+	SkipErrors bool `yaml:"skip_errors,omitempty" doc:"skip malformed examples instead of failing"`
+}
+
+// Generate selects a built-in data generator and the size of each split.
+type Generate struct {
+	Name  string `yaml:"name" doc:"generator name" enum:"taipei"`
+	Train int    `yaml:"train" doc:"training examples" min:"1"`
+	Dev   int    `yaml:"dev" doc:"dev examples" min:"1"`
+	Test  int    `yaml:"test" doc:"test examples" min:"1"`
+	Seed  uint64 `yaml:"seed" doc:"generator seed"`
+}
+
+// Batch is the batching of every split; training batches are shuffled and
+// bucketed by length, evaluation batches are bucketed only.
+type Batch struct {
+	Size      int  `yaml:"size" doc:"sequences per batch" min:"1"`
+	MaxTokens int  `yaml:"max_tokens,omitempty" doc:"if set, fill batches up to this many padded tokens instead of size" min:"0"`
+	MaxLen    int  `yaml:"max_len,omitempty" doc:"cut longer inputs to this length (0: no limit)" min:"0"`
+	Reject    bool `yaml:"reject,omitempty" doc:"leave out longer inputs instead of cutting them"`
+	Bucket    bool `yaml:"bucket" doc:"group sequences of similar length"`
+}
+
+// Model is the shared encoder: an embedding and a recurrent stack.
+type Model struct {
+	Embedding     int     `yaml:"embedding" doc:"token embedding size" min:"1"`
+	Cell          string  `yaml:"cell" doc:"recurrent cell" enum:"rnn,rnn_relu,lstm,gru"`
+	Hidden        int     `yaml:"hidden" doc:"hidden size per direction" min:"1"`
+	Layers        int     `yaml:"layers" doc:"stacked recurrent layers" min:"1"`
+	Bidirectional bool    `yaml:"bidirectional" doc:"read the sequence both ways"`
+	Dropout       float64 `yaml:"dropout" doc:"dropout on embeddings, between layers and on the encoder output" min:"0" max:"0.95"`
+	Variational   bool    `yaml:"variational" doc:"one dropout mask shared over time steps"`
+	Peephole      bool    `yaml:"peephole" doc:"LSTM peephole connections"`
+	ForgetGate    bool    `yaml:"forget_gate" doc:"LSTM forget gate (false: the original 1997 cell)"`
+}
+
+// Task names the task type; Options is that type's own section, decoded strictly
+// into the type the task registry gives for it. In YAML the options sit beside
+// type: {type: tagging, scheme: bio}.
+type Task struct {
+	Type    string `yaml:"type"`
+	Options any    `yaml:"-"`
+}
+
+// MarshalYAML writes the options beside the type, as a recipe states them.
+func (t Task) MarshalYAML() (any, error) {
+	n := &yaml.Node{}
+	if t.Options != nil {
+		if err := n.Encode(t.Options); err != nil {
+			return nil, err
+		}
+	}
+	if n.Kind != yaml.MappingNode {
+		n = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	}
+	typ := []*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!str", Value: "type"}, {Kind: yaml.ScalarNode, Tag: "!!str", Value: t.Type}}
+	n.Content = append(typ, n.Content...)
+	return n, nil
+}
+
+// YAML is the recipe as YAML, every default stated: what seqkit recipe show prints
+// and what a run directory keeps.
+func (r *Recipe) YAML() ([]byte, error) {
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(r); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), enc.Close()
+}
+
+// Train is the optimisation and its bookkeeping.
+type Train struct {
+	Epochs    int       `yaml:"epochs" doc:"passes over the training data" min:"0"`
+	Steps     int       `yaml:"steps,omitempty" doc:"stop after this many updates (0: after epochs)" min:"0"`
+	Optimizer string    `yaml:"optimizer" doc:"optimizer" enum:"adam,adamw,sgd"`
+	LR        float64   `yaml:"lr" doc:"peak learning rate" min:"0" exclusiveMin:"true"`
+	Momentum  float64   `yaml:"momentum,omitempty" doc:"SGD momentum" min:"0" max:"0.9999"`
+	Decay     float64   `yaml:"weight_decay,omitempty" doc:"weight decay (L2 for adam and sgd, decoupled for adamw)" min:"0"`
+	Schedule  Schedule  `yaml:"schedule" doc:"learning-rate schedule"`
+	Clip      float64   `yaml:"clip" doc:"clip gradients to this global L2 norm (0: off)" min:"0"`
+	Seed      uint64    `yaml:"seed" doc:"seed of every random choice: weights, dropout, shuffling"`
+	EvalEvery int       `yaml:"eval_every,omitempty" doc:"evaluate on dev every N steps (0: after each epoch)" min:"0"`
+	EarlyStop EarlyStop `yaml:"early_stop" doc:"stop when the dev metric stops improving"`
+	// CheckpointEvery writes the resumable checkpoint every N steps in addition to
+	// after every evaluation (0: only after evaluations).
+	CheckpointEvery int `yaml:"checkpoint_every,omitempty" doc:"also write a resumable checkpoint every N steps" min:"0"`
+	// BPTT is the truncated backpropagation length for streamed text (0: whole sequences).
+	BPTT int `yaml:"bptt,omitempty" doc:"truncated BPTT length for streamed text" min:"0"`
+}
+
+// Schedule is the learning-rate schedule.
+type Schedule struct {
+	Kind     string  `yaml:"kind" doc:"schedule" enum:"constant,warmup_linear,step,plateau"`
+	Warmup   int     `yaml:"warmup,omitempty" doc:"warm-up steps (warmup_linear)" min:"0"`
+	Every    int     `yaml:"every,omitempty" doc:"decay every N steps (step)" min:"0"`
+	Factor   float64 `yaml:"factor,omitempty" doc:"decay factor (step, plateau)" min:"0" max:"1"`
+	Patience int     `yaml:"patience,omitempty" doc:"evaluations without improvement before a decay (plateau)" min:"0"`
+	Min      float64 `yaml:"min,omitempty" doc:"lowest learning rate (plateau)" min:"0"`
+}
+
+// EarlyStop stops training when the dev metric has not improved for Patience
+// evaluations. The best checkpoint is kept either way.
+type EarlyStop struct {
+	Metric   string `yaml:"metric,omitempty" doc:"dev metric to watch (default: the task's main metric)"`
+	Patience int    `yaml:"patience" doc:"evaluations without improvement before stopping (0: never stop early)" min:"0"`
+}
+
+// Output says where results go.
+type Output struct {
+	// Dir is the run directory; empty means runs/NAME under the working directory.
+	Dir         string `yaml:"dir,omitempty" doc:"run directory (default runs/NAME)"`
+	Predictions bool   `yaml:"predictions" doc:"write test-set predictions"`
+	Plots       bool   `yaml:"plots" doc:"draw learning curves as PNG"`
+	// Examples are inputs to predict and print at the end of a run, a quick look
+	// at what the model does.
+	Examples []string `yaml:"examples,omitempty" doc:"inputs to predict and print at the end of seqkit run"`
+}
+
+// Default is the recipe every recipe starts from. It is the one place where
+// defaults live.
+func Default() Recipe {
+	return Recipe{
+		Data: Data{
+			Batch: Batch{Size: 32, Bucket: true},
+		},
+		Model: Model{
+			Embedding: 100, Cell: "lstm", Hidden: 128, Layers: 1,
+			Bidirectional: true, Dropout: 0.2, ForgetGate: true,
+		},
+		Train: Train{
+			Epochs: 10, Optimizer: "adam", LR: 1e-3, Clip: 5, Seed: 1,
+			Schedule:  Schedule{Kind: "constant"},
+			EarlyStop: EarlyStop{Patience: 0},
+		},
+		Output: Output{Predictions: true, Plots: true},
+	}
+}

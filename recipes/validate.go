@@ -1,0 +1,147 @@
+package recipes
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/seqkit/seqkit/nn"
+	"github.com/seqkit/seqkit/pipeline"
+)
+
+// validate checks what no single key can: options that need each other.
+func (r *Recipe) validate() []KeyError {
+	var errs []KeyError
+	add := func(key, format string, args ...any) {
+		errs = append(errs, KeyError{key, fmt.Sprintf(format, args...)})
+	}
+	d := r.Data
+	if d.Generate == nil && d.Train.Path == "" && d.Train.Files == (pipeline.Columns{}) {
+		add("data.train", "no training data: give a path (or files, or data.generate)")
+	}
+	if d.Generate != nil {
+		for _, s := range []struct {
+			key string
+			src pipeline.Source
+		}{{"data.train", d.Train}, {"data.dev", d.Dev}, {"data.test", d.Test}} {
+			if s.src.Path != "" || s.src.Files != (pipeline.Columns{}) {
+				add(s.key, "data.generate builds this split; remove one of them")
+			}
+		}
+	}
+	if _, err := pipeline.NewTokenizer(d.Tokenizer); err != nil {
+		add("data.tokenizer", "%v", strings.TrimPrefix(err.Error(), "pipeline: "))
+	}
+	m := r.Model
+	if m.Cell != "lstm" {
+		if m.Peephole {
+			add("model.peephole", "peephole connections need cell: lstm, not %s", m.Cell)
+		}
+		if !m.ForgetGate {
+			add("model.forget_gate", "forget_gate: false (the 1997 LSTM) needs cell: lstm, not %s", m.Cell)
+		}
+	}
+	if err := r.RNNConfig().Validate(); err != nil {
+		add("model", "%v", strings.TrimPrefix(err.Error(), "nn: "))
+	}
+	t := r.Train
+	if t.Epochs == 0 && t.Steps == 0 {
+		add("train.epochs", "set epochs or steps above 0")
+	}
+	if t.Momentum != 0 && t.Optimizer != "sgd" {
+		add("train.momentum", "momentum applies to optimizer: sgd, not %s", t.Optimizer)
+	}
+	s := t.Schedule
+	switch s.Kind {
+	case "step":
+		if s.Every == 0 || s.Factor == 0 {
+			add("train.schedule", "kind: step needs every and factor")
+		}
+	case "warmup_linear":
+		if t.Steps == 0 && t.Epochs == 0 {
+			add("train.schedule", "kind: warmup_linear needs a known length (epochs or steps)")
+		}
+	}
+	if t.EarlyStop.Patience > 0 && d.Dev.Path == "" && d.Dev.Files == (pipeline.Columns{}) && d.Generate == nil {
+		add("train.early_stop.patience", "early stopping needs a dev split (data.dev)")
+	}
+	return errs
+}
+
+// RNNConfig is the recurrent stack the model section describes, for an input of
+// the embedding size.
+func (r *Recipe) RNNConfig() nn.RNNConfig {
+	m := r.Model
+	cell, _ := nn.ParseCell(m.Cell)
+	return nn.RNNConfig{
+		Cell: cell, InputSize: m.Embedding, HiddenSize: m.Hidden, Layers: m.Layers,
+		Bidirectional: m.Bidirectional, Dropout: m.Dropout, Variational: m.Variational,
+		NoForgetGate: !m.ForgetGate, Peephole: m.Peephole,
+	}
+}
+
+// Splits returns the data sources by split name, leaving out absent ones.
+func (d *Data) Splits() map[string]pipeline.Source {
+	out := map[string]pipeline.Source{}
+	for name, s := range map[string]pipeline.Source{"train": d.Train, "dev": d.Dev, "test": d.Test} {
+		if s.Path != "" || s.Files != (pipeline.Columns{}) {
+			out[name] = s
+		}
+	}
+	return out
+}
+
+// checkData opens every source and reads its first examples, so a missing file,
+// a missing column or an unreadable format is reported before any work starts.
+func (l *loader) checkData(r *Recipe) {
+	if r.Data.Generate != nil {
+		return
+	}
+	var missing []string
+	for _, name := range []string{"train", "dev", "test"} {
+		src, ok := r.Data.Splits()[name]
+		if !ok {
+			continue
+		}
+		key := "data." + name
+		for _, p := range append([]string{src.Path}, src.Files.Text, src.Files.Tokens, src.Files.Tags, src.Files.Label, src.Files.Target) {
+			if p == "" {
+				continue
+			}
+			if _, err := os.Stat(p); err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					missing = append(missing, p)
+					l.keyErr(KeyError{key, "file not found: " + p})
+				} else {
+					l.keyErr(KeyError{key, err.Error()})
+				}
+			}
+		}
+	}
+	if len(missing) > 0 {
+		l.keyErr(KeyError{"data", fmt.Sprintf("looked for %s; a built-in recipe finds public datasets under the data root: set --data-root DIR or %s=DIR (default %s)",
+			strings.Join(missing, ", "), DataRootEnv, DefaultDataRoot)})
+		return
+	}
+	for _, name := range []string{"train", "dev", "test"} {
+		src, ok := r.Data.Splits()[name]
+		if !ok {
+			continue
+		}
+		rd, err := pipeline.Open(src, pipeline.WithBatchRows(8))
+		if err == nil {
+			if !rd.Next() {
+				if err = rd.Err(); err == nil && name == "train" {
+					err = fmt.Errorf("no examples")
+				}
+			}
+			rd.Release()
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			l.keyErr(KeyError{"data." + name, strings.TrimPrefix(err.Error(), "pipeline: ")})
+		}
+	}
+}
