@@ -1,6 +1,7 @@
 package nn_test
 
 import (
+	"encoding/json"
 	"math"
 	"testing"
 
@@ -161,5 +162,30 @@ func TestOptimizerStateResume(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestReduceOnPlateauJSON(t *testing.T) {
+	a := &nn.ReduceOnPlateau{Base: 1, Factor: 0.5, Patience: 1}
+	for _, m := range []float64{3, 2, 2, 2} {
+		a.Observe(m)
+	}
+	b, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c nn.ReduceOnPlateau
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []float64{2, 2, 1, 5} {
+		a.Observe(m)
+		c.Observe(m)
+		if a.LR(0) != c.LR(0) {
+			t.Fatalf("restored rate %v, original %v", c.LR(0), a.LR(0))
+		}
+	}
+	if a.LR(0) != 0.25 {
+		t.Fatalf("rate %v, want 0.25 after two reductions", a.LR(0))
 	}
 }

@@ -1,6 +1,9 @@
 package nn
 
-import "math"
+import (
+	"encoding/json"
+	"math"
+)
 
 // Schedule gives the learning rate for an optimizer step (counted from 0).
 type Schedule interface {
@@ -102,4 +105,31 @@ func (r *ReduceOnPlateau) Observe(metric float64) bool {
 		return true
 	}
 	return false
+}
+
+// plateauJSON is ReduceOnPlateau with its running state, for checkpoints.
+type plateauJSON struct {
+	Base, Factor, Min float64
+	Patience          int
+	Maximize          bool
+	LR, Best          float64
+	Bad               int
+	Started           bool
+}
+
+// MarshalJSON saves the schedule with its running state, so a resumed run
+// continues from the same rate and patience count.
+func (r *ReduceOnPlateau) MarshalJSON() ([]byte, error) {
+	return json.Marshal(plateauJSON{r.Base, r.Factor, r.Min, r.Patience, r.Maximize, r.lr, r.best, r.bad, r.started})
+}
+
+// UnmarshalJSON restores what MarshalJSON saved.
+func (r *ReduceOnPlateau) UnmarshalJSON(b []byte) error {
+	var p plateauJSON
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*r = ReduceOnPlateau{Base: p.Base, Factor: p.Factor, Min: p.Min, Patience: p.Patience, Maximize: p.Maximize,
+		lr: p.LR, best: p.Best, bad: p.Bad, started: p.Started}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -20,6 +21,9 @@ func (r *Recipe) Materialize(dir string) error {
 	}
 	if g.Name != "taipei" {
 		return fmt.Errorf("recipes: unknown generator %q", g.Name)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
 	}
 	for i, s := range []struct {
 		name string

@@ -1,0 +1,169 @@
+package tasks
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+
+	"github.com/seqkit/seqkit/nn"
+	"github.com/seqkit/seqkit/pipeline"
+	"github.com/seqkit/seqkit/recipes"
+)
+
+// Encoder is the part of the model every built-in task shares: a token embedding
+// and the recurrent stack of the recipe's model section, with dropout on the
+// embeddings and on the output.
+type Encoder struct {
+	Emb         *nn.Embedding[float32]
+	RNN         *nn.RNN[float32]
+	Dropout     float64
+	Variational bool
+}
+
+// NewEncoder builds the encoder of recipe r for a vocabulary of vocab entries.
+func NewEncoder(r *recipes.Recipe, vocab int, rng *rand.Rand) (*Encoder, error) {
+	emb := nn.NewEmbedding[float32]("embedding", vocab, r.Model.Embedding, int(pipeline.PadID), rng)
+	rnn, err := nn.NewRNN[float32]("rnn", r.RNNConfig(), rng)
+	if err != nil {
+		return nil, err
+	}
+	return &Encoder{Emb: emb, RNN: rnn, Dropout: r.Model.Dropout, Variational: r.Model.Variational}, nil
+}
+
+// Forward encodes a batch into [T, B, OutputSize] and returns the final states
+// too. A nil rng means evaluation: no dropout.
+func (e *Encoder) Forward(tp *nn.Tape, b *pipeline.Batch, rng *rand.Rand) (*nn.Tensor[float32], nn.State[float32]) {
+	x := e.Emb.Forward(tp, b.IDs, b.T, b.B)
+	x = nn.Dropout(tp, x, e.Dropout, e.Variational, rng)
+	out, st := e.RNN.Forward(tp, x, b.Lengths, nn.State[float32]{}, rng)
+	return nn.Dropout(tp, out, e.Dropout, e.Variational, rng), st
+}
+
+// OutputSize is the feature size of Forward's output.
+func (e *Encoder) OutputSize() int { return e.RNN.Config.OutputSize() }
+
+// Params are the encoder's trainable tensors.
+func (e *Encoder) Params() []*nn.Tensor[float32] {
+	return append(e.Emb.Params(), e.RNN.Params()...)
+}
+
+// Core is the training machinery of a model: its parameters, the optimizer of
+// the recipe, gradient clipping and the dropout random source. It saves and
+// restores all of it, so a task built on it resumes exactly.
+type Core struct {
+	Params []*nn.Tensor[float32]
+	// RNG drives dropout during training.
+	RNG  *rand.Rand
+	pcg  *rand.PCG
+	opt  nn.Stateful[float32]
+	clip float64
+}
+
+// InitRNG is the random source for a model's initial weights, derived from the
+// recipe's seed (a different stream from dropout's).
+func InitRNG(r *recipes.Recipe) *rand.Rand {
+	return rand.New(rand.NewPCG(r.Train.Seed, 0x5eed_1417))
+}
+
+// NewCore sets up training for params as the recipe's train section says.
+func NewCore(r *recipes.Recipe, params []*nn.Tensor[float32]) (*Core, error) {
+	t := r.Train
+	c := &Core{Params: params, clip: t.Clip, pcg: rand.NewPCG(t.Seed, 0xd509_0417)}
+	c.RNG = rand.New(c.pcg)
+	for _, p := range params {
+		p.EnsureGrad()
+	}
+	switch t.Optimizer {
+	case "adam":
+		c.opt = nn.NewAdam(params, nn.AdamConfig{WeightDecay: t.Decay})
+	case "adamw":
+		c.opt = nn.NewAdamW(params, nn.AdamConfig{WeightDecay: t.Decay})
+	case "sgd":
+		c.opt = nn.NewSGD(params, nn.SGDConfig{Momentum: t.Momentum, WeightDecay: t.Decay})
+	default:
+		return nil, fmt.Errorf("tasks: unknown optimizer %q", t.Optimizer)
+	}
+	return c, nil
+}
+
+// ErrDiverged reports a loss or gradient that is not a finite number.
+var ErrDiverged = errors.New("training diverged")
+
+// Update runs the backward pass from loss, clips the gradients, and applies one
+// optimizer step at rate lr, then clears the gradients. A loss or gradient norm
+// that is NaN or infinite stops before the weights change.
+func (c *Core) Update(tp *nn.Tape, loss *nn.Tensor[float32], lr float64) (gradNorm float64, err error) {
+	defer nn.ZeroGrads(c.Params)
+	if l := float64(loss.Data[0]); math.IsNaN(l) || math.IsInf(l, 0) {
+		return 0, fmt.Errorf("%w: loss is %v", ErrDiverged, l)
+	}
+	nn.Backward(tp, loss)
+	norm := nn.ClipGradNorm(c.Params, c.clip)
+	if math.IsNaN(norm) || math.IsInf(norm, 0) {
+		return norm, fmt.Errorf("%w: gradient norm is %v", ErrDiverged, norm)
+	}
+	c.opt.Step(lr)
+	return norm, nil
+}
+
+// File names inside a checkpoint folder.
+const (
+	ModelFile     = "model.safetensors"
+	OptimizerFile = "optimizer.safetensors"
+	rngFile       = "rng.json"
+)
+
+type coreState struct {
+	Steps int    `json:"optimizer_steps"`
+	RNG   []byte `json:"dropout_rng"`
+}
+
+// Save writes the weights to dir/model.safetensors and, when resumable, the
+// optimizer state and the dropout random state beside them.
+func (c *Core) Save(dir string, resumable bool, meta map[string]string) error {
+	if err := nn.SaveSafetensors(filepath.Join(dir, ModelFile), c.Params, meta); err != nil {
+		return err
+	}
+	if !resumable {
+		return nil
+	}
+	if err := nn.SaveSafetensors(filepath.Join(dir, OptimizerFile), c.opt.State(), nil); err != nil {
+		return err
+	}
+	rs, err := c.pcg.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(coreState{Steps: c.opt.Steps(), RNG: rs})
+	if err != nil {
+		return err
+	}
+	return pipeline.WriteFileAtomic(filepath.Join(dir, rngFile), b)
+}
+
+// Load reads what Save wrote.
+func (c *Core) Load(dir string, resumable bool) error {
+	if _, err := nn.LoadSafetensors(filepath.Join(dir, ModelFile), c.Params); err != nil {
+		return err
+	}
+	if !resumable {
+		return nil
+	}
+	if _, err := nn.LoadSafetensors(filepath.Join(dir, OptimizerFile), c.opt.State()); err != nil {
+		return err
+	}
+	b, err := os.ReadFile(filepath.Join(dir, rngFile))
+	if err != nil {
+		return err
+	}
+	var st coreState
+	if err := json.Unmarshal(b, &st); err != nil {
+		return fmt.Errorf("tasks: %s: %w", filepath.Join(dir, rngFile), err)
+	}
+	c.opt.SetSteps(st.Steps)
+	return c.pcg.UnmarshalBinary(st.RNG)
+}

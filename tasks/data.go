@@ -1,0 +1,176 @@
+package tasks
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/seqkit/seqkit/pipeline"
+	"github.com/seqkit/seqkit/recipes"
+)
+
+// Data is a recipe's prepared data: the vocabularies (built from the training
+// split) and each split encoded and memory-mapped.
+type Data struct {
+	Vocabs            pipeline.Vocabs
+	Tokenizer         *pipeline.Tokenizer
+	Train, Dev, Test  *pipeline.Dataset
+	Reports           map[string]pipeline.Report
+	rejects           []*os.File
+	vocabDir, dataDir string
+}
+
+// Close releases the datasets.
+func (d *Data) Close() error {
+	var errs []error
+	for _, ds := range []*pipeline.Dataset{d.Train, d.Dev, d.Test} {
+		if ds != nil {
+			errs = append(errs, ds.Close())
+		}
+	}
+	for _, f := range d.rejects {
+		errs = append(errs, f.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// PrepareOptions tune [Prepare].
+type PrepareOptions struct {
+	// CacheDir holds encoded datasets across runs; empty means the user's cache
+	// folder (seqkit under os.UserCacheDir), or DIR/cache when there is none.
+	CacheDir string
+	// Workers encode in parallel; 0 means GOMAXPROCS.
+	Workers int
+	// Splits limits which splits are encoded (nil: all the recipe has).
+	Splits []string
+	// Progress, if set, receives each split's read progress.
+	Progress func(split string) func(done, total int64)
+}
+
+// VocabDir is where a run directory keeps its vocabularies.
+func VocabDir(runDir string) string { return filepath.Join(runDir, "vocab") }
+
+// Prepare makes the recipe's data ready in run directory dir: generated splits are
+// written to DIR/data, the vocabularies are built from the training split (or read
+// from DIR/vocab when a previous run saved them there, so a resumed run and
+// eval and predict use the same ids) and every split is encoded into the cache.
+func Prepare(r *recipes.Recipe, dir string, opt PrepareOptions) (*Data, error) {
+	if err := r.Materialize(filepath.Join(dir, "data")); err != nil {
+		return nil, err
+	}
+	tok, err := pipeline.NewTokenizer(r.Data.Tokenizer)
+	if err != nil {
+		return nil, err
+	}
+	d := &Data{Tokenizer: tok, Reports: map[string]pipeline.Report{}, vocabDir: VocabDir(dir)}
+	if d.Vocabs, err = LoadVocabs(d.vocabDir); errors.Is(err, fs.ErrNotExist) {
+		d.Vocabs, err = pipeline.VocabsOf(r.Data.Train, tok, r.Data.Vocab)
+		if err == nil {
+			err = SaveVocabs(d.vocabDir, d.Vocabs)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	cache := opt.CacheDir
+	if cache == "" {
+		if uc, err := os.UserCacheDir(); err == nil {
+			cache = filepath.Join(uc, "seqkit")
+		} else {
+			cache = filepath.Join(dir, "cache")
+		}
+	}
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return nil, err
+	}
+	workers := opt.Workers
+	if workers == 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	enc := &pipeline.Encoder{Tokenizer: tok, Vocabs: d.Vocabs}
+	want := opt.Splits
+	if want == nil {
+		want = []string{"train", "dev", "test"}
+	}
+	splits := r.Data.Splits()
+	for _, name := range want {
+		src, ok := splits[name]
+		if !ok {
+			continue
+		}
+		var popts []pipeline.Option
+		if r.Data.SkipErrors {
+			f, err := os.Create(filepath.Join(dir, "rejects."+name+".txt"))
+			if err != nil {
+				d.Close()
+				return nil, err
+			}
+			d.rejects = append(d.rejects, f)
+			popts = append(popts, pipeline.WithSkipErrors(f))
+		}
+		if opt.Progress != nil {
+			popts = append(popts, pipeline.WithProgress(opt.Progress(name)))
+		}
+		ds, rep, err := pipeline.Cache{Dir: cache}.Prepare(src, enc, workers, popts...)
+		if err != nil {
+			d.Close()
+			return nil, fmt.Errorf("%s split: %w", name, err)
+		}
+		d.Reports[name] = rep
+		switch name {
+		case "train":
+			d.Train = ds
+		case "dev":
+			d.Dev = ds
+		case "test":
+			d.Test = ds
+		}
+	}
+	return d, nil
+}
+
+// vocabFiles names the file of each vocabulary role.
+var vocabFiles = []string{"input.txt", "tags.txt", "labels.txt", "target.txt"}
+
+func vocabSlots(v *pipeline.Vocabs) []**pipeline.Vocab {
+	return []**pipeline.Vocab{&v.Input, &v.Tags, &v.Labels, &v.Target}
+}
+
+// SaveVocabs writes each vocabulary of v into dir, one token per line.
+func SaveVocabs(dir string, v pipeline.Vocabs) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for i, slot := range vocabSlots(&v) {
+		if *slot != nil {
+			if err := (*slot).Save(filepath.Join(dir, vocabFiles[i])); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// LoadVocabs reads what SaveVocabs wrote; fs.ErrNotExist when dir has no input
+// vocabulary.
+func LoadVocabs(dir string) (pipeline.Vocabs, error) {
+	var v pipeline.Vocabs
+	for i, slot := range vocabSlots(&v) {
+		p := filepath.Join(dir, vocabFiles[i])
+		voc, err := pipeline.LoadVocab(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			if i == 0 {
+				return v, err
+			}
+			continue
+		}
+		if err != nil {
+			return v, err
+		}
+		*slot = voc
+	}
+	return v, nil
+}

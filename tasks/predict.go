@@ -1,0 +1,272 @@
+package tasks
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/seqkit/seqkit/pipeline"
+)
+
+// RowWriter writes prediction records, one row per example.
+type RowWriter interface {
+	Write(rec arrow.RecordBatch) error
+	Close() error
+}
+
+// NewRowWriter returns a writer for the format of path's extension: .jsonl or
+// .json (JSON Lines), .csv, .tsv or .parquet. Path "-" writes JSON Lines.
+func NewRowWriter(path string, w io.Writer) (RowWriter, error) {
+	switch ext := strings.ToLower(filepath.Ext(path)); {
+	case path == "-" || ext == ".jsonl" || ext == ".json" || ext == ".ndjson":
+		return &jsonlWriter{w: bufio.NewWriterSize(w, 1<<16)}, nil
+	case ext == ".csv" || ext == ".tsv":
+		cw := csv.NewWriter(w)
+		if ext == ".tsv" {
+			cw.Comma = '\t'
+		}
+		return &csvWriter{w: cw}, nil
+	case ext == ".parquet":
+		return &parquetWriter{w: w}, nil
+	default:
+		return nil, fmt.Errorf("cannot tell the output format of %q: use .jsonl, .csv, .tsv or .parquet", path)
+	}
+}
+
+// cell renders one value as text (CSV) or as a JSON value.
+func cell(col arrow.Array, i int, asJSON bool) any {
+	if col.IsNull(i) {
+		if asJSON {
+			return nil
+		}
+		return ""
+	}
+	switch c := col.(type) {
+	case *array.String:
+		return c.Value(i)
+	case *array.Int64:
+		return c.Value(i)
+	case *array.Int32:
+		return c.Value(i)
+	case *array.Float64:
+		return c.Value(i)
+	case *array.Float32:
+		return c.Value(i)
+	case *array.List:
+		start, end := c.ValueOffsets(i)
+		vals := make([]string, 0, end-start)
+		for k := start; k < end; k++ {
+			vals = append(vals, fmt.Sprint(cell(c.ListValues(), int(k), false)))
+		}
+		if asJSON {
+			return vals
+		}
+		return strings.Join(vals, " ")
+	}
+	return col.ValueStr(i)
+}
+
+type jsonlWriter struct {
+	w *bufio.Writer
+}
+
+func (j *jsonlWriter) Write(rec arrow.RecordBatch) error {
+	fields := rec.Schema().Fields()
+	for i := range int(rec.NumRows()) {
+		j.w.WriteByte('{')
+		for c, f := range fields {
+			if c > 0 {
+				j.w.WriteByte(',')
+			}
+			k, _ := json.Marshal(f.Name)
+			j.w.Write(k)
+			j.w.WriteByte(':')
+			v, err := json.Marshal(cell(rec.Column(c), i, true))
+			if err != nil {
+				return err
+			}
+			j.w.Write(v)
+		}
+		if _, err := j.w.WriteString("}\n"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (j *jsonlWriter) Close() error { return j.w.Flush() }
+
+type csvWriter struct {
+	w      *csv.Writer
+	header bool
+	row    []string
+}
+
+func (c *csvWriter) Write(rec arrow.RecordBatch) error {
+	fields := rec.Schema().Fields()
+	if !c.header {
+		names := make([]string, len(fields))
+		for i, f := range fields {
+			names[i] = f.Name
+		}
+		if err := c.w.Write(names); err != nil {
+			return err
+		}
+		c.header = true
+	}
+	for i := range int(rec.NumRows()) {
+		c.row = c.row[:0]
+		for k := range fields {
+			switch v := cell(rec.Column(k), i, false).(type) {
+			case string:
+				c.row = append(c.row, v)
+			case float64:
+				c.row = append(c.row, strconv.FormatFloat(v, 'g', -1, 64))
+			default:
+				c.row = append(c.row, fmt.Sprint(v))
+			}
+		}
+		if err := c.w.Write(c.row); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *csvWriter) Close() error {
+	c.w.Flush()
+	return c.w.Error()
+}
+
+type parquetWriter struct {
+	w  io.Writer
+	fw *pqarrow.FileWriter
+}
+
+func (p *parquetWriter) Write(rec arrow.RecordBatch) error {
+	if p.fw == nil {
+		props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy))
+		fw, err := pqarrow.NewFileWriter(rec.Schema(), p.w, props, pqarrow.DefaultWriterProps())
+		if err != nil {
+			return err
+		}
+		p.fw = fw
+	}
+	return p.fw.WriteBuffered(rec)
+}
+
+func (p *parquetWriter) Close() error {
+	if p.fw == nil {
+		return nil
+	}
+	return p.fw.Close()
+}
+
+// PredictOptions tune [Predict].
+type PredictOptions struct {
+	BatchSize int
+	// Progress, if set, receives the bytes read of the input.
+	Progress func(done, total int64)
+	// Gold keeps the source's tags, label and target columns in the output
+	// (named gold_tags, gold_label, gold_target) beside the predictions.
+	Gold bool
+}
+
+// Predict reads src record batch by record batch, encodes each with the run's
+// tokenizer and vocabularies, predicts it in batches in file order and writes the
+// input columns with the task's output columns to w. Memory stays bounded by one
+// record batch of the input, whatever its size.
+func Predict(task Task, src pipeline.Source, tok *pipeline.Tokenizer, v pipeline.Vocabs, w RowWriter, opt PredictOptions) (rows int64, err error) {
+	var popts []pipeline.Option
+	if opt.Progress != nil {
+		popts = append(popts, pipeline.WithProgress(opt.Progress))
+	}
+	rd, err := pipeline.Open(src, popts...)
+	if err != nil {
+		return 0, err
+	}
+	defer rd.Release()
+	enc := &pipeline.Encoder{Tokenizer: tok, Vocabs: pipeline.Vocabs{Input: v.Input}}
+	size := opt.BatchSize
+	if size <= 0 {
+		size = 64
+	}
+	for rd.Next() {
+		in := rd.RecordBatch()
+		if err := predictRecord(task, enc, in, w, size, opt.Gold); err != nil {
+			return rows, err
+		}
+		rows += in.NumRows()
+	}
+	if err := rd.Err(); err != nil {
+		return rows, err
+	}
+	return rows, nil
+}
+
+func predictRecord(task Task, enc *pipeline.Encoder, in arrow.RecordBatch, w RowWriter, size int, gold bool) error {
+	ids, _, err := enc.Encode(in)
+	if err != nil {
+		return err
+	}
+	defer ids.Release()
+	bt, err := pipeline.NewRecordBatcher("input", []arrow.RecordBatch{ids}, pipeline.BatchConfig{Size: size})
+	if err != nil {
+		return err
+	}
+	off := int64(0)
+	for b := range bt.Epoch(0) {
+		out, err := task.Predict(b)
+		if err != nil {
+			return err
+		}
+		rec := joinColumns(in, off, int64(b.B), out, gold)
+		out.Release()
+		err = w.Write(rec)
+		rec.Release()
+		if err != nil {
+			return err
+		}
+		off += int64(b.B)
+	}
+	return nil
+}
+
+// joinColumns puts the input rows [off, off+n) beside the predictions.
+func joinColumns(in arrow.RecordBatch, off, n int64, out arrow.RecordBatch, gold bool) arrow.RecordBatch {
+	var fields []arrow.Field
+	var cols []arrow.Array
+	for i, f := range in.Schema().Fields() {
+		switch f.Name {
+		case "tags", "label", "target":
+			if !gold {
+				continue
+			}
+			f.Name = "gold_" + f.Name
+		}
+		fields = append(fields, f)
+		cols = append(cols, array.NewSlice(in.Column(i), off, off+n))
+	}
+	for i, f := range out.Schema().Fields() {
+		fields = append(fields, f)
+		c := out.Column(i)
+		c.Retain()
+		cols = append(cols, c)
+	}
+	rec := array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, n)
+	for _, c := range cols {
+		c.Release()
+	}
+	return rec
+}

@@ -1,0 +1,142 @@
+package tasks
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+)
+
+// Curves draws the learning curves of a run from its metrics.jsonl: training
+// loss (and dev loss) per step into loss.png, and the watched dev metric per
+// step into dev.png. It returns the files written.
+func Curves(dir, metric string) ([]string, error) {
+	f, err := os.Open(filepath.Join(dir, MetricsFile))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var train, devLoss, dev plotter.XYs
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var m map[string]any
+		if json.Unmarshal(sc.Bytes(), &m) != nil {
+			continue
+		}
+		step, _ := m["step"].(float64)
+		switch m["split"] {
+		case "train":
+			if l, ok := m["loss"].(float64); ok {
+				train = append(train, plotter.XY{X: step, Y: l})
+			}
+		case "dev":
+			if l, ok := m["loss"].(float64); ok {
+				devLoss = append(devLoss, plotter.XY{X: step, Y: l})
+			}
+			if v, ok := m[metric].(float64); ok {
+				dev = append(dev, plotter.XY{X: step, Y: v})
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	var files []string
+	draw := func(name, title, ylabel string, series ...any) error {
+		p := plot.New()
+		p.Title.Text = title
+		p.X.Label.Text = "step"
+		p.Y.Label.Text = ylabel
+		if err := plotutil.AddLinePoints(p, series...); err != nil {
+			return err
+		}
+		path := filepath.Join(dir, name)
+		if err := p.Save(6*vg.Inch, 4*vg.Inch, path); err != nil {
+			return err
+		}
+		files = append(files, path)
+		return nil
+	}
+	if len(train) > 0 {
+		series := []any{"train", train}
+		if len(devLoss) > 0 {
+			series = append(series, "dev", devLoss)
+		}
+		if err := draw("loss.png", "loss", "loss", series...); err != nil {
+			return files, err
+		}
+	}
+	if len(dev) > 0 {
+		if err := draw("dev.png", "dev "+metric, metric, "dev", dev); err != nil {
+			return files, err
+		}
+	}
+	return files, nil
+}
+
+// Report is the content of a run's report.md.
+type Report struct {
+	Name, Description string
+	Task              Info
+	Steps, Epochs     int
+	Elapsed           time.Duration
+	BestStep          int
+	Dev, Test         Metrics
+	Files             []string // files in the run directory worth a look
+}
+
+// Markdown renders the report.
+func (r Report) Markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s\n\n", r.Name)
+	if r.Description != "" {
+		fmt.Fprintf(&b, "%s\n\n", r.Description)
+	}
+	fmt.Fprintf(&b, "Task %s; %d steps over %d epochs in %s; best dev checkpoint at step %d.\n\n",
+		r.Task.Name, r.Steps, r.Epochs, r.Elapsed.Round(time.Second), r.BestStep)
+	names := map[string]bool{}
+	for k := range r.Dev {
+		names[k] = true
+	}
+	for k := range r.Test {
+		names[k] = true
+	}
+	if len(names) > 0 {
+		keys := make([]string, 0, len(names))
+		for k := range names {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b.WriteString("| metric | dev | test |\n| --- | ---: | ---: |\n")
+		cellOf := func(m Metrics, k string) string {
+			if v, ok := m[k]; ok {
+				return fmt.Sprintf("%.2f", v)
+			}
+			return "–"
+		}
+		for _, k := range keys {
+			mark := ""
+			if k == r.Task.Metric {
+				mark = " (main)"
+			}
+			fmt.Fprintf(&b, "| %s%s | %s | %s |\n", k, mark, cellOf(r.Dev, k), cellOf(r.Test, k))
+		}
+		b.WriteString("\n")
+	}
+	if len(r.Files) > 0 {
+		b.WriteString("Files:\n\n")
+		for _, f := range r.Files {
+			fmt.Fprintf(&b, "- `%s`\n", f)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,290 @@
+package tasks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/seqkit/seqkit/pipeline"
+	"github.com/seqkit/seqkit/recipes"
+)
+
+// Run directory files written after training.
+const (
+	ReportFile      = "report.md"
+	PredictionsFile = "predictions.test.jsonl"
+)
+
+// ErrRunDir reports a run directory that cannot be used as asked.
+var ErrRunDir = errors.New("run directory")
+
+// RunOptions control [Run].
+type RunOptions struct {
+	Dir string
+	// Force empties an existing run directory; Resume continues its last checkpoint.
+	Force, Resume bool
+	// InitFrom loads the best weights of another run before training.
+	InitFrom string
+	Registry *Registry
+	Prepare  PrepareOptions
+	Observe  func(Event)
+	// NoTest skips the final test evaluation, predictions and report (seqkit train).
+	NoTest bool
+}
+
+// RunResult is what a run produced.
+type RunResult struct {
+	Dir      string
+	Train    *Result
+	Dev      Metrics
+	Test     Metrics
+	Examples []map[string]any // predictions for the recipe's output.examples
+	Files    []string
+}
+
+// OpenRunDir makes dir ready for a new run (it must be absent or empty unless
+// force) or checks that it holds a run to resume.
+func OpenRunDir(dir string, force, resume bool) error {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if resume {
+			return fmt.Errorf("%w %s does not exist: nothing to resume", ErrRunDir, dir)
+		}
+	case err != nil:
+		return err
+	case resume:
+		if _, err := os.Stat(filepath.Join(dir, RecipeFile)); err != nil {
+			return fmt.Errorf("%w %s holds no run to resume (no %s)", ErrRunDir, dir, RecipeFile)
+		}
+		return nil
+	case len(entries) > 0 && !force:
+		return fmt.Errorf("%w %s already exists: choose another -o, or --force to start again, or --resume to continue it", ErrRunDir, dir)
+	case len(entries) > 0:
+		if _, err := os.Stat(filepath.Join(dir, RecipeFile)); err != nil {
+			return fmt.Errorf("%w %s is not a seqkit run directory; --force only replaces those", ErrRunDir, dir)
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
+	}
+	return os.MkdirAll(dir, 0o755)
+}
+
+// Run trains the recipe in a run directory, then evaluates the best checkpoint on
+// dev and test, writes test predictions, learning curves and report.md, and
+// predicts the recipe's examples.
+func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, error) {
+	dir := opt.Dir
+	if err := OpenRunDir(dir, opt.Force, opt.Resume); err != nil {
+		return nil, err
+	}
+	if opt.Resume {
+		saved, err := os.ReadFile(filepath.Join(dir, RecipeFile))
+		if err != nil {
+			return nil, err
+		}
+		now, err := r.YAML()
+		if err != nil {
+			return nil, err
+		}
+		if string(saved) != string(now) {
+			return nil, fmt.Errorf("%w %s was trained with a different recipe; resume with the same recipe and overrides (see %s)", ErrRunDir, dir, filepath.Join(dir, RecipeFile))
+		}
+	} else {
+		y, err := r.YAML()
+		if err != nil {
+			return nil, err
+		}
+		if err := pipeline.WriteFileAtomic(filepath.Join(dir, RecipeFile), y); err != nil {
+			return nil, err
+		}
+	}
+	task, err := opt.Registry.New(r.Task.Type)
+	if err != nil {
+		return nil, err
+	}
+	data, err := Prepare(r, dir, opt.Prepare)
+	if err != nil {
+		return nil, err
+	}
+	defer data.Close()
+	tr := &Trainer{Recipe: r, Task: task, Data: data, Dir: dir, Resume: opt.Resume, InitFrom: opt.InitFrom, Observe: opt.Observe}
+	res, err := tr.Train(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := &RunResult{Dir: dir, Train: res, Dev: res.Best}
+	if opt.NoTest {
+		return out, nil
+	}
+	best, err := opt.Registry.New(r.Task.Type)
+	if err != nil {
+		return nil, err
+	}
+	if err := best.Init(Setup{Recipe: r, Vocabs: data.Vocabs}); err != nil {
+		return nil, err
+	}
+	if err := best.Load(filepath.Join(dir, BestDir), false); err != nil {
+		return nil, err
+	}
+	if data.Test != nil {
+		if out.Test, err = best.Evaluate(EvalBatches(data.Test, r)); err != nil {
+			return nil, fmt.Errorf("test evaluation: %w", err)
+		}
+		if r.Output.Predictions {
+			p := filepath.Join(dir, PredictionsFile)
+			if err := predictFile(best, r.Data.Test, data, p); err != nil {
+				return nil, fmt.Errorf("test predictions: %w", err)
+			}
+			out.Files = append(out.Files, p)
+		}
+	}
+	if r.Output.Plots {
+		metric, _ := tr.metric()
+		files, err := Curves(dir, metric)
+		if err != nil {
+			return nil, fmt.Errorf("learning curves: %w", err)
+		}
+		out.Files = append(out.Files, files...)
+	}
+	if len(r.Output.Examples) > 0 {
+		if out.Examples, err = PredictTexts(best, r.Output.Examples, data.Tokenizer, data.Vocabs); err != nil {
+			return nil, fmt.Errorf("examples: %w", err)
+		}
+	}
+	rep := Report{Name: r.Name, Description: r.Description, Task: best.Info(), Steps: res.Steps, Epochs: res.Epochs,
+		Elapsed: res.Elapsed, BestStep: res.BestStep, Dev: out.Dev, Test: out.Test}
+	for _, f := range append([]string{filepath.Join(dir, RecipeFile), filepath.Join(dir, MetricsFile), filepath.Join(dir, BestDir, ModelFile)}, out.Files...) {
+		rel, _ := filepath.Rel(dir, f)
+		rep.Files = append(rep.Files, rel)
+	}
+	p := filepath.Join(dir, ReportFile)
+	if err := pipeline.WriteFileAtomic(p, []byte(rep.Markdown())); err != nil {
+		return nil, err
+	}
+	out.Files = append(out.Files, p)
+	return out, nil
+}
+
+func predictFile(task Task, src pipeline.Source, data *Data, path string) error {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	w, err := NewRowWriter(path, f)
+	if err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := Predict(task, src, data.Tokenizer, data.Vocabs, w, PredictOptions{Gold: true}); err != nil {
+		f.Close()
+		return err
+	}
+	if err := w.Close(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// collect keeps written rows in memory.
+type collect struct{ rows []map[string]any }
+
+func (c *collect) Write(rec arrow.RecordBatch) error {
+	for i := range int(rec.NumRows()) {
+		row := map[string]any{}
+		for k, f := range rec.Schema().Fields() {
+			row[f.Name] = cell(rec.Column(k), i, true)
+		}
+		c.rows = append(c.rows, row)
+	}
+	return nil
+}
+
+func (c *collect) Close() error { return nil }
+
+// PredictTexts predicts a few input strings and returns one row per text: the
+// text and the task's output columns.
+func PredictTexts(task Task, texts []string, tok *pipeline.Tokenizer, v pipeline.Vocabs) ([]map[string]any, error) {
+	mem := memory.DefaultAllocator
+	rb := array.NewInt64Builder(mem)
+	tb := array.NewStringBuilder(mem)
+	defer rb.Release()
+	defer tb.Release()
+	for i, t := range texts {
+		rb.Append(int64(i))
+		tb.Append(strings.TrimSpace(t))
+	}
+	rows, text := rb.NewArray(), tb.NewArray()
+	defer rows.Release()
+	defer text.Release()
+	in := array.NewRecordBatch(pipeline.Schema([]pipeline.Role{pipeline.RoleText}), []arrow.Array{rows, text}, int64(len(texts)))
+	defer in.Release()
+	var c collect
+	enc := &pipeline.Encoder{Tokenizer: tok, Vocabs: pipeline.Vocabs{Input: v.Input}}
+	if err := predictRecord(task, enc, in, &c, 64, false); err != nil {
+		return nil, err
+	}
+	for _, row := range c.rows {
+		delete(row, pipeline.RowField)
+	}
+	return c.rows, nil
+}
+
+// Loaded is a trained run opened for evaluation or prediction.
+type Loaded struct {
+	Dir    string
+	Recipe *recipes.Recipe
+	Task   Task
+	Vocabs pipeline.Vocabs
+	Tok    *pipeline.Tokenizer
+}
+
+// LoadRun opens the run in dir with its best weights. Only files inside dir are
+// read: its recipe.yaml, vocab/ and checkpoints/best.
+func LoadRun(dir string, reg *Registry, dataRoot string) (*Loaded, error) {
+	rp := filepath.Join(dir, RecipeFile)
+	if _, err := os.Stat(rp); err != nil {
+		return nil, fmt.Errorf("%w %s: no %s here; give the folder a seqkit run wrote (-o)", ErrRunDir, dir, RecipeFile)
+	}
+	r, err := recipes.Load(rp, recipes.Options{Tasks: reg, SkipData: true, DataRoot: dataRoot})
+	if err != nil {
+		return nil, err
+	}
+	v, err := LoadVocabs(VocabDir(dir))
+	if err != nil {
+		return nil, err
+	}
+	tok, err := pipeline.NewTokenizer(r.Data.Tokenizer)
+	if err != nil {
+		return nil, err
+	}
+	task, err := reg.New(r.Task.Type)
+	if err != nil {
+		return nil, err
+	}
+	if err := task.Init(Setup{Recipe: r, Vocabs: v}); err != nil {
+		return nil, err
+	}
+	if err := task.Load(filepath.Join(dir, BestDir), false); err != nil {
+		return nil, err
+	}
+	return &Loaded{Dir: dir, Recipe: r, Task: task, Vocabs: v, Tok: tok}, nil
+}

@@ -1,0 +1,64 @@
+package tasks
+
+import (
+	"iter"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/seqkit/seqkit/pipeline"
+	"github.com/seqkit/seqkit/recipes"
+)
+
+// Task is one kind of sequence task: it owns a model (encoder, head, optimizer),
+// trains it one batch at a time, evaluates and predicts. The shared loop ([Train])
+// drives it and does the bookkeeping. Every argument and result is plain data
+// (batches, numbers, Arrow records, folder paths), so that a task running in
+// another process (a plugin) implements the same interface.
+type Task interface {
+	// Info describes the task type.
+	Info() Info
+	// Init builds the model with fresh weights for the data and recipe in s.
+	Init(s Setup) error
+	// TrainStep runs forward and backward passes on one batch and applies one
+	// optimizer update at learning rate lr.
+	TrainStep(b *pipeline.Batch, lr float64) (Step, error)
+	// Evaluate scores the model on batches without changing it. The result holds
+	// at least Info().Metric and "loss".
+	Evaluate(batches iter.Seq[*pipeline.Batch]) (Metrics, error)
+	// Predict returns one output row per sequence of b, in b's order: columns of
+	// the task's choosing (tags, label, score, …). The caller releases it.
+	Predict(b *pipeline.Batch) (arrow.RecordBatch, error)
+	// Save writes the weights into dir; with resumable, also the optimizer state
+	// and the task's random state, so that Load continues training exactly.
+	Save(dir string, resumable bool) error
+	// Load reads what Save wrote. Init must have run first with the same Setup.
+	Load(dir string, resumable bool) error
+}
+
+// Info describes a task type.
+type Info struct {
+	Name    string
+	Version string
+	// Metric is the main dev metric: the default for early stopping and for
+	// choosing the best checkpoint. HigherIsBetter says which way it improves.
+	Metric         string
+	HigherIsBetter bool
+}
+
+// Setup is what a task builds its model from: the whole recipe (model, training
+// and the task's own options in Recipe.Task.Options) and the vocabularies of the
+// training data.
+type Setup struct {
+	Recipe *recipes.Recipe
+	Vocabs pipeline.Vocabs
+}
+
+// Step is what one training step measured.
+type Step struct {
+	Loss     float64 // mean loss of the batch
+	Tokens   int     // tokens processed (for throughput)
+	GradNorm float64 // global gradient norm before clipping
+}
+
+// Metrics are named scores of an evaluation ("loss", "f1", "accuracy", …).
+type Metrics map[string]float64

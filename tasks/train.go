@@ -1,0 +1,459 @@
+package tasks
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"iter"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/seqkit/seqkit/nn"
+	"github.com/seqkit/seqkit/pipeline"
+	"github.com/seqkit/seqkit/recipes"
+)
+
+// Run directory layout.
+const (
+	RecipeFile  = "recipe.yaml"
+	MetricsFile = "metrics.jsonl"
+	LastDir     = "checkpoints/last" // resumable: weights, optimizer, random and loop state
+	BestDir     = "checkpoints/best" // weights of the best dev evaluation
+	loopFile    = "loop.json"
+)
+
+// ErrStopped is returned when training stopped because its context was cancelled
+// (Ctrl-C); the last checkpoint holds the state to resume from.
+var ErrStopped = errors.New("training stopped")
+
+// Event is a moment in training, for progress bars and logs.
+type Event struct {
+	Kind         string // "step", "eval", "checkpoint", "epoch"
+	Step, Epoch  int    // after this step; epoch counts from 1
+	Steps        int    // total steps planned (an estimate when batches vary)
+	Loss, LR     float64
+	TokensPerSec float64
+	Metrics      Metrics // eval events: the dev metrics
+	Metric       string  // the watched dev metric
+	Best         float64 // its best value so far
+}
+
+// Trainer runs the shared training loop for one task in one run directory.
+type Trainer struct {
+	Recipe *recipes.Recipe
+	Task   Task
+	Data   *Data
+	Dir    string
+	// Resume continues from Dir's last checkpoint; InitFrom loads only the weights
+	// of another run's best checkpoint.
+	Resume   bool
+	InitFrom string
+	// Observe, if set, sees every event.
+	Observe func(Event)
+	// LogEvery writes a train line to metrics.jsonl every this many steps (default 50).
+	LogEvery int
+}
+
+// loopState is where the loop is, saved with every resumable checkpoint.
+type loopState struct {
+	Step, Epoch, Batch int // steps done; epoch in progress (from 0); its batches done
+	Best               float64
+	BestStep           int
+	HaveBest           bool
+	Bad                int // evaluations without improvement
+	Stopped            bool
+	MetricsBytes       int64
+	// The running train-loss window since the last train line.
+	WinLoss   float64
+	WinSteps  int
+	WinTokens int
+	Plateau   *nn.ReduceOnPlateau `json:",omitempty"`
+}
+
+// Result is what a finished training run reports.
+type Result struct {
+	Steps    int
+	Epochs   int
+	Best     Metrics // dev metrics of the best checkpoint (nil without dev)
+	BestStep int
+	Elapsed  time.Duration
+}
+
+// metric returns the watched dev metric and whether higher is better.
+func (t *Trainer) metric() (string, bool) {
+	info := t.Task.Info()
+	m := t.Recipe.Train.EarlyStop.Metric
+	if m == "" || m == info.Metric {
+		return info.Metric, info.HigherIsBetter
+	}
+	return m, m != "loss" && m != "perplexity" && m != "nll" && m != "wer" && m != "per"
+}
+
+// Train trains to the end (epochs, steps or early stopping) and leaves the best
+// weights in Dir/checkpoints/best. When ctx is cancelled it writes a resumable
+// checkpoint and returns ErrStopped.
+func (t *Trainer) Train(ctx context.Context) (*Result, error) {
+	r := t.Recipe
+	start := time.Now()
+	setup := Setup{Recipe: r, Vocabs: t.Data.Vocabs}
+	if err := t.Task.Init(setup); err != nil {
+		return nil, err
+	}
+	bcfg := pipeline.BatchConfig{
+		Size: r.Data.Batch.Size, MaxTokens: r.Data.Batch.MaxTokens, MaxLen: r.Data.Batch.MaxLen,
+		Reject: r.Data.Batch.Reject, Shuffle: true, Seed: r.Train.Seed, Bucket: r.Data.Batch.Bucket,
+	}
+	batcher, err := pipeline.NewBatcher(t.Data.Train, bcfg)
+	if err != nil {
+		return nil, err
+	}
+	if batcher.Len() == 0 {
+		return nil, fmt.Errorf("tasks: the training split has no examples")
+	}
+	perEpoch := (batcher.Len() + bcfg.Size - 1) / bcfg.Size
+	if bcfg.MaxTokens > 0 {
+		perEpoch = 0
+		for range batcher.Epoch(0) {
+			perEpoch++
+		}
+	}
+	// Steps, when set, decides the length alone; otherwise epochs do.
+	total := r.Train.Steps
+	if total == 0 {
+		total = r.Train.Epochs * perEpoch
+	}
+	metricName, higher := t.metric()
+	st := loopState{}
+	sched := schedule(r, total, higher)
+	if p, ok := sched.(*nn.ReduceOnPlateau); ok {
+		st.Plateau = p
+	}
+	last := filepath.Join(t.Dir, LastDir)
+	switch {
+	case t.Resume:
+		if err := recoverDir(last); err != nil {
+			return nil, err
+		}
+		if err := t.Task.Load(last, true); err != nil {
+			return nil, fmt.Errorf("resume: %w", err)
+		}
+		b, err := os.ReadFile(filepath.Join(last, loopFile))
+		if err != nil {
+			return nil, fmt.Errorf("resume: %w", err)
+		}
+		if err := json.Unmarshal(b, &st); err != nil {
+			return nil, fmt.Errorf("resume: %s: %w", filepath.Join(last, loopFile), err)
+		}
+		if st.Plateau != nil {
+			sched = st.Plateau
+		}
+		// Lines written after the checkpoint are written again, identically.
+		if err := os.Truncate(filepath.Join(t.Dir, MetricsFile), st.MetricsBytes); err != nil {
+			return nil, fmt.Errorf("resume: %w", err)
+		}
+	case t.InitFrom != "":
+		if err := t.Task.Load(filepath.Join(t.InitFrom, BestDir), false); err != nil {
+			return nil, fmt.Errorf("init-from: %w", err)
+		}
+	}
+	mf, err := os.OpenFile(filepath.Join(t.Dir, MetricsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer mf.Close()
+	mw := bufio.NewWriter(mf)
+	line := func(v map[string]any) error {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		mw.Write(b)
+		return mw.WriteByte('\n')
+	}
+	emit := func(e Event) {
+		if t.Observe != nil {
+			e.Steps, e.Metric, e.Best = total, metricName, st.Best
+			t.Observe(e)
+		}
+	}
+	checkpoint := func() error {
+		if err := mw.Flush(); err != nil {
+			return err
+		}
+		if err := mf.Sync(); err != nil {
+			return err
+		}
+		info, err := mf.Stat()
+		if err != nil {
+			return err
+		}
+		st.MetricsBytes = info.Size()
+		tmp := last + ".tmp"
+		if err := os.RemoveAll(tmp); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(tmp, 0o755); err != nil {
+			return err
+		}
+		if err := t.Task.Save(tmp, true); err != nil {
+			return err
+		}
+		b, err := json.Marshal(st)
+		if err != nil {
+			return err
+		}
+		if err := pipeline.WriteFileAtomic(filepath.Join(tmp, loopFile), b); err != nil {
+			return err
+		}
+		if err := publishDir(tmp, last); err != nil {
+			return err
+		}
+		emit(Event{Kind: "checkpoint", Step: st.Step, Epoch: st.Epoch + 1})
+		return nil
+	}
+	saveBest := func() error {
+		tmp := filepath.Join(t.Dir, BestDir) + ".tmp"
+		if err := os.RemoveAll(tmp); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(tmp, 0o755); err != nil {
+			return err
+		}
+		if err := t.Task.Save(tmp, false); err != nil {
+			return err
+		}
+		return publishDir(tmp, filepath.Join(t.Dir, BestDir))
+	}
+	var bestMetrics Metrics
+	evaluate := func() error {
+		if t.Data.Dev == nil {
+			return nil
+		}
+		m, err := t.Task.Evaluate(EvalBatches(t.Data.Dev, r))
+		if err != nil {
+			return fmt.Errorf("dev evaluation at step %d: %w", st.Step, err)
+		}
+		v, ok := m[metricName]
+		if !ok {
+			return fmt.Errorf("tasks: the %s task reports no metric %q (it has %v)", t.Task.Info().Name, metricName, keys(m))
+		}
+		out := map[string]any{"split": "dev", "step": st.Step, "epoch": st.Epoch + 1}
+		for k, x := range m {
+			out[k] = x
+		}
+		if err := line(out); err != nil {
+			return err
+		}
+		better := !st.HaveBest || (higher && v > st.Best) || (!higher && v < st.Best)
+		if better {
+			st.Best, st.BestStep, st.HaveBest, st.Bad = v, st.Step, true, 0
+			bestMetrics = m
+			if err := saveBest(); err != nil {
+				return err
+			}
+		} else {
+			st.Bad++
+		}
+		if st.Plateau != nil {
+			st.Plateau.Observe(v)
+		}
+		if p := r.Train.EarlyStop.Patience; p > 0 && st.Bad >= p {
+			st.Stopped = true
+		}
+		emit(Event{Kind: "eval", Step: st.Step, Epoch: st.Epoch + 1, Metrics: m})
+		return nil
+	}
+	logEvery := t.LogEvery
+	if logEvery <= 0 {
+		logEvery = 50
+	}
+	flushTrain := func(lr float64, elapsed time.Duration) error {
+		if st.WinSteps == 0 {
+			return nil
+		}
+		err := line(map[string]any{"split": "train", "step": st.Step, "epoch": st.Epoch + 1,
+			"loss": st.WinLoss / float64(st.WinSteps), "lr": lr, "tokens": st.WinTokens,
+			"tokens_per_s": math.Round(float64(st.WinTokens) / max(elapsed.Seconds(), 1e-9))})
+		st.WinLoss, st.WinSteps, st.WinTokens = 0, 0, 0
+		return err
+	}
+	window := time.Now()
+	done := func() bool {
+		return st.Stopped || (r.Train.Steps > 0 && st.Step >= r.Train.Steps) || (r.Train.Epochs > 0 && st.Epoch >= r.Train.Epochs && r.Train.Steps == 0)
+	}
+	for !done() {
+		i := 0
+		for b := range batcher.Epoch(st.Epoch) {
+			if i < st.Batch {
+				i++
+				continue
+			}
+			if err := ctx.Err(); err != nil {
+				if cerr := checkpoint(); cerr != nil {
+					return nil, errors.Join(ErrStopped, cerr)
+				}
+				return nil, fmt.Errorf("%w at step %d", ErrStopped, st.Step)
+			}
+			lr := sched.LR(st.Step)
+			s, err := t.Task.TrainStep(b, lr)
+			if err != nil {
+				return nil, fmt.Errorf("step %d (epoch %d, batch %d, rows %d…): %w; the last good checkpoint is in %s",
+					st.Step+1, st.Epoch+1, i+1, b.Rows[0], err, last)
+			}
+			st.Step++
+			i++
+			st.Batch = i
+			st.WinLoss += s.Loss
+			st.WinSteps++
+			st.WinTokens += s.Tokens
+			emit(Event{Kind: "step", Step: st.Step, Epoch: st.Epoch + 1, Loss: s.Loss, LR: lr,
+				TokensPerSec: float64(st.WinTokens) / max(time.Since(window).Seconds(), 1e-9)})
+			evalNow := r.Train.EvalEvery > 0 && st.Step%r.Train.EvalEvery == 0
+			if st.Step%logEvery == 0 || evalNow {
+				if err := flushTrain(lr, time.Since(window)); err != nil {
+					return nil, err
+				}
+				window = time.Now()
+			}
+			if evalNow {
+				if err := evaluate(); err != nil {
+					return nil, err
+				}
+			}
+			if evalNow || (r.Train.CheckpointEvery > 0 && st.Step%r.Train.CheckpointEvery == 0) {
+				if err := checkpoint(); err != nil {
+					return nil, err
+				}
+			}
+			if st.Stopped || (r.Train.Steps > 0 && st.Step >= r.Train.Steps) {
+				break
+			}
+		}
+		if st.Stopped || (r.Train.Steps > 0 && st.Step >= r.Train.Steps) {
+			break
+		}
+		if err := flushTrain(sched.LR(st.Step), time.Since(window)); err != nil {
+			return nil, err
+		}
+		window = time.Now()
+		st.Epoch++
+		st.Batch = 0
+		if r.Train.EvalEvery == 0 {
+			if err := evaluate(); err != nil {
+				return nil, err
+			}
+		}
+		emit(Event{Kind: "epoch", Step: st.Step, Epoch: st.Epoch})
+		if err := checkpoint(); err != nil {
+			return nil, err
+		}
+	}
+	if err := flushTrain(sched.LR(st.Step), time.Since(window)); err != nil {
+		return nil, err
+	}
+	if !st.HaveBest {
+		// No dev split (or no evaluation yet): the final weights are the best.
+		if err := saveBest(); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkpoint(); err != nil {
+		return nil, err
+	}
+	if bestMetrics == nil && st.HaveBest {
+		// A resumed run evaluated its best before the interruption: read it back.
+		bestMetrics, _ = readDevMetrics(filepath.Join(t.Dir, MetricsFile), st.BestStep)
+	}
+	return &Result{Steps: st.Step, Epochs: st.Epoch, Best: bestMetrics, BestStep: st.BestStep, Elapsed: time.Since(start)}, nil
+}
+
+// schedule builds the recipe's learning-rate schedule over total steps.
+func schedule(r *recipes.Recipe, total int, higher bool) nn.Schedule {
+	s, lr := r.Train.Schedule, r.Train.LR
+	switch s.Kind {
+	case "warmup_linear":
+		return nn.WarmupLinear{Base: lr, Warmup: s.Warmup, Total: total}
+	case "step":
+		return nn.StepDecay{Base: lr, Every: s.Every, Gamma: s.Factor}
+	case "plateau":
+		return &nn.ReduceOnPlateau{Base: lr, Factor: s.Factor, Patience: s.Patience, Min: s.Min, Maximize: higher}
+	}
+	return nn.Constant(lr)
+}
+
+// EvalBatches batches a split for evaluation: bucketed by length, not shuffled,
+// nothing left out for length.
+func EvalBatches(ds *pipeline.Dataset, r *recipes.Recipe) iter.Seq[*pipeline.Batch] {
+	b, err := pipeline.NewBatcher(ds, pipeline.BatchConfig{Size: r.Data.Batch.Size, MaxTokens: r.Data.Batch.MaxTokens, Bucket: true})
+	if err != nil {
+		return func(func(*pipeline.Batch) bool) {}
+	}
+	return b.Epoch(0)
+}
+
+// publishDir replaces dst by the completed folder tmp. A crash leaves either the
+// old dst, or dst.old with tmp complete, which recoverDir repairs.
+func publishDir(tmp, dst string) error {
+	old := dst + ".old"
+	if err := os.RemoveAll(old); err != nil {
+		return err
+	}
+	if err := os.Rename(dst, old); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		return err
+	}
+	if d, err := os.Open(filepath.Dir(dst)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return os.RemoveAll(old)
+}
+
+// recoverDir puts back dst after a crash between publishDir's two renames.
+func recoverDir(dst string) error {
+	if _, err := os.Stat(dst); err == nil {
+		return nil
+	}
+	if _, err := os.Stat(dst + ".old"); err == nil {
+		return os.Rename(dst+".old", dst)
+	}
+	return fmt.Errorf("resume: no checkpoint in %s", dst)
+}
+
+func readDevMetrics(path string, step int) (Metrics, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	var out Metrics
+	for sc.Scan() {
+		var m map[string]any
+		if json.Unmarshal(sc.Bytes(), &m) != nil || m["split"] != "dev" || m["step"] != float64(step) {
+			continue
+		}
+		out = Metrics{}
+		for k, v := range m {
+			if x, ok := v.(float64); ok && k != "step" && k != "epoch" {
+				out[k] = x
+			}
+		}
+	}
+	return out, sc.Err()
+}
+
+func keys(m Metrics) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
