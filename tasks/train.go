@@ -230,7 +230,8 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 		return publishDir(tmp, filepath.Join(t.Dir, BestDir))
 	}
 	var bestMetrics Metrics
-	evaluate := func() error {
+	// evaluate scores dev in epoch (counted from 1).
+	evaluate := func(epoch int) error {
 		if t.Data.Dev == nil {
 			return nil
 		}
@@ -242,7 +243,7 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 		if !ok {
 			return fmt.Errorf("tasks: the %s task reports no metric %q (it has %v)", t.Task.Info().Name, metricName, keys(m))
 		}
-		out := map[string]any{"split": "dev", "step": st.Step, "epoch": st.Epoch + 1}
+		out := map[string]any{"split": "dev", "step": st.Step, "epoch": epoch}
 		for k, x := range m {
 			out[k] = x
 		}
@@ -265,7 +266,7 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 		if p := r.Train.EarlyStop.Patience; p > 0 && st.Bad >= p {
 			st.Stopped = true
 		}
-		emit(Event{Kind: "eval", Step: st.Step, Epoch: st.Epoch + 1, Metrics: m})
+		emit(Event{Kind: "eval", Step: st.Step, Epoch: epoch, Metrics: m})
 		return nil
 	}
 	logEvery := t.LogEvery
@@ -321,7 +322,7 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 				window = time.Now()
 			}
 			if evalNow {
-				if err := evaluate(); err != nil {
+				if err := evaluate(st.Epoch + 1); err != nil {
 					return nil, err
 				}
 			}
@@ -344,7 +345,7 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 		st.Epoch++
 		st.Batch = 0
 		if r.Train.EvalEvery == 0 {
-			if err := evaluate(); err != nil {
+			if err := evaluate(st.Epoch); err != nil {
 				return nil, err
 			}
 		}

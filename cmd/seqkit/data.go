@@ -1,0 +1,183 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"slices"
+
+	"github.com/spf13/cobra"
+
+	"github.com/seqkit/seqkit/pipeline"
+	"github.com/seqkit/seqkit/tasks"
+)
+
+func newDataCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "data",
+		Short: "Inspect data files and prepare a recipe's data",
+	}
+	c.AddCommand(newInspectCmd(), newPrepareCmd())
+	return c
+}
+
+func newInspectCmd() *cobra.Command {
+	var (
+		format   string
+		cols     pipeline.Columns
+		tok      pipeline.TokenizerConfig
+		noHeader bool
+	)
+	c := &cobra.Command{
+		Use:   "inspect FILE",
+		Short: "Summarise a data file: rows, tokens, lengths, vocabulary, labels and tags",
+		Example: `  seqkit data inspect ../shared/datasets/conll2000/train.txt --format conll
+  seqkit data inspect reviews.csv --text review --label sentiment
+  seqkit data inspect names.txt --tokenizer char`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(c *cobra.Command, a []string) error {
+			src := pipeline.Source{Path: a[0], Format: pipeline.Format(format), Columns: cols, NoHeader: noHeader}
+			if src.Format == "" {
+				f, err := pipeline.FormatOf(a[0])
+				if err != nil {
+					return usageError{fmt.Errorf("%w; name it with --format", err)}
+				}
+				src.Format = f
+			}
+			if cols == (pipeline.Columns{}) && src.Format != pipeline.CoNLL && src.Format != pipeline.Text {
+				src.Columns.Text = "text"
+			}
+			t, err := pipeline.NewTokenizer(tok)
+			if err != nil {
+				return usageError{err}
+			}
+			report, finish := progressBar("reading")
+			v, err := pipeline.VocabsOf(src, t, pipeline.VocabConfig{}, pipeline.WithProgress(report))
+			finish()
+			if err != nil {
+				return err
+			}
+			tmp, err := os.MkdirTemp("", "seqkit-inspect")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(tmp)
+			ds, rep, err := pipeline.Cache{Dir: tmp}.Prepare(src, &pipeline.Encoder{Tokenizer: t, Vocabs: v}, 0)
+			if err != nil {
+				return err
+			}
+			defer ds.Close()
+			printSummary(c.OutOrStdout(), a[0], pipeline.Summarize(ds, v), v, rep)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&format, "format", "", "input format: "+fmt.Sprint(formats())+" (default: from the extension)")
+	c.Flags().StringVar(&cols.Text, "text", "", "column of the text")
+	c.Flags().StringVar(&cols.Tokens, "tokens", "", "column of pre-split tokens (CoNLL: a column number)")
+	c.Flags().StringVar(&cols.Tags, "tags", "", "column of the tags (CoNLL: a column number)")
+	c.Flags().StringVar(&cols.Label, "label", "", "column of the label")
+	c.Flags().StringVar(&cols.Target, "target", "", "column of the target text")
+	c.Flags().BoolVar(&noHeader, "no-header", false, "CSV/TSV without a header row (columns by number)")
+	c.Flags().StringVar(&tok.Kind, "tokenizer", "whitespace", "whitespace, char or regex")
+	c.Flags().StringVar(&tok.Pattern, "pattern", "", "token pattern for --tokenizer regex")
+	c.Flags().BoolVar(&tok.Lower, "lower", false, "lower-case first")
+	return c
+}
+
+func printSummary(w io.Writer, name string, s pipeline.Summary, v pipeline.Vocabs, rep pipeline.Report) {
+	fmt.Fprintf(w, "%s\n", name)
+	fmt.Fprintf(w, "  rows        %d\n", s.Rows)
+	fmt.Fprintf(w, "  tokens      %d (vocabulary %d with specials)\n", s.Tokens, v.Input.Len())
+	fmt.Fprintf(w, "  length      min %d  p50 %d  p90 %d  p99 %d  max %d  mean %.1f\n", s.MinLen, s.P50, s.P90, s.P99, s.MaxLen, s.MeanLen)
+	if v.Target != nil {
+		fmt.Fprintf(w, "  target      %d tokens, vocabulary %d\n", rep.TargetTokens, v.Target.Len())
+	}
+	for _, d := range []struct {
+		name string
+		m    map[string]int
+	}{{"labels", s.Labels}, {"tags", s.Tags}} {
+		if len(d.m) == 0 {
+			continue
+		}
+		total := 0
+		keys := make([]string, 0, len(d.m))
+		for k, n := range d.m {
+			keys = append(keys, k)
+			total += n
+		}
+		slices.SortFunc(keys, func(a, b string) int { return d.m[b] - d.m[a] })
+		fmt.Fprintf(w, "  %-11s %d distinct\n", d.name, len(keys))
+		for i, k := range keys {
+			if i == 15 {
+				fmt.Fprintf(w, "    … %d more\n", len(keys)-15)
+				break
+			}
+			fmt.Fprintf(w, "    %-30s %7d  %5.1f%%\n", k, d.m[k], 100*float64(d.m[k])/float64(total))
+		}
+	}
+}
+
+func newPrepareCmd() *cobra.Command {
+	var f recipeFlags
+	var out, cacheDir string
+	c := &cobra.Command{
+		Use:   "prepare RECIPE",
+		Short: "Build a recipe's vocabularies and encode its splits into the cache, without training",
+		Example: `  seqkit data prepare my.yaml -o runs/my-data
+  seqkit data prepare taipei`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(c *cobra.Command, a []string) error {
+			r, err := f.load(a[0], false)
+			if err != nil {
+				return err
+			}
+			if out == "" {
+				tmp, err := os.MkdirTemp("", "seqkit-prepare")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(tmp)
+				out = tmp
+			} else if err := os.MkdirAll(out, 0o755); err != nil {
+				return err
+			}
+			rep, _ := newReporter(os.Stderr, "text")
+			data, err := tasks.Prepare(r, out, tasks.PrepareOptions{CacheDir: cacheDir, Progress: rep.progress})
+			if err != nil {
+				return err
+			}
+			defer data.Close()
+			w := c.OutOrStdout()
+			for _, name := range []string{"train", "dev", "test"} {
+				rp, ok := data.Reports[name]
+				if !ok {
+					continue
+				}
+				state := "encoded"
+				if rp.Cached {
+					state = "cached"
+				}
+				fmt.Fprintf(w, "%-5s %7d rows %9d tokens  OOV %.2f%%  %s\n", name, rp.Rows, rp.Tokens, 100*rp.OOVRate(), state)
+				for tag, n := range rp.UnknownTags {
+					fmt.Fprintf(w, "      tag %q not in training data: %d\n", tag, n)
+				}
+				for l, n := range rp.UnknownLabels {
+					fmt.Fprintf(w, "      label %q not in training data: %d\n", l, n)
+				}
+			}
+			fmt.Fprintf(w, "vocabulary: %d input tokens", data.Vocabs.Input.Len())
+			if data.Vocabs.Tags != nil {
+				fmt.Fprintf(w, ", %d tags", data.Vocabs.Tags.Len())
+			}
+			if data.Vocabs.Labels != nil {
+				fmt.Fprintf(w, ", %d labels", data.Vocabs.Labels.Len())
+			}
+			fmt.Fprintln(w)
+			return nil
+		},
+	}
+	f.add(c)
+	c.Flags().StringVarP(&out, "output", "o", "", "folder to keep the vocabularies in (vocab/)")
+	c.Flags().StringVar(&cacheDir, "cache-dir", "", "folder for encoded datasets (default: the user cache folder)")
+	return c
+}

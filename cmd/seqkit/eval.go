@@ -1,0 +1,178 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/seqkit/seqkit/pipeline"
+	"github.com/seqkit/seqkit/tasks"
+)
+
+func newEvalCmd() *cobra.Command {
+	var (
+		dir, split, dataRoot, cacheDir string
+		asJSON                         bool
+	)
+	c := &cobra.Command{
+		Use:   "eval -m RUN_DIR",
+		Short: "Evaluate a trained run's best checkpoint on a split of its recipe",
+		Example: `  seqkit eval -m runs/taipei
+  seqkit eval -m runs/taipei --split dev --json`,
+		Args: args(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error {
+			if dir == "" {
+				return usageError{fmt.Errorf("eval needs the run directory: -m RUN_DIR")}
+			}
+			if split != "train" && split != "dev" && split != "test" {
+				return usageError{fmt.Errorf("--split %q: want train, dev or test", split)}
+			}
+			if dataRoot == "" {
+				dataRoot = os.Getenv("SEQKIT_DATA")
+			}
+			run, err := tasks.LoadRun(dir, registry(), dataRoot)
+			if err != nil {
+				return err
+			}
+			data, err := tasks.Prepare(run.Recipe, dir, tasks.PrepareOptions{CacheDir: cacheDir, Splits: []string{split}})
+			if err != nil {
+				return err
+			}
+			defer data.Close()
+			ds := map[string]*pipeline.Dataset{"train": data.Train, "dev": data.Dev, "test": data.Test}[split]
+			if ds == nil {
+				return usageError{fmt.Errorf("the recipe in %s has no %s split", filepath.Join(dir, tasks.RecipeFile), split)}
+			}
+			m, err := run.Task.Evaluate(tasks.EvalBatches(ds, run.Recipe))
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				b, _ := json.Marshal(map[string]any{"split": split, "metrics": m})
+				fmt.Fprintln(c.OutOrStdout(), string(b))
+				return nil
+			}
+			fmt.Fprintf(c.OutOrStdout(), "%s: %s\n", split, metricsText(m, run.Task.Info().Metric))
+			return nil
+		},
+	}
+	c.Flags().StringVarP(&dir, "model", "m", "", "run directory written by seqkit run or train")
+	c.Flags().StringVar(&split, "split", "test", "split to evaluate: train, dev or test")
+	c.Flags().StringVar(&dataRoot, "data-root", "", "data root for recipes that use ${data}")
+	c.Flags().StringVar(&cacheDir, "cache-dir", "", "folder for encoded datasets")
+	c.Flags().BoolVar(&asJSON, "json", false, "print the metrics as JSON")
+	return c
+}
+
+func newPredictCmd() *cobra.Command {
+	var (
+		dir, input, output, format string
+		cols                       pipeline.Columns
+		batch                      int
+	)
+	c := &cobra.Command{
+		Use:   "predict -m RUN_DIR --input FILE --output FILE",
+		Short: "Predict a file (or stdin) in batch with a trained run, streaming",
+		Long: `predict reads any input format the pipeline reads (text lines, CSV, TSV, JSON Lines,
+CoNLL, Parquet, Arrow), record batch by record batch, and writes the input columns
+with the predictions as JSON Lines, CSV, TSV or Parquet, chosen by the output
+file's extension. --input - reads text lines from stdin; --output - writes JSON
+Lines to stdout. Memory stays bounded whatever the size of the input.`,
+		Example: `  seqkit predict -m runs/taipei --input requests.txt --output tags.jsonl
+  echo "arrive Taipei on November 2nd" | seqkit predict -m runs/taipei --input - --output -
+  seqkit predict -m runs/intent --input test.csv --text utterance --output out.parquet`,
+		Args: args(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error {
+			if dir == "" || input == "" || output == "" {
+				return usageError{fmt.Errorf("predict needs -m RUN_DIR, --input FILE and --output FILE")}
+			}
+			run, err := tasks.LoadRun(dir, registry(), os.Getenv("SEQKIT_DATA"))
+			if err != nil {
+				return err
+			}
+			src := pipeline.Source{Path: input, Format: pipeline.Format(format), Columns: cols}
+			if input == "-" {
+				src.Path, src.Format = "/dev/stdin", pipeline.Text
+			}
+			if src.Format == "" {
+				f, err := pipeline.FormatOf(input)
+				if err != nil {
+					return usageError{fmt.Errorf("%w; name it with --format", err)}
+				}
+				src.Format = f
+			}
+			if cols == (pipeline.Columns{}) {
+				switch src.Format {
+				case pipeline.Text:
+				case pipeline.CoNLL:
+					src.Columns.Tokens = "1"
+				default:
+					train := run.Recipe.Data.Train.Columns
+					src.Columns = pipeline.Columns{Text: train.Text, Tokens: train.Tokens}
+					if src.Columns == (pipeline.Columns{}) {
+						src.Columns.Text = "text"
+					}
+				}
+			}
+			var out *os.File
+			if output == "-" {
+				out = os.Stdout
+			} else {
+				f, err := os.CreateTemp(filepath.Dir(output), "."+filepath.Base(output)+".tmp*")
+				if err != nil {
+					return err
+				}
+				defer os.Remove(f.Name())
+				defer f.Close()
+				out = f
+			}
+			w, err := tasks.NewRowWriter(output, out)
+			if err != nil {
+				return usageError{err}
+			}
+			var opt tasks.PredictOptions
+			opt.BatchSize = batch
+			if input != "-" {
+				report, finish := progressBar(fmt.Sprintf("predict %s", filepath.Base(input)))
+				defer finish()
+				opt.Progress = report
+			}
+			n, err := tasks.Predict(run.Task, src, run.Tok, run.Vocabs, w, opt)
+			if err != nil {
+				return err
+			}
+			if err := w.Close(); err != nil {
+				return err
+			}
+			if out != os.Stdout {
+				if err := out.Sync(); err != nil {
+					return err
+				}
+				if err := out.Close(); err != nil {
+					return err
+				}
+				if err := os.Rename(out.Name(), output); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.ErrOrStderr(), "predicted %d rows → %s\n", n, output)
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVarP(&dir, "model", "m", "", "run directory written by seqkit run or train")
+	c.Flags().StringVar(&input, "input", "", "input file, or - for text lines on stdin")
+	c.Flags().StringVar(&output, "output", "", "output file (.jsonl, .csv, .tsv, .parquet), or - for JSON Lines on stdout")
+	c.Flags().StringVar(&format, "format", "", "input format: "+strings.Join(formats(), ", ")+" (default: from the extension)")
+	c.Flags().StringVar(&cols.Text, "text", "", "input column holding the text")
+	c.Flags().StringVar(&cols.Tokens, "tokens", "", "input column holding pre-split tokens")
+	c.Flags().IntVar(&batch, "batch-size", 64, "sequences per prediction batch")
+	return c
+}
+
+func formats() []string {
+	return []string{"text", "csv", "tsv", "jsonl", "conll", "parquet", "arrow", "arrows"}
+}
