@@ -65,6 +65,8 @@ type loader struct {
 	opt     Options
 	origins map[*yaml.Node]origin
 	keys    map[string]*yaml.Node // key path → value node, for later errors
+	chain   []string              // files of the extends chain being read (absolute)
+	names   []string              // the same, as named to the user
 	errs    Errors
 }
 
@@ -118,6 +120,15 @@ func (l *loader) tree(path, fromDir string, depth int) (*yaml.Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	id := file
+	if dir != "" {
+		id, _ = filepath.Abs(file)
+	}
+	if slices.Contains(l.chain, id) {
+		return nil, errCycle{append(slices.Clone(l.names), file)}
+	}
+	l.chain, l.names = append(l.chain, id), append(l.names, file)
+	defer func() { l.chain, l.names = l.chain[:len(l.chain)-1], l.names[:len(l.names)-1] }()
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, yamlSyntaxError(file, err)
@@ -139,6 +150,10 @@ func (l *loader) tree(path, fromDir string, depth int) (*yaml.Node, error) {
 			return nil, Errors{{File: file, Line: v.Line, Column: v.Column, Key: "extends", Msg: "needs a recipe path or built-in name"}}
 		}
 		base, err := l.tree(v.Value, dir, depth+1)
+		var cyc errCycle
+		if errors.As(err, &cyc) {
+			return nil, Errors{{File: file, Line: v.Line, Column: v.Column, Key: "extends", Msg: "extends itself: " + strings.Join(cyc.files, " → ")}}
+		}
 		if err != nil {
 			var pe *fs.PathError
 			if errors.As(err, &pe) {
@@ -152,6 +167,11 @@ func (l *loader) tree(path, fromDir string, depth int) (*yaml.Node, error) {
 	return root, nil
 }
 
+// errCycle is a chain of extends that comes back to a file in it.
+type errCycle struct{ files []string }
+
+func (e errCycle) Error() string { return "extends cycle: " + strings.Join(e.files, " → ") }
+
 // readRecipe returns the recipe file's name for messages, its content and its folder.
 // A path that names no file but a built-in recipe gives the built-in.
 func readRecipe(path, fromDir string) (file string, data []byte, dir string, err error) {
@@ -161,8 +181,7 @@ func readRecipe(path, fromDir string) (file string, data []byte, dir string, err
 	}
 	data, err = os.ReadFile(p)
 	if err == nil {
-		abs, _ := filepath.Abs(p)
-		return p, data, filepath.Dir(abs), nil
+		return filepath.Clean(p), data, filepath.Dir(p), nil
 	}
 	if b, ok := builtin(path); ok {
 		return "builtin:" + path, b, "", nil
@@ -526,7 +545,11 @@ func (l *loader) resolve(p, dir string) string {
 	if filepath.IsAbs(p) || dir == "" {
 		return p
 	}
-	return filepath.Join(dir, p)
+	abs, err := filepath.Abs(filepath.Join(dir, p))
+	if err != nil {
+		return filepath.Join(dir, p)
+	}
+	return abs
 }
 
 // yamlFields maps the YAML keys of a struct type to field indexes.

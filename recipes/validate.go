@@ -44,7 +44,7 @@ func (r *Recipe) validate() []KeyError {
 			add("model.forget_gate", "forget_gate: false (the 1997 LSTM) needs cell: lstm, not %s", m.Cell)
 		}
 	}
-	if err := r.RNNConfig().Validate(); err != nil {
+	if err := r.RNNConfig().Validate(); err != nil && len(errs) == 0 {
 		add("model", "%v", strings.TrimPrefix(err.Error(), "nn: "))
 	}
 	t := r.Train

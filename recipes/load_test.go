@@ -1,0 +1,208 @@
+package recipes_test
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/seqkit/seqkit/recipes"
+	"github.com/seqkit/seqkit/tasks"
+	"github.com/seqkit/seqkit/tasks/tagging"
+)
+
+func registry(t testing.TB) *tasks.Registry {
+	var reg tasks.Registry
+	if err := reg.Register(tagging.Type()); err != nil {
+		t.Fatal(err)
+	}
+	return &reg
+}
+
+// TestErrors is the golden test of recipe errors: each names the file, line and
+// column, the key path, and what is wrong.
+func TestErrors(t *testing.T) {
+	cases := []struct {
+		file string
+		sets []string
+		want []string // each a full error line
+	}{
+		{"bad_key.yaml", nil, []string{
+			`testdata/bad_key.yaml:4:3: model.hiden: unknown key; did you mean "hidden"? (known: bidirectional, cell, dropout, embedding, forget_gate, hidden, layers, peephole, variational)`}},
+		{"bad_type.yaml", nil, []string{
+			`testdata/bad_type.yaml:6:11: train.epochs: want an integer, got "many"`}},
+		{"missing_file.yaml", nil, []string{
+			`testdata/missing_file.yaml:3:5: data.train: file not found: ` + abs(t, "testdata/nope.conll"),
+			`testdata/missing_file.yaml:2:3: data: looked for ` + abs(t, "testdata/nope.conll") + `; a built-in recipe finds public datasets under the data root: set --data-root DIR or SEQKIT_DATA=DIR (default ../shared/datasets)`}},
+		{"bad_range.yaml", nil, []string{
+			`testdata/bad_range.yaml:3:18: model.dropout: must be at most 0.95, got 1.5`,
+			`testdata/bad_range.yaml:3:29: model.cell: "lstmm" is not one of rnn, rnn_relu, lstm, gru; did you mean "lstm"?`}},
+		{"bad_task.yaml", nil, []string{
+			`testdata/bad_task.yaml:4:9: task.type: unknown task type "taging"; did you mean "tagging"? (known: tagging)`}},
+		{"bad_task_option.yaml", nil, []string{
+			`testdata/bad_task_option.yaml:5:3: task.label_smothing: unknown key; did you mean "label_smoothing"? (known: label_smoothing)`}},
+		{"misfit.yaml", nil, []string{
+			`testdata/misfit.yaml:4:46: data.train.columns.label: the tagging task does not use a sentence label`}},
+		{"peephole_gru.yaml", nil, []string{
+			`testdata/peephole_gru.yaml:5:13: model.peephole: peephole connections need cell: lstm, not gru`}},
+		{"ok.yaml", []string{"model.hidden=abc"}, []string{
+			`--set model.hidden=abc:1:14: model.hidden: want an integer, got "abc"`}},
+		{"ok.yaml", []string{"model.hiddn=3"}, []string{
+			`--set model.hiddn=3:1:1: model.hiddn: unknown key; did you mean "hidden"? (known: bidirectional, cell, dropout, embedding, forget_gate, hidden, layers, peephole, variational)`}},
+		{"ok.yaml", []string{"model.hidden"}, []string{
+			`--set model.hidden: want KEY=VALUE, such as model.hidden=256`}},
+		{"ok.yaml", []string{"train.lr=0"}, []string{
+			`--set train.lr=0:1:10: train.lr: must be greater than 0, got 0`}},
+		{"syntax.yaml", nil, []string{
+			`testdata/syntax.yaml:1:1: YAML syntax: did not find expected ',' or '}'`}},
+		{"cycle_a.yaml", nil, []string{
+			`testdata/cycle_b.yaml:1:10: extends: extends itself: testdata/cycle_a.yaml → testdata/cycle_b.yaml → testdata/cycle_a.yaml`}},
+	}
+	for _, c := range cases {
+		t.Run(c.file+strings.Join(c.sets, ","), func(t *testing.T) {
+			_, err := recipes.Load(filepath.Join("testdata", c.file), recipes.Options{Tasks: registry(t), Sets: c.sets})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !errors.Is(err, recipes.ErrRecipe) {
+				t.Errorf("error does not wrap ErrRecipe: %v", err)
+			}
+			got := strings.Split(err.Error(), "\n")
+			if strings.Join(got, "\n") != strings.Join(c.want, "\n") {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(c.want, "\n"))
+			}
+		})
+	}
+}
+
+func abs(t testing.TB, p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// TestExtends checks that a recipe composes its base: keys override, sections
+// merge, and each path resolves against the folder of the file that states it.
+func TestExtends(t *testing.T) {
+	r, err := recipes.Load("testdata/sub/child.yaml", recipes.Options{Tasks: registry(t), Sets: []string{"model.hidden=24", "train.schedule={kind: step, every: 10, factor: 0.5}"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Name != "child" || r.Model.Cell != "gru" || r.Model.Hidden != 24 || r.Model.Embedding != 8 || r.Train.Epochs != 2 {
+		t.Errorf("merged recipe: name %q cell %q hidden %d embedding %d epochs %d", r.Name, r.Model.Cell, r.Model.Hidden, r.Model.Embedding, r.Train.Epochs)
+	}
+	if r.Train.Schedule.Kind != "step" || r.Train.Schedule.Every != 10 {
+		t.Errorf("schedule override: %+v", r.Train.Schedule)
+	}
+	// base.yaml says sub/tiny.conll relative to testdata/; child.yaml says
+	// tiny.conll relative to testdata/sub/.
+	if want := abs(t, "testdata/sub/tiny.conll"); r.Data.Train.Path != want || r.Data.Dev.Path != want {
+		t.Errorf("train %s, dev %s; want both %s", r.Data.Train.Path, r.Data.Dev.Path, want)
+	}
+	if r.Model.Dropout != recipes.Default().Model.Dropout || !r.Model.ForgetGate {
+		t.Errorf("defaults lost: %+v", r.Model)
+	}
+}
+
+// TestShowRoundTrip checks that the effective recipe that recipe show prints and a
+// run directory keeps loads back into the same recipe.
+func TestShowRoundTrip(t *testing.T) {
+	reg := registry(t)
+	r, err := recipes.Load("testdata/sub/child.yaml", recipes.Options{Tasks: reg, Sets: []string{"task.label_smoothing=0.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := r.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "recipe.yaml")
+	if err := os.WriteFile(p, y, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r2, err := recipes.Load(p, recipes.Options{Tasks: reg})
+	if err != nil {
+		t.Fatalf("effective recipe does not load: %v\n%s", err, y)
+	}
+	y2, _ := r2.YAML()
+	if string(y) != string(y2) {
+		t.Errorf("round trip changed the recipe:\n%s\nthen\n%s", y, y2)
+	}
+	if o := r2.Task.Options.(*tagging.Options); o.LabelSmoothing != 0.1 {
+		t.Errorf("task option lost: %+v", o)
+	}
+}
+
+// TestBuiltins checks that every built-in recipe loads (skipping those whose
+// public data is absent) and that a missing data root is explained.
+func TestBuiltins(t *testing.T) {
+	if len(recipes.Names()) == 0 {
+		t.Fatal("no built-in recipes")
+	}
+	for _, name := range recipes.Names() {
+		_, err := recipes.Load(name, recipes.Options{Tasks: registry(t), DataRoot: "../../shared/datasets"})
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := recipes.Load("taipei", recipes.Options{Tasks: registry(t), Sets: []string{"data.generate=null", "data.train.path=${data}/nowhere/train.conll"}, DataRoot: "/no/such/root"}); err == nil ||
+		!strings.Contains(err.Error(), "/no/such/root/nowhere/train.conll") || !strings.Contains(err.Error(), "--data-root") {
+		t.Errorf("missing data under the root: %v", err)
+	}
+}
+
+func TestSchema(t *testing.T) {
+	b, err := recipes.Schema(registry(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s map[string]any
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	props := s["properties"].(map[string]any)
+	model := props["model"].(map[string]any)["properties"].(map[string]any)
+	if cell := model["cell"].(map[string]any); len(cell["enum"].([]any)) != 4 {
+		t.Errorf("model.cell: %v", cell)
+	}
+	task := props["task"].(map[string]any)
+	then := task["allOf"].([]any)[0].(map[string]any)["then"].(map[string]any)
+	if _, ok := then["properties"].(map[string]any)["label_smoothing"]; !ok {
+		t.Errorf("tagging options missing from the schema: %v", then)
+	}
+	if s["additionalProperties"] != false {
+		t.Errorf("unknown top-level keys allowed")
+	}
+}
+
+// FuzzLoad feeds arbitrary recipe text (and one override) to Load: it must return
+// a recipe or an error, never panic.
+func FuzzLoad(f *testing.F) {
+	for _, name := range []string{"ok.yaml", "base.yaml", "bad_key.yaml", "bad_range.yaml", "syntax.yaml"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, "model.hidden=3")
+	}
+	b, _ := recipes.Builtin("taipei")
+	f.Add(b, "train.schedule={kind: plateau}")
+	reg := registry(f)
+	f.Fuzz(func(t *testing.T, data []byte, set string) {
+		dir := t.TempDir()
+		p := filepath.Join(dir, "r.yaml")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r, err := recipes.Load(p, recipes.Options{Tasks: reg, Sets: []string{set}, SkipData: true})
+		if err == nil {
+			if _, err := r.YAML(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
