@@ -154,11 +154,11 @@ func (l *loader) tree(path, fromDir string, depth int) (*yaml.Node, error) {
 		if errors.As(err, &cyc) {
 			return nil, Errors{{File: file, Line: v.Line, Column: v.Column, Key: "extends", Msg: "extends itself: " + strings.Join(cyc.files, " → ")}}
 		}
+		var missing *Error
+		if errors.As(err, &missing) && missing.Line == 0 && missing.File == v.Value {
+			return nil, Errors{{File: file, Line: v.Line, Column: v.Column, Key: "extends", Msg: fmt.Sprintf("%s is %s", v.Value, missing.Msg)}}
+		}
 		if err != nil {
-			var pe *fs.PathError
-			if errors.As(err, &pe) {
-				return nil, Errors{{File: file, Line: v.Line, Column: v.Column, Key: "extends", Msg: fmt.Sprintf("cannot read %s (%v); built-ins: %s", v.Value, pe.Err, strings.Join(Names(), ", "))}}
-			}
 			return nil, err
 		}
 		root.Content = slices.Delete(root.Content, i, i+2)
@@ -187,7 +187,7 @@ func readRecipe(path, fromDir string) (file string, data []byte, dir string, err
 		return "builtin:" + path, b, "", nil
 	}
 	if errors.Is(err, fs.ErrNotExist) {
-		return "", nil, "", fmt.Errorf("%w (not a file, nor a built-in recipe: %s)", err, strings.Join(Names(), ", "))
+		return "", nil, "", &Error{File: path, Msg: "not a file, nor a built-in recipe (" + strings.Join(Names(), ", ") + ")"}
 	}
 	return "", nil, "", err
 }

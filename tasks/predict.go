@@ -38,7 +38,8 @@ func NewRowWriter(path string, w io.Writer) (RowWriter, error) {
 		}
 		return &csvWriter{w: cw}, nil
 	case ext == ".parquet":
-		return &parquetWriter{w: w}, nil
+		// pqarrow closes its sink when it is an io.Closer; the caller owns w.
+		return &parquetWriter{w: struct{ io.Writer }{w}}, nil
 	default:
 		return nil, fmt.Errorf("cannot tell the output format of %q: use .jsonl, .csv, .tsv or .parquet", path)
 	}

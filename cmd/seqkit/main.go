@@ -46,7 +46,7 @@ func main() {
 	fmt.Fprintln(os.Stderr, "seqkit:", err)
 	var ue usageError
 	switch {
-	case errors.As(err, &ue), errors.Is(err, recipes.ErrRecipe):
+	case errors.As(err, &ue), errors.Is(err, recipes.ErrRecipe), errors.Is(err, tasks.ErrRunDir):
 		os.Exit(exitUsage)
 	case errors.Is(err, tasks.ErrStopped):
 		os.Exit(exitStopped)

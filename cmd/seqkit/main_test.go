@@ -1,0 +1,357 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/seqkit/seqkit/recipes"
+)
+
+// bin is the seqkit binary built once for these tests.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "seqkit-cli")
+	if err != nil {
+		panic(err)
+	}
+	bin = filepath.Join(dir, "seqkit")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+	maxRSSKB       int64
+}
+
+// seqkit runs the binary in dir with a private cache folder.
+func seqkit(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(dir, ".cache"))
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	res := result{stdout: out.String(), stderr: errb.String()}
+	if cmd.ProcessState != nil {
+		res.code = cmd.ProcessState.ExitCode()
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			res.maxRSSKB = ru.Maxrss
+		}
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+var (
+	demoOnce sync.Once
+	demoDir  string
+	demoRes  result
+)
+
+// demo runs `seqkit run` (the built-in Taipei demo) once for the tests that need
+// a trained run.
+func demo(t *testing.T) (string, result) {
+	demoOnce.Do(func() {
+		d, err := os.MkdirTemp("", "seqkit-demo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		demoDir = d
+		demoRes = seqkit(t, d, "run")
+	})
+	if demoRes.code != 0 {
+		t.Fatalf("seqkit run: exit %d\n%s\n%s", demoRes.code, demoRes.stdout, demoRes.stderr)
+	}
+	return filepath.Join(demoDir, "runs", "taipei"), demoRes
+}
+
+// TestTaipeiDemo is the end-to-end test of the default command: seqkit run with
+// no argument trains the Taipei demo and tags Taipei as destination after
+// "arrive" and as origin after "leave".
+func TestTaipeiDemo(t *testing.T) {
+	dir, res := demo(t)
+	for _, want := range []string{
+		"arrive/O Taipei/B-toloc.city_name on/O November/B-arrive_date.month_name 2nd/B-arrive_date.day_number",
+		"leave/O Taipei/B-fromloc.city_name on/O November/B-depart_date.month_name 2nd/B-depart_date.day_number",
+		"run directory: runs/taipei",
+	} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, res.stdout)
+		}
+	}
+	for _, f := range []string{"recipe.yaml", "metrics.jsonl", "report.md", "loss.png", "dev.png", "predictions.test.jsonl",
+		"vocab/input.txt", "vocab/tags.txt", "checkpoints/best/model.safetensors", "checkpoints/last/optimizer.safetensors", "checkpoints/last/loop.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("run directory: %v", err)
+		}
+	}
+	report, _ := os.ReadFile(filepath.Join(dir, "report.md"))
+	if !strings.Contains(string(report), "| f1 (main) |") {
+		t.Errorf("report.md:\n%s", report)
+	}
+	// A second run without -o gets a new folder rather than failing.
+	if !strings.Contains(demoRes.stdout, "runs/taipei") {
+		t.Errorf("stdout: %s", demoRes.stdout)
+	}
+}
+
+func TestEvalAndPredict(t *testing.T) {
+	dir, _ := demo(t)
+	res := seqkit(t, demoDir, "eval", "-m", dir, "--json")
+	if res.code != 0 {
+		t.Fatalf("eval: %d %s", res.code, res.stderr)
+	}
+	var ev struct {
+		Split   string
+		Metrics map[string]float64
+	}
+	if err := json.Unmarshal([]byte(res.stdout), &ev); err != nil || ev.Split != "test" || ev.Metrics["f1"] < 95 {
+		t.Errorf("eval output %q (%v)", res.stdout, err)
+	}
+	in := filepath.Join(t.TempDir(), "in.txt")
+	os.WriteFile(in, []byte("fly from Boston to Taipei on Friday\nleave Tokyo at 5 pm\n"), 0o644)
+	for _, out := range []string{"out.jsonl", "out.csv", "out.parquet"} {
+		p := filepath.Join(t.TempDir(), out)
+		res := seqkit(t, demoDir, "predict", "-m", dir, "--input", in, "--output", p)
+		if res.code != 0 {
+			t.Fatalf("predict %s: %d %s", out, res.code, res.stderr)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil || len(b) == 0 {
+			t.Fatalf("%s: %v", out, err)
+		}
+		if out == "out.jsonl" && !strings.Contains(string(b), `"tags":"O O B-fromloc.city_name O B-toloc.city_name O B-depart_date.day_name"`) {
+			t.Errorf("%s:\n%s", out, b)
+		}
+		if out == "out.csv" && !strings.HasPrefix(string(b), "row,text,tags\n1,fly from Boston to Taipei on Friday,O O B-fromloc") {
+			t.Errorf("%s:\n%s", out, b)
+		}
+	}
+	// Lines from stdin to JSON Lines on stdout.
+	cmd := exec.Command(bin, "predict", "-m", dir, "--input", "-", "--output", "-")
+	cmd.Stdin = strings.NewReader("arrive Taipei on November 2nd\n")
+	b, err := cmd.Output()
+	if err != nil || !strings.Contains(string(b), `"tags":"O B-toloc.city_name O B-arrive_date.month_name B-arrive_date.day_number"`) {
+		t.Errorf("stdin prediction %q: %v", b, err)
+	}
+}
+
+// TestUsageErrors checks exit code 2 and a message naming what is wrong.
+func TestUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("model:\n  hiden: 3\ntask: {type: tagging}\n"), 0o644)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", bad}, "bad.yaml:2:3: model.hiden: unknown key; did you mean \"hidden\"?"},
+		{[]string{"run", "taipei", "--set", "model.hidden=abc"}, "--set model.hidden=abc:1:14: model.hidden: want an integer"},
+		{[]string{"run", "--bogus"}, "unknown flag: --bogus"},
+		{[]string{"recipe", "validate", "nosuch"}, "nosuch: not a file, nor a built-in recipe (taipei)"},
+		{[]string{"eval"}, "eval needs the run directory"},
+		{[]string{"predict", "-m", dir, "--input", "x", "--output", "y.xlsx"}, "no recipe.yaml here"},
+	} {
+		res := seqkit(t, dir, c.args...)
+		if res.code != 2 || !strings.Contains(res.stderr, c.want) {
+			t.Errorf("seqkit %s: exit %d, stderr %q; want exit 2 and %q", strings.Join(c.args, " "), res.code, res.stderr, c.want)
+		}
+	}
+}
+
+func TestRecipeCommands(t *testing.T) {
+	dir := t.TempDir()
+	res := seqkit(t, dir, "recipe", "list")
+	if res.code != 0 || !strings.Contains(res.stdout, "taipei") {
+		t.Errorf("recipe list: %d %q", res.code, res.stdout)
+	}
+	res = seqkit(t, dir, "recipe", "show", "taipei", "--set", "model.hidden=7")
+	if res.code != 0 || !strings.Contains(res.stdout, "hidden: 7") || !strings.Contains(res.stdout, "forget_gate: true") {
+		t.Errorf("recipe show: %d %q %s", res.code, res.stdout, res.stderr)
+	}
+	res = seqkit(t, dir, "recipe", "validate", "taipei")
+	if res.code != 0 || !strings.Contains(res.stdout, "taipei: ok") {
+		t.Errorf("recipe validate: %d %q %s", res.code, res.stdout, res.stderr)
+	}
+	res = seqkit(t, dir, "recipe", "schema")
+	var s map[string]any
+	if res.code != 0 || json.Unmarshal([]byte(res.stdout), &s) != nil {
+		t.Errorf("recipe schema: %d %s", res.code, res.stderr)
+	}
+	res = seqkit(t, dir, "version")
+	if res.code != 0 || !strings.HasPrefix(res.stdout, "seqkit ") {
+		t.Errorf("version: %q", res.stdout)
+	}
+	res = seqkit(t, dir, "data", "prepare", "taipei", "-o", filepath.Join(dir, "prep"))
+	if res.code != 0 || !strings.Contains(res.stdout, "train     600 rows") {
+		t.Errorf("data prepare: %d %q %s", res.code, res.stdout, res.stderr)
+	}
+	res = seqkit(t, dir, "data", "inspect", filepath.Join(dir, "prep", "data", "train.conll"))
+	if res.code != 0 || !strings.Contains(res.stdout, "rows        600") || !strings.Contains(res.stdout, "B-toloc.city_name") {
+		t.Errorf("data inspect: %d %q %s", res.code, res.stdout, res.stderr)
+	}
+}
+
+// TestRunDirectory checks that -o must be new unless --force or --resume.
+func TestRunDirectory(t *testing.T) {
+	dir := t.TempDir()
+	fast := []string{"--set", "train.epochs=1", "--set", "data.generate.train=50"}
+	res := seqkit(t, dir, append([]string{"train", "taipei", "-o", "r"}, fast...)...)
+	if res.code != 0 {
+		t.Fatalf("train: %d %s", res.code, res.stderr)
+	}
+	res = seqkit(t, dir, append([]string{"train", "taipei", "-o", "r"}, fast...)...)
+	if res.code != 2 || !strings.Contains(res.stderr, "--force") {
+		t.Errorf("existing -o: %d %q", res.code, res.stderr)
+	}
+	res = seqkit(t, dir, append([]string{"train", "taipei", "-o", "r", "--force"}, fast...)...)
+	if res.code != 0 {
+		t.Errorf("--force: %d %q", res.code, res.stderr)
+	}
+	res = seqkit(t, dir, "train", "taipei", "-o", "r", "--resume", "--set", "train.epochs=2")
+	if res.code != 2 || !strings.Contains(res.stderr, "different recipe") {
+		t.Errorf("resume with another recipe: %d %q", res.code, res.stderr)
+	}
+	res = seqkit(t, dir, append([]string{"train", "taipei", "-o", "r2", "--init-from", "r"}, fast...)...)
+	if res.code != 0 {
+		t.Errorf("--init-from: %d %q", res.code, res.stderr)
+	}
+}
+
+// TestResumeAfterKill kills a training process with SIGKILL partway, resumes it,
+// and checks that the final weights and metrics equal those of an uninterrupted
+// run with the same seed.
+func TestResumeAfterKill(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"train", "taipei", "--set", "train.epochs=4", "--set", "train.checkpoint_every=7", "--set", "train.eval_every=20", "--log-format", "json"}
+	whole := seqkit(t, dir, append(args, "-o", "whole")...)
+	if whole.code != 0 {
+		t.Fatalf("uninterrupted run: %d %s", whole.code, whole.stderr)
+	}
+	rng := rand.New(rand.NewPCG(7, 7))
+	for attempt := range 3 {
+		out := fmt.Sprintf("killed%d", attempt)
+		cmd := exec.Command(bin, append(args, "-o", out)...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(dir, ".cache"))
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Wait for a checkpoint at a seeded step, then kill at once.
+		at := 10 + rng.IntN(80)
+		deadline := time.Now().Add(60 * time.Second)
+		for time.Now().Before(deadline) {
+			if b, err := os.ReadFile(filepath.Join(dir, out, "checkpoints/last/loop.json")); err == nil {
+				var st struct{ Step int }
+				if json.Unmarshal(b, &st) == nil && st.Step >= at {
+					break
+				}
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		res := seqkit(t, dir, append(args, "-o", out, "--resume")...)
+		if res.code != 0 {
+			t.Fatalf("resume after kill near step %d: %d %s", at, res.code, res.stderr)
+		}
+		for _, f := range []string{"checkpoints/best/model.safetensors", "checkpoints/last/model.safetensors", "checkpoints/last/optimizer.safetensors"} {
+			a, _ := os.ReadFile(filepath.Join(dir, "whole", f))
+			b, _ := os.ReadFile(filepath.Join(dir, out, f))
+			if len(a) == 0 || !bytes.Equal(a, b) {
+				t.Errorf("kill near step %d: %s differs from the uninterrupted run's", at, f)
+			}
+		}
+		if a, b := metricValues(t, filepath.Join(dir, "whole", "metrics.jsonl")), metricValues(t, filepath.Join(dir, out, "metrics.jsonl")); a != b {
+			t.Errorf("kill near step %d: metrics differ:\n%s\nvs\n%s", at, a, b)
+		}
+	}
+}
+
+// metricValues is metrics.jsonl without the timing fields.
+func metricValues(t *testing.T, path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		delete(m, "tokens_per_s")
+		b, _ := json.Marshal(m)
+		out = append(out, string(b))
+	}
+	return strings.Join(out, "\n")
+}
+
+// TestPredictStreams predicts 100k lines and checks that peak memory hardly
+// differs from predicting 10k: the input is streamed, not loaded.
+func TestPredictStreams(t *testing.T) {
+	dir, _ := demo(t)
+	tmp := t.TempDir()
+	rss := map[int]int64{}
+	for _, n := range []int{10_000, 100_000} {
+		in := filepath.Join(tmp, fmt.Sprintf("in%d.txt", n))
+		f, err := os.Create(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := bufio.NewWriter(f)
+		rng := rand.New(rand.NewPCG(1, uint64(n)))
+		for range n {
+			var words []string
+			for _, tt := range recipes.Taipei(rng) {
+				words = append(words, tt[0])
+			}
+			fmt.Fprintln(w, strings.Join(words, " "))
+		}
+		w.Flush()
+		f.Close()
+		out := filepath.Join(tmp, fmt.Sprintf("out%d.jsonl", n))
+		res := seqkit(t, tmp, "predict", "-m", dir, "--input", in, "--output", out)
+		if res.code != 0 {
+			t.Fatalf("predict: %d %s", res.code, res.stderr)
+		}
+		rss[n] = res.maxRSSKB
+		lines := 0
+		of, _ := os.Open(out)
+		sc := bufio.NewScanner(of)
+		for sc.Scan() {
+			lines++
+		}
+		of.Close()
+		if lines != n {
+			t.Errorf("%d input lines, %d predictions", n, lines)
+		}
+	}
+	t.Logf("peak RSS: 10k lines %d KB, 100k lines %d KB", rss[10_000], rss[100_000])
+	if grow := rss[100_000] - rss[10_000]; grow > 32<<10 {
+		t.Errorf("peak RSS grew by %d KB from 10k to 100k lines; prediction should stream", grow)
+	}
+}
