@@ -45,6 +45,10 @@ func TestErrors(t *testing.T) {
 			`testdata/bad_task_option.yaml:5:3: task.label_smothing: unknown key; did you mean "label_smoothing"? (known: label_smoothing)`}},
 		{"misfit.yaml", nil, []string{
 			`testdata/misfit.yaml:4:46: data.train.columns.label: the tagging task does not use a sentence label`}},
+		{"bad_column.yaml", nil, []string{
+			`testdata/bad_column.yaml:3:5: data.train: ` + abs(t, "testdata/tiny.csv") + `:1: no column "words" for tokens; the header has "text", "tags", "label"`}},
+		{"ok.yaml", []string{"train.bptt=35"}, []string{
+			`--set train.bptt=35:1:12: train.bptt: the tagging task trains on whole sentences; bptt applies to streamed text`}},
 		{"peephole_gru.yaml", nil, []string{
 			`testdata/peephole_gru.yaml:5:13: model.peephole: peephole connections need cell: lstm, not gru`}},
 		{"ok.yaml", []string{"model.hidden=abc"}, []string{

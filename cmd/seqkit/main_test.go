@@ -272,6 +272,14 @@ func TestResumeAfterKill(t *testing.T) {
 		}
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
+		var killed struct{ Step int }
+		b, _ := os.ReadFile(filepath.Join(dir, out, "checkpoints/last/loop.json"))
+		if err := json.Unmarshal(b, &killed); err != nil || killed.Step < at || killed.Step >= 4*38 {
+			t.Fatalf("killed at checkpoint step %d (%v); want a step in [%d, %d)", killed.Step, err, at, 4*38)
+		}
+		if cmd.ProcessState.ExitCode() != -1 {
+			t.Fatalf("the run finished (exit %d) before it was killed", cmd.ProcessState.ExitCode())
+		}
 		res := seqkit(t, dir, append(args, "-o", out, "--resume")...)
 		if res.code != 0 {
 			t.Fatalf("resume after kill near step %d: %d %s", at, res.code, res.stderr)

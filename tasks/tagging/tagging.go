@@ -34,7 +34,15 @@ func Type() tasks.Type {
 // check reports data that a tagger cannot use: every split needs tokens and tags.
 func check(r *recipes.Recipe) []recipes.KeyError {
 	var errs []recipes.KeyError
-	for name, src := range r.Data.Splits() {
+	if r.Train.BPTT > 0 {
+		errs = append(errs, recipes.KeyError{Key: "train.bptt", Msg: "the tagging task trains on whole sentences; bptt applies to streamed text"})
+	}
+	splits := r.Data.Splits()
+	for _, name := range []string{"train", "dev", "test"} {
+		src, ok := splits[name]
+		if !ok {
+			continue
+		}
 		if src.Format == pipeline.CoNLL || (src.Format == "" && strings.HasSuffix(src.Path, ".conll")) {
 			continue // CoNLL files default to the first column as tokens and the last as tags
 		}

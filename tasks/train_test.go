@@ -1,0 +1,140 @@
+package tasks_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"iter"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/seqkit/seqkit/pipeline"
+	"github.com/seqkit/seqkit/recipes"
+	"github.com/seqkit/seqkit/tasks"
+)
+
+// scripted is a task whose losses and dev metrics follow a script, to test the
+// loop's bookkeeping without a model.
+type scripted struct {
+	steps   int
+	nanAt   int       // step (from 1) whose loss is NaN; 0: never
+	dev     []float64 // f1 of each evaluation
+	evals   int
+	weights float64 // "weights": the number of steps applied
+}
+
+func (s *scripted) Info() tasks.Info {
+	return tasks.Info{Name: "scripted", Metric: "f1", HigherIsBetter: true}
+}
+func (s *scripted) Init(tasks.Setup) error { return nil }
+func (s *scripted) TrainStep(b *pipeline.Batch, lr float64) (tasks.Step, error) {
+	s.steps++
+	if s.steps == s.nanAt {
+		return tasks.Step{Loss: math.NaN()}, tasks.ErrDiverged
+	}
+	s.weights++
+	return tasks.Step{Loss: 1 / float64(s.steps), Tokens: 1}, nil
+}
+func (s *scripted) Evaluate(batches iter.Seq[*pipeline.Batch]) (tasks.Metrics, error) {
+	v := s.dev[min(s.evals, len(s.dev)-1)]
+	s.evals++
+	return tasks.Metrics{"f1": v, "loss": 1 - v/100}, nil
+}
+func (s *scripted) Predict(*pipeline.Batch) (arrow.RecordBatch, error) { return nil, nil }
+func (s *scripted) Save(dir string, resumable bool) error {
+	b, _ := json.Marshal(s.weights)
+	return os.WriteFile(filepath.Join(dir, "w.json"), b, 0o644)
+}
+func (s *scripted) Load(dir string, resumable bool) error {
+	b, err := os.ReadFile(filepath.Join(dir, "w.json"))
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, &s.weights)
+}
+
+// prepared returns a recipe over the generated Taipei data and its prepared
+// datasets (40 training examples in batches of 4: 10 steps per epoch).
+func prepared(t *testing.T, sets ...string) (*recipes.Recipe, *tasks.Data, string) {
+	var reg tasks.Registry
+	reg.Register(tasks.Type{Name: "scripted", Options: func() any { return &struct{}{} }, New: func() tasks.Task { return &scripted{} }})
+	base := []string{"task={type: scripted}", "data.generate.train=40", "data.generate.dev=8", "data.batch.size=4", "data.batch.bucket=false"}
+	r, err := recipes.Load("taipei", recipes.Options{Tasks: &reg, Sets: append(base, sets...)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	d, err := tasks.Prepare(r, dir, tasks.PrepareOptions{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return r, d, dir
+}
+
+func TestEarlyStopping(t *testing.T) {
+	r, d, dir := prepared(t, "train.epochs=20", "train.early_stop.patience=2")
+	task := &scripted{dev: []float64{50, 70, 60, 65, 90}}
+	res, err := (&tasks.Trainer{Recipe: r, Task: task, Data: d, Dir: dir}).Train(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Evaluations after epochs 1..4: 50, 70 (best), 60, 65: two without
+	// improvement stop the run after epoch 4.
+	if res.Epochs != 4 || res.Steps != 40 || res.BestStep != 20 || res.Best["f1"] != 70 {
+		t.Errorf("stopped after %d epochs, %d steps, best %v at step %d; want 4, 40, f1 70 at 20", res.Epochs, res.Steps, res.Best, res.BestStep)
+	}
+	best := &scripted{}
+	if err := best.Load(filepath.Join(dir, tasks.BestDir), false); err != nil || best.weights != 20 {
+		t.Errorf("best checkpoint holds %v steps (%v), want 20", best.weights, err)
+	}
+}
+
+func TestEvalEvery(t *testing.T) {
+	r, d, dir := prepared(t, "train.epochs=2", "train.eval_every=3")
+	task := &scripted{dev: []float64{1, 2, 3, 4, 5, 6, 7}}
+	if _, err := (&tasks.Trainer{Recipe: r, Task: task, Data: d, Dir: dir}).Train(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if task.evals != 6 { // steps 3, 6, …, 18 of 20
+		t.Errorf("%d evaluations, want 6", task.evals)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, tasks.MetricsFile))
+	if n := strings.Count(string(b), `"split":"dev"`); n != 6 {
+		t.Errorf("metrics.jsonl has %d dev lines, want 6:\n%s", n, b)
+	}
+}
+
+// TestDivergence checks that a NaN loss stops the run with the step named and the
+// last good checkpoint intact.
+func TestDivergence(t *testing.T) {
+	r, d, dir := prepared(t, "train.epochs=5", "train.checkpoint_every=5")
+	task := &scripted{dev: []float64{1}, nanAt: 13}
+	_, err := (&tasks.Trainer{Recipe: r, Task: task, Data: d, Dir: dir}).Train(context.Background())
+	if !errors.Is(err, tasks.ErrDiverged) || !strings.Contains(err.Error(), "step 13 (epoch 2, batch 3") {
+		t.Fatalf("error %v; want divergence at step 13", err)
+	}
+	last := &scripted{}
+	if err := last.Load(filepath.Join(dir, tasks.LastDir), true); err != nil || last.weights != 10 {
+		t.Errorf("last checkpoint holds %v steps (%v), want 10", last.weights, err)
+	}
+}
+
+// TestStopped checks that a cancelled context writes a resumable checkpoint.
+func TestStopped(t *testing.T) {
+	r, d, dir := prepared(t, "train.epochs=5")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := (&tasks.Trainer{Recipe: r, Task: &scripted{dev: []float64{1}}, Data: d, Dir: dir}).Train(ctx)
+	if !errors.Is(err, tasks.ErrStopped) {
+		t.Fatalf("error %v, want ErrStopped", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, tasks.LastDir, "loop.json")); err != nil {
+		t.Errorf("no resumable checkpoint: %v", err)
+	}
+}
