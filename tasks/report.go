@@ -56,6 +56,7 @@ func Curves(dir, metric string) ([]string, error) {
 		p.Title.Text = title
 		p.X.Label.Text = "step"
 		p.Y.Label.Text = ylabel
+		p.Legend.Top = true
 		if err := plotutil.AddLinePoints(p, series...); err != nil {
 			return err
 		}

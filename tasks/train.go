@@ -55,7 +55,8 @@ type Trainer struct {
 	InitFrom string
 	// Observe, if set, sees every event.
 	Observe func(Event)
-	// LogEvery writes a train line to metrics.jsonl every this many steps (default 50).
+	// LogEvery writes a train line to metrics.jsonl every this many steps
+	// (default: a hundredth of the run, at most 50).
 	LogEvery int
 }
 
@@ -271,7 +272,8 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 	}
 	logEvery := t.LogEvery
 	if logEvery <= 0 {
-		logEvery = 50
+		// About a hundred points on the learning curve, at most 50 steps apart.
+		logEvery = min(max(total/100, 1), 50)
 	}
 	flushTrain := func(lr float64, elapsed time.Duration) error {
 		if st.WinSteps == 0 {

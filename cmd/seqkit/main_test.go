@@ -363,3 +363,32 @@ func TestPredictStreams(t *testing.T) {
 		t.Errorf("peak RSS grew by %d KB from 10k to 100k lines; prediction should stream", grow)
 	}
 }
+
+// TestInterrupt checks that Ctrl-C (SIGINT) writes a checkpoint, exits 130 with
+// the command that resumes, and that this command finishes the run.
+func TestInterrupt(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"train", "taipei", "-o", "r", "--set", "train.epochs=10", "--set", "train.checkpoint_every=10"}
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(dir, ".cache"))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(dir, "r/checkpoints/last/loop.json")); err == nil {
+			break
+		}
+	}
+	cmd.Process.Signal(os.Interrupt)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(stderr.String(), "continue it with: seqkit train taipei --set train.epochs=10 --set train.checkpoint_every=10 -o r --resume") {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+	res := seqkit(t, dir, append(args, "--resume")...)
+	if res.code != 0 || !strings.Contains(res.stdout, "trained 380 steps (10 epochs)") {
+		t.Errorf("resume: %d %q %s", res.code, res.stdout, res.stderr)
+	}
+}

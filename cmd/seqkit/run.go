@@ -119,7 +119,14 @@ func runRecipe(c *cobra.Command, name string, f *runFlags, full bool) error {
 	})
 	rep.done()
 	if errors.Is(err, tasks.ErrStopped) {
-		return fmt.Errorf("%w; continue it with: seqkit %s %s -o %s --resume", err, c.Name(), name, dir)
+		again := []string{"seqkit", c.Name(), shellQuote(name)}
+		for _, s := range f.sets {
+			again = append(again, "--set", shellQuote(s))
+		}
+		if f.dataRoot != "" {
+			again = append(again, "--data-root", shellQuote(f.dataRoot))
+		}
+		return fmt.Errorf("%w; continue it with: %s -o %s --resume", err, strings.Join(again, " "), shellQuote(dir))
 	}
 	if errors.Is(err, tasks.ErrRunDir) {
 		return usageError{err}
@@ -172,6 +179,14 @@ func alignTags(text, tags string) string {
 		parts[i] = toks[i] + "/" + ts[i]
 	}
 	return strings.Join(parts, " ")
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // freeDir returns dir, or dir-2, dir-3, … when it already exists.
