@@ -214,7 +214,11 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 		if err := publishDir(tmp, last); err != nil {
 			return err
 		}
-		emit(Event{Kind: "checkpoint", Step: st.Step, Epoch: st.Epoch + 1})
+		epoch := st.Epoch // the epoch of the last step
+		if st.Batch > 0 {
+			epoch++
+		}
+		emit(Event{Kind: "checkpoint", Step: st.Step, Epoch: epoch})
 		return nil
 	}
 	saveBest := func() error {

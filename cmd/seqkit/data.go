@@ -16,6 +16,8 @@ func newDataCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "data",
 		Short: "Inspect data files and prepare a recipe's data",
+		Example: `  seqkit data inspect train.conll
+  seqkit data prepare my.yaml`,
 	}
 	c.AddCommand(newInspectCmd(), newPrepareCmd())
 	return c

@@ -8,6 +8,8 @@
 // Run seqkit help for every command.
 package main
 
+//go:generate sh -c "go run . recipe schema > ../../recipes/recipe.schema.json"
+
 import (
 	"context"
 	"errors"

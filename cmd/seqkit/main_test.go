@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/seqkit/seqkit/recipes"
 )
 
@@ -33,6 +35,9 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	if demoDir != "" {
+		os.RemoveAll(demoDir)
+	}
 	os.Exit(code)
 }
 
@@ -141,7 +146,7 @@ func TestEvalAndPredict(t *testing.T) {
 		if err != nil || len(b) == 0 {
 			t.Fatalf("%s: %v", out, err)
 		}
-		if out == "out.jsonl" && !strings.Contains(string(b), `"tags":"O O B-fromloc.city_name O B-toloc.city_name O B-depart_date.day_name"`) {
+		if out == "out.jsonl" && !strings.Contains(string(b), `"tags":["O","O","B-fromloc.city_name","O","B-toloc.city_name","O","B-depart_date.day_name"]`) {
 			t.Errorf("%s:\n%s", out, b)
 		}
 		if out == "out.csv" && !strings.HasPrefix(string(b), "row,text,tags\n1,fly from Boston to Taipei on Friday,O O B-fromloc") {
@@ -152,7 +157,7 @@ func TestEvalAndPredict(t *testing.T) {
 	cmd := exec.Command(bin, "predict", "-m", dir, "--input", "-", "--output", "-")
 	cmd.Stdin = strings.NewReader("arrive Taipei on November 2nd\n")
 	b, err := cmd.Output()
-	if err != nil || !strings.Contains(string(b), `"tags":"O B-toloc.city_name O B-arrive_date.month_name B-arrive_date.day_number"`) {
+	if err != nil || !strings.Contains(string(b), `"tags":["O","B-toloc.city_name","O","B-arrive_date.month_name","B-arrive_date.day_number"]`) {
 		t.Errorf("stdin prediction %q: %v", b, err)
 	}
 }
@@ -198,6 +203,11 @@ func TestRecipeCommands(t *testing.T) {
 	var s map[string]any
 	if res.code != 0 || json.Unmarshal([]byte(res.stdout), &s) != nil {
 		t.Errorf("recipe schema: %d %s", res.code, res.stderr)
+	}
+	// The committed schema (for editors pointing at the repository) is current.
+	committed, _ := os.ReadFile("../../recipes/recipe.schema.json")
+	if string(committed) != res.stdout {
+		t.Errorf("recipes/recipe.schema.json is stale: run go generate ./cmd/seqkit")
 	}
 	res = seqkit(t, dir, "version")
 	if res.code != 0 || !strings.HasPrefix(res.stdout, "seqkit ") {
@@ -391,4 +401,21 @@ func TestInterrupt(t *testing.T) {
 	if res.code != 0 || !strings.Contains(res.stdout, "trained 380 steps (10 epochs)") {
 		t.Errorf("resume: %d %q %s", res.code, res.stdout, res.stderr)
 	}
+}
+
+// TestHelpExamples checks that every command's help has examples.
+func TestHelpExamples(t *testing.T) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Hidden || c.Name() == "help" || c.Name() == "completion" {
+			return
+		}
+		if c.Example == "" {
+			t.Errorf("%s has no examples in its help", c.CommandPath())
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRoot())
 }

@@ -14,6 +14,9 @@ func newRecipeCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "recipe",
 		Short: "Validate, show and list recipes; print the recipe JSON Schema",
+		Example: `  seqkit recipe list
+  seqkit recipe show taipei
+  seqkit recipe validate my.yaml`,
 	}
 	var vf, sf recipeFlags
 	validate := &cobra.Command{
@@ -55,9 +58,10 @@ func newRecipeCmd() *cobra.Command {
 	}
 	sf.add(show)
 	list := &cobra.Command{
-		Use:   "list",
-		Short: "List the built-in recipes",
-		Args:  args(cobra.NoArgs),
+		Use:     "list",
+		Short:   "List the built-in recipes",
+		Example: "  seqkit recipe list\n  seqkit run taipei   # run one of them",
+		Args:    args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
 			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
 			for _, name := range recipes.Names() {

@@ -159,8 +159,8 @@ func printExamples(w io.Writer, rows []map[string]any) {
 		}
 		slices.Sort(keys)
 		for _, k := range keys {
-			if s, ok := row[k].(string); ok && k == "tags" {
-				fmt.Fprintf(w, "  %s\n", alignTags(text, s))
+			if tags, ok := row[k].([]string); ok && k == "tags" {
+				fmt.Fprintf(w, "  %s\n", alignTags(text, tags))
 				continue
 			}
 			fmt.Fprintf(w, "  %s: %v\n", k, row[k])
@@ -169,10 +169,10 @@ func printExamples(w io.Writer, rows []map[string]any) {
 }
 
 // alignTags writes each token with its tag: arrive/O Taipei/B-toloc.city_name.
-func alignTags(text, tags string) string {
-	toks, ts := strings.Fields(text), strings.Fields(tags)
+func alignTags(text string, ts []string) string {
+	toks := strings.Fields(text)
 	if len(toks) != len(ts) {
-		return tags
+		return strings.Join(ts, " ")
 	}
 	parts := make([]string, len(toks))
 	for i := range toks {

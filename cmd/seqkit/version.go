@@ -10,9 +10,10 @@ import (
 
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print seqkit's version, its Go version and platform",
-		Args:  args(cobra.NoArgs),
+		Use:     "version",
+		Short:   "Print seqkit's version, its Go version and platform",
+		Example: "  seqkit version",
+		Args:    args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
 			v, rev := "(devel)", ""
 			if bi, ok := debug.ReadBuildInfo(); ok {

@@ -198,26 +198,22 @@ func (t *Task) Evaluate(batches iter.Seq[*pipeline.Batch]) (tasks.Metrics, error
 	return m, nil
 }
 
-// Predict implements tasks.Task: a "tags" column, the tags of each sequence
-// separated by spaces.
+// Predict implements tasks.Task: a "tags" column holding the list of tags of
+// each sequence, one per token.
 func (t *Task) Predict(b *pipeline.Batch) (arrow.RecordBatch, error) {
 	pred := decode(t.logits(nil, b, false), t.tags.Len())
-	sb := array.NewStringBuilder(memory.DefaultAllocator)
-	defer sb.Release()
-	var line strings.Builder
+	lb := array.NewListBuilder(memory.DefaultAllocator, arrow.BinaryTypes.String)
+	defer lb.Release()
+	vb := lb.ValueBuilder().(*array.StringBuilder)
 	for j := range b.B {
-		line.Reset()
+		lb.Append(true)
 		for i := range b.Lengths[j] {
-			if i > 0 {
-				line.WriteByte(' ')
-			}
-			line.WriteString(t.tags.Token(pred[i*b.B+j]))
+			vb.Append(t.tags.Token(pred[i*b.B+j]))
 		}
-		sb.Append(line.String())
 	}
-	col := sb.NewArray()
+	col := lb.NewArray()
 	defer col.Release()
-	schema := arrow.NewSchema([]arrow.Field{{Name: "tags", Type: arrow.BinaryTypes.String}}, nil)
+	schema := arrow.NewSchema([]arrow.Field{{Name: "tags", Type: arrow.ListOf(arrow.BinaryTypes.String)}}, nil)
 	return array.NewRecordBatch(schema, []arrow.Array{col}, int64(b.B)), nil
 }
 
