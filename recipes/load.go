@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"iter"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -555,17 +556,29 @@ func (l *loader) resolve(p, dir string) string {
 // yamlFields maps the YAML keys of a struct type to field indexes.
 func yamlFields(t reflect.Type) map[string][]int {
 	out := map[string][]int{}
-	for _, f := range reflect.VisibleFields(t) {
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if name == "-" || !f.IsExported() || f.Anonymous {
-			continue
-		}
-		if name == "" {
-			name = strings.ToLower(f.Name)
-		}
+	for name, f := range recipeFields(t) {
 		out[name] = f.Index
 	}
 	return out
+}
+
+// recipeFields yields the fields of a struct type that a recipe can set, by YAML
+// key, as yaml.v3 names them.
+func recipeFields(t reflect.Type) iter.Seq2[string, reflect.StructField] {
+	return func(yield func(string, reflect.StructField) bool) {
+		for _, f := range reflect.VisibleFields(t) {
+			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if name == "-" || !f.IsExported() || f.Anonymous {
+				continue
+			}
+			if name == "" {
+				name = strings.ToLower(f.Name)
+			}
+			if !yield(name, f) {
+				return
+			}
+		}
+	}
 }
 
 func join(key, sub string) string {

@@ -3,7 +3,6 @@ package recipes
 import (
 	"encoding/json"
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -58,14 +57,7 @@ func schemaOf(t reflect.Type, doc string) map[string]any {
 		s["type"] = "object"
 		s["additionalProperties"] = false
 		props := map[string]any{}
-		for _, f := range reflect.VisibleFields(t) {
-			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-			if name == "-" || !f.IsExported() || f.Anonymous {
-				continue
-			}
-			if name == "" {
-				name = strings.ToLower(f.Name)
-			}
+		for name, f := range recipeFields(t) {
 			p := schemaOf(f.Type, f.Tag.Get("doc"))
 			if e := f.Tag.Get("enum"); e != "" {
 				p["enum"] = strings.Split(e, ",")
@@ -101,14 +93,4 @@ func schemaOf(t reflect.Type, doc string) map[string]any {
 		s["type"] = "number"
 	}
 	return s
-}
-
-// sortedKeys is for stable listings.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -194,24 +194,17 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 			return err
 		}
 		st.MetricsBytes = info.Size()
-		tmp := last + ".tmp"
-		if err := os.RemoveAll(tmp); err != nil {
-			return err
-		}
-		if err := os.MkdirAll(tmp, 0o755); err != nil {
-			return err
-		}
-		if err := t.Task.Save(tmp, true); err != nil {
-			return err
-		}
-		b, err := json.Marshal(st)
+		err = writeDir(last, func(tmp string) error {
+			if err := t.Task.Save(tmp, true); err != nil {
+				return err
+			}
+			b, err := json.Marshal(st)
+			if err != nil {
+				return err
+			}
+			return pipeline.WriteFileAtomic(filepath.Join(tmp, loopFile), b)
+		})
 		if err != nil {
-			return err
-		}
-		if err := pipeline.WriteFileAtomic(filepath.Join(tmp, loopFile), b); err != nil {
-			return err
-		}
-		if err := publishDir(tmp, last); err != nil {
 			return err
 		}
 		epoch := st.Epoch // the epoch of the last step
@@ -222,17 +215,7 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 		return nil
 	}
 	saveBest := func() error {
-		tmp := filepath.Join(t.Dir, BestDir) + ".tmp"
-		if err := os.RemoveAll(tmp); err != nil {
-			return err
-		}
-		if err := os.MkdirAll(tmp, 0o755); err != nil {
-			return err
-		}
-		if err := t.Task.Save(tmp, false); err != nil {
-			return err
-		}
-		return publishDir(tmp, filepath.Join(t.Dir, BestDir))
+		return writeDir(filepath.Join(t.Dir, BestDir), func(tmp string) error { return t.Task.Save(tmp, false) })
 	}
 	var bestMetrics Metrics
 	// evaluate scores dev in epoch (counted from 1).
@@ -401,6 +384,21 @@ func EvalBatches(ds *pipeline.Dataset, r *recipes.Recipe) iter.Seq[*pipeline.Bat
 		return func(func(*pipeline.Batch) bool) {}
 	}
 	return b.Epoch(0)
+}
+
+// writeDir fills a fresh folder with write and then publishes it as dst.
+func writeDir(dst string, write func(tmp string) error) error {
+	tmp := dst + ".tmp"
+	if err := os.RemoveAll(tmp); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return err
+	}
+	if err := write(tmp); err != nil {
+		return err
+	}
+	return publishDir(tmp, dst)
 }
 
 // publishDir replaces dst by the completed folder tmp. A crash leaves either the
