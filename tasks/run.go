@@ -112,6 +112,16 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 	if err != nil {
 		return nil, err
 	}
+	if opt.InitFrom != "" && !opt.Resume {
+		// Fine-tuning keeps the ids the weights were trained with.
+		v, err := LoadVocabs(VocabDir(opt.InitFrom))
+		if err != nil {
+			return nil, fmt.Errorf("init-from: %w", err)
+		}
+		if err := SaveVocabs(VocabDir(dir), v); err != nil {
+			return nil, err
+		}
+	}
 	data, err := Prepare(r, dir, opt.Prepare)
 	if err != nil {
 		return nil, err

@@ -38,8 +38,14 @@ type usageError struct{ error }
 func (u usageError) Unwrap() error { return u.error }
 
 func main() {
+	// The first Ctrl-C (or SIGTERM) stops training at the next step with a
+	// checkpoint; after it the signals act as usual, so a second one quits at once.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	cmd := newRoot()
 	err := cmd.ExecuteContext(ctx)
 	if err == nil {

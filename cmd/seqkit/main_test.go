@@ -243,9 +243,15 @@ func TestRunDirectory(t *testing.T) {
 	if res.code != 2 || !strings.Contains(res.stderr, "different recipe") {
 		t.Errorf("resume with another recipe: %d %q", res.code, res.stderr)
 	}
-	res = seqkit(t, dir, append([]string{"train", "taipei", "-o", "r2", "--init-from", "r"}, fast...)...)
+	// Fine-tuning on other data keeps the vocabulary the weights were trained with.
+	res = seqkit(t, dir, "train", "taipei", "-o", "r2", "--init-from", "r", "--set", "train.epochs=1", "--set", "data.generate={train: 80, seed: 99}")
 	if res.code != 0 {
 		t.Errorf("--init-from: %d %q", res.code, res.stderr)
+	}
+	a, _ := os.ReadFile(filepath.Join(dir, "r/vocab/input.txt"))
+	b, _ := os.ReadFile(filepath.Join(dir, "r2/vocab/input.txt"))
+	if len(a) == 0 || !bytes.Equal(a, b) {
+		t.Errorf("--init-from: the new run's vocabulary differs from the one its weights came with")
 	}
 }
 
