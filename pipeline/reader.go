@@ -113,6 +113,9 @@ func Open(src Source, opts ...Option) (*Reader, error) {
 		path = firstFile(src.Files)
 	}
 	format := src.Format
+	if format == "" && src.Path == "" && src.Files != (Columns{}) {
+		format = Text // parallel files are always line-aligned text
+	}
 	if format == "" {
 		f, err := FormatOf(path)
 		if err != nil {

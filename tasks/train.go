@@ -272,7 +272,9 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 		st.WinLoss, st.WinSteps, st.WinTokens = 0, 0, 0
 		return err
 	}
-	window := time.Now()
+	// stepTime is the time spent in training steps since the last train line:
+	// throughput leaves out evaluations and checkpoints.
+	var stepTime time.Duration
 	done := func() bool {
 		return st.Stopped || (r.Train.Steps > 0 && st.Step >= r.Train.Steps) || (r.Train.Epochs > 0 && st.Epoch >= r.Train.Epochs && r.Train.Steps == 0)
 	}
@@ -290,7 +292,9 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 				return nil, fmt.Errorf("%w at step %d", ErrStopped, st.Step)
 			}
 			lr := sched.LR(st.Step)
+			t0 := time.Now()
 			s, err := t.Task.TrainStep(b, lr)
+			stepTime += time.Since(t0)
 			if err != nil {
 				return nil, fmt.Errorf("step %d (epoch %d, batch %d, rows %d…): %w; the last good checkpoint is in %s",
 					st.Step+1, st.Epoch+1, i+1, b.Rows[0], err, last)
@@ -302,13 +306,13 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 			st.WinSteps++
 			st.WinTokens += s.Tokens
 			emit(Event{Kind: "step", Step: st.Step, Epoch: st.Epoch + 1, Loss: s.Loss, LR: lr,
-				TokensPerSec: float64(st.WinTokens) / max(time.Since(window).Seconds(), 1e-9)})
+				TokensPerSec: float64(st.WinTokens) / max(stepTime.Seconds(), 1e-9)})
 			evalNow := r.Train.EvalEvery > 0 && st.Step%r.Train.EvalEvery == 0
 			if st.Step%logEvery == 0 || evalNow {
-				if err := flushTrain(lr, time.Since(window)); err != nil {
+				if err := flushTrain(lr, stepTime); err != nil {
 					return nil, err
 				}
-				window = time.Now()
+				stepTime = 0
 			}
 			if evalNow {
 				if err := evaluate(st.Epoch + 1); err != nil {
@@ -327,10 +331,10 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 		if st.Stopped || (r.Train.Steps > 0 && st.Step >= r.Train.Steps) {
 			break
 		}
-		if err := flushTrain(sched.LR(st.Step), time.Since(window)); err != nil {
+		if err := flushTrain(sched.LR(st.Step), stepTime); err != nil {
 			return nil, err
 		}
-		window = time.Now()
+		stepTime = 0
 		st.Epoch++
 		st.Batch = 0
 		if r.Train.EvalEvery == 0 {
@@ -343,7 +347,7 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 			return nil, err
 		}
 	}
-	if err := flushTrain(sched.LR(st.Step), time.Since(window)); err != nil {
+	if err := flushTrain(sched.LR(st.Step), stepTime); err != nil {
 		return nil, err
 	}
 	if !st.HaveBest {
