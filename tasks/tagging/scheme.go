@@ -1,0 +1,95 @@
+package tagging
+
+import (
+	"fmt"
+
+	"github.com/seqkit/seqkit/nn"
+)
+
+// Tag schemes: how chunk boundaries are written.
+const (
+	IOB1  = "iob1"  // I- inside chunks; B- only to split two chunks of one type
+	BIO   = "bio"   // IOB2: every chunk starts with B-
+	BIOES = "bioes" // B-, I-, E- (end), S- (single-token chunk)
+)
+
+// Convert rewrites a tag sequence into another scheme, chunk by chunk (read as
+// conlleval reads them), so Convert(Convert(x, BIOES), BIO) of BIO input is x.
+func Convert(tags []string, to string) ([]string, error) {
+	out := make([]string, len(tags))
+	for i := range out {
+		out[i] = "O"
+	}
+	spans := Spans(tags)
+	for k, s := range spans {
+		for i := s.Start; i < s.End; i++ {
+			var p string
+			switch to {
+			case BIO:
+				p = "I"
+				if i == s.Start {
+					p = "B"
+				}
+			case IOB1:
+				p = "I"
+				// B- only where the previous token ends a chunk of the same type.
+				if i == s.Start && k > 0 && spans[k-1].End == s.Start && spans[k-1].Type == s.Type {
+					p = "B"
+				}
+			case BIOES:
+				switch {
+				case s.End-s.Start == 1:
+					p = "S"
+				case i == s.Start:
+					p = "B"
+				case i == s.End-1:
+					p = "E"
+				default:
+					p = "I"
+				}
+			default:
+				return nil, fmt.Errorf("tagging: unknown tag scheme %q (iob1, bio, bioes)", to)
+			}
+			out[i] = p + "-" + s.Type
+		}
+	}
+	return out, nil
+}
+
+// constraints lists the transitions a scheme allows between the tags of a
+// vocabulary, for constrained CRF decoding: in BIO an I-x follows only B-x or
+// I-x; in BIOES chunks open with B- or S- and close with E- or S-. IOB1 allows
+// everything.
+func constraints(scheme string, tags []string) nn.Allowed {
+	C := len(tags)
+	if scheme == IOB1 {
+		return nn.Allowed{}
+	}
+	a := nn.Allowed{Trans: make([]bool, C*C), StartOK: make([]bool, C), EndOK: make([]bool, C)}
+	type pt struct{ p, t string }
+	parts := make([]pt, C)
+	for i, tag := range tags {
+		p, t := splitTag(tag)
+		parts[i] = pt{p, t}
+	}
+	// open: the tag may start a chunk (or be O); inside: it continues one.
+	opens := func(p string) bool { return p == "O" || p == "B" || p == "S" }
+	closes := func(p string) bool { return p == "O" || p == "E" || p == "S" || (scheme == BIO && (p == "B" || p == "I")) }
+	for j := range C {
+		pj := parts[j].p
+		a.StartOK[j] = opens(pj)
+		a.EndOK[j] = scheme == BIO || closes(pj)
+		for i := range C {
+			pi := parts[i].p
+			var ok bool
+			switch {
+			case opens(pj):
+				ok = closes(pi)
+			default: // I- or E-: continue a chunk of the same type
+				ok = (pi == "B" || pi == "I") && parts[i].t == parts[j].t
+			}
+			a.Trans[i*C+j] = ok
+		}
+	}
+	return a
+}
