@@ -77,7 +77,7 @@ func metricsText(m tasks.Metrics, main string) string {
 		parts = append(parts, fmt.Sprintf("%s %.4g", main, v))
 	}
 	for _, k := range keys {
-		if k != main {
+		if k != main && !strings.Contains(k, "/") { // per-class metrics stay in metrics.jsonl and the report
 			parts = append(parts, fmt.Sprintf("%s %.4g", k, m[k]))
 		}
 	}

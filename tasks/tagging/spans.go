@@ -100,3 +100,28 @@ func (c SpanCounts) PRF() (p, r, f float64) {
 	}
 	return p, r, f
 }
+
+// addByType adds one sequence's spans to per-type counts.
+func addByType(m map[string]*SpanCounts, gold, pred []string) {
+	count := func(typ string) *SpanCounts {
+		c := m[typ]
+		if c == nil {
+			c = &SpanCounts{}
+			m[typ] = c
+		}
+		return c
+	}
+	g := Spans(gold)
+	set := make(map[Span]bool, len(g))
+	for _, s := range g {
+		set[s] = true
+		count(s.Type).Gold++
+	}
+	for _, s := range Spans(pred) {
+		c := count(s.Type)
+		c.Guessed++
+		if set[s] {
+			c.Correct++
+		}
+	}
+}

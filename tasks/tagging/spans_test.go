@@ -32,3 +32,57 @@ func TestSpans(t *testing.T) {
 		t.Errorf("P/R/F %v %v %v, want 50 each", p, r, f)
 	}
 }
+
+func TestConvert(t *testing.T) {
+	bio := strings.Fields("B-PER I-PER O B-LOC B-LOC I-LOC O B-ORG")
+	cases := map[string]string{
+		BIOES: "B-PER E-PER O S-LOC B-LOC E-LOC O S-ORG",
+		IOB1:  "I-PER I-PER O I-LOC B-LOC I-LOC O I-ORG",
+		BIO:   "B-PER I-PER O B-LOC B-LOC I-LOC O B-ORG",
+	}
+	for scheme, want := range cases {
+		got, err := Convert(bio, scheme)
+		if err != nil || strings.Join(got, " ") != want {
+			t.Errorf("%s: %v (%v), want %s", scheme, got, err, want)
+		}
+		back, _ := Convert(got, BIO)
+		if !reflect.DeepEqual(back, bio) {
+			t.Errorf("%s and back: %v", scheme, back)
+		}
+	}
+	if _, err := Convert(bio, "bilou"); err == nil {
+		t.Error("unknown scheme accepted")
+	}
+}
+
+func TestConstraints(t *testing.T) {
+	tags := []string{"O", "B-LOC", "I-LOC", "B-PER", "I-PER"}
+	a := constraints(BIO, tags)
+	C := len(tags)
+	allowed := func(from, to int) bool { return a.Trans[from*C+to] }
+	for _, c := range []struct {
+		from, to int
+		ok       bool
+	}{
+		{0, 2, false}, // O → I-LOC
+		{1, 2, true},  // B-LOC → I-LOC
+		{2, 2, true},  // I-LOC → I-LOC
+		{3, 2, false}, // B-PER → I-LOC
+		{4, 1, true},  // I-PER → B-LOC
+		{2, 0, true},  // I-LOC → O
+	} {
+		if allowed(c.from, c.to) != c.ok {
+			t.Errorf("%s → %s: allowed %v", tags[c.from], tags[c.to], !c.ok)
+		}
+	}
+	if a.StartOK[2] || !a.StartOK[1] || !a.StartOK[0] {
+		t.Errorf("start: %v", a.StartOK)
+	}
+	e := constraints(BIOES, []string{"O", "B-X", "I-X", "E-X", "S-X"})
+	if e.EndOK[1] || e.EndOK[2] || !e.EndOK[3] || !e.EndOK[4] || e.Trans[1*5+0] || !e.Trans[1*5+3] {
+		t.Errorf("bioes constraints: end %v", e.EndOK)
+	}
+	if constraints(IOB1, tags).Trans != nil {
+		t.Error("iob1 should allow every transition")
+	}
+}

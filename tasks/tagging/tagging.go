@@ -17,25 +17,55 @@ import (
 
 // Options is the tagging task's recipe section.
 type Options struct {
-	// LabelSmoothing mixes each one-hot tag target with the uniform distribution.
-	LabelSmoothing float64 `yaml:"label_smoothing,omitempty" doc:"label smoothing of the tag loss" min:"0" max:"0.5"`
+	Head string `yaml:"head" doc:"output layer: a softmax per token, or a linear-chain CRF" enum:"softmax,crf"`
+	// Scheme is how the data marks chunks; TrainScheme is the scheme the model
+	// learns and predicts in (converted both ways), empty for the data's.
+	Scheme      string `yaml:"scheme" doc:"tag scheme of the data" enum:"iob1,bio,bioes"`
+	TrainScheme string `yaml:"train_scheme,omitempty" doc:"tag scheme the model learns in (default: the data's)" enum:"iob1,bio,bioes"`
+	// Constrain forbids transitions the scheme does not allow when a CRF decodes.
+	Constrain bool `yaml:"constrain" doc:"CRF decoding obeys the tag scheme (no I-x after O)"`
+	// NBest writes the n best tag sequences with their scores when predicting (CRF).
+	NBest          int     `yaml:"nbest,omitempty" doc:"predict the n best tag sequences (crf)" min:"0" max:"100"`
+	LabelSmoothing float64 `yaml:"label_smoothing,omitempty" doc:"label smoothing of the softmax tag loss" min:"0" max:"0.5"`
+	// Joint adds a sentence-label head (the intent in ATIS) on the same encoder.
+	Joint *Joint `yaml:"joint,omitempty" doc:"also predict a sentence label from the same encoder"`
+}
+
+// Joint is the sentence-label head of a joint tagger.
+type Joint struct {
+	Pooling string  `yaml:"pooling" doc:"how the encoder outputs become one vector" enum:"last,mean,max,attention"`
+	Weight  float64 `yaml:"weight" doc:"weight of the label loss beside the tag loss" min:"0"`
 }
 
 // Type registers the tagging task: task: {type: tagging}.
 func Type() tasks.Type {
 	return tasks.Type{
 		Name:    "tagging",
-		Options: func() any { return &Options{} },
+		Options: func() any { return &Options{Head: "crf", Scheme: BIO, Constrain: true} },
 		Check:   check,
 		New:     func() tasks.Task { return &Task{} },
 	}
 }
 
-// check reports data that a tagger cannot use: every split needs tokens and tags.
+// check reports data and options that a tagger cannot use, and fills the
+// defaults of a joint head the recipe asked for ({} means max pooling, weight 1).
 func check(r *recipes.Recipe) []recipes.KeyError {
+	o := r.Task.Options.(*Options)
 	var errs []recipes.KeyError
 	if r.Train.BPTT > 0 {
 		errs = append(errs, recipes.KeyError{Key: "train.bptt", Msg: "the tagging task trains on whole sentences; bptt applies to streamed text"})
+	}
+	if o.Head != "crf" && o.NBest > 1 {
+		errs = append(errs, recipes.KeyError{Key: "task.nbest", Msg: "n-best decoding needs head: crf"})
+	}
+	if o.Head != "softmax" && o.LabelSmoothing > 0 {
+		errs = append(errs, recipes.KeyError{Key: "task.label_smoothing", Msg: "label smoothing applies to head: softmax"})
+	}
+	if o.Joint != nil && o.Joint.Pooling == "" {
+		o.Joint.Pooling = "max"
+	}
+	if o.Joint != nil && o.Joint.Weight == 0 {
+		o.Joint.Weight = 1
 	}
 	splits := r.Data.Splits()
 	for _, name := range []string{"train", "dev", "test"} {
@@ -43,14 +73,22 @@ func check(r *recipes.Recipe) []recipes.KeyError {
 		if !ok {
 			continue
 		}
+		hasLabel := src.Columns.Label != "" || src.Files.Label != ""
+		switch {
+		case o.Joint != nil && !hasLabel:
+			errs = append(errs, recipes.KeyError{Key: "data." + name, Msg: "task.joint predicts a sentence label: give a label column (columns.label or files.label)"})
+		case o.Joint == nil && hasLabel:
+			key := "data." + name + ".columns.label"
+			if src.Files.Label != "" {
+				key = "data." + name + ".files.label"
+			}
+			errs = append(errs, recipes.KeyError{Key: key, Msg: "the tagging task uses a sentence label only with task.joint"})
+		}
 		if src.Format == pipeline.CoNLL || (src.Format == "" && strings.HasSuffix(src.Path, ".conll")) {
 			continue // CoNLL files default to the first column as tokens and the last as tags
 		}
 		if src.Columns.Tags == "" && src.Files.Tags == "" {
 			errs = append(errs, recipes.KeyError{Key: "data." + name + ".columns.tags", Msg: "the tagging task needs a tags column (or files.tags)"})
-		}
-		if src.Columns.Label != "" || src.Files.Label != "" {
-			errs = append(errs, recipes.KeyError{Key: "data." + name + ".columns.label", Msg: "the tagging task does not use a sentence label"})
 		}
 		if src.Columns.Target != "" || src.Files.Target != "" {
 			errs = append(errs, recipes.KeyError{Key: "data." + name + ".columns.target", Msg: "the tagging task does not use a target sequence; seq2seq does"})
@@ -59,18 +97,60 @@ func check(r *recipes.Recipe) []recipes.KeyError {
 	return errs
 }
 
-// Task is a softmax tagger: encoder, a linear layer per token, cross-entropy.
+// Task is a tagger: the shared encoder, a linear layer per token, and a softmax
+// or a CRF over the tags; optionally a pooled sentence-label head beside it.
 type Task struct {
 	opts *Options
-	tags *pipeline.Vocab
-	enc  *tasks.Encoder
-	head *nn.Linear[float32]
-	core *tasks.Core
+	// data is the tag vocabulary of the data; model holds the tags the model
+	// predicts (the same unless TrainScheme converts), toModel maps between them.
+	data    *pipeline.Vocab
+	model   []string
+	modelID map[string]int32
+	convert bool
+	allowed nn.Allowed
+
+	labels *pipeline.Vocab
+	enc    *tasks.Encoder
+	head   *nn.Linear[float32]
+	crf    *nn.CRF[float32]
+	pool   nn.Pooling
+	attn   *nn.AttnPool[float32]
+	clf    *nn.Linear[float32]
+	core   *tasks.Core
 }
 
 // Info implements tasks.Task.
 func (t *Task) Info() tasks.Info {
-	return tasks.Info{Name: "tagging", Version: "1", Metric: "f1", HigherIsBetter: true}
+	return tasks.Info{Name: "tagging", Version: "2", Metric: "f1", HigherIsBetter: true}
+}
+
+// modelTags lists the tags of scheme for the chunk types of the data's tags.
+func modelTags(data []string, scheme string) []string {
+	out := []string{"O"}
+	seen := map[string]bool{"O": true}
+	add := func(t string) {
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	for _, tag := range data {
+		p, typ := splitTag(tag)
+		if p == "O" {
+			continue
+		}
+		switch scheme {
+		case BIOES:
+			for _, q := range []string{"B", "I", "E", "S"} {
+				add(q + "-" + typ)
+			}
+		default:
+			for _, q := range []string{"B", "I"} {
+				add(q + "-" + typ)
+			}
+		}
+	}
+	return out
 }
 
 // Init implements tasks.Task.
@@ -82,25 +162,111 @@ func (t *Task) Init(s tasks.Setup) error {
 	if s.Vocabs.Input == nil || s.Vocabs.Tags == nil {
 		return fmt.Errorf("tagging: the data has no tokens or no tags")
 	}
-	t.opts, t.tags = opts, s.Vocabs.Tags
+	t.opts, t.data = opts, s.Vocabs.Tags
+	scheme := opts.Scheme
+	t.model = s.Vocabs.Tags.Tokens()
+	if opts.TrainScheme != "" && opts.TrainScheme != opts.Scheme {
+		scheme, t.convert = opts.TrainScheme, true
+		t.model = modelTags(t.model, scheme)
+	}
+	t.modelID = make(map[string]int32, len(t.model))
+	for i, tag := range t.model {
+		t.modelID[tag] = int32(i)
+	}
 	rng := tasks.InitRNG(s.Recipe)
 	enc, err := tasks.NewEncoder(s.Recipe, s.Vocabs.Input.Len(), rng)
 	if err != nil {
 		return err
 	}
 	t.enc = enc
-	t.head = nn.NewLinear[float32]("tagger", enc.OutputSize(), s.Vocabs.Tags.Len(), rng)
-	t.core, err = tasks.NewCore(s.Recipe, append(enc.Params(), t.head.Params()...))
+	C := len(t.model)
+	t.head = nn.NewLinear[float32]("tagger", enc.OutputSize(), C, rng)
+	params := append(enc.Params(), t.head.Params()...)
+	if opts.Head == "crf" {
+		t.crf = nn.NewCRF[float32]("crf", C, rng)
+		params = append(params, t.crf.Params()...)
+		if opts.Constrain {
+			t.allowed = constraints(scheme, t.model)
+		}
+	}
+	if opts.Joint != nil {
+		if s.Vocabs.Labels == nil {
+			return fmt.Errorf("tagging: joint needs sentence labels in the data")
+		}
+		t.labels = s.Vocabs.Labels
+		D := enc.OutputSize()
+		if opts.Joint.Pooling == "attention" {
+			t.attn = nn.NewAttnPool[float32]("label_attention", D, D/2+1, rng)
+			params = append(params, t.attn.Params()...)
+		} else if t.pool, err = nn.ParsePooling(opts.Joint.Pooling); err != nil {
+			return err
+		}
+		t.clf = nn.NewLinear[float32]("label", D, t.labels.Len(), rng)
+		params = append(params, t.clf.Params()...)
+	}
+	t.core, err = tasks.NewCore(s.Recipe, params)
 	return err
 }
 
-func (t *Task) logits(tp *nn.Tape, b *pipeline.Batch, train bool) *nn.Tensor[float32] {
+// forward returns the tag emissions [T, B, C] and, with a joint head, the label
+// logits [B, L].
+func (t *Task) forward(tp *nn.Tape, b *pipeline.Batch, train bool) (*nn.Tensor[float32], *nn.Tensor[float32]) {
 	rng := t.core.RNG
 	if !train {
 		rng = nil
 	}
 	out, _ := t.enc.Forward(tp, b, rng)
-	return t.head.Forward(tp, out)
+	em := t.head.Forward(tp, out)
+	if t.clf == nil {
+		return em, nil
+	}
+	var pooled *nn.Tensor[float32]
+	if t.attn != nil {
+		pooled, _ = t.attn.Forward(tp, out, b.Lengths)
+	} else {
+		pooled = nn.Pool(tp, out, b.Lengths, t.pool, t.enc.RNN.Config.Bidirectional)
+	}
+	return em, t.clf.Forward(tp, pooled)
+}
+
+// modelTargets maps a batch's tags (data vocabulary ids) to the model's tag ids.
+func (t *Task) modelTargets(b *pipeline.Batch) []int32 {
+	if !t.convert {
+		return b.Tags
+	}
+	out := make([]int32, len(b.Tags))
+	for i := range out {
+		out[i] = -1
+	}
+	for j := range b.B {
+		seq := make([]string, b.Lengths[j])
+		known := true
+		for i := range seq {
+			id := b.Tags[i*b.B+j]
+			if id < 0 {
+				known = false
+				break
+			}
+			seq[i] = t.data.Token(id)
+		}
+		if !known {
+			continue // a tag unknown to training: leave the sequence out of the loss
+		}
+		conv, _ := Convert(seq, t.opts.TrainScheme)
+		for i, tag := range conv {
+			if id, ok := t.modelID[tag]; ok {
+				out[i*b.B+j] = id
+			}
+		}
+	}
+	return out
+}
+
+func (t *Task) tagLoss(tp *nn.Tape, em *nn.Tensor[float32], targets []int32, b *pipeline.Batch) *nn.Tensor[float32] {
+	if t.crf != nil {
+		return t.crf.NLL(tp, em, targets, b.Lengths)
+	}
+	return nn.CrossEntropy(tp, em, targets, -1, nn.CEOptions{LabelSmoothing: t.opts.LabelSmoothing})
 }
 
 // TrainStep implements tasks.Task.
@@ -109,9 +275,27 @@ func (t *Task) TrainStep(b *pipeline.Batch, lr float64) (tasks.Step, error) {
 		return tasks.Step{}, fmt.Errorf("tagging: batch has no tags")
 	}
 	tp := new(nn.Tape)
-	loss := nn.CrossEntropy(tp, t.logits(tp, b, true), b.Tags, -1, nn.CEOptions{LabelSmoothing: t.opts.LabelSmoothing})
+	em, lg := t.forward(tp, b, true)
+	loss := t.tagLoss(tp, em, t.modelTargets(b), b)
+	if lg != nil {
+		loss = addScaled(tp, loss, nn.CrossEntropy(tp, lg, b.Labels, -1, nn.CEOptions{}), t.opts.Joint.Weight)
+	}
 	norm, err := t.core.Update(tp, loss, lr)
 	return tasks.Step{Loss: float64(loss.Data[0]), Tokens: tokens(b), GradNorm: norm}, err
+}
+
+// addScaled is a + w·c for scalars.
+func addScaled(tp *nn.Tape, a, c *nn.Tensor[float32], w float64) *nn.Tensor[float32] {
+	out := nn.NewTensor[float32](1)
+	out.Data[0] = a.Data[0] + float32(w)*c.Data[0]
+	tp.Record(func() {
+		if out.Grad == nil {
+			return
+		}
+		a.EnsureGrad()[0] += out.Grad[0]
+		c.EnsureGrad()[0] += float32(w) * out.Grad[0]
+	})
+	return out
 }
 
 func tokens(b *pipeline.Batch) int {
@@ -122,62 +306,100 @@ func tokens(b *pipeline.Batch) int {
 	return n
 }
 
-// decode returns the best tag id of every position.
-func decode(logits *nn.Tensor[float32], C int) []int32 {
-	n := len(logits.Data) / C
-	out := make([]int32, n)
-	for i := range n {
-		row := logits.Data[i*C : (i+1)*C]
-		best := 0
-		for c, v := range row {
-			if v > row[best] {
-				best = c
+// decode returns the n best model tag sequences of each sequence.
+func (t *Task) decode(em *nn.Tensor[float32], lengths []int, n int) [][]nn.Path {
+	if t.crf != nil {
+		return t.crf.Decode(em, lengths, t.allowed, n)
+	}
+	B, C := em.Shape[1], em.Shape[2]
+	out := make([][]nn.Path, B)
+	for j := range B {
+		p := nn.Path{Tags: make([]int32, lengths[j])}
+		for i := range lengths[j] {
+			row := em.Data[(i*B+j)*C : (i*B+j+1)*C]
+			best := 0
+			for c, v := range row {
+				if v > row[best] {
+					best = c
+				}
 			}
+			p.Tags[i] = int32(best)
+			p.Score += float64(row[best])
 		}
-		out[i] = int32(best)
+		out[j] = []nn.Path{p}
 	}
 	return out
 }
 
+// dataTags turns model tag ids into tags of the data's scheme.
+func (t *Task) dataTags(ids []int32) []string {
+	tags := make([]string, len(ids))
+	for i, id := range ids {
+		tags[i] = t.model[id]
+	}
+	if t.convert {
+		tags, _ = Convert(tags, t.opts.Scheme)
+	}
+	return tags
+}
+
+func argmax(row []float32) int32 {
+	best := 0
+	for c, v := range row {
+		if v > row[best] {
+			best = c
+		}
+	}
+	return int32(best)
+}
+
 // Evaluate implements tasks.Task: loss, span precision/recall/F1 (conlleval's
-// chunks), token accuracy and sentence accuracy.
+// chunks, overall and per type as f1/TYPE), token accuracy, sentence accuracy
+// (every tag right, and the label too with a joint head) and label accuracy.
 func (t *Task) Evaluate(batches iter.Seq[*pipeline.Batch]) (tasks.Metrics, error) {
 	var lossSum float64
-	var lossTokens, correct, total, sentOK, sents int
+	var lossN, correct, total, sentOK, sents, labelOK int
 	var spans SpanCounts
-	C := t.tags.Len()
+	perType := map[string]*SpanCounts{}
 	for b := range batches {
 		if b.Tags == nil {
 			return nil, fmt.Errorf("tagging: evaluation data has no tags")
 		}
-		lg := t.logits(nil, b, false)
-		n := 0
-		for _, y := range b.Tags {
-			if y >= 0 {
-				n++
-			}
+		em, lg := t.forward(nil, b, false)
+		loss := float64(t.tagLoss(nil, em, t.modelTargets(b), b).Data[0])
+		if lg != nil {
+			loss += t.opts.Joint.Weight * float64(nn.CrossEntropy(nil, lg, b.Labels, -1, nn.CEOptions{}).Data[0])
 		}
-		lossSum += float64(nn.CrossEntropy(nil, lg, b.Tags, -1, nn.CEOptions{}).Data[0]) * float64(n)
-		lossTokens += n
-		pred := decode(lg, C)
+		lossSum += loss * float64(b.B)
+		lossN += b.B
+		paths := t.decode(em, b.Lengths, 1)
 		for j := range b.B {
-			gold, guess := make([]string, b.Lengths[j]), make([]string, b.Lengths[j])
+			guess := t.dataTags(paths[j][0].Tags)
+			gold := make([]string, b.Lengths[j])
 			ok := true
-			for i := range b.Lengths[j] {
-				k := i*b.B + j
-				g := b.Tags[k]
-				gold[i], guess[i] = "O", t.tags.Token(pred[k])
+			for i := range gold {
+				g := b.Tags[i*b.B+j]
+				gold[i] = "?" // a tag unknown to training never matches
 				if g >= 0 {
-					gold[i] = t.tags.Token(g)
+					gold[i] = t.data.Token(g)
 				}
 				total++
-				if g == pred[k] {
+				if gold[i] == guess[i] {
 					correct++
 				} else {
 					ok = false
 				}
 			}
 			spans.Add(gold, guess)
+			addByType(perType, gold, guess)
+			if lg != nil {
+				L := t.labels.Len()
+				right := argmax(lg.Data[j*L:(j+1)*L]) == b.Labels[j]
+				if right {
+					labelOK++
+				}
+				ok = ok && right
+			}
 			sents++
 			if ok {
 				sentOK++
@@ -186,40 +408,78 @@ func (t *Task) Evaluate(batches iter.Seq[*pipeline.Batch]) (tasks.Metrics, error
 	}
 	p, r, f := spans.PRF()
 	m := tasks.Metrics{"precision": p, "recall": r, "f1": f}
-	if lossTokens > 0 {
-		m["loss"] = lossSum / float64(lossTokens)
+	for typ, c := range perType {
+		_, _, ft := c.PRF()
+		m["f1/"+typ] = ft
+	}
+	if lossN > 0 {
+		m["loss"] = lossSum / float64(lossN)
 	}
 	if total > 0 {
 		m["token_accuracy"] = 100 * float64(correct) / float64(total)
 	}
 	if sents > 0 {
 		m["sentence_accuracy"] = 100 * float64(sentOK) / float64(sents)
+		if t.clf != nil {
+			m["label_accuracy"] = 100 * float64(labelOK) / float64(sents)
+		}
 	}
 	return m, nil
 }
 
-// Predict implements tasks.Task: a "tags" column holding the list of tags of
-// each sequence, one per token.
+// Predict implements tasks.Task: a "tags" column (the list of tags of each
+// sequence), with a joint head a "label" column, and with nbest > 1 an "nbest"
+// column of the n best tag sequences (space-joined) and "nbest_scores".
 func (t *Task) Predict(b *pipeline.Batch) (arrow.RecordBatch, error) {
-	pred := decode(t.logits(nil, b, false), t.tags.Len())
-	lb := array.NewListBuilder(memory.DefaultAllocator, arrow.BinaryTypes.String)
-	defer lb.Release()
-	vb := lb.ValueBuilder().(*array.StringBuilder)
+	em, lg := t.forward(nil, b, false)
+	n := max(t.opts.NBest, 1)
+	paths := t.decode(em, b.Lengths, n)
+	mem := memory.DefaultAllocator
+	strList := arrow.ListOf(arrow.BinaryTypes.String)
+	fields := []arrow.Field{{Name: "tags", Type: strList}}
+	tb := array.NewListBuilder(mem, arrow.BinaryTypes.String)
+	defer tb.Release()
 	for j := range b.B {
-		lb.Append(true)
-		for i := range b.Lengths[j] {
-			vb.Append(t.tags.Token(pred[i*b.B+j]))
-		}
+		tb.Append(true)
+		tb.ValueBuilder().(*array.StringBuilder).AppendValues(t.dataTags(paths[j][0].Tags), nil)
 	}
-	col := lb.NewArray()
-	defer col.Release()
-	schema := arrow.NewSchema([]arrow.Field{{Name: "tags", Type: arrow.ListOf(arrow.BinaryTypes.String)}}, nil)
-	return array.NewRecordBatch(schema, []arrow.Array{col}, int64(b.B)), nil
+	cols := []arrow.Array{tb.NewArray()}
+	if lg != nil {
+		lb := array.NewStringBuilder(mem)
+		defer lb.Release()
+		L := t.labels.Len()
+		for j := range b.B {
+			lb.Append(t.labels.Token(argmax(lg.Data[j*L : (j+1)*L])))
+		}
+		fields = append(fields, arrow.Field{Name: "label", Type: arrow.BinaryTypes.String})
+		cols = append(cols, lb.NewArray())
+	}
+	if n > 1 {
+		nb := array.NewListBuilder(mem, arrow.BinaryTypes.String)
+		sb := array.NewListBuilder(mem, arrow.PrimitiveTypes.Float64)
+		defer nb.Release()
+		defer sb.Release()
+		for j := range b.B {
+			nb.Append(true)
+			sb.Append(true)
+			for _, p := range paths[j] {
+				nb.ValueBuilder().(*array.StringBuilder).Append(strings.Join(t.dataTags(p.Tags), " "))
+				sb.ValueBuilder().(*array.Float64Builder).Append(p.Score)
+			}
+		}
+		fields = append(fields, arrow.Field{Name: "nbest", Type: strList}, arrow.Field{Name: "nbest_scores", Type: arrow.ListOf(arrow.PrimitiveTypes.Float64)})
+		cols = append(cols, nb.NewArray(), sb.NewArray())
+	}
+	rec := array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, int64(b.B))
+	for _, c := range cols {
+		c.Release()
+	}
+	return rec, nil
 }
 
 // Save implements tasks.Task.
 func (t *Task) Save(dir string, resumable bool) error {
-	return t.core.Save(dir, resumable, map[string]string{"task": "tagging"})
+	return t.core.Save(dir, resumable, map[string]string{"task": "tagging", "head": t.opts.Head})
 }
 
 // Load implements tasks.Task.
