@@ -74,7 +74,9 @@ func constraints(scheme string, tags []string) nn.Allowed {
 	}
 	// open: the tag may start a chunk (or be O); inside: it continues one.
 	opens := func(p string) bool { return p == "O" || p == "B" || p == "S" }
-	closes := func(p string) bool { return p == "O" || p == "E" || p == "S" || (scheme == BIO && (p == "B" || p == "I")) }
+	closes := func(p string) bool {
+		return p == "O" || p == "E" || p == "S" || (scheme == BIO && (p == "B" || p == "I"))
+	}
 	for j := range C {
 		pj := parts[j].p
 		a.StartOK[j] = opens(pj)
