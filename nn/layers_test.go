@@ -106,7 +106,8 @@ func TestCrossEntropyGradients(t *testing.T) {
 		logits.Data[i] *= 3
 	}
 	targets := []int32{1, 4, -1, 0, 2, 2} // row 2 ignored by sign, row 3 by ignoreIndex 0
-	for _, opts := range []nn.CEOptions{{}, {LabelSmoothing: 0.1}, {Sequences: 2}, {LabelSmoothing: 0.2, Sequences: 2}} {
+	for _, opts := range []nn.CEOptions{{}, {LabelSmoothing: 0.1}, {Sequences: 2}, {LabelSmoothing: 0.2, Sequences: 2},
+		{Weights: []float64{0.5, 1, 2, 3, 0.25}}, {Weights: []float64{0.5, 1, 2, 3, 0.25}, LabelSmoothing: 0.1}} {
 		loss := func(tp *nn.Tape) *nn.Tensor[float64] { return nn.CrossEntropy(tp, logits, targets, 0, opts) }
 		nntest.GradCheck(t, []*nn.Tensor[float64]{logits}, loss, nntest.GradTol)
 		// Ignored rows (target -1, and target 0 = ignoreIndex) get no gradient.
@@ -139,7 +140,33 @@ func TestCrossEntropyValue(t *testing.T) {
 	if math.Abs(got-want) > 1e-12 {
 		t.Fatalf("smoothed = %g, want %g", got, want)
 	}
+	// Class weights: Σ w_y·NLL / Σ w_y, as torch's weighted mean.
+	got = nn.CrossEntropy(nil, logits, []int32{1, 0}, -1, nn.CEOptions{Weights: []float64{3, 1}}).Data[0]
+	want = (-1*math.Log(0.75) - 3*math.Log(0.25)) / 4
+	if math.Abs(got-want) > 1e-12 {
+		t.Fatalf("weighted = %g, want %g", got, want)
+	}
 	if got := nn.CrossEntropy(nil, logits, []int32{-1, -1}, -1, nn.CEOptions{}).Data[0]; got != 0 {
 		t.Fatalf("all ignored = %g, want 0", got)
+	}
+}
+
+func TestBCEWithLogits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 1))
+	logits := nntest.RandTensor[float64](rng, 3, 4)
+	for i := range logits.Data {
+		logits.Data[i] *= 4
+	}
+	targets := []float64{1, 0, 0, 1, 0, 1, 1, 0, 0, 0, 1, 1}
+	loss := func(tp *nn.Tape) *nn.Tensor[float64] { return nn.BCEWithLogits(tp, logits, targets) }
+	nntest.GradCheck(t, []*nn.Tensor[float64]{logits}, loss, nntest.GradTol)
+	want := 0.0
+	for i, x := range logits.Data {
+		p := 1 / (1 + math.Exp(-x))
+		want -= targets[i]*math.Log(p) + (1-targets[i])*math.Log(1-p)
+	}
+	want /= 12
+	if got := nn.BCEWithLogits(nil, logits, targets).Data[0]; math.Abs(got-want) > 1e-12 {
+		t.Fatalf("BCE %g, want %g", got, want)
 	}
 }

@@ -13,6 +13,10 @@ type CEOptions struct {
 	// Sequences, when positive, divides the summed loss by this number of sequences
 	// (mean per sequence) instead of by the number of counted tokens.
 	Sequences int
+	// Weights, when set, weighs each row's loss by the weight of its target class
+	// and divides by the summed weights, as torch.nn.CrossEntropyLoss(weight=…)
+	// with reduction "mean" (Sequences then does not apply).
+	Weights []float64
 }
 
 // CrossEntropy is the softmax cross-entropy of logits [..., C] against one class id
@@ -27,7 +31,7 @@ func CrossEntropy[T Float](tp *Tape, logits *Tensor[T], targets []int32, ignoreI
 	}
 	eps := opts.LabelSmoothing
 	probs := make([]T, n*C)
-	var total float64
+	var total, wsum float64
 	count := 0
 	for i, y := range targets {
 		if y < 0 || y == ignoreIndex {
@@ -60,11 +64,15 @@ func CrossEntropy[T Float](tp *Tape, logits *Tensor[T], targets []int32, ignoreI
 			}
 			nll = (1-eps)*nll + eps*meanNLL/float64(C)
 		}
-		total += nll
+		total += weight(opts.Weights, y) * nll
+		wsum += weight(opts.Weights, y)
 	}
 	norm := float64(count)
 	if opts.Sequences > 0 {
 		norm = float64(opts.Sequences)
+	}
+	if opts.Weights != nil {
+		norm = wsum
 	}
 	loss := NewTensor[T](1)
 	if norm > 0 {
@@ -82,10 +90,50 @@ func CrossEntropy[T Float](tp *Tape, logits *Tensor[T], targets []int32, ignoreI
 				continue
 			}
 			p, d := probs[i*C:(i+1)*C], dx[i*C:(i+1)*C]
+			sc := scale * T(weight(opts.Weights, y))
 			for j, v := range p {
-				d[j] += scale * (v - off)
+				d[j] += sc * (v - off)
 			}
-			d[y] -= scale * T(1-eps)
+			d[y] -= sc * T(1-eps)
+		}
+	})
+	return loss
+}
+
+func weight(w []float64, y int32) float64 {
+	if w == nil {
+		return 1
+	}
+	return w[y]
+}
+
+// BCEWithLogits is the binary cross-entropy of sigmoid(logits) against 0/1
+// targets of the same shape, averaged over all elements (multi-label
+// classification), as torch.nn.BCEWithLogitsLoss. It is computed in the stable
+// form max(x,0) − x·y + log(1 + e^−|x|).
+func BCEWithLogits[T Float](tp *Tape, logits *Tensor[T], targets []T) *Tensor[T] {
+	if len(targets) != logits.Len() {
+		panic(fmt.Sprintf("nn: BCEWithLogits: %d targets for %d logits", len(targets), logits.Len()))
+	}
+	loss := NewTensor[T](1)
+	n := logits.Len()
+	if n == 0 {
+		return loss
+	}
+	var total float64
+	for i, v := range logits.Data {
+		x, y := float64(v), float64(targets[i])
+		total += max(x, 0) - x*y + math.Log1p(math.Exp(-math.Abs(x)))
+	}
+	loss.Data[0] = T(total / float64(n))
+	tp.Record(func() {
+		if loss.Grad == nil {
+			return
+		}
+		g := float64(loss.Grad[0]) / float64(n)
+		dx := logits.EnsureGrad()
+		for i, v := range logits.Data {
+			dx[i] += T(g * (1/(1+math.Exp(-float64(v))) - float64(targets[i])))
 		}
 	})
 	return loss
