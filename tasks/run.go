@@ -150,6 +150,13 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 		if out.Test, err = best.Evaluate(EvalBatches(data.Test, r)); err != nil {
 			return nil, fmt.Errorf("test evaluation: %w", err)
 		}
+		if f, ok := best.(Figures); ok {
+			files, err := f.Figures(dir)
+			if err != nil {
+				return nil, err
+			}
+			out.Files = append(out.Files, files...)
+		}
 		if r.Output.Predictions {
 			p := filepath.Join(dir, PredictionsFile)
 			if err := predictFile(best, r.Data.Test, data, p); err != nil {

@@ -51,6 +51,9 @@ type Info struct {
 type Setup struct {
 	Recipe *recipes.Recipe
 	Vocabs pipeline.Vocabs
+	// Train describes the training split (label counts for class weights). It is
+	// empty when a trained model is loaded for evaluation or prediction.
+	Train pipeline.Summary
 }
 
 // Step is what one training step measured.
@@ -62,3 +65,10 @@ type Step struct {
 
 // Metrics are named scores of an evaluation ("loss", "f1", "accuracy", …).
 type Metrics map[string]float64
+
+// Figures is implemented by tasks that draw figures of their last evaluation
+// (a confusion matrix) into a folder; the run calls it after the test
+// evaluation and lists the files in the report.
+type Figures interface {
+	Figures(dir string) ([]string, error)
+}

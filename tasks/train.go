@@ -101,7 +101,7 @@ func (t *Trainer) metric() (string, bool) {
 func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 	r := t.Recipe
 	start := time.Now()
-	setup := Setup{Recipe: r, Vocabs: t.Data.Vocabs}
+	setup := Setup{Recipe: r, Vocabs: t.Data.Vocabs, Train: pipeline.Summarize(t.Data.Train, t.Data.Vocabs)}
 	if err := t.Task.Init(setup); err != nil {
 		return nil, err
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/seqkit/seqkit/recipes"
 	"github.com/seqkit/seqkit/tasks"
+	"github.com/seqkit/seqkit/tasks/classify"
 	"github.com/seqkit/seqkit/tasks/tagging"
 )
 
@@ -66,7 +67,7 @@ func main() {
 // registry holds the task types of this binary, registered explicitly.
 func registry() *tasks.Registry {
 	var reg tasks.Registry
-	for _, t := range []tasks.Type{tagging.Type()} {
+	for _, t := range []tasks.Type{tagging.Type(), classify.Type()} {
 		if err := reg.Register(t); err != nil {
 			panic(err) // two built-in tasks of one name: a programming error
 		}
