@@ -88,6 +88,7 @@ type Reader struct {
 	bld     *array.RecordBuilder
 	rows    int
 	cur     arrow.RecordBatch
+	part    *Part
 	err     error
 	done    bool
 	read    int
@@ -173,7 +174,7 @@ func Open(src Source, opts ...Option) (*Reader, error) {
 		rs.close()
 		return nil, fmt.Errorf("pipeline: %s: the column mapping names no column (text, tokens, tags, label or target)", path)
 	}
-	r := &Reader{path: path, src: rs, roles: roles, schema: Schema(roles), rows: cfg.batchRows, rejects: cfg.rejects, progress: cfg.progress}
+	r := &Reader{path: path, src: rs, roles: roles, schema: Schema(roles), rows: cfg.batchRows, rejects: cfg.rejects, progress: cfg.progress, part: src.Part}
 	r.bld = array.NewRecordBuilder(cfg.mem, r.schema)
 	r.refs.Store(1)
 	return r, nil
@@ -245,6 +246,9 @@ func (r *Reader) Next() bool {
 		if err != nil {
 			r.err = err
 			return false
+		}
+		if r.part != nil && r.part.Split.Part(int64(ex.line)) != r.part.Index {
+			continue
 		}
 		r.append(&ex)
 		n++

@@ -305,3 +305,36 @@ func TestLongLines(t *testing.T) {
 		t.Fatalf("rows %v", rows)
 	}
 }
+
+// TestPart checks that the parts of a ratio split of a source's rows are
+// disjoint, cover every row, and follow RatioSplit.Part.
+func TestPart(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	for i := range 200 {
+		b.WriteString(strings.Repeat("w", i%7+1) + "\n")
+	}
+	p := filepath.Join(dir, "lines.txt")
+	os.WriteFile(p, []byte(b.String()), 0o644)
+	split := pipeline.RatioSplit{Ratios: []float64{0.8, 0.2}, Seed: 3}
+	seen := map[int64]int{}
+	for part := range 2 {
+		rows, err := readAll(t, pipeline.Source{Path: p, Part: &pipeline.Part{Split: split, Index: part}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			n := int64(r["row"].(int))
+			if split.Part(n) != part {
+				t.Errorf("row %d in part %d, RatioSplit says %d", n, part, split.Part(n))
+			}
+			seen[n]++
+		}
+		if part == 1 && (len(rows) < 20 || len(rows) > 60) {
+			t.Errorf("dev part has %d of 200 rows, want about 40", len(rows))
+		}
+	}
+	if len(seen) != 200 {
+		t.Errorf("parts cover %d of 200 rows", len(seen))
+	}
+}

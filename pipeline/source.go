@@ -120,6 +120,15 @@ type Source struct {
 	// whole lines of about StreamChunk bytes, each line ending in "\n", so a
 	// character tokenizer sees the line breaks. [Streams] batches such a dataset.
 	Stream bool `yaml:"stream,omitempty" json:"stream,omitempty"`
+	// Part, when set, keeps only one part of a seeded ratio split of the rows: a
+	// dev split carved from a training file. Recipes set it from data.split.
+	Part *Part `yaml:"-" json:"part,omitempty"`
+}
+
+// Part selects part Index of a [RatioSplit] of a source's rows.
+type Part struct {
+	Split RatioSplit `json:"split"`
+	Index int        `json:"index"`
 }
 
 // RowField is the name of the int64 column that records where each example came

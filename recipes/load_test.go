@@ -2,6 +2,7 @@ package recipes_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"errors"
 	"os"
 	"path/filepath"
@@ -10,13 +11,16 @@ import (
 
 	"github.com/seqkit/seqkit/recipes"
 	"github.com/seqkit/seqkit/tasks"
+	"github.com/seqkit/seqkit/tasks/classify"
 	"github.com/seqkit/seqkit/tasks/tagging"
 )
 
 func registry(t testing.TB) *tasks.Registry {
 	var reg tasks.Registry
-	if err := reg.Register(tagging.Type()); err != nil {
-		t.Fatal(err)
+	for _, typ := range []tasks.Type{tagging.Type(), classify.Type()} {
+		if err := reg.Register(typ); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return &reg
 }
@@ -40,11 +44,11 @@ func TestErrors(t *testing.T) {
 			`testdata/bad_range.yaml:3:18: model.dropout: must be at most 0.95, got 1.5`,
 			`testdata/bad_range.yaml:3:29: model.cell: "lstmm" is not one of rnn, rnn_relu, lstm, gru; did you mean "lstm"?`}},
 		{"bad_task.yaml", nil, []string{
-			`testdata/bad_task.yaml:4:9: task.type: unknown task type "taging"; did you mean "tagging"? (known: tagging)`}},
+			`testdata/bad_task.yaml:4:9: task.type: unknown task type "taging"; did you mean "tagging"? (known: classify, tagging)`}},
 		{"bad_task_option.yaml", nil, []string{
-			`testdata/bad_task_option.yaml:5:3: task.label_smothing: unknown key; did you mean "label_smoothing"? (known: label_smoothing)`}},
+			`testdata/bad_task_option.yaml:5:3: task.label_smothing: unknown key; did you mean "label_smoothing"? (known: constrain, head, joint, label_smoothing, nbest, scheme, train_scheme)`}},
 		{"misfit.yaml", nil, []string{
-			`testdata/misfit.yaml:4:46: data.train.columns.label: the tagging task does not use a sentence label`}},
+			`testdata/misfit.yaml:4:46: data.train.columns.label: the tagging task uses a sentence label only with task.joint`}},
 		{"bad_column.yaml", nil, []string{
 			`testdata/bad_column.yaml:3:5: data.train: ` + abs(t, "testdata/tiny.csv") + `:1: no column "words" for tokens; the header has "text", "tags", "label"`}},
 		{"ok.yaml", []string{"train.bptt=35"}, []string{
@@ -116,7 +120,7 @@ func TestExtends(t *testing.T) {
 // run directory keeps loads back into the same recipe.
 func TestShowRoundTrip(t *testing.T) {
 	reg := registry(t)
-	r, err := recipes.Load("testdata/sub/child.yaml", recipes.Options{Tasks: reg, Sets: []string{"task.label_smoothing=0.1"}})
+	r, err := recipes.Load("testdata/sub/child.yaml", recipes.Options{Tasks: reg, Sets: []string{"task.label_smoothing=0.1", "task.head=softmax"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +178,7 @@ func TestSchema(t *testing.T) {
 		t.Errorf("model.cell: %v", cell)
 	}
 	task := props["task"].(map[string]any)
-	then := task["allOf"].([]any)[0].(map[string]any)["then"].(map[string]any)
+	then := task["allOf"].([]any)[1].(map[string]any)["then"].(map[string]any) // classify, tagging
 	if _, ok := then["properties"].(map[string]any)["label_smoothing"]; !ok {
 		t.Errorf("tagging options missing from the schema: %v", then)
 	}
@@ -209,4 +213,28 @@ func FuzzLoad(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSplit checks that data.split carves dev out of train.
+func TestSplit(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	for i := range 100 {
+		fmt.Fprintf(&b, "w%d\tO\nx\tB-X\n\n", i)
+	}
+	os.WriteFile(filepath.Join(dir, "train.conll"), []byte(b.String()), 0o644)
+	os.WriteFile(filepath.Join(dir, "r.yaml"), []byte("data:\n  train: {path: train.conll}\n  split: {dev: 0.2, seed: 5}\ntask: {type: tagging}\n"), 0o644)
+	r, err := recipes.Load(filepath.Join(dir, "r.yaml"), recipes.Options{Tasks: registry(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := r.Data
+	if d.Dev.Path != d.Train.Path || d.Train.Part == nil || d.Dev.Part == nil || d.Train.Part.Index != 0 || d.Dev.Part.Index != 1 ||
+		d.Dev.Part.Split.Ratios[1] != 0.2 || d.Dev.Part.Split.Seed != 5 {
+		t.Errorf("split: train %+v dev %+v", d.Train, d.Dev)
+	}
+	if _, err := recipes.Load("testdata/sub/child.yaml", recipes.Options{Tasks: registry(t), Sets: []string{"data.split={dev: 0.2}"}}); err == nil ||
+		!strings.Contains(err.Error(), "data.split: data.dev is given too") {
+		t.Errorf("split beside dev: %v", err)
+	}
 }

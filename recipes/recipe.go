@@ -32,7 +32,10 @@ type Data struct {
 	Test  pipeline.Source `yaml:"test,omitempty" doc:"held-out examples, evaluated once at the end of seqkit run"`
 	// Generate fills the three splits from a built-in data generator instead of
 	// files (the Taipei demo's travel grammar).
-	Generate  *Generate                `yaml:"generate,omitempty" doc:"build the splits with a built-in generator instead of reading files"`
+	Generate *Generate `yaml:"generate,omitempty" doc:"build the splits with a built-in generator instead of reading files"`
+	// Split carves the dev split out of the training data by a seeded hash of
+	// each example's row, for data that comes without one.
+	Split     *Split                   `yaml:"split,omitempty" doc:"carve a dev split out of the training data"`
 	Tokenizer pipeline.TokenizerConfig `yaml:"tokenizer" doc:"how text becomes tokens"`
 	Vocab     pipeline.VocabConfig     `yaml:"vocab" doc:"vocabulary limits (train split only)"`
 	Batch     Batch                    `yaml:"batch" doc:"batching"`
@@ -48,6 +51,14 @@ type Generate struct {
 	Dev   int    `yaml:"dev" doc:"dev examples" min:"1"`
 	Test  int    `yaml:"test" doc:"test examples" min:"1"`
 	Seed  uint64 `yaml:"seed" doc:"generator seed"`
+}
+
+// Split is a dev split carved from the training data: each example goes to dev
+// with probability Dev, decided by a seeded hash of its row, so the same rows go
+// to dev every time and adding rows moves no other row.
+type Split struct {
+	Dev  float64 `yaml:"dev" doc:"share of the training examples that become the dev split" min:"0.01" max:"0.5"`
+	Seed uint64  `yaml:"seed" doc:"seed of the assignment"`
 }
 
 // Batch is the batching of every split; training batches are shuffled and

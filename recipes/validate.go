@@ -32,6 +32,9 @@ func (r *Recipe) validate() []KeyError {
 			}
 		}
 	}
+	if d.Split != nil && (d.Dev.Path != "" || d.Dev.Files != (pipeline.Columns{})) {
+		add("data.split", "data.dev is given too; carve dev from train or name it, not both")
+	}
 	if _, err := pipeline.NewTokenizer(d.Tokenizer); err != nil {
 		add("data.tokenizer", "%v", strings.TrimPrefix(err.Error(), "pipeline: "))
 	}
@@ -65,10 +68,22 @@ func (r *Recipe) validate() []KeyError {
 			add("train.schedule", "kind: warmup_linear needs a known length (epochs or steps)")
 		}
 	}
-	if t.EarlyStop.Patience > 0 && d.Dev.Path == "" && d.Dev.Files == (pipeline.Columns{}) && d.Generate == nil {
+	if t.EarlyStop.Patience > 0 && d.Dev.Path == "" && d.Dev.Files == (pipeline.Columns{}) && d.Generate == nil && d.Split == nil {
 		add("train.early_stop.patience", "early stopping needs a dev split (data.dev)")
 	}
 	return errs
+}
+
+// applySplit turns data.split into the train and dev sources' parts.
+func (r *Recipe) applySplit() {
+	s := r.Data.Split
+	if s == nil {
+		return
+	}
+	split := pipeline.RatioSplit{Ratios: []float64{1 - s.Dev, s.Dev}, Seed: s.Seed}
+	r.Data.Dev = r.Data.Train
+	r.Data.Train.Part = &pipeline.Part{Split: split, Index: 0}
+	r.Data.Dev.Part = &pipeline.Part{Split: split, Index: 1}
 }
 
 // RNNConfig is the recurrent stack the model section describes, for an input of

@@ -174,7 +174,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"run", bad}, "bad.yaml:2:3: model.hiden: unknown key; did you mean \"hidden\"?"},
 		{[]string{"run", "taipei", "--set", "model.hidden=abc"}, "--set model.hidden=abc:1:14: model.hidden: want an integer"},
 		{[]string{"run", "--bogus"}, "unknown flag: --bogus"},
-		{[]string{"recipe", "validate", "nosuch"}, "nosuch: not a file, nor a built-in recipe (taipei)"},
+		{[]string{"recipe", "validate", "nosuch"}, "nosuch: not a file, nor a built-in recipe (atis-joint, atis-slots, "},
 		{[]string{"eval"}, "eval needs the run directory"},
 		{[]string{"predict", "-m", dir, "--input", "x", "--output", "y.xlsx"}, "no recipe.yaml here"},
 	} {
