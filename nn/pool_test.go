@@ -72,3 +72,18 @@ func TestAttnPoolGradients(t *testing.T) {
 		}
 	}
 }
+
+func TestConcatGradients(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 1))
+	a := nntest.RandTensor[float64](rng, 2, 3, 4)
+	b := nntest.RandTensor[float64](rng, 2, 3, 2)
+	w := nntest.RandSlice(rng, 2*3*6)
+	loss := func(tp *nn.Tape) *nn.Tensor[float64] {
+		return nntest.WeightedSum(tp, []*nn.Tensor[float64]{nn.Concat(tp, a, b)}, [][]float64{w})
+	}
+	nntest.GradCheck(t, []*nn.Tensor[float64]{a, b}, loss, nntest.GradTol)
+	out := nn.Concat(nil, a, b)
+	if out.Shape[2] != 6 || out.Data[4] != b.Data[0] || out.Data[6] != a.Data[4] {
+		t.Errorf("concat layout wrong: %v", out.Shape)
+	}
+}

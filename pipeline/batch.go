@@ -52,6 +52,9 @@ type Batch struct {
 	// Next is the token that follows each input token, [T, B], for language
 	// models ([Streams]); -1 where there is none. Nil elsewhere.
 	Next []int32
+	// Chars holds the character ids of each input token, [T·B] (index t·B + b),
+	// nil at padding; nil when the dataset has no character columns.
+	Chars [][]int32
 }
 
 // Batcher cuts a dataset into batches, epoch after epoch.
@@ -70,6 +73,7 @@ type ref struct {
 type batchColumns struct {
 	rows                 *array.Int64
 	ids, tags, target    *array.List
+	chars, charLens      *array.List
 	lengths, label, tlen *array.Int32
 }
 
@@ -110,6 +114,10 @@ func NewRecordBatcher(name string, recs []arrow.RecordBatch, cfg BatchConfig) (*
 				c.target, _ = col.(*array.List)
 			case TargetLengthField:
 				c.tlen, _ = col.(*array.Int32)
+			case CharsField:
+				c.chars, _ = col.(*array.List)
+			case CharLengthsField:
+				c.charLens, _ = col.(*array.List)
 			}
 		}
 		if c.rows == nil || c.ids == nil || c.lengths == nil {
@@ -143,7 +151,10 @@ func NewRecordBatcher(name string, recs []arrow.RecordBatch, cfg BatchConfig) (*
 // equal to its ids. A dataset written by this package always passes; a corrupt one
 // fails here instead of panicking in a batch.
 func checkRows(c batchColumns, n int) error {
-	for _, l := range []*array.List{c.ids, c.tags, c.target} {
+	if (c.chars == nil) != (c.charLens == nil) {
+		return fmt.Errorf("%s and %s come together", CharsField, CharLengthsField)
+	}
+	for _, l := range []*array.List{c.ids, c.tags, c.target, c.chars, c.charLens} {
 		if l == nil {
 			continue
 		}
@@ -165,6 +176,21 @@ func checkRows(c batchColumns, n int) error {
 		}
 		if c.target != nil && (c.tlen == nil || rowLen(c.target, i) != c.tlen.Value(i)) {
 			return fmt.Errorf("row %d: target length does not match its ids", i)
+		}
+		if c.chars != nil {
+			if rowLen(c.charLens, i) != want {
+				return fmt.Errorf("row %d: %d character lengths for %d tokens", i, rowLen(c.charLens, i), want)
+			}
+			sum := int32(0)
+			for _, n := range listRow(c.charLens, i) {
+				if n < 0 {
+					return fmt.Errorf("row %d: negative character length", i)
+				}
+				sum += n
+			}
+			if sum != rowLen(c.chars, i) {
+				return fmt.Errorf("row %d: character lengths add up to %d, not %d", i, sum, rowLen(c.chars, i))
+			}
 		}
 	}
 	return nil
@@ -256,9 +282,20 @@ func (b *Batcher) build(refs []ref) *Batch {
 		}
 		bt.Target = make([]int32, bt.TargetT*B)
 	}
+	if c0.chars != nil {
+		bt.Chars = make([][]int32, bt.T*B)
+	}
 	for i, r := range refs {
 		c, row := b.cols[r.rec], int(r.row)
 		timeMajor(bt.IDs, listRow(c.ids, row)[:r.len], i, B)
+		if bt.Chars != nil {
+			all, lens := listRow(c.chars, row), listRow(c.charLens, row)
+			off := int32(0)
+			for t := range int(r.len) {
+				bt.Chars[t*B+i] = all[off : off+lens[t] : off+lens[t]]
+				off += lens[t]
+			}
+		}
 		if bt.Tags != nil {
 			timeMajor(bt.Tags, listRow(c.tags, row)[:r.len], i, B)
 		}

@@ -166,3 +166,51 @@ func TestRatioSplit(t *testing.T) {
 		t.Errorf("another seed kept %d of 1000 assignments", same)
 	}
 }
+
+// TestBatchChars checks that the character ids of every token reach the batch:
+// spelled back through the character vocabulary they give the token.
+func TestBatchChars(t *testing.T) {
+	src := pipeline.Source{Path: "testdata/small.conll"}
+	tok, _ := pipeline.NewTokenizer(pipeline.TokenizerConfig{})
+	v, err := pipeline.VocabsOf(src, tok, pipeline.VocabConfig{Chars: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Chars == nil || !v.Chars.HasSpecials() {
+		t.Fatal("no character vocabulary")
+	}
+	ds, _, err := pipeline.Cache{Dir: t.TempDir()}.Prepare(src, &pipeline.Encoder{Tokenizer: tok, Vocabs: v}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	bt, err := pipeline.NewBatcher(ds, pipeline.BatchConfig{Size: 2, MaxLen: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for b := range bt.Epoch(0) {
+		for tt := range b.T {
+			for j := range b.B {
+				cs := b.Chars[tt*b.B+j]
+				if tt >= b.Lengths[j] {
+					if cs != nil {
+						t.Errorf("characters at padding")
+					}
+					continue
+				}
+				var word strings.Builder
+				for _, c := range cs {
+					word.WriteString(v.Chars.Token(c))
+				}
+				if got, want := word.String(), v.Input.Token(b.IDs[tt*b.B+j]); got != want {
+					t.Errorf("token %q spelled %q", want, got)
+				}
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no tokens")
+	}
+}

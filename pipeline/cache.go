@@ -103,7 +103,8 @@ func (e *Encoder) settings() any {
 		Tokenizer                   TokenizerConfig
 		Input, Tags, Labels, Target string
 		Schema                      string
-	}{e.Tokenizer.cfg, vocab(e.Vocabs.Input), vocab(e.Vocabs.Tags), vocab(e.Vocabs.Labels), vocab(e.Vocabs.Target), e.Schema().String()}
+		Chars                       string `json:",omitempty"`
+	}{e.Tokenizer.cfg, vocab(e.Vocabs.Input), vocab(e.Vocabs.Tags), vocab(e.Vocabs.Labels), vocab(e.Vocabs.Target), e.Schema().String(), vocab(e.Vocabs.Chars)}
 }
 
 // Prepare returns src encoded by enc: memory-mapped from the cache when a dataset

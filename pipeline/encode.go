@@ -18,6 +18,8 @@ const (
 	LabelField        = "label"         // int32: class id
 	TargetField       = "target"        // list<int32>: <bos> target ids <eos>
 	TargetLengthField = "target_length" // int32
+	CharsField        = "chars"         // list<int32>: the character ids of every input token, concatenated
+	CharLengthsField  = "char_lengths"  // list<int32>: the number of characters of each input token
 )
 
 // Vocabs holds the vocabularies of a dataset; nil for roles it lacks.
@@ -26,6 +28,9 @@ type Vocabs struct {
 	Tags   *Vocab
 	Labels *Vocab
 	Target *Vocab
+	// Chars is the vocabulary of the characters of input tokens, for character
+	// features; built only when VocabConfig.Chars asks for it.
+	Chars *Vocab
 }
 
 // Encoder turns read records (the schema of [Schema]) into id records. The input
@@ -146,6 +151,9 @@ func (e *Encoder) Schema() *arrow.Schema {
 	fields := []arrow.Field{{Name: RowField, Type: arrow.PrimitiveTypes.Int64}}
 	if e.Vocabs.Input != nil {
 		fields = append(fields, arrow.Field{Name: IDsField, Type: ids}, arrow.Field{Name: LengthField, Type: arrow.PrimitiveTypes.Int32})
+		if e.Vocabs.Chars != nil {
+			fields = append(fields, arrow.Field{Name: CharsField, Type: ids}, arrow.Field{Name: CharLengthsField, Type: ids})
+		}
 	}
 	if e.Vocabs.Tags != nil {
 		fields = append(fields, arrow.Field{Name: TagsField, Type: ids})
@@ -191,6 +199,10 @@ func (e *Encoder) Encode(rec arrow.RecordBatch) (arrow.RecordBatch, EncodeStats,
 	if v.Input != nil {
 		ids, lens := next().(*array.ListBuilder), next().(*array.Int32Builder)
 		vb := ids.ValueBuilder().(*array.Int32Builder)
+		var chars, clens *array.ListBuilder
+		if v.Chars != nil {
+			chars, clens = next().(*array.ListBuilder), next().(*array.ListBuilder)
+		}
 		for i := 0; i < n; i++ {
 			toks = e.inputTokens(c, i, toks)
 			ids.Append(true)
@@ -204,6 +216,9 @@ func (e *Encoder) Encode(rec arrow.RecordBatch) (arrow.RecordBatch, EncodeStats,
 			}
 			lens.Append(int32(len(toks)))
 			st.Tokens += int64(len(toks))
+			if chars != nil {
+				appendChars(v.Chars, toks, chars, clens)
+			}
 		}
 	}
 	if v.Tags != nil {
@@ -246,6 +261,25 @@ func (e *Encoder) Encode(rec arrow.RecordBatch) (arrow.RecordBatch, EncodeStats,
 	return b.NewRecordBatch(), st, nil
 }
 
+// appendChars appends the character ids of one row's tokens and their lengths.
+func appendChars(v *Vocab, toks []string, chars, lens *array.ListBuilder) {
+	cb, lb := chars.ValueBuilder().(*array.Int32Builder), lens.ValueBuilder().(*array.Int32Builder)
+	chars.Append(true)
+	lens.Append(true)
+	for _, t := range toks {
+		n := int32(0)
+		for _, r := range t {
+			id, ok := v.ID(string(r))
+			if !ok {
+				id = UnkID
+			}
+			cb.Append(id)
+			n++
+		}
+		lb.Append(n)
+	}
+}
+
 func labelID(v *Vocab, s string, unknown *map[string]int) int32 {
 	if id, ok := v.ID(s); ok {
 		return id
@@ -261,7 +295,7 @@ func labelID(v *Vocab, s string, unknown *map[string]int) int32 {
 // the input (and target) vocabulary bounded by cfg, the tag and label vocabularies
 // with every value seen.
 func BuildVocabs(r array.RecordReader, tok *Tokenizer, cfg VocabConfig) (Vocabs, error) {
-	in, tags, labels, target := Counter{}, Counter{}, Counter{}, Counter{}
+	in, tags, labels, target, chars := Counter{}, Counter{}, Counter{}, Counter{}, Counter{}
 	var has roleColumns
 	var toks []string
 	e := &Encoder{Tokenizer: tok}
@@ -276,6 +310,13 @@ func BuildVocabs(r array.RecordReader, tok *Tokenizer, cfg VocabConfig) (Vocabs,
 			if c.text != nil || c.tokens != nil {
 				toks = e.inputTokens(c, i, toks)
 				in.Add(toks...)
+				if cfg.Chars {
+					for _, t := range toks {
+						for _, r := range t {
+							chars[string(r)]++
+						}
+					}
+				}
 			}
 			if c.tags != nil {
 				tags.Add(listStrings(c.tags, i)...)
@@ -295,6 +336,9 @@ func BuildVocabs(r array.RecordReader, tok *Tokenizer, cfg VocabConfig) (Vocabs,
 	var v Vocabs
 	if has.text != nil || has.tokens != nil {
 		v.Input = in.Build(cfg)
+		if cfg.Chars {
+			v.Chars = chars.Build(VocabConfig{})
+		}
 	}
 	if has.tags != nil {
 		v.Tags = tags.BuildLabels()

@@ -29,6 +29,9 @@ type VocabConfig struct {
 	MinFreq int `yaml:"min_freq,omitempty" json:"min_freq,omitempty"`
 	// MaxSize caps the number of entries, specials included (0: no cap).
 	MaxSize int `yaml:"max_size,omitempty" json:"max_size,omitempty"`
+	// Chars also builds the vocabulary of the characters of input tokens
+	// ([Vocabs].Chars). Tasks set it when the model reads characters.
+	Chars bool `yaml:"-" json:"-"`
 }
 
 // Vocab maps tokens to dense int32 ids. An input vocabulary starts with [Specials];

@@ -31,6 +31,13 @@ type TaskTypes interface {
 	CheckRecipe(r *Recipe) []KeyError
 }
 
+// Defaulter is an optional section (a pointer field, such as model.char) that
+// fills its own defaults when a recipe turns it on, so "char: {}" means the
+// default character layer.
+type Defaulter interface {
+	Defaults()
+}
+
 // Options control [Load].
 type Options struct {
 	// Sets are overrides, KEY=VALUE with a dotted key (model.hidden=256); the value
@@ -361,6 +368,9 @@ func (l *loader) check(n *yaml.Node, v reflect.Value, key string) {
 		}
 		if v.IsNil() {
 			v.Set(reflect.New(v.Type().Elem()))
+			if d, ok := v.Interface().(Defaulter); ok {
+				d.Defaults()
+			}
 		}
 		l.check(n, v.Elem(), key)
 		return

@@ -82,6 +82,21 @@ type Model struct {
 	Variational   bool    `yaml:"variational" doc:"one dropout mask shared over time steps"`
 	Peephole      bool    `yaml:"peephole" doc:"LSTM peephole connections"`
 	ForgetGate    bool    `yaml:"forget_gate" doc:"LSTM forget gate (false: the original 1997 cell)"`
+	// Char adds character-level word features: a bidirectional recurrent layer
+	// reads each word's characters and its final states join the word
+	// embedding, so words never seen in training still get a representation.
+	Char *Char `yaml:"char,omitempty" doc:"character-level word features (a BiLSTM over each word's characters)"`
+}
+
+// Defaults implements [Defaulter]: a BiLSTM of 25 units per direction over
+// character embeddings of 25 (Lample et al. 2016).
+func (c *Char) Defaults() { *c = Char{Embedding: 25, Hidden: 25, Cell: "lstm"} }
+
+// Char configures character-level word features.
+type Char struct {
+	Embedding int    `yaml:"embedding" doc:"character embedding size" min:"1"`
+	Hidden    int    `yaml:"hidden" doc:"hidden size per direction of the character layer" min:"1"`
+	Cell      string `yaml:"cell" doc:"recurrent cell of the character layer" enum:"rnn,rnn_relu,lstm,gru"`
 }
 
 // Task names the task type; Options is that type's own section, decoded strictly

@@ -22,22 +22,46 @@ type Encoder struct {
 	RNN         *nn.RNN[float32]
 	Dropout     float64
 	Variational bool
+	// CharEmb and CharRNN read each word's characters (model.char); nil without.
+	CharEmb *nn.Embedding[float32]
+	CharRNN *nn.RNN[float32]
 }
 
-// NewEncoder builds the encoder of recipe r for a vocabulary of vocab entries.
-func NewEncoder(r *recipes.Recipe, vocab int, rng *rand.Rand) (*Encoder, error) {
-	emb := nn.NewEmbedding[float32]("embedding", vocab, r.Model.Embedding, int(pipeline.PadID), rng)
-	rnn, err := nn.NewRNN[float32]("rnn", r.RNNConfig(), rng)
+// NewEncoder builds the encoder of recipe r for the input vocabularies.
+func NewEncoder(r *recipes.Recipe, v pipeline.Vocabs, rng *rand.Rand) (*Encoder, error) {
+	emb := nn.NewEmbedding[float32]("embedding", v.Input.Len(), r.Model.Embedding, int(pipeline.PadID), rng)
+	cfg := r.RNNConfig()
+	e := &Encoder{Emb: emb, Dropout: r.Model.Dropout, Variational: r.Model.Variational}
+	if c := r.Model.Char; c != nil {
+		if v.Chars == nil {
+			return nil, fmt.Errorf("tasks: model.char needs a character vocabulary")
+		}
+		cell, err := nn.ParseCell(c.Cell)
+		if err != nil {
+			return nil, err
+		}
+		e.CharEmb = nn.NewEmbedding[float32]("char_embedding", v.Chars.Len(), c.Embedding, int(pipeline.PadID), rng)
+		e.CharRNN, err = nn.NewRNN[float32]("char_rnn", nn.RNNConfig{Cell: cell, InputSize: c.Embedding, HiddenSize: c.Hidden, Bidirectional: true}, rng)
+		if err != nil {
+			return nil, err
+		}
+		cfg.InputSize += 2 * c.Hidden
+	}
+	rnn, err := nn.NewRNN[float32]("rnn", cfg, rng)
 	if err != nil {
 		return nil, err
 	}
-	return &Encoder{Emb: emb, RNN: rnn, Dropout: r.Model.Dropout, Variational: r.Model.Variational}, nil
+	e.RNN = rnn
+	return e, nil
 }
 
 // Forward encodes a batch into [T, B, OutputSize] and returns the final states
 // too. A nil rng means evaluation: no dropout.
 func (e *Encoder) Forward(tp *nn.Tape, b *pipeline.Batch, rng *rand.Rand) (*nn.Tensor[float32], nn.State[float32]) {
 	x := e.Emb.Forward(tp, b.IDs, b.T, b.B)
+	if e.CharRNN != nil {
+		x = nn.Concat(tp, x, e.charFeatures(tp, b))
+	}
 	x = nn.Dropout(tp, x, e.Dropout, e.Variational, rng)
 	out, st := e.RNN.Forward(tp, x, b.Lengths, nn.State[float32]{}, rng)
 	return nn.Dropout(tp, out, e.Dropout, e.Variational, rng), st
@@ -48,7 +72,66 @@ func (e *Encoder) OutputSize() int { return e.RNN.Config.OutputSize() }
 
 // Params are the encoder's trainable tensors.
 func (e *Encoder) Params() []*nn.Tensor[float32] {
-	return append(e.Emb.Params(), e.RNN.Params()...)
+	ps := append(e.Emb.Params(), e.RNN.Params()...)
+	if e.CharRNN != nil {
+		ps = append(append(ps, e.CharEmb.Params()...), e.CharRNN.Params()...)
+	}
+	return ps
+}
+
+// charFeatures runs the character layer over every word of the batch (as one
+// batch of words, time-major over characters) and returns the final forward and
+// backward states of each word at its position, [T, B, 2·hidden], zero at
+// padding.
+func (e *Encoder) charFeatures(tp *nn.Tape, b *pipeline.Batch) *nn.Tensor[float32] {
+	if b.Chars == nil {
+		panic("tasks: model.char needs batches with characters (pipeline VocabConfig.Chars)")
+	}
+	var pos []int // batch position t·B+b of each word
+	W := 1
+	for t := range b.T {
+		for j := range b.B {
+			if t < b.Lengths[j] {
+				pos = append(pos, t*b.B+j)
+				W = max(W, len(b.Chars[t*b.B+j]))
+			}
+		}
+	}
+	N := len(pos)
+	ids := make([]int32, W*N)
+	lengths := make([]int, N)
+	for n, p := range pos {
+		cs := b.Chars[p]
+		if len(cs) == 0 {
+			cs = []int32{pipeline.UnkID}
+		}
+		for w, c := range cs {
+			ids[w*N+n] = c
+		}
+		lengths[n] = len(cs)
+	}
+	ce := e.CharEmb.Forward(tp, ids, W, N)
+	_, st := e.CharRNN.Forward(tp, ce, lengths, nn.State[float32]{}, nil)
+	H := e.CharRNN.Config.HiddenSize
+	out := nn.NewTensor[float32](b.T, b.B, 2*H)
+	// st.H is [2, N, H]: forward then backward direction.
+	for n, p := range pos {
+		copy(out.Data[p*2*H:p*2*H+H], st.H.Data[n*H:(n+1)*H])
+		copy(out.Data[p*2*H+H:(p+1)*2*H], st.H.Data[(N+n)*H:(N+n+1)*H])
+	}
+	tp.Record(func() {
+		if out.Grad == nil {
+			return
+		}
+		g := st.H.EnsureGrad()
+		for n, p := range pos {
+			for k := range H {
+				g[n*H+k] += out.Grad[p*2*H+k]
+				g[(N+n)*H+k] += out.Grad[p*2*H+H+k]
+			}
+		}
+	})
+	return out
 }
 
 // Core is the training machinery of a model: its parameters, the optimizer of

@@ -67,7 +67,9 @@ func Prepare(r *recipes.Recipe, dir string, opt PrepareOptions) (*Data, error) {
 	}
 	d := &Data{Tokenizer: tok, Reports: map[string]pipeline.Report{}, vocabDir: VocabDir(dir)}
 	if d.Vocabs, err = LoadVocabs(d.vocabDir); errors.Is(err, fs.ErrNotExist) {
-		d.Vocabs, err = pipeline.VocabsOf(r.Data.Train, tok, r.Data.Vocab)
+		cfg := r.Data.Vocab
+		cfg.Chars = r.Model.Char != nil
+		d.Vocabs, err = pipeline.VocabsOf(r.Data.Train, tok, cfg)
 		if err == nil {
 			err = SaveVocabs(d.vocabDir, d.Vocabs)
 		}
@@ -133,10 +135,10 @@ func Prepare(r *recipes.Recipe, dir string, opt PrepareOptions) (*Data, error) {
 }
 
 // vocabFiles names the file of each vocabulary role.
-var vocabFiles = []string{"input.txt", "tags.txt", "labels.txt", "target.txt"}
+var vocabFiles = []string{"input.txt", "tags.txt", "labels.txt", "target.txt", "chars.txt"}
 
 func vocabSlots(v *pipeline.Vocabs) []**pipeline.Vocab {
-	return []**pipeline.Vocab{&v.Input, &v.Tags, &v.Labels, &v.Target}
+	return []**pipeline.Vocab{&v.Input, &v.Tags, &v.Labels, &v.Target, &v.Chars}
 }
 
 // SaveVocabs writes each vocabulary of v into dir, one token per line.

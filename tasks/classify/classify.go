@@ -114,7 +114,7 @@ func (t *Task) Init(s tasks.Setup) error {
 		t.weights = balanced(t.classes, s.Train.Labels)
 	}
 	rng := tasks.InitRNG(s.Recipe)
-	enc, err := tasks.NewEncoder(s.Recipe, s.Vocabs.Input.Len(), rng)
+	enc, err := tasks.NewEncoder(s.Recipe, s.Vocabs, rng)
 	if err != nil {
 		return err
 	}

@@ -37,6 +37,9 @@ type Joint struct {
 	Weight  float64 `yaml:"weight" doc:"weight of the label loss beside the tag loss" min:"0"`
 }
 
+// Defaults implements recipes.Defaulter: "joint: {}" is max pooling, weight 1.
+func (j *Joint) Defaults() { *j = Joint{Pooling: "max", Weight: 1} }
+
 // Type registers the tagging task: task: {type: tagging}.
 func Type() tasks.Type {
 	return tasks.Type{
@@ -47,8 +50,7 @@ func Type() tasks.Type {
 	}
 }
 
-// check reports data and options that a tagger cannot use, and fills the
-// defaults of a joint head the recipe asked for ({} means max pooling, weight 1).
+// check reports data and options that a tagger cannot use.
 func check(r *recipes.Recipe) []recipes.KeyError {
 	o := r.Task.Options.(*Options)
 	var errs []recipes.KeyError
@@ -60,12 +62,6 @@ func check(r *recipes.Recipe) []recipes.KeyError {
 	}
 	if o.Head != "softmax" && o.LabelSmoothing > 0 {
 		errs = append(errs, recipes.KeyError{Key: "task.label_smoothing", Msg: "label smoothing applies to head: softmax"})
-	}
-	if o.Joint != nil && o.Joint.Pooling == "" {
-		o.Joint.Pooling = "max"
-	}
-	if o.Joint != nil && o.Joint.Weight == 0 {
-		o.Joint.Weight = 1
 	}
 	splits := r.Data.Splits()
 	for _, name := range []string{"train", "dev", "test"} {
@@ -174,7 +170,7 @@ func (t *Task) Init(s tasks.Setup) error {
 		t.modelID[tag] = int32(i)
 	}
 	rng := tasks.InitRNG(s.Recipe)
-	enc, err := tasks.NewEncoder(s.Recipe, s.Vocabs.Input.Len(), rng)
+	enc, err := tasks.NewEncoder(s.Recipe, s.Vocabs, rng)
 	if err != nil {
 		return err
 	}

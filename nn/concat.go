@@ -1,0 +1,37 @@
+package nn
+
+import "fmt"
+
+// Concat joins a [..., D1] and b [..., D2], which agree in every other
+// dimension, into [..., D1+D2] (torch.cat(dim=-1)): word embeddings with
+// character features, a decoder input with its attention context.
+func Concat[T Float](tp *Tape, a, b *Tensor[T]) *Tensor[T] {
+	rows, D1 := lastDim(a.Shape)
+	rowsB, D2 := lastDim(b.Shape)
+	if rows != rowsB {
+		panic(fmt.Sprintf("nn: Concat of %v and %v", a.Shape, b.Shape))
+	}
+	shape := append([]int(nil), a.Shape...)
+	shape[len(shape)-1] = D1 + D2
+	out := NewTensor[T](shape...)
+	for r := range rows {
+		copy(out.Data[r*(D1+D2):], a.Data[r*D1:(r+1)*D1])
+		copy(out.Data[r*(D1+D2)+D1:], b.Data[r*D2:(r+1)*D2])
+	}
+	tp.Record(func() {
+		if out.Grad == nil {
+			return
+		}
+		ga, gb := a.EnsureGrad(), b.EnsureGrad()
+		for r := range rows {
+			g := out.Grad[r*(D1+D2) : (r+1)*(D1+D2)]
+			for k := range D1 {
+				ga[r*D1+k] += g[k]
+			}
+			for k := range D2 {
+				gb[r*D2+k] += g[D1+k]
+			}
+		}
+	})
+	return out
+}
