@@ -55,6 +55,9 @@ type Batch struct {
 	// Chars holds the character ids of each input token, [T·B] (index t·B + b),
 	// nil at padding; nil when the dataset has no character columns.
 	Chars [][]int32
+	// Feature holds the feature id of each input token, [T, B] (PadID at
+	// padding); nil when the dataset has no feature column.
+	Feature []int32
 }
 
 // Batcher cuts a dataset into batches, epoch after epoch.
@@ -74,6 +77,7 @@ type batchColumns struct {
 	rows                 *array.Int64
 	ids, tags, target    *array.List
 	chars, charLens      *array.List
+	feature              *array.List
 	lengths, label, tlen *array.Int32
 }
 
@@ -118,6 +122,8 @@ func NewRecordBatcher(name string, recs []arrow.RecordBatch, cfg BatchConfig) (*
 				c.chars, _ = col.(*array.List)
 			case CharLengthsField:
 				c.charLens, _ = col.(*array.List)
+			case FeatureField:
+				c.feature, _ = col.(*array.List)
 			}
 		}
 		if c.rows == nil || c.ids == nil || c.lengths == nil {
@@ -154,7 +160,7 @@ func checkRows(c batchColumns, n int) error {
 	if (c.chars == nil) != (c.charLens == nil) {
 		return fmt.Errorf("%s and %s come together", CharsField, CharLengthsField)
 	}
-	for _, l := range []*array.List{c.ids, c.tags, c.target, c.chars, c.charLens} {
+	for _, l := range []*array.List{c.ids, c.tags, c.target, c.chars, c.charLens, c.feature} {
 		if l == nil {
 			continue
 		}
@@ -171,8 +177,8 @@ func checkRows(c batchColumns, n int) error {
 	}
 	for i := 0; i < n; i++ {
 		want := c.lengths.Value(i)
-		if rowLen(c.ids, i) != want || (c.tags != nil && rowLen(c.tags, i) != want) {
-			return fmt.Errorf("row %d: length %d does not match its ids or tags", i, want)
+		if rowLen(c.ids, i) != want || (c.tags != nil && rowLen(c.tags, i) != want) || (c.feature != nil && rowLen(c.feature, i) != want) {
+			return fmt.Errorf("row %d: length %d does not match its ids, tags or feature", i, want)
 		}
 		if c.target != nil && (c.tlen == nil || rowLen(c.target, i) != c.tlen.Value(i)) {
 			return fmt.Errorf("row %d: target length does not match its ids", i)
@@ -285,9 +291,15 @@ func (b *Batcher) build(refs []ref) *Batch {
 	if c0.chars != nil {
 		bt.Chars = make([][]int32, bt.T*B)
 	}
+	if c0.feature != nil {
+		bt.Feature = make([]int32, bt.T*B)
+	}
 	for i, r := range refs {
 		c, row := b.cols[r.rec], int(r.row)
 		timeMajor(bt.IDs, listRow(c.ids, row)[:r.len], i, B)
+		if bt.Feature != nil {
+			timeMajor(bt.Feature, listRow(c.feature, row)[:r.len], i, B)
+		}
 		if bt.Chars != nil {
 			all, lens := listRow(c.chars, row), listRow(c.charLens, row)
 			off := int32(0)

@@ -104,7 +104,9 @@ func (e *Encoder) settings() any {
 		Input, Tags, Labels, Target string
 		Schema                      string
 		Chars                       string `json:",omitempty"`
-	}{e.Tokenizer.cfg, vocab(e.Vocabs.Input), vocab(e.Vocabs.Tags), vocab(e.Vocabs.Labels), vocab(e.Vocabs.Target), e.Schema().String(), vocab(e.Vocabs.Chars)}
+		Feature                     string `json:",omitempty"`
+	}{e.Tokenizer.cfg, vocab(e.Vocabs.Input), vocab(e.Vocabs.Tags), vocab(e.Vocabs.Labels), vocab(e.Vocabs.Target), e.Schema().String(),
+		vocab(e.Vocabs.Chars), vocab(e.Vocabs.Feature)}
 }
 
 // Prepare returns src encoded by enc: memory-mapped from the cache when a dataset

@@ -20,6 +20,7 @@ const (
 	TargetLengthField = "target_length" // int32
 	CharsField        = "chars"         // list<int32>: the character ids of every input token, concatenated
 	CharLengthsField  = "char_lengths"  // list<int32>: the number of characters of each input token
+	FeatureField      = "feature"       // list<int32>: one feature id per input token
 )
 
 // Vocabs holds the vocabularies of a dataset; nil for roles it lacks.
@@ -31,6 +32,9 @@ type Vocabs struct {
 	// Chars is the vocabulary of the characters of input tokens, for character
 	// features; built only when VocabConfig.Chars asks for it.
 	Chars *Vocab
+	// Feature is the vocabulary of the per-token feature column (with specials:
+	// an unseen value is <unk>).
+	Feature *Vocab
 }
 
 // Encoder turns read records (the schema of [Schema]) into id records. The input
@@ -86,7 +90,7 @@ func (s EncodeStats) OOVRate() float64 {
 type roleColumns struct {
 	row                         *array.Int64
 	text, label, target         *array.String
-	tokens, tags                *array.List
+	tokens, tags, feature       *array.List
 	hasInput, hasTags, hasLabel bool
 }
 
@@ -108,6 +112,8 @@ func columnsOf(rec arrow.RecordBatch) (roleColumns, error) {
 			c.tokens, ok = col.(*array.List)
 		case RoleTags.String():
 			c.tags, ok = col.(*array.List)
+		case RoleFeature.String():
+			c.feature, ok = col.(*array.List)
 		default:
 			ok = true
 		}
@@ -155,6 +161,9 @@ func (e *Encoder) Schema() *arrow.Schema {
 			fields = append(fields, arrow.Field{Name: CharsField, Type: ids}, arrow.Field{Name: CharLengthsField, Type: ids})
 		}
 	}
+	if e.Vocabs.Feature != nil {
+		fields = append(fields, arrow.Field{Name: FeatureField, Type: ids})
+	}
 	if e.Vocabs.Tags != nil {
 		fields = append(fields, arrow.Field{Name: TagsField, Type: ids})
 	}
@@ -181,7 +190,7 @@ func (e *Encoder) Encode(rec arrow.RecordBatch) (arrow.RecordBatch, EncodeStats,
 	if v.Input != nil && c.text == nil && c.tokens == nil {
 		return nil, st, fmt.Errorf("pipeline: an input vocabulary but no text or tokens field")
 	}
-	if (v.Tags != nil && c.tags == nil) || (v.Labels != nil && c.label == nil) || (v.Target != nil && c.target == nil) {
+	if (v.Tags != nil && c.tags == nil) || (v.Labels != nil && c.label == nil) || (v.Target != nil && c.target == nil) || (v.Feature != nil && c.feature == nil) {
 		return nil, st, fmt.Errorf("pipeline: the record lacks a field that a vocabulary is for")
 	}
 	mem := e.Mem
@@ -218,6 +227,20 @@ func (e *Encoder) Encode(rec arrow.RecordBatch) (arrow.RecordBatch, EncodeStats,
 			st.Tokens += int64(len(toks))
 			if chars != nil {
 				appendChars(v.Chars, toks, chars, clens)
+			}
+		}
+	}
+	if v.Feature != nil {
+		fb := next().(*array.ListBuilder)
+		vb := fb.ValueBuilder().(*array.Int32Builder)
+		for i := 0; i < n; i++ {
+			fb.Append(true)
+			for _, f := range listStrings(c.feature, i) {
+				id, ok := v.Feature.ID(f)
+				if !ok {
+					id = UnkID
+				}
+				vb.Append(id)
 			}
 		}
 	}
@@ -295,7 +318,7 @@ func labelID(v *Vocab, s string, unknown *map[string]int) int32 {
 // the input (and target) vocabulary bounded by cfg, the tag and label vocabularies
 // with every value seen.
 func BuildVocabs(r array.RecordReader, tok *Tokenizer, cfg VocabConfig) (Vocabs, error) {
-	in, tags, labels, target, chars := Counter{}, Counter{}, Counter{}, Counter{}, Counter{}
+	in, tags, labels, target, chars, feature := Counter{}, Counter{}, Counter{}, Counter{}, Counter{}, Counter{}
 	var has roleColumns
 	var toks []string
 	e := &Encoder{Tokenizer: tok}
@@ -321,6 +344,9 @@ func BuildVocabs(r array.RecordReader, tok *Tokenizer, cfg VocabConfig) (Vocabs,
 			if c.tags != nil {
 				tags.Add(listStrings(c.tags, i)...)
 			}
+			if c.feature != nil {
+				feature.Add(listStrings(c.feature, i)...)
+			}
 			if c.label != nil {
 				labels.Add(c.label.Value(i))
 			}
@@ -342,6 +368,9 @@ func BuildVocabs(r array.RecordReader, tok *Tokenizer, cfg VocabConfig) (Vocabs,
 	}
 	if has.tags != nil {
 		v.Tags = tags.BuildLabels()
+	}
+	if has.feature != nil {
+		v.Feature = feature.Build(VocabConfig{})
 	}
 	if has.label != nil {
 		v.Labels = labels.BuildLabels()

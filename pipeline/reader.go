@@ -172,7 +172,7 @@ func Open(src Source, opts ...Option) (*Reader, error) {
 	roles := cols.roles()
 	if len(roles) == 0 {
 		rs.close()
-		return nil, fmt.Errorf("pipeline: %s: the column mapping names no column (text, tokens, tags, label or target)", path)
+		return nil, fmt.Errorf("pipeline: %s: the column mapping names no column (text, tokens, tags, label, target or feature)", path)
 	}
 	r := &Reader{path: path, src: rs, roles: roles, schema: Schema(roles), rows: cfg.batchRows, rejects: cfg.rejects, progress: cfg.progress, part: src.Part}
 	r.bld = array.NewRecordBuilder(cfg.mem, r.schema)
@@ -192,6 +192,8 @@ func (c Columns) with(r Role, v string) Columns {
 		c.Label = v
 	case RoleTarget:
 		c.Target = v
+	case RoleFeature:
+		c.Feature = v
 	}
 	return c
 }
@@ -283,6 +285,9 @@ func (r *Reader) check(ex *example) error {
 	}
 	if nt, ng := len(ex.list[RoleTokens]), len(ex.list[RoleTags]); r.has(RoleTokens) && r.has(RoleTags) && nt != ng {
 		return badf(r.path, ex.line, 0, "%d tokens but %d tags", nt, ng)
+	}
+	if nt, nf := len(ex.list[RoleTokens]), len(ex.list[RoleFeature]); r.has(RoleFeature) && (!r.has(RoleTokens) || nt != nf) {
+		return badf(r.path, ex.line, 0, "%d tokens but %d feature values (a feature column needs a tokens column of the same length)", nt, nf)
 	}
 	return nil
 }

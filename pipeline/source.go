@@ -66,6 +66,9 @@ type Columns struct {
 	Tags   string `yaml:"tags,omitempty" json:"tags,omitempty"`
 	Label  string `yaml:"label,omitempty" json:"label,omitempty"`
 	Target string `yaml:"target,omitempty" json:"target,omitempty"`
+	// Feature is an extra input attribute of each token, aligned with the
+	// tokens (the part-of-speech column of CoNLL-2000), embedded beside them.
+	Feature string `yaml:"feature,omitempty" json:"feature,omitempty"`
 }
 
 // Role is one of the fields of [Columns].
@@ -78,18 +81,19 @@ const (
 	RoleTags
 	RoleLabel
 	RoleTarget
+	RoleFeature
 	numRoles
 )
 
-var roleNames = [numRoles]string{"text", "tokens", "tags", "label", "target"}
+var roleNames = [numRoles]string{"text", "tokens", "tags", "label", "target", "feature"}
 
 func (r Role) String() string { return roleNames[r] }
 
 // isList reports whether the role holds a list of strings.
-func (r Role) isList() bool { return r == RoleTokens || r == RoleTags }
+func (r Role) isList() bool { return r == RoleTokens || r == RoleTags || r == RoleFeature }
 
 func (c Columns) get(r Role) string {
-	return [numRoles]string{c.Text, c.Tokens, c.Tags, c.Label, c.Target}[r]
+	return [numRoles]string{c.Text, c.Tokens, c.Tags, c.Label, c.Target, c.Feature}[r]
 }
 
 // roles lists the roles that are mapped, in schema order.

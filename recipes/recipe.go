@@ -74,6 +74,9 @@ type Batch struct {
 // Model is the shared encoder: an embedding and a recurrent stack.
 type Model struct {
 	Embedding     int     `yaml:"embedding" doc:"token embedding size" min:"1"`
+	// FeatureEmbedding is the size of the embedding of the per-token feature
+	// column (columns.feature), used when the data has one.
+	FeatureEmbedding int `yaml:"feature_embedding" doc:"embedding size of the per-token feature column (columns.feature)" min:"1"`
 	Cell          string  `yaml:"cell" doc:"recurrent cell" enum:"rnn,rnn_relu,lstm,gru"`
 	Hidden        int     `yaml:"hidden" doc:"hidden size per direction" min:"1"`
 	Layers        int     `yaml:"layers" doc:"stacked recurrent layers" min:"1"`
@@ -191,7 +194,7 @@ func Default() Recipe {
 			Batch: Batch{Size: 32, Bucket: true},
 		},
 		Model: Model{
-			Embedding: 100, Cell: "lstm", Hidden: 128, Layers: 1,
+			Embedding: 100, FeatureEmbedding: 20, Cell: "lstm", Hidden: 128, Layers: 1,
 			Bidirectional: true, Dropout: 0.2, ForgetGate: true,
 		},
 		Train: Train{

@@ -25,6 +25,8 @@ type Encoder struct {
 	// CharEmb and CharRNN read each word's characters (model.char); nil without.
 	CharEmb *nn.Embedding[float32]
 	CharRNN *nn.RNN[float32]
+	// FeatEmb embeds the per-token feature column; nil when the data has none.
+	FeatEmb *nn.Embedding[float32]
 }
 
 // NewEncoder builds the encoder of recipe r for the input vocabularies.
@@ -47,6 +49,10 @@ func NewEncoder(r *recipes.Recipe, v pipeline.Vocabs, rng *rand.Rand) (*Encoder,
 		}
 		cfg.InputSize += 2 * c.Hidden
 	}
+	if v.Feature != nil {
+		e.FeatEmb = nn.NewEmbedding[float32]("feature_embedding", v.Feature.Len(), r.Model.FeatureEmbedding, int(pipeline.PadID), rng)
+		cfg.InputSize += r.Model.FeatureEmbedding
+	}
 	rnn, err := nn.NewRNN[float32]("rnn", cfg, rng)
 	if err != nil {
 		return nil, err
@@ -59,6 +65,12 @@ func NewEncoder(r *recipes.Recipe, v pipeline.Vocabs, rng *rand.Rand) (*Encoder,
 // too. A nil rng means evaluation: no dropout.
 func (e *Encoder) Forward(tp *nn.Tape, b *pipeline.Batch, rng *rand.Rand) (*nn.Tensor[float32], nn.State[float32]) {
 	x := e.Emb.Forward(tp, b.IDs, b.T, b.B)
+	if e.FeatEmb != nil {
+		if b.Feature == nil {
+			panic("tasks: the model reads a feature column that the batch lacks")
+		}
+		x = nn.Concat(tp, x, e.FeatEmb.Forward(tp, b.Feature, b.T, b.B))
+	}
 	if e.CharRNN != nil {
 		x = nn.Concat(tp, x, e.charFeatures(tp, b))
 	}
@@ -75,6 +87,9 @@ func (e *Encoder) Params() []*nn.Tensor[float32] {
 	ps := append(e.Emb.Params(), e.RNN.Params()...)
 	if e.CharRNN != nil {
 		ps = append(append(ps, e.CharEmb.Params()...), e.CharRNN.Params()...)
+	}
+	if e.FeatEmb != nil {
+		ps = append(ps, e.FeatEmb.Params()...)
 	}
 	return ps
 }

@@ -135,10 +135,10 @@ func Prepare(r *recipes.Recipe, dir string, opt PrepareOptions) (*Data, error) {
 }
 
 // vocabFiles names the file of each vocabulary role.
-var vocabFiles = []string{"input.txt", "tags.txt", "labels.txt", "target.txt", "chars.txt"}
+var vocabFiles = []string{"input.txt", "tags.txt", "labels.txt", "target.txt", "chars.txt", "feature.txt"}
 
 func vocabSlots(v *pipeline.Vocabs) []**pipeline.Vocab {
-	return []**pipeline.Vocab{&v.Input, &v.Tags, &v.Labels, &v.Target, &v.Chars}
+	return []**pipeline.Vocab{&v.Input, &v.Tags, &v.Labels, &v.Target, &v.Chars, &v.Feature}
 }
 
 // SaveVocabs writes each vocabulary of v into dir, one token per line.

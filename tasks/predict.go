@@ -198,7 +198,7 @@ func Predict(task Task, src pipeline.Source, tok *pipeline.Tokenizer, v pipeline
 		return 0, err
 	}
 	defer rd.Release()
-	enc := &pipeline.Encoder{Tokenizer: tok, Vocabs: pipeline.Vocabs{Input: v.Input, Chars: v.Chars}}
+	enc := &pipeline.Encoder{Tokenizer: tok, Vocabs: pipeline.Vocabs{Input: v.Input, Chars: v.Chars, Feature: v.Feature}}
 	size := opt.BatchSize
 	if size <= 0 {
 		size = 64

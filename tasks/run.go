@@ -255,7 +255,7 @@ func PredictTexts(task Task, texts []string, tok *pipeline.Tokenizer, v pipeline
 	in := array.NewRecordBatch(pipeline.Schema([]pipeline.Role{pipeline.RoleText}), []arrow.Array{rows, text}, int64(len(texts)))
 	defer in.Release()
 	var c collect
-	enc := &pipeline.Encoder{Tokenizer: tok, Vocabs: pipeline.Vocabs{Input: v.Input, Chars: v.Chars}}
+	enc := &pipeline.Encoder{Tokenizer: tok, Vocabs: pipeline.Vocabs{Input: v.Input, Chars: v.Chars, Feature: v.Feature}}
 	if err := predictRecord(task, enc, in, &c, 64, false); err != nil {
 		return nil, err
 	}

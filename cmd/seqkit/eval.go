@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -106,14 +107,15 @@ Lines to stdout. Memory stays bounded whatever the size of the input.`,
 				src.Format = f
 			}
 			if cols == (pipeline.Columns{}) {
+				// The input columns of the training data, by default.
+				train := run.Recipe.Data.Train.Columns
 				switch src.Format {
 				case pipeline.Text:
 				case pipeline.CoNLL:
-					src.Columns.Tokens = "1"
+					src.Columns = pipeline.Columns{Tokens: cmp.Or(train.Tokens, "1"), Feature: train.Feature}
 				default:
-					train := run.Recipe.Data.Train.Columns
-					src.Columns = pipeline.Columns{Text: train.Text, Tokens: train.Tokens}
-					if src.Columns == (pipeline.Columns{}) {
+					src.Columns = pipeline.Columns{Text: train.Text, Tokens: train.Tokens, Feature: train.Feature}
+					if src.Columns.Text == "" && src.Columns.Tokens == "" {
 						src.Columns.Text = "text"
 					}
 				}
@@ -169,6 +171,7 @@ Lines to stdout. Memory stays bounded whatever the size of the input.`,
 	c.Flags().StringVar(&format, "format", "", "input format: "+strings.Join(formats(), ", ")+" (default: from the extension)")
 	c.Flags().StringVar(&cols.Text, "text", "", "input column holding the text")
 	c.Flags().StringVar(&cols.Tokens, "tokens", "", "input column holding pre-split tokens")
+	c.Flags().StringVar(&cols.Feature, "feature", "", "input column holding the per-token feature the model reads (e.g. POS)")
 	c.Flags().IntVar(&batch, "batch-size", 64, "sequences per prediction batch")
 	return c
 }

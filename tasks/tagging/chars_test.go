@@ -66,3 +66,43 @@ train: {epochs: 6, lr: 0.01}
 		t.Errorf("unseen words: F1 %.1f with character features (want ≥ 95), %.1f without (want ≤ 60)", with.Dev["f1"], without.Dev["f1"])
 	}
 }
+
+// TestFeatureColumn checks that a per-token feature column (columns.feature)
+// reaches the model: here the tag follows from the feature alone.
+func TestFeatureColumn(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, n int, seed uint64) string {
+		rng := rand.New(rand.NewPCG(seed, 2))
+		var b strings.Builder
+		for range n {
+			for range 3 + rng.IntN(4) {
+				pos, tag := "DT", "O"
+				switch rng.IntN(3) {
+				case 0:
+					pos, tag = "VB", "B-VP"
+				case 1:
+					pos, tag = "NN", "B-NP"
+				}
+				fmt.Fprintf(&b, "w%d %s %s\n", rng.IntN(100000), pos, tag)
+			}
+			b.WriteString("\n")
+		}
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(b.String()), 0o644)
+		return p
+	}
+	train, dev := write("train.conll", 300, 1), write("dev.conll", 100, 2)
+	recipe := fmt.Sprintf(`data:
+  train: {path: %s, columns: {tokens: "1", feature: "2", tags: "-1"}}
+  dev: {path: %s, columns: {tokens: "1", feature: "2", tags: "-1"}}
+model: {embedding: 16, feature_embedding: 4, hidden: 16, dropout: 0}
+task: {type: tagging}
+train: {epochs: 5, lr: 0.01}
+`, train, dev)
+	p := filepath.Join(dir, "r.yaml")
+	os.WriteFile(p, []byte(recipe), 0o644)
+	res := tasktest.Run(t, registry(t), p)
+	if res.Dev["f1"] < 95 {
+		t.Errorf("dev F1 %.1f with the feature column, want ≥ 95", res.Dev["f1"])
+	}
+}
