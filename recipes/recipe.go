@@ -73,18 +73,18 @@ type Batch struct {
 
 // Model is the shared encoder: an embedding and a recurrent stack.
 type Model struct {
-	Embedding     int     `yaml:"embedding" doc:"token embedding size" min:"1"`
+	Embedding int `yaml:"embedding" doc:"token embedding size" min:"1"`
 	// FeatureEmbedding is the size of the embedding of the per-token feature
 	// column (columns.feature), used when the data has one.
-	FeatureEmbedding int `yaml:"feature_embedding" doc:"embedding size of the per-token feature column (columns.feature)" min:"1"`
-	Cell          string  `yaml:"cell" doc:"recurrent cell" enum:"rnn,rnn_relu,lstm,gru"`
-	Hidden        int     `yaml:"hidden" doc:"hidden size per direction" min:"1"`
-	Layers        int     `yaml:"layers" doc:"stacked recurrent layers" min:"1"`
-	Bidirectional bool    `yaml:"bidirectional" doc:"read the sequence both ways"`
-	Dropout       float64 `yaml:"dropout" doc:"dropout on embeddings, between layers and on the encoder output" min:"0" max:"0.95"`
-	Variational   bool    `yaml:"variational" doc:"one dropout mask shared over time steps"`
-	Peephole      bool    `yaml:"peephole" doc:"LSTM peephole connections"`
-	ForgetGate    bool    `yaml:"forget_gate" doc:"LSTM forget gate (false: the original 1997 cell)"`
+	FeatureEmbedding int     `yaml:"feature_embedding" doc:"embedding size of the per-token feature column (columns.feature)" min:"1"`
+	Cell             string  `yaml:"cell" doc:"recurrent cell" enum:"rnn,rnn_relu,lstm,gru"`
+	Hidden           int     `yaml:"hidden" doc:"hidden size per direction" min:"1"`
+	Layers           int     `yaml:"layers" doc:"stacked recurrent layers" min:"1"`
+	Bidirectional    bool    `yaml:"bidirectional" doc:"read the sequence both ways"`
+	Dropout          float64 `yaml:"dropout" doc:"dropout on embeddings, between layers and on the encoder output" min:"0" max:"0.95"`
+	Variational      bool    `yaml:"variational" doc:"one dropout mask shared over time steps"`
+	Peephole         bool    `yaml:"peephole" doc:"LSTM peephole connections"`
+	ForgetGate       bool    `yaml:"forget_gate" doc:"LSTM forget gate (false: the original 1997 cell)"`
 	// Char adds character-level word features: a bidirectional recurrent layer
 	// reads each word's characters and its final states join the word
 	// embedding, so words never seen in training still get a representation.
