@@ -67,8 +67,16 @@ func cell(col arrow.Array, i int, asJSON bool) any {
 	case *array.List:
 		start, end := c.ValueOffsets(i)
 		vals := make([]string, 0, end-start)
+		var native []any // JSON keeps numbers as numbers
 		for k := start; k < end; k++ {
-			vals = append(vals, fmt.Sprint(cell(c.ListValues(), int(k), false)))
+			v := cell(c.ListValues(), int(k), asJSON)
+			vals = append(vals, fmt.Sprint(v))
+			if _, isString := v.(string); !isString {
+				native = append(native, v)
+			}
+		}
+		if asJSON && native != nil {
+			return native
 		}
 		if asJSON {
 			return vals
