@@ -151,8 +151,14 @@ func TestBuiltins(t *testing.T) {
 	if len(recipes.Names()) == 0 {
 		t.Fatal("no built-in recipes")
 	}
+	const root = "../../shared/datasets"
+	_, err := os.Stat(root)
+	haveData := err == nil
+	if !haveData {
+		t.Logf("shared datasets not found at %s: built-in recipes are checked without their data", root)
+	}
 	for _, name := range recipes.Names() {
-		_, err := recipes.Load(name, recipes.Options{Tasks: registry(t), DataRoot: "../../shared/datasets"})
+		_, err := recipes.Load(name, recipes.Options{Tasks: registry(t), DataRoot: root, SkipData: !haveData})
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
