@@ -265,3 +265,41 @@ func (c *Core) Load(dir string, resumable bool) error {
 	c.opt.SetSteps(st.Steps)
 	return c.pcg.UnmarshalBinary(st.RNG)
 }
+
+// Pooler turns encoder outputs [T, B, D] into one vector per sequence [B, D], by
+// nn.Pool (last, mean, max) or attention, for the sentence-level heads.
+type Pooler struct {
+	mode nn.Pooling
+	attn *nn.AttnPool[float32]
+	bidi bool
+}
+
+// NewPooler returns pooling of the given kind (last, mean, max, attention) over
+// outputs of size d; name prefixes the attention parameters.
+func NewPooler(name, kind string, d int, bidirectional bool, rng *rand.Rand) (*Pooler, error) {
+	p := &Pooler{bidi: bidirectional}
+	if kind == "attention" {
+		p.attn = nn.NewAttnPool[float32](name, d, d/2+1, rng)
+		return p, nil
+	}
+	var err error
+	p.mode, err = nn.ParsePooling(kind)
+	return p, err
+}
+
+// Forward pools out [T, B, D] over each sequence's length.
+func (p *Pooler) Forward(tp *nn.Tape, out *nn.Tensor[float32], lengths []int) *nn.Tensor[float32] {
+	if p.attn != nil {
+		pooled, _ := p.attn.Forward(tp, out, lengths)
+		return pooled
+	}
+	return nn.Pool(tp, out, lengths, p.mode, p.bidi)
+}
+
+// Params are the attention parameters; other poolings have none.
+func (p *Pooler) Params() []*nn.Tensor[float32] {
+	if p.attn != nil {
+		return p.attn.Params()
+	}
+	return nil
+}

@@ -82,8 +82,7 @@ type Task struct {
 	members [][]int
 	weights []float64
 	enc     *tasks.Encoder
-	pool    nn.Pooling
-	attn    *nn.AttnPool[float32]
+	pool    *tasks.Pooler
 	out     *nn.Linear[float32]
 	core    *tasks.Core
 	base    *baseline
@@ -121,12 +120,10 @@ func (t *Task) Init(s tasks.Setup) error {
 	t.enc = enc
 	params := enc.Params()
 	D := enc.OutputSize()
-	if opts.Pooling == "attention" {
-		t.attn = nn.NewAttnPool[float32]("attention", D, D/2+1, rng)
-		params = append(params, t.attn.Params()...)
-	} else if t.pool, err = nn.ParsePooling(opts.Pooling); err != nil {
+	if t.pool, err = tasks.NewPooler("attention", opts.Pooling, D, s.Recipe.Model.Bidirectional, rng); err != nil {
 		return err
 	}
+	params = append(params, t.pool.Params()...)
 	t.out = nn.NewLinear[float32]("classifier", D, len(t.classes), rng)
 	params = append(params, t.out.Params()...)
 	if opts.Baselines {
@@ -179,13 +176,7 @@ func (t *Task) logits(tp *nn.Tape, b *pipeline.Batch, train bool) *nn.Tensor[flo
 		rng = nil
 	}
 	out, _ := t.enc.Forward(tp, b, rng)
-	var pooled *nn.Tensor[float32]
-	if t.attn != nil {
-		pooled, _ = t.attn.Forward(tp, out, b.Lengths)
-	} else {
-		pooled = nn.Pool(tp, out, b.Lengths, t.pool, t.enc.RNN.Config.Bidirectional)
-	}
-	return t.out.Forward(tp, pooled)
+	return t.out.Forward(tp, t.pool.Forward(tp, out, b.Lengths))
 }
 
 // multiTargets is the 0/1 target matrix [B, classes] of a multi-label batch;

@@ -109,8 +109,7 @@ type Task struct {
 	enc    *tasks.Encoder
 	head   *nn.Linear[float32]
 	crf    *nn.CRF[float32]
-	pool   nn.Pooling
-	attn   *nn.AttnPool[float32]
+	pool   *tasks.Pooler
 	clf    *nn.Linear[float32]
 	core   *tasks.Core
 }
@@ -191,12 +190,10 @@ func (t *Task) Init(s tasks.Setup) error {
 		}
 		t.labels = s.Vocabs.Labels
 		D := enc.OutputSize()
-		if opts.Joint.Pooling == "attention" {
-			t.attn = nn.NewAttnPool[float32]("label_attention", D, D/2+1, rng)
-			params = append(params, t.attn.Params()...)
-		} else if t.pool, err = nn.ParsePooling(opts.Joint.Pooling); err != nil {
+		if t.pool, err = tasks.NewPooler("label_attention", opts.Joint.Pooling, D, s.Recipe.Model.Bidirectional, rng); err != nil {
 			return err
 		}
+		params = append(params, t.pool.Params()...)
 		t.clf = nn.NewLinear[float32]("label", D, t.labels.Len(), rng)
 		params = append(params, t.clf.Params()...)
 	}
@@ -216,13 +213,7 @@ func (t *Task) forward(tp *nn.Tape, b *pipeline.Batch, train bool) (*nn.Tensor[f
 	if t.clf == nil {
 		return em, nil
 	}
-	var pooled *nn.Tensor[float32]
-	if t.attn != nil {
-		pooled, _ = t.attn.Forward(tp, out, b.Lengths)
-	} else {
-		pooled = nn.Pool(tp, out, b.Lengths, t.pool, t.enc.RNN.Config.Bidirectional)
-	}
-	return em, t.clf.Forward(tp, pooled)
+	return em, t.clf.Forward(tp, t.pool.Forward(tp, out, b.Lengths))
 }
 
 // modelTargets maps a batch's tags (data vocabulary ids) to the model's tag ids.
