@@ -239,6 +239,19 @@ func TestSplit(t *testing.T) {
 		d.Dev.Part.Split.Ratios[1] != 0.2 || d.Dev.Part.Split.Seed != 5 {
 		t.Errorf("split: train %+v dev %+v", d.Train, d.Dev)
 	}
+	// The effective recipe (what a run directory keeps) loads back the same.
+	y, err := r.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "effective.yaml"), y, 0o644)
+	r2, err := recipes.Load(filepath.Join(dir, "effective.yaml"), recipes.Options{Tasks: registry(t)})
+	if err != nil {
+		t.Fatalf("effective recipe with data.split does not load: %v\n%s", err, y)
+	}
+	if y2, _ := r2.YAML(); string(y2) != string(y) || r2.Data.Dev.Part == nil {
+		t.Errorf("round trip changed the recipe:\n%s\nthen\n%s", y, y2)
+	}
 	if _, err := recipes.Load("testdata/sub/child.yaml", recipes.Options{Tasks: registry(t), Sets: []string{"data.split={dev: 0.2}"}}); err == nil ||
 		!strings.Contains(err.Error(), "data.split: data.dev is given too") {
 		t.Errorf("split beside dev: %v", err)
