@@ -107,9 +107,6 @@ func Load(path string, opt Options) (*Recipe, error) {
 			l.keyErr(ke)
 		}
 	}
-	if len(l.errs) == 0 {
-		r.applySplit()
-	}
 	if len(l.errs) == 0 && !opt.SkipData {
 		l.checkData(&r)
 	}

@@ -234,10 +234,11 @@ func TestSplit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := r.Data
-	if d.Dev.Path != d.Train.Path || d.Train.Part == nil || d.Dev.Part == nil || d.Train.Part.Index != 0 || d.Dev.Part.Index != 1 ||
-		d.Dev.Part.Split.Ratios[1] != 0.2 || d.Dev.Part.Split.Seed != 5 {
-		t.Errorf("split: train %+v dev %+v", d.Train, d.Dev)
+	sp := r.Data.Splits()
+	train, dev := sp["train"], sp["dev"]
+	if dev.Path != train.Path || train.Part == nil || dev.Part == nil || train.Part.Index != 0 || dev.Part.Index != 1 ||
+		dev.Part.Split.Ratios[1] != 0.2 || dev.Part.Split.Seed != 5 {
+		t.Errorf("split: train %+v dev %+v", train, dev)
 	}
 	// The effective recipe (what a run directory keeps) loads back the same.
 	y, err := r.YAML()
@@ -249,7 +250,7 @@ func TestSplit(t *testing.T) {
 	if err != nil {
 		t.Fatalf("effective recipe with data.split does not load: %v\n%s", err, y)
 	}
-	if y2, _ := r2.YAML(); string(y2) != string(y) || r2.Data.Dev.Part == nil {
+	if y2, _ := r2.YAML(); string(y2) != string(y) || r2.Data.Splits()["dev"].Part == nil {
 		t.Errorf("round trip changed the recipe:\n%s\nthen\n%s", y, y2)
 	}
 	if _, err := recipes.Load("testdata/sub/child.yaml", recipes.Options{Tasks: registry(t), Sets: []string{"data.split={dev: 0.2}"}}); err == nil ||

@@ -129,14 +129,10 @@ func (t Task) MarshalYAML() (any, error) {
 // YAML is the recipe as YAML, every default stated: what seqkit recipe show prints
 // and what a run directory keeps.
 func (r *Recipe) YAML() ([]byte, error) {
-	c := *r
-	if c.Data.Split != nil {
-		c.Data.Dev = pipeline.Source{} // derived from data.split when loaded
-	}
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
-	if err := enc.Encode(&c); err != nil {
+	if err := enc.Encode(r); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), enc.Close()

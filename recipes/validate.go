@@ -74,18 +74,6 @@ func (r *Recipe) validate() []KeyError {
 	return errs
 }
 
-// applySplit turns data.split into the train and dev sources' parts.
-func (r *Recipe) applySplit() {
-	s := r.Data.Split
-	if s == nil {
-		return
-	}
-	split := pipeline.RatioSplit{Ratios: []float64{1 - s.Dev, s.Dev}, Seed: s.Seed}
-	r.Data.Dev = r.Data.Train
-	r.Data.Train.Part = &pipeline.Part{Split: split, Index: 0}
-	r.Data.Dev.Part = &pipeline.Part{Split: split, Index: 1}
-}
-
 // RNNConfig is the recurrent stack the model section describes, for an input of
 // the embedding size.
 func (r *Recipe) RNNConfig() nn.RNNConfig {
@@ -98,12 +86,23 @@ func (r *Recipe) RNNConfig() nn.RNNConfig {
 	}
 }
 
-// Splits returns the data sources by split name, leaving out absent ones.
+// Splits returns the data sources by split name, leaving out absent ones. With
+// data.split, train and dev are the two parts of the training source: this is
+// the one place that derives them, so the recipe itself keeps only what was written.
 func (d *Data) Splits() map[string]pipeline.Source {
 	out := map[string]pipeline.Source{}
 	for name, s := range map[string]pipeline.Source{"train": d.Train, "dev": d.Dev, "test": d.Test} {
 		if s.Path != "" || s.Files != (pipeline.Columns{}) {
 			out[name] = s
+		}
+	}
+	if sp := d.Split; sp != nil {
+		if train, ok := out["train"]; ok {
+			split := pipeline.RatioSplit{Ratios: []float64{1 - sp.Dev, sp.Dev}, Seed: sp.Seed}
+			dev := train
+			train.Part = &pipeline.Part{Split: split, Index: 0}
+			dev.Part = &pipeline.Part{Split: split, Index: 1}
+			out["train"], out["dev"] = train, dev
 		}
 	}
 	return out

@@ -69,7 +69,7 @@ func Prepare(r *recipes.Recipe, dir string, opt PrepareOptions) (*Data, error) {
 	if d.Vocabs, err = LoadVocabs(d.vocabDir); errors.Is(err, fs.ErrNotExist) {
 		cfg := r.Data.Vocab
 		cfg.Chars = r.Model.Char != nil
-		d.Vocabs, err = pipeline.VocabsOf(r.Data.Train, tok, cfg)
+		d.Vocabs, err = pipeline.VocabsOf(r.Data.Splits()["train"], tok, cfg)
 		if err == nil {
 			err = SaveVocabs(d.vocabDir, d.Vocabs)
 		}
