@@ -297,10 +297,11 @@ func (m *CRF[T]) Decode(emissions *Tensor[T], lengths []int, allowed Allowed, n 
 			}
 			beams[0][j] = []entry{{s, -1, 0}}
 		}
+		h := &entryHeap{} // reused for every (t, j)
 		for t := 1; t < L; t++ {
 			beams[t] = make([][]entry, C)
 			for j := range C {
-				h := &entryHeap{}
+				*h = (*h)[:0]
 				for i := range C {
 					tr := trans[i*C+j]
 					if tr == inf {
@@ -331,7 +332,7 @@ func (m *CRF[T]) Decode(emissions *Tensor[T], lengths []int, allowed Allowed, n 
 			}
 		}
 		// Final: add end scores and take the n best over all tags and ranks.
-		h := &entryHeap{}
+		*h = (*h)[:0]
 		for j := range C {
 			end := float64(m.End.Data[j])
 			if allowed.EndOK != nil && !allowed.EndOK[j] {

@@ -60,6 +60,15 @@ type Batch struct {
 	Feature []int32
 }
 
+// Tokens is the number of input tokens of the batch, padding left out.
+func (b *Batch) Tokens() int {
+	n := 0
+	for _, l := range b.Lengths {
+		n += l
+	}
+	return n
+}
+
 // Batcher cuts a dataset into batches, epoch after epoch.
 type Batcher struct {
 	cfg       BatchConfig

@@ -116,8 +116,9 @@ func TestTaipeiDemo(t *testing.T) {
 		t.Errorf("report.md:\n%s", report)
 	}
 	// A second run without -o gets a new folder rather than failing.
-	if !strings.Contains(demoRes.stdout, "runs/taipei") {
-		t.Errorf("stdout: %s", demoRes.stdout)
+	again := seqkit(t, demoDir, "run", "--set", "train.epochs=1")
+	if again.code != 0 || !strings.Contains(again.stdout, "run directory: runs/taipei-2") {
+		t.Errorf("second run: exit %d, stdout %s", again.code, again.stdout)
 	}
 }
 

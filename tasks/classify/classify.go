@@ -213,11 +213,7 @@ func (t *Task) TrainStep(b *pipeline.Batch, lr float64) (tasks.Step, error) {
 	tp := new(nn.Tape)
 	loss := t.loss(tp, t.logits(tp, b, true), b.Labels)
 	norm, err := t.core.Update(tp, loss, lr)
-	n := 0
-	for _, l := range b.Lengths {
-		n += l
-	}
-	return tasks.Step{Loss: float64(loss.Data[0]), Tokens: n, GradNorm: norm}, err
+	return tasks.Step{Loss: float64(loss.Data[0]), Tokens: b.Tokens(), GradNorm: norm}, err
 }
 
 // classesOf lists the class indexes of a label id.

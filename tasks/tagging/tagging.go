@@ -268,7 +268,7 @@ func (t *Task) TrainStep(b *pipeline.Batch, lr float64) (tasks.Step, error) {
 		loss = addScaled(tp, loss, nn.CrossEntropy(tp, lg, b.Labels, -1, nn.CEOptions{}), t.opts.Joint.Weight)
 	}
 	norm, err := t.core.Update(tp, loss, lr)
-	return tasks.Step{Loss: float64(loss.Data[0]), Tokens: tokens(b), GradNorm: norm}, err
+	return tasks.Step{Loss: float64(loss.Data[0]), Tokens: b.Tokens(), GradNorm: norm}, err
 }
 
 // addScaled is a + w·c for scalars.
@@ -283,14 +283,6 @@ func addScaled(tp *nn.Tape, a, c *nn.Tensor[float32], w float64) *nn.Tensor[floa
 		c.EnsureGrad()[0] += float32(w) * out.Grad[0]
 	})
 	return out
-}
-
-func tokens(b *pipeline.Batch) int {
-	n := 0
-	for _, l := range b.Lengths {
-		n += l
-	}
-	return n
 }
 
 // decode returns the n best model tag sequences of each sequence.
