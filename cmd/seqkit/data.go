@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/seqkit/seqkit/internal/progress"
 	"github.com/seqkit/seqkit/pipeline"
 	"github.com/seqkit/seqkit/tasks"
 )
@@ -53,7 +54,7 @@ func newInspectCmd() *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
-			report, finish := progressBar("reading")
+			report, finish := progress.Bar(os.Stderr, "reading")
 			v, err := pipeline.VocabsOf(src, t, pipeline.VocabConfig{}, pipeline.WithProgress(report))
 			finish()
 			if err != nil {

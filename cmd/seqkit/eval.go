@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/seqkit/seqkit/internal/progress"
 	"github.com/seqkit/seqkit/pipeline"
 	"github.com/seqkit/seqkit/tasks"
 )
@@ -139,7 +140,7 @@ Lines to stdout. Memory stays bounded whatever the size of the input.`,
 			var opt tasks.PredictOptions
 			opt.BatchSize = batch
 			if input != "-" {
-				report, finish := progressBar(fmt.Sprintf("predict %s", filepath.Base(input)))
+				report, finish := progress.Bar(os.Stderr, "predict "+filepath.Base(input))
 				defer finish()
 				opt.Progress = report
 			}

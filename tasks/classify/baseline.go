@@ -1,8 +1,10 @@
 package classify
 
 import (
+	"fmt"
 	"math"
 	"path/filepath"
+	"strconv"
 
 	"github.com/seqkit/seqkit/nn"
 	"github.com/seqkit/seqkit/pipeline"
@@ -87,7 +89,7 @@ func (bl *baseline) predict(b *pipeline.Batch, j int) (majority, bigram int) {
 
 func (bl *baseline) save(dir string) error {
 	return nn.SaveSafetensors(filepath.Join(dir, "baseline.safetensors"), []*nn.Tensor[float32]{bl.counts},
-		map[string]string{"seen": itoa(bl.seen)})
+		map[string]string{"seen": strconv.Itoa(bl.seen)})
 }
 
 func (bl *baseline) load(dir string) error {
@@ -95,7 +97,9 @@ func (bl *baseline) load(dir string) error {
 	if err != nil {
 		return err
 	}
-	bl.seen = atoi(meta["seen"])
+	if bl.seen, err = strconv.Atoi(meta["seen"]); err != nil {
+		return fmt.Errorf("classify: %s: baseline metadata: %w", filepath.Join(dir, "baseline.safetensors"), err)
+	}
 	bl.done = bl.rows > 0 && bl.seen >= bl.rows
 	return nil
 }

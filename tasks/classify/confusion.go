@@ -2,7 +2,6 @@ package classify
 
 import (
 	"fmt"
-	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/palette/moreland"
@@ -74,11 +73,4 @@ func drawConfusion(path string, classes []string, conf [][]int) error {
 		return fmt.Errorf("confusion matrix: %w", err)
 	}
 	return nil
-}
-
-func itoa(n int) string { return strconv.Itoa(n) }
-
-func atoi(s string) int {
-	n, _ := strconv.Atoi(s)
-	return n
 }
