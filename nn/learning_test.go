@@ -140,12 +140,14 @@ func TestLearnsMemoryTasks(t *testing.T) {
 }
 
 // TestGatesBeatVanishingGradients: recalling a bit across 20 steps of distractor
-// bits with plain SGD (lr 0.1, 1500 steps of 32). The Elman network's gradient
+// bits with plain SGD (lr 0.1, 2000 steps of 32). The Elman network's gradient
 // through 20 tanh steps vanishes (Hochreiter 1991; Bengio et al. 1994) and it stays
 // at chance; LSTM and GRU, whose gated additive state update carries the gradient,
 // solve it with the same optimizer and budget. Measured over seeds 1 to 3: Elman
 // 0.51, 0.52, 0.52 (and 0.48, 0.51, 0.52 with Adam); LSTM 1.0 on all three; GRU 1.0
-// on all three (0.48 to 0.49 before its update-gate bias was set to 1).
+// on all three (0.48 to 0.49 before its update-gate bias was set to 1). That was at
+// 1500 steps; with the portable GEMM kernel (purego), whose rounding differs, the
+// LSTM was still at 0.87 there, so the budget is 2000 (1.0 with both kernels).
 func TestGatesBeatVanishingGradients(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains small models for a few seconds")
@@ -162,8 +164,8 @@ func TestGatesBeatVanishingGradients(t *testing.T) {
 		{nn.GRU, 0.98, 1, "solved"},
 	} {
 		t.Run(c.cell.String(), func(t *testing.T) {
-			acc := train(t, task, nn.RNNConfig{Cell: c.cell}, 16, 1500, sgd, 0.1, 1)
-			t.Logf("accuracy %.3f after 1500 SGD steps", acc)
+			acc := train(t, task, nn.RNNConfig{Cell: c.cell}, 16, 2000, sgd, 0.1, 1)
+			t.Logf("accuracy %.3f after 2000 SGD steps", acc)
 			if acc < c.min || acc > c.max {
 				t.Errorf("accuracy %.3f, want %s: in [%g, %g]", acc, c.verdict, c.min, c.max)
 			}

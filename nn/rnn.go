@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"unsafe"
 )
 
 // Cell selects the recurrent cell of an [RNN].
@@ -345,8 +346,22 @@ type dirGrads[T Float] struct {
 	dh0, dc0 []T // accumulate the initial-state gradients, nil when the state was zeros
 }
 
-func sigmoid[T Float](x T) T { return T(1 / (1 + math.Exp(-float64(x)))) }
-func tanh[T Float](x T) T    { return T(math.Tanh(float64(x))) }
+// sigmoid and tanh use the float32 approximations of fastmath.go for float32 (the
+// size test is a constant in each instantiation) and package math for float64, which
+// the gradient checks run in.
+func sigmoid[T Float](x T) T {
+	if unsafe.Sizeof(x) == 4 {
+		return T(sigmoid32(float32(x)))
+	}
+	return T(1 / (1 + math.Exp(-float64(x))))
+}
+
+func tanh[T Float](x T) T {
+	if unsafe.Sizeof(x) == 4 {
+		return T(tanh32(float32(x)))
+	}
+	return T(math.Tanh(float64(x)))
+}
 
 // forward runs one direction of one layer. It writes the outputs into out at column
 // offset off of rows of width stride, and the final states into hn, cn.

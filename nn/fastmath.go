@@ -1,0 +1,63 @@
+package nn
+
+import "math"
+
+// Float32 exp, sigmoid and tanh for the gates of the recurrent cells. Going through
+// float64 math.Exp and math.Tanh was a third of an LSTM step; these work in float32
+// with the polynomials of the Cephes library (expf, tanhf). Their error against the
+// float64 functions, measured over [-30, 30] by TestFastMath, is at most 2 units in
+// the last place of float32 for exp32, 2e-7 absolute for sigmoid32 and 4e-7 absolute
+// (3 ulp relative where |x| < 0.625) for tanh32.
+
+// exp32 returns e**x; it saturates below -87.3 (to about 1.2e-38) and above 88.7
+// (to about 3.3e38).
+func exp32(x float32) float32 {
+	const (
+		log2e = 1.44269504088896341
+		c1    = 0.693359375
+		c2    = -2.12194440e-4
+	)
+	// Plain comparisons: min and max order NaNs and signed zeros, which costs
+	// branches here. A NaN falls through both and gives NaN.
+	if x < -87.3 {
+		x = -87.3
+	}
+	if x > 88.7 {
+		x = 88.7
+	}
+	// x = n·ln2 + r with |r| ≤ ln2/2.
+	v := x*log2e + 0.5
+	n := int32(v)
+	if float32(n) > v {
+		n--
+	}
+	fn := float32(n)
+	r := x - fn*c1 - fn*c2
+	z := r * r
+	p := ((((1.9875691500e-4*r+1.3981999507e-3)*r+8.3334519073e-3)*r+4.1665795894e-2)*r+1.6666665459e-1)*r + 5.0000001201e-1
+	y := p*z + r + 1
+	// n ≥ -126 after the clamp, so 2**n is a normal float32.
+	return y * math.Float32frombits(uint32(n+127)<<23)
+}
+
+func sigmoid32(x float32) float32 { return 1 / (1 + exp32(-x)) }
+
+func tanh32(x float32) float32 {
+	a := x
+	if a < 0 {
+		a = -a
+	}
+	if a < 0.625 {
+		z := x * x
+		return ((((-5.70498872745e-3*z+2.06390887954e-2)*z-5.37397155531e-2)*z+1.33314422036e-1)*z-3.33332819422e-1)*z*x + x
+	}
+	if a > 9.1 {
+		a = 1 // tanh rounds to ±1 in float32
+	} else {
+		a = 1 - 2/(exp32(2*a)+1)
+	}
+	if x < 0 {
+		return -a
+	}
+	return a
+}

@@ -1,0 +1,8 @@
+//go:build purego || !amd64
+
+package sgemm
+
+var best, bestName = kernel(kernelGo), "go"
+
+// kernels lists the kernels this CPU can run, for the tests.
+func kernels() map[string]kernel { return map[string]kernel{"go": kernelGo} }

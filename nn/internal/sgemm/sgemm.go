@@ -1,0 +1,255 @@
+package sgemm
+
+import (
+	"runtime"
+	"sync"
+)
+
+// The micro-tile is mr×nr; the blocks are sized for this machine kind's caches: a
+// kc-deep A panel and B panel (6×256 and 256×16 floats, 22 KB) stay in L1, an mc×kc
+// block of A (120 KB) in L2, and a kc×nc block of B in L3.
+const (
+	mr = 6
+	nr = 16
+	kc = 256
+	mc = 120
+	nc = 2048
+)
+
+// parallelFlops is the size of product (2·m·n·k) from which both cores share the work:
+// below it, starting and joining goroutines costs more than it saves.
+const parallelFlops = 1 << 21
+
+// kernel adds the product of a packed k×mr panel of A and a packed k×nr panel of B to
+// the mr×nr tile of C at c with row stride ldc.
+type kernel func(k int, a, b, c []float32, ldc int)
+
+// Gemm computes C = alpha·op(A)·op(B) + beta·C on row-major matrices with the fastest
+// kernel this CPU runs: op(A) is m×k (A is k×m when transA), op(B) is k×n (B is n×k
+// when transB) and C is m×n, with leading dimensions lda, ldb and ldc.
+func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	gemm(best, runtime.GOMAXPROCS(0), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// Kernel names the micro-kernel Gemm uses on this CPU ("avx2" or "go").
+func Kernel() string { return bestName }
+
+func gemm(kern kernel, procs int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m <= 0 || n <= 0 {
+		return
+	}
+	if beta != 1 {
+		for i := 0; i < m; i++ {
+			row := c[i*ldc : i*ldc+n]
+			if beta == 0 {
+				clear(row)
+				continue
+			}
+			for j := range row {
+				row[j] *= beta
+			}
+		}
+	}
+	if k <= 0 || alpha == 0 {
+		return
+	}
+	workers := 1
+	if 2*m*n*k >= parallelFlops {
+		workers = procs
+	}
+	// Split C into column strips (or row strips when it is narrow), one per worker,
+	// each a whole number of micro-tiles wide.
+	byCols := n >= workers*nr || n >= m
+	parts := workers
+	if byCols {
+		parts = min(parts, (n+nr-1)/nr)
+	} else {
+		parts = min(parts, (m+mr-1)/mr)
+	}
+	if parts <= 1 {
+		block(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
+		return
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < parts; w++ {
+		if byCols {
+			j0, j1 := split(n, nr, parts, w)
+			boff := j0
+			if transB {
+				boff = j0 * ldb
+			}
+			wg.Go(func() {
+				block(kern, transA, transB, m, j1-j0, k, alpha, a, lda, b[boff:], ldb, c[j0:], ldc)
+			})
+		} else {
+			i0, i1 := split(m, mr, parts, w)
+			aoff := i0 * lda
+			if transA {
+				aoff = i0
+			}
+			wg.Go(func() {
+				block(kern, transA, transB, i1-i0, n, k, alpha, a[aoff:], lda, b, ldb, c[i0*ldc:], ldc)
+			})
+		}
+	}
+	wg.Wait()
+}
+
+// split returns the w-th of parts ranges of [0, n), cut at multiples of unit.
+func split(n, unit, parts, w int) (lo, hi int) {
+	units := (n + unit - 1) / unit
+	lo = min(n, units*w/parts*unit)
+	hi = min(n, units*(w+1)/parts*unit)
+	return lo, hi
+}
+
+// workspace holds the packed blocks of one goroutine.
+type workspace struct{ a, b []float32 }
+
+var workspaces = sync.Pool{New: func() any { return new(workspace) }}
+
+// block computes C += alpha·op(A)·op(B) on one goroutine, block by block.
+func block(kern kernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	ws := workspaces.Get().(*workspace)
+	defer workspaces.Put(ws)
+	if need := mc * kc; cap(ws.a) < need {
+		ws.a = make([]float32, need)
+	}
+	if need := kc * roundUp(min(n, nc), nr); cap(ws.b) < need {
+		ws.b = make([]float32, need)
+	}
+	pa, pb := ws.a[:cap(ws.a)], ws.b[:cap(ws.b)]
+	var tile [mr * nr]float32
+	for jc := 0; jc < n; jc += nc {
+		nb := min(nc, n-jc)
+		for pc := 0; pc < k; pc += kc {
+			kb := min(kc, k-pc)
+			packB(pb, b, ldb, transB, pc, jc, kb, nb)
+			for ic := 0; ic < m; ic += mc {
+				mb := min(mc, m-ic)
+				packA(pa, a, lda, transA, ic, pc, mb, kb, alpha)
+				for jr := 0; jr < nb; jr += nr {
+					bp := pb[jr*kb : (jr+nr)*kb]
+					for ir := 0; ir < mb; ir += mr {
+						ap := pa[ir*kb : (ir+mr)*kb]
+						ci := (ic+ir)*ldc + jc + jr
+						rows, cols := min(mr, mb-ir), min(nr, nb-jr)
+						if rows == mr && cols == nr {
+							kern(kb, ap, bp, c[ci:], ldc)
+							continue
+						}
+						clear(tile[:])
+						kern(kb, ap, bp, tile[:], nr)
+						for i := 0; i < rows; i++ {
+							row := c[ci+i*ldc : ci+i*ldc+cols]
+							for j := range row {
+								row[j] += tile[i*nr+j]
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// packA copies alpha times the mb×kb block of op(A) at (i0, p0) into panels of mr
+// rows, each stored column after column, the last panel padded with zeros.
+func packA(dst, a []float32, lda int, trans bool, i0, p0, mb, kb int, alpha float32) {
+	for ir := 0; ir < mb; ir += mr {
+		panel := dst[ir*kb : (ir+mr)*kb]
+		rows := min(mr, mb-ir)
+		if rows < mr {
+			clear(panel)
+		}
+		switch {
+		case trans && rows == mr:
+			// A is stored transposed: a panel column is mr consecutive floats.
+			for l := 0; l < kb; l++ {
+				src := (*[mr]float32)(a[(p0+l)*lda+i0+ir:])
+				col := (*[mr]float32)(panel[l*mr:])
+				for ii, v := range src {
+					col[ii] = alpha * v
+				}
+			}
+		case trans:
+			for l := 0; l < kb; l++ {
+				src := a[(p0+l)*lda+i0+ir : (p0+l)*lda+i0+ir+rows]
+				for ii, v := range src {
+					panel[l*mr+ii] = alpha * v
+				}
+			}
+		default:
+			for ii := 0; ii < rows; ii++ {
+				i := i0 + ir + ii
+				src := a[i*lda+p0 : i*lda+p0+kb]
+				for l, v := range src {
+					panel[l*mr+ii] = alpha * v
+				}
+			}
+		}
+	}
+}
+
+// packB copies the kb×nb block of op(B) at (p0, j0) into panels of nr columns, each
+// stored row after row, the last panel padded with zeros.
+func packB(dst, b []float32, ldb int, trans bool, p0, j0, kb, nb int) {
+	for jr := 0; jr < nb; jr += nr {
+		panel := dst[jr*kb : (jr+nr)*kb]
+		cols := min(nr, nb-jr)
+		if cols < nr {
+			clear(panel)
+		}
+		if trans {
+			for jj := 0; jj < cols; jj++ {
+				src := b[(j0+jr+jj)*ldb+p0 : (j0+jr+jj)*ldb+p0+kb]
+				for l, v := range src {
+					panel[l*nr+jj] = v
+				}
+			}
+			continue
+		}
+		for l := 0; l < kb; l++ {
+			o := (p0+l)*ldb + j0 + jr
+			copy(panel[l*nr:l*nr+cols], b[o:o+cols])
+		}
+	}
+}
+
+func roundUp(n, unit int) int { return (n + unit - 1) / unit * unit }
+
+// kernelGo is the portable micro-kernel: the same contract as the assembly one. It
+// works on 3×4 sub-tiles held in local variables, which the compiler keeps in
+// registers.
+func kernelGo(k int, a, b, c []float32, ldc int) {
+	a, b = a[:k*mr], b[:k*nr]
+	for i0 := 0; i0 < mr; i0 += 3 {
+		for j0 := 0; j0 < nr; j0 += 4 {
+			var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23 float32
+			for l := 0; l < k; l++ {
+				bl := (*[4]float32)(b[l*nr+j0:])
+				al := (*[3]float32)(a[l*mr+i0:])
+				b0, b1, b2, b3 := bl[0], bl[1], bl[2], bl[3]
+				a0, a1, a2 := al[0], al[1], al[2]
+				c00 += a0 * b0
+				c01 += a0 * b1
+				c02 += a0 * b2
+				c03 += a0 * b3
+				c10 += a1 * b0
+				c11 += a1 * b1
+				c12 += a1 * b2
+				c13 += a1 * b3
+				c20 += a2 * b0
+				c21 += a2 * b1
+				c22 += a2 * b2
+				c23 += a2 * b3
+			}
+			r := (*[4]float32)(c[i0*ldc+j0:])
+			r[0], r[1], r[2], r[3] = r[0]+c00, r[1]+c01, r[2]+c02, r[3]+c03
+			r = (*[4]float32)(c[(i0+1)*ldc+j0:])
+			r[0], r[1], r[2], r[3] = r[0]+c10, r[1]+c11, r[2]+c12, r[3]+c13
+			r = (*[4]float32)(c[(i0+2)*ldc+j0:])
+			r[0], r[1], r[2], r[3] = r[0]+c20, r[1]+c21, r[2]+c22, r[3]+c23
+		}
+	}
+}

@@ -1,0 +1,163 @@
+package sgemm
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// guard is written around and between the rows of C; a kernel that writes out of
+// bounds changes it.
+const guard = float32(-12345.5)
+
+// ref is the reference triple loop, in float64.
+func ref(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) []float64 {
+	out := make([]float64, m*n)
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s float64
+			for l := 0; l < k; l++ {
+				ai, bi := i*lda+l, l*ldb+j
+				if transA {
+					ai = l*lda + i
+				}
+				if transB {
+					bi = j*ldb + l
+				}
+				av, bv := a[ai], b[bi]
+				s += float64(av) * float64(bv)
+			}
+			v := float64(alpha) * s
+			if beta != 0 {
+				v += float64(beta) * float64(c[i*ldc+j])
+			}
+			out[i*n+j] = v
+		}
+	}
+	return out
+}
+
+// TestConformance runs every kernel this CPU has, on one and on several goroutines,
+// against the reference loop: odd and edge shapes, every transpose, leading
+// dimensions wider than the matrices, and alpha and beta of 0, 1 and others.
+func TestConformance(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	dims := []int{1, 2, 5, 6, 7, 15, 16, 17, 33, 121, 130}
+	type shape struct{ m, n, k int }
+	var shapes []shape
+	for i := 0; i < 60; i++ {
+		shapes = append(shapes, shape{dims[rng.IntN(len(dims))], dims[rng.IntN(len(dims))], dims[rng.IntN(len(dims))]})
+	}
+	// Larger than one block in every direction, and big enough to go parallel.
+	shapes = append(shapes, shape{250, 2100, 300}, shape{32, 512, 128}, shape{512, 32, 300}, shape{7, 3000, 5})
+	scalars := [][2]float32{{1, 0}, {1, 1}, {-0.5, 2}, {0, 0.5}, {2, 0}}
+	for name, kern := range kernels() {
+		for _, procs := range []int{1, 2, 3} {
+			for si, s := range shapes {
+				ta, tb := si%2 == 1, si/2%2 == 1
+				ab := scalars[si%len(scalars)]
+				t.Run(fmt.Sprintf("%s/p%d/%dx%dx%d/%v%v", name, procs, s.m, s.n, s.k, ta, tb), func(t *testing.T) {
+					check(t, rng, kern, procs, ta, tb, s.m, s.n, s.k, ab[0], ab[1])
+				})
+			}
+		}
+	}
+}
+
+func check(t *testing.T, rng *rand.Rand, kern kernel, procs int, ta, tb bool, m, n, k int, alpha, beta float32) {
+	t.Helper()
+	ar, ac := m, k
+	if ta {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if tb {
+		br, bc = n, k
+	}
+	lda, ldb, ldc := ac+rng.IntN(3), bc+rng.IntN(3), n+1+rng.IntN(3)
+	a := randSlice(rng, ar*lda)
+	b := randSlice(rng, br*ldb)
+	const pad = 40
+	buf := make([]float32, pad+m*ldc+pad)
+	for i := range buf {
+		buf[i] = guard
+	}
+	c := buf[pad : pad+m*ldc]
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			c[i*ldc+j] = float32(rng.NormFloat64())
+		}
+	}
+	want := ref(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemm(kern, procs, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	for i := range buf {
+		r := i - pad
+		inside := r >= 0 && r < m*ldc && r%ldc < n
+		if !inside {
+			if buf[i] != guard {
+				t.Fatalf("wrote outside C at offset %d: %v", r, buf[i])
+			}
+			continue
+		}
+		got, w := float64(c[r]), want[r/ldc*n+r%ldc]
+		if tol := 1e-5 * float64(k+1) * (1 + math.Abs(w)); math.Abs(got-w) > tol || math.IsNaN(got) {
+			t.Fatalf("C[%d,%d] = %v, want %v", r/ldc, r%ldc, got, w)
+		}
+	}
+}
+
+func randSlice(rng *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(rng.NormFloat64())
+	}
+	return s
+}
+
+// TestBetaZeroClearsNaN: with beta 0, C is overwritten, never multiplied, as BLAS
+// specifies, so stale NaNs in an output buffer do not survive.
+func TestBetaZeroClearsNaN(t *testing.T) {
+	a, b := []float32{1, 2}, []float32{3, 4}
+	c := []float32{float32(math.NaN())}
+	Gemm(false, false, 1, 1, 2, 1, a, 2, b, 1, 0, c, 1)
+	if c[0] != 11 {
+		t.Fatalf("got %v, want 11", c[0])
+	}
+}
+
+func BenchmarkGemm(b *testing.B) {
+	shapes := []struct {
+		name    string
+		ta, tb  bool
+		m, n, k int
+	}{
+		{"512", false, false, 512, 512, 512},
+		{"step-32x512x128", false, false, 32, 512, 128},
+		{"step-32x1024x256", false, false, 32, 1024, 256},
+		{"dW-512x128x32T", true, false, 128, 512, 32},
+		{"dX-32x128x512T", false, true, 32, 128, 512},
+		{"proj-640x512x100", false, false, 640, 512, 100},
+	}
+	for name, kern := range kernels() {
+		for _, s := range shapes {
+			b.Run(name+"/"+s.name, func(b *testing.B) {
+				rng := rand.New(rand.NewPCG(1, 1))
+				a := randSlice(rng, s.m*s.k)
+				bb := randSlice(rng, s.k*s.n)
+				c := make([]float32, s.m*s.n)
+				lda, ldb := s.k, s.n
+				if s.ta {
+					lda = s.m
+				}
+				if s.tb {
+					ldb = s.k
+				}
+				for b.Loop() {
+					gemm(kern, 2, s.ta, s.tb, s.m, s.n, s.k, 1, a, lda, bb, ldb, 1, c, s.n)
+				}
+				b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
