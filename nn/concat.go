@@ -1,6 +1,9 @@
 package nn
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Concat joins a [..., D1] and b [..., D2], which agree in every other
 // dimension, into [..., D1+D2] (torch.cat(dim=-1)): word embeddings with
@@ -31,6 +34,29 @@ func Concat[T Float](tp *Tape, a, b *Tensor[T]) *Tensor[T] {
 			for k := range D2 {
 				gb[r*D2+k] += g[D1+k]
 			}
+		}
+	})
+	return out
+}
+
+// Add returns a + b for tensors of the same shape: two heads' logits summed, as
+// in a wide-and-deep classifier.
+func Add[T Float](tp *Tape, a, b *Tensor[T]) *Tensor[T] {
+	if !slices.Equal(a.Shape, b.Shape) {
+		panic(fmt.Sprintf("nn: Add of %v and %v", a.Shape, b.Shape))
+	}
+	out := NewTensor[T](a.Shape...)
+	for i, v := range a.Data {
+		out.Data[i] = v + b.Data[i]
+	}
+	tp.Record(func() {
+		if out.Grad == nil {
+			return
+		}
+		ga, gb := a.EnsureGrad(), b.EnsureGrad()
+		for i, g := range out.Grad {
+			ga[i] += g
+			gb[i] += g
 		}
 	})
 	return out

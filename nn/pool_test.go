@@ -1,6 +1,7 @@
 package nn_test
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -85,5 +86,50 @@ func TestConcatGradients(t *testing.T) {
 	out := nn.Concat(nil, a, b)
 	if out.Shape[2] != 6 || out.Data[4] != b.Data[0] || out.Data[6] != a.Data[4] {
 		t.Errorf("concat layout wrong: %v", out.Shape)
+	}
+}
+
+func TestAddGradients(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 1))
+	a, b := nntest.RandTensor[float64](rng, 3, 4), nntest.RandTensor[float64](rng, 3, 4)
+	w := nntest.RandSlice(rng, 12)
+	nntest.GradCheck(t, []*nn.Tensor[float64]{a, b}, func(tp *nn.Tape) *nn.Tensor[float64] {
+		return nntest.WeightedSum(tp, []*nn.Tensor[float64]{nn.Add(tp, a, b)}, [][]float64{w})
+	}, nntest.GradTol)
+	if got, want := nn.Add(nil, a, b).Data[5], a.Data[5]+b.Data[5]; got != want {
+		t.Fatalf("Add = %g, want %g", got, want)
+	}
+}
+
+// TestEmbeddingBag: gradients by finite differences, repeated ids in a bag, an
+// empty bag, and values against a hand computation.
+func TestEmbeddingBag(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 2))
+	e := nn.NewEmbeddingBag[float64]("bag", 7, 3, 1, rng)
+	ids := []int32{1, 4, 4, 6, 0, 2}
+	offsets := []int{0, 3, 3, 6}
+	w := nntest.RandSlice(rng, 3*3)
+	nntest.GradCheck(t, e.Params(), func(tp *nn.Tape) *nn.Tensor[float64] {
+		return nntest.WeightedSum(tp, []*nn.Tensor[float64]{e.Forward(tp, ids, offsets)}, [][]float64{w})
+	}, nntest.GradTol)
+	out := e.Forward(nil, ids, offsets)
+	for j := range 3 {
+		want := (e.W.Data[1*3+j] + 2*e.W.Data[4*3+j]) / 3
+		if math.Abs(out.Data[j]-want) > 1e-12 {
+			t.Fatalf("bag 0 [%d] = %g, want %g", j, out.Data[j], want)
+		}
+		if out.Data[3+j] != 0 {
+			t.Fatalf("empty bag [%d] = %g, want 0", j, out.Data[3+j])
+		}
+	}
+	e.Sum = true
+	nntest.GradCheck(t, e.Params(), func(tp *nn.Tape) *nn.Tensor[float64] {
+		return nntest.WeightedSum(tp, []*nn.Tensor[float64]{e.Forward(tp, ids, offsets)}, [][]float64{w})
+	}, nntest.GradTol)
+	if got, want := e.Forward(nil, ids, offsets).Data[0], e.W.Data[1*3]+2*e.W.Data[4*3]; math.Abs(got-want) > 1e-12 {
+		t.Fatalf("sum bag 0 [0] = %g, want %g", got, want)
+	}
+	if z := nn.NewEmbeddingBag[float64]("zero", 4, 2, 0, rng); z.W.Data[5] != 0 {
+		t.Fatal("std 0 does not start at zeros")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"iter"
 	"math"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -32,15 +33,26 @@ type Options struct {
 	// Baselines also reports a majority-class and a character-bigram naive Bayes
 	// baseline, fitted on the training data during the first epoch.
 	Baselines bool `yaml:"baselines,omitempty" doc:"also report majority-class and bigram naive-Bayes baselines"`
+	// NGrams adds a linear model over the hashed 1- to n-grams of each sequence to
+	// the logits: the "wide" half of a wide-and-deep classifier. Bags of n-grams are
+	// strong on short-text sentiment (Wang and Manning 2012), and the recurrent
+	// encoder learns what they miss.
+	NGrams       int `yaml:"ngrams,omitempty" doc:"add a linear layer over hashed 1..n-grams of the tokens to the logits (0: off)" min:"0" max:"5"`
+	NGramBuckets int `yaml:"ngram_buckets,omitempty" doc:"hash buckets of the n-gram features" min:"1024" max:"16777216"`
+	// NGramDropout leaves each n-gram out of its bag with this probability in
+	// training, so the linear part cannot simply memorise the training sentences.
+	NGramDropout float64 `yaml:"ngram_dropout,omitempty" doc:"probability of leaving an n-gram out of its bag in training" min:"0" max:"0.9"`
 }
 
 // Type registers the classify task: task: {type: classify}.
 func Type() tasks.Type {
 	return tasks.Type{
-		Name:    "classify",
-		Options: func() any { return &Options{Pooling: "max", ClassWeights: "none", Threshold: 0.5, Separator: "#"} },
-		Check:   check,
-		New:     func() tasks.Task { return &Task{} },
+		Name: "classify",
+		Options: func() any {
+			return &Options{Pooling: "max", ClassWeights: "none", Threshold: 0.5, Separator: "#", NGramBuckets: 1 << 18}
+		},
+		Check: check,
+		New:   func() tasks.Task { return &Task{} },
 	}
 }
 
@@ -84,6 +96,7 @@ type Task struct {
 	enc     *tasks.Encoder
 	pool    *tasks.Pooler
 	out     *nn.Linear[float32]
+	ngrams  *nn.EmbeddingBag[float32] // nil unless opts.NGrams > 0
 	core    *tasks.Core
 	base    *baseline
 	// confusion of the last evaluation, [gold][pred] (single-label).
@@ -126,6 +139,14 @@ func (t *Task) Init(s tasks.Setup) error {
 	params = append(params, t.pool.Params()...)
 	t.out = nn.NewLinear[float32]("classifier", D, len(t.classes), rng)
 	params = append(params, t.out.Params()...)
+	if opts.NGrams > 0 {
+		// Summed, not averaged: as in naive Bayes, each n-gram adds its own weight
+		// of evidence, and a mean dilutes it by the sentence length so much that
+		// the layer learns slowly beside the encoder.
+		t.ngrams = nn.NewEmbeddingBag[float32]("ngrams", opts.NGramBuckets, len(t.classes), 0, rng)
+		t.ngrams.Sum = true
+		params = append(params, t.ngrams.Params()...)
+	}
 	if opts.Baselines {
 		t.base = newBaseline(len(t.classes))
 		t.base.rows = s.Train.Rows
@@ -176,7 +197,69 @@ func (t *Task) logits(tp *nn.Tape, b *pipeline.Batch, train bool) *nn.Tensor[flo
 		rng = nil
 	}
 	out, _ := t.enc.Forward(tp, b, rng)
-	return t.out.Forward(tp, t.pool.Forward(tp, out, b.Lengths))
+	lg := t.out.Forward(tp, t.pool.Forward(tp, out, b.Lengths))
+	if t.ngrams != nil {
+		ids, offsets := ngrams(b, t.opts.NGrams, t.opts.NGramBuckets)
+		if rng != nil && t.opts.NGramDropout > 0 {
+			ids, offsets = dropNGrams(ids, offsets, t.opts.NGramDropout, rng)
+		}
+		lg = nn.Add(tp, lg, t.ngrams.Forward(tp, ids, offsets))
+	}
+	return lg
+}
+
+// ngrams hashes the 1- to n-grams of each sequence of the batch, with <bos> and
+// <eos> around it, into [0, buckets): the bags of an EmbeddingBag.
+func ngrams(b *pipeline.Batch, n, buckets int) (ids []int32, offsets []int) {
+	offsets = make([]int, 1, b.B+1)
+	seq := make([]uint64, 0, b.T+2)
+	for j := range b.B {
+		seq = append(seq[:0], uint64(pipeline.BOSID))
+		for i := range b.Lengths[j] {
+			seq = append(seq, uint64(b.IDs[i*b.B+j]))
+		}
+		seq = append(seq, uint64(pipeline.EOSID))
+		for start := range seq {
+			h := uint64(14695981039346656037) // FNV-1a offset basis, word-wise
+			for k := 0; k < n && start+k < len(seq); k++ {
+				h = (h ^ seq[start+k]) * 1099511628211
+				if k == 0 && (start == 0 || start == len(seq)-1) {
+					continue // <bos> and <eos> alone say nothing
+				}
+				ids = append(ids, int32(mix(h+uint64(k))%uint64(buckets)))
+			}
+		}
+		offsets = append(offsets, len(ids))
+	}
+	return ids, offsets
+}
+
+// dropNGrams leaves each id out with probability p, keeping at least one per bag.
+func dropNGrams(ids []int32, offsets []int, p float64, rng *rand.Rand) ([]int32, []int) {
+	kept, koff := make([]int32, 0, len(ids)), make([]int, 1, len(offsets))
+	for b := 0; b+1 < len(offsets); b++ {
+		bag := ids[offsets[b]:offsets[b+1]]
+		start := len(kept)
+		for _, id := range bag {
+			if rng.Float64() >= p {
+				kept = append(kept, id)
+			}
+		}
+		if len(kept) == start && len(bag) > 0 {
+			kept = append(kept, bag[rng.IntN(len(bag))])
+		}
+		koff = append(koff, len(kept))
+	}
+	return kept, koff
+}
+
+// mix is the finaliser of SplitMix64: FNV's low bits are poor for a modulus.
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }
 
 // multiTargets is the 0/1 target matrix [B, classes] of a multi-label batch;

@@ -179,6 +179,16 @@ func packA(dst, a []float32, lda int, trans bool, i0, p0, mb, kb int, alpha floa
 					panel[l*mr+ii] = alpha * v
 				}
 			}
+		case rows == mr:
+			// Six rows read side by side, one panel column written at a time.
+			o := (i0+ir)*lda + p0
+			r0, r1, r2 := a[o:o+kb], a[o+lda:o+lda+kb], a[o+2*lda:o+2*lda+kb]
+			r3, r4, r5 := a[o+3*lda:o+3*lda+kb], a[o+4*lda:o+4*lda+kb], a[o+5*lda:o+5*lda+kb]
+			for l := range r0 {
+				col := (*[mr]float32)(panel[l*mr:])
+				col[0], col[1], col[2] = alpha*r0[l], alpha*r1[l], alpha*r2[l]
+				col[3], col[4], col[5] = alpha*r3[l], alpha*r4[l], alpha*r5[l]
+			}
 		default:
 			for ii := 0; ii < rows; ii++ {
 				i := i0 + ir + ii
