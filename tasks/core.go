@@ -64,6 +64,12 @@ func NewEncoder(r *recipes.Recipe, v pipeline.Vocabs, rng *rand.Rand) (*Encoder,
 // Forward encodes a batch into [T, B, OutputSize] and returns the final states
 // too. A nil rng means evaluation: no dropout.
 func (e *Encoder) Forward(tp *nn.Tape, b *pipeline.Batch, rng *rand.Rand) (*nn.Tensor[float32], nn.State[float32]) {
+	return e.ForwardFrom(tp, b, nn.State[float32]{}, rng)
+}
+
+// ForwardFrom is Forward from the initial state init (zeros where nil): a
+// generator conditioned on a label, or one step of sampling.
+func (e *Encoder) ForwardFrom(tp *nn.Tape, b *pipeline.Batch, init nn.State[float32], rng *rand.Rand) (*nn.Tensor[float32], nn.State[float32]) {
 	x := e.Emb.Forward(tp, b.IDs, b.T, b.B)
 	if e.FeatEmb != nil {
 		if b.Feature == nil {
@@ -75,7 +81,7 @@ func (e *Encoder) Forward(tp *nn.Tape, b *pipeline.Batch, rng *rand.Rand) (*nn.T
 		x = nn.Concat(tp, x, e.charFeatures(tp, b))
 	}
 	x = nn.Dropout(tp, x, e.Dropout, e.Variational, rng)
-	out, st := e.RNN.Forward(tp, x, b.Lengths, nn.State[float32]{}, rng)
+	out, st := e.RNN.Forward(tp, x, b.Lengths, init, rng)
 	return nn.Dropout(tp, out, e.Dropout, e.Variational, rng), st
 }
 

@@ -1,7 +1,9 @@
 package tasks
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -21,6 +23,7 @@ import (
 const (
 	ReportFile      = "report.md"
 	PredictionsFile = "predictions.test.jsonl"
+	SamplesFile     = "samples.jsonl"
 )
 
 // ErrRunDir reports a run directory that cannot be used as asked.
@@ -47,7 +50,10 @@ type RunResult struct {
 	Dev      Metrics
 	Test     Metrics
 	Examples []map[string]any // predictions for the recipe's output.examples
-	Files    []string
+	// Generated holds what a generator task generated with its recipe's settings
+	// (also written to samples.jsonl).
+	Generated []Generated
+	Files     []string
 }
 
 // OpenRunDir makes dir ready for a new run (it must be absent or empty unless
@@ -177,6 +183,21 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 		if out.Examples, err = PredictTexts(best, r.Output.Examples, data.Tokenizer, data.Vocabs); err != nil {
 			return nil, fmt.Errorf("examples: %w", err)
 		}
+	}
+	if gen, ok := best.(Generator); ok {
+		if out.Generated, err = gen.Generate(gen.GenerateDefaults()); err != nil {
+			return nil, fmt.Errorf("generating samples: %w", err)
+		}
+		var buf bytes.Buffer
+		for _, g := range out.Generated {
+			line, _ := json.Marshal(g)
+			buf.Write(append(line, '\n'))
+		}
+		p := filepath.Join(dir, SamplesFile)
+		if err := pipeline.WriteFileAtomic(p, buf.Bytes()); err != nil {
+			return nil, err
+		}
+		out.Files = append(out.Files, p)
 	}
 	rep := Report{Name: r.Name, Description: r.Description, Task: best.Info(), Steps: res.Steps, Epochs: res.Epochs,
 		Elapsed: res.Elapsed, BestStep: res.BestStep, Dev: out.Dev, Test: out.Test}

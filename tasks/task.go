@@ -72,3 +72,36 @@ type Metrics map[string]float64
 type Figures interface {
 	Figures(dir string) ([]string, error)
 }
+
+// Generator is implemented by tasks that generate sequences (language models,
+// conditional generators): seqkit generate calls it, and seqkit run shows what it
+// generates after training.
+type Generator interface {
+	// GenerateDefaults are the recipe's generation settings.
+	GenerateDefaults() GenerateOptions
+	Generate(o GenerateOptions) ([]Generated, error)
+}
+
+// GenerateOptions say how to generate.
+type GenerateOptions struct {
+	Num    int // sequences to generate
+	MaxLen int // tokens at most, after the prefix
+	// Temperature divides the logits before sampling; 0 picks the most likely
+	// token at every step (greedy).
+	Temperature float64
+	TopK        int     // sample among the k most likely tokens (0: all)
+	TopP        float64 // sample among the most likely tokens holding this much probability (0 or 1: all)
+	Seed        uint64
+	Prefix      string // text every sequence starts with
+	// Condition is the label to generate for (conditional models); empty cycles
+	// through the labels.
+	Condition string
+}
+
+// Generated is one generated sequence.
+type Generated struct {
+	Text      string  `json:"text"`
+	Condition string  `json:"condition,omitempty"`
+	LogProb   float64 `json:"logprob"` // natural log of its probability under the model (after the prefix, with <eos>)
+	Tokens    int     `json:"tokens"`  // generated tokens, <eos> included
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/seqkit/seqkit/recipes"
 	"github.com/seqkit/seqkit/tasks"
 	"github.com/seqkit/seqkit/tasks/classify"
+	"github.com/seqkit/seqkit/tasks/generate"
 	"github.com/seqkit/seqkit/tasks/tagging"
 )
 
@@ -67,7 +68,7 @@ func main() {
 // registry holds the task types of this binary, registered explicitly.
 func registry() *tasks.Registry {
 	var reg tasks.Registry
-	for _, t := range []tasks.Type{tagging.Type(), classify.Type()} {
+	for _, t := range []tasks.Type{tagging.Type(), classify.Type(), generate.Type()} {
 		if err := reg.Register(t); err != nil {
 			panic(err) // two built-in tasks of one name: a programming error
 		}
@@ -115,7 +116,7 @@ predicts in batch. With no recipe, seqkit run trains the built-in Taipei demo.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w\nsee %s --help", err, c.CommandPath())}
 	})
-	root.AddCommand(newRunCmd(true), newRunCmd(false), newEvalCmd(), newPredictCmd(),
+	root.AddCommand(newRunCmd(true), newRunCmd(false), newEvalCmd(), newPredictCmd(), newGenerateCmd(),
 		newDataCmd(), newRecipeCmd(), newVersionCmd())
 	return root
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/seqkit/seqkit/recipes"
+	"github.com/seqkit/seqkit/tasks/tasktest"
 )
 
 // bin is the seqkit binary built once for these tests.
@@ -425,4 +426,47 @@ func TestHelpExamples(t *testing.T) {
 		}
 	}
 	walk(newRoot())
+}
+
+// TestGenerate trains a small names-lm through the CLI, then generates: the same
+// seed prints the same names, --json writes one object per name, and a run of
+// another task is refused with exit code 2.
+func TestGenerate(t *testing.T) {
+	data := tasktest.NeedData(t, "names")
+	dir := t.TempDir()
+	train := tasktest.Slice(t, data+"/names.train.txt", dir, "train.txt", 16, 0)
+	dev := tasktest.Slice(t, data+"/names.dev.txt", dir, "dev.txt", 8, 0)
+	res := seqkit(t, dir, "run", "names-lm", "-o", "runs/lm", "--data-root", tasktest.DataRoot,
+		"--set", "data.train.path="+train, "--set", "data.dev.path="+dev, "--set", "data.test.path="+dev,
+		"--set", "train.epochs=1", "--set", "model.hidden=32", "--set", "model.layers=1", "--set", "task.samples=3")
+	if res.code != 0 || !strings.Contains(res.stdout, "generated (3):") {
+		t.Fatalf("seqkit run names-lm: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	a := seqkit(t, dir, "generate", "-m", "runs/lm", "--num", "5", "--seed", "3")
+	b := seqkit(t, dir, "generate", "-m", "runs/lm", "--num", "5", "--seed", "3")
+	if a.code != 0 || a.stdout != b.stdout || len(strings.Fields(a.stdout)) != 5 {
+		t.Errorf("generate twice with seed 3: exit %d, %q then %q; want the same 5 names", a.code, a.stdout, b.stdout)
+	}
+	js := seqkit(t, dir, "generate", "-m", "runs/lm", "--num", "2", "--json", "--temperature", "0.5", "--top-k", "5")
+	lines := strings.Split(strings.TrimSpace(js.stdout), "\n")
+	for _, l := range lines {
+		var g struct {
+			Text    string
+			LogProb float64
+			Tokens  int
+		}
+		if err := json.Unmarshal([]byte(l), &g); err != nil || g.Tokens < 1 || g.LogProb >= 0 {
+			t.Errorf("--json line %q: %v", l, err)
+		}
+	}
+	if len(lines) != 2 {
+		t.Errorf("--json --num 2 wrote %d lines", len(lines))
+	}
+	demoRun, _ := demo(t)
+	if r := seqkit(t, dir, "generate", "-m", demoRun); r.code != 2 || !strings.Contains(r.stderr, "does not generate") {
+		t.Errorf("generate with a tagging run: exit %d, %q", r.code, r.stderr)
+	}
+	if r := seqkit(t, dir, "generate", "-m", "runs/lm", "--top-p", "2"); r.code != 2 || !strings.Contains(r.stderr, "--top-p") {
+		t.Errorf("--top-p 2: exit %d, %q", r.code, r.stderr)
+	}
 }

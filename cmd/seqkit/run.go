@@ -143,6 +143,7 @@ func runRecipe(c *cobra.Command, name string, f *runFlags, full bool) error {
 		fmt.Fprintf(out, "test: %s\n", metricsText(res.Test, ""))
 	}
 	printExamples(out, res.Examples)
+	printGenerated(out, res.Generated)
 	fmt.Fprintf(out, "run directory: %s\n", dir)
 	return nil
 }

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/seqkit/seqkit/tasks"
+)
+
+func newGenerateCmd() *cobra.Command {
+	var (
+		dir  string
+		o    tasks.GenerateOptions
+		asJS bool
+	)
+	c := &cobra.Command{
+		Use:   "generate -m RUN_DIR",
+		Short: "Generate sequences with a trained generator (language model)",
+		Long: `generate samples sequences from a run of the generate task: each starts at <bos>
+(and the prefix, if given) and ends at <eos> or the maximum length. Temperature 0
+takes the most likely token at every step; --top-k and --top-p sample among the
+most likely tokens only. A conditional model generates for --condition, or for
+each of its labels in turn. Defaults come from the run's recipe; the same seed
+gives the same sequences.`,
+		Example: `  seqkit generate -m runs/names-lm --num 20
+  seqkit generate -m runs/names-lm --temperature 0.7 --top-k 10 --prefix "mar"
+  seqkit generate -m runs/names-by-language-gen --condition Italian --num 5 --json`,
+		Args: args(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error {
+			if dir == "" {
+				return usageError{fmt.Errorf("generate needs -m RUN_DIR")}
+			}
+			run, err := tasks.LoadRun(dir, registry(), os.Getenv("SEQKIT_DATA"))
+			if err != nil {
+				return err
+			}
+			gen, ok := run.Task.(tasks.Generator)
+			if !ok {
+				return usageError{fmt.Errorf("%s holds a %s model, which does not generate; train a recipe with task: {type: generate}", dir, run.Task.Info().Name)}
+			}
+			opts := gen.GenerateDefaults()
+			f := c.Flags()
+			if f.Changed("num") {
+				opts.Num = o.Num
+			}
+			if f.Changed("max-len") {
+				opts.MaxLen = o.MaxLen
+			}
+			if f.Changed("temperature") {
+				opts.Temperature = o.Temperature
+			}
+			if f.Changed("top-k") {
+				opts.TopK = o.TopK
+			}
+			if f.Changed("top-p") {
+				opts.TopP = o.TopP
+			}
+			if f.Changed("seed") {
+				opts.Seed = o.Seed
+			}
+			opts.Prefix, opts.Condition = o.Prefix, o.Condition
+			switch {
+			case opts.Num < 1:
+				return usageError{fmt.Errorf("--num must be at least 1, got %d", opts.Num)}
+			case opts.MaxLen < 1:
+				return usageError{fmt.Errorf("--max-len must be at least 1, got %d", opts.MaxLen)}
+			case opts.Temperature < 0:
+				return usageError{fmt.Errorf("--temperature must be 0 or more, got %g", opts.Temperature)}
+			case opts.TopK < 0, opts.TopP < 0, opts.TopP > 1:
+				return usageError{fmt.Errorf("--top-k must be 0 or more and --top-p in [0, 1]")}
+			}
+			out, err := gen.Generate(opts)
+			if err != nil {
+				return err
+			}
+			if asJS {
+				enc := json.NewEncoder(c.OutOrStdout())
+				for _, g := range out {
+					if err := enc.Encode(g); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			for _, g := range out {
+				fmt.Fprintln(c.OutOrStdout(), generatedLine(g))
+			}
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVarP(&dir, "model", "m", "", "run directory of a trained generator")
+	f.IntVar(&o.Num, "num", 0, "sequences to generate (default: the recipe's samples)")
+	f.IntVar(&o.MaxLen, "max-len", 0, "maximum generated tokens (default: the recipe's max_len)")
+	f.Float64Var(&o.Temperature, "temperature", 0, "sampling temperature; 0 is greedy (default: the recipe's)")
+	f.IntVar(&o.TopK, "top-k", 0, "sample among the k most likely tokens (0: all)")
+	f.Float64Var(&o.TopP, "top-p", 0, "sample among the most likely tokens holding this much probability (0 or 1: all)")
+	f.Uint64Var(&o.Seed, "seed", 0, "random seed (default: the recipe's train.seed)")
+	f.StringVar(&o.Prefix, "prefix", "", "text every sequence starts with")
+	f.StringVar(&o.Condition, "condition", "", "label to generate for (conditional models)")
+	f.BoolVar(&asJS, "json", false, "write JSON Lines: text, condition, logprob, tokens")
+	return c
+}
+
+func generatedLine(g tasks.Generated) string {
+	if g.Condition != "" {
+		return fmt.Sprintf("%s\t%s", g.Condition, g.Text)
+	}
+	return g.Text
+}
+
+func printGenerated(w io.Writer, gs []tasks.Generated) {
+	if len(gs) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "generated (%d):\n", len(gs))
+	for _, g := range gs {
+		fmt.Fprintf(w, "  %s\n", generatedLine(g))
+	}
+}

@@ -1,0 +1,492 @@
+package generate
+
+import (
+	"fmt"
+	"iter"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/seqkit/seqkit/nn"
+	"github.com/seqkit/seqkit/pipeline"
+	"github.com/seqkit/seqkit/recipes"
+	"github.com/seqkit/seqkit/tasks"
+)
+
+// Options is the generate task's recipe section.
+type Options struct {
+	// Condition "init" conditions the model on the label column: each label has a
+	// learnt first hidden state for every layer ("generate a name in language L").
+	Condition string `yaml:"condition" doc:"condition on the label column: none, or init (each label sets the first hidden state of every layer)" enum:"none,init"`
+	// Samples, MaxLen, Temperature, TopK and TopP are the defaults of seqkit
+	// generate and what seqkit run shows after training.
+	Samples     int     `yaml:"samples" doc:"sequences generated and shown after training" min:"0" max:"10000"`
+	MaxLen      int     `yaml:"max_len" doc:"longest generated sequence, in tokens" min:"1" max:"100000"`
+	Temperature float64 `yaml:"temperature" doc:"sampling temperature (0: always the most likely token)" min:"0" max:"100"`
+	TopK        int     `yaml:"top_k,omitempty" doc:"sample among the k most likely tokens (0: all)" min:"0"`
+	TopP        float64 `yaml:"top_p,omitempty" doc:"sample among the most likely tokens holding this much probability (0 or 1: all)" min:"0" max:"1"`
+}
+
+// Type registers the generate task: task: {type: generate}.
+func Type() tasks.Type {
+	return tasks.Type{
+		Name:    "generate",
+		Options: func() any { return &Options{Condition: "none", Samples: 20, MaxLen: 50, Temperature: 1} },
+		Check:   check,
+		New:     func() tasks.Task { return &Task{} },
+	}
+}
+
+func check(r *recipes.Recipe) []recipes.KeyError {
+	o := r.Task.Options.(*Options)
+	var errs []recipes.KeyError
+	if r.Model.Bidirectional {
+		errs = append(errs, recipes.KeyError{Key: "model.bidirectional", Msg: "a generator reads left to right only; set it to false"})
+	}
+	if r.Model.Char != nil {
+		errs = append(errs, recipes.KeyError{Key: "model.char", Msg: "character features of the input words do not apply to generation"})
+	}
+	if r.Train.BPTT > 0 {
+		errs = append(errs, recipes.KeyError{Key: "train.bptt", Msg: "the generate task trains on whole sequences (one per line); truncated BPTT over streamed text is not built yet"})
+	}
+	for name, src := range r.Data.Splits() {
+		if src.Columns.Tags != "" || src.Files.Tags != "" || src.Columns.Target != "" || src.Files.Target != "" {
+			errs = append(errs, recipes.KeyError{Key: "data." + name + ".columns", Msg: "the generate task reads a text column (and a label column to condition on), not tags or targets"})
+		}
+		hasLabel := src.Columns.Label != "" || src.Files.Label != ""
+		if o.Condition != "none" && !hasLabel {
+			errs = append(errs, recipes.KeyError{Key: "data." + name + ".columns.label", Msg: "condition: " + o.Condition + " needs a label column to condition on"})
+		}
+	}
+	return errs
+}
+
+// Task is a left-to-right language model over the input text: the shared encoder
+// (unidirectional) reads <bos> and the tokens, and a linear layer predicts each
+// next token and finally <eos>. With condition "init" the first hidden state of
+// every layer comes from the sequence's label.
+type Task struct {
+	opts   *Options
+	recipe *recipes.Recipe
+	vocab  *pipeline.Vocab
+	labels *pipeline.Vocab // nil unless conditional
+	tok    *pipeline.Tokenizer
+	enc    *tasks.Encoder
+	out    *nn.Linear[float32]
+	cond   *nn.Embedding[float32] // [layers·labels, hidden], nil unless conditional
+	core   *tasks.Core
+}
+
+// Info implements tasks.Task. The main metric is the negative log-likelihood per
+// predicted token (<eos> included), in nats.
+func (t *Task) Info() tasks.Info {
+	return tasks.Info{Name: "generate", Version: "1", Metric: "nll", HigherIsBetter: false}
+}
+
+// Init implements tasks.Task.
+func (t *Task) Init(s tasks.Setup) error {
+	opts, ok := s.Recipe.Task.Options.(*Options)
+	if !ok {
+		return fmt.Errorf("generate: options of type %T", s.Recipe.Task.Options)
+	}
+	if s.Vocabs.Input == nil {
+		return fmt.Errorf("generate: the data has no text column")
+	}
+	t.opts, t.recipe, t.vocab = opts, s.Recipe, s.Vocabs.Input
+	var err error
+	if t.tok, err = pipeline.NewTokenizer(s.Recipe.Data.Tokenizer); err != nil {
+		return err
+	}
+	rng := tasks.InitRNG(s.Recipe)
+	if t.enc, err = tasks.NewEncoder(s.Recipe, s.Vocabs, rng); err != nil {
+		return err
+	}
+	params := t.enc.Params()
+	t.out = nn.NewLinear[float32]("output", t.enc.OutputSize(), t.vocab.Len(), rng)
+	params = append(params, t.out.Params()...)
+	if opts.Condition == "init" {
+		if s.Vocabs.Labels == nil {
+			return fmt.Errorf("generate: condition init needs a label column")
+		}
+		t.labels = s.Vocabs.Labels
+		cfg := t.enc.RNN.Config
+		// One row per layer and label, and per layer one more for a label not seen
+		// in training.
+		t.cond = nn.NewEmbedding[float32]("condition", max(cfg.Layers, 1)*(t.labels.Len()+1), cfg.HiddenSize, -1, rng)
+		// Small first states: hidden states live in (-1, 1).
+		for i := range t.cond.W.Data {
+			t.cond.W.Data[i] *= 0.1
+		}
+		params = append(params, t.cond.Params()...)
+	}
+	t.core, err = tasks.NewCore(s.Recipe, params)
+	return err
+}
+
+// shift turns a batch of sequences into the model's input, <bos> then the tokens,
+// [T+1, B], and its targets, the tokens then <eos>, with -1 (no loss) at padding.
+func shift(b *pipeline.Batch) (*pipeline.Batch, []int32) {
+	T, B := b.T+1, b.B
+	in := &pipeline.Batch{T: T, B: B, IDs: make([]int32, T*B), Lengths: make([]int, B), Labels: b.Labels, Rows: b.Rows}
+	targets := make([]int32, T*B)
+	for i := range targets {
+		targets[i] = -1
+	}
+	for j, n := range b.Lengths {
+		in.IDs[j] = pipeline.BOSID
+		for i := range n {
+			id := b.IDs[i*B+j]
+			in.IDs[(i+1)*B+j] = id
+			targets[i*B+j] = id
+		}
+		targets[n*B+j] = pipeline.EOSID
+		in.Lengths[j] = n + 1
+	}
+	return in, targets
+}
+
+// initState is the first state of a batch: zeros, or the labels' learnt states.
+func (t *Task) initState(tp *nn.Tape, labels []int32) nn.State[float32] {
+	if t.cond == nil {
+		return nn.State[float32]{}
+	}
+	L, n := max(t.enc.RNN.Config.Layers, 1), t.labels.Len()+1
+	ids := make([]int32, L*len(labels))
+	for l := range L {
+		for j, lab := range labels {
+			if lab < 0 {
+				lab = int32(n - 1) // a label not seen in training
+			}
+			ids[l*len(labels)+j] = int32(l*n) + lab
+		}
+	}
+	return nn.State[float32]{H: t.cond.Forward(tp, ids, L, len(labels))}
+}
+
+func (t *Task) logits(tp *nn.Tape, b *pipeline.Batch, rng *rand.Rand) (*nn.Tensor[float32], []int32) {
+	in, targets := shift(b)
+	out, _ := t.enc.ForwardFrom(tp, in, t.initState(tp, b.Labels), rng)
+	return t.out.Forward(tp, out), targets
+}
+
+func (t *Task) checkLabels(b *pipeline.Batch) error {
+	if t.cond != nil && b.Labels == nil {
+		return fmt.Errorf("generate: the model is conditioned on a label, and the batch has none")
+	}
+	return nil
+}
+
+// TrainStep implements tasks.Task.
+func (t *Task) TrainStep(b *pipeline.Batch, lr float64) (tasks.Step, error) {
+	if err := t.checkLabels(b); err != nil {
+		return tasks.Step{}, err
+	}
+	tp := new(nn.Tape)
+	lg, targets := t.logits(tp, b, t.core.RNG)
+	loss := nn.CrossEntropy(tp, lg, targets, -1, nn.CEOptions{})
+	norm, err := t.core.Update(tp, loss, lr)
+	return tasks.Step{Loss: float64(loss.Data[0]), Tokens: b.Tokens() + b.B, GradNorm: norm}, err
+}
+
+// seqNLL returns the summed negative log-likelihood of each sequence and the
+// number of tokens it counts (<eos> included).
+func seqNLL(lg *nn.Tensor[float32], targets []int32, B int) ([]float64, []int) {
+	V := lg.Shape[len(lg.Shape)-1]
+	nll, n := make([]float64, B), make([]int, B)
+	for i, y := range targets {
+		if y < 0 {
+			continue
+		}
+		row := lg.Data[i*V : (i+1)*V]
+		nll[i%B] += logSumExp(row) - float64(row[y])
+		n[i%B]++
+	}
+	return nll, n
+}
+
+func logSumExp(row []float32) float64 {
+	mx := float64(slices.Max(row))
+	var z float64
+	for _, v := range row {
+		z += math.Exp(float64(v) - mx)
+	}
+	return mx + math.Log(z)
+}
+
+// Evaluate implements tasks.Task: nll (nats per token, <eos> included, over all
+// tokens of the split), perplexity, bpc (bits per token: per character with a
+// character tokenizer) and, for a conditional model, nll/LABEL per label.
+func (t *Task) Evaluate(batches iter.Seq[*pipeline.Batch]) (tasks.Metrics, error) {
+	var sum float64
+	var count int
+	perLabel := map[string][2]float64{}
+	for b := range batches {
+		if err := t.checkLabels(b); err != nil {
+			return nil, err
+		}
+		lg, targets := t.logits(nil, b, nil)
+		nll, n := seqNLL(lg, targets, b.B)
+		for j := range b.B {
+			sum += nll[j]
+			count += n[j]
+			if t.cond != nil && b.Labels[j] >= 0 {
+				name := t.labels.Token(b.Labels[j])
+				s := perLabel[name]
+				perLabel[name] = [2]float64{s[0] + nll[j], s[1] + float64(n[j])}
+			}
+		}
+	}
+	m := tasks.Metrics{}
+	if count == 0 {
+		return m, nil
+	}
+	nll := sum / float64(count)
+	m["nll"], m["loss"] = nll, nll
+	m["perplexity"] = math.Exp(nll)
+	m["bpc"] = nll / math.Ln2
+	m["tokens"] = float64(count)
+	for name, s := range perLabel {
+		m["nll/"+name] = s[0] / s[1]
+	}
+	return m, nil
+}
+
+// Predict implements tasks.Task: it scores each sequence: "nll" (nats per token,
+// <eos> included) and "logprob" (the summed log-probability).
+func (t *Task) Predict(b *pipeline.Batch) (arrow.RecordBatch, error) {
+	if err := t.checkLabels(b); err != nil {
+		return nil, err
+	}
+	lg, targets := t.logits(nil, b, nil)
+	nll, n := seqNLL(lg, targets, b.B)
+	mem := memory.DefaultAllocator
+	nb, lb := array.NewFloat64Builder(mem), array.NewFloat64Builder(mem)
+	defer nb.Release()
+	defer lb.Release()
+	for j := range b.B {
+		nb.Append(nll[j] / float64(max(n[j], 1)))
+		lb.Append(-nll[j])
+	}
+	cols := []arrow.Array{nb.NewArray(), lb.NewArray()}
+	defer cols[0].Release()
+	defer cols[1].Release()
+	schema := arrow.NewSchema([]arrow.Field{{Name: "nll", Type: arrow.PrimitiveTypes.Float64}, {Name: "logprob", Type: arrow.PrimitiveTypes.Float64}}, nil)
+	return array.NewRecordBatch(schema, cols, int64(b.B)), nil
+}
+
+// Save implements tasks.Task.
+func (t *Task) Save(dir string, resumable bool) error {
+	return t.core.Save(dir, resumable, map[string]string{"task": "generate", "condition": t.opts.Condition})
+}
+
+// Load implements tasks.Task.
+func (t *Task) Load(dir string, resumable bool) error { return t.core.Load(dir, resumable) }
+
+// GenerateDefaults implements tasks.Generator with the recipe's settings.
+func (t *Task) GenerateDefaults() tasks.GenerateOptions {
+	return tasks.GenerateOptions{Num: t.opts.Samples, MaxLen: t.opts.MaxLen, Temperature: t.opts.Temperature,
+		TopK: t.opts.TopK, TopP: t.opts.TopP, Seed: t.recipe.Train.Seed}
+}
+
+// Generate implements tasks.Generator: it samples o.Num sequences at once, one
+// batched step per token, each until <eos> or o.MaxLen tokens.
+func (t *Task) Generate(o tasks.GenerateOptions) ([]tasks.Generated, error) {
+	if o.Num <= 0 {
+		return nil, nil
+	}
+	if o.MaxLen <= 0 {
+		return nil, fmt.Errorf("generate: the maximum length must be positive, got %d", o.MaxLen)
+	}
+	B := o.Num
+	labels, err := t.conditions(o.Condition, B)
+	if err != nil {
+		return nil, err
+	}
+	prefix := t.tok.Tokens(nil, o.Prefix)
+	feed := make([]int32, 0, len(prefix)+1)
+	feed = append(feed, pipeline.BOSID)
+	for _, tok := range prefix {
+		id, ok := t.vocab.ID(tok)
+		if !ok {
+			id = pipeline.UnkID
+		}
+		feed = append(feed, id)
+	}
+	rng := rand.New(rand.NewPCG(o.Seed, 0x6e6e))
+	state := t.initState(nil, labels)
+	// Read <bos> and the prefix in one pass; the last output predicts the first
+	// generated token.
+	step := &pipeline.Batch{T: len(feed), B: B, IDs: make([]int32, len(feed)*B), Lengths: make([]int, B)}
+	for i, id := range feed {
+		for j := range B {
+			step.IDs[i*B+j] = id
+		}
+	}
+	for j := range B {
+		step.Lengths[j] = len(feed)
+	}
+	out, state := t.enc.ForwardFrom(nil, step, state, nil)
+	last := &nn.Tensor[float32]{Data: out.Data[(len(feed)-1)*B*out.Shape[2]:], Shape: []int{B, out.Shape[2]}}
+	lg := t.out.Forward(nil, last)
+
+	res := make([]tasks.Generated, B)
+	toks := make([][]string, B)
+	done := make([]bool, B)
+	V := t.vocab.Len()
+	probs := make([]float64, V)
+	step = &pipeline.Batch{T: 1, B: B, IDs: make([]int32, B), Lengths: slices.Repeat([]int{1}, B)}
+	for n := 0; n < o.MaxLen; n++ {
+		left := false
+		for j := range B {
+			if done[j] {
+				continue
+			}
+			id, logp := sample(lg.Data[j*V:(j+1)*V], probs, o, rng)
+			res[j].LogProb += logp
+			res[j].Tokens++
+			step.IDs[j] = id
+			if id == pipeline.EOSID {
+				done[j] = true
+				continue
+			}
+			toks[j] = append(toks[j], t.vocab.Token(id))
+			left = true
+		}
+		if !left || n == o.MaxLen-1 {
+			break
+		}
+		out, state = t.enc.ForwardFrom(nil, step, state, nil)
+		lg = t.out.Forward(nil, &nn.Tensor[float32]{Data: out.Data, Shape: []int{B, out.Shape[2]}})
+	}
+	sep := " "
+	if strings.EqualFold(t.recipe.Data.Tokenizer.Kind, "char") {
+		sep = ""
+	}
+	for j := range res {
+		text := strings.Join(toks[j], sep)
+		if o.Prefix != "" {
+			text = strings.Join(append(slices.Clone(prefix), toks[j]...), sep)
+		}
+		res[j].Text = text
+		if t.labels != nil {
+			res[j].Condition = t.labels.Token(labels[j])
+		}
+	}
+	return res, nil
+}
+
+// conditions returns the label id of each of n sequences: the one asked for, or
+// the training labels in turn.
+func (t *Task) conditions(cond string, n int) ([]int32, error) {
+	if t.labels == nil {
+		if cond != "" {
+			return nil, fmt.Errorf("generate: this model is not conditioned on a label (condition: none), so --condition %q does not apply", cond)
+		}
+		return nil, nil
+	}
+	ids := make([]int32, n)
+	if cond != "" {
+		id, ok := t.labels.ID(cond)
+		if !ok {
+			return nil, fmt.Errorf("generate: unknown condition %q; the model knows %s", cond, strings.Join(t.labelNames(), ", "))
+		}
+		for j := range ids {
+			ids[j] = id
+		}
+		return ids, nil
+	}
+	names := t.labelNames()
+	for j := range ids {
+		ids[j], _ = t.labels.ID(names[j%len(names)])
+	}
+	return ids, nil
+}
+
+// labelNames lists the labels, special symbols left out.
+func (t *Task) labelNames() []string {
+	names := t.labels.Tokens()
+	if t.labels.HasSpecials() {
+		names = names[len(pipeline.Specials):]
+	}
+	return names
+}
+
+// sample draws the next token from logits row: never <pad>, <unk> or <bos>; at
+// temperature 0 the most likely token. It returns the token and its
+// log-probability under the model (temperature 1, no truncation).
+func sample(row []float32, probs []float64, o tasks.GenerateOptions, rng *rand.Rand) (int32, float64) {
+	lse := logSumExp(row)
+	allowed := func(id int) bool {
+		return int32(id) != pipeline.PadID && int32(id) != pipeline.UnkID && int32(id) != pipeline.BOSID
+	}
+	if o.Temperature == 0 {
+		best := -1
+		for id, v := range row {
+			if allowed(id) && (best < 0 || v > row[best]) {
+				best = id
+			}
+		}
+		return int32(best), float64(row[best]) - lse
+	}
+	mx := math.Inf(-1)
+	for id, v := range row {
+		if allowed(id) {
+			mx = max(mx, float64(v))
+		}
+	}
+	order := make([]int, 0, len(row))
+	for id, v := range row {
+		probs[id] = 0
+		if allowed(id) {
+			probs[id] = math.Exp((float64(v) - mx) / o.Temperature)
+			order = append(order, id)
+		}
+	}
+	if o.TopK > 0 || (o.TopP > 0 && o.TopP < 1) {
+		slices.SortFunc(order, func(a, b int) int {
+			if probs[a] != probs[b] {
+				if probs[a] > probs[b] {
+					return -1
+				}
+				return 1
+			}
+			return a - b
+		})
+		if o.TopK > 0 && o.TopK < len(order) {
+			order = order[:o.TopK]
+		}
+		if o.TopP > 0 && o.TopP < 1 {
+			var total float64
+			for _, id := range order {
+				total += probs[id]
+			}
+			var acc float64
+			for k, id := range order {
+				acc += probs[id]
+				if acc >= o.TopP*total {
+					order = order[:k+1]
+					break
+				}
+			}
+		}
+	}
+	var total float64
+	for _, id := range order {
+		total += probs[id]
+	}
+	u := rng.Float64() * total
+	pick := order[len(order)-1]
+	for _, id := range order {
+		if u < probs[id] {
+			pick = id
+			break
+		}
+		u -= probs[id]
+	}
+	return int32(pick), float64(row[pick]) - lse
+}
