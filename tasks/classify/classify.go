@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"iter"
 	"math"
-	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -96,7 +95,7 @@ type Task struct {
 	enc     *tasks.Encoder
 	pool    *tasks.Pooler
 	out     *nn.Linear[float32]
-	ngrams  *nn.EmbeddingBag[float32] // nil unless opts.NGrams > 0
+	ngrams  *tasks.NGramLayer // nil unless opts.NGrams > 0
 	core    *tasks.Core
 	base    *baseline
 	// confusion of the last evaluation, [gold][pred] (single-label).
@@ -140,11 +139,7 @@ func (t *Task) Init(s tasks.Setup) error {
 	t.out = nn.NewLinear[float32]("classifier", D, len(t.classes), rng)
 	params = append(params, t.out.Params()...)
 	if opts.NGrams > 0 {
-		// Summed, not averaged: as in naive Bayes, each n-gram adds its own weight
-		// of evidence, and a mean dilutes it by the sentence length so much that
-		// the layer learns slowly beside the encoder.
-		t.ngrams = nn.NewEmbeddingBag[float32]("ngrams", opts.NGramBuckets, len(t.classes), 0, rng)
-		t.ngrams.Sum = true
+		t.ngrams = tasks.NewNGramLayer("ngrams", opts.NGrams, opts.NGramBuckets, opts.NGramDropout, len(t.classes))
 		params = append(params, t.ngrams.Params()...)
 	}
 	if opts.Baselines {
@@ -199,67 +194,9 @@ func (t *Task) logits(tp *nn.Tape, b *pipeline.Batch, train bool) *nn.Tensor[flo
 	out, _ := t.enc.Forward(tp, b, rng)
 	lg := t.out.Forward(tp, t.pool.Forward(tp, out, b.Lengths))
 	if t.ngrams != nil {
-		ids, offsets := ngrams(b, t.opts.NGrams, t.opts.NGramBuckets)
-		if rng != nil && t.opts.NGramDropout > 0 {
-			ids, offsets = dropNGrams(ids, offsets, t.opts.NGramDropout, rng)
-		}
-		lg = nn.Add(tp, lg, t.ngrams.Forward(tp, ids, offsets))
+		lg = nn.Add(tp, lg, t.ngrams.Forward(tp, b, rng))
 	}
 	return lg
-}
-
-// ngrams hashes the 1- to n-grams of each sequence of the batch, with <bos> and
-// <eos> around it, into [0, buckets): the bags of an EmbeddingBag.
-func ngrams(b *pipeline.Batch, n, buckets int) (ids []int32, offsets []int) {
-	offsets = make([]int, 1, b.B+1)
-	seq := make([]uint64, 0, b.T+2)
-	for j := range b.B {
-		seq = append(seq[:0], uint64(pipeline.BOSID))
-		for i := range b.Lengths[j] {
-			seq = append(seq, uint64(b.IDs[i*b.B+j]))
-		}
-		seq = append(seq, uint64(pipeline.EOSID))
-		for start := range seq {
-			h := uint64(14695981039346656037) // FNV-1a offset basis, word-wise
-			for k := 0; k < n && start+k < len(seq); k++ {
-				h = (h ^ seq[start+k]) * 1099511628211
-				if k == 0 && (start == 0 || start == len(seq)-1) {
-					continue // <bos> and <eos> alone say nothing
-				}
-				ids = append(ids, int32(mix(h+uint64(k))%uint64(buckets)))
-			}
-		}
-		offsets = append(offsets, len(ids))
-	}
-	return ids, offsets
-}
-
-// dropNGrams leaves each id out with probability p, keeping at least one per bag.
-func dropNGrams(ids []int32, offsets []int, p float64, rng *rand.Rand) ([]int32, []int) {
-	kept, koff := make([]int32, 0, len(ids)), make([]int, 1, len(offsets))
-	for b := 0; b+1 < len(offsets); b++ {
-		bag := ids[offsets[b]:offsets[b+1]]
-		start := len(kept)
-		for _, id := range bag {
-			if rng.Float64() >= p {
-				kept = append(kept, id)
-			}
-		}
-		if len(kept) == start && len(bag) > 0 {
-			kept = append(kept, bag[rng.IntN(len(bag))])
-		}
-		koff = append(koff, len(kept))
-	}
-	return kept, koff
-}
-
-// mix is the finaliser of SplitMix64: FNV's low bits are poor for a modulus.
-func mix(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	return x ^ x>>31
 }
 
 // multiTargets is the 0/1 target matrix [B, classes] of a multi-label batch;

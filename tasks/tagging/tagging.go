@@ -35,10 +35,15 @@ type Options struct {
 type Joint struct {
 	Pooling string  `yaml:"pooling" doc:"how the encoder outputs become one vector" enum:"last,mean,max,attention"`
 	Weight  float64 `yaml:"weight" doc:"weight of the label loss beside the tag loss" min:"0"`
+	// NGrams adds a linear layer over hashed 1..n-grams to the label logits, as
+	// the classify task's option of the same name.
+	NGrams       int     `yaml:"ngrams,omitempty" doc:"add a linear layer over hashed 1..n-grams of the tokens to the label logits (0: off)" min:"0" max:"5"`
+	NGramBuckets int     `yaml:"ngram_buckets,omitempty" doc:"hash buckets of the n-gram features" min:"1024" max:"16777216"`
+	NGramDropout float64 `yaml:"ngram_dropout,omitempty" doc:"probability of leaving an n-gram out of its bag in training" min:"0" max:"0.9"`
 }
 
 // Defaults implements recipes.Defaulter: "joint: {}" is max pooling, weight 1.
-func (j *Joint) Defaults() { *j = Joint{Pooling: "max", Weight: 1} }
+func (j *Joint) Defaults() { *j = Joint{Pooling: "max", Weight: 1, NGramBuckets: 1 << 18} }
 
 // Type registers the tagging task: task: {type: tagging}.
 func Type() tasks.Type {
@@ -111,6 +116,7 @@ type Task struct {
 	crf    *nn.CRF[float32]
 	pool   *tasks.Pooler
 	clf    *nn.Linear[float32]
+	ngrams *tasks.NGramLayer // of the label head; nil unless joint.ngrams
 	core   *tasks.Core
 }
 
@@ -196,6 +202,10 @@ func (t *Task) Init(s tasks.Setup) error {
 		params = append(params, t.pool.Params()...)
 		t.clf = nn.NewLinear[float32]("label", D, t.labels.Len(), rng)
 		params = append(params, t.clf.Params()...)
+		if j := opts.Joint; j.NGrams > 0 {
+			t.ngrams = tasks.NewNGramLayer("label_ngrams", j.NGrams, j.NGramBuckets, j.NGramDropout, t.labels.Len())
+			params = append(params, t.ngrams.Params()...)
+		}
 	}
 	t.core, err = tasks.NewCore(s.Recipe, params)
 	return err
@@ -213,7 +223,11 @@ func (t *Task) forward(tp *nn.Tape, b *pipeline.Batch, train bool) (*nn.Tensor[f
 	if t.clf == nil {
 		return em, nil
 	}
-	return em, t.clf.Forward(tp, t.pool.Forward(tp, out, b.Lengths))
+	lg := t.clf.Forward(tp, t.pool.Forward(tp, out, b.Lengths))
+	if t.ngrams != nil {
+		lg = nn.Add(tp, lg, t.ngrams.Forward(tp, b, rng))
+	}
+	return em, lg
 }
 
 // modelTargets maps a batch's tags (data vocabulary ids) to the model's tag ids.

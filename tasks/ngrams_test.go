@@ -1,4 +1,4 @@
-package classify
+package tasks
 
 import (
 	"slices"
@@ -17,7 +17,7 @@ func TestNGrams(t *testing.T) {
 		6, 6, pipeline.PadID,
 		7, 5, pipeline.PadID,
 	}}
-	ids, offsets := ngrams(b, 2, 1<<10)
+	ids, offsets := NGrams(b, 2, 1<<10)
 	if want := []int{0, 7, 14, 17}; !slices.Equal(offsets, want) {
 		t.Fatalf("offsets %v, want %v", offsets, want)
 	}
@@ -35,7 +35,7 @@ func TestNGrams(t *testing.T) {
 	if slices.Equal(sortedA, sortedB) {
 		t.Errorf("'5 6 7' and '7 6 5' have the same bigram bag %v", sortedA)
 	}
-	uni, _ := ngrams(b, 1, 1<<10)
+	uni, _ := NGrams(b, 1, 1<<10)
 	if len(uni) != 7 {
 		t.Errorf("%d unigrams, want 7", len(uni))
 	}
