@@ -93,3 +93,15 @@ func TestTanhGradients(t *testing.T) {
 		return nntest.WeightedSum(tp, []*nn.Tensor[float64]{nn.Tanh(tp, x)}, [][]float64{w})
 	}, nntest.GradTol)
 }
+
+func TestStackGradients(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 2))
+	a, b := nntest.RandTensor[float64](rng, 2, 3), nntest.RandTensor[float64](rng, 2, 3)
+	w := nntest.RandSlice(rng, 12)
+	nntest.GradCheck(t, []*nn.Tensor[float64]{a, b}, func(tp *nn.Tape) *nn.Tensor[float64] {
+		return nntest.WeightedSum(tp, []*nn.Tensor[float64]{nn.Stack(tp, []*nn.Tensor[float64]{a, b})}, [][]float64{w})
+	}, nntest.GradTol)
+	if s := nn.Stack(nil, []*nn.Tensor[float64]{a, b}); s.Shape[0] != 2 || s.Data[6] != b.Data[0] {
+		t.Fatalf("Stack: shape %v, [6] = %g", s.Shape, s.Data[6])
+	}
+}

@@ -61,3 +61,30 @@ func Add[T Float](tp *Tape, a, b *Tensor[T]) *Tensor[T] {
 	})
 	return out
 }
+
+// Stack joins tensors of one shape along a new first axis: [len(xs), shape...]
+// (torch.stack(dim=0)): per-layer initial states, per-step decoder outputs.
+func Stack[T Float](tp *Tape, xs []*Tensor[T]) *Tensor[T] {
+	n := xs[0].Len()
+	for _, x := range xs[1:] {
+		if !slices.Equal(x.Shape, xs[0].Shape) {
+			panic(fmt.Sprintf("nn: Stack of %v and %v", xs[0].Shape, x.Shape))
+		}
+	}
+	out := NewTensor[T](append([]int{len(xs)}, xs[0].Shape...)...)
+	for i, x := range xs {
+		copy(out.Data[i*n:], x.Data)
+	}
+	tp.Record(func() {
+		if out.Grad == nil {
+			return
+		}
+		for i, x := range xs {
+			g := x.EnsureGrad()
+			for j, v := range out.Grad[i*n : (i+1)*n] {
+				g[j] += v
+			}
+		}
+	})
+	return out
+}

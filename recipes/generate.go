@@ -19,7 +19,7 @@ func (r *Recipe) Materialize(dir string) error {
 	if g == nil {
 		return nil
 	}
-	if g.Name != "taipei" {
+	if g.Name != "taipei" && g.Name != "reverse" {
 		return fmt.Errorf("recipes: unknown generator %q", g.Name)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -32,6 +32,18 @@ func (r *Recipe) Materialize(dir string) error {
 	}{{"train", g.Train, &r.Data.Train}, {"dev", g.Dev, &r.Data.Dev}, {"test", g.Test, &r.Data.Test}} {
 		rng := rand.New(rand.NewPCG(g.Seed, uint64(i)))
 		var b bytes.Buffer
+		if g.Name == "reverse" {
+			for range s.n {
+				src, tgt := Reverse(rng)
+				fmt.Fprintf(&b, "%s\t%s\n", src, tgt)
+			}
+			p := filepath.Join(dir, s.name+".tsv")
+			if err := pipeline.WriteFileAtomic(p, b.Bytes()); err != nil {
+				return err
+			}
+			*s.dst = pipeline.Source{Path: p, Format: pipeline.TSV, NoHeader: true, Columns: pipeline.Columns{Text: "1", Target: "2"}}
+			continue
+		}
 		for range s.n {
 			for _, tt := range Taipei(rng) {
 				fmt.Fprintf(&b, "%s\t%s\n", tt[0], tt[1])
@@ -149,4 +161,20 @@ func ordinal(n int) string {
 		suffix = "rd"
 	}
 	return fmt.Sprint(n) + suffix
+}
+
+// Reverse draws a sequence of 3 to 12 digits and returns it and its reverse,
+// space-separated: the sanity task of sequence-to-sequence models, which an
+// attention decoder learns to near-perfect exact match.
+func Reverse(rng *rand.Rand) (src, tgt string) {
+	n := 3 + rng.IntN(10)
+	d := make([]string, n)
+	for i := range d {
+		d[i] = string(rune('0' + rng.IntN(10)))
+	}
+	src = strings.Join(d, " ")
+	for i, j := 0, n-1; i < j; i, j = i+1, j-1 {
+		d[i], d[j] = d[j], d[i]
+	}
+	return src, strings.Join(d, " ")
 }

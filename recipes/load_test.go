@@ -13,12 +13,13 @@ import (
 	"github.com/seqkit/seqkit/tasks"
 	"github.com/seqkit/seqkit/tasks/classify"
 	"github.com/seqkit/seqkit/tasks/generate"
+	"github.com/seqkit/seqkit/tasks/seq2seq"
 	"github.com/seqkit/seqkit/tasks/tagging"
 )
 
 func registry(t testing.TB) *tasks.Registry {
 	var reg tasks.Registry
-	for _, typ := range []tasks.Type{tagging.Type(), classify.Type(), generate.Type()} {
+	for _, typ := range []tasks.Type{tagging.Type(), classify.Type(), generate.Type(), seq2seq.Type()} {
 		if err := reg.Register(typ); err != nil {
 			t.Fatal(err)
 		}
@@ -45,7 +46,7 @@ func TestErrors(t *testing.T) {
 			`testdata/bad_range.yaml:3:18: model.dropout: must be at most 0.95, got 1.5`,
 			`testdata/bad_range.yaml:3:29: model.cell: "lstmm" is not one of rnn, rnn_relu, lstm, gru; did you mean "lstm"?`}},
 		{"bad_task.yaml", nil, []string{
-			`testdata/bad_task.yaml:4:9: task.type: unknown task type "taging"; did you mean "tagging"? (known: classify, generate, tagging)`}},
+			`testdata/bad_task.yaml:4:9: task.type: unknown task type "taging"; did you mean "tagging"? (known: classify, generate, seq2seq, tagging)`}},
 		{"bad_task_option.yaml", nil, []string{
 			`testdata/bad_task_option.yaml:5:3: task.label_smothing: unknown key; did you mean "label_smoothing"? (known: constrain, head, joint, label_smoothing, nbest, scheme, train_scheme)`}},
 		{"misfit.yaml", nil, []string{
@@ -185,7 +186,13 @@ func TestSchema(t *testing.T) {
 		t.Errorf("model.cell: %v", cell)
 	}
 	task := props["task"].(map[string]any)
-	then := task["allOf"].([]any)[2].(map[string]any)["then"].(map[string]any) // classify, generate, tagging
+	var then map[string]any // the tagging task's options
+	for _, c := range task["allOf"].([]any) {
+		c := c.(map[string]any)
+		if c["then"].(map[string]any)["properties"].(map[string]any)["type"].(map[string]any)["const"] == "tagging" {
+			then = c["then"].(map[string]any)
+		}
+	}
 	if _, ok := then["properties"].(map[string]any)["label_smoothing"]; !ok {
 		t.Errorf("tagging options missing from the schema: %v", then)
 	}

@@ -46,7 +46,7 @@ type Data struct {
 
 // Generate selects a built-in data generator and the size of each split.
 type Generate struct {
-	Name  string `yaml:"name" doc:"generator name" enum:"taipei"`
+	Name  string `yaml:"name" doc:"generator name: taipei (travel requests, tagging) or reverse (digit strings and their reverse, seq2seq)" enum:"taipei,reverse"`
 	Train int    `yaml:"train" doc:"training examples" min:"1"`
 	Dev   int    `yaml:"dev" doc:"dev examples" min:"1"`
 	Test  int    `yaml:"test" doc:"test examples" min:"1"`

@@ -25,6 +25,7 @@ import (
 	"github.com/seqkit/seqkit/tasks"
 	"github.com/seqkit/seqkit/tasks/classify"
 	"github.com/seqkit/seqkit/tasks/generate"
+	"github.com/seqkit/seqkit/tasks/seq2seq"
 	"github.com/seqkit/seqkit/tasks/tagging"
 )
 
@@ -68,7 +69,7 @@ func main() {
 // registry holds the task types of this binary, registered explicitly.
 func registry() *tasks.Registry {
 	var reg tasks.Registry
-	for _, t := range []tasks.Type{tagging.Type(), classify.Type(), generate.Type()} {
+	for _, t := range []tasks.Type{tagging.Type(), classify.Type(), generate.Type(), seq2seq.Type()} {
 		if err := reg.Register(t); err != nil {
 			panic(err) // two built-in tasks of one name: a programming error
 		}

@@ -1,0 +1,150 @@
+package seq2seq
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/seqkit/seqkit/pipeline"
+	"github.com/seqkit/seqkit/tasks"
+	"github.com/seqkit/seqkit/tasks/tasktest"
+)
+
+var (
+	trainOnce sync.Once
+	trained   *tasks.Loaded
+	trainRes  *tasks.RunResult
+)
+
+// reverseModel trains the built-in reverse recipe once for the decoding tests.
+func reverseModel(t *testing.T) (*Task, *tasks.Loaded, *tasks.RunResult) {
+	trainOnce.Do(func() {
+		var reg tasks.Registry
+		if err := reg.Register(Type()); err != nil {
+			t.Fatal(err)
+		}
+		trainRes = tasktest.Run(t, &reg, "reverse")
+		run, err := tasks.LoadRun(trainRes.Dir, &reg, tasktest.DataRoot)
+		if err != nil {
+			t.Fatal(err)
+		}
+		trained = run
+	})
+	if trained == nil {
+		t.Fatal("training the reverse recipe failed")
+	}
+	return trained.Task.(*Task), trained, trainRes
+}
+
+// sources builds a decoding batch of random digit strings of 3 to 12 digits.
+func sources(t *testing.T, v *pipeline.Vocab, n int, seed uint64) *pipeline.Batch {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	seqs := make([][]int32, n)
+	T := 0
+	for j := range seqs {
+		for range 3 + rng.IntN(10) {
+			id, ok := v.ID(string(rune('0' + rng.IntN(10))))
+			if !ok {
+				t.Fatal("a digit is not in the source vocabulary")
+			}
+			seqs[j] = append(seqs[j], id)
+		}
+		T = max(T, len(seqs[j]))
+	}
+	return batchOf(seqs, T)
+}
+
+func batchOf(seqs [][]int32, T int) *pipeline.Batch {
+	B := len(seqs)
+	b := &pipeline.Batch{T: T, B: B, IDs: make([]int32, T*B), Lengths: make([]int, B)}
+	for j, s := range seqs {
+		b.Lengths[j] = len(s)
+		for i, id := range s {
+			b.IDs[i*B+j] = id
+		}
+	}
+	return b
+}
+
+// TestReverseRecipe: the sanity recipe gets at least 99% of the test sequences
+// exactly right.
+func TestReverseRecipe(t *testing.T) {
+	_, _, res := reverseModel(t)
+	t.Logf("dev %v\ntest %v", res.Dev, res.Test)
+	if em := res.Test["exact_match"]; em < 99 {
+		t.Errorf("test exact match %.2f, want ≥ 99", em)
+	}
+}
+
+// TestBeamOneIsGreedy: beam search of width 1 returns greedy decoding's
+// sequences and scores.
+func TestBeamOneIsGreedy(t *testing.T) {
+	task, run, _ := reverseModel(t)
+	b := sources(t, run.Vocabs.Input, 64, 1)
+	g, bm := task.greedy(b), task.beam(b, 1)
+	for j := range g {
+		if !slices.Equal(g[j].tokens, bm[j][0].tokens) || math.Abs(g[j].score-bm[j][0].score) > 1e-9 {
+			t.Fatalf("sequence %d: greedy %v (%g), beam 1 %v (%g)", j, g[j].tokens, g[j].score, bm[j][0].tokens, bm[j][0].score)
+		}
+	}
+}
+
+// TestBeamNotWorseThanGreedy: with beam 5 (no length penalty) the best sequence's
+// log-probability is never below greedy's, and the n best are sorted and
+// distinct.
+func TestBeamNotWorseThanGreedy(t *testing.T) {
+	task, run, _ := reverseModel(t)
+	b := sources(t, run.Vocabs.Input, 64, 2)
+	saved := *task.opts
+	defer func() { *task.opts = saved }()
+	task.opts.Beam, task.opts.LengthPenalty = 5, 0
+	g := task.greedy(b)
+	hyps := task.Decode(b)
+	better := 0
+	for j := range g {
+		h := hyps[j]
+		if h[0].score > g[j].score+1e-9 {
+			better++
+		}
+		if len(h) == 0 || h[0].score < g[j].score-1e-9 {
+			t.Fatalf("sequence %d: beam best %v, greedy %g", j, h, g[j].score)
+		}
+		for k := 1; k < len(h); k++ {
+			if h[k].norm > h[k-1].norm || slices.Equal(h[k].tokens, h[k-1].tokens) {
+				t.Fatalf("sequence %d: n-best not sorted or repeated: %v", j, h)
+			}
+		}
+	}
+	t.Logf("beam 5 beat greedy on %d of %d sequences", better, len(g))
+}
+
+// TestPaddingIgnored: decoding a source inside a padded batch gives what
+// decoding it alone gives.
+func TestPaddingIgnored(t *testing.T) {
+	task, run, _ := reverseModel(t)
+	b := sources(t, run.Vocabs.Input, 16, 3)
+	all := task.greedy(b)
+	for j := range b.B {
+		seq := make([]int32, b.Lengths[j])
+		for i := range seq {
+			seq[i] = b.IDs[i*b.B+j]
+		}
+		alone := task.greedy(batchOf([][]int32{seq}, len(seq)))[0]
+		if !slices.Equal(alone.tokens, all[j].tokens) || math.Abs(alone.score-all[j].score) > 1e-4 {
+			t.Fatalf("sequence %d: alone %v (%g), in a padded batch %v (%g)", j, alone.tokens, alone.score, all[j].tokens, all[j].score)
+		}
+	}
+}
+
+func TestEditDistance(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		d    int
+	}{{"", "", 0}, {"abc", "", 3}, {"kitten", "sitting", 3}, {"flaw", "lawn", 2}, {"abc", "abc", 0}} {
+		if d := editDistance([]rune(c.a), []rune(c.b)); d != c.d {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", c.a, c.b, d, c.d)
+		}
+	}
+}
