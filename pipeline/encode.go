@@ -264,7 +264,7 @@ func (e *Encoder) Encode(rec arrow.RecordBatch) (arrow.RecordBatch, EncodeStats,
 		tb, lens := next().(*array.ListBuilder), next().(*array.Int32Builder)
 		vb := tb.ValueBuilder().(*array.Int32Builder)
 		for i := 0; i < n; i++ {
-			toks = e.Tokenizer.Tokens(toks[:0], c.target.Value(i))
+			toks = e.Tokenizer.TargetTokens(toks[:0], c.target.Value(i))
 			tb.Append(true)
 			vb.Append(BOSID)
 			for _, t := range toks {
@@ -351,7 +351,7 @@ func BuildVocabs(r array.RecordReader, tok *Tokenizer, cfg VocabConfig) (Vocabs,
 				labels.Add(c.label.Value(i))
 			}
 			if c.target != nil {
-				toks = tok.Tokens(toks[:0], c.target.Value(i))
+				toks = tok.TargetTokens(toks[:0], c.target.Value(i))
 				target.Add(toks...)
 			}
 		}

@@ -225,3 +225,25 @@ func TestEncodeAllOrder(t *testing.T) {
 		t.Fatalf("error %v, want the emit error", err)
 	}
 }
+
+// TestTargetTokenizer: a target tokenizer splits targets its own way (letters in,
+// phones out) and cannot nest another.
+func TestTargetTokenizer(t *testing.T) {
+	tok, err := pipeline.NewTokenizer(pipeline.TokenizerConfig{Kind: "char", Target: &pipeline.TokenizerConfig{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tok.Tokens(nil, "read"); strings.Join(got, "|") != "r|e|a|d" {
+		t.Errorf("input tokens %q", got)
+	}
+	if got := tok.TargetTokens(nil, "R IY1 D"); strings.Join(got, "|") != "R|IY1|D" {
+		t.Errorf("target tokens %q", got)
+	}
+	plain, _ := pipeline.NewTokenizer(pipeline.TokenizerConfig{Kind: "char"})
+	if got := plain.TargetTokens(nil, "ab"); strings.Join(got, "|") != "a|b" {
+		t.Errorf("without a target tokenizer, targets split like inputs: %q", got)
+	}
+	if _, err := pipeline.NewTokenizer(pipeline.TokenizerConfig{Target: &pipeline.TokenizerConfig{Target: &pipeline.TokenizerConfig{}}}); err == nil {
+		t.Error("a nested target tokenizer was accepted")
+	}
+}

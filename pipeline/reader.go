@@ -161,6 +161,9 @@ func Open(src Source, opts ...Option) (*Reader, error) {
 			break
 		}
 		rs, err = openText(files, cfg.maxLine)
+	case Dict:
+		cols = Columns{Text: "word", Target: "pronunciation"}
+		rs, err = openDict(src.Path, cfg.maxLine)
 	case Parquet, ArrowFile, ArrowStream:
 		rs, err = openArrow(src.Path, format, cols, cfg.mem)
 	default:

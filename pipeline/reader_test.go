@@ -3,9 +3,11 @@ package pipeline_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -336,5 +338,29 @@ func TestPart(t *testing.T) {
 	}
 	if len(seen) != 200 {
 		t.Errorf("parts cover %d of 200 rows", len(seen))
+	}
+}
+
+// TestDict reads a pronunciation dictionary: variant marks removed, comments and
+// ";;;" lines skipped, and a line without a pronunciation is an error with its
+// line number.
+func TestDict(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "x.dict")
+	os.WriteFile(p, []byte(";;; a comment\n'bout B AW1 T\nread R IY1 D\nread(2) R EH1 D\n\naalborg AO1 L B AO0 R G # place, danish\n"), 0o644)
+	rows, err := readAll(t, pipeline.Source{Path: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rows {
+		got = append(got, fmt.Sprintf("%v=%v", r["text"], r["target"]))
+	}
+	want := []string{"'bout=B AW1 T", "read=R IY1 D", "read=R EH1 D", "aalborg=AO1 L B AO0 R G"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	os.WriteFile(p, []byte("ok OW1 K EY1\nlonely\n"), 0o644)
+	if _, err := readAll(t, pipeline.Source{Path: p}); err == nil || !strings.Contains(err.Error(), "x.dict:2") {
+		t.Errorf("entry without a pronunciation: %v", err)
 	}
 }

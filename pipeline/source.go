@@ -18,6 +18,7 @@ const (
 	JSONL       Format = "jsonl"   // one JSON object per line
 	CoNLL       Format = "conll"   // token per line, blank line between sentences (CoNLL-U included)
 	Text        Format = "text"    // one example per line
+	Dict        Format = "dict"    // pronunciation dictionary: word, then its pronunciation (CMUdict)
 	Parquet     Format = "parquet" // read through pqarrow
 	ArrowFile   Format = "arrow"   // Arrow IPC file format
 	ArrowStream Format = "arrows"  // Arrow IPC stream format
@@ -26,7 +27,7 @@ const (
 var extFormats = map[string]Format{
 	".csv": CSV, ".tsv": TSV, ".tab": TSV, ".jsonl": JSONL, ".ndjson": JSONL,
 	".conll": CoNLL, ".conllu": CoNLL, ".iob": CoNLL, ".bio": CoNLL,
-	".txt": Text, ".text": Text, ".parquet": Parquet, ".pq": Parquet,
+	".txt": Text, ".text": Text, ".dict": Dict, ".parquet": Parquet, ".pq": Parquet,
 	".arrow": ArrowFile, ".feather": ArrowFile, ".ipc": ArrowFile, ".arrows": ArrowStream,
 }
 
@@ -36,20 +37,20 @@ func FormatOf(path string) (Format, error) {
 	if f, ok := extFormats[ext]; ok {
 		return f, nil
 	}
-	return "", fmt.Errorf("pipeline: %s: cannot tell the format from the extension %q; name it (csv, tsv, jsonl, conll, text, parquet, arrow, arrows)", path, ext)
+	return "", fmt.Errorf("pipeline: %s: cannot tell the format from the extension %q; name it (csv, tsv, jsonl, conll, text, dict, parquet, arrow, arrows)", path, ext)
 }
 
 // ParseFormat checks a format name.
 func ParseFormat(s string) (Format, error) {
 	switch f := Format(strings.ToLower(s)); f {
-	case CSV, TSV, JSONL, CoNLL, Text, Parquet, ArrowFile, ArrowStream:
+	case CSV, TSV, JSONL, CoNLL, Text, Dict, Parquet, ArrowFile, ArrowStream:
 		return f, nil
 	case "ipc", "feather":
 		return ArrowFile, nil
 	case "conllu":
 		return CoNLL, nil
 	}
-	return "", fmt.Errorf("pipeline: unknown format %q (want csv, tsv, jsonl, conll, text, parquet, arrow or arrows)", s)
+	return "", fmt.Errorf("pipeline: unknown format %q (want csv, tsv, jsonl, conll, text, dict, parquet, arrow or arrows)", s)
 }
 
 // Columns maps the fields of a source to the roles a task uses. Each field is the

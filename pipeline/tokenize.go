@@ -20,19 +20,32 @@ type TokenizerConfig struct {
 	Lower bool `yaml:"lower,omitempty" json:"lower,omitempty"`
 	// Normalize applies Unicode normalisation first: "" (none), "nfc" or "nfkc".
 	Normalize string `yaml:"normalize,omitempty" json:"normalize,omitempty"`
+	// Target, when set, splits the target column instead: characters in,
+	// whitespace-separated phones out, for grapheme-to-phoneme.
+	Target *TokenizerConfig `yaml:"target,omitempty" json:"target,omitempty"`
 }
 
 // Tokenizer splits strings into tokens. It is safe for concurrent use.
 type Tokenizer struct {
-	cfg  TokenizerConfig
-	re   *regexp.Regexp
-	form norm.Form
-	norm bool
+	cfg    TokenizerConfig
+	target *Tokenizer // nil: targets split like inputs
+	re     *regexp.Regexp
+	form   norm.Form
+	norm   bool
 }
 
 // NewTokenizer checks cfg and returns its tokenizer.
 func NewTokenizer(cfg TokenizerConfig) (*Tokenizer, error) {
 	t := &Tokenizer{cfg: cfg}
+	if cfg.Target != nil {
+		if cfg.Target.Target != nil {
+			return nil, fmt.Errorf("pipeline: the target tokenizer cannot have a target tokenizer of its own")
+		}
+		var err error
+		if t.target, err = NewTokenizer(*cfg.Target); err != nil {
+			return nil, fmt.Errorf("target %w", err)
+		}
+	}
 	switch strings.ToLower(cfg.Kind) {
 	case "", "whitespace", "char":
 	case "regex":
@@ -69,6 +82,23 @@ func (t *Tokenizer) Clean(s string) string {
 		s = strings.ToLower(s)
 	}
 	return s
+}
+
+// TargetTokens splits a target string: with the target tokenizer when the
+// configuration has one, else as Tokens.
+func (t *Tokenizer) TargetTokens(dst []string, s string) []string {
+	if t.target != nil {
+		return t.target.Tokens(dst, s)
+	}
+	return t.Tokens(dst, s)
+}
+
+// TargetKind is the kind of the tokenizer that splits targets.
+func (t *Tokenizer) TargetKind() string {
+	if t.target != nil {
+		return t.target.cfg.Kind
+	}
+	return t.cfg.Kind
 }
 
 // Tokens splits s, appending to dst (which may be nil) and returning it.

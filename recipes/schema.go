@@ -46,19 +46,31 @@ func Schema(tasks TaskTypes) ([]byte, error) {
 }
 
 func schemaOf(t reflect.Type, doc string) map[string]any {
+	return schemaIn(t, doc, map[reflect.Type]bool{})
+}
+
+// schemaIn is schemaOf inside the structs of open: a struct that contains itself
+// (the target tokenizer of a tokenizer) is described once, its inner copy as
+// any object.
+func schemaIn(t reflect.Type, doc string, open map[reflect.Type]bool) map[string]any {
 	s := map[string]any{}
 	if doc != "" {
 		s["description"] = doc
 	}
 	switch t.Kind() {
 	case reflect.Pointer:
-		return schemaOf(t.Elem(), doc)
+		return schemaIn(t.Elem(), doc, open)
 	case reflect.Struct:
 		s["type"] = "object"
+		if open[t] {
+			return s
+		}
+		open[t] = true
+		defer delete(open, t)
 		s["additionalProperties"] = false
 		props := map[string]any{}
 		for name, f := range recipeFields(t) {
-			p := schemaOf(f.Type, f.Tag.Get("doc"))
+			p := schemaIn(f.Type, f.Tag.Get("doc"), open)
 			if e := f.Tag.Get("enum"); e != "" {
 				p["enum"] = strings.Split(e, ",")
 			}
@@ -79,7 +91,7 @@ func schemaOf(t reflect.Type, doc string) map[string]any {
 		s["properties"] = props
 	case reflect.Slice:
 		s["type"] = "array"
-		s["items"] = schemaOf(t.Elem(), "")
+		s["items"] = schemaIn(t.Elem(), "", open)
 	case reflect.String:
 		s["type"] = "string"
 	case reflect.Bool:

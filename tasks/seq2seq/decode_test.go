@@ -3,6 +3,7 @@ package seq2seq
 import (
 	"math"
 	"math/rand/v2"
+	"regexp"
 	"slices"
 	"sync"
 	"testing"
@@ -146,5 +147,46 @@ func TestEditDistance(t *testing.T) {
 		if d := editDistance([]rune(c.a), []rune(c.b)); d != c.d {
 			t.Errorf("editDistance(%q, %q) = %d, want %d", c.a, c.b, d, c.d)
 		}
+	}
+}
+
+// TestMultipleReferences: rows with one source are one example whose references
+// are their targets; a prediction matching any of them is exact. With
+// strip_pattern the stripped metrics are reported too.
+func TestMultipleReferences(t *testing.T) {
+	task, run, _ := reverseModel(t)
+	in, out := run.Vocabs.Input, run.Vocabs.Target
+	id := func(v *pipeline.Vocab, s string) int32 {
+		x, ok := v.ID(s)
+		if !ok {
+			t.Fatalf("%q not in the vocabulary", s)
+		}
+		return x
+	}
+	src := []int32{id(in, "1"), id(in, "2"), id(in, "3")}
+	b := batchOf([][]int32{src, src}, 3)
+	// Targets <bos> … <eos>: "9 9 9" and the right "3 2 1".
+	rows := [][]string{{"9", "9", "9"}, {"3", "2", "1"}}
+	b.TargetT, b.TargetLengths = 5, []int{5, 5}
+	b.Target = make([]int32, 5*2)
+	for j, r := range rows {
+		b.Target[j] = pipeline.BOSID
+		for i, tok := range r {
+			b.Target[(i+1)*2+j] = id(out, tok)
+		}
+		b.Target[4*2+j] = pipeline.EOSID
+	}
+	saved := *task.opts
+	defer func() { *task.opts = saved; task.strip = nil }()
+	task.strip = regexp.MustCompile("[0-9]")
+	m, err := task.Evaluate(func(yield func(*pipeline.Batch) bool) { yield(b) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m["exact_match"] != 100 || m["token_error_rate"] != 0 {
+		t.Errorf("one example with references 999 and 321, predicted 321: %v", m)
+	}
+	if _, ok := m["exact_match_stripped"]; !ok {
+		t.Errorf("no stripped metrics: %v", m)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -37,6 +38,9 @@ type Options struct {
 	// MaxLenA and MaxLenB bound the output length at a·source length + b.
 	MaxLenA float64 `yaml:"max_len_a" doc:"output length limit: a·source length + b" min:"0"`
 	MaxLenB int     `yaml:"max_len_b" doc:"output length limit: a·source length + b" min:"1"`
+	// StripPattern also scores with this regular expression removed from every
+	// token ("[0-9]" drops CMUdict's stress digits).
+	StripPattern string `yaml:"strip_pattern,omitempty" doc:"also score with this regular expression removed from every output token, e.g. \"[0-9]\" for stress digits"`
 }
 
 // Type registers the seq2seq task: task: {type: seq2seq}.
@@ -64,8 +68,15 @@ func check(r *recipes.Recipe) []recipes.KeyError {
 	if r.Train.BPTT > 0 {
 		errs = append(errs, recipes.KeyError{Key: "train.bptt", Msg: "the seq2seq task reads whole sequences"})
 	}
+	if _, err := regexp.Compile(o.StripPattern); err != nil {
+		errs = append(errs, recipes.KeyError{Key: "task.strip_pattern", Msg: err.Error()})
+	}
 	for name, src := range r.Data.Splits() {
-		if src.Columns.Target == "" && src.Files.Target == "" {
+		format := src.Format
+		if format == "" {
+			format, _ = pipeline.FormatOf(src.Path)
+		}
+		if src.Columns.Target == "" && src.Files.Target == "" && format != pipeline.Dict {
 			errs = append(errs, recipes.KeyError{Key: "data." + name + ".columns.target", Msg: "the seq2seq task needs a target column (or files.target)"})
 		}
 		if src.Columns.Tags != "" || src.Files.Tags != "" || src.Columns.Label != "" || src.Files.Label != "" {
@@ -95,6 +106,7 @@ type Task struct {
 	bidir   bool
 	core    *tasks.Core
 	source  *pipeline.Vocab
+	strip   *regexp.Regexp // nil unless strip_pattern
 	// shown keeps the first decoded sequences of the last evaluation, for the
 	// attention plots.
 	shown []shownSeq
@@ -123,8 +135,18 @@ func (t *Task) Init(s tasks.Setup) error {
 	r := s.Recipe
 	t.opts, t.target, t.source, t.dropout, t.bidir = opts, s.Vocabs.Target, s.Vocabs.Input, r.Model.Dropout, r.Model.Bidirectional
 	t.sep = " "
-	if strings.EqualFold(r.Data.Tokenizer.Kind, "char") {
+	kind := r.Data.Tokenizer.Kind
+	if tc := r.Data.Tokenizer.Target; tc != nil {
+		kind = tc.Kind
+	}
+	if strings.EqualFold(kind, "char") {
 		t.sep = ""
+	}
+	if opts.StripPattern != "" {
+		var err error
+		if t.strip, err = regexp.Compile(opts.StripPattern); err != nil {
+			return fmt.Errorf("seq2seq: strip_pattern: %w", err)
+		}
 	}
 	rng := tasks.InitRNG(r)
 	var err error
@@ -437,54 +459,103 @@ func (t *Task) text(ids []int32) []string {
 	return out
 }
 
-// Evaluate implements tasks.Task: loss (teacher-forced cross-entropy per token),
-// exact_match, sequence_error_rate (100 − exact match: WER for
-// grapheme-to-phoneme), token_error_rate (edit distance over reference tokens:
-// PER) and bleu (corpus BLEU over the target tokens as the recipe tokenizes
-// them, no further tokenisation).
+// Evaluate implements tasks.Task. Rows with the same source are alternative
+// references of one example (a word's pronunciations in a dictionary): a
+// prediction is right when it equals any of them. Metrics: loss (teacher-forced
+// cross-entropy per token), exact_match and sequence_error_rate (100 − exact
+// match: WER for grapheme-to-phoneme) over distinct sources, token_error_rate
+// (edit distance to the closest reference over that reference's length, summed:
+// PER) and bleu (corpus BLEU over the target tokens as the recipe tokenizes them,
+// no further tokenisation). With strip_pattern the first three are reported again
+// on tokens with the pattern removed (exact_match_stripped, …).
 func (t *Task) Evaluate(batches iter.Seq[*pipeline.Batch]) (tasks.Metrics, error) {
+	type example struct {
+		refs [][]string
+		pred []string
+	}
+	var order []string
+	examples := map[string]*example{}
 	var lossSum float64
-	var n, exact, edits, refTokens int
-	var bl BLEU
+	var rows int
 	t.shown = t.shown[:0]
 	for b := range batches {
 		if b.Target == nil {
 			return nil, fmt.Errorf("seq2seq: evaluation data has no target")
 		}
 		lossSum += float64(t.loss(nil, b, nil).Data[0]) * float64(b.B)
+		rows += b.B
 		hyps := t.Decode(b)
 		if len(t.shown) < plots {
 			g := t.greedy(b)
 			for j := 0; j < b.B && len(t.shown) < plots; j++ {
-				src := make([]string, b.Lengths[j])
-				for i := range src {
-					src[i] = t.source.Token(b.IDs[i*b.B+j])
-				}
-				t.shown = append(t.shown, shownSeq{src, g[j]})
+				t.shown = append(t.shown, shownSeq{t.sourceTokens(b, j), g[j]})
 			}
 		}
 		for j := range b.B {
-			gold := goldTokens(b, j)
-			pred := hyps[j][0].tokens
-			if slices.Equal(gold, pred) {
-				exact++
+			key := strings.Join(t.sourceTokens(b, j), "\x00")
+			ex, ok := examples[key]
+			if !ok {
+				ex = &example{pred: t.text(hyps[j][0].tokens)}
+				examples[key] = ex
+				order = append(order, key)
 			}
-			edits += editDistance(gold, pred)
-			refTokens += len(gold)
-			bl.Add(t.text(pred), [][]string{t.text(gold)})
-			n++
+			ex.refs = append(ex.refs, t.text(goldTokens(b, j)))
 		}
 	}
 	m := tasks.Metrics{}
-	if n == 0 {
+	if rows == 0 {
 		return m, nil
 	}
-	m["loss"] = lossSum / float64(n)
-	m["exact_match"] = 100 * float64(exact) / float64(n)
-	m["sequence_error_rate"] = 100 - m["exact_match"]
-	m["token_error_rate"] = 100 * float64(edits) / float64(max(refTokens, 1))
+	m["loss"] = lossSum / float64(rows)
+	var bl BLEU
+	score := func(suffix string, clean func([]string) []string) {
+		var exact, edits, refTokens int
+		for _, key := range order {
+			ex := examples[key]
+			pred := clean(ex.pred)
+			best, bestLen := -1, 0
+			for _, r := range ex.refs {
+				r = clean(r)
+				if d := editDistance(r, pred); best < 0 || d < best || (d == best && len(r) > bestLen) {
+					best, bestLen = d, len(r)
+				}
+			}
+			if best == 0 {
+				exact++
+			}
+			edits += best
+			refTokens += bestLen
+		}
+		m["exact_match"+suffix] = 100 * float64(exact) / float64(len(order))
+		m["sequence_error_rate"+suffix] = 100 - m["exact_match"+suffix]
+		m["token_error_rate"+suffix] = 100 * float64(edits) / float64(max(refTokens, 1))
+	}
+	score("", func(x []string) []string { return x })
+	if t.strip != nil {
+		score("_stripped", func(x []string) []string {
+			out := make([]string, 0, len(x))
+			for _, tok := range x {
+				if tok = t.strip.ReplaceAllString(tok, ""); tok != "" {
+					out = append(out, tok)
+				}
+			}
+			return out
+		})
+	}
+	for _, key := range order {
+		bl.Add(examples[key].pred, examples[key].refs)
+	}
 	m["bleu"] = bl.Score()
 	return m, nil
+}
+
+// sourceTokens returns the source tokens of sequence j of b.
+func (t *Task) sourceTokens(b *pipeline.Batch, j int) []string {
+	src := make([]string, b.Lengths[j])
+	for i := range src {
+		src[i] = t.source.Token(b.IDs[i*b.B+j])
+	}
+	return src
 }
 
 // editDistance is the Levenshtein distance between two token sequences.
