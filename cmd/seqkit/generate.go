@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -13,9 +14,9 @@ import (
 
 func newGenerateCmd() *cobra.Command {
 	var (
-		dir  string
-		o    tasks.GenerateOptions
-		asJS bool
+		dir, judge string
+		o          tasks.GenerateOptions
+		asJS       bool
 	)
 	c := &cobra.Command{
 		Use:   "generate -m RUN_DIR",
@@ -25,10 +26,13 @@ func newGenerateCmd() *cobra.Command {
 takes the most likely token at every step; --top-k and --top-p sample among the
 most likely tokens only. A conditional model generates for --condition, or for
 each of its labels in turn. Defaults come from the run's recipe; the same seed
-gives the same sequences.`,
+gives the same sequences. --judge RUN_DIR classifies every generated sequence
+with a trained classifier and reports the share assigned to the condition it was
+generated for.`,
 		Example: `  seqkit generate -m runs/names-lm --num 20
   seqkit generate -m runs/names-lm --temperature 0.7 --top-k 10 --prefix "mar"
-  seqkit generate -m runs/names-by-language-gen --condition Italian --num 5 --json`,
+  seqkit generate -m runs/names-by-language-gen --condition Italian --num 5 --json
+  seqkit generate -m runs/names-by-language-gen --num 360 --judge runs/names-language`,
 		Args: args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
 			if dir == "" {
@@ -77,17 +81,34 @@ gives the same sequences.`,
 			if err != nil {
 				return err
 			}
+			var judged []string
+			if judge != "" {
+				if judged, err = judgeAll(judge, out); err != nil {
+					return err
+				}
+			}
+			w := c.OutOrStdout()
 			if asJS {
-				enc := json.NewEncoder(c.OutOrStdout())
-				for _, g := range out {
-					if err := enc.Encode(g); err != nil {
+				enc := json.NewEncoder(w)
+				for i, g := range out {
+					row := struct {
+						tasks.Generated
+						Judged string `json:"judged,omitempty"`
+					}{Generated: g}
+					if judged != nil {
+						row.Judged = judged[i]
+					}
+					if err := enc.Encode(row); err != nil {
 						return err
 					}
 				}
 				return nil
 			}
 			for _, g := range out {
-				fmt.Fprintln(c.OutOrStdout(), generatedLine(g))
+				fmt.Fprintln(w, generatedLine(g))
+			}
+			if judged != nil {
+				printJudged(w, out, judged)
 			}
 			return nil
 		},
@@ -102,7 +123,8 @@ gives the same sequences.`,
 	f.Uint64Var(&o.Seed, "seed", 0, "random seed (default: the recipe's train.seed)")
 	f.StringVar(&o.Prefix, "prefix", "", "text every sequence starts with")
 	f.StringVar(&o.Condition, "condition", "", "label to generate for (conditional models)")
-	f.BoolVar(&asJS, "json", false, "write JSON Lines: text, condition, logprob, tokens")
+	f.BoolVar(&asJS, "json", false, "write JSON Lines: text, condition, logprob, tokens (and judged)")
+	f.StringVar(&judge, "judge", "", "run directory of a classifier that judges whether each sequence fits its condition")
 	return c
 }
 
@@ -120,5 +142,58 @@ func printGenerated(w io.Writer, gs []tasks.Generated) {
 	fmt.Fprintf(w, "generated (%d):\n", len(gs))
 	for _, g := range gs {
 		fmt.Fprintf(w, "  %s\n", generatedLine(g))
+	}
+}
+
+// judgeAll classifies the generated texts with the classifier run in dir and
+// returns the label it gives each.
+func judgeAll(dir string, gs []tasks.Generated) ([]string, error) {
+	run, err := tasks.LoadRun(dir, registry(), os.Getenv("SEQKIT_DATA"))
+	if err != nil {
+		return nil, fmt.Errorf("--judge: %w", err)
+	}
+	if run.Task.Info().Name != "classify" {
+		return nil, usageError{fmt.Errorf("--judge %s holds a %s model; give a classify run", dir, run.Task.Info().Name)}
+	}
+	texts := make([]string, len(gs))
+	for i, g := range gs {
+		texts[i] = g.Text
+	}
+	rows, err := tasks.PredictTexts(run.Task, texts, run.Tok, run.Vocabs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i], _ = r["label"].(string)
+	}
+	return out, nil
+}
+
+// printJudged reports, per condition and overall, the share of sequences the
+// judge assigned to the condition they were generated for.
+func printJudged(w io.Writer, gs []tasks.Generated, judged []string) {
+	type count struct{ n, same int }
+	per := map[string]*count{}
+	var conds []string
+	var total count
+	for i, g := range gs {
+		c, ok := per[g.Condition]
+		if !ok {
+			c = &count{}
+			per[g.Condition] = c
+			conds = append(conds, g.Condition)
+		}
+		c.n++
+		total.n++
+		if judged[i] == g.Condition {
+			c.same++
+			total.same++
+		}
+	}
+	slices.Sort(conds)
+	fmt.Fprintf(w, "judged as their condition: %.1f%% of %d\n", 100*float64(total.same)/float64(max(total.n, 1)), total.n)
+	for _, c := range conds {
+		fmt.Fprintf(w, "  %-12s %5.1f%% of %d\n", c, 100*float64(per[c].same)/float64(per[c].n), per[c].n)
 	}
 }

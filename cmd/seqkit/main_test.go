@@ -470,3 +470,34 @@ func TestGenerate(t *testing.T) {
 		t.Errorf("--top-p 2: exit %d, %q", r.code, r.stderr)
 	}
 }
+
+// TestGenerateJudge trains a small conditional generator and a small names-language
+// classifier on slices of names-by-language, then judges generated names: the
+// summary gives the share per language, and --json adds the judged label.
+func TestGenerateJudge(t *testing.T) {
+	data := tasktest.NeedData(t, "names-by-language")
+	dir := t.TempDir()
+	train := tasktest.Slice(t, data+"/names.train.tsv", dir, "train.tsv", 8, 0)
+	dev := tasktest.Slice(t, data+"/names.dev.tsv", dir, "dev.tsv", 8, 0)
+	sets := []string{"--data-root", tasktest.DataRoot, "--set", "data.train.path=" + train, "--set", "data.dev.path=" + dev,
+		"--set", "data.test.path=" + dev, "--set", "train.epochs=1", "--set", "model.hidden=32"}
+	for _, r := range [][]string{
+		append([]string{"run", "names-by-language-gen", "-o", "runs/gen", "--set", "model.layers=1"}, sets...),
+		append([]string{"run", "names-language", "-o", "runs/clf"}, sets...),
+	} {
+		if res := seqkit(t, dir, r...); res.code != 0 {
+			t.Fatalf("seqkit %s: exit %d\n%s", strings.Join(r, " "), res.code, res.stderr)
+		}
+	}
+	res := seqkit(t, dir, "generate", "-m", "runs/gen", "--num", "36", "--judge", "runs/clf")
+	if res.code != 0 || !strings.Contains(res.stdout, "judged as their condition: ") || !strings.Contains(res.stdout, "Italian") {
+		t.Fatalf("generate --judge: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	js := seqkit(t, dir, "generate", "-m", "runs/gen", "--num", "2", "--judge", "runs/clf", "--json")
+	if !strings.Contains(js.stdout, `"judged":`) || !strings.Contains(js.stdout, `"condition":`) {
+		t.Errorf("--json --judge: %s", js.stdout)
+	}
+	if r := seqkit(t, dir, "generate", "-m", "runs/gen", "--judge", "runs/gen"); r.code != 2 || !strings.Contains(r.stderr, "give a classify run") {
+		t.Errorf("--judge with a generator run: exit %d, %q", r.code, r.stderr)
+	}
+}
