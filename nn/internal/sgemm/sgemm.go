@@ -210,6 +210,22 @@ func packB(dst, b []float32, ldb int, trans bool, p0, j0, kb, nb int) {
 		if cols < nr {
 			clear(panel)
 		}
+		if trans && cols == nr {
+			// B is stored transposed: sixteen rows read side by side, one panel
+			// row written at a time.
+			var src [nr][]float32
+			for jj := range src {
+				o := (j0+jr+jj)*ldb + p0
+				src[jj] = b[o : o+kb]
+			}
+			for l := 0; l < kb; l++ {
+				row := (*[nr]float32)(panel[l*nr:])
+				for jj := range row {
+					row[jj] = src[jj][l]
+				}
+			}
+			continue
+		}
 		if trans {
 			for jj := 0; jj < cols; jj++ {
 				src := b[(j0+jr+jj)*ldb+p0 : (j0+jr+jj)*ldb+p0+kb]
