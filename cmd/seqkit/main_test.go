@@ -500,4 +500,9 @@ func TestGenerateJudge(t *testing.T) {
 	if r := seqkit(t, dir, "generate", "-m", "runs/gen", "--judge", "runs/gen"); r.code != 2 || !strings.Contains(r.stderr, "give a classify run") {
 		t.Errorf("--judge with a generator run: exit %d, %q", r.code, r.stderr)
 	}
+	// A classifier predicts plain text, which has no label column.
+	os.WriteFile(filepath.Join(dir, "names.txt"), []byte("Rossi\nNguyen\n"), 0o644)
+	if r := seqkit(t, dir, "predict", "-m", "runs/clf", "--input", "names.txt", "--output", "-"); r.code != 0 || strings.Count(r.stdout, `"label"`) != 2 {
+		t.Errorf("predict plain text with a classifier: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
 }
