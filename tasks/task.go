@@ -96,6 +96,11 @@ type GenerateOptions struct {
 	// Condition is the label to generate for (conditional models); empty cycles
 	// through the labels.
 	Condition string
+	// Beam, when positive, returns the Beam most likely sequences found by beam
+	// search of that width instead of sampling (for each label when the model is
+	// conditional and Condition is empty); Num and the sampling options do not
+	// apply.
+	Beam int
 }
 
 // Generated is one generated sequence.

@@ -31,6 +31,7 @@ with a trained classifier and reports the share assigned to the condition it was
 generated for.`,
 		Example: `  seqkit generate -m runs/names-lm --num 20
   seqkit generate -m runs/names-lm --temperature 0.7 --top-k 10 --prefix "mar"
+  seqkit generate -m runs/names-lm --beam 10          # the 10 most likely names
   seqkit generate -m runs/names-by-language-gen --condition Italian --num 5 --json
   seqkit generate -m runs/names-by-language-gen --num 360 --judge runs/names-language`,
 		Args: args(cobra.NoArgs),
@@ -66,7 +67,7 @@ generated for.`,
 			if f.Changed("seed") {
 				opts.Seed = o.Seed
 			}
-			opts.Prefix, opts.Condition = o.Prefix, o.Condition
+			opts.Prefix, opts.Condition, opts.Beam = o.Prefix, o.Condition, o.Beam
 			switch {
 			case opts.Num < 1:
 				return usageError{fmt.Errorf("--num must be at least 1, got %d", opts.Num)}
@@ -74,6 +75,8 @@ generated for.`,
 				return usageError{fmt.Errorf("--max-len must be at least 1, got %d", opts.MaxLen)}
 			case opts.Temperature < 0:
 				return usageError{fmt.Errorf("--temperature must be 0 or more, got %g", opts.Temperature)}
+			case opts.Beam < 0:
+				return usageError{fmt.Errorf("--beam must be 0 (sampling) or more, got %d", opts.Beam)}
 			case opts.TopK < 0, opts.TopP < 0, opts.TopP > 1:
 				return usageError{fmt.Errorf("--top-k must be 0 or more and --top-p in [0, 1]")}
 			}
@@ -123,6 +126,7 @@ generated for.`,
 	f.Uint64Var(&o.Seed, "seed", 0, "random seed (default: the recipe's train.seed)")
 	f.StringVar(&o.Prefix, "prefix", "", "text every sequence starts with")
 	f.StringVar(&o.Condition, "condition", "", "label to generate for (conditional models)")
+	f.IntVar(&o.Beam, "beam", 0, "the K most likely sequences by beam search of width K instead of sampling (per label without --condition)")
 	f.BoolVar(&asJS, "json", false, "write JSON Lines: text, condition, logprob, tokens (and judged)")
 	f.StringVar(&judge, "judge", "", "run directory of a classifier that judges whether each sequence fits its condition")
 	return c

@@ -294,52 +294,32 @@ func (t *Task) GenerateDefaults() tasks.GenerateOptions {
 }
 
 // Generate implements tasks.Generator: it samples o.Num sequences at once, one
-// batched step per token, each until <eos> or o.MaxLen tokens.
+// batched step per token, each until <eos> or o.MaxLen tokens; with o.Beam it
+// searches for the most likely ones instead.
 func (t *Task) Generate(o tasks.GenerateOptions) ([]tasks.Generated, error) {
-	if o.Num <= 0 {
-		return nil, nil
-	}
 	if o.MaxLen <= 0 {
 		return nil, fmt.Errorf("generate: the maximum length must be positive, got %d", o.MaxLen)
+	}
+	prefix := t.tok.Tokens(nil, o.Prefix)
+	if o.Beam > 0 {
+		return t.beams(o, prefix)
+	}
+	if o.Num <= 0 {
+		return nil, nil
 	}
 	B := o.Num
 	labels, err := t.conditions(o.Condition, B)
 	if err != nil {
 		return nil, err
 	}
-	prefix := t.tok.Tokens(nil, o.Prefix)
-	feed := make([]int32, 0, len(prefix)+1)
-	feed = append(feed, pipeline.BOSID)
-	for _, tok := range prefix {
-		id, ok := t.vocab.ID(tok)
-		if !ok {
-			id = pipeline.UnkID
-		}
-		feed = append(feed, id)
-	}
 	rng := rand.New(rand.NewPCG(o.Seed, 0x6e6e))
-	state := t.initState(nil, labels)
-	// Read <bos> and the prefix in one pass; the last output predicts the first
-	// generated token.
-	step := &pipeline.Batch{T: len(feed), B: B, IDs: make([]int32, len(feed)*B), Lengths: make([]int, B)}
-	for i, id := range feed {
-		for j := range B {
-			step.IDs[i*B+j] = id
-		}
-	}
-	for j := range B {
-		step.Lengths[j] = len(feed)
-	}
-	out, state := t.enc.ForwardFrom(nil, step, state, nil)
-	last := &nn.Tensor[float32]{Data: out.Data[(len(feed)-1)*B*out.Shape[2]:], Shape: []int{B, out.Shape[2]}}
-	lg := t.out.Forward(nil, last)
-
+	lg, state := t.start(prefix, labels, B)
 	res := make([]tasks.Generated, B)
 	toks := make([][]string, B)
 	done := make([]bool, B)
 	V := t.vocab.Len()
 	probs := make([]float64, V)
-	step = &pipeline.Batch{T: 1, B: B, IDs: make([]int32, B), Lengths: slices.Repeat([]int{1}, B)}
+	ids := make([]int32, B)
 	for n := 0; n < o.MaxLen; n++ {
 		left := false
 		for j := range B {
@@ -349,7 +329,7 @@ func (t *Task) Generate(o tasks.GenerateOptions) ([]tasks.Generated, error) {
 			id, logp := sample(lg.Data[j*V:(j+1)*V], probs, o, rng)
 			res[j].LogProb += logp
 			res[j].Tokens++
-			step.IDs[j] = id
+			ids[j] = id
 			if id == pipeline.EOSID {
 				done[j] = true
 				continue
@@ -360,24 +340,193 @@ func (t *Task) Generate(o tasks.GenerateOptions) ([]tasks.Generated, error) {
 		if !left || n == o.MaxLen-1 {
 			break
 		}
-		out, state = t.enc.ForwardFrom(nil, step, state, nil)
-		lg = t.out.Forward(nil, &nn.Tensor[float32]{Data: out.Data, Shape: []int{B, out.Shape[2]}})
-	}
-	sep := " "
-	if strings.EqualFold(t.recipe.Data.Tokenizer.Kind, "char") {
-		sep = ""
+		lg, state = t.next(ids, state)
 	}
 	for j := range res {
-		text := strings.Join(toks[j], sep)
-		if o.Prefix != "" {
-			text = strings.Join(append(slices.Clone(prefix), toks[j]...), sep)
-		}
-		res[j].Text = text
+		res[j].Text = t.join(prefix, toks[j])
 		if t.labels != nil {
 			res[j].Condition = t.labels.Token(labels[j])
 		}
 	}
 	return res, nil
+}
+
+// join writes a generated sequence after its prefix as text.
+func (t *Task) join(prefix, toks []string) string {
+	sep := " "
+	if strings.EqualFold(t.recipe.Data.Tokenizer.Kind, "char") {
+		sep = ""
+	}
+	return strings.Join(append(slices.Clone(prefix), toks...), sep)
+}
+
+// start reads <bos> and the prefix for B sequences of the given labels (nil for
+// an unconditional model) in one pass and returns the logits of the first
+// generated token [B, V] and the state after the prefix.
+func (t *Task) start(prefix []string, labels []int32, B int) (*nn.Tensor[float32], nn.State[float32]) {
+	feed := make([]int32, 0, len(prefix)+1)
+	feed = append(feed, pipeline.BOSID)
+	for _, tok := range prefix {
+		id, ok := t.vocab.ID(tok)
+		if !ok {
+			id = pipeline.UnkID
+		}
+		feed = append(feed, id)
+	}
+	step := &pipeline.Batch{T: len(feed), B: B, IDs: make([]int32, len(feed)*B), Lengths: slices.Repeat([]int{len(feed)}, B)}
+	for i, id := range feed {
+		for j := range B {
+			step.IDs[i*B+j] = id
+		}
+	}
+	out, state := t.enc.ForwardFrom(nil, step, t.initState(nil, labels), nil)
+	H := out.Shape[2]
+	return t.out.Forward(nil, &nn.Tensor[float32]{Data: out.Data[(len(feed)-1)*B*H:], Shape: []int{B, H}}), state
+}
+
+// next feeds one token per sequence and returns the next logits [B, V] and state.
+func (t *Task) next(ids []int32, state nn.State[float32]) (*nn.Tensor[float32], nn.State[float32]) {
+	B := len(ids)
+	out, state := t.enc.ForwardFrom(nil, &pipeline.Batch{T: 1, B: B, IDs: ids, Lengths: slices.Repeat([]int{1}, B)}, state, nil)
+	return t.out.Forward(nil, &nn.Tensor[float32]{Data: out.Data, Shape: []int{B, out.Shape[2]}}), state
+}
+
+// beams returns the o.Beam most likely sequences after the prefix, found by beam
+// search of that width: for the asked condition, or for every label in turn when
+// the model is conditional and none is asked.
+func (t *Task) beams(o tasks.GenerateOptions, prefix []string) ([]tasks.Generated, error) {
+	var conds [][]int32
+	switch {
+	case t.labels == nil || o.Condition != "":
+		labels, err := t.conditions(o.Condition, o.Beam)
+		if err != nil {
+			return nil, err
+		}
+		conds = append(conds, labels)
+	default:
+		for _, name := range t.labelNames() {
+			id, _ := t.labels.ID(name)
+			conds = append(conds, slices.Repeat([]int32{id}, o.Beam))
+		}
+	}
+	var res []tasks.Generated
+	for _, labels := range conds {
+		for _, h := range t.beam(prefix, labels, o.Beam, o.MaxLen) {
+			g := tasks.Generated{Text: t.join(prefix, h.toks), LogProb: h.logp, Tokens: h.n}
+			if t.labels != nil {
+				g.Condition = t.labels.Token(labels[0])
+			}
+			res = append(res, g)
+		}
+	}
+	return res, nil
+}
+
+type beamHyp struct {
+	toks []string
+	logp float64
+	n    int // tokens scored, <eos> included
+}
+
+// beam searches with K rows: at every step the 2K best extensions of the live
+// sequences are taken in order; one ending in <eos> is finished, the others fill
+// the K live rows. It stops when K sequences have finished or at maxLen (the
+// live ones then count as finished), and returns them most likely first.
+func (t *Task) beam(prefix []string, labels []int32, K, maxLen int) []beamHyp {
+	lg, state := t.start(prefix, labels, K)
+	V := t.vocab.Len()
+	alive := []beamHyp{{}}
+	var finished []beamHyp
+	type cand struct {
+		k    int
+		id   int32
+		logp float64
+	}
+	var cands []cand
+	lp := make([]float64, V)
+	for step := 0; len(alive) > 0 && len(finished) < K; step++ {
+		cands = cands[:0]
+		for k, h := range alive {
+			row := lg.Data[k*V : (k+1)*V]
+			lse := logSumExp(row)
+			for id := range lp {
+				if int32(id) == pipeline.PadID || int32(id) == pipeline.UnkID || int32(id) == pipeline.BOSID {
+					continue
+				}
+				cands = append(cands, cand{k, int32(id), h.logp + float64(row[id]) - lse})
+			}
+		}
+		slices.SortFunc(cands, func(a, b cand) int {
+			if a.logp != b.logp {
+				if a.logp > b.logp {
+					return -1
+				}
+				return 1
+			}
+			if a.k != b.k {
+				return a.k - b.k
+			}
+			return int(a.id - b.id)
+		})
+		var keep []beamHyp
+		parents := make([]int, K)
+		ids := make([]int32, K)
+		for _, c := range cands[:min(len(cands), 2*K)] {
+			if len(keep) == K {
+				break
+			}
+			h := alive[c.k]
+			if c.id == pipeline.EOSID {
+				if len(finished) < K {
+					finished = append(finished, beamHyp{toks: h.toks, logp: c.logp, n: h.n + 1})
+				}
+				continue
+			}
+			parents[len(keep)], ids[len(keep)] = c.k, c.id
+			keep = append(keep, beamHyp{
+				toks: append(slices.Clone(h.toks), t.vocab.Token(c.id)),
+				logp: c.logp, n: h.n + 1,
+			})
+		}
+		alive = keep
+		if step+1 >= maxLen {
+			finished = append(finished, alive[:min(len(alive), K-min(len(finished), K))]...)
+			break
+		}
+		if len(alive) == 0 || len(finished) >= K {
+			break
+		}
+		state = gatherState(state, parents)
+		lg, state = t.next(ids, state)
+	}
+	slices.SortStableFunc(finished, func(a, b beamHyp) int {
+		switch {
+		case a.logp > b.logp:
+			return -1
+		case a.logp < b.logp:
+			return 1
+		}
+		return 0
+	})
+	return finished[:min(len(finished), K)]
+}
+
+// gatherState makes row r of every layer's state a copy of row parents[r].
+func gatherState(s nn.State[float32], parents []int) nn.State[float32] {
+	gather := func(x *nn.Tensor[float32]) *nn.Tensor[float32] {
+		if x == nil {
+			return nil
+		}
+		L, B, H := x.Shape[0], x.Shape[1], x.Shape[2]
+		out := nn.NewTensor[float32](L, len(parents), H)
+		for l := range L {
+			for r, p := range parents {
+				copy(out.Data[(l*len(parents)+r)*H:(l*len(parents)+r+1)*H], x.Data[(l*B+p)*H:(l*B+p+1)*H])
+			}
+		}
+		return out
+	}
+	return nn.State[float32]{H: gather(s.H), C: gather(s.C)}
 }
 
 // conditions returns the label id of each of n sequences: the one asked for, or

@@ -1,6 +1,7 @@
 package generate_test
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -73,6 +74,24 @@ func TestNamesLMLearns(t *testing.T) {
 	for _, g := range greedy {
 		if g != greedy[0] {
 			t.Fatalf("greedy decoding gave %q and %q", greedy[0].Text, g.Text)
+		}
+	}
+	// Beam search of width 1 is greedy decoding; width 5 gives five distinct
+	// names, most likely first.
+	ob := o
+	ob.Beam, ob.Num = 1, 0
+	b1, err := gen.Generate(ob)
+	if err != nil || len(b1) != 1 || b1[0].Text != greedy[0].Text || math.Abs(b1[0].LogProb-greedy[0].LogProb) > 1e-9 {
+		t.Errorf("beam 1 gave %+v (%v), greedy %+v", b1, err, greedy[0])
+	}
+	ob.Beam = 5
+	b5, _ := gen.Generate(ob)
+	if len(b5) != 5 {
+		t.Fatalf("beam 5 gave %d names", len(b5))
+	}
+	for k := 1; k < len(b5); k++ {
+		if b5[k].LogProb > b5[k-1].LogProb || b5[k].Text == b5[k-1].Text {
+			t.Errorf("beam 5 not sorted or repeated: %+v", b5)
 		}
 	}
 	o.Prefix, o.Num = "mar", 5
