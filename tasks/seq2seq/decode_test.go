@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/seqkit/seqkit/nn"
 	"github.com/seqkit/seqkit/pipeline"
 	"github.com/seqkit/seqkit/tasks"
 	"github.com/seqkit/seqkit/tasks/tasktest"
@@ -188,5 +189,59 @@ func TestMultipleReferences(t *testing.T) {
 	}
 	if _, ok := m["exact_match_stripped"]; !ok {
 		t.Errorf("no stripped metrics: %v", m)
+	}
+}
+
+// TestScheduledSampling: fed the gold tokens step by step (probability 0 of
+// sampling) the decoder gives teacher forcing's loss and gradients; with
+// probability 1 it reads its own predictions and still trains (a finite loss,
+// gradients on the weights).
+func TestScheduledSampling(t *testing.T) {
+	task, run, _ := reverseModel(t)
+	in := run.Vocabs.Input
+	b := sources(t, in, 8, 4)
+	// Targets: the reversed sources.
+	B := b.B
+	b.TargetT = b.T + 2
+	b.Target = make([]int32, b.TargetT*B)
+	b.TargetLengths = make([]int, B)
+	for j := range B {
+		n := b.Lengths[j]
+		b.TargetLengths[j] = n + 2
+		b.Target[j] = pipeline.BOSID
+		for i := range n {
+			tok := in.Token(b.IDs[(n-1-i)*B+j])
+			id, _ := task.target.ID(tok)
+			b.Target[(i+1)*B+j] = id
+		}
+		b.Target[(n+1)*B+j] = pipeline.EOSID
+	}
+	m, s := task.encode(nil, b, nil)
+	ids, gold, T, lengths := teacher(b)
+	att, _, _ := task.decode(nil, ids, T, B, lengths, s, m, nil)
+	want := nn.CrossEntropy(nil, task.out.Forward(nil, att), gold, -1, nn.CEOptions{}).Data[0]
+	saved := *task.opts
+	defer func() { *task.opts = saved }()
+	task.opts.ScheduledSampling = 0
+	got := nn.CrossEntropy(nil, task.sampled(nil, ids, T, B, s, m, rand.New(rand.NewPCG(1, 1))), gold, -1, nn.CEOptions{}).Data[0]
+	if math.Abs(float64(got-want)) > 1e-5 {
+		t.Errorf("step by step with gold inputs: loss %g, teacher forcing %g", got, want)
+	}
+	task.opts.ScheduledSampling = 1
+	tp := new(nn.Tape)
+	loss := task.loss(tp, b, rand.New(rand.NewPCG(2, 2)))
+	if l := float64(loss.Data[0]); math.IsNaN(l) || l <= 0 {
+		t.Fatalf("loss with sampled inputs: %g", l)
+	}
+	nn.Backward(tp, loss)
+	var norm float64
+	for _, p := range task.core.Params {
+		for _, g := range p.Grad {
+			norm += float64(g * g)
+		}
+	}
+	nn.ZeroGrads(task.core.Params)
+	if norm == 0 || math.IsNaN(norm) {
+		t.Errorf("gradient norm² %g with sampled inputs", norm)
 	}
 }

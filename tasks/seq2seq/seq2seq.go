@@ -38,6 +38,11 @@ type Options struct {
 	// MaxLenA and MaxLenB bound the output length at a·source length + b.
 	MaxLenA float64 `yaml:"max_len_a" doc:"output length limit: a·source length + b" min:"0"`
 	MaxLenB int     `yaml:"max_len_b" doc:"output length limit: a·source length + b" min:"1"`
+	// ScheduledSampling feeds the decoder, in training, its own most likely
+	// previous token instead of the gold one with this probability, so that it
+	// learns to recover from its mistakes (Bengio et al. 2015, who raise the
+	// probability over training; here it is fixed).
+	ScheduledSampling float64 `yaml:"scheduled_sampling,omitempty" doc:"probability of feeding the decoder its own previous prediction instead of the gold token in training" min:"0" max:"1"`
 	// StripPattern also scores with this regular expression removed from every
 	// token ("[0-9]" drops CMUdict's stress digits).
 	StripPattern string `yaml:"strip_pattern,omitempty" doc:"also score with this regular expression removed from every output token, e.g. \"[0-9]\" for stress digits"`
@@ -303,8 +308,48 @@ func (t *Task) TrainStep(b *pipeline.Batch, lr float64) (tasks.Step, error) {
 func (t *Task) loss(tp *nn.Tape, b *pipeline.Batch, rng *rand.Rand) *nn.Tensor[float32] {
 	m, s := t.encode(tp, b, rng)
 	in, gold, T, lengths := teacher(b)
+	if rng != nil && t.opts.ScheduledSampling > 0 {
+		return nn.CrossEntropy(tp, t.sampled(tp, in, T, b.B, s, m, rng), gold, -1, nn.CEOptions{})
+	}
 	att, _, _ := t.decode(tp, in, T, b.B, lengths, s, m, rng)
 	return nn.CrossEntropy(tp, t.out.Forward(tp, att), gold, -1, nn.CEOptions{})
+}
+
+// sampled runs the decoder step by step over the teacher's input in, replacing
+// each next gold token by the step's most likely one with probability
+// scheduled_sampling, and returns the logits [T, B, V]. Positions past a
+// sequence's end run too; the loss ignores them.
+func (t *Task) sampled(tp *nn.Tape, in []int32, T, B int, s decState, m encoded, rng *rand.Rand) *nn.Tensor[float32] {
+	ones := make([]int, B)
+	for j := range ones {
+		ones[j] = 1
+	}
+	ids := slices.Clone(in[:B])
+	steps := make([]*nn.Tensor[float32], T)
+	for i := range T {
+		att, s2, _ := t.decode(tp, ids, 1, B, ones, s, m, rng)
+		s = s2
+		lg := t.out.Forward(tp, att)
+		steps[i] = lg
+		if i+1 == T {
+			break
+		}
+		V := lg.Shape[2]
+		for j := range B {
+			ids[j] = in[(i+1)*B+j]
+			if rng.Float64() < t.opts.ScheduledSampling {
+				row := lg.Data[j*V : (j+1)*V]
+				best := 0
+				for id, v := range row {
+					if !banned(id) && (banned(best) || v > row[best]) {
+						best = id
+					}
+				}
+				ids[j] = int32(best)
+			}
+		}
+	}
+	return reshape3(nn.Stack(tp, steps), T, B)
 }
 
 // maxLen is the output length limit of a source of n tokens.
