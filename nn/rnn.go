@@ -658,3 +658,8 @@ func colSum[T Float](dst, m []T, rows, cols int) {
 		}
 	}
 }
+
+// Select returns the state with its batch rows chosen by rows (see [SelectBatch]).
+func (s State[T]) Select(rows []int) State[T] {
+	return State[T]{H: SelectBatch(s.H, rows), C: SelectBatch(s.C, rows)}
+}

@@ -81,3 +81,20 @@ func lastDim(shape []int) (rows, cols int) {
 	rows = numel(shape[:len(shape)-1])
 	return rows, cols
 }
+
+// SelectBatch returns x [T, B, D] with its batch rows chosen by rows:
+// [T, len(rows), D], row r a copy of row rows[r] (beam search reordering its
+// hypotheses). It records nothing on a tape. A nil x gives nil.
+func SelectBatch[T Float](x *Tensor[T], rows []int) *Tensor[T] {
+	if x == nil {
+		return nil
+	}
+	S, B, D := x.Shape[0], x.Shape[1], x.Shape[2]
+	out := NewTensor[T](S, len(rows), D)
+	for i := range S {
+		for r, src := range rows {
+			copy(out.Data[(i*len(rows)+r)*D:(i*len(rows)+r+1)*D], x.Data[(i*B+src)*D:(i*B+src+1)*D])
+		}
+	}
+	return out
+}

@@ -443,14 +443,13 @@ func (t *Task) beam(prefix []string, labels []int32, K, maxLen int) []beamHyp {
 		logp float64
 	}
 	var cands []cand
-	lp := make([]float64, V)
 	for step := 0; len(alive) > 0 && len(finished) < K; step++ {
 		cands = cands[:0]
 		for k, h := range alive {
 			row := lg.Data[k*V : (k+1)*V]
 			lse := logSumExp(row)
-			for id := range lp {
-				if int32(id) == pipeline.PadID || int32(id) == pipeline.UnkID || int32(id) == pipeline.BOSID {
+			for id := range V {
+				if !drawable(id) {
 					continue
 				}
 				cands = append(cands, cand{k, int32(id), h.logp + float64(row[id]) - lse})
@@ -496,7 +495,7 @@ func (t *Task) beam(prefix []string, labels []int32, K, maxLen int) []beamHyp {
 		if len(alive) == 0 || len(finished) >= K {
 			break
 		}
-		state = gatherState(state, parents)
+		state = state.Select(parents)
 		lg, state = t.next(ids, state)
 	}
 	slices.SortStableFunc(finished, func(a, b beamHyp) int {
@@ -509,24 +508,6 @@ func (t *Task) beam(prefix []string, labels []int32, K, maxLen int) []beamHyp {
 		return 0
 	})
 	return finished[:min(len(finished), K)]
-}
-
-// gatherState makes row r of every layer's state a copy of row parents[r].
-func gatherState(s nn.State[float32], parents []int) nn.State[float32] {
-	gather := func(x *nn.Tensor[float32]) *nn.Tensor[float32] {
-		if x == nil {
-			return nil
-		}
-		L, B, H := x.Shape[0], x.Shape[1], x.Shape[2]
-		out := nn.NewTensor[float32](L, len(parents), H)
-		for l := range L {
-			for r, p := range parents {
-				copy(out.Data[(l*len(parents)+r)*H:(l*len(parents)+r+1)*H], x.Data[(l*B+p)*H:(l*B+p+1)*H])
-			}
-		}
-		return out
-	}
-	return nn.State[float32]{H: gather(s.H), C: gather(s.C)}
 }
 
 // conditions returns the label id of each of n sequences: the one asked for, or
@@ -570,13 +551,10 @@ func (t *Task) labelNames() []string {
 // log-probability under the model (temperature 1, no truncation).
 func sample(row []float32, probs []float64, o tasks.GenerateOptions, rng *rand.Rand) (int32, float64) {
 	lse := logSumExp(row)
-	allowed := func(id int) bool {
-		return int32(id) != pipeline.PadID && int32(id) != pipeline.UnkID && int32(id) != pipeline.BOSID
-	}
 	if o.Temperature == 0 {
 		best := -1
 		for id, v := range row {
-			if allowed(id) && (best < 0 || v > row[best]) {
+			if drawable(id) && (best < 0 || v > row[best]) {
 				best = id
 			}
 		}
@@ -584,14 +562,14 @@ func sample(row []float32, probs []float64, o tasks.GenerateOptions, rng *rand.R
 	}
 	mx := math.Inf(-1)
 	for id, v := range row {
-		if allowed(id) {
+		if drawable(id) {
 			mx = max(mx, float64(v))
 		}
 	}
 	order := make([]int, 0, len(row))
 	for id, v := range row {
 		probs[id] = 0
-		if allowed(id) {
+		if drawable(id) {
 			probs[id] = math.Exp((float64(v) - mx) / o.Temperature)
 			order = append(order, id)
 		}
@@ -638,4 +616,10 @@ func sample(row []float32, probs []float64, o tasks.GenerateOptions, rng *rand.R
 		u -= probs[id]
 	}
 	return int32(pick), float64(row[pick]) - lse
+}
+
+// drawable says whether a generator may emit the token: never <pad>, <unk> or
+// <bos>.
+func drawable(id int) bool {
+	return int32(id) != pipeline.PadID && int32(id) != pipeline.UnkID && int32(id) != pipeline.BOSID
 }

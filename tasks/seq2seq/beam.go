@@ -119,35 +119,14 @@ func (t *Task) hyp(tokens []int32, score float64) hypothesis {
 // row j·K+k is a copy of row j.
 func expand(m encoded, s decState, K int) (encoded, decState) {
 	B := len(m.lengths)
-	lengths := make([]int, B*K)
-	for r := range lengths {
-		lengths[r] = m.lengths[r/K]
-	}
-	rows := make([]int, B*K)
+	rows, lengths := make([]int, B*K), make([]int, B*K)
 	for r := range rows {
-		rows[r] = r / K
+		rows[r], lengths[r] = r/K, m.lengths[r/K]
 	}
-	return encoded{keys: gather(m.keys, rows), lengths: lengths},
-		decState{st: nn.State[float32]{H: gather(s.st.H, rows), C: gather(s.st.C, rows)}, feed: gather(s.feed, rows)}
+	return encoded{keys: nn.SelectBatch(m.keys, rows), lengths: lengths}, reorder(s, rows)
 }
 
 // reorder makes row r of the state a copy of row parents[r].
 func reorder(s decState, parents []int) decState {
-	return decState{st: nn.State[float32]{H: gather(s.st.H, parents), C: gather(s.st.C, parents)}, feed: gather(s.feed, parents)}
-}
-
-// gather returns x [T, B, D] with its batch rows chosen by rows: [T, len(rows), D].
-// A nil x gives nil.
-func gather(x *nn.Tensor[float32], rows []int) *nn.Tensor[float32] {
-	if x == nil {
-		return nil
-	}
-	T, B, D := x.Shape[0], x.Shape[1], x.Shape[2]
-	out := nn.NewTensor[float32](T, len(rows), D)
-	for i := range T {
-		for r, src := range rows {
-			copy(out.Data[(i*len(rows)+r)*D:(i*len(rows)+r+1)*D], x.Data[(i*B+src)*D:(i*B+src+1)*D])
-		}
-	}
-	return out
+	return decState{st: s.st.Select(parents), feed: nn.SelectBatch(s.feed, parents)}
 }
