@@ -50,8 +50,11 @@ type Batch struct {
 	TargetT       int
 	TargetLengths []int
 	// Next is the token that follows each input token, [T, B], for language
-	// models ([Streams]); -1 where there is none. Nil elsewhere.
+	// models ([Stream]); nil elsewhere.
 	Next []int32
+	// Offset is where a [Stream] batch starts in its streams: 0 for the first
+	// batch of a pass, whose models start from a fresh state.
+	Offset int
 	// Chars holds the character ids of each input token, [T·B] (index t·B + b),
 	// nil at padding; nil when the dataset has no character columns.
 	Chars [][]int32
@@ -378,14 +381,22 @@ func splitmix(x uint64) uint64 {
 	return x ^ (x >> 31)
 }
 
-// Streams batches a dataset as one token stream, the way language models are
+// Stream batches a dataset as one token stream, the way language models are
 // trained with truncated backpropagation through time: all input ids in row
 // order are cut into B equal parallel streams, and the batches are consecutive
 // windows of up to T steps of every stream, with Next holding each step's
-// following token. Batch k+1 continues where batch k stopped in every stream, so
-// a model may carry its state across batches. The rest of the stream that does
-// not divide evenly into B is dropped, as in the usual batchify.
-func Streams(ds *Dataset, B, T int) (iter.Seq[*Batch], error) {
+// following token and Offset the window's start. Batch k+1 continues where batch
+// k stopped in every stream, so a model may carry its state across batches. The
+// rest of the stream that does not divide evenly into B is dropped, as in the
+// usual batchify.
+type Stream struct {
+	ids  []int32 // the whole token stream
+	B, T int
+}
+
+// NewStream reads the input ids of ds into one stream for B-by-T batches. It
+// holds 4 bytes per token.
+func NewStream(ds *Dataset, B, T int) (*Stream, error) {
 	if B <= 0 || T <= 0 {
 		return nil, fmt.Errorf("pipeline: stream batches need positive B and T, got %d and %d", B, T)
 	}
@@ -399,15 +410,29 @@ func Streams(ds *Dataset, B, T int) (iter.Seq[*Batch], error) {
 		off := l.Offsets()
 		all = append(all, l.ListValues().(*array.Int32).Int32Values()[off[0]:off[len(off)-1]]...)
 	}
-	per := len(all) / B // tokens per stream
+	return &Stream{ids: all, B: B, T: T}, nil
+}
+
+// per is the number of tokens of each parallel stream.
+func (s *Stream) per() int { return len(s.ids) / s.B }
+
+// Len is the number of batches of one pass.
+func (s *Stream) Len() int { return max(s.per()-1+s.T-1, 0) / s.T }
+
+// Tokens is the number of tokens predicted in one pass.
+func (s *Stream) Tokens() int { return max(s.per()-1, 0) * s.B }
+
+// Batches yields the batches of one pass in order.
+func (s *Stream) Batches() iter.Seq[*Batch] {
+	per, B := s.per(), s.B
 	return func(yield func(*Batch) bool) {
-		for start := 0; start+1 < per; start += T {
-			steps := min(T, per-1-start)
-			bt := &Batch{T: steps, B: B, IDs: make([]int32, steps*B), Next: make([]int32, steps*B), Lengths: make([]int, B)}
-			for b := 0; b < B; b++ {
-				stream := all[b*per : (b+1)*per]
+		for start := 0; start+1 < per; start += s.T {
+			steps := min(s.T, per-1-start)
+			bt := &Batch{T: steps, B: B, IDs: make([]int32, steps*B), Next: make([]int32, steps*B), Lengths: make([]int, B), Offset: start}
+			for b := range B {
+				stream := s.ids[b*per : (b+1)*per]
 				bt.Lengths[b] = steps
-				for t := 0; t < steps; t++ {
+				for t := range steps {
 					bt.IDs[t*B+b] = stream[start+t]
 					bt.Next[t*B+b] = stream[start+t+1]
 				}
@@ -416,5 +441,5 @@ func Streams(ds *Dataset, B, T int) (iter.Seq[*Batch], error) {
 				return
 			}
 		}
-	}, nil
+	}
 }

@@ -29,7 +29,7 @@
 // # Batching
 //
 // A [Batcher] cuts a [Dataset] into padded time-major batches: seeded shuffle,
-// length buckets, a fixed size or a token budget, a maximum length; [Streams]
+// length buckets, a fixed size or a token budget, a maximum length; [Stream]
 // cuts a language-model corpus into parallel streams for truncated BPTT.
 //
 // # Memory

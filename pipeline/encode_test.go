@@ -71,6 +71,14 @@ func TestVocab(t *testing.T) {
 	if !reflect.DeepEqual(back.Tokens(), v.Tokens()) || !back.HasSpecials() {
 		t.Fatalf("reloaded %q (specials %v), saved %q", back.Tokens(), back.HasSpecials(), v.Tokens())
 	}
+	// Line breaks and backslashes survive a round trip.
+	odd := pipeline.Counter{"\n": 1, `\`: 1, `\n`: 1, "a\r\\": 1}.BuildLabels()
+	if err := odd.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	if back, err := pipeline.LoadVocab(path); err != nil || !reflect.DeepEqual(back.Tokens(), odd.Tokens()) {
+		t.Fatalf("reloaded %q (%v), saved %q", back.Tokens(), err, odd.Tokens())
+	}
 	labels := pipeline.Counter{"O": 5, "B-loc": 2}.BuildLabels()
 	if labels.HasSpecials() || labels.Token(0) != "O" {
 		t.Fatalf("label vocab %q", labels.Tokens())

@@ -123,7 +123,7 @@ type Source struct {
 	// Stream reads a text file as one continuous stream (a language model's
 	// corpus) instead of one example per line: examples are consecutive chunks of
 	// whole lines of about StreamChunk bytes, each line ending in "\n", so a
-	// character tokenizer sees the line breaks. [Streams] batches such a dataset.
+	// character tokenizer sees the line breaks. [Stream] batches such a dataset.
 	Stream bool `yaml:"stream,omitempty" json:"stream,omitempty"`
 	// Part, when set, keeps only one part of a seeded ratio split of the rows: a
 	// dev split carved from a training file. Recipes set it from data.split.

@@ -43,13 +43,19 @@ func TestStreams(t *testing.T) {
 	}
 	defer d.Close()
 	const B, T = 4, 35
-	batches, err := pipeline.Streams(d, B, T)
+	stream, err := pipeline.NewStream(d, B, T)
 	if err != nil {
 		t.Fatal(err)
 	}
+	n, offset := 0, 0
 	streams := make([][]int32, B)
 	var lastNext []int32
-	for bt := range batches {
+	for bt := range stream.Batches() {
+		if bt.Offset != offset {
+			t.Fatalf("batch %d starts at %d, want %d", n, bt.Offset, offset)
+		}
+		n++
+		offset += bt.T
 		for b := 0; b < B; b++ {
 			if lastNext != nil && bt.IDs[b] != lastNext[b] {
 				t.Fatal("a batch does not continue where the previous one stopped")
@@ -66,6 +72,9 @@ func TestStreams(t *testing.T) {
 			lastNext[b] = bt.Next[(bt.T-1)*B+b]
 		}
 	}
+	if n != stream.Len() {
+		t.Errorf("%d batches, Len says %d", n, stream.Len())
+	}
 	var want []int32
 	for _, ch := range strings.Split(text.String(), "") {
 		id, _ := v.Input.ID(ch)
@@ -76,5 +85,8 @@ func TestStreams(t *testing.T) {
 		if !slices.Equal(streams[b], want[b*per:(b+1)*per-1]) {
 			t.Fatalf("stream %d is not the %d-th quarter of the text", b, b)
 		}
+	}
+	if stream.Tokens() != B*(per-1) {
+		t.Errorf("Tokens %d, want %d", stream.Tokens(), B*(per-1))
 	}
 }

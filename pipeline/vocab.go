@@ -115,18 +115,21 @@ func (v *Vocab) HasSpecials() bool { return v.specials }
 func (v *Vocab) Tokens() []string { return slices.Clone(v.tokens) }
 
 // Save writes one token per line, in id order, atomically (temporary file, fsync,
-// rename). Tokens containing a newline cannot be saved.
+// rename). A backslash and the line breaks of a token are written as \\, \n and
+// \r (a character model of a text stream has the line break as a token).
 func (v *Vocab) Save(path string) error {
 	var b strings.Builder
 	for _, t := range v.tokens {
-		if strings.ContainsAny(t, "\n\r") {
-			return fmt.Errorf("pipeline: vocabulary token %q contains a line break", t)
-		}
-		b.WriteString(t)
+		b.WriteString(vocabEscaper.Replace(t))
 		b.WriteByte('\n')
 	}
 	return WriteFileAtomic(path, []byte(b.String()))
 }
+
+var (
+	vocabEscaper   = strings.NewReplacer(`\`, `\\`, "\n", `\n`, "\r", `\r`)
+	vocabUnescaper = strings.NewReplacer(`\\`, `\`, `\n`, "\n", `\r`, "\r")
+)
 
 // LoadVocab reads a vocabulary written by [Vocab.Save]. It is an input vocabulary
 // when its first entries are [Specials].
@@ -140,7 +143,7 @@ func LoadVocab(path string) (*Vocab, error) {
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 0, 1<<16), DefaultMaxLineBytes)
 	for sc.Scan() {
-		toks = append(toks, sc.Text())
+		toks = append(toks, vocabUnescaper.Replace(sc.Text()))
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("pipeline: %s: %w", path, err)

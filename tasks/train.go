@@ -105,23 +105,9 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 	if err := t.Task.Init(setup); err != nil {
 		return nil, err
 	}
-	bcfg := pipeline.BatchConfig{
-		Size: r.Data.Batch.Size, MaxTokens: r.Data.Batch.MaxTokens, MaxLen: r.Data.Batch.MaxLen,
-		Reject: r.Data.Batch.Reject, Shuffle: true, Seed: r.Train.Seed, Bucket: r.Data.Batch.Bucket,
-	}
-	batcher, err := pipeline.NewBatcher(t.Data.Train, bcfg)
+	batches, perEpoch, err := trainBatches(r, t.Data.Train)
 	if err != nil {
 		return nil, err
-	}
-	if batcher.Len() == 0 {
-		return nil, fmt.Errorf("tasks: the training split has no examples")
-	}
-	perEpoch := (batcher.Len() + bcfg.Size - 1) / bcfg.Size
-	if bcfg.MaxTokens > 0 {
-		perEpoch = 0
-		for range batcher.Epoch(0) {
-			perEpoch++
-		}
 	}
 	// Steps, when set, decides the length alone; otherwise epochs do.
 	total := r.Train.Steps
@@ -280,7 +266,7 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 	}
 	for !done() {
 		i := 0
-		for b := range batcher.Epoch(st.Epoch) {
+		for b := range batches.Epoch(st.Epoch) {
 			if i < st.Batch {
 				i++
 				continue
@@ -296,8 +282,8 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 			s, err := t.Task.TrainStep(b, lr)
 			stepTime += time.Since(t0)
 			if err != nil {
-				return nil, fmt.Errorf("step %d (epoch %d, batch %d, rows %d…): %w; the last good checkpoint is in %s",
-					st.Step+1, st.Epoch+1, i+1, b.Rows[0], err, last)
+				return nil, fmt.Errorf("step %d (epoch %d, batch %d%s): %w; the last good checkpoint is in %s",
+					st.Step+1, st.Epoch+1, i+1, where(b), err, last)
 			}
 			st.Step++
 			i++
@@ -380,9 +366,72 @@ func schedule(r *recipes.Recipe, total int, higher bool) nn.Schedule {
 	return nn.Constant(lr)
 }
 
+// epochs yields the training batches of each epoch.
+type epochs interface {
+	Epoch(e int) iter.Seq[*pipeline.Batch]
+}
+
+// streamEpochs passes over the same stream every epoch.
+type streamEpochs struct{ *pipeline.Stream }
+
+func (s streamEpochs) Epoch(int) iter.Seq[*pipeline.Batch] { return s.Batches() }
+
+// trainBatches batches the training split as the recipe says: shuffled (and
+// bucketed) sequences, or with train.bptt one stream cut into windows, and
+// returns the number of batches of an epoch.
+func trainBatches(r *recipes.Recipe, ds *pipeline.Dataset) (epochs, int, error) {
+	if r.Train.BPTT > 0 {
+		s, err := pipeline.NewStream(ds, r.Data.Batch.Size, r.Train.BPTT)
+		if err != nil {
+			return nil, 0, err
+		}
+		if s.Len() == 0 {
+			return nil, 0, fmt.Errorf("tasks: the training stream is too short for %d parallel streams", r.Data.Batch.Size)
+		}
+		return streamEpochs{s}, s.Len(), nil
+	}
+	cfg := pipeline.BatchConfig{
+		Size: r.Data.Batch.Size, MaxTokens: r.Data.Batch.MaxTokens, MaxLen: r.Data.Batch.MaxLen,
+		Reject: r.Data.Batch.Reject, Shuffle: true, Seed: r.Train.Seed, Bucket: r.Data.Batch.Bucket,
+	}
+	b, err := pipeline.NewBatcher(ds, cfg)
+	if err != nil {
+		return nil, 0, err
+	}
+	if b.Len() == 0 {
+		return nil, 0, fmt.Errorf("tasks: the training split has no examples")
+	}
+	n := (b.Len() + cfg.Size - 1) / cfg.Size
+	if cfg.MaxTokens > 0 {
+		n = 0
+		for range b.Epoch(0) {
+			n++
+		}
+	}
+	return b, n, nil
+}
+
+// where names a batch's place in its split for error messages.
+func where(b *pipeline.Batch) string {
+	if b.Next != nil {
+		return fmt.Sprintf(", stream position %d", b.Offset)
+	}
+	if len(b.Rows) > 0 {
+		return fmt.Sprintf(", rows %d…", b.Rows[0])
+	}
+	return ""
+}
+
 // EvalBatches batches a split for evaluation: bucketed by length, not shuffled,
-// nothing left out for length.
+// nothing left out for length; with train.bptt, the split's stream in order.
 func EvalBatches(ds *pipeline.Dataset, r *recipes.Recipe) iter.Seq[*pipeline.Batch] {
+	if r.Train.BPTT > 0 {
+		s, err := pipeline.NewStream(ds, r.Data.Batch.Size, r.Train.BPTT)
+		if err != nil {
+			return func(func(*pipeline.Batch) bool) {}
+		}
+		return s.Batches()
+	}
 	b, err := pipeline.NewBatcher(ds, pipeline.BatchConfig{Size: r.Data.Batch.Size, MaxTokens: r.Data.Batch.MaxTokens, Bucket: true})
 	if err != nil {
 		return func(func(*pipeline.Batch) bool) {}

@@ -51,10 +51,16 @@ func check(r *recipes.Recipe) []recipes.KeyError {
 	if r.Model.Char != nil {
 		errs = append(errs, recipes.KeyError{Key: "model.char", Msg: "character features of the input words do not apply to generation"})
 	}
-	if r.Train.BPTT > 0 {
-		errs = append(errs, recipes.KeyError{Key: "train.bptt", Msg: "the generate task trains on whole sequences (one per line); truncated BPTT over streamed text is not built yet"})
+	if r.Train.BPTT > 0 && o.Condition != "none" {
+		errs = append(errs, recipes.KeyError{Key: "task.condition", Msg: "a model trained over one stream (train.bptt) has no per-sequence condition; set it to none"})
 	}
 	for name, src := range r.Data.Splits() {
+		if r.Train.BPTT > 0 && !src.Stream {
+			errs = append(errs, recipes.KeyError{Key: "data." + name + ".stream", Msg: "train.bptt reads each split as one continuous text: set stream: true"})
+		}
+		if r.Train.BPTT == 0 && src.Stream {
+			errs = append(errs, recipes.KeyError{Key: "train.bptt", Msg: "data." + name + " is a stream: set the truncated BPTT length (e.g. 64)"})
+		}
 		if src.Columns.Tags != "" || src.Files.Tags != "" || src.Columns.Target != "" || src.Files.Target != "" {
 			errs = append(errs, recipes.KeyError{Key: "data." + name + ".columns", Msg: "the generate task reads a text column (and a label column to condition on), not tags or targets"})
 		}
@@ -70,6 +76,11 @@ func check(r *recipes.Recipe) []recipes.KeyError {
 // (unidirectional) reads <bos> and the tokens, and a linear layer predicts each
 // next token and finally <eos>. With condition "init" the first hidden state of
 // every layer comes from the sequence's label.
+//
+// With train.bptt the text is one stream instead (data.*.stream), cut into
+// windows of that many steps in parallel streams: the state at the end of a
+// window starts the next one (stateful training), while gradients stop at the
+// window's start (truncated BPTT).
 type Task struct {
 	opts   *Options
 	recipe *recipes.Recipe
@@ -80,6 +91,9 @@ type Task struct {
 	out    *nn.Linear[float32]
 	cond   *nn.Embedding[float32] // [layers·labels, hidden], nil unless conditional
 	core   *tasks.Core
+	// carry is the training stream's state after the last window (truncated
+	// BPTT); zero at the start of a pass.
+	carry nn.State[float32]
 }
 
 // Info implements tasks.Task. The main metric is the negative log-likelihood per
@@ -174,6 +188,17 @@ func (t *Task) logits(tp *nn.Tape, b *pipeline.Batch, rng *rand.Rand) (*nn.Tenso
 	return t.out.Forward(tp, out), targets
 }
 
+// window runs a window of a stream from carry (zero at the start of a pass) and
+// returns the logits, the next tokens to predict and the detached state to carry
+// into the next window.
+func (t *Task) window(tp *nn.Tape, b *pipeline.Batch, carry nn.State[float32], rng *rand.Rand) (*nn.Tensor[float32], []int32, nn.State[float32]) {
+	if b.Offset == 0 || (carry.H != nil && carry.H.Shape[1] != b.B) {
+		carry = nn.State[float32]{}
+	}
+	out, st := t.enc.ForwardFrom(tp, b, carry, rng)
+	return t.out.Forward(tp, out), b.Next, nn.State[float32]{H: st.H.Detach(), C: st.C.Detach()}
+}
+
 func (t *Task) checkLabels(b *pipeline.Batch) error {
 	if t.cond != nil && b.Labels == nil {
 		return fmt.Errorf("generate: the model is conditioned on a label, and the batch has none")
@@ -187,6 +212,13 @@ func (t *Task) TrainStep(b *pipeline.Batch, lr float64) (tasks.Step, error) {
 		return tasks.Step{}, err
 	}
 	tp := new(nn.Tape)
+	if b.Next != nil {
+		lg, targets, carry := t.window(tp, b, t.carry, t.core.RNG)
+		t.carry = carry
+		loss := nn.CrossEntropy(tp, lg, targets, -1, nn.CEOptions{})
+		norm, err := t.core.Update(tp, loss, lr)
+		return tasks.Step{Loss: float64(loss.Data[0]), Tokens: b.Tokens(), GradNorm: norm}, err
+	}
 	lg, targets := t.logits(tp, b, t.core.RNG)
 	loss := nn.CrossEntropy(tp, lg, targets, -1, nn.CEOptions{})
 	norm, err := t.core.Update(tp, loss, lr)
@@ -220,16 +252,25 @@ func logSumExp(row []float32) float64 {
 
 // Evaluate implements tasks.Task: nll (nats per token, <eos> included, over all
 // tokens of the split), perplexity, bpc (bits per token: per character with a
-// character tokenizer) and, for a conditional model, nll/LABEL per label.
+// character tokenizer) and, for a conditional model, nll/LABEL per label. A
+// stream is read in order, each window starting from the state the previous one
+// ended in.
 func (t *Task) Evaluate(batches iter.Seq[*pipeline.Batch]) (tasks.Metrics, error) {
 	var sum float64
 	var count int
 	perLabel := map[string][2]float64{}
+	var carry nn.State[float32]
 	for b := range batches {
 		if err := t.checkLabels(b); err != nil {
 			return nil, err
 		}
-		lg, targets := t.logits(nil, b, nil)
+		var lg *nn.Tensor[float32]
+		var targets []int32
+		if b.Next != nil {
+			lg, targets, carry = t.window(nil, b, carry, nil)
+		} else {
+			lg, targets = t.logits(nil, b, nil)
+		}
 		nll, n := seqNLL(lg, targets, b.B)
 		for j := range b.B {
 			sum += nll[j]
@@ -365,7 +406,7 @@ func (t *Task) join(prefix, toks []string) string {
 // generated token [B, V] and the state after the prefix.
 func (t *Task) start(prefix []string, labels []int32, B int) (*nn.Tensor[float32], nn.State[float32]) {
 	feed := make([]int32, 0, len(prefix)+1)
-	feed = append(feed, pipeline.BOSID)
+	feed = append(feed, t.startID())
 	for _, tok := range prefix {
 		id, ok := t.vocab.ID(tok)
 		if !ok {
@@ -382,6 +423,18 @@ func (t *Task) start(prefix []string, labels []int32, B int) (*nn.Tensor[float32
 	out, state := t.enc.ForwardFrom(nil, step, t.initState(nil, labels), nil)
 	H := out.Shape[2]
 	return t.out.Forward(nil, &nn.Tensor[float32]{Data: out.Data[(len(feed)-1)*B*H:], Shape: []int{B, H}}), state
+}
+
+// startID is the token a generated sequence starts from: <bos>, or for a model
+// of a stream (which never saw <bos>) a line break when it is a token, so that
+// samples start at the beginning of a line.
+func (t *Task) startID() int32 {
+	if t.recipe.Train.BPTT > 0 {
+		if id, ok := t.vocab.ID("\n"); ok {
+			return id
+		}
+	}
+	return pipeline.BOSID
 }
 
 // next feeds one token per sequence and returns the next logits [B, V] and state.
