@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -89,18 +88,29 @@ func openArrow(path string, format Format, cols Columns, mem memory.Allocator) (
 
 func checkType(t arrow.DataType, role Role) error {
 	if role.isList() {
+		ok := isString
+		if role == RoleVector {
+			ok = func(t arrow.DataType) bool { return isString(t) || arrow.IsFloating(t.ID()) || arrow.IsInteger(t.ID()) }
+		}
 		switch lt := t.(type) {
 		case *arrow.ListType:
-			if isString(lt.Elem()) {
+			if ok(lt.Elem()) {
 				return nil
 			}
 		case *arrow.LargeListType:
-			if isString(lt.Elem()) {
+			if ok(lt.Elem()) {
+				return nil
+			}
+		case *arrow.FixedSizeListType:
+			if ok(lt.Elem()) {
 				return nil
 			}
 		}
 		if isString(t) {
 			return nil // split on white space
+		}
+		if role == RoleVector {
+			return fmt.Errorf("type %s cannot hold %s: want a list of numbers or a string", t, role)
 		}
 		return fmt.Errorf("type %s cannot hold %s: want a list of strings or a string", t, role)
 	}
@@ -132,7 +142,7 @@ func (s *arrowSource) next(ex *example) error {
 			return &Error{Path: s.path, Row: s.row, Err: fmt.Errorf("%s is null", role)}
 		}
 		if role.isList() {
-			ex.list[role] = listAt(col, s.i)
+			ex.list[role] = listAt(col, s.i, role)
 		} else {
 			ex.str[role] = scalarAt(col, s.i)
 		}
@@ -141,7 +151,7 @@ func (s *arrowSource) next(ex *example) error {
 	return nil
 }
 
-func listAt(col arrow.Array, i int) []string {
+func listAt(col arrow.Array, i int, role Role) []string {
 	switch c := col.(type) {
 	case array.ListLike:
 		start, end := c.ValueOffsets(i)
@@ -152,7 +162,7 @@ func listAt(col arrow.Array, i int) []string {
 		}
 		return out
 	}
-	return strings.Fields(scalarAt(col, i))
+	return fields(role, scalarAt(col, i))
 }
 
 func scalarAt(col arrow.Array, i int) string {

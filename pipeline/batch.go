@@ -61,6 +61,10 @@ type Batch struct {
 	// Feature holds the feature id of each input token, [T, B] (PadID at
 	// padding); nil when the dataset has no feature column.
 	Feature []int32
+	// Vector holds each sequence's vector, [B, VectorDim]; nil when the dataset
+	// has no vector column.
+	Vector    []float32
+	VectorDim int
 }
 
 // Tokens is the number of input tokens of the batch, padding left out.
@@ -79,6 +83,7 @@ type Batcher struct {
 	index     []ref
 	truncated int
 	rejected  int
+	vectorDim int
 }
 
 type ref struct {
@@ -89,7 +94,7 @@ type batchColumns struct {
 	rows                 *array.Int64
 	ids, tags, target    *array.List
 	chars, charLens      *array.List
-	feature              *array.List
+	feature, vector      *array.List
 	lengths, label, tlen *array.Int32
 }
 
@@ -136,6 +141,8 @@ func NewRecordBatcher(name string, recs []arrow.RecordBatch, cfg BatchConfig) (*
 				c.charLens, _ = col.(*array.List)
 			case FeatureField:
 				c.feature, _ = col.(*array.List)
+			case VectorField:
+				c.vector, _ = col.(*array.List)
 			}
 		}
 		if c.rows == nil || c.ids == nil || c.lengths == nil {
@@ -144,6 +151,13 @@ func NewRecordBatcher(name string, recs []arrow.RecordBatch, cfg BatchConfig) (*
 		b.cols = append(b.cols, c)
 		if err := checkRows(c, int(rec.NumRows())); err != nil {
 			return nil, fmt.Errorf("pipeline: %s: record batch %d: %w", name, ri, err)
+		}
+		if c.vector != nil && rec.NumRows() > 0 {
+			if s, e := c.vector.ValueOffsets(0); ri > 0 && int(e-s) != b.vectorDim {
+				return nil, fmt.Errorf("pipeline: %s: record batch %d: vectors of %d numbers, before %d", name, ri, e-s, b.vectorDim)
+			} else {
+				b.vectorDim = int(e - s)
+			}
 		}
 		for i := 0; i < int(rec.NumRows()); i++ {
 			if cfg.Keep != nil && !cfg.Keep(c.rows.Value(i)) {
@@ -172,7 +186,12 @@ func checkRows(c batchColumns, n int) error {
 	if (c.chars == nil) != (c.charLens == nil) {
 		return fmt.Errorf("%s and %s come together", CharsField, CharLengthsField)
 	}
-	for _, l := range []*array.List{c.ids, c.tags, c.target, c.chars, c.charLens, c.feature} {
+	if c.vector != nil {
+		if _, ok := c.vector.ListValues().(*array.Float32); !ok {
+			return fmt.Errorf("%s holds %s, not float32", VectorField, c.vector.ListValues().DataType())
+		}
+	}
+	for _, l := range []*array.List{c.ids, c.tags, c.target, c.chars, c.charLens, c.feature, c.vector} {
 		if l == nil {
 			continue
 		}
@@ -191,6 +210,9 @@ func checkRows(c batchColumns, n int) error {
 		want := c.lengths.Value(i)
 		if rowLen(c.ids, i) != want || (c.tags != nil && rowLen(c.tags, i) != want) || (c.feature != nil && rowLen(c.feature, i) != want) {
 			return fmt.Errorf("row %d: length %d does not match its ids, tags or feature", i, want)
+		}
+		if c.vector != nil && rowLen(c.vector, i) != rowLen(c.vector, 0) {
+			return fmt.Errorf("row %d: a vector of %d numbers where row 0 has %d", i, rowLen(c.vector, i), rowLen(c.vector, 0))
 		}
 		if c.target != nil && (c.tlen == nil || rowLen(c.target, i) != c.tlen.Value(i)) {
 			return fmt.Errorf("row %d: target length does not match its ids", i)
@@ -306,8 +328,17 @@ func (b *Batcher) build(refs []ref) *Batch {
 	if c0.feature != nil {
 		bt.Feature = make([]int32, bt.T*B)
 	}
+	if c0.vector != nil {
+		s, e := c0.vector.ValueOffsets(int(refs[0].row))
+		bt.VectorDim = int(e - s)
+		bt.Vector = make([]float32, 0, B*bt.VectorDim)
+	}
 	for i, r := range refs {
 		c, row := b.cols[r.rec], int(r.row)
+		if bt.Vector != nil {
+			s, e := c.vector.ValueOffsets(row)
+			bt.Vector = append(bt.Vector, c.vector.ListValues().(*array.Float32).Float32Values()[s:e]...)
+		}
 		timeMajor(bt.IDs, listRow(c.ids, row)[:r.len], i, B)
 		if bt.Feature != nil {
 			timeMajor(bt.Feature, listRow(c.feature, row)[:r.len], i, B)

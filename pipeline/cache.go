@@ -105,8 +105,9 @@ func (e *Encoder) settings() any {
 		Schema                      string
 		Chars                       string `json:",omitempty"`
 		Feature                     string `json:",omitempty"`
+		Vector                      int    `json:",omitempty"`
 	}{e.Tokenizer.cfg, vocab(e.Vocabs.Input), vocab(e.Vocabs.Tags), vocab(e.Vocabs.Labels), vocab(e.Vocabs.Target), e.Schema().String(),
-		vocab(e.Vocabs.Chars), vocab(e.Vocabs.Feature)}
+		vocab(e.Vocabs.Chars), vocab(e.Vocabs.Feature), e.Vocabs.Vector}
 }
 
 // Prepare returns src encoded by enc: memory-mapped from the cache when a dataset
@@ -143,7 +144,7 @@ func (c Cache) Prepare(src Source, enc *Encoder, workers int, opts ...Option) (*
 	rep.Seal, err = WriteDataset(data, enc.Schema(), func(emit func(arrow.RecordBatch) error) error {
 		st, err := enc.EncodeAll(r, workers, emit)
 		rep.EncodeStats = st
-		return err
+		return withPath(err, src.Path)
 	})
 	if err != nil {
 		return nil, Report{}, err

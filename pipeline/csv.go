@@ -148,7 +148,7 @@ func (s *csvSource) next(ex *example) error {
 	for _, role := range s.roles {
 		v := rec[s.index[role]]
 		if role.isList() {
-			ex.list[role] = strings.Fields(v)
+			ex.list[role] = fields(role, v)
 		} else {
 			ex.str[role] = v
 		}

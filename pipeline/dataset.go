@@ -199,12 +199,20 @@ func validate(rec arrow.RecordBatch) error {
 			if len(off) != n+1 {
 				return fmt.Errorf("column %q: %d offsets for %d rows", rec.ColumnName(i), len(off), n)
 			}
-			vals, ok := c.ListValues().(*array.Int32)
-			if !ok {
-				return fmt.Errorf("column %q: list of %s, want int32", rec.ColumnName(i), c.ListValues().DataType())
+			var values int
+			switch vals := c.ListValues().(type) {
+			case *array.Int32:
+				values = len(vals.Int32Values())
+			case *array.Float32:
+				if rec.ColumnName(i) != VectorField {
+					return fmt.Errorf("column %q: list of float32, want int32", rec.ColumnName(i))
+				}
+				values = len(vals.Float32Values())
+			default:
+				return fmt.Errorf("column %q: list of %s, want int32", rec.ColumnName(i), vals.DataType())
 			}
-			if off[0] < 0 || off[n] < off[0] || int(off[n]) > len(vals.Int32Values()) {
-				return fmt.Errorf("column %q: list offsets [%d, %d] outside the %d values", rec.ColumnName(i), off[0], off[n], vals.Len())
+			if off[0] < 0 || off[n] < off[0] || int(off[n]) > values {
+				return fmt.Errorf("column %q: list offsets [%d, %d] outside the %d values", rec.ColumnName(i), off[0], off[n], values)
 			}
 		default:
 			return fmt.Errorf("column %q has type %s, which datasets do not use", rec.ColumnName(i), col.DataType())

@@ -1,8 +1,11 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"runtime"
+	"strconv"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -21,6 +24,7 @@ const (
 	CharsField        = "chars"         // list<int32>: the character ids of every input token, concatenated
 	CharLengthsField  = "char_lengths"  // list<int32>: the number of characters of each input token
 	FeatureField      = "feature"       // list<int32>: one feature id per input token
+	VectorField       = "vector"        // list<float32>: the example's vector, Vocabs.Vector numbers
 )
 
 // Vocabs holds the vocabularies of a dataset; nil for roles it lacks.
@@ -35,7 +39,13 @@ type Vocabs struct {
 	// Feature is the vocabulary of the per-token feature column (with specials:
 	// an unseen value is <unk>).
 	Feature *Vocab
+	// Vector is the length of the vector column (0: none), from the first
+	// training row; every row must have it.
+	Vector int
 }
+
+// maxVector bounds the length of a vector column.
+const maxVector = 1 << 16
 
 // Encoder turns read records (the schema of [Schema]) into id records. The input
 // text (or tokens) and the target text go through Tokenizer; labels and tags are
@@ -91,6 +101,7 @@ type roleColumns struct {
 	row                         *array.Int64
 	text, label, target         *array.String
 	tokens, tags, feature       *array.List
+	vector                      *array.List
 	hasInput, hasTags, hasLabel bool
 }
 
@@ -114,6 +125,8 @@ func columnsOf(rec arrow.RecordBatch) (roleColumns, error) {
 			c.tags, ok = col.(*array.List)
 		case RoleFeature.String():
 			c.feature, ok = col.(*array.List)
+		case RoleVector.String():
+			c.vector, ok = col.(*array.List)
 		default:
 			ok = true
 		}
@@ -164,6 +177,9 @@ func (e *Encoder) Schema() *arrow.Schema {
 	if e.Vocabs.Feature != nil {
 		fields = append(fields, arrow.Field{Name: FeatureField, Type: ids})
 	}
+	if e.Vocabs.Vector > 0 {
+		fields = append(fields, arrow.Field{Name: VectorField, Type: arrow.ListOf(arrow.PrimitiveTypes.Float32)})
+	}
 	if e.Vocabs.Tags != nil {
 		fields = append(fields, arrow.Field{Name: TagsField, Type: ids})
 	}
@@ -190,7 +206,7 @@ func (e *Encoder) Encode(rec arrow.RecordBatch) (arrow.RecordBatch, EncodeStats,
 	if v.Input != nil && c.text == nil && c.tokens == nil {
 		return nil, st, fmt.Errorf("pipeline: an input vocabulary but no text or tokens field")
 	}
-	if (v.Tags != nil && c.tags == nil) || (v.Labels != nil && c.label == nil) || (v.Target != nil && c.target == nil) || (v.Feature != nil && c.feature == nil) {
+	if (v.Tags != nil && c.tags == nil) || (v.Labels != nil && c.label == nil) || (v.Target != nil && c.target == nil) || (v.Feature != nil && c.feature == nil) || (v.Vector > 0 && c.vector == nil) {
 		return nil, st, fmt.Errorf("pipeline: the record lacks a field that a vocabulary is for")
 	}
 	mem := e.Mem
@@ -242,6 +258,18 @@ func (e *Encoder) Encode(rec arrow.RecordBatch) (arrow.RecordBatch, EncodeStats,
 				}
 				vb.Append(id)
 			}
+		}
+	}
+	if v.Vector > 0 {
+		lb := next().(*array.ListBuilder)
+		vb := lb.ValueBuilder().(*array.Float32Builder)
+		for i := 0; i < n; i++ {
+			xs, err := parseVector(listStrings(c.vector, i), v.Vector)
+			if err != nil {
+				return nil, st, &Error{Line: int(c.row.Value(i)), Err: err}
+			}
+			lb.Append(true)
+			vb.AppendValues(xs, nil)
 		}
 	}
 	if v.Tags != nil {
@@ -319,6 +347,7 @@ func labelID(v *Vocab, s string, unknown *map[string]int) int32 {
 // with every value seen.
 func BuildVocabs(r array.RecordReader, tok *Tokenizer, cfg VocabConfig) (Vocabs, error) {
 	in, tags, labels, target, chars, feature := Counter{}, Counter{}, Counter{}, Counter{}, Counter{}, Counter{}
+	vector := 0
 	var has roleColumns
 	var toks []string
 	e := &Encoder{Tokenizer: tok}
@@ -350,6 +379,12 @@ func BuildVocabs(r array.RecordReader, tok *Tokenizer, cfg VocabConfig) (Vocabs,
 			if c.label != nil {
 				labels.Add(c.label.Value(i))
 			}
+			if c.vector != nil && vector == 0 {
+				vector = len(listStrings(c.vector, i))
+				if vector == 0 || vector > maxVector {
+					return Vocabs{}, &Error{Line: int(c.row.Value(i)), Err: fmt.Errorf("the vector column has %d numbers; want 1 to %d", vector, maxVector)}
+				}
+			}
 			if c.target != nil {
 				toks = tok.TargetTokens(toks[:0], c.target.Value(i))
 				target.Add(toks...)
@@ -375,6 +410,7 @@ func BuildVocabs(r array.RecordReader, tok *Tokenizer, cfg VocabConfig) (Vocabs,
 	if has.label != nil {
 		v.Labels = labels.BuildLabels()
 	}
+	v.Vector = vector
 	if has.target != nil {
 		v.Target = target.Build(cfg)
 	}
@@ -388,7 +424,17 @@ func VocabsOf(src Source, tok *Tokenizer, cfg VocabConfig, opts ...Option) (Voca
 		return Vocabs{}, err
 	}
 	defer r.Release()
-	return BuildVocabs(r, tok, cfg)
+	v, err := BuildVocabs(r, tok, cfg)
+	return v, withPath(err, src.Path)
+}
+
+// withPath names the file in an [Error] raised where it was not known.
+func withPath(err error, path string) error {
+	var e *Error
+	if errors.As(err, &e) && e.Path == "" {
+		e.Path = path
+	}
+	return err
 }
 
 // EncodeAll reads every record of r, encodes the records on workers goroutines
@@ -472,4 +518,20 @@ type result struct {
 	rec arrow.RecordBatch
 	st  EncodeStats
 	err error
+}
+
+// parseVector reads a vector of n numbers.
+func parseVector(fields []string, n int) ([]float32, error) {
+	if len(fields) != n {
+		return nil, fmt.Errorf("the vector has %d numbers, the training data %d", len(fields), n)
+	}
+	xs := make([]float32, n)
+	for k, f := range fields {
+		x, err := strconv.ParseFloat(f, 32)
+		if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil, fmt.Errorf("vector item %d: %q is not a finite number", k+1, f)
+		}
+		xs[k] = float32(x)
+	}
+	return xs, nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 )
 
 // jsonlSource reads one JSON object per line; blank lines are skipped.
@@ -55,11 +54,22 @@ func (s *jsonlSource) next(ex *example) error {
 				ex.list[role] = list
 				continue
 			}
+			if role == RoleVector {
+				var nums []json.Number
+				if err := json.Unmarshal(raw, &nums); err == nil {
+					list = list[:0] // the failed decoding above may have filled it
+					for _, n := range nums {
+						list = append(list, n.String())
+					}
+					ex.list[role] = list
+					continue
+				}
+			}
 			var str string
 			if err := json.Unmarshal(raw, &str); err != nil {
-				return badf(s.l.path, ex.line, 0, "key %q: want an array of strings or a string, got %s", key, clip(raw))
+				return badf(s.l.path, ex.line, 0, "key %q: want an array of %s or a string, got %s", key, map[bool]string{true: "numbers", false: "strings"}[role == RoleVector], clip(raw))
 			}
-			ex.list[role] = strings.Fields(str)
+			ex.list[role] = fields(role, str)
 			continue
 		}
 		var str string

@@ -143,6 +143,9 @@ func Open(src Source, opts ...Option) (*Reader, error) {
 		}
 		rs, err = openCoNLL(src.Path, cols, cfg.maxLine)
 	case Text:
+		if src.Columns != (Columns{}) {
+			return nil, fmt.Errorf("pipeline: %s: a text source is one example per line, so columns do not apply; name parallel files with files, or set the format (csv, tsv, jsonl)", path)
+		}
 		files := src.Files
 		if files == (Columns{}) {
 			files = Columns{Text: src.Path}
@@ -175,7 +178,7 @@ func Open(src Source, opts ...Option) (*Reader, error) {
 	roles := cols.roles()
 	if len(roles) == 0 {
 		rs.close()
-		return nil, fmt.Errorf("pipeline: %s: the column mapping names no column (text, tokens, tags, label, target or feature)", path)
+		return nil, fmt.Errorf("pipeline: %s: the column mapping names no column (text, tokens, tags, label, target, feature or vector)", path)
 	}
 	r := &Reader{path: path, src: rs, roles: roles, schema: Schema(roles), rows: cfg.batchRows, rejects: cfg.rejects, progress: cfg.progress, part: src.Part}
 	r.bld = array.NewRecordBuilder(cfg.mem, r.schema)
@@ -197,6 +200,8 @@ func (c Columns) with(r Role, v string) Columns {
 		c.Target = v
 	case RoleFeature:
 		c.Feature = v
+	case RoleVector:
+		c.Vector = v
 	}
 	return c
 }

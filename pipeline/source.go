@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"unicode"
 
 	"github.com/apache/arrow-go/v18/arrow"
 )
@@ -70,6 +71,11 @@ type Columns struct {
 	// Feature is an extra input attribute of each token, aligned with the
 	// tokens (the part-of-speech column of CoNLL-2000), embedded beside them.
 	Feature string `yaml:"feature,omitempty" json:"feature,omitempty"`
+	// Vector is a list of numbers per example, of one length in every row (an
+	// image's embedding to caption, a user's profile): what a generator can be
+	// conditioned on. Written as a JSON array, or numbers separated by spaces or
+	// commas.
+	Vector string `yaml:"vector,omitempty" json:"vector,omitempty"`
 }
 
 // Role is one of the fields of [Columns].
@@ -83,18 +89,30 @@ const (
 	RoleLabel
 	RoleTarget
 	RoleFeature
+	RoleVector
 	numRoles
 )
 
-var roleNames = [numRoles]string{"text", "tokens", "tags", "label", "target", "feature"}
+var roleNames = [numRoles]string{"text", "tokens", "tags", "label", "target", "feature", "vector"}
 
 func (r Role) String() string { return roleNames[r] }
 
 // isList reports whether the role holds a list of strings.
-func (r Role) isList() bool { return r == RoleTokens || r == RoleTags || r == RoleFeature }
+func (r Role) isList() bool {
+	return r == RoleTokens || r == RoleTags || r == RoleFeature || r == RoleVector
+}
+
+// fields splits a list written as one string: on white space, and for a vector
+// on commas too.
+func fields(r Role, s string) []string {
+	if r == RoleVector {
+		return strings.FieldsFunc(s, func(c rune) bool { return c == ',' || unicode.IsSpace(c) })
+	}
+	return strings.Fields(s)
+}
 
 func (c Columns) get(r Role) string {
-	return [numRoles]string{c.Text, c.Tokens, c.Tags, c.Label, c.Target, c.Feature}[r]
+	return [numRoles]string{c.Text, c.Tokens, c.Tags, c.Label, c.Target, c.Feature, c.Vector}[r]
 }
 
 // roles lists the roles that are mapped, in schema order.

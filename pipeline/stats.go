@@ -49,6 +49,9 @@ func Summarize(ds *Dataset, v Vocabs) Summary {
 					}
 				}
 			case *array.List:
+				if f.Name != IDsField && f.Name != TagsField {
+					continue
+				}
 				vals := c.ListValues().(*array.Int32).Int32Values()
 				off := c.Offsets()
 				vals = vals[off[0]:off[len(off)-1]]

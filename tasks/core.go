@@ -31,8 +31,15 @@ type Encoder struct {
 
 // NewEncoder builds the encoder of recipe r for the input vocabularies.
 func NewEncoder(r *recipes.Recipe, v pipeline.Vocabs, rng *rand.Rand) (*Encoder, error) {
+	return NewEncoderWith(r, v, 0, rng)
+}
+
+// NewEncoderWith is NewEncoder for extra more inputs at every step besides the
+// token's (ForwardWith): what a generator is conditioned on.
+func NewEncoderWith(r *recipes.Recipe, v pipeline.Vocabs, extra int, rng *rand.Rand) (*Encoder, error) {
 	emb := nn.NewEmbedding[float32]("embedding", v.Input.Len(), r.Model.Embedding, int(pipeline.PadID), rng)
 	cfg := r.RNNConfig()
+	cfg.InputSize += extra
 	e := &Encoder{Emb: emb, Dropout: r.Model.Dropout, Variational: r.Model.Variational}
 	if c := r.Model.Char; c != nil {
 		if v.Chars == nil {
@@ -70,7 +77,16 @@ func (e *Encoder) Forward(tp *nn.Tape, b *pipeline.Batch, rng *rand.Rand) (*nn.T
 // ForwardFrom is Forward from the initial state init (zeros where nil): a
 // generator conditioned on a label, or one step of sampling.
 func (e *Encoder) ForwardFrom(tp *nn.Tape, b *pipeline.Batch, init nn.State[float32], rng *rand.Rand) (*nn.Tensor[float32], nn.State[float32]) {
+	return e.ForwardWith(tp, b, init, nil, rng)
+}
+
+// ForwardWith is ForwardFrom with extra [T, B, extra] beside the token
+// embeddings at every step (nil for an encoder built without extra inputs).
+func (e *Encoder) ForwardWith(tp *nn.Tape, b *pipeline.Batch, init nn.State[float32], extra *nn.Tensor[float32], rng *rand.Rand) (*nn.Tensor[float32], nn.State[float32]) {
 	x := e.Emb.Forward(tp, b.IDs, b.T, b.B)
+	if extra != nil {
+		x = nn.Concat(tp, x, extra)
+	}
 	if e.FeatEmb != nil {
 		if b.Feature == nil {
 			panic("tasks: the model reads a feature column that the batch lacks")

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 
 	"github.com/seqkit/seqkit/pipeline"
 	"github.com/seqkit/seqkit/recipes"
@@ -153,8 +155,14 @@ func SaveVocabs(dir string, v pipeline.Vocabs) error {
 			}
 		}
 	}
+	if v.Vector > 0 {
+		return pipeline.WriteFileAtomic(filepath.Join(dir, vectorFile), []byte(strconv.Itoa(v.Vector)+"\n"))
+	}
 	return nil
 }
+
+// vectorFile holds the length of the vector column, when the data has one.
+const vectorFile = "vector.txt"
 
 // LoadVocabs reads what SaveVocabs wrote; fs.ErrNotExist when dir has no input
 // vocabulary.
@@ -173,6 +181,16 @@ func LoadVocabs(dir string) (pipeline.Vocabs, error) {
 			return v, err
 		}
 		*slot = voc
+	}
+	b, err := os.ReadFile(filepath.Join(dir, vectorFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return v, nil
+	}
+	if err != nil {
+		return v, err
+	}
+	if v.Vector, err = strconv.Atoi(strings.TrimSpace(string(b))); err != nil || v.Vector <= 0 {
+		return v, fmt.Errorf("%s: want the length of the vector column, a positive number", filepath.Join(dir, vectorFile))
 	}
 	return v, nil
 }

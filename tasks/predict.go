@@ -206,10 +206,11 @@ func Predict(task Task, src pipeline.Source, tok *pipeline.Tokenizer, v pipeline
 		return 0, err
 	}
 	defer rd.Release()
-	enc := &pipeline.Encoder{Tokenizer: tok, Vocabs: pipeline.Vocabs{Input: v.Input, Chars: v.Chars, Feature: v.Feature}}
+	// The vector is input (a generator's condition); labels are encoded when the
+	// input has them: a conditional generator reads them as input, the other
+	// tasks ignore them.
+	enc := &pipeline.Encoder{Tokenizer: tok, Vocabs: pipeline.Vocabs{Input: v.Input, Chars: v.Chars, Feature: v.Feature, Vector: v.Vector}}
 	if src.Columns.Label != "" || src.Files.Label != "" {
-		// Labels are encoded when the input has them: a conditional generator
-		// reads them as input; the other tasks ignore them.
 		enc.Vocabs.Labels = v.Labels
 	}
 	size := opt.BatchSize

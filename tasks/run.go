@@ -185,7 +185,10 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 		}
 	}
 	if gen, ok := best.(Generator); ok {
-		if out.Generated, err = gen.Generate(gen.GenerateDefaults()); err != nil {
+		// A generator conditioned on vectors has no default condition: its
+		// generations are in the test predictions instead.
+		out.Generated, err = gen.Generate(gen.GenerateDefaults())
+		if err != nil && !errors.Is(err, ErrConditionNeeded) {
 			return nil, fmt.Errorf("generating samples: %w", err)
 		}
 		var buf bytes.Buffer

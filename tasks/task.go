@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"errors"
 	"iter"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -94,7 +95,9 @@ type GenerateOptions struct {
 	Seed        uint64
 	Prefix      string // text every sequence starts with
 	// Condition is the label to generate for (conditional models); empty cycles
-	// through the labels.
+	// through the labels. For a model conditioned on a vector it holds the
+	// vector's numbers, separated by spaces or commas, and is required
+	// (ErrConditionNeeded).
 	Condition string
 	// Beam, when positive, returns the Beam most likely sequences found by beam
 	// search of that width instead of sampling (for each label when the model is
@@ -102,6 +105,10 @@ type GenerateOptions struct {
 	// apply.
 	Beam int
 }
+
+// ErrConditionNeeded is returned by a generator asked to generate without the
+// condition it cannot do without (a vector).
+var ErrConditionNeeded = errors.New("a condition is needed")
 
 // Generated is one generated sequence.
 type Generated struct {

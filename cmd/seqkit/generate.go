@@ -24,8 +24,10 @@ func newGenerateCmd() *cobra.Command {
 		Long: `generate samples sequences from a run of the generate task: each starts at <bos>
 (and the prefix, if given) and ends at <eos> or the maximum length. Temperature 0
 takes the most likely token at every step; --top-k and --top-p sample among the
-most likely tokens only. A conditional model generates for --condition, or for
-each of its labels in turn. Defaults come from the run's recipe; the same seed
+most likely tokens only. A model conditioned on a label generates for
+--condition, or for each of its labels in turn; one conditioned on a vector
+needs its numbers as --condition. A model of a text stream (train.bptt) starts
+at a line break. Defaults come from the run's recipe; the same seed
 gives the same sequences. --judge RUN_DIR classifies every generated sequence
 with a trained classifier and reports the share assigned to the condition it was
 generated for.`,
@@ -33,7 +35,8 @@ generated for.`,
   seqkit generate -m runs/names-lm --temperature 0.7 --top-k 10 --prefix "mar"
   seqkit generate -m runs/names-lm --beam 10          # the 10 most likely names
   seqkit generate -m runs/names-by-language-gen --condition Italian --num 5 --json
-  seqkit generate -m runs/names-by-language-gen --num 360 --judge runs/names-language`,
+  seqkit generate -m runs/names-by-language-gen --num 360 --judge runs/names-language
+  seqkit generate -m runs/captions --condition "0.12 -0.5 0.33 0.9" --temperature 0`,
 		Args: args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
 			if dir == "" {
@@ -125,7 +128,7 @@ generated for.`,
 	f.Float64Var(&o.TopP, "top-p", 0, "sample among the most likely tokens holding this much probability (0 or 1: all)")
 	f.Uint64Var(&o.Seed, "seed", 0, "random seed (default: the recipe's train.seed)")
 	f.StringVar(&o.Prefix, "prefix", "", "text every sequence starts with")
-	f.StringVar(&o.Condition, "condition", "", "label to generate for (conditional models)")
+	f.StringVar(&o.Condition, "condition", "", "label to generate for, or the numbers of the vector (conditional models)")
 	f.IntVar(&o.Beam, "beam", 0, "the K most likely sequences by beam search of width K instead of sampling (per label without --condition)")
 	f.BoolVar(&asJS, "json", false, "write JSON Lines: text, condition, logprob, tokens (and judged)")
 	f.StringVar(&judge, "judge", "", "run directory of a classifier that judges whether each sequence fits its condition")

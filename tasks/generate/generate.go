@@ -6,7 +6,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -20,9 +22,11 @@ import (
 
 // Options is the generate task's recipe section.
 type Options struct {
-	// Condition "init" conditions the model on the label column: each label has a
-	// learnt first hidden state for every layer ("generate a name in language L").
-	Condition string `yaml:"condition" doc:"condition on the label column: none, or init (each label sets the first hidden state of every layer)" enum:"none,init"`
+	// Condition conditions the model on the label column ("generate a name in
+	// language L") or on the vector column ("generate a caption for this image
+	// embedding"): with init the condition sets the first hidden state of every
+	// layer, with input it is an extra input at every step.
+	Condition string `yaml:"condition" doc:"condition on the label or vector column: none, init (it sets the first hidden state of every layer) or input (an extra input at every step)" enum:"none,init,input"`
 	// Samples, MaxLen, Temperature, TopK and TopP are the defaults of seqkit
 	// generate and what seqkit run shows after training.
 	Samples     int     `yaml:"samples" doc:"sequences generated and shown after training" min:"0" max:"10000"`
@@ -65,8 +69,12 @@ func check(r *recipes.Recipe) []recipes.KeyError {
 			errs = append(errs, recipes.KeyError{Key: "data." + name + ".columns", Msg: "the generate task reads a text column (and a label column to condition on), not tags or targets"})
 		}
 		hasLabel := src.Columns.Label != "" || src.Files.Label != ""
-		if o.Condition != "none" && !hasLabel {
-			errs = append(errs, recipes.KeyError{Key: "data." + name + ".columns.label", Msg: "condition: " + o.Condition + " needs a label column to condition on"})
+		hasVector := src.Columns.Vector != "" || src.Files.Vector != ""
+		switch {
+		case o.Condition != "none" && !hasLabel && !hasVector:
+			errs = append(errs, recipes.KeyError{Key: "data." + name + ".columns", Msg: "condition: " + o.Condition + " needs a label or a vector column to condition on"})
+		case hasLabel && hasVector:
+			errs = append(errs, recipes.KeyError{Key: "data." + name + ".columns", Msg: "a generator is conditioned on a label or on a vector, not both"})
 		}
 	}
 	return errs
@@ -85,12 +93,18 @@ type Task struct {
 	opts   *Options
 	recipe *recipes.Recipe
 	vocab  *pipeline.Vocab
-	labels *pipeline.Vocab // nil unless conditional
+	labels *pipeline.Vocab // conditioned on the label column; else nil
+	vector int             // conditioned on a vector column of this length; else 0
 	tok    *pipeline.Tokenizer
 	enc    *tasks.Encoder
 	out    *nn.Linear[float32]
-	cond   *nn.Embedding[float32] // [layers·labels, hidden], nil unless conditional
-	core   *tasks.Core
+	// The condition's parameters: for a label an embedding, [layers·(labels+1),
+	// hidden] (init) or [labels+1, embedding] (input), the extra row for a label
+	// not seen in training; for a vector one linear layer per decoder layer
+	// (init) or one (input), each followed by tanh.
+	cond  *nn.Embedding[float32]
+	condW []*nn.Linear[float32]
+	core  *tasks.Core
 	// carry is the training stream's state after the last window (truncated
 	// BPTT); zero at the start of a pass.
 	carry nn.State[float32]
@@ -117,26 +131,51 @@ func (t *Task) Init(s tasks.Setup) error {
 		return err
 	}
 	rng := tasks.InitRNG(s.Recipe)
-	if t.enc, err = tasks.NewEncoder(s.Recipe, s.Vocabs, rng); err != nil {
+	r := s.Recipe
+	L, H, E := max(r.Model.Layers, 1), r.Model.Hidden, r.Model.Embedding
+	extra := 0
+	if opts.Condition == "input" {
+		extra = E
+	}
+	if t.enc, err = tasks.NewEncoderWith(r, s.Vocabs, extra, rng); err != nil {
 		return err
 	}
 	params := t.enc.Params()
 	t.out = nn.NewLinear[float32]("output", t.enc.OutputSize(), t.vocab.Len(), rng)
 	params = append(params, t.out.Params()...)
-	if opts.Condition == "init" {
-		if s.Vocabs.Labels == nil {
-			return fmt.Errorf("generate: condition init needs a label column")
-		}
+	if opts.Condition == "none" {
+		t.core, err = tasks.NewCore(r, params)
+		return err
+	}
+	switch {
+	case s.Vocabs.Labels != nil:
 		t.labels = s.Vocabs.Labels
-		cfg := t.enc.RNN.Config
-		// One row per layer and label, and per layer one more for a label not seen
-		// in training.
-		t.cond = nn.NewEmbedding[float32]("condition", max(cfg.Layers, 1)*(t.labels.Len()+1), cfg.HiddenSize, -1, rng)
-		// Small first states: hidden states live in (-1, 1).
-		for i := range t.cond.W.Data {
-			t.cond.W.Data[i] *= 0.1
+		rows, width := L*(t.labels.Len()+1), H
+		if opts.Condition == "input" {
+			rows, width = t.labels.Len()+1, E
+		}
+		t.cond = nn.NewEmbedding[float32]("condition", rows, width, -1, rng)
+		if opts.Condition == "init" {
+			// Small first states: hidden states live in (-1, 1).
+			for i := range t.cond.W.Data {
+				t.cond.W.Data[i] *= 0.1
+			}
 		}
 		params = append(params, t.cond.Params()...)
+	case s.Vocabs.Vector > 0:
+		t.vector = s.Vocabs.Vector
+		if opts.Condition == "input" {
+			t.condW = []*nn.Linear[float32]{nn.NewLinear[float32]("condition", t.vector, E, rng)}
+		} else {
+			for l := range L {
+				t.condW = append(t.condW, nn.NewLinear[float32](fmt.Sprintf("condition.%d", l), t.vector, H, rng))
+			}
+		}
+		for _, w := range t.condW {
+			params = append(params, w.Params()...)
+		}
+	default:
+		return fmt.Errorf("generate: condition %s needs a label or a vector column", opts.Condition)
 	}
 	t.core, err = tasks.NewCore(s.Recipe, params)
 	return err
@@ -164,27 +203,87 @@ func shift(b *pipeline.Batch) (*pipeline.Batch, []int32) {
 	return in, targets
 }
 
-// initState is the first state of a batch: zeros, or the labels' learnt states.
-func (t *Task) initState(tp *nn.Tape, labels []int32) nn.State[float32] {
-	if t.cond == nil {
-		return nn.State[float32]{}
-	}
-	L, n := max(t.enc.RNN.Config.Layers, 1), t.labels.Len()+1
+// condition is what each sequence of a batch is conditioned on: labels [B] (-1:
+// not seen in training) or vectors [B, t.vector]; B counts the sequences.
+type condition struct {
+	labels []int32
+	vector []float32
+	B      int
+}
+
+func batchCondition(b *pipeline.Batch) condition {
+	return condition{labels: b.Labels, vector: b.Vector, B: b.B}
+}
+
+// conditioned says whether the model reads a condition.
+func (t *Task) conditioned() bool { return t.labels != nil || t.vector > 0 }
+
+// labelIDs maps labels to rows of the condition embedding, the last row for
+// unseen labels, offset by layer·(labels+1) for each of L layers.
+func (t *Task) labelIDs(labels []int32, L int) []int32 {
+	n := t.labels.Len() + 1
 	ids := make([]int32, L*len(labels))
 	for l := range L {
 		for j, lab := range labels {
 			if lab < 0 {
-				lab = int32(n - 1) // a label not seen in training
+				lab = int32(n - 1)
 			}
 			ids[l*len(labels)+j] = int32(l*n) + lab
 		}
 	}
-	return nn.State[float32]{H: t.cond.Forward(tp, ids, L, len(labels))}
+	return ids
+}
+
+// vectors returns the condition vectors as a [B, t.vector] tensor.
+func (t *Task) vectors(c condition) *nn.Tensor[float32] {
+	return &nn.Tensor[float32]{Data: c.vector, Shape: []int{c.B, t.vector}}
+}
+
+// initState is the first state of a batch: zeros, or the one the condition sets
+// (condition: init).
+func (t *Task) initState(tp *nn.Tape, c condition) nn.State[float32] {
+	if t.opts.Condition != "init" {
+		return nn.State[float32]{}
+	}
+	L := max(t.enc.RNN.Config.Layers, 1)
+	if t.labels != nil {
+		return nn.State[float32]{H: t.cond.Forward(tp, t.labelIDs(c.labels, L), L, c.B)}
+	}
+	hs := make([]*nn.Tensor[float32], L)
+	for l, w := range t.condW {
+		hs[l] = nn.Tanh(tp, w.Forward(tp, t.vectors(c)))
+	}
+	return nn.State[float32]{H: nn.Stack(tp, hs)}
+}
+
+// extraInput is the condition as an input at each of T steps, [T, B, embedding]
+// (condition: input); nil otherwise.
+func (t *Task) extraInput(tp *nn.Tape, c condition, T int) *nn.Tensor[float32] {
+	if t.opts.Condition != "input" {
+		return nil
+	}
+	var x *nn.Tensor[float32]
+	if t.labels != nil {
+		x = t.cond.Forward(tp, t.labelIDs(c.labels, 1), 1, c.B)
+	} else {
+		x = nn.Tanh(tp, t.condW[0].Forward(tp, t.vectors(c)))
+	}
+	steps := nn.Stack(tp, slices.Repeat([]*nn.Tensor[float32]{x}, T))
+	steps.Shape = []int{T, c.B, x.Len() / c.B}
+	return steps
+}
+
+// forward runs the model over in from the condition's first state.
+func (t *Task) forward(tp *nn.Tape, in *pipeline.Batch, c condition, init nn.State[float32], rng *rand.Rand) (*nn.Tensor[float32], nn.State[float32]) {
+	if init.H == nil {
+		init = t.initState(tp, c)
+	}
+	return t.enc.ForwardWith(tp, in, init, t.extraInput(tp, c, in.T), rng)
 }
 
 func (t *Task) logits(tp *nn.Tape, b *pipeline.Batch, rng *rand.Rand) (*nn.Tensor[float32], []int32) {
 	in, targets := shift(b)
-	out, _ := t.enc.ForwardFrom(tp, in, t.initState(tp, b.Labels), rng)
+	out, _ := t.forward(tp, in, batchCondition(b), nn.State[float32]{}, rng)
 	return t.out.Forward(tp, out), targets
 }
 
@@ -199,16 +298,22 @@ func (t *Task) window(tp *nn.Tape, b *pipeline.Batch, carry nn.State[float32], r
 	return t.out.Forward(tp, out), b.Next, nn.State[float32]{H: st.H.Detach(), C: st.C.Detach()}
 }
 
-func (t *Task) checkLabels(b *pipeline.Batch) error {
-	if t.cond != nil && b.Labels == nil {
-		return fmt.Errorf("generate: the model is conditioned on a label, and the batch has none")
+// checkCondition checks that a batch has what the model is conditioned on.
+func (t *Task) checkCondition(b *pipeline.Batch) error {
+	switch {
+	case t.labels != nil && b.Labels == nil:
+		return fmt.Errorf("generate: the model is conditioned on a label, and the data has no label column")
+	case t.vector > 0 && b.Vector == nil:
+		return fmt.Errorf("generate: the model is conditioned on a vector, and the data has no vector column")
+	case t.vector > 0 && b.VectorDim != t.vector:
+		return fmt.Errorf("generate: the model is conditioned on vectors of %d numbers, the data has %d", t.vector, b.VectorDim)
 	}
 	return nil
 }
 
 // TrainStep implements tasks.Task.
 func (t *Task) TrainStep(b *pipeline.Batch, lr float64) (tasks.Step, error) {
-	if err := t.checkLabels(b); err != nil {
+	if err := t.checkCondition(b); err != nil {
 		return tasks.Step{}, err
 	}
 	tp := new(nn.Tape)
@@ -261,7 +366,7 @@ func (t *Task) Evaluate(batches iter.Seq[*pipeline.Batch]) (tasks.Metrics, error
 	perLabel := map[string][2]float64{}
 	var carry nn.State[float32]
 	for b := range batches {
-		if err := t.checkLabels(b); err != nil {
+		if err := t.checkCondition(b); err != nil {
 			return nil, err
 		}
 		var lg *nn.Tensor[float32]
@@ -275,7 +380,7 @@ func (t *Task) Evaluate(batches iter.Seq[*pipeline.Batch]) (tasks.Metrics, error
 		for j := range b.B {
 			sum += nll[j]
 			count += n[j]
-			if t.cond != nil && b.Labels[j] >= 0 {
+			if t.labels != nil && b.Labels[j] >= 0 {
 				name := t.labels.Token(b.Labels[j])
 				s := perLabel[name]
 				perLabel[name] = [2]float64{s[0] + nll[j], s[1] + float64(n[j])}
@@ -298,9 +403,11 @@ func (t *Task) Evaluate(batches iter.Seq[*pipeline.Batch]) (tasks.Metrics, error
 }
 
 // Predict implements tasks.Task: it scores each sequence: "nll" (nats per token,
-// <eos> included) and "logprob" (the summed log-probability).
+// <eos> included) and "logprob" (the summed log-probability). A conditional
+// model also writes "generated": the most likely sequence (greedy) for the row's
+// label or vector, the caption of an image embedding.
 func (t *Task) Predict(b *pipeline.Batch) (arrow.RecordBatch, error) {
-	if err := t.checkLabels(b); err != nil {
+	if err := t.checkCondition(b); err != nil {
 		return nil, err
 	}
 	lg, targets := t.logits(nil, b, nil)
@@ -314,10 +421,20 @@ func (t *Task) Predict(b *pipeline.Batch) (arrow.RecordBatch, error) {
 		lb.Append(-nll[j])
 	}
 	cols := []arrow.Array{nb.NewArray(), lb.NewArray()}
-	defer cols[0].Release()
-	defer cols[1].Release()
-	schema := arrow.NewSchema([]arrow.Field{{Name: "nll", Type: arrow.PrimitiveTypes.Float64}, {Name: "logprob", Type: arrow.PrimitiveTypes.Float64}}, nil)
-	return array.NewRecordBatch(schema, cols, int64(b.B)), nil
+	fields := []arrow.Field{{Name: "nll", Type: arrow.PrimitiveTypes.Float64}, {Name: "logprob", Type: arrow.PrimitiveTypes.Float64}}
+	if t.conditioned() {
+		gb := array.NewStringBuilder(mem)
+		defer gb.Release()
+		for _, g := range t.sample(nil, batchCondition(b), tasks.GenerateOptions{MaxLen: t.opts.MaxLen}) {
+			gb.Append(g.Text)
+		}
+		cols = append(cols, gb.NewArray())
+		fields = append(fields, arrow.Field{Name: "generated", Type: arrow.BinaryTypes.String})
+	}
+	for _, c := range cols {
+		defer c.Release()
+	}
+	return array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, int64(b.B)), nil
 }
 
 // Save implements tasks.Task.
@@ -348,13 +465,24 @@ func (t *Task) Generate(o tasks.GenerateOptions) ([]tasks.Generated, error) {
 	if o.Num <= 0 {
 		return nil, nil
 	}
-	B := o.Num
-	labels, err := t.conditions(o.Condition, B)
+	c, names, err := t.conditions(o.Condition, o.Num)
 	if err != nil {
 		return nil, err
 	}
+	res := t.sample(prefix, c, o)
+	for j := range res {
+		if names != nil {
+			res[j].Condition = names[j]
+		}
+	}
+	return res, nil
+}
+
+// sample draws one sequence for each of the c.B conditions after the prefix.
+func (t *Task) sample(prefix []string, c condition, o tasks.GenerateOptions) []tasks.Generated {
+	B := c.B
 	rng := rand.New(rand.NewPCG(o.Seed, 0x6e6e))
-	lg, state := t.start(prefix, labels, B)
+	lg, state := t.start(prefix, c)
 	res := make([]tasks.Generated, B)
 	toks := make([][]string, B)
 	done := make([]bool, B)
@@ -367,7 +495,7 @@ func (t *Task) Generate(o tasks.GenerateOptions) ([]tasks.Generated, error) {
 			if done[j] {
 				continue
 			}
-			id, logp := sample(lg.Data[j*V:(j+1)*V], probs, o, rng)
+			id, logp := draw(lg.Data[j*V:(j+1)*V], probs, o, rng)
 			res[j].LogProb += logp
 			res[j].Tokens++
 			ids[j] = id
@@ -381,15 +509,12 @@ func (t *Task) Generate(o tasks.GenerateOptions) ([]tasks.Generated, error) {
 		if !left || n == o.MaxLen-1 {
 			break
 		}
-		lg, state = t.next(ids, state)
+		lg, state = t.next(ids, state, c)
 	}
 	for j := range res {
 		res[j].Text = t.join(prefix, toks[j])
-		if t.labels != nil {
-			res[j].Condition = t.labels.Token(labels[j])
-		}
 	}
-	return res, nil
+	return res
 }
 
 // join writes a generated sequence after its prefix as text.
@@ -401,10 +526,11 @@ func (t *Task) join(prefix, toks []string) string {
 	return strings.Join(append(slices.Clone(prefix), toks...), sep)
 }
 
-// start reads <bos> and the prefix for B sequences of the given labels (nil for
-// an unconditional model) in one pass and returns the logits of the first
-// generated token [B, V] and the state after the prefix.
-func (t *Task) start(prefix []string, labels []int32, B int) (*nn.Tensor[float32], nn.State[float32]) {
+// start reads <bos> and the prefix for c.B sequences of condition c in one pass
+// and returns the logits of the first generated token [B, V] and the state after
+// the prefix.
+func (t *Task) start(prefix []string, c condition) (*nn.Tensor[float32], nn.State[float32]) {
+	B := c.B
 	feed := make([]int32, 0, len(prefix)+1)
 	feed = append(feed, t.startID())
 	for _, tok := range prefix {
@@ -420,7 +546,7 @@ func (t *Task) start(prefix []string, labels []int32, B int) (*nn.Tensor[float32
 			step.IDs[i*B+j] = id
 		}
 	}
-	out, state := t.enc.ForwardFrom(nil, step, t.initState(nil, labels), nil)
+	out, state := t.forward(nil, step, c, nn.State[float32]{}, nil)
 	H := out.Shape[2]
 	return t.out.Forward(nil, &nn.Tensor[float32]{Data: out.Data[(len(feed)-1)*B*H:], Shape: []int{B, H}}), state
 }
@@ -437,10 +563,11 @@ func (t *Task) startID() int32 {
 	return pipeline.BOSID
 }
 
-// next feeds one token per sequence and returns the next logits [B, V] and state.
-func (t *Task) next(ids []int32, state nn.State[float32]) (*nn.Tensor[float32], nn.State[float32]) {
+// next feeds one token per sequence of condition c and returns the next logits
+// [B, V] and state.
+func (t *Task) next(ids []int32, state nn.State[float32], c condition) (*nn.Tensor[float32], nn.State[float32]) {
 	B := len(ids)
-	out, state := t.enc.ForwardFrom(nil, &pipeline.Batch{T: 1, B: B, IDs: ids, Lengths: slices.Repeat([]int{1}, B)}, state, nil)
+	out, state := t.forward(nil, &pipeline.Batch{T: 1, B: B, IDs: ids, Lengths: slices.Repeat([]int{1}, B)}, c, state, nil)
 	return t.out.Forward(nil, &nn.Tensor[float32]{Data: out.Data, Shape: []int{B, out.Shape[2]}}), state
 }
 
@@ -448,26 +575,20 @@ func (t *Task) next(ids []int32, state nn.State[float32]) (*nn.Tensor[float32], 
 // search of that width: for the asked condition, or for every label in turn when
 // the model is conditional and none is asked.
 func (t *Task) beams(o tasks.GenerateOptions, prefix []string) ([]tasks.Generated, error) {
-	var conds [][]int32
-	switch {
-	case t.labels == nil || o.Condition != "":
-		labels, err := t.conditions(o.Condition, o.Beam)
+	asked := []string{o.Condition}
+	if t.labels != nil && o.Condition == "" {
+		asked = t.labelNames()
+	}
+	var res []tasks.Generated
+	for _, cond := range asked {
+		c, names, err := t.conditions(cond, o.Beam)
 		if err != nil {
 			return nil, err
 		}
-		conds = append(conds, labels)
-	default:
-		for _, name := range t.labelNames() {
-			id, _ := t.labels.ID(name)
-			conds = append(conds, slices.Repeat([]int32{id}, o.Beam))
-		}
-	}
-	var res []tasks.Generated
-	for _, labels := range conds {
-		for _, h := range t.beam(prefix, labels, o.Beam, o.MaxLen) {
+		for _, h := range t.beam(prefix, c, o.MaxLen) {
 			g := tasks.Generated{Text: t.join(prefix, h.toks), LogProb: h.logp, Tokens: h.n}
-			if t.labels != nil {
-				g.Condition = t.labels.Token(labels[0])
+			if names != nil {
+				g.Condition = names[0]
 			}
 			res = append(res, g)
 		}
@@ -485,8 +606,9 @@ type beamHyp struct {
 // sequences are taken in order; one ending in <eos> is finished, the others fill
 // the K live rows. It stops when K sequences have finished or at maxLen (the
 // live ones then count as finished), and returns them most likely first.
-func (t *Task) beam(prefix []string, labels []int32, K, maxLen int) []beamHyp {
-	lg, state := t.start(prefix, labels, K)
+func (t *Task) beam(prefix []string, c condition, maxLen int) []beamHyp {
+	K := c.B
+	lg, state := t.start(prefix, c)
 	V := t.vocab.Len()
 	alive := []beamHyp{{}}
 	var finished []beamHyp
@@ -549,7 +671,7 @@ func (t *Task) beam(prefix []string, labels []int32, K, maxLen int) []beamHyp {
 			break
 		}
 		state = state.Select(parents)
-		lg, state = t.next(ids, state)
+		lg, state = t.next(ids, state, c)
 	}
 	slices.SortStableFunc(finished, func(a, b beamHyp) int {
 		switch {
@@ -563,31 +685,58 @@ func (t *Task) beam(prefix []string, labels []int32, K, maxLen int) []beamHyp {
 	return finished[:min(len(finished), K)]
 }
 
-// conditions returns the label id of each of n sequences: the one asked for, or
-// the training labels in turn.
-func (t *Task) conditions(cond string, n int) ([]int32, error) {
-	if t.labels == nil {
+// conditions returns the condition of n sequences and its name for each: the
+// label asked for, or the training labels in turn; the vector asked for.
+func (t *Task) conditions(cond string, n int) (condition, []string, error) {
+	c := condition{B: n}
+	switch {
+	case t.labels != nil:
+		c.labels = make([]int32, n)
+		names := t.labelNames()
 		if cond != "" {
-			return nil, fmt.Errorf("generate: this model is not conditioned on a label (condition: none), so --condition %q does not apply", cond)
+			if _, ok := t.labels.ID(cond); !ok {
+				return c, nil, fmt.Errorf("generate: unknown condition %q; the model knows %s", cond, strings.Join(names, ", "))
+			}
+			names = []string{cond}
 		}
-		return nil, nil
-	}
-	ids := make([]int32, n)
-	if cond != "" {
-		id, ok := t.labels.ID(cond)
-		if !ok {
-			return nil, fmt.Errorf("generate: unknown condition %q; the model knows %s", cond, strings.Join(t.labelNames(), ", "))
+		out := make([]string, n)
+		for j := range n {
+			out[j] = names[j%len(names)]
+			c.labels[j], _ = t.labels.ID(out[j])
 		}
-		for j := range ids {
-			ids[j] = id
+		return c, out, nil
+	case t.vector > 0:
+		v, err := parseVector(cond, t.vector)
+		if err != nil {
+			return c, nil, err
 		}
-		return ids, nil
+		c.vector = slices.Repeat(v, n)
+		return c, slices.Repeat([]string{cond}, n), nil
+	case cond != "":
+		return c, nil, fmt.Errorf("generate: this model is not conditioned (condition: none), so --condition %q does not apply", cond)
 	}
-	names := t.labelNames()
-	for j := range ids {
-		ids[j], _ = t.labels.ID(names[j%len(names)])
+	return c, nil, nil
+}
+
+// parseVector reads a condition vector of n numbers, separated by spaces or
+// commas.
+func parseVector(s string, n int) ([]float32, error) {
+	if s == "" {
+		return nil, fmt.Errorf("generate: %w: this model is conditioned on a vector of %d numbers; give them (--condition \"x1 x2 …\")", tasks.ErrConditionNeeded, n)
 	}
-	return ids, nil
+	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
+	if len(fields) != n {
+		return nil, fmt.Errorf("generate: the condition has %d numbers; this model reads vectors of %d", len(fields), n)
+	}
+	v := make([]float32, n)
+	for k, f := range fields {
+		x, err := strconv.ParseFloat(f, 32)
+		if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil, fmt.Errorf("generate: condition item %d: %q is not a finite number", k+1, f)
+		}
+		v[k] = float32(x)
+	}
+	return v, nil
 }
 
 // labelNames lists the labels, special symbols left out.
@@ -599,10 +748,10 @@ func (t *Task) labelNames() []string {
 	return names
 }
 
-// sample draws the next token from logits row: never <pad>, <unk> or <bos>; at
+// draw draws the next token from logits row: never <pad>, <unk> or <bos>; at
 // temperature 0 the most likely token. It returns the token and its
 // log-probability under the model (temperature 1, no truncation).
-func sample(row []float32, probs []float64, o tasks.GenerateOptions, rng *rand.Rand) (int32, float64) {
+func draw(row []float32, probs []float64, o tasks.GenerateOptions, rng *rand.Rand) (int32, float64) {
 	lse := logSumExp(row)
 	if o.Temperature == 0 {
 		best := -1

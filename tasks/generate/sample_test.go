@@ -35,7 +35,7 @@ func TestSample(t *testing.T) {
 	row := []float32{9, 9, 9, 0.5, 1, 2, 0}
 	probs := make([]float64, len(row))
 	rng := rand.New(rand.NewPCG(1, 1))
-	greedy, lp := sample(row, probs, tasks.GenerateOptions{}, rng)
+	greedy, lp := draw(row, probs, tasks.GenerateOptions{}, rng)
 	if greedy != 5 {
 		t.Fatalf("temperature 0 drew %d, want 5", greedy)
 	}
@@ -44,7 +44,7 @@ func TestSample(t *testing.T) {
 	}
 	for _, o := range []tasks.GenerateOptions{{Temperature: 1, TopK: 1}, {Temperature: 1, TopP: 1e-6}} {
 		for range 50 {
-			if id, _ := sample(row, probs, o, rng); id != 5 {
+			if id, _ := draw(row, probs, o, rng); id != 5 {
 				t.Fatalf("%+v drew %d, want 5", o, id)
 			}
 		}
@@ -52,7 +52,7 @@ func TestSample(t *testing.T) {
 	counts := make([]int, len(row))
 	const n = 200000
 	for range n {
-		id, _ := sample(row, probs, tasks.GenerateOptions{Temperature: 1}, rng)
+		id, _ := draw(row, probs, tasks.GenerateOptions{Temperature: 1}, rng)
 		counts[id]++
 	}
 	if counts[0]+counts[1]+counts[2] > 0 {
@@ -72,14 +72,14 @@ func TestSample(t *testing.T) {
 	// Top-k 2 keeps the two most likely tokens only.
 	seen := map[int32]bool{}
 	for range 1000 {
-		id, _ := sample(row, probs, tasks.GenerateOptions{Temperature: 1, TopK: 2}, rng)
+		id, _ := draw(row, probs, tasks.GenerateOptions{Temperature: 1, TopK: 2}, rng)
 		seen[id] = true
 	}
 	if len(seen) != 2 || !seen[5] || !seen[4] {
 		t.Errorf("top-k 2 drew %v, want 4 and 5", seen)
 	}
-	a, _ := sample(row, probs, tasks.GenerateOptions{Temperature: 1}, rand.New(rand.NewPCG(9, 9)))
-	b, _ := sample(row, probs, tasks.GenerateOptions{Temperature: 1}, rand.New(rand.NewPCG(9, 9)))
+	a, _ := draw(row, probs, tasks.GenerateOptions{Temperature: 1}, rand.New(rand.NewPCG(9, 9)))
+	b, _ := draw(row, probs, tasks.GenerateOptions{Temperature: 1}, rand.New(rand.NewPCG(9, 9)))
 	if a != b {
 		t.Errorf("the same seed drew %d and %d", a, b)
 	}
