@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -190,6 +191,10 @@ type PredictOptions struct {
 	// Gold keeps the source's tags, label and target columns in the output
 	// (named gold_tags, gold_label, gold_target) beside the predictions.
 	Gold bool
+	// AttentionDir, when set, receives the attention weights of every
+	// prediction of a task that attends ([Attender]): attention-ROW.json and a
+	// heat map, attention-ROW.png, ROW being the input row (line) number.
+	AttentionDir string
 }
 
 // Predict reads src record batch by record batch, encodes each with the run's
@@ -219,7 +224,7 @@ func Predict(task Task, src pipeline.Source, tok *pipeline.Tokenizer, v pipeline
 	}
 	for rd.Next() {
 		in := rd.RecordBatch()
-		if err := predictRecord(task, enc, in, w, size, opt.Gold); err != nil {
+		if err := predictRecord(task, enc, in, w, size, opt); err != nil {
 			return rows, err
 		}
 		rows += in.NumRows()
@@ -230,7 +235,7 @@ func Predict(task Task, src pipeline.Source, tok *pipeline.Tokenizer, v pipeline
 	return rows, nil
 }
 
-func predictRecord(task Task, enc *pipeline.Encoder, in arrow.RecordBatch, w RowWriter, size int, gold bool) error {
+func predictRecord(task Task, enc *pipeline.Encoder, in arrow.RecordBatch, w RowWriter, size int, opt PredictOptions) error {
 	ids, _, err := enc.Encode(in)
 	if err != nil {
 		return err
@@ -246,7 +251,13 @@ func predictRecord(task Task, enc *pipeline.Encoder, in arrow.RecordBatch, w Row
 		if err != nil {
 			return err
 		}
-		rec := joinColumns(in, off, int64(b.B), out, gold)
+		if opt.AttentionDir != "" {
+			if err := writeAttention(task, b, opt.AttentionDir); err != nil {
+				out.Release()
+				return err
+			}
+		}
+		rec := joinColumns(in, off, int64(b.B), out, opt.Gold)
 		out.Release()
 		err = w.Write(rec)
 		rec.Release()
@@ -254,6 +265,36 @@ func predictRecord(task Task, enc *pipeline.Encoder, in arrow.RecordBatch, w Row
 			return err
 		}
 		off += int64(b.B)
+	}
+	return nil
+}
+
+// writeAttention writes the attention weights of a batch's predictions as JSON
+// and heat maps into dir.
+func writeAttention(task Task, b *pipeline.Batch, dir string) error {
+	at, ok := task.(Attender)
+	if !ok {
+		return fmt.Errorf("the %s task has no attention to write", task.Info().Name)
+	}
+	maps, err := at.Attention(b)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for j, m := range maps {
+		base := filepath.Join(dir, fmt.Sprintf("attention-%d", b.Rows[j]))
+		js, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		if err := pipeline.WriteFileAtomic(base+".json", append(js, '\n')); err != nil {
+			return err
+		}
+		if err := HeatMap(base+".png", "attention", "source", "output", m.Source, m.Output, m.Weights); err != nil {
+			return fmt.Errorf("attention plot: %w", err)
+		}
 	}
 	return nil
 }

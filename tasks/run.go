@@ -280,7 +280,7 @@ func PredictTexts(task Task, texts []string, tok *pipeline.Tokenizer, v pipeline
 	defer in.Release()
 	var c collect
 	enc := &pipeline.Encoder{Tokenizer: tok, Vocabs: pipeline.Vocabs{Input: v.Input, Chars: v.Chars, Feature: v.Feature}}
-	if err := predictRecord(task, enc, in, &c, 64, false); err != nil {
+	if err := predictRecord(task, enc, in, &c, 64, PredictOptions{}); err != nil {
 		return nil, err
 	}
 	for _, row := range c.rows {

@@ -106,6 +106,21 @@ type GenerateOptions struct {
 	Beam int
 }
 
+// Attender is implemented by tasks whose predictions attend over their input
+// (seq2seq): the attention weights behind the predictions of a batch.
+type Attender interface {
+	Attention(b *pipeline.Batch) ([]AttentionMap, error)
+}
+
+// AttentionMap is how one predicted sequence attended over its source:
+// Weights[i][k] is output token i's weight on source token k (the last output
+// is <eos>).
+type AttentionMap struct {
+	Source  []string    `json:"source"`
+	Output  []string    `json:"output"`
+	Weights [][]float64 `json:"weights"`
+}
+
 // ErrConditionNeeded is returned by a generator asked to generate without the
 // condition it cannot do without (a vector).
 var ErrConditionNeeded = errors.New("a condition is needed")

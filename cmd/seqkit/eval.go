@@ -75,6 +75,7 @@ func newPredictCmd() *cobra.Command {
 		dir, input, output, format string
 		cols                       pipeline.Columns
 		batch                      int
+		attention                  string
 	)
 	c := &cobra.Command{
 		Use:   "predict -m RUN_DIR --input FILE --output FILE",
@@ -83,10 +84,13 @@ func newPredictCmd() *cobra.Command {
 CoNLL, Parquet, Arrow), record batch by record batch, and writes the input columns
 with the predictions as JSON Lines, CSV, TSV or Parquet, chosen by the output
 file's extension. --input - reads text lines from stdin; --output - writes JSON
-Lines to stdout. Memory stays bounded whatever the size of the input.`,
+Lines to stdout. Memory stays bounded whatever the size of the input.
+--attention DIR writes, for a seq2seq model, the attention weights behind every
+prediction as DIR/attention-ROW.json and a heat map DIR/attention-ROW.png.`,
 		Example: `  seqkit predict -m runs/taipei --input requests.txt --output tags.jsonl
   echo "arrive Taipei on November 2nd" | seqkit predict -m runs/taipei --input - --output -
-  seqkit predict -m runs/intent --input test.csv --text utterance --output out.parquet`,
+  seqkit predict -m runs/intent --input test.csv --text utterance --output out.parquet
+  echo "seqkit" | seqkit predict -m runs/cmudict-g2p --input - --output - --attention att/`,
 		Args: args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
 			if dir == "" || input == "" || output == "" {
@@ -115,7 +119,7 @@ Lines to stdout. Memory stays bounded whatever the size of the input.`,
 				case pipeline.CoNLL:
 					src.Columns = pipeline.Columns{Tokens: cmp.Or(train.Tokens, "1"), Feature: train.Feature}
 				default:
-					src.Columns = pipeline.Columns{Text: train.Text, Tokens: train.Tokens, Feature: train.Feature}
+					src.Columns = pipeline.Columns{Text: train.Text, Tokens: train.Tokens, Feature: train.Feature, Vector: train.Vector}
 					if src.Columns.Text == "" && src.Columns.Tokens == "" {
 						src.Columns.Text = "text"
 					}
@@ -138,7 +142,10 @@ Lines to stdout. Memory stays bounded whatever the size of the input.`,
 				return usageError{err}
 			}
 			var opt tasks.PredictOptions
-			opt.BatchSize = batch
+			opt.BatchSize, opt.AttentionDir = batch, attention
+			if _, ok := run.Task.(tasks.Attender); attention != "" && !ok {
+				return usageError{fmt.Errorf("--attention: the %s task has no attention weights", run.Task.Info().Name)}
+			}
 			if input != "-" {
 				report, finish := progress.Bar(os.Stderr, "predict "+filepath.Base(input))
 				defer finish()
@@ -173,7 +180,10 @@ Lines to stdout. Memory stays bounded whatever the size of the input.`,
 	c.Flags().StringVar(&cols.Text, "text", "", "input column holding the text")
 	c.Flags().StringVar(&cols.Tokens, "tokens", "", "input column holding pre-split tokens")
 	c.Flags().StringVar(&cols.Feature, "feature", "", "input column holding the per-token feature the model reads (e.g. POS)")
+	c.Flags().StringVar(&cols.Label, "label", "", "input column holding the label a conditional generator generates for")
+	c.Flags().StringVar(&cols.Vector, "vector", "", "input column holding the vector a conditional generator generates for")
 	c.Flags().IntVar(&batch, "batch-size", 64, "sequences per prediction batch")
+	c.Flags().StringVar(&attention, "attention", "", "folder for the attention weights and heat maps of every prediction (seq2seq)")
 	return c
 }
 

@@ -506,3 +506,44 @@ func TestGenerateJudge(t *testing.T) {
 		t.Errorf("predict plain text with a classifier: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestPredictAttention trains a small reverse model and predicts with
+// --attention: every input row gets its weights as JSON and a heat map.
+func TestPredictAttention(t *testing.T) {
+	dir := t.TempDir()
+	if r := seqkit(t, dir, "run", "reverse", "-o", "rev", "--set", "data.generate.train=3000", "--set", "train.epochs=1", "--set", "output.plots=false"); r.code != 0 {
+		t.Fatalf("run: exit %d\n%s", r.code, r.stderr)
+	}
+	in := filepath.Join(dir, "in.txt")
+	if err := os.WriteFile(in, []byte("1 2 3\n4 5 6 7\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := seqkit(t, dir, "predict", "-m", "rev", "--input", in, "--output", "out.jsonl", "--attention", "att")
+	if r.code != 0 {
+		t.Fatalf("predict: exit %d\n%s", r.code, r.stderr)
+	}
+	for row, src := range map[int][]string{1: {"1", "2", "3"}, 2: {"4", "5", "6", "7"}} {
+		b, err := os.ReadFile(filepath.Join(dir, "att", fmt.Sprintf("attention-%d.json", row)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m struct {
+			Source  []string
+			Output  []string
+			Weights [][]float64
+		}
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(m.Source, " ") != strings.Join(src, " ") || len(m.Weights) != len(m.Output) || len(m.Weights[0]) != len(src) {
+			t.Errorf("row %d: %+v", row, m)
+		}
+		if st, err := os.Stat(filepath.Join(dir, "att", fmt.Sprintf("attention-%d.png", row))); err != nil || st.Size() == 0 {
+			t.Errorf("row %d: no heat map (%v)", row, err)
+		}
+	}
+	r = seqkit(t, dir, "predict", "-m", "rev", "--input", in, "--output", "out2.jsonl", "--attention", "att")
+	if r.code != 0 {
+		t.Fatalf("predict again: exit %d\n%s", r.code, r.stderr)
+	}
+}

@@ -245,3 +245,44 @@ func TestScheduledSampling(t *testing.T) {
 		t.Errorf("gradient norm² %g with sampled inputs", norm)
 	}
 }
+
+// TestAttentionWeights: the weights behind each prediction sum to one over the
+// source, equal those greedy decoding saw, and, for the reverse task, put most
+// of each output digit's weight on its mirror position in the source.
+func TestAttentionWeights(t *testing.T) {
+	task, run, _ := reverseModel(t)
+	b := sources(t, run.Vocabs.Input, 40, 7)
+	maps, err := task.Attention(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	greedy := task.greedy(b)
+	mirrored, outputs := 0, 0
+	for j, m := range maps {
+		n := b.Lengths[j]
+		if len(m.Source) != n || len(m.Weights) != len(m.Output) || len(m.Weights) != len(greedy[j].attn) {
+			t.Fatalf("sequence %d: %d source tokens for length %d, %d weight rows for %d outputs (greedy %d)", j, len(m.Source), n, len(m.Weights), len(m.Output), len(greedy[j].attn))
+		}
+		for i, row := range m.Weights {
+			var sum float64
+			for k, w := range row {
+				sum += w
+				if math.Abs(w-greedy[j].attn[i][k]) > 1e-4 {
+					t.Fatalf("sequence %d output %d source %d: weight %g, greedy decoding saw %g", j, i, k, w, greedy[j].attn[i][k])
+				}
+			}
+			if math.Abs(sum-1) > 1e-4 {
+				t.Errorf("sequence %d output %d: weights sum to %g", j, i, sum)
+			}
+			if i < n {
+				outputs++
+				if best := slices.Index(row, slices.Max(row)); best == n-1-i {
+					mirrored++
+				}
+			}
+		}
+	}
+	if mirrored < outputs*8/10 {
+		t.Errorf("%d of %d output digits attend most to their mirror position, want at least 80%%", mirrored, outputs)
+	}
+}

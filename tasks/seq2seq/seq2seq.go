@@ -660,6 +660,43 @@ func (t *Task) Predict(b *pipeline.Batch) (arrow.RecordBatch, error) {
 	return array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, int64(b.B)), nil
 }
 
+// Attention implements tasks.Attender: the attention weights behind each
+// sequence's best prediction (greedy or beam), from running the decoder over
+// that prediction.
+func (t *Task) Attention(b *pipeline.Batch) ([]tasks.AttentionMap, error) {
+	hyps := t.Decode(b)
+	B, T := b.B, 1
+	for j := range B {
+		T = max(T, len(hyps[j][0].tokens)+1)
+	}
+	// The decoder reads <bos> and the prediction, and attends before each
+	// output token and before <eos>.
+	in, lengths := make([]int32, T*B), make([]int, B)
+	for j := range B {
+		in[j] = pipeline.BOSID
+		for i, id := range hyps[j][0].tokens {
+			in[(i+1)*B+j] = id
+		}
+		lengths[j] = len(hyps[j][0].tokens) + 1
+	}
+	m, s := t.encode(nil, b, nil)
+	_, _, w := t.decode(nil, in, T, B, lengths, s, m, nil)
+	Ts := w.Shape[2]
+	maps := make([]tasks.AttentionMap, B)
+	for j := range B {
+		am := tasks.AttentionMap{Source: t.sourceTokens(b, j), Output: append(t.text(hyps[j][0].tokens), "<eos>")}
+		for i := range lengths[j] {
+			row := make([]float64, b.Lengths[j])
+			for k := range row {
+				row[k] = float64(w.Data[(i*B+j)*Ts+k])
+			}
+			am.Weights = append(am.Weights, row)
+		}
+		maps[j] = am
+	}
+	return maps, nil
+}
+
 // plots is how many sequences of the test set get an attention heat map.
 const plots = 3
 
