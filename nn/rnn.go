@@ -409,6 +409,8 @@ func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, steps, B int, lengths []int,
 		peep = p.peep.Data
 	}
 
+	// h_prev · W_hhᵀ at every step: W_hh packed once per pass.
+	whh := packRecurrent(p.whh.Data, true, H, GH, steps)
 	for s := 0; s < steps; s++ {
 		t := stepAt(p.reverse, s, steps)
 		ps, cs := slot(p.reverse, t, steps)
@@ -418,9 +420,9 @@ func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, steps, B int, lengths []int,
 			for b := 0; b < B; b++ {
 				copy(hw[b*GH:(b+1)*GH], p.bhh.Data)
 			}
-			Gemm(false, true, B, GH, H, 1, hprev, H, p.whh.Data, H, 1, hw, GH)
+			GemmPacked(B, 1, hprev, H, whh, 1, hw, GH)
 		} else {
-			Gemm(false, true, B, GH, H, 1, hprev, H, p.whh.Data, H, 1, g, GH)
+			GemmPacked(B, 1, hprev, H, whh, 1, g, GH)
 		}
 		for b := 0; b < B; b++ {
 			hp, hc := hprev[b*H:(b+1)*H], hcur[b*H:(b+1)*H]
@@ -537,6 +539,7 @@ func (p *rnnDir[T]) backward(cfg *RNNConfig, c *dirCache[T], lengths []int, off,
 		}
 	}
 
+	whh := packRecurrent(p.whh.Data, false, GH, H, steps)
 	for s := steps - 1; s >= 0; s-- {
 		t := stepAt(p.reverse, s, steps)
 		ps, cs := slot(p.reverse, t, steps)
@@ -606,7 +609,7 @@ func (p *rnnDir[T]) backward(cfg *RNNConfig, c *dirCache[T], lengths []int, off,
 			}
 		}
 		// dh_prev = dHW_t · W_hh, plus the direct paths; padded rows pass through.
-		Gemm(false, false, B, H, GH, 1, dgh, GH, p.whh.Data, H, 0, dhPrev, H)
+		GemmPacked(B, 1, dgh, GH, whh, 0, dhPrev, H)
 		for b := 0; b < B; b++ {
 			dhb, dpb := dh[b*H:(b+1)*H], dhPrev[b*H:(b+1)*H]
 			if t >= lengths[b] {
@@ -662,4 +665,18 @@ func colSum[T Float](dst, m []T, rows, cols int) {
 // Select returns the state with its batch rows chosen by rows (see [SelectBatch]).
 func (s State[T]) Select(rows []int) State[T] {
 	return State[T]{H: SelectBatch(s.H, rows), C: SelectBatch(s.C, rows)}
+}
+
+// packRecurrent prepares the recurrent weights W_hh ([G·H, H]) as op(B), k×n, for
+// a pass of the given number of steps: packed when there is more than one step to
+// share the packing, as they are for a single step (one step of decoding).
+func packRecurrent[T Float](w []T, trans bool, k, n, steps int) *Packed[T] {
+	ld := n
+	if trans {
+		ld = k
+	}
+	if steps > 1 {
+		return Pack(trans, k, n, w, ld)
+	}
+	return &Packed[T]{transB: trans, k: k, n: n, b: w, ldb: ld}
 }

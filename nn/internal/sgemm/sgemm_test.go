@@ -57,15 +57,19 @@ func TestConformance(t *testing.T) {
 			for si, s := range shapes {
 				ta, tb := si%2 == 1, si/2%2 == 1
 				ab := scalars[si%len(scalars)]
-				t.Run(fmt.Sprintf("%s/p%d/%dx%dx%d/%v%v", name, procs, s.m, s.n, s.k, ta, tb), func(t *testing.T) {
-					check(t, rng, kern, procs, ta, tb, s.m, s.n, s.k, ab[0], ab[1])
-				})
+				for _, packed := range []bool{false, true} {
+					t.Run(fmt.Sprintf("%s/p%d/%dx%dx%d/%v%v/packed=%v", name, procs, s.m, s.n, s.k, ta, tb, packed), func(t *testing.T) {
+						check(t, rng, kern, procs, ta, tb, packed, s.m, s.n, s.k, ab[0], ab[1])
+					})
+				}
 			}
 		}
 	}
 }
 
-func check(t *testing.T, rng *rand.Rand, kern kernel, procs int, ta, tb bool, m, n, k int, alpha, beta float32) {
+// check runs one product and compares it with the reference loop; packed packs
+// op(B) first (Pack, GemmPacked's path).
+func check(t *testing.T, rng *rand.Rand, kern kernel, procs int, ta, tb, packed bool, m, n, k int, alpha, beta float32) {
 	t.Helper()
 	ar, ac := m, k
 	if ta {
@@ -90,7 +94,15 @@ func check(t *testing.T, rng *rand.Rand, kern kernel, procs int, ta, tb bool, m,
 		}
 	}
 	want := ref(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-	gemm(kern, procs, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	if packed {
+		p := Pack(tb, k, n, b, ldb)
+		if pk, pn := p.Dims(); pk != k || pn != n {
+			t.Fatalf("Pack dims %d×%d, want %d×%d", pk, pn, k, n)
+		}
+		gemm(kern, procs, ta, false, m, n, k, alpha, a, lda, nil, 0, p, beta, c, ldc)
+	} else {
+		gemm(kern, procs, ta, tb, m, n, k, alpha, a, lda, b, ldb, nil, beta, c, ldc)
+	}
 	for i := range buf {
 		r := i - pad
 		inside := r >= 0 && r < m*ldc && r%ldc < n
@@ -138,6 +150,7 @@ func BenchmarkGemm(b *testing.B) {
 		{"dW-512x128x32T", true, false, 128, 512, 32},
 		{"dX-32x128x512T", false, true, 32, 128, 512},
 		{"proj-640x512x100", false, false, 640, 512, 100},
+		{"gru-step-64x768x256T", false, true, 64, 768, 256},
 	}
 	for name, kern := range kernels() {
 		for _, s := range shapes {
@@ -154,7 +167,26 @@ func BenchmarkGemm(b *testing.B) {
 					ldb = s.k
 				}
 				for b.Loop() {
-					gemm(kern, 2, s.ta, s.tb, s.m, s.n, s.k, 1, a, lda, bb, ldb, 1, c, s.n)
+					gemm(kern, 2, s.ta, s.tb, s.m, s.n, s.k, 1, a, lda, bb, ldb, nil, 1, c, s.n)
+				}
+				b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+			// The same product with op(B) packed once (a recurrent step).
+			b.Run(name+"/"+s.name+"/packed", func(b *testing.B) {
+				rng := rand.New(rand.NewPCG(1, 1))
+				a := randSlice(rng, s.m*s.k)
+				bb := randSlice(rng, s.k*s.n)
+				c := make([]float32, s.m*s.n)
+				lda, ldb := s.k, s.n
+				if s.ta {
+					lda = s.m
+				}
+				if s.tb {
+					ldb = s.k
+				}
+				p := Pack(s.tb, s.k, s.n, bb, ldb)
+				for b.Loop() {
+					gemm(kern, 2, s.ta, false, s.m, s.n, s.k, 1, a, lda, nil, 0, p, 1, c, s.n)
 				}
 				b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
