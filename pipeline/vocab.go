@@ -96,6 +96,20 @@ func newVocab(specials, toks []string, maxSize int, hasSpecials bool) *Vocab {
 	return v
 }
 
+// NewVocab returns the vocabulary of tokens in id order (what [Vocab.Tokens]
+// returned); specials says that it starts with [Specials]. Duplicates are an
+// error.
+func NewVocab(tokens []string, specials bool) (*Vocab, error) {
+	if specials && (len(tokens) < len(Specials) || !slices.Equal(tokens[:len(Specials)], Specials)) {
+		return nil, errors.New("pipeline: the vocabulary does not start with the special symbols")
+	}
+	v := newVocab(nil, tokens, 0, specials)
+	if v.Len() != len(tokens) {
+		return nil, errors.New("pipeline: duplicate entries in the vocabulary")
+	}
+	return v, nil
+}
+
 // Len is the number of entries.
 func (v *Vocab) Len() int { return len(v.tokens) }
 

@@ -410,6 +410,26 @@ func (l *loader) check(n *yaml.Node, v reflect.Value, key string) {
 		}
 		return
 	}
+	if v.Kind() == reflect.Map && v.Type().Key().Kind() == reflect.String && v.Type().Elem().Kind() == reflect.String {
+		// Free keys with single values, such as a plugin task's own options,
+		// which the plugin checks.
+		if n.Kind != yaml.MappingNode {
+			l.errAt(n, key, "want a mapping of keys, got %s", describe(n))
+			return
+		}
+		m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+		for i := 0; i < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			l.keys[join(key, k.Value)] = val
+			if val.Kind != yaml.ScalarNode {
+				l.errAt(val, join(key, k.Value), "want a single value, got %s", describe(val))
+				continue
+			}
+			m.SetMapIndex(reflect.ValueOf(k.Value), reflect.ValueOf(val.Value))
+		}
+		v.Set(m)
+		return
+	}
 	if v.Kind() == reflect.Slice {
 		if n.Kind != yaml.SequenceNode {
 			l.errAt(n, key, "want a list, got %s", describe(n))

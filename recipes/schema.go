@@ -92,6 +92,9 @@ func schemaIn(t reflect.Type, doc string, open map[reflect.Type]bool) map[string
 	case reflect.Slice:
 		s["type"] = "array"
 		s["items"] = schemaIn(t.Elem(), "", open)
+	case reflect.Map:
+		s["type"] = "object"
+		s["additionalProperties"] = map[string]any{"type": []string{"string", "number", "boolean"}}
 	case reflect.String:
 		s["type"] = "string"
 	case reflect.Bool:

@@ -13,14 +13,14 @@ import (
 	"github.com/seqkit/seqkit/tasks"
 )
 
-func newDataCmd() *cobra.Command {
+func newDataCmd(e *env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "data",
 		Short: "Inspect data files and prepare a recipe's data",
 		Example: `  seqkit data inspect train.conll
   seqkit data prepare my.yaml`,
 	}
-	c.AddCommand(newInspectCmd(), newPrepareCmd())
+	c.AddCommand(newInspectCmd(), newPrepareCmd(e))
 	return c
 }
 
@@ -120,8 +120,8 @@ func printSummary(w io.Writer, name string, s pipeline.Summary, v pipeline.Vocab
 	}
 }
 
-func newPrepareCmd() *cobra.Command {
-	var f recipeFlags
+func newPrepareCmd(e *env) *cobra.Command {
+	f := recipeFlags{env: e}
 	var out, cacheDir string
 	c := &cobra.Command{
 		Use:   "prepare RECIPE",

@@ -15,7 +15,7 @@ import (
 	"github.com/seqkit/seqkit/tasks"
 )
 
-func newEvalCmd() *cobra.Command {
+func newEvalCmd(e *env) *cobra.Command {
 	var (
 		dir, split, dataRoot, cacheDir string
 		asJSON                         bool
@@ -36,7 +36,7 @@ func newEvalCmd() *cobra.Command {
 			if dataRoot == "" {
 				dataRoot = os.Getenv("SEQKIT_DATA")
 			}
-			run, err := tasks.LoadRun(dir, registry(), dataRoot)
+			run, err := tasks.LoadRun(dir, e.registry(), dataRoot)
 			if err != nil {
 				return err
 			}
@@ -70,7 +70,7 @@ func newEvalCmd() *cobra.Command {
 	return c
 }
 
-func newPredictCmd() *cobra.Command {
+func newPredictCmd(e *env) *cobra.Command {
 	var (
 		dir, input, output, format string
 		cols                       pipeline.Columns
@@ -96,7 +96,7 @@ prediction as DIR/attention-ROW.json and a heat map DIR/attention-ROW.png.`,
 			if dir == "" || input == "" || output == "" {
 				return usageError{fmt.Errorf("predict needs -m RUN_DIR, --input FILE and --output FILE")}
 			}
-			run, err := tasks.LoadRun(dir, registry(), os.Getenv("SEQKIT_DATA"))
+			run, err := tasks.LoadRun(dir, e.registry(), os.Getenv("SEQKIT_DATA"))
 			if err != nil {
 				return err
 			}

@@ -12,7 +12,7 @@ import (
 	"github.com/seqkit/seqkit/tasks"
 )
 
-func newGenerateCmd() *cobra.Command {
+func newGenerateCmd(e *env) *cobra.Command {
 	var (
 		dir, judge string
 		o          tasks.GenerateOptions
@@ -42,7 +42,7 @@ generated for.`,
 			if dir == "" {
 				return usageError{fmt.Errorf("generate needs -m RUN_DIR")}
 			}
-			run, err := tasks.LoadRun(dir, registry(), os.Getenv("SEQKIT_DATA"))
+			run, err := tasks.LoadRun(dir, e.registry(), os.Getenv("SEQKIT_DATA"))
 			if err != nil {
 				return err
 			}
@@ -89,7 +89,7 @@ generated for.`,
 			}
 			var judged []string
 			if judge != "" {
-				if judged, err = judgeAll(judge, out); err != nil {
+				if judged, err = judgeAll(e, judge, out); err != nil {
 					return err
 				}
 			}
@@ -154,8 +154,8 @@ func printGenerated(w io.Writer, gs []tasks.Generated) {
 
 // judgeAll classifies the generated texts with the classifier run in dir and
 // returns the label it gives each.
-func judgeAll(dir string, gs []tasks.Generated) ([]string, error) {
-	run, err := tasks.LoadRun(dir, registry(), os.Getenv("SEQKIT_DATA"))
+func judgeAll(e *env, dir string, gs []tasks.Generated) ([]string, error) {
+	run, err := tasks.LoadRun(dir, e.registry(), os.Getenv("SEQKIT_DATA"))
 	if err != nil {
 		return nil, fmt.Errorf("--judge: %w", err)
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/seqkit/seqkit/plugins"
 	"github.com/seqkit/seqkit/recipes"
 	"github.com/seqkit/seqkit/tasks"
 	"github.com/seqkit/seqkit/tasks/classify"
@@ -50,8 +51,11 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
-	cmd := newRoot()
+	e := &env{host: &plugins.Host{Log: os.Stderr}}
+	cmd := newRoot(e)
 	err := cmd.ExecuteContext(ctx)
+	// Every plugin process stops here, on every way out.
+	e.host.Close()
 	if err == nil {
 		return
 	}
@@ -66,10 +70,22 @@ func main() {
 	os.Exit(exitFailure)
 }
 
-// registry holds the task types of this binary, registered explicitly.
-func registry() *tasks.Registry {
+// env is what the commands share: the plugin host, which starts plugin tasks
+// and stops them all when the command ends.
+type env struct {
+	host      *plugins.Host
+	pluginDir string // --plugin-dir
+}
+
+// registry holds the task types of this binary, registered explicitly: the
+// built-in tasks and "plugin", which runs a task plugin.
+func (e *env) registry() *tasks.Registry {
+	if e.host == nil {
+		e.host = &plugins.Host{}
+	}
+	e.host.Dirs = plugins.SearchDirs(e.pluginDir)
 	var reg tasks.Registry
-	for _, t := range []tasks.Type{tagging.Type(), classify.Type(), generate.Type(), seq2seq.Type()} {
+	for _, t := range []tasks.Type{tagging.Type(), classify.Type(), generate.Type(), seq2seq.Type(), e.host.Type()} {
 		if err := reg.Register(t); err != nil {
 			panic(err) // two built-in tasks of one name: a programming error
 		}
@@ -77,7 +93,7 @@ func registry() *tasks.Registry {
 	return &reg
 }
 
-func newRoot() *cobra.Command {
+func newRoot(e *env) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "seqkit",
 		Short: "Train, evaluate and run recurrent sequence models from YAML recipes",
@@ -94,6 +110,7 @@ predicts in batch. With no recipe, seqkit run trains the built-in Taipei demo.`,
 	var cpuprofile string
 	root.PersistentFlags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile (pprof) of the command to this file")
 	root.PersistentFlags().MarkHidden("cpuprofile")
+	root.PersistentFlags().StringVar(&e.pluginDir, "plugin-dir", "", "folder searched first for task plugins (then $SEQKIT_PLUGIN_PATH, then ./plugins/bin)")
 	var stopProfile func()
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
 		if cpuprofile == "" {
@@ -117,8 +134,8 @@ predicts in batch. With no recipe, seqkit run trains the built-in Taipei demo.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w\nsee %s --help", err, c.CommandPath())}
 	})
-	root.AddCommand(newRunCmd(true), newRunCmd(false), newEvalCmd(), newPredictCmd(), newGenerateCmd(),
-		newDataCmd(), newRecipeCmd(), newVersionCmd())
+	root.AddCommand(newRunCmd(e, true), newRunCmd(e, false), newEvalCmd(e), newPredictCmd(e), newGenerateCmd(e),
+		newDataCmd(e), newRecipeCmd(e), newPluginsCmd(e), newVersionCmd())
 	return root
 }
 

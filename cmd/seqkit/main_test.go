@@ -425,7 +425,7 @@ func TestHelpExamples(t *testing.T) {
 			walk(sub)
 		}
 	}
-	walk(newRoot())
+	walk(newRoot(&env{}))
 }
 
 // TestGenerate trains a small names-lm through the CLI, then generates: the same

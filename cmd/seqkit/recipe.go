@@ -10,7 +10,7 @@ import (
 	"github.com/seqkit/seqkit/recipes"
 )
 
-func newRecipeCmd() *cobra.Command {
+func newRecipeCmd(e *env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "recipe",
 		Short: "Validate, show and list recipes; print the recipe JSON Schema",
@@ -18,7 +18,7 @@ func newRecipeCmd() *cobra.Command {
   seqkit recipe show taipei
   seqkit recipe validate my.yaml`,
 	}
-	var vf, sf recipeFlags
+	vf, sf := recipeFlags{env: e}, recipeFlags{env: e}
 	validate := &cobra.Command{
 		Use:   "validate RECIPE...",
 		Short: "Check recipes completely (keys, types, values, files, columns) without running them",
@@ -85,7 +85,7 @@ func newRecipeCmd() *cobra.Command {
   # then, first line of a recipe:  # yaml-language-server: $schema=recipe.schema.json`,
 		Args: args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
-			b, err := recipes.Schema(registry())
+			b, err := recipes.Schema(e.registry())
 			if err != nil {
 				return err
 			}

@@ -17,6 +17,7 @@ import (
 
 // recipeFlags are the flags of every command that loads a recipe.
 type recipeFlags struct {
+	env *env // the task types, plugins included
 	sets     []string
 	dataRoot string
 }
@@ -34,7 +35,7 @@ func (f *recipeFlags) root() string {
 }
 
 func (f *recipeFlags) load(path string, skipData bool) (*recipes.Recipe, error) {
-	return recipes.Load(path, recipes.Options{Sets: f.sets, DataRoot: f.root(), Tasks: registry(), SkipData: skipData})
+	return recipes.Load(path, recipes.Options{Sets: f.sets, DataRoot: f.root(), Tasks: f.env.registry(), SkipData: skipData})
 }
 
 // runFlags are the flags of run and train.
@@ -48,8 +49,8 @@ type runFlags struct {
 	logFormat string
 }
 
-func newRunCmd(full bool) *cobra.Command {
-	var f runFlags
+func newRunCmd(e *env, full bool) *cobra.Command {
+	f := runFlags{recipeFlags: recipeFlags{env: e}}
 	c := &cobra.Command{
 		Use:   "run [RECIPE]",
 		Short: "Train a recipe, evaluate it on test and write a report (default: the Taipei demo)",
@@ -113,7 +114,7 @@ func runRecipe(c *cobra.Command, name string, f *runFlags, full bool) error {
 	}
 	rep.logf("seqkit: %s (%s) → %s", r.Name, r.Task.Type, dir)
 	res, err := tasks.Run(c.Context(), r, tasks.RunOptions{
-		Dir: dir, Force: f.force, Resume: f.resume, InitFrom: f.initFrom, Registry: registry(),
+		Dir: dir, Force: f.force, Resume: f.resume, InitFrom: f.initFrom, Registry: f.env.registry(),
 		Prepare: tasks.PrepareOptions{CacheDir: f.cacheDir, Progress: rep.progress},
 		Observe: rep.event, NoTest: !full,
 	})

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/seqkit/seqkit/plugins"
+)
+
+func newPluginsCmd(e *env) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "plugins",
+		Short: "List and describe the task plugins seqkit can run",
+		Long: `A task plugin is a binary named seqkit-plugin-NAME that provides the task NAME;
+a recipe runs it with task: {type: plugin, name: NAME}. seqkit looks for plugins
+in --plugin-dir, then in the folders of $SEQKIT_PLUGIN_PATH, then in ./plugins/bin.`,
+		Args: args(cobra.NoArgs),
+	}
+	var asJSON bool
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the plugins found: name, version, protocol, path, sha256, task",
+		Example: `  seqkit plugins list
+  seqkit plugins list --plugin-dir ./build --json`,
+		Args: args(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error {
+			e.registry() // sets the search folders
+			found, err := e.host.Discover()
+			if err != nil {
+				return err
+			}
+			names := make([]string, 0, len(found))
+			for n := range found {
+				names = append(names, n)
+			}
+			slices.Sort(names)
+			w := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
+			if !asJSON {
+				fmt.Fprintln(w, "NAME\tVERSION\tPROTOCOL\tPATH\tSHA256\tTASK")
+			}
+			enc := json.NewEncoder(c.OutOrStdout())
+			for _, n := range names {
+				p, err := e.host.LaunchPath(n, found[n], "")
+				if err != nil {
+					fmt.Fprintf(c.ErrOrStderr(), "seqkit: %v\n", err)
+					continue
+				}
+				e.host.Stop(p)
+				if asJSON {
+					enc.Encode(map[string]any{"name": n, "version": p.Desc.Version, "protocol": plugins.ProtocolVersion,
+						"path": p.Path, "sha256": p.SHA256, "task": p.Desc.Description})
+					continue
+				}
+				fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\n", n, p.Desc.Version, plugins.ProtocolVersion, p.Path, p.SHA256, p.Desc.Description)
+			}
+			return w.Flush()
+		},
+	}
+	list.Flags().BoolVar(&asJSON, "json", false, "one JSON object per plugin")
+	describe := &cobra.Command{
+		Use:     "describe NAME",
+		Short:   "Describe a plugin: its task, metric and the recipe keys it accepts",
+		Example: `  seqkit plugins describe forecast`,
+		Args:    args(cobra.ExactArgs(1)),
+		RunE: func(c *cobra.Command, a []string) error {
+			e.registry()
+			p, err := e.host.Launch(a[0], "")
+			if err != nil {
+				return err
+			}
+			e.host.Stop(p)
+			d := p.Desc
+			out := c.OutOrStdout()
+			fmt.Fprintf(out, "%s %s (protocol %d)\n%s\n\npath:   %s\nsha256: %s\nmetric: %s (%s is better)\n",
+				d.Name, d.Version, plugins.ProtocolVersion, d.Description, p.Path, p.SHA256, d.Metric, map[bool]string{true: "higher", false: "lower"}[d.HigherIsBetter])
+			fmt.Fprintf(out, "\nrecipe: task: {type: plugin, name: %s, sha256: %s, options: {…}}\noptions:\n", d.Name, p.SHA256)
+			w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			for _, o := range d.Options {
+				fmt.Fprintf(w, "  %s\t%s\t(default %s)\t%s\n", o.Name, o.Type, o.Default, o.Doc)
+			}
+			return w.Flush()
+		},
+	}
+	c.AddCommand(list, describe)
+	return c
+}

@@ -1,0 +1,308 @@
+package plugins
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+
+	"github.com/seqkit/seqkit/plugins/proto"
+)
+
+// BinaryPrefix starts the file name of every plugin binary: seqkit-plugin-NAME
+// provides the task NAME.
+const BinaryPrefix = "seqkit-plugin-"
+
+// PathEnv lists more folders to look for plugins in, separated like PATH.
+const PathEnv = "SEQKIT_PLUGIN_PATH"
+
+// DefaultDir is the last folder searched, relative to the working directory.
+const DefaultDir = "plugins/bin"
+
+// Host starts plugins and keeps track of them, so that every one is stopped when
+// the host is done (Close), whatever happened.
+type Host struct {
+	// Dirs are searched in order for plugin binaries: --plugin-dir, then
+	// $SEQKIT_PLUGIN_PATH, then ./plugins/bin (see SearchDirs).
+	Dirs []string
+	// Log receives the plugins' standard error, each line prefixed with the
+	// plugin's name; nil discards it.
+	Log io.Writer
+	// CallTimeout bounds every call to a plugin (a training step, a whole
+	// evaluation); a plugin that takes longer is stopped. Zero means 10 minutes.
+	CallTimeout time.Duration
+	// StartTimeout bounds the handshake. Zero means 20 seconds.
+	StartTimeout time.Duration
+
+	mu      sync.Mutex
+	running []*Plugin
+}
+
+// SearchDirs returns the plugin folders in the order they are searched: dir
+// (from --plugin-dir) when set, the entries of $SEQKIT_PLUGIN_PATH, then
+// ./plugins/bin.
+func SearchDirs(dir string) []string {
+	var dirs []string
+	if dir != "" {
+		dirs = append(dirs, dir)
+	}
+	for _, d := range filepath.SplitList(os.Getenv(PathEnv)) {
+		if d != "" {
+			dirs = append(dirs, d)
+		}
+	}
+	return append(dirs, DefaultDir)
+}
+
+// Find returns the path of the binary of plugin name: the first
+// seqkit-plugin-NAME in the search folders.
+func (h *Host) Find(name string) (string, error) {
+	if name == "" || strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
+		return "", fmt.Errorf("plugins: %q is not a plugin name", name)
+	}
+	for _, d := range h.Dirs {
+		p := filepath.Join(d, BinaryPrefix+name)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("plugins: no plugin %q: no %s%s in %s", name, BinaryPrefix, name, strings.Join(h.Dirs, ", "))
+}
+
+// Discover lists the plugin binaries of the search folders, the first of each
+// name winning.
+func (h *Host) Discover() (map[string]string, error) {
+	found := map[string]string{}
+	for _, d := range h.Dirs {
+		entries, err := os.ReadDir(d)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			name, ok := strings.CutPrefix(e.Name(), BinaryPrefix)
+			if !ok || name == "" || e.IsDir() {
+				continue
+			}
+			if _, seen := found[name]; !seen {
+				found[name] = filepath.Join(d, e.Name())
+			}
+		}
+	}
+	return found, nil
+}
+
+// FileSHA256 returns the hex SHA-256 of a file.
+func FileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Plugin is a running plugin process.
+type Plugin struct {
+	Name, Path string
+	SHA256     string
+	Desc       *proto.Description
+	task       proto.TaskClient
+	client     *plugin.Client
+	stderr     *tail
+	timeout    time.Duration
+}
+
+// Launch starts plugin name, checking its binary against the pinned sha256 (hex)
+// first when one is given, completes the handshake and asks for its
+// description. On any failure the process is stopped and the error carries the
+// plugin's last lines of standard error.
+func (h *Host) Launch(name, pin string) (*Plugin, error) {
+	path, err := h.Find(name)
+	if err != nil {
+		return nil, err
+	}
+	return h.LaunchPath(name, path, pin)
+}
+
+// LaunchPath is Launch for a binary found elsewhere.
+func (h *Host) LaunchPath(name, path, pin string) (*Plugin, error) {
+	p := &Plugin{Name: name, Path: path, stderr: newTail(20, h.Log, name), timeout: cmpOr(h.CallTimeout, 10*time.Minute)}
+	var secure *plugin.SecureConfig
+	if pin != "" {
+		sum, err := hex.DecodeString(strings.TrimPrefix(strings.ToLower(pin), "sha256:"))
+		if err != nil || len(sum) != sha256.Size {
+			return nil, fmt.Errorf("plugins: %s: the pinned sha256 %q is not 64 hexadecimal digits", name, pin)
+		}
+		secure = &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
+		// go-plugin checks it too, just before starting; this check gives the
+		// better message.
+		got, err := FileSHA256(path)
+		if err != nil {
+			return nil, fmt.Errorf("plugins: %s: %w", name, err)
+		}
+		if !strings.EqualFold(got, hex.EncodeToString(sum)) {
+			return nil, fmt.Errorf("plugins: %s: %s has sha256 %s, but the recipe pins %s: the binary changed; refusing to run it (rebuild the pinned version, or update the pin if the change is yours)", name, path, got, hex.EncodeToString(sum))
+		}
+	}
+	var logBuf bytes.Buffer
+	p.client = plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  Handshake,
+		VersionedPlugins: versionedPlugins(nil),
+		Cmd:              exec.Command(path),
+		SecureConfig:     secure,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		StartTimeout:     cmpOr(h.StartTimeout, 20*time.Second),
+		Stderr:           p.stderr,
+		SyncStdout:       p.stderr,
+		SyncStderr:       p.stderr,
+		Logger:           hclog.New(&hclog.LoggerOptions{Name: "plugin." + name, Level: hclog.Error, Output: &logBuf}),
+	})
+	h.mu.Lock()
+	h.running = append(h.running, p)
+	h.mu.Unlock()
+	fail := func(err error) (*Plugin, error) {
+		h.stop(p)
+		return nil, p.explain(fmt.Errorf("plugins: %s: %w", name, err))
+	}
+	rpc, err := p.client.Client()
+	if err != nil {
+		return fail(fmt.Errorf("starting %s: %w", path, err))
+	}
+	raw, err := rpc.Dispense(pluginName)
+	if err != nil {
+		return fail(err)
+	}
+	p.task = raw.(proto.TaskClient)
+	ctx, cancel := p.ctx()
+	defer cancel()
+	if p.Desc, err = p.task.Describe(ctx, &proto.DescribeRequest{}); err != nil {
+		return fail(fmt.Errorf("describe: %w", err))
+	}
+	if p.Desc.Name != name {
+		return fail(fmt.Errorf("the binary provides the task %q, not %q", p.Desc.Name, name))
+	}
+	p.SHA256, _ = FileSHA256(path)
+	return p, nil
+}
+
+func cmpOr(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// ctx is the context of one call: the per-call deadline.
+func (p *Plugin) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), p.timeout)
+}
+
+// explain adds to a failed call what the user needs: whether the plugin
+// crashed or timed out, and its last lines of standard error.
+func (p *Plugin) explain(err error) error {
+	if err == nil {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString(err.Error())
+	if p.client != nil && p.client.Exited() {
+		b.WriteString("; the plugin process has exited")
+	}
+	if lines := p.stderr.Lines(); len(lines) > 0 {
+		b.WriteString("\nlast lines of the plugin's standard error:\n  ")
+		b.WriteString(strings.Join(lines, "\n  "))
+	}
+	return errors.New(b.String())
+}
+
+// stop kills the plugin's process and forgets it.
+func (h *Host) stop(p *Plugin) {
+	p.client.Kill()
+	h.mu.Lock()
+	h.running = slices.DeleteFunc(h.running, func(q *Plugin) bool { return q == p })
+	h.mu.Unlock()
+}
+
+// Stop stops one plugin.
+func (h *Host) Stop(p *Plugin) { h.stop(p) }
+
+// Close stops every plugin still running. Call it on every way out, Ctrl-C
+// included.
+func (h *Host) Close() {
+	h.mu.Lock()
+	running := h.running
+	h.running = nil
+	h.mu.Unlock()
+	for _, p := range running {
+		p.client.Kill()
+	}
+}
+
+// tail keeps the last lines written to it and passes every line on to log,
+// prefixed with the plugin's name.
+type tail struct {
+	mu    sync.Mutex
+	max   int
+	lines []string
+	part  []byte
+	log   io.Writer
+	name  string
+}
+
+func newTail(n int, log io.Writer, name string) *tail {
+	return &tail{max: n, log: log, name: name}
+}
+
+func (t *tail) Write(b []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.part = append(t.part, b...)
+	for {
+		i := bytes.IndexByte(t.part, '\n')
+		if i < 0 {
+			break
+		}
+		line := strings.TrimRight(string(t.part[:i]), "\r")
+		t.part = t.part[i+1:]
+		t.lines = append(t.lines, line)
+		if len(t.lines) > t.max {
+			t.lines = t.lines[1:]
+		}
+		if t.log != nil {
+			fmt.Fprintf(t.log, "[%s] %s\n", t.name, line)
+		}
+	}
+	return len(b), nil
+}
+
+// Lines returns the last lines, the unfinished one included.
+func (t *tail) Lines() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := slices.Clone(t.lines)
+	if len(t.part) > 0 {
+		out = append(out, string(t.part))
+	}
+	return out
+}

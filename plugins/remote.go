@@ -1,0 +1,250 @@
+package plugins
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/seqkit/seqkit/pipeline"
+	"github.com/seqkit/seqkit/plugins/proto"
+	"github.com/seqkit/seqkit/recipes"
+	"github.com/seqkit/seqkit/tasks"
+)
+
+// Options is the task section of a recipe that runs a plugin:
+//
+//	task: {type: plugin, name: forecast, sha256: 9f86…, options: {window: 48}}
+type Options struct {
+	Name   string `yaml:"name" doc:"the plugin's task: its binary is seqkit-plugin-NAME in --plugin-dir, $SEQKIT_PLUGIN_PATH or ./plugins/bin"`
+	SHA256 string `yaml:"sha256,omitempty" doc:"the plugin binary's SHA-256 (hex): seqkit refuses to start a binary that differs"`
+	// Options are the plugin task's own keys, checked by the plugin as a built-in
+	// task checks its own (seqkit plugins describe NAME lists them).
+	Options map[string]string `yaml:"options,omitempty" doc:"the plugin task's own keys (seqkit plugins describe NAME lists them)"`
+}
+
+// Type is the task type that runs plugin tasks, for the host's registry.
+func (h *Host) Type() tasks.Type {
+	return tasks.Type{
+		Name:    "plugin",
+		Options: func() any { return &Options{} },
+		Check: func(r *recipes.Recipe) []recipes.KeyError {
+			if r.Task.Options.(*Options).Name == "" {
+				return []recipes.KeyError{{Key: "task.name", Msg: "missing: the plugin's task name (seqkit plugins list shows them)"}}
+			}
+			return nil
+		},
+		New: func() tasks.Task { return &Remote{host: h} },
+	}
+}
+
+// Remote is a task served by a plugin process: every call goes over gRPC, every
+// batch as an Arrow IPC record batch.
+type Remote struct {
+	host *Host
+	p    *Plugin
+}
+
+// Info implements tasks.Task.
+func (r *Remote) Info() tasks.Info {
+	if r.p == nil {
+		return tasks.Info{Name: "plugin"}
+	}
+	d := r.p.Desc
+	return tasks.Info{Name: d.Name, Version: d.Version, Metric: d.Metric, HigherIsBetter: d.HigherIsBetter}
+}
+
+// Plugin returns the running plugin (nil before Init).
+func (r *Remote) Plugin() *Plugin { return r.p }
+
+// Init implements tasks.Task: it starts the plugin, configures it with the recipe
+// and initialises its model.
+func (r *Remote) Init(s tasks.Setup) error {
+	o, ok := s.Recipe.Task.Options.(*Options)
+	if !ok {
+		return fmt.Errorf("plugins: options of type %T", s.Recipe.Task.Options)
+	}
+	if r.p != nil {
+		r.host.stop(r.p)
+	}
+	p, err := r.host.Launch(o.Name, o.SHA256)
+	if err != nil {
+		return err
+	}
+	r.p = p
+	doc, err := pluginRecipe(s.Recipe, o)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := p.ctx()
+	defer cancel()
+	resp, err := p.task.Configure(ctx, &proto.ConfigureRequest{RecipeYaml: doc})
+	if err != nil {
+		return p.explain(fmt.Errorf("plugins: %s: configure: %w", o.Name, err))
+	}
+	if len(resp.Errors) > 0 {
+		var errs recipes.Errors
+		for _, e := range resp.Errors {
+			errs = append(errs, &recipes.Error{File: "plugin " + o.Name, Key: optionKey(e.Key), Msg: e.Message})
+		}
+		return errs
+	}
+	req := &proto.InitRequest{}
+	vocabsTo(req, s.Vocabs)
+	if req.TrainSummaryJson, err = jsonMarshal(s.Train); err != nil {
+		return err
+	}
+	ctx2, cancel2 := p.ctx()
+	defer cancel2()
+	if _, err := p.task.Init(ctx2, req); err != nil {
+		return p.explain(fmt.Errorf("plugins: %s: init: %w", o.Name, err))
+	}
+	return nil
+}
+
+// optionKey maps a key of the plugin's recipe back to the host's: the plugin's
+// task.window is the host's task.options.window.
+func optionKey(k string) string {
+	if rest, ok := cutPrefix(k, "task."); ok && rest != "type" {
+		return "task.options." + rest
+	}
+	return k
+}
+
+func cutPrefix(s, p string) (string, bool) {
+	if len(s) >= len(p) && s[:len(p)] == p {
+		return s[len(p):], true
+	}
+	return s, false
+}
+
+// pluginRecipe is the recipe the plugin sees: the host's, with the task section
+// {type: NAME, ...options}, the option values as plain YAML scalars.
+func pluginRecipe(r *recipes.Recipe, o *Options) ([]byte, error) {
+	cp := *r
+	cp.Task = recipes.Task{Type: o.Name}
+	doc, err := cp.YAML()
+	if err != nil {
+		return nil, err
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(doc, &root); err != nil {
+		return nil, err
+	}
+	m := root.Content[0]
+	for i := 0; i < len(m.Content); i += 2 {
+		if m.Content[i].Value != "task" {
+			continue
+		}
+		task := m.Content[i+1]
+		for _, k := range sortedKeys(o.Options) {
+			task.Content = append(task.Content,
+				&yaml.Node{Kind: yaml.ScalarNode, Value: k},
+				&yaml.Node{Kind: yaml.ScalarNode, Value: o.Options[k]})
+		}
+	}
+	return yaml.Marshal(&root)
+}
+
+// TrainStep implements tasks.Task.
+func (r *Remote) TrainStep(b *pipeline.Batch, lr float64) (tasks.Step, error) {
+	data, err := EncodeBatch(b)
+	if err != nil {
+		return tasks.Step{}, err
+	}
+	ctx, cancel := r.p.ctx()
+	defer cancel()
+	resp, err := r.p.task.TrainStep(ctx, &proto.TrainStepRequest{Batch: data, Lr: lr})
+	if err != nil {
+		return tasks.Step{}, r.fail("train step", err)
+	}
+	return tasks.Step{Loss: resp.Loss, Tokens: int(resp.Tokens), GradNorm: resp.GradNorm}, nil
+}
+
+// fail stops a plugin that failed a call (it may hang or be half dead) and
+// explains the failure.
+func (r *Remote) fail(what string, err error) error {
+	err = r.p.explain(fmt.Errorf("plugins: %s: %s: %w", r.p.Name, what, err))
+	r.host.stop(r.p)
+	return err
+}
+
+// Evaluate implements tasks.Task: the batches are streamed to the plugin.
+func (r *Remote) Evaluate(batches iter.Seq[*pipeline.Batch]) (tasks.Metrics, error) {
+	ctx, cancel := r.p.ctx()
+	defer cancel()
+	stream, err := r.p.task.Evaluate(ctx)
+	if err != nil {
+		return nil, r.fail("evaluate", err)
+	}
+	for b := range batches {
+		data, err := EncodeBatch(b)
+		if err != nil {
+			return nil, err
+		}
+		if err := stream.Send(&proto.EvaluateRequest{Batch: data}); err != nil {
+			if errors.Is(err, io.EOF) {
+				break // the plugin ended the call; CloseAndRecv has its error
+			}
+			return nil, r.fail("evaluate", err)
+		}
+	}
+	resp, err := stream.CloseAndRecv()
+	if err != nil {
+		return nil, r.fail("evaluate", err)
+	}
+	return tasks.Metrics(resp.Metrics), nil
+}
+
+// Predict implements tasks.Task.
+func (r *Remote) Predict(b *pipeline.Batch) (arrow.RecordBatch, error) {
+	data, err := EncodeBatch(b)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := r.p.ctx()
+	defer cancel()
+	resp, err := r.p.task.Predict(ctx, &proto.PredictRequest{Batch: data})
+	if err != nil {
+		return nil, r.fail("predict", err)
+	}
+	rd, err := ipc.NewReader(bytes.NewReader(resp.Batch))
+	if err != nil {
+		return nil, fmt.Errorf("plugins: %s: predict: %w", r.p.Name, err)
+	}
+	defer rd.Release()
+	if !rd.Next() {
+		return nil, fmt.Errorf("plugins: %s: predict: no record batch in the answer", r.p.Name)
+	}
+	rec := rd.RecordBatch()
+	if int(rec.NumRows()) != b.B {
+		return nil, fmt.Errorf("plugins: %s: predict: %d rows for %d sequences", r.p.Name, rec.NumRows(), b.B)
+	}
+	rec.Retain()
+	return rec, nil
+}
+
+// Save implements tasks.Task.
+func (r *Remote) Save(dir string, resumable bool) error {
+	ctx, cancel := r.p.ctx()
+	defer cancel()
+	if _, err := r.p.task.Save(ctx, &proto.SaveRequest{Dir: dir, Resumable: resumable}); err != nil {
+		return r.fail("save", err)
+	}
+	return nil
+}
+
+// Load implements tasks.Task.
+func (r *Remote) Load(dir string, resumable bool) error {
+	ctx, cancel := r.p.ctx()
+	defer cancel()
+	if _, err := r.p.task.Load(ctx, &proto.LoadRequest{Dir: dir, Resumable: resumable}); err != nil {
+		return r.fail("load", err)
+	}
+	return nil
+}

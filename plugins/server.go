@@ -1,0 +1,282 @@
+package plugins
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/seqkit/seqkit/pipeline"
+	"github.com/seqkit/seqkit/plugins/proto"
+	"github.com/seqkit/seqkit/recipes"
+	"github.com/seqkit/seqkit/tasks"
+)
+
+// server serves one task type over the Task service, inside the plugin process.
+type server struct {
+	proto.UnimplementedTaskServer
+	typ    *tasks.Type
+	recipe *recipes.Recipe
+	task   tasks.Task
+}
+
+func (s *server) Describe(context.Context, *proto.DescribeRequest) (*proto.Description, error) {
+	t := s.typ.New()
+	info := t.Info()
+	d := &proto.Description{Name: s.typ.Name, Version: info.Version, Metric: info.Metric, HigherIsBetter: info.HigherIsBetter,
+		Capabilities: []string{"train", "evaluate", "predict", "resumable"}}
+	if desc, ok := t.(interface{ Description() string }); ok {
+		d.Description = desc.Description()
+	}
+	for _, o := range optionsOf(s.typ.Options()) {
+		d.Options = append(d.Options, o)
+	}
+	return d, nil
+}
+
+// Configure reads the recipe the host sends, with this task's options decoded
+// and checked as a built-in task's are.
+func (s *server) Configure(_ context.Context, req *proto.ConfigureRequest) (*proto.ConfigureResponse, error) {
+	dir, err := os.MkdirTemp("", "seqkit-plugin-recipe")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "recipe.yaml")
+	if err := os.WriteFile(path, req.RecipeYaml, 0o600); err != nil {
+		return nil, err
+	}
+	var reg tasks.Registry
+	if err := reg.Register(*s.typ); err != nil {
+		return nil, err
+	}
+	r, err := recipes.Load(path, recipes.Options{Tasks: &reg, SkipData: true})
+	if errs, ok := err.(recipes.Errors); ok {
+		resp := &proto.ConfigureResponse{}
+		for _, e := range errs {
+			resp.Errors = append(resp.Errors, &proto.KeyError{Key: e.Key, Message: e.Msg})
+		}
+		return resp, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.recipe = r
+	return &proto.ConfigureResponse{}, nil
+}
+
+func (s *server) Init(_ context.Context, req *proto.InitRequest) (*proto.InitResponse, error) {
+	if s.recipe == nil {
+		return nil, status.Error(codes.FailedPrecondition, "Init before Configure")
+	}
+	v, err := vocabsFrom(req)
+	if err != nil {
+		return nil, err
+	}
+	s.task = s.typ.New()
+	setup := tasks.Setup{Recipe: s.recipe, Vocabs: v}
+	if len(req.TrainSummaryJson) > 0 {
+		if err := jsonUnmarshal(req.TrainSummaryJson, &setup.Train); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.task.Init(setup); err != nil {
+		return nil, err
+	}
+	return &proto.InitResponse{}, nil
+}
+
+func (s *server) ready() error {
+	if s.task == nil {
+		return status.Error(codes.FailedPrecondition, "the task is not initialised (Configure and Init come first)")
+	}
+	return nil
+}
+
+func (s *server) TrainStep(_ context.Context, req *proto.TrainStepRequest) (*proto.TrainStepResponse, error) {
+	if err := s.ready(); err != nil {
+		return nil, err
+	}
+	b, err := DecodeBatch(req.Batch)
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	st, err := s.task.TrainStep(b, req.Lr)
+	if err != nil {
+		return nil, err
+	}
+	return &proto.TrainStepResponse{Loss: st.Loss, Tokens: int64(st.Tokens), GradNorm: st.GradNorm}, nil
+}
+
+func (s *server) Evaluate(stream proto.Task_EvaluateServer) error {
+	if err := s.ready(); err != nil {
+		return err
+	}
+	var bad error
+	batches := func(yield func(*pipeline.Batch) bool) {
+		for {
+			req, err := stream.Recv()
+			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					bad = err
+				}
+				return
+			}
+			b, err := DecodeBatch(req.Batch)
+			if err != nil {
+				bad = status.Error(codes.InvalidArgument, err.Error())
+				return
+			}
+			if !yield(b) {
+				return
+			}
+		}
+	}
+	m, err := s.task.Evaluate(iter.Seq[*pipeline.Batch](batches))
+	if bad != nil {
+		return bad
+	}
+	if err != nil {
+		return err
+	}
+	return stream.SendAndClose(&proto.EvaluateResponse{Metrics: m})
+}
+
+func (s *server) Predict(_ context.Context, req *proto.PredictRequest) (*proto.PredictResponse, error) {
+	if err := s.ready(); err != nil {
+		return nil, err
+	}
+	b, err := DecodeBatch(req.Batch)
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	out, err := s.task.Predict(b)
+	if err != nil {
+		return nil, err
+	}
+	defer out.Release()
+	if int(out.NumRows()) != b.B {
+		return nil, fmt.Errorf("the task predicted %d rows for %d sequences", out.NumRows(), b.B)
+	}
+	data, err := writeRecord(out)
+	if err != nil {
+		return nil, err
+	}
+	return &proto.PredictResponse{Batch: data}, nil
+}
+
+func (s *server) Save(_ context.Context, req *proto.SaveRequest) (*proto.SaveResponse, error) {
+	if err := s.ready(); err != nil {
+		return nil, err
+	}
+	return &proto.SaveResponse{}, s.task.Save(req.Dir, req.Resumable)
+}
+
+func (s *server) Load(_ context.Context, req *proto.LoadRequest) (*proto.LoadResponse, error) {
+	if err := s.ready(); err != nil {
+		return nil, err
+	}
+	return &proto.LoadResponse{}, s.task.Load(req.Dir, req.Resumable)
+}
+
+// vocabRoles names the vocabularies of an InitRequest.
+var vocabRoles = []string{"input", "tags", "labels", "target", "chars", "feature"}
+
+func vocabSlots(v *pipeline.Vocabs) []**pipeline.Vocab {
+	return []**pipeline.Vocab{&v.Input, &v.Tags, &v.Labels, &v.Target, &v.Chars, &v.Feature}
+}
+
+// vocabsTo fills an InitRequest with v.
+func vocabsTo(req *proto.InitRequest, v pipeline.Vocabs) {
+	req.Vocabs = map[string]*proto.Vocab{}
+	for i, slot := range vocabSlots(&v) {
+		if *slot != nil {
+			req.Vocabs[vocabRoles[i]] = &proto.Vocab{Tokens: (*slot).Tokens(), Specials: (*slot).HasSpecials()}
+		}
+	}
+	req.Vector = int64(v.Vector)
+}
+
+func vocabsFrom(req *proto.InitRequest) (pipeline.Vocabs, error) {
+	var v pipeline.Vocabs
+	for i, slot := range vocabSlots(&v) {
+		pv, ok := req.Vocabs[vocabRoles[i]]
+		if !ok {
+			continue
+		}
+		voc, err := pipeline.NewVocab(pv.Tokens, pv.Specials)
+		if err != nil {
+			return v, status.Error(codes.InvalidArgument, fmt.Sprintf("%s vocabulary: %v", vocabRoles[i], err))
+		}
+		*slot = voc
+	}
+	v.Vector = int(req.Vector)
+	return v, nil
+}
+
+func jsonUnmarshal(data []byte, v any) error {
+	if err := json.Unmarshal(data, v); err != nil {
+		return status.Error(codes.InvalidArgument, err.Error())
+	}
+	return nil
+}
+
+// writeRecord writes one record batch as an Arrow IPC stream.
+func writeRecord(rec arrow.RecordBatch) ([]byte, error) {
+	var buf bytes.Buffer
+	w := ipc.NewWriter(&buf, ipc.WithSchema(rec.Schema()))
+	if err := w.Write(rec); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// optionsOf lists the recipe keys of an options struct: yaml name, kind, doc
+// tag and default value.
+func optionsOf(opts any) []*proto.Option {
+	v := reflect.ValueOf(opts)
+	for v.Kind() == reflect.Pointer {
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return nil
+	}
+	var out []*proto.Option
+	for i := range v.NumField() {
+		f := v.Type().Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "" || name == "-" || !f.IsExported() {
+			continue
+		}
+		out = append(out, &proto.Option{Name: name, Type: f.Type.Kind().String(), Doc: f.Tag.Get("doc"), Default: fmt.Sprint(v.Field(i).Interface())})
+	}
+	return out
+}
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
