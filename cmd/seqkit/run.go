@@ -17,7 +17,7 @@ import (
 
 // recipeFlags are the flags of every command that loads a recipe.
 type recipeFlags struct {
-	env *env // the task types, plugins included
+	env      *env // the task types, plugins included
 	sets     []string
 	dataRoot string
 }
