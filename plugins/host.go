@@ -18,6 +18,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/seqkit/seqkit/plugins/proto"
 )
@@ -226,8 +228,19 @@ func (p *Plugin) explain(err error) error {
 	}
 	var b strings.Builder
 	b.WriteString(err.Error())
+	switch status.Code(errors.Unwrap(err)) {
+	case codes.Unavailable, codes.Canceled, codes.Internal:
+		// The connection broke: give the process a moment to be seen exiting
+		// and its last words to arrive.
+		for i := 0; i < 50 && p.client != nil && !p.client.Exited(); i++ {
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(50 * time.Millisecond)
+	case codes.DeadlineExceeded:
+		fmt.Fprintf(&b, " (no answer within the call deadline of %v; the plugin was stopped)", p.timeout)
+	}
 	if p.client != nil && p.client.Exited() {
-		b.WriteString("; the plugin process has exited")
+		b.WriteString("; the plugin process exited")
 	}
 	if lines := p.stderr.Lines(); len(lines) > 0 {
 		b.WriteString("\nlast lines of the plugin's standard error:\n  ")

@@ -15,10 +15,15 @@
 // it: when seqkit starts the plugin, this package points the process's
 // standard output at standard error from the start (before main runs), and
 // hands the real one to the handshake alone. Whatever the task prints or logs
-// shows in seqkit's log, prefixed with the plugin's name.
+// shows in seqkit's log, prefixed with the plugin's name. Log with the log
+// package, or write to Stderr: those lines go straight to the process's
+// standard error, so they reach seqkit even when the plugin crashes right after
+// (what goes to os.Stdout or os.Stderr while serving travels over the
+// connection and may be lost with it).
 package sdk
 
 import (
+	"log"
 	"os"
 
 	"github.com/seqkit/seqkit/plugins"
@@ -37,7 +42,13 @@ type Type = tasks.Type
 // line; nil when seqkit did not start this process.
 var handshake *os.File
 
-func init() { handshake = guardStdout() }
+// Stderr is the process's standard error, for logs that must survive a crash.
+var Stderr = os.Stderr
+
+func init() {
+	handshake = guardStdout()
+	log.SetOutput(Stderr)
+}
 
 // launched says whether seqkit started this process.
 func launched() bool {

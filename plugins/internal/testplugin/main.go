@@ -7,6 +7,7 @@ package main
 
 import (
 	"fmt"
+	"log"
 	"os"
 	"time"
 
@@ -38,10 +39,10 @@ type faulty struct {
 func (f *faulty) TrainStep(b *pipeline.Batch, lr float64) (tasks.Step, error) {
 	switch f.fault {
 	case "crash":
-		fmt.Fprintln(os.Stderr, "testplugin: crashing on purpose in the training step")
+		log.Print("testplugin: crashing on purpose in the training step")
 		os.Exit(3)
 	case "hang":
-		fmt.Fprintln(os.Stderr, "testplugin: hanging on purpose in the training step")
+		log.Print("testplugin: hanging on purpose in the training step")
 		time.Sleep(time.Hour)
 	case "print":
 		fmt.Println("a line printed during a training step")
