@@ -170,3 +170,34 @@ func TestBCEWithLogits(t *testing.T) {
 		t.Fatalf("BCE %g, want %g", got, want)
 	}
 }
+
+// TestHuber checks the gradient of the Huber loss (and of MSE, delta 0) and its
+// value against the definitions.
+func TestHuber(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 2))
+	pred := nntest.RandTensor[float64](rng, 3, 4)
+	targets := make([]float64, 12)
+	for i := range targets {
+		targets[i] = 2 * rng.NormFloat64()
+	}
+	for _, delta := range []float64{0, 1} {
+		loss := func(tp *nn.Tape) *nn.Tensor[float64] { return nn.Huber(tp, pred, targets, delta) }
+		nntest.GradCheck(t, []*nn.Tensor[float64]{pred}, loss, nntest.GradTol)
+		want := 0.0
+		for i, p := range pred.Data {
+			d := math.Abs(p - targets[i])
+			switch {
+			case delta == 0:
+				want += d * d
+			case d <= delta:
+				want += d * d / 2
+			default:
+				want += delta * (d - delta/2)
+			}
+		}
+		want /= 12
+		if got := nn.Huber(nil, pred, targets, delta).Data[0]; math.Abs(got-want) > 1e-12 {
+			t.Fatalf("delta %g: loss %g, want %g", delta, got, want)
+		}
+	}
+}

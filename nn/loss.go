@@ -138,3 +138,50 @@ func BCEWithLogits[T Float](tp *Tape, logits *Tensor[T], targets []T) *Tensor[T]
 	})
 	return loss
 }
+
+// Huber is the Huber loss of predictions against targets of the same shape,
+// averaged over all elements, as torch.nn.HuberLoss: ½d² where |d| ≤ delta,
+// delta·(|d| − ½delta) beyond, d = prediction − target. A delta of 0 gives the
+// mean squared error (torch.nn.MSELoss), the regression loss of forecasting.
+func Huber[T Float](tp *Tape, pred *Tensor[T], targets []T, delta float64) *Tensor[T] {
+	if len(targets) != pred.Len() {
+		panic(fmt.Sprintf("nn: Huber: %d targets for %d predictions", len(targets), pred.Len()))
+	}
+	loss := NewTensor[T](1)
+	n := pred.Len()
+	if n == 0 {
+		return loss
+	}
+	var total float64
+	for i, v := range pred.Data {
+		d := float64(v) - float64(targets[i])
+		switch {
+		case delta == 0:
+			total += d * d
+		case math.Abs(d) <= delta:
+			total += 0.5 * d * d
+		default:
+			total += delta * (math.Abs(d) - 0.5*delta)
+		}
+	}
+	loss.Data[0] = T(total / float64(n))
+	tp.Record(func() {
+		if loss.Grad == nil {
+			return
+		}
+		g := float64(loss.Grad[0]) / float64(n)
+		dp := pred.EnsureGrad()
+		for i, v := range pred.Data {
+			d := float64(v) - float64(targets[i])
+			switch {
+			case delta == 0:
+				dp[i] += T(g * 2 * d)
+			case math.Abs(d) <= delta:
+				dp[i] += T(g * d)
+			default:
+				dp[i] += T(g * delta * math.Copysign(1, d))
+			}
+		}
+	})
+	return loss
+}

@@ -2,10 +2,15 @@ package recipes
 
 import (
 	"bytes"
+	"encoding/csv"
+	"encoding/json"
 	"fmt"
+	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/seqkit/seqkit/pipeline"
@@ -19,11 +24,14 @@ func (r *Recipe) Materialize(dir string) error {
 	if g == nil {
 		return nil
 	}
-	if g.Name != "taipei" && g.Name != "reverse" {
+	if g.Name != "taipei" && g.Name != "reverse" && g.Name != "windows" {
 		return fmt.Errorf("recipes: unknown generator %q", g.Name)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
+	}
+	if g.Name == "windows" {
+		return r.materializeWindows(dir)
 	}
 	for i, s := range []struct {
 		name string
@@ -177,4 +185,83 @@ func Reverse(rng *rand.Rand) (src, tgt string) {
 		d[i], d[j] = d[j], d[i]
 	}
 	return src, strings.Join(d, " ")
+}
+
+// materializeWindows writes the forecasting windows of data.generate.windows as
+// train, dev and test JSON Lines files and points the recipe's data at them.
+func (r *Recipe) materializeWindows(dir string) error {
+	w := r.Data.Generate.Windows
+	if w == nil {
+		return fmt.Errorf("recipes: data.generate: the windows generator needs windows: {source, column, context, horizon, …}")
+	}
+	labels, values, err := readSeries(w.Source, w.Column, w.Label)
+	if err != nil {
+		return err
+	}
+	n := len(values)
+	testStart := n - int(math.Round(w.TestShare*float64(n)))
+	devStart := testStart - int(math.Round(w.DevShare*float64(testStart)))
+	for _, s := range []struct {
+		name     string
+		from, to int // target start indices
+		dst      *pipeline.Source
+	}{{"train", w.Context, devStart, &r.Data.Train}, {"dev", max(devStart, w.Context), testStart, &r.Data.Dev}, {"test", max(testStart, w.Context), n, &r.Data.Test}} {
+		var b bytes.Buffer
+		rows := 0
+		for t := s.from; t+w.Horizon <= n && t < s.to; t++ {
+			vec, _ := json.Marshal(values[t-w.Context : t+w.Horizon])
+			lab, _ := json.Marshal(labels[t])
+			fmt.Fprintf(&b, "{\"text\": %s, \"vector\": %s}\n", lab, vec)
+			rows++
+		}
+		if rows == 0 {
+			return fmt.Errorf("recipes: data.generate.windows: %s has %d points: no %s window of context %d and horizon %d", w.Source, n, s.name, w.Context, w.Horizon)
+		}
+		p := filepath.Join(dir, s.name+".jsonl")
+		if err := pipeline.WriteFileAtomic(p, b.Bytes()); err != nil {
+			return err
+		}
+		*s.dst = pipeline.Source{Path: p, Format: pipeline.JSONL, Columns: pipeline.Columns{Text: "text", Vector: "vector"}}
+	}
+	return nil
+}
+
+// readSeries reads the labels and values of a CSV series with a header row;
+// labelCol 0 labels the points by their index.
+func readSeries(path string, col, labelCol int) ([]string, []float64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("recipes: data.generate.windows: %w", err)
+	}
+	defer f.Close()
+	cr := csv.NewReader(f)
+	cr.FieldsPerRecord = -1
+	var labels []string
+	var values []float64
+	for line := 1; ; line++ {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("recipes: data.generate.windows: %s: %w", path, err)
+		}
+		if line == 1 {
+			continue // the header
+		}
+		if col > len(rec) || labelCol > len(rec) {
+			return nil, nil, fmt.Errorf("recipes: data.generate.windows: %s:%d: %d fields, no column %d", path, line, len(rec), max(col, labelCol))
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(rec[col-1]), 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, nil, fmt.Errorf("recipes: data.generate.windows: %s:%d: %q is not a number", path, line, rec[col-1])
+		}
+		values = append(values, v)
+		if labelCol > 0 {
+			labels = append(labels, rec[labelCol-1])
+		} else {
+			labels = append(labels, strconv.Itoa(len(values)-1))
+		}
+	}
+	return labels, values, nil
 }

@@ -401,7 +401,7 @@ func (l *loader) check(n *yaml.Node, v reflect.Value, key string) {
 			if v.Type() == sourceType && (k.Value == "path" || k.Value == "files") {
 				l.resolvePaths(val, fv)
 			}
-			if v.Type() == reflect.TypeFor[Output]() && k.Value == "dir" {
+			if (v.Type() == reflect.TypeFor[Output]() && k.Value == "dir") || (v.Type() == reflect.TypeFor[Windows]() && k.Value == "source") {
 				l.resolvePaths(val, fv)
 			}
 			if f := v.Type().FieldByIndex(idx); fv.Kind() != reflect.Struct {

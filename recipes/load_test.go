@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/seqkit/seqkit/plugins"
 	"github.com/seqkit/seqkit/recipes"
 	"github.com/seqkit/seqkit/tasks"
 	"github.com/seqkit/seqkit/tasks/classify"
@@ -19,7 +20,7 @@ import (
 
 func registry(t testing.TB) *tasks.Registry {
 	var reg tasks.Registry
-	for _, typ := range []tasks.Type{tagging.Type(), classify.Type(), generate.Type(), seq2seq.Type()} {
+	for _, typ := range []tasks.Type{tagging.Type(), classify.Type(), generate.Type(), seq2seq.Type(), new(plugins.Host).Type()} {
 		if err := reg.Register(typ); err != nil {
 			t.Fatal(err)
 		}
@@ -46,7 +47,7 @@ func TestErrors(t *testing.T) {
 			`testdata/bad_range.yaml:3:18: model.dropout: must be at most 0.95, got 1.5`,
 			`testdata/bad_range.yaml:3:29: model.cell: "lstmm" is not one of rnn, rnn_relu, lstm, gru; did you mean "lstm"?`}},
 		{"bad_task.yaml", nil, []string{
-			`testdata/bad_task.yaml:4:9: task.type: unknown task type "taging"; did you mean "tagging"? (known: classify, generate, seq2seq, tagging)`}},
+			`testdata/bad_task.yaml:4:9: task.type: unknown task type "taging"; did you mean "tagging"? (known: classify, generate, plugin, seq2seq, tagging)`}},
 		{"bad_task_option.yaml", nil, []string{
 			`testdata/bad_task_option.yaml:5:3: task.label_smothing: unknown key; did you mean "label_smoothing"? (known: constrain, head, joint, label_smoothing, nbest, scheme, train_scheme)`}},
 		{"misfit.yaml", nil, []string{

@@ -46,11 +46,29 @@ type Data struct {
 
 // Generate selects a built-in data generator and the size of each split.
 type Generate struct {
-	Name  string `yaml:"name" doc:"generator name: taipei (travel requests, tagging) or reverse (digit strings and their reverse, seq2seq)" enum:"taipei,reverse"`
-	Train int    `yaml:"train" doc:"training examples" min:"1"`
-	Dev   int    `yaml:"dev" doc:"dev examples" min:"1"`
-	Test  int    `yaml:"test" doc:"test examples" min:"1"`
-	Seed  uint64 `yaml:"seed" doc:"generator seed"`
+	Name  string `yaml:"name" doc:"generator name: taipei (travel requests, tagging), reverse (digit strings and their reverse, seq2seq) or windows (forecasting windows cut from a series)" enum:"taipei,reverse,windows"`
+	Train int    `yaml:"train,omitempty" doc:"taipei, reverse: training examples" min:"1"`
+	Dev   int    `yaml:"dev,omitempty" doc:"taipei, reverse: dev examples" min:"1"`
+	Test  int    `yaml:"test,omitempty" doc:"taipei, reverse: test examples" min:"1"`
+	Seed  uint64 `yaml:"seed,omitempty" doc:"generator seed"`
+	// Windows cuts a series into forecasting examples (see Windows).
+	Windows *Windows `yaml:"windows,omitempty" doc:"windows: the series and how to cut it"`
+}
+
+// Windows cuts a univariate series (a CSV column) into forecasting examples,
+// chronologically: the last test share of the points are test targets, the
+// last dev share of the rest dev targets, the others training targets. Each
+// example is a JSON line: the target's first row label (the date) as text, and
+// a vector of the context values before the target and then the horizon values
+// to forecast. Contexts reach back across split boundaries, never forward.
+type Windows struct {
+	Source    string  `yaml:"source" doc:"CSV file of the series, with a header row"`
+	Column    int     `yaml:"column" doc:"1-based column of the values" min:"1"`
+	Label     int     `yaml:"label" doc:"1-based column of the row labels (dates), 0 for the row number" min:"0"`
+	Context   int     `yaml:"context" doc:"values before each target in the vector" min:"1" max:"100000"`
+	Horizon   int     `yaml:"horizon" doc:"values to forecast, after the context" min:"1" max:"1000"`
+	TestShare float64 `yaml:"test_share" doc:"share of the points that are test targets (the last ones)" min:"0.01" max:"0.5"`
+	DevShare  float64 `yaml:"dev_share" doc:"share of the other points that are dev targets (the last ones)" min:"0.01" max:"0.5"`
 }
 
 // Split is a dev split carved from the training data: each example goes to dev
