@@ -128,7 +128,9 @@ func cutPrefix(s, p string) (string, bool) {
 func pluginRecipe(r *recipes.Recipe, o *Options) ([]byte, error) {
 	cp := *r
 	cp.Task = recipes.Task{Type: o.Name}
-	cp.Data.Generate = nil // already written into the splits
+	if cp.Data.Train.Path != "" {
+		cp.Data.Generate = nil // already written into the splits
+	}
 	doc, err := cp.YAML()
 	if err != nil {
 		return nil, err

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/seqkit/seqkit/plugins/examples/forecast"
+	"github.com/seqkit/seqkit/recipes"
+	"github.com/seqkit/seqkit/tasks"
+	"github.com/seqkit/seqkit/tasks/tasktest"
+)
+
+// buildPlugin builds a plugin binary from the package pkg (relative to the
+// module root) into dir as seqkit-plugin-name.
+func buildPlugin(t *testing.T, dir, name, pkg string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "seqkit-plugin-"+name)
+	cmd := exec.Command("go", "build", "-o", bin, pkg)
+	cmd.Dir = "../.."
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
+	}
+	return bin
+}
+
+// running lists the processes whose command line starts with path.
+func running(path string) []string {
+	var out []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && strings.HasPrefix(string(b), path) {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// evalJSON runs seqkit eval --json and returns its metrics.
+func evalJSON(t *testing.T, dir string, args ...string) map[string]float64 {
+	t.Helper()
+	res := seqkit(t, dir, args...)
+	var out struct{ Metrics map[string]float64 }
+	if res.code != 0 || json.Unmarshal([]byte(res.stdout), &out) != nil {
+		t.Fatalf("eval: %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	return out.Metrics
+}
+
+// TestForecastPlugin builds the example plugin, finds it with seqkit plugins
+// list and describe, runs the forecast-min-temp recipe through it with the
+// real CLI, and checks that the test metrics equal the same task's in-process
+// and beat persistence.
+func TestForecastPlugin(t *testing.T) {
+	tasktest.NeedData(t, "timeseries")
+	dir := t.TempDir()
+	pdir := filepath.Join(dir, "plugins")
+	bin := buildPlugin(t, pdir, "forecast", "./plugins/examples/forecast/cmd/seqkit-plugin-forecast")
+	list := seqkit(t, dir, "plugins", "list", "--plugin-dir", pdir)
+	if list.code != 0 || !strings.Contains(list.stdout, "forecast") || !strings.Contains(list.stdout, bin) || !strings.Contains(list.stdout, "0.1.0") {
+		t.Fatalf("plugins list: %d\n%s%s", list.code, list.stdout, list.stderr)
+	}
+	desc := seqkit(t, dir, "plugins", "describe", "forecast", "--plugin-dir", pdir)
+	if desc.code != 0 || !strings.Contains(desc.stdout, "window") || !strings.Contains(desc.stdout, "metric: mae") {
+		t.Fatalf("plugins describe: %d\n%s%s", desc.code, desc.stdout, desc.stderr)
+	}
+	root, _ := filepath.Abs(tasktest.DataRoot)
+	sets := []string{"--set", "train.epochs=3"}
+	res := seqkit(t, dir, append([]string{"run", "forecast-min-temp", "-o", "fc", "--plugin-dir", pdir, "--data-root", root}, sets...)...)
+	if res.code != 0 {
+		t.Fatalf("run: %d\n%s", res.code, res.stderr)
+	}
+	remote := evalJSON(t, dir, "eval", "-m", "fc", "--split", "test", "--json", "--plugin-dir", pdir, "--data-root", root)
+	// The same recipe with the task in-process.
+	var reg tasks.Registry
+	if err := reg.Register(forecast.Type()); err != nil {
+		t.Fatal(err)
+	}
+	r, err := recipes.Load("forecast-min-temp", recipes.Options{Tasks: &reg, DataRoot: root,
+		Sets: []string{"train.epochs=3", "task=null", "task={type: forecast, window: 30, horizon: 1, season: 365, loss: mse}"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, err := tasks.Run(context.Background(), r, tasks.RunOptions{Dir: filepath.Join(dir, "local"), Registry: &reg,
+		Prepare: tasks.PrepareOptions{CacheDir: t.TempDir()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("plugin test %v\nin-process test %v", remote, local.Test)
+	for k, v := range local.Test {
+		if math.Abs(remote[k]-v) > 1e-9 {
+			t.Errorf("test %s: plugin %v, in-process %v", k, remote[k], v)
+		}
+	}
+	if remote["mae"] >= remote["mae_persistence"] {
+		t.Errorf("test MAE %.3f does not beat persistence %.3f", remote["mae"], remote["mae_persistence"])
+	}
+	if p := running(bin); len(p) > 0 {
+		t.Errorf("plugin processes left: %v", p)
+	}
+}
+
+// TestPluginInterrupt: Ctrl-C during a run through a plugin writes a checkpoint,
+// exits with the resume command, and leaves no plugin process behind.
+func TestPluginInterrupt(t *testing.T) {
+	dir := t.TempDir()
+	pdir := filepath.Join(dir, "plugins")
+	bin := buildPlugin(t, pdir, "testclassify", "./plugins/internal/testplugin")
+	var data strings.Builder
+	for i := range 2000 {
+		fmt.Fprintf(&data, "{\"text\": \"w%d w%d w%d\", \"label\": \"%d\"}\n", i%7, i%5, i%3, i%2)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "d.jsonl"), []byte(data.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	recipe := `name: interrupted
+data:
+  train: {path: d.jsonl, columns: {text: text, label: label}}
+  dev: {path: d.jsonl, columns: {text: text, label: label}}
+model: {embedding: 8, hidden: 8}
+task: {type: plugin, name: testclassify}
+train: {epochs: 1000, checkpoint_every: 5}
+`
+	if err := os.WriteFile(filepath.Join(dir, "r.yaml"), []byte(recipe), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(seqkitBin(), "train", "r.yaml", "-o", "r", "--plugin-dir", pdir)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(dir, ".cache"))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(dir, "r/checkpoints/last/loop.json")); err == nil {
+			break
+		}
+	}
+	if len(running(bin)) == 0 {
+		t.Fatalf("no plugin process while training\n%s", stderr.String())
+	}
+	cmd.Process.Signal(os.Interrupt)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(stderr.String(), "--resume") {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "r/checkpoints/last/model.safetensors")); err != nil {
+		t.Errorf("no checkpoint after Ctrl-C: %v", err)
+	}
+	if p := running(bin); len(p) > 0 {
+		t.Errorf("plugin processes left after Ctrl-C: %v", p)
+	}
+}
+
+// seqkitBin is the seqkit binary these tests built.
+func seqkitBin() string { return bin }
