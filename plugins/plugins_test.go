@@ -22,7 +22,7 @@ import (
 
 // buildPlugin builds the test plugin (the classify task served as
 // "testclassify") into dir once per test binary.
-func buildPlugin(t *testing.T, dir string) string {
+func buildPlugin(t testing.TB, dir string) string {
 	t.Helper()
 	bin := filepath.Join(dir, plugins.BinaryPrefix+"testclassify")
 	if out, err := exec.Command("go", "build", "-o", bin, "./internal/testplugin").CombinedOutput(); err != nil {
@@ -190,3 +190,5 @@ func TestPluginOptionsChecked(t *testing.T) {
 	h.Close()
 	noChildren(t)
 }
+
+func writeFile(path, body string) error { return os.WriteFile(path, []byte(body), 0o644) }
