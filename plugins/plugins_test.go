@@ -192,3 +192,49 @@ func TestPluginOptionsChecked(t *testing.T) {
 }
 
 func writeFile(path, body string) error { return os.WriteFile(path, []byte(body), 0o644) }
+
+// TestReadmeExample: the plugin README's walk-through writes is the file in
+// examples/meanpool, word for word, and it builds, is found, and learns.
+func TestReadmeExample(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile("examples/meanpool/main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(readme)
+	i := strings.Index(s, "2. Write `main.go`")
+	j := strings.Index(s[max(i, 0):], "```go\n")
+	if i < 0 || j < 0 {
+		t.Fatal("README has no main.go in its plugin walk-through")
+	}
+	block := s[i+j+len("```go\n"):]
+	block = block[:strings.Index(block, "   ```")]
+	var code strings.Builder
+	for _, line := range strings.Split(strings.TrimRight(block, "\n"), "\n") {
+		code.WriteString(strings.TrimPrefix(line, "   ") + "\n")
+	}
+	if code.String() != string(src) {
+		t.Fatal("the README's main.go differs from plugins/examples/meanpool/main.go: copy the file into the README")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, plugins.BinaryPrefix+"meanpool")
+	if out, err := exec.Command("go", "build", "-o", bin, "./examples/meanpool").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	writeData(t, filepath.Join(dir, "train.jsonl"), 600, 1)
+	writeData(t, filepath.Join(dir, "dev.jsonl"), 100, 2)
+	h := &plugins.Host{Dirs: []string{dir}}
+	defer h.Close()
+	res, err := run(t, h, recipe(t, dir, "{type: plugin, name: meanpool, options: {smoothing: 0.1}}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acc := res.Dev["accuracy"]; acc < 80 {
+		t.Errorf("dev accuracy %.1f through the README's plugin", acc)
+	}
+	h.Close()
+	noChildren(t)
+}
