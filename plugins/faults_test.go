@@ -1,9 +1,11 @@
 package plugins_test
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -74,4 +76,39 @@ func TestFaults(t *testing.T) {
 		}
 		noChildren(t)
 	})
+}
+
+// TestStdoutHygiene: a plugin that prints to standard output before serving and
+// while training still completes the handshake and the run; its lines show in
+// the host's log, prefixed with its name.
+func TestStdoutHygiene(t *testing.T) {
+	dir := t.TempDir()
+	buildPlugin(t, dir)
+	writeData(t, filepath.Join(dir, "train.jsonl"), 60, 1)
+	writeData(t, filepath.Join(dir, "dev.jsonl"), 20, 2)
+	t.Setenv("SEQKIT_TESTPLUGIN_FAULT", "print")
+	var log strings.Builder
+	h := &plugins.Host{Dirs: []string{dir}, Log: &syncWriter{w: &log}}
+	defer h.Close()
+	if _, err := run(t, h, recipe(t, dir, "{type: plugin, name: testclassify}")); err != nil {
+		t.Fatal(err)
+	}
+	h.Close()
+	for _, want := range []string{"[testclassify] a line printed before Serve", "[testclassify] a line printed during a training step"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("the host's log lacks %q:\n%s", want, log.String())
+		}
+	}
+	noChildren(t)
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(b)
 }
