@@ -112,3 +112,33 @@ func (s *syncWriter) Write(b []byte) (int, error) {
 	defer s.mu.Unlock()
 	return s.w.Write(b)
 }
+
+// TestLockFile: a plugin pinned by its folder's lock file is refused once its
+// binary changes.
+func TestLockFile(t *testing.T) {
+	dir := t.TempDir()
+	bin := buildPlugin(t, dir)
+	writeData(t, filepath.Join(dir, "train.jsonl"), 60, 1)
+	writeData(t, filepath.Join(dir, "dev.jsonl"), 20, 2)
+	pins, err := plugins.WriteLock(dir)
+	if err != nil || len(pins) != 1 {
+		t.Fatalf("lock: %v %v", pins, err)
+	}
+	h := &plugins.Host{Dirs: []string{dir}}
+	defer h.Close()
+	if _, err := run(t, h, recipe(t, dir, "{type: plugin, name: testclassify}")); err != nil {
+		t.Fatalf("the locked plugin, unchanged: %v", err)
+	}
+	h.Close()
+	f, err := os.OpenFile(bin, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("tampered"))
+	f.Close()
+	_, err = run(t, h, recipe(t, dir, "{type: plugin, name: testclassify}"))
+	if err == nil || !strings.Contains(err.Error(), pins["testclassify"]) || !strings.Contains(err.Error(), plugins.LockFile) {
+		t.Errorf("changed binary under a lock file: error %v", err)
+	}
+	noChildren(t)
+}

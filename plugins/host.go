@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/seqkit/seqkit/pipeline"
 	"github.com/seqkit/seqkit/plugins/proto"
 )
 
@@ -134,16 +135,76 @@ type Plugin struct {
 	timeout    time.Duration
 }
 
+// LockFile, in a plugin folder, pins the plugins of that folder: one line
+// "NAME SHA256" per plugin (seqkit plugins lock writes it). A recipe's own pin
+// takes precedence.
+const LockFile = "seqkit-plugins.lock"
+
 // Launch starts plugin name, checking its binary against the pinned sha256 (hex)
-// first when one is given, completes the handshake and asks for its
-// description. On any failure the process is stopped and the error carries the
-// plugin's last lines of standard error.
+// first when one is given, else against its folder's lock file when that lists
+// it, completes the handshake and asks for its description. On any failure the
+// process is stopped and the error carries the plugin's last lines of standard
+// error.
 func (h *Host) Launch(name, pin string) (*Plugin, error) {
 	path, err := h.Find(name)
 	if err != nil {
 		return nil, err
 	}
+	if pin == "" {
+		locks, err := ReadLock(filepath.Dir(path))
+		if err != nil {
+			return nil, err
+		}
+		pin = locks[name]
+	}
 	return h.LaunchPath(name, path, pin)
+}
+
+// ReadLock reads the lock file of a plugin folder: plugin name → sha256. A
+// folder without one has no pins.
+func ReadLock(dir string) (map[string]string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, LockFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	pins := map[string]string{}
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			return nil, fmt.Errorf("plugins: %s:%d: want \"NAME SHA256\", got %q", filepath.Join(dir, LockFile), i+1, line)
+		}
+		pins[f[0]] = f[1]
+	}
+	return pins, nil
+}
+
+// WriteLock pins every plugin of a folder at its current sha256 and returns the
+// pins.
+func WriteLock(dir string) (map[string]string, error) {
+	h := &Host{Dirs: []string{dir}}
+	found, err := h.Discover()
+	if err != nil {
+		return nil, err
+	}
+	pins := map[string]string{}
+	var b strings.Builder
+	b.WriteString("# seqkit plugins lock: each plugin's sha256, checked before every start\n")
+	for _, name := range sortedKeys(found) {
+		sum, err := FileSHA256(found[name])
+		if err != nil {
+			return nil, err
+		}
+		pins[name] = sum
+		fmt.Fprintf(&b, "%s %s\n", name, sum)
+	}
+	return pins, pipeline.WriteFileAtomic(filepath.Join(dir, LockFile), []byte(b.String()))
 }
 
 // LaunchPath is Launch for a binary found elsewhere.
@@ -163,7 +224,7 @@ func (h *Host) LaunchPath(name, path, pin string) (*Plugin, error) {
 			return nil, fmt.Errorf("plugins: %s: %w", name, err)
 		}
 		if !strings.EqualFold(got, hex.EncodeToString(sum)) {
-			return nil, fmt.Errorf("plugins: %s: %s has sha256 %s, but the recipe pins %s: the binary changed; refusing to run it (rebuild the pinned version, or update the pin if the change is yours)", name, path, got, hex.EncodeToString(sum))
+			return nil, fmt.Errorf("plugins: %s: %s has sha256 %s, but the recipe or %s pins %s: the binary changed; refusing to run it (rebuild the pinned version, or update the pin if the change is yours)", name, path, got, LockFile, hex.EncodeToString(sum))
 		}
 	}
 	var logBuf bytes.Buffer

@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"path/filepath"
 	"slices"
 	"text/tabwriter"
 
@@ -85,6 +87,32 @@ in --plugin-dir, then in the folders of $SEQKIT_PLUGIN_PATH, then in ./plugins/b
 			return w.Flush()
 		},
 	}
-	c.AddCommand(list, describe)
+	lock := &cobra.Command{
+		Use:   "lock",
+		Short: "Pin every plugin of a folder at its current sha256 (seqkit-plugins.lock)",
+		Long: `lock writes seqkit-plugins.lock into the plugin folder (--plugin-dir, else
+./plugins/bin): one line per plugin, its name and sha256. Before starting a plugin
+found in that folder, seqkit checks the binary against it and refuses one that
+changed; a recipe's task.sha256 takes precedence.`,
+		Example: `  seqkit plugins lock
+  seqkit plugins lock --plugin-dir ./build`,
+		Args: args(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error {
+			dir := plugins.SearchDirs(e.pluginDir)[0]
+			if e.pluginDir == "" {
+				dir = plugins.DefaultDir
+			}
+			pins, err := plugins.WriteLock(dir)
+			if err != nil {
+				return err
+			}
+			for _, n := range slices.Sorted(maps.Keys(pins)) {
+				fmt.Fprintf(c.OutOrStdout(), "%s %s\n", n, pins[n])
+			}
+			fmt.Fprintf(c.ErrOrStderr(), "pinned %d plugins in %s\n", len(pins), filepath.Join(dir, plugins.LockFile))
+			return nil
+		},
+	}
+	c.AddCommand(list, describe, lock)
 	return c
 }
