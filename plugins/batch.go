@@ -29,6 +29,42 @@ const (
 	metaOffset = "seqkit.offset"
 )
 
+// BatchSchema is the schema of the batches of data with vocabularies v: the
+// columns EncodeBatch writes for them, without the stream offset.
+func BatchSchema(v pipeline.Vocabs) *arrow.Schema {
+	ints := arrow.ListOf(arrow.PrimitiveTypes.Int32)
+	fields := []arrow.Field{{Name: colRow, Type: arrow.PrimitiveTypes.Int64}, {Name: colIDs, Type: ints}}
+	if v.Tags != nil {
+		fields = append(fields, arrow.Field{Name: colTags, Type: ints})
+	}
+	if v.Feature != nil {
+		fields = append(fields, arrow.Field{Name: colFeature, Type: ints})
+	}
+	if v.Labels != nil {
+		fields = append(fields, arrow.Field{Name: colLabel, Type: arrow.PrimitiveTypes.Int32})
+	}
+	if v.Target != nil {
+		fields = append(fields, arrow.Field{Name: colTarget, Type: ints})
+	}
+	if v.Vector > 0 {
+		fields = append(fields, arrow.Field{Name: colVector, Type: arrow.ListOf(arrow.PrimitiveTypes.Float32)})
+	}
+	if v.Chars != nil {
+		fields = append(fields, arrow.Field{Name: colChars, Type: arrow.ListOf(ints)})
+	}
+	return arrow.NewSchema(fields, nil)
+}
+
+// encodeSchema writes a schema as an Arrow IPC stream with no record batch.
+func encodeSchema(s *arrow.Schema) ([]byte, error) {
+	var buf bytes.Buffer
+	w := ipc.NewWriter(&buf, ipc.WithSchema(s))
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
 // EncodeBatch writes b as an Arrow IPC stream of one record batch.
 func EncodeBatch(b *pipeline.Batch) ([]byte, error) {
 	rec := batchRecord(b)

@@ -81,9 +81,13 @@ func (r *Remote) Init(s tasks.Setup) error {
 	if err != nil {
 		return err
 	}
+	schema, err := encodeSchema(BatchSchema(s.Vocabs))
+	if err != nil {
+		return err
+	}
 	ctx, cancel := p.ctx()
 	defer cancel()
-	resp, err := p.task.Configure(ctx, &proto.ConfigureRequest{RecipeYaml: doc})
+	resp, err := p.task.Configure(ctx, &proto.ConfigureRequest{RecipeYaml: doc, Schema: schema})
 	if err != nil {
 		return p.explain(fmt.Errorf("plugins: %s: configure: %w", o.Name, err))
 	}
