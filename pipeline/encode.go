@@ -525,6 +525,12 @@ func parseVector(fields []string, n int) ([]float32, error) {
 	if len(fields) != n {
 		return nil, fmt.Errorf("the vector has %d numbers, the training data %d", len(fields), n)
 	}
+	return ParseVector(fields)
+}
+
+// ParseVector reads the numbers of a vector: finite, as float32.
+func ParseVector(fields []string) ([]float32, error) {
+	n := len(fields)
 	xs := make([]float32, n)
 	for k, f := range fields {
 		x, err := strconv.ParseFloat(f, 32)

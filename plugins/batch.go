@@ -69,15 +69,7 @@ func encodeSchema(s *arrow.Schema) ([]byte, error) {
 func EncodeBatch(b *pipeline.Batch) ([]byte, error) {
 	rec := batchRecord(b)
 	defer rec.Release()
-	var buf bytes.Buffer
-	w := ipc.NewWriter(&buf, ipc.WithSchema(rec.Schema()))
-	if err := w.Write(rec); err != nil {
-		return nil, err
-	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return writeRecord(rec)
 }
 
 // timeMajorList appends each sequence's first n[j] steps of a time-major [T, B]

@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode"
 
@@ -728,13 +727,9 @@ func parseVector(s string, n int) ([]float32, error) {
 	if len(fields) != n {
 		return nil, fmt.Errorf("generate: the condition has %d numbers; this model reads vectors of %d", len(fields), n)
 	}
-	v := make([]float32, n)
-	for k, f := range fields {
-		x, err := strconv.ParseFloat(f, 32)
-		if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
-			return nil, fmt.Errorf("generate: condition item %d: %q is not a finite number", k+1, f)
-		}
-		v[k] = float32(x)
+	v, err := pipeline.ParseVector(fields)
+	if err != nil {
+		return nil, fmt.Errorf("generate: condition: %w", err)
 	}
 	return v, nil
 }

@@ -154,42 +154,38 @@ func BenchmarkGemm(b *testing.B) {
 	}
 	for name, kern := range kernels() {
 		for _, s := range shapes {
-			b.Run(name+"/"+s.name, func(b *testing.B) {
-				rng := rand.New(rand.NewPCG(1, 1))
-				a := randSlice(rng, s.m*s.k)
-				bb := randSlice(rng, s.k*s.n)
-				c := make([]float32, s.m*s.n)
-				lda, ldb := s.k, s.n
-				if s.ta {
-					lda = s.m
+			// Each product also with op(B) packed once (a recurrent step).
+			for _, packed := range []bool{false, true} {
+				sub := name + "/" + s.name
+				if packed {
+					sub += "/packed"
 				}
-				if s.tb {
-					ldb = s.k
-				}
-				for b.Loop() {
-					gemm(kern, 2, s.ta, s.tb, s.m, s.n, s.k, 1, a, lda, bb, ldb, nil, 1, c, s.n)
-				}
-				b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			})
-			// The same product with op(B) packed once (a recurrent step).
-			b.Run(name+"/"+s.name+"/packed", func(b *testing.B) {
-				rng := rand.New(rand.NewPCG(1, 1))
-				a := randSlice(rng, s.m*s.k)
-				bb := randSlice(rng, s.k*s.n)
-				c := make([]float32, s.m*s.n)
-				lda, ldb := s.k, s.n
-				if s.ta {
-					lda = s.m
-				}
-				if s.tb {
-					ldb = s.k
-				}
-				p := Pack(s.tb, s.k, s.n, bb, ldb)
-				for b.Loop() {
-					gemm(kern, 2, s.ta, false, s.m, s.n, s.k, 1, a, lda, nil, 0, p, 1, c, s.n)
-				}
-				b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			})
+				b.Run(sub, func(b *testing.B) {
+					rng := rand.New(rand.NewPCG(1, 1))
+					a := randSlice(rng, s.m*s.k)
+					bb := randSlice(rng, s.k*s.n)
+					c := make([]float32, s.m*s.n)
+					lda, ldb := s.k, s.n
+					if s.ta {
+						lda = s.m
+					}
+					if s.tb {
+						ldb = s.k
+					}
+					var p *Packed
+					if packed {
+						p = Pack(s.tb, s.k, s.n, bb, ldb)
+					}
+					for b.Loop() {
+						if packed {
+							gemm(kern, 2, s.ta, false, s.m, s.n, s.k, 1, a, lda, nil, 0, p, 1, c, s.n)
+						} else {
+							gemm(kern, 2, s.ta, s.tb, s.m, s.n, s.k, 1, a, lda, bb, ldb, nil, 1, c, s.n)
+						}
+					}
+					b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
 		}
 	}
 }
