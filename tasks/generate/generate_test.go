@@ -37,7 +37,7 @@ func TestNamesLMLearns(t *testing.T) {
 	dev := tasktest.Slice(t, dir+"/names.dev.txt", tmp, "dev.txt", 4, 0)
 	reg := registry(t)
 	res := tasktest.Run(t, reg, "names-lm", "data.train.path="+train, "data.dev.path="+dev,
-		"data.test.path="+dev, "train.epochs=2", "model.hidden=64", "model.layers=1")
+		"data.test.path="+dev, "train.epochs=2", "model.hidden=64", "model.layers=1", "model.dropout=0.2", "train.schedule.kind=constant")
 	t.Logf("dev %v", res.Dev)
 	if nll := res.Dev["nll"]; nll > 2.45 {
 		t.Errorf("dev NLL %.3f nats per character after 2 epochs on 3.2k names, want ≤ 2.45", nll)
@@ -118,7 +118,7 @@ func TestConditionalGeneration(t *testing.T) {
 		"data.train.format=tsv", "data.dev.format=tsv", "data.test.format=tsv",
 		"data.train.no_header=true", "data.dev.no_header=true", "data.test.no_header=true",
 		`data.train.columns={label: "1", text: "2"}`, `data.dev.columns={label: "1", text: "2"}`, `data.test.columns={label: "1", text: "2"}`,
-		"task.condition=init", "train.epochs=2", "model.hidden=64", "model.layers=1")
+		"task.condition=init", "train.epochs=2", "model.hidden=64", "model.layers=1", "model.dropout=0.2", "train.schedule.kind=constant")
 	t.Logf("dev nll %.3f", res.Dev["nll"])
 	if _, ok := res.Dev["nll/Italian"]; !ok {
 		t.Errorf("no per-language NLL in %v", res.Dev)
