@@ -82,7 +82,7 @@ func (h *Host) Find(name string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("plugins: no plugin %q: no %s%s in %s", name, BinaryPrefix, name, strings.Join(h.Dirs, ", "))
+	return "", fmt.Errorf("plugins: no plugin %q: no %s%s in %s; build it into one of them, or point --plugin-dir (or $%s) at its folder", name, BinaryPrefix, name, strings.Join(h.Dirs, ", "), PathEnv)
 }
 
 // Discover lists the plugin binaries of the search folders, the first of each
