@@ -20,6 +20,10 @@ func newPluginsCmd(e *env) *cobra.Command {
 		Long: `A task plugin is a binary named seqkit-plugin-NAME that provides the task NAME;
 a recipe runs it with task: {type: plugin, name: NAME}. seqkit looks for plugins
 in --plugin-dir, then in the folders of $SEQKIT_PLUGIN_PATH, then in ./plugins/bin.`,
+		Example: `  go build -o plugins/bin/seqkit-plugin-forecast ./plugins/examples/forecast/cmd/seqkit-plugin-forecast
+  seqkit plugins list
+  seqkit plugins describe forecast
+  seqkit run forecast-min-temp`,
 		Args: args(cobra.NoArgs),
 	}
 	var asJSON bool
