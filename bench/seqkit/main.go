@@ -1,0 +1,212 @@
+// Command seqkit is seqkit's side of the peer benchmark: the four
+// configurations of ../shared/bench/README.md (tagger, classifier, lm,
+// seq2seq) built from seqkit's layers, trained on random batches with Adam (lr
+// 1e-3) and run for inference, printing one JSON object per configuration as
+// bench/torch_bench.py does for PyTorch. bench/run.sh runs both and prints
+// the ratios.
+//
+//	go run ./bench/seqkit --configs tagger,lm --train-batches 50
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/seqkit/seqkit/nn"
+)
+
+// config is one benchmark shape: B batch, T length (and Tt of the target), V
+// vocabulary, E embedding, H hidden, C classes.
+type config struct {
+	B, T, Tt, V, E, H, C int
+}
+
+var configs = map[string]config{
+	"tagger":     {B: 32, T: 20, V: 1000, E: 100, H: 128, C: 127},
+	"classifier": {B: 64, T: 64, V: 20000, E: 128, H: 256, C: 2},
+	"lm":         {B: 32, T: 35, V: 10000, E: 256, H: 512, C: 10000},
+	"seq2seq":    {B: 32, T: 20, Tt: 20, V: 5000, E: 128, H: 256, C: 5000},
+}
+
+// model is a configuration's network: its parameters, and a forward pass from
+// a batch to the loss (training) or the logits (inference, tp nil).
+type model struct {
+	params  []*nn.Tensor[float32]
+	forward func(tp *nn.Tape, b batch) *nn.Tensor[float32]
+	loss    func(tp *nn.Tape, logits *nn.Tensor[float32], b batch) *nn.Tensor[float32]
+	tokens  int
+}
+
+type batch struct {
+	src, tgtIn []int32 // [T, B] and [Tt, B]
+	gold       []int32 // per token, or per sequence
+}
+
+func ones(B, T int) []int {
+	l := make([]int, B)
+	for i := range l {
+		l[i] = T
+	}
+	return l
+}
+
+func build(name string, c config, rng *rand.Rand) (*model, error) {
+	m := &model{}
+	emb := nn.NewEmbedding[float32]("emb", c.V, c.E, -1, rng)
+	m.params = emb.Params()
+	add := func(ps ...*nn.Tensor[float32]) { m.params = append(m.params, ps...) }
+	ce := func(tp *nn.Tape, lg *nn.Tensor[float32], b batch) *nn.Tensor[float32] {
+		return nn.CrossEntropy(tp, lg, b.gold, -1, nn.CEOptions{})
+	}
+	m.loss = ce
+	switch name {
+	case "tagger", "lm":
+		cell, bidir := nn.LSTM, name == "tagger"
+		rnn, err := nn.NewRNN[float32]("rnn", nn.RNNConfig{Cell: cell, InputSize: c.E, HiddenSize: c.H, Bidirectional: bidir}, rng)
+		if err != nil {
+			return nil, err
+		}
+		out := nn.NewLinear[float32]("out", rnn.Config.OutputSize(), c.C, rng)
+		add(rnn.Params()...)
+		add(out.Params()...)
+		m.forward = func(tp *nn.Tape, b batch) *nn.Tensor[float32] {
+			h, _ := rnn.Forward(tp, emb.Forward(tp, b.src, c.T, c.B), ones(c.B, c.T), nn.State[float32]{}, nil)
+			return out.Forward(tp, h)
+		}
+		m.tokens = c.B * c.T
+	case "classifier":
+		rnn, err := nn.NewRNN[float32]("rnn", nn.RNNConfig{Cell: nn.GRU, InputSize: c.E, HiddenSize: c.H}, rng)
+		if err != nil {
+			return nil, err
+		}
+		out := nn.NewLinear[float32]("out", c.H, c.C, rng)
+		add(rnn.Params()...)
+		add(out.Params()...)
+		m.forward = func(tp *nn.Tape, b batch) *nn.Tensor[float32] {
+			lengths := ones(c.B, c.T)
+			h, _ := rnn.Forward(tp, emb.Forward(tp, b.src, c.T, c.B), lengths, nn.State[float32]{}, nil)
+			return out.Forward(tp, nn.Pool(tp, h, lengths, nn.PoolLast, false))
+		}
+		m.tokens = c.B * c.T
+	case "seq2seq":
+		enc, err := nn.NewRNN[float32]("enc", nn.RNNConfig{Cell: nn.GRU, InputSize: c.E, HiddenSize: c.H}, rng)
+		if err != nil {
+			return nil, err
+		}
+		dec, err := nn.NewRNN[float32]("dec", nn.RNNConfig{Cell: nn.GRU, InputSize: c.E, HiddenSize: c.H}, rng)
+		if err != nil {
+			return nil, err
+		}
+		temb := nn.NewEmbedding[float32]("tgt_emb", c.V, c.E, -1, rng)
+		att, err := nn.NewAttention[float32]("att", nn.Dot, c.H, c.H, c.H, rng)
+		if err != nil {
+			return nil, err
+		}
+		combine := nn.NewLinear[float32]("combine", 2*c.H, c.H, rng)
+		out := nn.NewLinear[float32]("out", c.H, c.C, rng)
+		add(enc.Params()...)
+		add(dec.Params()...)
+		add(temb.Params()...)
+		add(combine.W) // no bias, as Luong's W_c
+		add(out.Params()...)
+		m.forward = func(tp *nn.Tape, b batch) *nn.Tensor[float32] {
+			ls, lt := ones(c.B, c.T), ones(c.B, c.Tt)
+			hs, st := enc.Forward(tp, emb.Forward(tp, b.src, c.T, c.B), ls, nn.State[float32]{}, nil)
+			ht, _ := dec.Forward(tp, temb.Forward(tp, b.tgtIn, c.Tt, c.B), lt, st, nil)
+			ctx, _ := att.Forward(tp, ht, hs, ls)
+			return out.Forward(tp, nn.Tanh(tp, combine.Forward(tp, nn.Concat(tp, ctx, ht))))
+		}
+		m.tokens = c.B * c.Tt
+	default:
+		return nil, fmt.Errorf("unknown configuration %q", name)
+	}
+	return m, nil
+}
+
+func randomBatch(name string, c config, rng *rand.Rand) batch {
+	ids := func(n, v int) []int32 {
+		out := make([]int32, n)
+		for i := range out {
+			out[i] = int32(rng.IntN(v))
+		}
+		return out
+	}
+	switch name {
+	case "classifier":
+		return batch{src: ids(c.T*c.B, c.V), gold: ids(c.B, c.C)}
+	case "seq2seq":
+		return batch{src: ids(c.T*c.B, c.V), tgtIn: ids(c.Tt*c.B, c.V), gold: ids(c.Tt*c.B, c.C)}
+	}
+	return batch{src: ids(c.T*c.B, c.V), gold: ids(c.T*c.B, c.C)}
+}
+
+func main() {
+	only := flag.String("configs", "tagger,classifier,lm,seq2seq", "configurations to run, comma-separated")
+	trainN := flag.Int("train-batches", 50, "timed training batches")
+	inferN := flag.Int("infer-batches", 100, "timed inference batches")
+	warmup := flag.Int("warmup", 5, "untimed batches first")
+	flag.Parse()
+	enc := json.NewEncoder(os.Stdout)
+	for _, name := range strings.Split(*only, ",") {
+		c, ok := configs[name]
+		if !ok {
+			fmt.Fprintf(os.Stderr, "seqkit bench: unknown configuration %q\n", name)
+			os.Exit(2)
+		}
+		rng := rand.New(rand.NewPCG(1, 2))
+		m, err := build(name, c, rng)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "seqkit bench:", err)
+			os.Exit(1)
+		}
+		pool := make([]batch, 8)
+		for i := range pool {
+			pool[i] = randomBatch(name, c, rng)
+		}
+		opt := nn.NewAdam(m.params, nn.AdamConfig{})
+		var train time.Duration
+		var loss float32
+		for i := range *warmup + *trainN {
+			b := pool[i%len(pool)]
+			t0 := time.Now()
+			nn.ZeroGrads(m.params)
+			tp := new(nn.Tape)
+			l := m.loss(tp, m.forward(tp, b), b)
+			nn.Backward(tp, l)
+			opt.Step(1e-3)
+			if i >= *warmup {
+				train += time.Since(t0)
+				loss = l.Data[0]
+			}
+		}
+		var infer time.Duration
+		for i := range *warmup + *inferN {
+			t0 := time.Now()
+			m.forward(nil, pool[i%len(pool)])
+			if i >= *warmup {
+				infer += time.Since(t0)
+			}
+		}
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		nParams := 0
+		for _, p := range m.params {
+			nParams += p.Len()
+		}
+		enc.Encode(map[string]any{
+			"peer": "seqkit", "config": name, "params": nParams, "threads": runtime.GOMAXPROCS(0),
+			"train_tokens_per_s": float64(m.tokens**trainN) / train.Seconds(),
+			"infer_tokens_per_s": float64(m.tokens**inferN) / infer.Seconds(),
+			"train_ms_per_batch": train.Seconds() * 1e3 / float64(*trainN),
+			"infer_ms_per_batch": infer.Seconds() * 1e3 / float64(*inferN),
+			"final_loss":         loss, "peak_rss_mb": float64(ru.Maxrss) / 1024,
+		})
+	}
+}
