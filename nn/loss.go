@@ -42,19 +42,21 @@ func CrossEntropy[T Float](tp *Tape, logits *Tensor[T], targets []int32, ignoreI
 		}
 		count++
 		row, p := logits.Data[i*C:(i+1)*C], probs[i*C:(i+1)*C]
-		m := float64(row[0])
+		m := row[0]
 		for _, v := range row {
-			m = max(m, float64(v))
+			m = max(m, v)
 		}
+		// The exponentials in T (float32: the fast exp32), their sum in float64.
 		var sum float64
 		for j, v := range row {
-			e := math.Exp(float64(v) - m)
-			p[j] = T(e)
-			sum += e
+			e := exp(v - m)
+			p[j] = e
+			sum += float64(e)
 		}
-		logZ := m + math.Log(sum)
+		logZ := float64(m) + math.Log(sum)
+		inv := T(1 / sum)
 		for j := range p {
-			p[j] = T(float64(p[j]) / sum)
+			p[j] *= inv
 		}
 		nll := logZ - float64(row[y])
 		if eps > 0 {

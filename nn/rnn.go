@@ -363,6 +363,14 @@ func tanh[T Float](x T) T {
 	return T(math.Tanh(float64(x)))
 }
 
+// exp is e^x the same way: the softmax of the losses runs it once per logit.
+func exp[T Float](x T) T {
+	if unsafe.Sizeof(x) == 4 {
+		return T(exp32(float32(x)))
+	}
+	return T(math.Exp(float64(x)))
+}
+
 // forward runs one direction of one layer. It writes the outputs into out at column
 // offset off of rows of width stride, and the final states into hn, cn.
 func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, steps, B int, lengths []int,

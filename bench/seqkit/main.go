@@ -15,6 +15,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -152,6 +153,7 @@ func main() {
 	trainN := flag.Int("train-batches", 50, "timed training batches")
 	inferN := flag.Int("infer-batches", 100, "timed inference batches")
 	warmup := flag.Int("warmup", 5, "untimed batches first")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the timed training to this file")
 	flag.Parse()
 	enc := json.NewEncoder(os.Stdout)
 	for _, name := range strings.Split(*only, ",") {
@@ -174,6 +176,15 @@ func main() {
 		var train time.Duration
 		var loss float32
 		for i := range *warmup + *trainN {
+			if i == *warmup && *cpuprofile != "" {
+				f, err := os.Create(*cpuprofile)
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "seqkit bench:", err)
+					os.Exit(1)
+				}
+				pprof.StartCPUProfile(f)
+				defer f.Close()
+			}
 			b := pool[i%len(pool)]
 			t0 := time.Now()
 			nn.ZeroGrads(m.params)
@@ -185,6 +196,9 @@ func main() {
 				train += time.Since(t0)
 				loss = l.Data[0]
 			}
+		}
+		if *cpuprofile != "" {
+			pprof.StopCPUProfile()
 		}
 		var infer time.Duration
 		for i := range *warmup + *inferN {
