@@ -1,6 +1,10 @@
 package nn
 
-import "math"
+import (
+	"math"
+	"runtime"
+	"sync"
+)
 
 // Optimizer updates parameters from their gradients.
 type Optimizer interface {
@@ -181,15 +185,43 @@ func (o *Adam[T]) Step(lr float64) {
 			}
 		}
 		m, v := o.m[k], o.v[k]
-		for i, g := range p.Grad {
-			if !c.Decoupled {
-				g += T(c.WeightDecay) * p.Data[i]
-			}
-			m[i] = b1*m[i] + (1-b1)*g
-			v[i] = b2*v[i] + (1-b2)*g*g
-			p.Data[i] -= step * m[i] / (T(math.Sqrt(float64(v[i])))/sqrtBC2 + eps)
+		decay := T(0)
+		if !c.Decoupled {
+			decay = T(c.WeightDecay)
 		}
+		update := func(lo, hi int) {
+			g, w, m, v := p.Grad[lo:hi], p.Data[lo:hi], m[lo:hi], v[lo:hi]
+			w, m, v = w[:len(g)], m[:len(g)], v[:len(g)]
+			for i, gi := range g {
+				gi += decay * w[i]
+				mi := b1*m[i] + (1-b1)*gi
+				vi := b2*v[i] + (1-b2)*gi*gi
+				m[i], v[i] = mi, vi
+				w[i] -= step * mi / (T(math.Sqrt(float64(vi)))/sqrtBC2 + eps)
+			}
+		}
+		parallel(len(p.Grad), update)
 	}
+}
+
+// parallelMin is the length from which a loop over parameters is shared among
+// the cores: below it, starting goroutines costs more than it saves.
+const parallelMin = 1 << 16
+
+// parallel runs f over [0, n) in one piece, or split among the cores when n is
+// large (the embedding tables of a large vocabulary).
+func parallel(n int, f func(lo, hi int)) {
+	parts := runtime.GOMAXPROCS(0)
+	if n < parallelMin || parts < 2 {
+		f(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for w := range parts {
+		lo, hi := n*w/parts, n*(w+1)/parts
+		wg.Go(func() { f(lo, hi) })
+	}
+	wg.Wait()
 }
 
 // ClipGradNorm scales all gradients so that their global L2 norm is at most maxNorm
