@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
@@ -114,17 +115,10 @@ func (r *Remote) Init(s tasks.Setup) error {
 // optionKey maps a key of the plugin's recipe back to the host's: the plugin's
 // task.window is the host's task.options.window.
 func optionKey(k string) string {
-	if rest, ok := cutPrefix(k, "task."); ok && rest != "type" {
+	if rest, ok := strings.CutPrefix(k, "task."); ok && rest != "type" {
 		return "task.options." + rest
 	}
 	return k
-}
-
-func cutPrefix(s, p string) (string, bool) {
-	if len(s) >= len(p) && s[:len(p)] == p {
-		return s[len(p):], true
-	}
-	return s, false
 }
 
 // pluginRecipe is the recipe the plugin sees: the host's, with the task section

@@ -16,7 +16,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
-
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -42,9 +41,7 @@ func (s *server) Describe(context.Context, *proto.DescribeRequest) (*proto.Descr
 	if desc, ok := t.(interface{ Description() string }); ok {
 		d.Description = desc.Description()
 	}
-	for _, o := range optionsOf(s.typ.Options()) {
-		d.Options = append(d.Options, o)
-	}
+	d.Options = optionsOf(s.typ.Options())
 	return d, nil
 }
 
@@ -65,7 +62,8 @@ func (s *server) Configure(_ context.Context, req *proto.ConfigureRequest) (*pro
 		return nil, err
 	}
 	r, err := recipes.Load(path, recipes.Options{Tasks: &reg, SkipData: true})
-	if errs, ok := err.(recipes.Errors); ok {
+	var errs recipes.Errors
+	if errors.As(err, &errs) {
 		resp := &proto.ConfigureResponse{}
 		for _, e := range errs {
 			resp.Errors = append(resp.Errors, &proto.KeyError{Key: e.Key, Message: e.Msg})

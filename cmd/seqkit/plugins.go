@@ -50,7 +50,7 @@ in --plugin-dir, then in the folders of $SEQKIT_PLUGIN_PATH, then in ./plugins/b
 			}
 			enc := json.NewEncoder(c.OutOrStdout())
 			for _, n := range names {
-				p, err := e.host.LaunchPath(n, found[n], "")
+				p, err := e.host.Launch(n, "") // checked against its folder's lock file, if any
 				if err != nil {
 					fmt.Fprintf(c.ErrOrStderr(), "seqkit: %v\n", err)
 					continue
