@@ -201,6 +201,10 @@ func block(kern kernel, transA, transB bool, m, n, k int, alpha float32, a []flo
 // packA copies alpha times the mb×kb block of op(A) at (i0, p0) into panels of mr
 // rows, each stored column after column, the last panel padded with zeros.
 func packA(dst, a []float32, lda int, trans bool, i0, p0, mb, kb int, alpha float32) {
+	if trans {
+		packAT(dst, a, lda, i0, p0, mb, kb, alpha)
+		return
+	}
 	for ir := 0; ir < mb; ir += mr {
 		panel := dst[ir*kb : (ir+mr)*kb]
 		rows := min(mr, mb-ir)
@@ -208,22 +212,6 @@ func packA(dst, a []float32, lda int, trans bool, i0, p0, mb, kb int, alpha floa
 			clear(panel)
 		}
 		switch {
-		case trans && rows == mr:
-			// A is stored transposed: a panel column is mr consecutive floats.
-			for l := 0; l < kb; l++ {
-				src := (*[mr]float32)(a[(p0+l)*lda+i0+ir:])
-				col := (*[mr]float32)(panel[l*mr:])
-				for ii, v := range src {
-					col[ii] = alpha * v
-				}
-			}
-		case trans:
-			for l := 0; l < kb; l++ {
-				src := a[(p0+l)*lda+i0+ir : (p0+l)*lda+i0+ir+rows]
-				for ii, v := range src {
-					panel[l*mr+ii] = alpha * v
-				}
-			}
 		case rows == mr:
 			// Six rows read side by side, one panel column written at a time.
 			o := (i0+ir)*lda + p0
@@ -242,6 +230,30 @@ func packA(dst, a []float32, lda int, trans bool, i0, p0, mb, kb int, alpha floa
 					panel[l*mr+ii] = alpha * v
 				}
 			}
+		}
+	}
+}
+
+// packAT is packA for A stored transposed (the weight gradients' products): a
+// stored row holds one column of the block, mb floats side by side. It reads the
+// rows in order, each once, and deals them out six at a time to the panels;
+// walking a panel down the rows instead jumps a whole row of A per six floats,
+// and the page walks cost more than the copy.
+func packAT(dst, a []float32, lda, i0, p0, mb, kb int, alpha float32) {
+	full := mb / mr * mr
+	if full < mb {
+		clear(dst[full*kb : (full+mr)*kb])
+	}
+	for l := 0; l < kb; l++ {
+		src := a[(p0+l)*lda+i0 : (p0+l)*lda+i0+mb]
+		for ir := 0; ir < full; ir += mr {
+			s := (*[mr]float32)(src[ir:])
+			col := (*[mr]float32)(dst[ir*kb+l*mr:])
+			col[0], col[1], col[2] = alpha*s[0], alpha*s[1], alpha*s[2]
+			col[3], col[4], col[5] = alpha*s[3], alpha*s[4], alpha*s[5]
+		}
+		for ii := full; ii < mb; ii++ {
+			dst[full*kb+l*mr+ii-full] = alpha * src[ii]
 		}
 	}
 }
