@@ -200,7 +200,7 @@ func (o *Adam[T]) Step(lr float64) {
 				w[i] -= step * mi / (T(math.Sqrt(float64(vi)))/sqrtBC2 + eps)
 			}
 		}
-		parallel(len(p.Grad), update)
+		parallelLarge(len(p.Grad), update)
 	}
 }
 
@@ -208,11 +208,20 @@ func (o *Adam[T]) Step(lr float64) {
 // the cores: below it, starting goroutines costs more than it saves.
 const parallelMin = 1 << 16
 
-// parallel runs f over [0, n) in one piece, or split among the cores when n is
-// large (the embedding tables of a large vocabulary).
+// parallelLarge runs f over [0, n) in one piece, or split among the cores when
+// n is large (the embedding tables of a large vocabulary).
+func parallelLarge(n int, f func(lo, hi int)) {
+	if n < parallelMin {
+		f(0, n)
+		return
+	}
+	parallel(n, f)
+}
+
+// parallel runs f over [0, n) split among the cores.
 func parallel(n int, f func(lo, hi int)) {
-	parts := runtime.GOMAXPROCS(0)
-	if n < parallelMin || parts < 2 {
+	parts := min(runtime.GOMAXPROCS(0), n)
+	if parts < 2 {
 		f(0, n)
 		return
 	}

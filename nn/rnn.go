@@ -432,46 +432,50 @@ func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, steps, B int, lengths []int,
 		} else {
 			GemmPacked(B, 1, hprev, H, whh, 1, g, GH)
 		}
-		for b := 0; b < B; b++ {
-			hp, hc := hprev[b*H:(b+1)*H], hcur[b*H:(b+1)*H]
-			gr := g[b*GH : (b+1)*GH]
-			if t >= lengths[b] {
-				copy(hc, hp)
-				if cells != nil {
-					copy(cells[cs*BH+b*H:cs*BH+(b+1)*H], cells[ps*BH+b*H:ps*BH+(b+1)*H])
+		// The gate nonlinearities, row by row: shared among the cores when the
+		// step is large enough (the GEMM above already is).
+		parallelRows(B, B*GH, func(lo, hi int) {
+			for b := lo; b < hi; b++ {
+				hp, hc := hprev[b*H:(b+1)*H], hcur[b*H:(b+1)*H]
+				gr := g[b*GH : (b+1)*GH]
+				if t >= lengths[b] {
+					copy(hc, hp)
+					if cells != nil {
+						copy(cells[cs*BH+b*H:cs*BH+(b+1)*H], cells[ps*BH+b*H:ps*BH+(b+1)*H])
+					}
+					clear(gr)
+					continue
 				}
-				clear(gr)
-				continue
+				switch cell {
+				case RNNTanh:
+					for j := range hc {
+						hc[j] = tanh(gr[j])
+						gr[j] = hc[j]
+					}
+				case RNNReLU:
+					for j := range hc {
+						hc[j] = max(gr[j], 0)
+						gr[j] = hc[j]
+					}
+				case LSTM:
+					cp, cc := cells[ps*BH+b*H:ps*BH+(b+1)*H], cells[cs*BH+b*H:cs*BH+(b+1)*H]
+					lstmStep(gr, cp, cc, hc, peep, H, cfg.NoForgetGate)
+				case GRU:
+					hr := hw[b*GH : (b+1)*GH]
+					hnv := hnBuf[t*BH+b*H : t*BH+(b+1)*H]
+					for j := range hc {
+						r := sigmoid(gr[j] + hr[j])
+						z := sigmoid(gr[H+j] + hr[H+j])
+						n := tanh(gr[2*H+j] + r*hr[2*H+j])
+						gr[j], gr[H+j], gr[2*H+j] = r, z, n
+						hnv[j] = hr[2*H+j]
+						hc[j] = (1-z)*n + z*hp[j]
+					}
+				}
+				o := out[(t*B+b)*stride+off : (t*B+b)*stride+off+H]
+				copy(o, hc)
 			}
-			switch cell {
-			case RNNTanh:
-				for j := range hc {
-					hc[j] = tanh(gr[j])
-					gr[j] = hc[j]
-				}
-			case RNNReLU:
-				for j := range hc {
-					hc[j] = max(gr[j], 0)
-					gr[j] = hc[j]
-				}
-			case LSTM:
-				cp, cc := cells[ps*BH+b*H:ps*BH+(b+1)*H], cells[cs*BH+b*H:cs*BH+(b+1)*H]
-				lstmStep(gr, cp, cc, hc, peep, H, cfg.NoForgetGate)
-			case GRU:
-				hr := hw[b*GH : (b+1)*GH]
-				hnv := hnBuf[t*BH+b*H : t*BH+(b+1)*H]
-				for j := range hc {
-					r := sigmoid(gr[j] + hr[j])
-					z := sigmoid(gr[H+j] + hr[H+j])
-					n := tanh(gr[2*H+j] + r*hr[2*H+j])
-					gr[j], gr[H+j], gr[2*H+j] = r, z, n
-					hnv[j] = hr[2*H+j]
-					hc[j] = (1-z)*n + z*hp[j]
-				}
-			}
-			o := out[(t*B+b)*stride+off : (t*B+b)*stride+off+H]
-			copy(o, hc)
-		}
+		})
 	}
 	last := steps - first // slot of the final state
 	copy(hn, states[last*BH:(last+1)*BH])
@@ -687,4 +691,19 @@ func packRecurrent[T Float](w []T, trans bool, k, n, steps int) *Packed[T] {
 		return Pack(trans, k, n, w, ld)
 	}
 	return &Packed[T]{transB: trans, k: k, n: n, b: w, ldb: ld}
+}
+
+// parallelRowsMin is the size of a step's elementwise work (rows × gates) from
+// which its rows are shared among the cores. Measured: a step of 32 × 512 (the
+// tagger's directions) lost 6% split; 32 × 768 gained 40%, 64 × 768 60%.
+const parallelRowsMin = 20000
+
+// parallelRows runs f over the rows [0, B) of a step, split among the cores
+// when the step's work is large enough to pay for it.
+func parallelRows(B, work int, f func(lo, hi int)) {
+	if work < parallelRowsMin || B < 2 {
+		f(0, B)
+		return
+	}
+	parallel(B, f)
 }
