@@ -153,11 +153,11 @@ func NewRecordBatcher(name string, recs []arrow.RecordBatch, cfg BatchConfig) (*
 			return nil, fmt.Errorf("pipeline: %s: record batch %d: %w", name, ri, err)
 		}
 		if c.vector != nil && rec.NumRows() > 0 {
-			if s, e := c.vector.ValueOffsets(0); ri > 0 && int(e-s) != b.vectorDim {
+			s, e := c.vector.ValueOffsets(0)
+			if b.vectorDim > 0 && int(e-s) != b.vectorDim {
 				return nil, fmt.Errorf("pipeline: %s: record batch %d: vectors of %d numbers, before %d", name, ri, e-s, b.vectorDim)
-			} else {
-				b.vectorDim = int(e - s)
 			}
+			b.vectorDim = int(e - s)
 		}
 		for i := 0; i < int(rec.NumRows()); i++ {
 			if cfg.Keep != nil && !cfg.Keep(c.rows.Value(i)) {

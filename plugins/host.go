@@ -128,6 +128,7 @@ func FileSHA256(path string) (string, error) {
 type Plugin struct {
 	Name, Path string
 	SHA256     string
+	Protocol   int // the protocol version agreed at the handshake
 	Desc       *proto.Description
 	task       proto.TaskClient
 	client     *plugin.Client
@@ -257,6 +258,7 @@ func (h *Host) LaunchPath(name, path, pin string) (*Plugin, error) {
 		return fail(err)
 	}
 	p.task = raw.(proto.TaskClient)
+	p.Protocol = p.client.NegotiatedVersion()
 	ctx, cancel := p.ctx()
 	defer cancel()
 	if p.Desc, err = p.task.Describe(ctx, &proto.DescribeRequest{}); err != nil {

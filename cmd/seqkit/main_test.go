@@ -542,8 +542,4 @@ func TestPredictAttention(t *testing.T) {
 			t.Errorf("row %d: no heat map (%v)", row, err)
 		}
 	}
-	r = seqkit(t, dir, "predict", "-m", "rev", "--input", in, "--output", "out2.jsonl", "--attention", "att")
-	if r.code != 0 {
-		t.Fatalf("predict again: exit %d\n%s", r.code, r.stderr)
-	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -57,11 +58,11 @@ in --plugin-dir, then in the folders of $SEQKIT_PLUGIN_PATH, then in ./plugins/b
 				}
 				e.host.Stop(p)
 				if asJSON {
-					enc.Encode(map[string]any{"name": n, "version": p.Desc.Version, "protocol": plugins.ProtocolVersion,
+					enc.Encode(map[string]any{"name": n, "version": p.Desc.Version, "protocol": p.Protocol,
 						"path": p.Path, "sha256": p.SHA256, "task": p.Desc.Description})
 					continue
 				}
-				fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\n", n, p.Desc.Version, plugins.ProtocolVersion, p.Path, p.SHA256, p.Desc.Description)
+				fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\n", n, p.Desc.Version, p.Protocol, p.Path, p.SHA256, p.Desc.Description)
 			}
 			return w.Flush()
 		},
@@ -82,7 +83,7 @@ in --plugin-dir, then in the folders of $SEQKIT_PLUGIN_PATH, then in ./plugins/b
 			d := p.Desc
 			out := c.OutOrStdout()
 			fmt.Fprintf(out, "%s %s (protocol %d)\n%s\n\npath:   %s\nsha256: %s\nmetric: %s (%s is better)\n",
-				d.Name, d.Version, plugins.ProtocolVersion, d.Description, p.Path, p.SHA256, d.Metric, map[bool]string{true: "higher", false: "lower"}[d.HigherIsBetter])
+				d.Name, d.Version, p.Protocol, d.Description, p.Path, p.SHA256, d.Metric, map[bool]string{true: "higher", false: "lower"}[d.HigherIsBetter])
 			fmt.Fprintf(out, "\nrecipe: task: {type: plugin, name: %s, sha256: %s, options: {…}}\noptions:\n", d.Name, p.SHA256)
 			w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 			for _, o := range d.Options {
@@ -102,10 +103,7 @@ changed; a recipe's task.sha256 takes precedence.`,
   seqkit plugins lock --plugin-dir ./build`,
 		Args: args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
-			dir := plugins.SearchDirs(e.pluginDir)[0]
-			if e.pluginDir == "" {
-				dir = plugins.DefaultDir
-			}
+			dir := cmp.Or(e.pluginDir, plugins.DefaultDir)
 			pins, err := plugins.WriteLock(dir)
 			if err != nil {
 				return err

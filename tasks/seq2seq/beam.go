@@ -32,10 +32,7 @@ func (t *Task) beam(b *pipeline.Batch, K int) [][]hypothesis {
 	for r := range ids {
 		ids[r] = pipeline.BOSID
 	}
-	ones := make([]int, N)
-	for r := range ones {
-		ones[r] = 1
-	}
+	ones := slices.Repeat([]int{1}, N)
 	type cand struct {
 		k     int
 		id    int32

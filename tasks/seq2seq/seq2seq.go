@@ -241,10 +241,7 @@ func (t *Task) decode(tp *nn.Tape, ids []int32, T, B int, lengths []int, s decSt
 	}
 	steps := make([]*nn.Tensor[float32], T)
 	ws := make([]*nn.Tensor[float32], T)
-	ones := make([]int, B)
-	for j := range ones {
-		ones[j] = 1
-	}
+	ones := slices.Repeat([]int{1}, B)
 	for i := range T {
 		x := nn.Dropout(tp, t.emb.Forward(tp, ids[i*B:(i+1)*B], 1, B), t.dropout, false, rng)
 		h, st := t.dec.Forward(tp, nn.Concat(tp, x, s.feed), ones, s.st, rng)
@@ -320,10 +317,7 @@ func (t *Task) loss(tp *nn.Tape, b *pipeline.Batch, rng *rand.Rand) *nn.Tensor[f
 // scheduled_sampling, and returns the logits [T, B, V]. Positions past a
 // sequence's end run too; the loss ignores them.
 func (t *Task) sampled(tp *nn.Tape, in []int32, T, B int, s decState, m encoded, rng *rand.Rand) *nn.Tensor[float32] {
-	ones := make([]int, B)
-	for j := range ones {
-		ones[j] = 1
-	}
+	ones := slices.Repeat([]int{1}, B)
 	ids := slices.Clone(in[:B])
 	steps := make([]*nn.Tensor[float32], T)
 	for i := range T {
@@ -396,10 +390,7 @@ func (t *Task) greedy(b *pipeline.Batch) []hypothesis {
 	for j := range ids {
 		ids[j] = pipeline.BOSID
 	}
-	ones := make([]int, B)
-	for j := range ones {
-		ones[j] = 1
-	}
+	ones := slices.Repeat([]int{1}, B)
 	limit := 0
 	for _, n := range b.Lengths {
 		limit = max(limit, t.maxLen(n))
