@@ -129,9 +129,12 @@ func (at *Attention[T]) Forward(tp *Tape, q, k *Tensor[T], lengths []int) (ctx, 
 				for s := range lengths[b] {
 					kr := kp[(s*B+b)*Dp : (s*B+b+1)*Dp]
 					er := e[((b*Tq+t)*Ts+s)*Dp : ((b*Tq+t)*Ts+s+1)*Dp]
+					for a, v := range qr {
+						er[a] = v + kr[a]
+					}
+					tanhTo(er, er)
 					var sc T
 					for a, v := range at.V.Data {
-						er[a] = tanh(qr[a] + kr[a])
 						sc += v * er[a]
 					}
 					S[t*Ts+s] = sc
@@ -244,9 +247,7 @@ func maskedSoftmax[T Float](row []T, n int) {
 // attentional vector of Luong et al.
 func Tanh[T Float](tp *Tape, x *Tensor[T]) *Tensor[T] {
 	out := NewTensor[T](x.Shape...)
-	for i, v := range x.Data {
-		out.Data[i] = tanh(v)
-	}
+	tanhTo(out.Data, x.Data)
 	tp.Record(func() {
 		if out.Grad == nil {
 			return

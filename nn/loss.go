@@ -46,11 +46,11 @@ func CrossEntropy[T Float](tp *Tape, logits *Tensor[T], targets []int32, ignoreI
 		for _, v := range row {
 			m = max(m, v)
 		}
-		// The exponentials in T (float32: the fast exp32), their sum in float64.
+		// The exponentials in T (float32: vmath's, eight at a time), their sum
+		// in float64.
+		expShiftTo(p, row, m)
 		var sum float64
-		for j, v := range row {
-			e := exp(v - m)
-			p[j] = e
+		for _, e := range p {
 			sum += float64(e)
 		}
 		logZ := float64(m) + math.Log(sum)

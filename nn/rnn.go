@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
-	"unsafe"
 )
 
 // Cell selects the recurrent cell of an [RNN].
@@ -346,31 +345,6 @@ type dirGrads[T Float] struct {
 	dh0, dc0 []T // accumulate the initial-state gradients, nil when the state was zeros
 }
 
-// sigmoid and tanh use the float32 approximations of fastmath.go for float32 (the
-// size test is a constant in each instantiation) and package math for float64, which
-// the gradient checks run in.
-func sigmoid[T Float](x T) T {
-	if unsafe.Sizeof(x) == 4 {
-		return T(sigmoid32(float32(x)))
-	}
-	return T(1 / (1 + math.Exp(-float64(x))))
-}
-
-func tanh[T Float](x T) T {
-	if unsafe.Sizeof(x) == 4 {
-		return T(tanh32(float32(x)))
-	}
-	return T(math.Tanh(float64(x)))
-}
-
-// exp is e^x the same way: the softmax of the losses runs it once per logit.
-func exp[T Float](x T) T {
-	if unsafe.Sizeof(x) == 4 {
-		return T(exp32(float32(x)))
-	}
-	return T(math.Exp(float64(x)))
-}
-
 // forward runs one direction of one layer. It writes the outputs into out at column
 // offset off of rows of width stride, and the final states into hn, cn.
 func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, steps, B int, lengths []int,
@@ -448,10 +422,8 @@ func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, steps, B int, lengths []int,
 				}
 				switch cell {
 				case RNNTanh:
-					for j := range hc {
-						hc[j] = tanh(gr[j])
-						gr[j] = hc[j]
-					}
+					tanhTo(hc, gr[:H])
+					copy(gr, hc)
 				case RNNReLU:
 					for j := range hc {
 						hc[j] = max(gr[j], 0)
@@ -463,13 +435,19 @@ func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, steps, B int, lengths []int,
 				case GRU:
 					hr := hw[b*GH : (b+1)*GH]
 					hnv := hnBuf[t*BH+b*H : t*BH+(b+1)*H]
+					rz := gr[:2*H]
+					for j, v := range hr[:2*H] {
+						rz[j] += v
+					}
+					sigmoidTo(rz, rz)
+					r, z, n := gr[:H], gr[H:2*H], gr[2*H:3*H]
+					copy(hnv, hr[2*H:])
+					for j, v := range hnv {
+						n[j] += r[j] * v
+					}
+					tanhTo(n, n)
 					for j := range hc {
-						r := sigmoid(gr[j] + hr[j])
-						z := sigmoid(gr[H+j] + hr[H+j])
-						n := tanh(gr[2*H+j] + r*hr[2*H+j])
-						gr[j], gr[H+j], gr[2*H+j] = r, z, n
-						hnv[j] = hr[2*H+j]
-						hc[j] = (1-z)*n + z*hp[j]
+						hc[j] = (1-z[j])*n[j] + z[j]*hp[j]
 					}
 				}
 				o := out[(t*B+b)*stride+off : (t*B+b)*stride+off+H]
@@ -500,25 +478,34 @@ func stepAt(reverse bool, s, steps int) int {
 // blocks), which it overwrites with the activations, and computes the new cell state
 // cc and hidden state hc from the previous cell state cp.
 func lstmStep[T Float](gr, cp, cc, hc, peep []T, H int, noForget bool) {
-	for j := 0; j < H; j++ {
-		ai, af, ag, ao := gr[j], gr[H+j], gr[2*H+j], gr[3*H+j]
-		if peep != nil {
-			ai += peep[j] * cp[j]
-			af += peep[H+j] * cp[j]
+	i, f, g, o := gr[:H], gr[H:2*H], gr[2*H:3*H], gr[3*H:4*H]
+	if peep != nil {
+		for j, c := range cp[:H] {
+			i[j] += peep[j] * c
+			f[j] += peep[H+j] * c
 		}
-		i, gg := sigmoid(ai), tanh(ag)
-		f := T(1)
-		if !noForget {
-			f = sigmoid(af)
+	}
+	if noForget {
+		sigmoidTo(i, i)
+		for j := range f {
+			f[j] = 1
 		}
-		c := f*cp[j] + i*gg
-		if peep != nil {
-			ao += peep[2*H+j] * c
+	} else {
+		sigmoidTo(gr[:2*H], gr[:2*H])
+	}
+	tanhTo(g, g)
+	for j := range cc[:H] {
+		cc[j] = f[j]*cp[j] + i[j]*g[j]
+	}
+	if peep != nil {
+		for j, c := range cc[:H] {
+			o[j] += peep[2*H+j] * c
 		}
-		o := sigmoid(ao)
-		gr[j], gr[H+j], gr[2*H+j], gr[3*H+j] = i, f, gg, o
-		cc[j] = c
-		hc[j] = o * tanh(c)
+	}
+	sigmoidTo(o, o)
+	tanhTo(hc[:H], cc[:H])
+	for j, v := range o {
+		hc[j] *= v
 	}
 }
 
@@ -540,9 +527,9 @@ func (p *rnnDir[T]) backward(cfg *RNNConfig, c *dirCache[T], lengths []int, off,
 	if gr.dhn != nil {
 		copy(dh, gr.dhn)
 	}
-	var dc, dcPrev, peep, dpeep []T
+	var dc, dcPrev, peep, dpeep, tcs []T
 	if cell == LSTM {
-		dc, dcPrev = make([]T, BH), make([]T, BH)
+		dc, dcPrev, tcs = make([]T, BH), make([]T, BH), make([]T, H)
 		if gr.dcn != nil {
 			copy(dc, gr.dcn)
 		}
@@ -585,9 +572,10 @@ func (p *rnnDir[T]) backward(cfg *RNNConfig, c *dirCache[T], lengths []int, off,
 				cp := c.cells[ps*BH+b*H : ps*BH+(b+1)*H]
 				cc := c.cells[cs*BH+b*H : cs*BH+(b+1)*H]
 				dcb, dcp := dc[b*H:(b+1)*H], dcPrev[b*H:(b+1)*H]
+				tanhTo(tcs, cc)
 				for j := 0; j < H; j++ {
 					i, f, gg, o := gb[j], gb[H+j], gb[2*H+j], gb[3*H+j]
-					tc := tanh(cc[j])
+					tc := tcs[j]
 					dao := dhb[j] * tc * o * (1 - o)
 					dct := dcb[j] + dhb[j]*o*(1-tc*tc)
 					if peep != nil {

@@ -153,7 +153,7 @@ func main() {
 	trainN := flag.Int("train-batches", 50, "timed training batches")
 	inferN := flag.Int("infer-batches", 100, "timed inference batches")
 	warmup := flag.Int("warmup", 5, "untimed batches first")
-	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the timed training to this file")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the timed training to this file, and of the inference to this file with .infer appended")
 	flag.Parse()
 	enc := json.NewEncoder(os.Stdout)
 	for _, name := range strings.Split(*only, ",") {
@@ -202,11 +202,23 @@ func main() {
 		}
 		var infer time.Duration
 		for i := range *warmup + *inferN {
+			if i == *warmup && *cpuprofile != "" {
+				f, err := os.Create(*cpuprofile + ".infer")
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "seqkit bench:", err)
+					os.Exit(1)
+				}
+				pprof.StartCPUProfile(f)
+				defer f.Close()
+			}
 			t0 := time.Now()
 			m.forward(nil, pool[i%len(pool)])
 			if i >= *warmup {
 				infer += time.Since(t0)
 			}
+		}
+		if *cpuprofile != "" {
+			pprof.StopCPUProfile()
 		}
 		var ru syscall.Rusage
 		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)

@@ -1,17 +1,10 @@
-package nn
+package vmath
 
 import "math"
 
-// Float32 exp, sigmoid and tanh for the gates of the recurrent cells. Going through
-// float64 math.Exp and math.Tanh was a third of an LSTM step; these work in float32
-// with the polynomials of the Cephes library (expf, tanhf). Their error against the
-// float64 functions, measured over [-30, 30] by TestFastMath, is at most 2 units in
-// the last place of float32 for exp32, 2e-7 absolute for sigmoid32 and 4e-7 absolute
-// (3 ulp relative where |x| < 0.625) for tanh32.
-
-// exp32 returns e**x; it saturates below -87.3 (to about 1.2e-38) and above 88.7
-// (to about 3.3e38).
-func exp32(x float32) float32 {
+// Exp32 returns e**x; it saturates below -87.3 (to about 1.2e-38) and overflows
+// to +Inf above about 88.6.
+func Exp32(x float32) float32 {
 	const (
 		log2e = 1.44269504088896341
 		c1    = 0.693359375
@@ -36,13 +29,15 @@ func exp32(x float32) float32 {
 	z := r * r
 	p := ((((1.9875691500e-4*r+1.3981999507e-3)*r+8.3334519073e-3)*r+4.1665795894e-2)*r+1.6666665459e-1)*r + 5.0000001201e-1
 	y := p*z + r + 1
-	// n ≥ -126 after the clamp, so 2**n is a normal float32.
+	// n ≥ -126 after the clamp, so 2**n is a normal float32 (or +Inf at 128).
 	return y * math.Float32frombits(uint32(n+127)<<23)
 }
 
-func sigmoid32(x float32) float32 { return 1 / (1 + exp32(-x)) }
+// Sigmoid32 returns 1/(1+e**-x).
+func Sigmoid32(x float32) float32 { return 1 / (1 + Exp32(-x)) }
 
-func tanh32(x float32) float32 {
+// Tanh32 returns tanh(x).
+func Tanh32(x float32) float32 {
 	a := x
 	if a < 0 {
 		a = -a
@@ -54,7 +49,7 @@ func tanh32(x float32) float32 {
 	if a > 9.1 {
 		a = 1 // tanh rounds to ±1 in float32
 	} else {
-		a = 1 - 2/(exp32(2*a)+1)
+		a = 1 - 2/(Exp32(2*a)+1)
 	}
 	if x < 0 {
 		return -a

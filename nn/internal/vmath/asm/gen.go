@@ -1,0 +1,194 @@
+// Command gen writes the AVX2 kernels of package vmath with avo. Run it through
+// `go generate ./nn/internal/vmath`.
+//
+// Each kernel computes, eight floats at a time, exactly what the scalar Go
+// function of the same name in package vmath computes: the same operations in
+// the same order, each rounded to float32, without fused multiply-adds. The
+// vector and scalar paths therefore agree bit for bit, and a model computes
+// the same numbers whichever path runs (TestKernelsMatchScalar).
+package main
+
+import (
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// splat returns a 32-byte read-only constant holding eight copies of v.
+func splat(name string, v float32) Mem {
+	m := GLOBL(name, RODATA|NOPTR)
+	for i := 0; i < 8; i++ {
+		DATA(4*i, U32(math.Float32bits(v)))
+	}
+	return m
+}
+
+func splatInt(name string, v uint32) Mem {
+	m := GLOBL(name, RODATA|NOPTR)
+	for i := 0; i < 8; i++ {
+		DATA(4*i, U32(v))
+	}
+	return m
+}
+
+var (
+	expLo, expHi, log2e, half, c1, c2, one, two  Mem
+	p0, p1, p2, p3, p4, p5                       Mem
+	t0, t1, t2, t3, t4, tanhSmall, tanhBig, absM Mem
+	bias127                                      Mem
+)
+
+func constants() {
+	expLo, expHi = splat("expLo", -87.3), splat("expHi", 88.7)
+	log2e, half = splat("log2e", 1.44269504088896341), splat("half", 0.5)
+	c1, c2 = splat("c1", 0.693359375), splat("c2", -2.12194440e-4)
+	p0, p1, p2 = splat("p0", 1.9875691500e-4), splat("p1", 1.3981999507e-3), splat("p2", 8.3334519073e-3)
+	p3, p4, p5 = splat("p3", 4.1665795894e-2), splat("p4", 1.6666665459e-1), splat("p5", 5.0000001201e-1)
+	one, two = splat("one", 1), splat("two", 2)
+	t0, t1, t2 = splat("t0", -5.70498872745e-3), splat("t1", 2.06390887954e-2), splat("t2", 5.37397155531e-2)
+	t3, t4 = splat("t3", 1.33314422036e-1), splat("t4", 3.33332819422e-1)
+	tanhSmall, tanhBig = splat("tanhSmall", 0.625), splat("tanhBig", 9.1)
+	absM = splatInt("absMask", 0x7fffffff)
+	bias127 = splatInt("bias127", 127)
+}
+
+// exp emits e**x for the eight floats of x, as vmath.Exp32 computes it, and
+// returns the register holding the result. x is overwritten.
+func exp(x VecVirtual) VecVirtual {
+	lo := YMM()
+	VMOVUPS(expLo, lo)
+	VMAXPS(x, lo, x) // x first: a NaN in x passes through, as in Exp32
+	hi := YMM()
+	VMOVUPS(expHi, hi)
+	VMINPS(x, hi, x)
+	v := YMM()
+	VMULPS(log2e, x, v)
+	VADDPS(half, v, v)
+	fn := YMM()
+	VROUNDPS(U8(1), v, fn) // floor
+	t := YMM()
+	VMULPS(c1, fn, t)
+	VSUBPS(t, x, x)
+	VMULPS(c2, fn, t)
+	r := x
+	VSUBPS(t, r, r)
+	z := YMM()
+	VMULPS(r, r, z)
+	p := YMM()
+	VMULPS(p0, r, p)
+	for _, c := range []Mem{p1, p2, p3, p4} {
+		VADDPS(c, p, p)
+		VMULPS(r, p, p)
+	}
+	VADDPS(p5, p, p)
+	VMULPS(z, p, p)
+	VADDPS(r, p, p)
+	VADDPS(one, p, p)
+	n := YMM()
+	VCVTPS2DQ(fn, n) // fn is a whole number: exact
+	VPADDD(bias127, n, n)
+	VPSLLD(U8(23), n, n)
+	VMULPS(n, p, p)
+	return p
+}
+
+// loop emits the body of a kernel func(dst, src *float32, n int, ...) over n
+// floats, n a multiple of 8, computing each block of eight with body.
+func loop(name, extra, doc string, body func(x VecVirtual) VecVirtual, setup func()) {
+	TEXT(name, NOSPLIT, "func(dst, src *float32, n int"+extra+")")
+	Pragma("noescape")
+	Doc(doc)
+	dst := Mem{Base: Load(Param("dst"), GP64())}
+	src := Mem{Base: Load(Param("src"), GP64())}
+	n := Load(Param("n"), GP64())
+	if setup != nil {
+		setup()
+	}
+	Label(name + "_loop")
+	CMPQ(n, U32(8))
+	JL(LabelRef(name + "_done"))
+	x := YMM()
+	VMOVUPS(src, x)
+	y := body(x)
+	VMOVUPS(y, dst)
+	ADDQ(U32(32), src.Base)
+	ADDQ(U32(32), dst.Base)
+	SUBQ(U32(8), n)
+	JMP(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+func main() {
+	ConstraintExpr("!purego")
+	constants()
+
+	var shift VecVirtual
+	loop("expShiftAVX2", ", shift float32", "expShiftAVX2 sets dst[i] = Exp32(src[i] - shift) for i < n, n a multiple of 8.", func(x VecVirtual) VecVirtual {
+		VSUBPS(shift, x, x)
+		return exp(x)
+	}, func() {
+		s := Load(Param("shift"), XMM())
+		shift = YMM()
+		VBROADCASTSS(s, shift)
+	})
+
+	loop("sigmoidAVX2", "", "sigmoidAVX2 sets dst[i] = Sigmoid32(src[i]) for i < n, n a multiple of 8.", func(x VecVirtual) VecVirtual {
+		zero := YMM()
+		VXORPS(zero, zero, zero)
+		VSUBPS(x, zero, x) // -x: 0 - x, exact, and -x of a NaN is a NaN
+		e := exp(x)
+		VADDPS(one, e, e)
+		o := YMM()
+		VMOVUPS(one, o)
+		VDIVPS(e, o, o)
+		return o
+	}, nil)
+
+	loop("tanhAVX2", "", "tanhAVX2 sets dst[i] = Tanh32(src[i]) for i < n, n a multiple of 8.", func(x VecVirtual) VecVirtual {
+		a := YMM()
+		VANDPS(absM, x, a)
+		// Small |x|: the odd polynomial.
+		z := YMM()
+		VMULPS(x, x, z)
+		s := YMM()
+		VMULPS(t0, z, s)
+		VADDPS(t1, s, s)
+		VMULPS(z, s, s)
+		VSUBPS(t2, s, s)
+		VMULPS(z, s, s)
+		VADDPS(t3, s, s)
+		VMULPS(z, s, s)
+		VSUBPS(t4, s, s)
+		VMULPS(z, s, s)
+		VMULPS(x, s, s)
+		VADDPS(x, s, s)
+		// Large |x|: 1 - 2/(e^{2|x|}+1), 1 past 9.1, with x's sign.
+		small := YMM()
+		VCMPPS(U8(1), tanhSmall, a, small) // a < 0.625
+		big := YMM()
+		VCMPPS(U8(0x0e), tanhBig, a, big) // a > 9.1
+		e := YMM()
+		VMULPS(two, a, e)
+		e = exp(e)
+		VADDPS(one, e, e)
+		l := YMM()
+		VMOVUPS(two, l)
+		VDIVPS(e, l, l)
+		o := YMM()
+		VMOVUPS(one, o)
+		VSUBPS(l, o, l)
+		VBLENDVPS(big, o, l, l)
+		sign := YMM()
+		VMOVUPS(absM, sign)
+		VANDNPS(x, sign, sign) // ^absMask & x: the sign bit
+		VORPS(sign, l, l)
+		VBLENDVPS(small, s, l, l)
+		return l
+	}, nil)
+
+	Generate()
+}

@@ -1,0 +1,13 @@
+// The avo generator of the vector math kernels lives in its own module so that avo
+// stays out of seqkit's dependencies: only `go generate` needs it.
+module github.com/seqkit/seqkit/nn/internal/vmath/asm
+
+go 1.26.0
+
+require github.com/mmcloughlin/avo v0.5.0
+
+require (
+	golang.org/x/mod v0.6.0 // indirect
+	golang.org/x/sys v0.1.0 // indirect
+	golang.org/x/tools v0.2.0 // indirect
+)

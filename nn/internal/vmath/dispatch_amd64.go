@@ -1,0 +1,29 @@
+//go:build !purego
+
+package vmath
+
+import "golang.org/x/sys/cpu"
+
+// avx2 is whether the kernels run: the CPU has AVX2 and is not told otherwise.
+var avx2 = cpu.X86.HasAVX2
+
+// Path names the implementation in use ("avx2" or "go").
+func Path() string {
+	if avx2 {
+		return "avx2"
+	}
+	return "go"
+}
+
+// vector returns how many of n values the kernels take: a multiple of 8, or
+// none without AVX2.
+func vector(n int) int {
+	if !avx2 {
+		return 0
+	}
+	return n &^ 7
+}
+
+func expShift(dst, src []float32, shift float32) { expShiftAVX2(&dst[0], &src[0], len(dst), shift) }
+func sigmoid(dst, src []float32)                 { sigmoidAVX2(&dst[0], &src[0], len(dst)) }
+func tanh(dst, src []float32)                    { tanhAVX2(&dst[0], &src[0], len(dst)) }

@@ -1,0 +1,13 @@
+//go:build purego || !amd64
+
+package vmath
+
+// Path names the implementation in use ("avx2" or "go").
+func Path() string { return "go" }
+
+// vector returns 0: every value goes through the scalar functions.
+func vector(int) int { return 0 }
+
+func expShift(dst, src []float32, shift float32) {}
+func sigmoid(dst, src []float32)                 {}
+func tanh(dst, src []float32)                    {}

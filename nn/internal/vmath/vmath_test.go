@@ -1,0 +1,176 @@
+package vmath
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestAccuracy measures the float32 approximations against package math on a dense
+// grid over [-30, 30] and at the edges, and fails if an error grows past the bound
+// stated in the package documentation.
+func TestAccuracy(t *testing.T) {
+	var worstExp, worstSig, worstTanh, worstTanhRel float64
+	check := func(x float32) {
+		xd := float64(x)
+		if e := math.Exp(xd); e < math.MaxFloat32 && e > 0x1p-126 {
+			got := float64(Exp32(x))
+			ulp := float64(math.Nextafter32(float32(e), float32(math.Inf(1))) - float32(e))
+			worstExp = max(worstExp, math.Abs(got-e)/ulp)
+		}
+		worstSig = max(worstSig, math.Abs(float64(Sigmoid32(x))-1/(1+math.Exp(-xd))))
+		th := math.Tanh(xd)
+		worstTanh = max(worstTanh, math.Abs(float64(Tanh32(x))-th))
+		if math.Abs(xd) < 0.625 && x != 0 {
+			ulp := float64(math.Nextafter32(float32(math.Abs(th)), 1) - float32(math.Abs(th)))
+			worstTanhRel = max(worstTanhRel, math.Abs(float64(Tanh32(x))-th)/ulp)
+		}
+	}
+	for i := -3_000_000; i <= 3_000_000; i++ {
+		check(float32(i) * 1e-5)
+	}
+	for _, x := range []float32{0, 1e-30, -1e-30, 1e-8, 88, -88, 89, -89, 100, -100, 1e30, -1e30, math.MaxFloat32, -math.MaxFloat32} {
+		check(x)
+	}
+	t.Logf("Exp32 %.2f ulp, Sigmoid32 %.2g abs, Tanh32 %.2g abs, %.2f ulp near 0", worstExp, worstSig, worstTanh, worstTanhRel)
+	if worstExp > 2 || worstSig > 2e-7 || worstTanh > 4e-7 || worstTanhRel > 3 {
+		t.Fatalf("error above the stated bounds")
+	}
+	for _, x := range []float32{float32(math.Inf(1)), float32(math.Inf(-1))} {
+		if s := Sigmoid32(x); s < 0 || s > 1 {
+			t.Errorf("Sigmoid32(%v) = %v", x, s)
+		}
+		if th := Tanh32(x); th != float32(math.Copysign(1, float64(x))) {
+			t.Errorf("Tanh32(%v) = %v", x, th)
+		}
+	}
+}
+
+// TestKernelsMatchScalar runs the slice functions (the AVX2 kernels where the
+// CPU has them) against the scalar functions on random values, the edges of
+// every branch and the special values, at every length up to 70 (the kernels
+// take multiples of 8, the rest goes to Go) and unaligned, in place and not. The
+// results must be the same bits, NaN for NaN.
+func TestKernelsMatchScalar(t *testing.T) {
+	t.Logf("path %s", Path())
+	rng := rand.New(rand.NewPCG(1, 2))
+	special := []float32{0, float32(math.Copysign(0, -1)), 1e-30, -1e-30, 0.625, -0.625, 0.62499997, 9.1, -9.1, 9.100001,
+		-87.3, -87.30001, 88.7, 88.70001, 88.5, 88.6, -88, 89, 1e30, -1e30, math.MaxFloat32, -math.MaxFloat32,
+		float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 0x1p-149}
+	var src []float32
+	for range 20000 {
+		switch rng.IntN(4) {
+		case 0:
+			src = append(src, special[rng.IntN(len(special))])
+		case 1:
+			src = append(src, float32(rng.NormFloat64()))
+		case 2:
+			src = append(src, float32(rng.Float64()*200-100))
+		default:
+			src = append(src, float32(rng.Float64()*2-1))
+		}
+	}
+	same := func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) || a != a && b != b }
+	fns := []struct {
+		name   string
+		slice  func(dst, src []float32)
+		scalar func(float32) float32
+	}{
+		{"ExpShift", func(d, s []float32) { ExpShift(d, s, 0.75) }, func(x float32) float32 { return Exp32(x - 0.75) }},
+		{"Sigmoid", Sigmoid, Sigmoid32},
+		{"Tanh", Tanh, Tanh32},
+	}
+	for _, f := range fns {
+		check := func(in []float32, inPlace bool) {
+			t.Helper()
+			dst := make([]float32, len(in))
+			orig := append([]float32(nil), in...)
+			if inPlace {
+				copy(dst, in)
+				f.slice(dst, dst)
+			} else {
+				f.slice(dst, in)
+			}
+			for i, x := range orig {
+				if want := f.scalar(x); !same(dst[i], want) {
+					t.Fatalf("%s(%g) at %d of %d (in place %v) = %g (%#x), scalar %g (%#x)", f.name, x, i, len(in), inPlace,
+						dst[i], math.Float32bits(dst[i]), want, math.Float32bits(want))
+				}
+			}
+		}
+		for n := 0; n <= 70; n++ {
+			for off := 0; off < 3; off++ {
+				check(src[off:off+n], false)
+				check(src[off:off+n], true)
+			}
+		}
+		check(src, false)
+		check(src, true)
+	}
+}
+
+func BenchmarkSlices(b *testing.B) {
+	x := make([]float32, 4096)
+	for i := range x {
+		x[i] = float32(i-2048) / 300
+	}
+	dst := make([]float32, len(x))
+	b.Run("ExpShift", func(b *testing.B) {
+		for b.Loop() {
+			ExpShift(dst, x, 1)
+		}
+	})
+	b.Run("Sigmoid", func(b *testing.B) {
+		for b.Loop() {
+			Sigmoid(dst, x)
+		}
+	})
+	b.Run("Tanh", func(b *testing.B) {
+		for b.Loop() {
+			Tanh(dst, x)
+		}
+	})
+}
+
+func BenchmarkGates(b *testing.B) {
+	x := make([]float32, 4096)
+	for i := range x {
+		x[i] = float32(i-2048) / 300
+	}
+	b.Run("sigmoid32", func(b *testing.B) {
+		var s float32
+		for b.Loop() {
+			for _, v := range x {
+				s += Sigmoid32(v)
+			}
+		}
+		_ = s
+	})
+	b.Run("sigmoid64", func(b *testing.B) {
+		var s float32
+		for b.Loop() {
+			for _, v := range x {
+				s += float32(1 / (1 + math.Exp(-float64(v))))
+			}
+		}
+		_ = s
+	})
+	b.Run("tanh32", func(b *testing.B) {
+		var s float32
+		for b.Loop() {
+			for _, v := range x {
+				s += Tanh32(v)
+			}
+		}
+		_ = s
+	})
+	b.Run("tanh64", func(b *testing.B) {
+		var s float32
+		for b.Loop() {
+			for _, v := range x {
+				s += float32(math.Tanh(float64(v)))
+			}
+		}
+		_ = s
+	})
+}

@@ -1,0 +1,71 @@
+package nn
+
+import (
+	"math"
+	"unsafe"
+
+	"github.com/seqkit/seqkit/nn/internal/vmath"
+)
+
+// The nonlinearities of the cells and the softmax. float32 goes to package vmath
+// (Cephes polynomials, eight at a time with AVX2); float64, which the gradient
+// checks run in, to package math. The size test is a constant in each
+// instantiation, so the branch costs nothing.
+
+func sigmoid[T Float](x T) T {
+	if unsafe.Sizeof(x) == 4 {
+		return T(vmath.Sigmoid32(float32(x)))
+	}
+	return T(1 / (1 + math.Exp(-float64(x))))
+}
+
+func tanh[T Float](x T) T {
+	if unsafe.Sizeof(x) == 4 {
+		return T(vmath.Tanh32(float32(x)))
+	}
+	return T(math.Tanh(float64(x)))
+}
+
+// sigmoidTo sets dst[i] = sigmoid(src[i]); dst may be src.
+func sigmoidTo[T Float](dst, src []T) {
+	if d, s, ok := as32(dst, src); ok {
+		vmath.Sigmoid(d, s)
+		return
+	}
+	for i, v := range src[:len(dst)] {
+		dst[i] = sigmoid(v)
+	}
+}
+
+// tanhTo sets dst[i] = tanh(src[i]); dst may be src.
+func tanhTo[T Float](dst, src []T) {
+	if d, s, ok := as32(dst, src); ok {
+		vmath.Tanh(d, s)
+		return
+	}
+	for i, v := range src[:len(dst)] {
+		dst[i] = tanh(v)
+	}
+}
+
+// expShiftTo sets dst[i] = e^(src[i]-shift); dst may be src.
+func expShiftTo[T Float](dst, src []T, shift T) {
+	if d, s, ok := as32(dst, src); ok {
+		vmath.ExpShift(d, s, float32(shift))
+		return
+	}
+	for i, v := range src[:len(dst)] {
+		dst[i] = T(math.Exp(float64(v - shift)))
+	}
+}
+
+// as32 views two slices of T as float32 when T is float32, without the
+// allocation a conversion through any would cost in the per-step loops.
+func as32[T Float](a, b []T) ([]float32, []float32, bool) {
+	var z T
+	if unsafe.Sizeof(z) != 4 {
+		return nil, nil, false
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(a))), len(a)),
+		unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(b))), len(b)), true
+}
