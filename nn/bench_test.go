@@ -82,3 +82,18 @@ func BenchmarkGemm512(b *testing.B) {
 	}
 	b.ReportMetric(2*n*n*n*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
+
+// BenchmarkAdam is one Adam step over a million weights (the classifier's
+// embedding table is 2.6 million).
+func BenchmarkAdam(b *testing.B) {
+	p := nn.NewTensor[float32](1 << 20)
+	p.EnsureGrad()
+	for i := range p.Data {
+		p.Data[i], p.Grad[i] = float32(i%7)*0.1, float32(i%5)*0.01
+	}
+	opt := nn.NewAdam([]*nn.Tensor[float32]{p}, nn.AdamConfig{})
+	for b.Loop() {
+		opt.Step(1e-3)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(p.Len()), "ns/weight")
+}

@@ -4,6 +4,8 @@ import (
 	"math"
 	"runtime"
 	"sync"
+
+	"github.com/seqkit/seqkit/nn/internal/vmath"
 )
 
 // Optimizer updates parameters from their gradients.
@@ -189,9 +191,16 @@ func (o *Adam[T]) Step(lr float64) {
 		if !c.Decoupled {
 			decay = T(c.WeightDecay)
 		}
+		k := vmath.AdamConsts{Decay: float32(decay), B1: float32(b1), OB1: float32(1 - b1), B2: float32(b2),
+			OB2: float32(1 - b2), Step: float32(step), SqrtBC2: float32(sqrtBC2), Eps: float32(eps)}
 		update := func(lo, hi int) {
 			g, w, m, v := p.Grad[lo:hi], p.Data[lo:hi], m[lo:hi], v[lo:hi]
 			w, m, v = w[:len(g)], m[:len(g)], v[:len(g)]
+			if w32, g32, ok := as32(w, g); ok {
+				m32, v32, _ := as32(m, v)
+				vmath.Adam(w32, g32, m32, v32, &k) // the same loop, eight at a time
+				return
+			}
 			for i, gi := range g {
 				gi += decay * w[i]
 				mi := b1*m[i] + (1-b1)*gi

@@ -11,3 +11,4 @@ func vector(int) int { return 0 }
 func expShift(dst, src []float32, shift float32) {}
 func sigmoid(dst, src []float32)                 {}
 func tanh(dst, src []float32)                    {}
+func adam(w, g, m, v []float32, k *AdamConsts)   {}

@@ -56,3 +56,7 @@ func Tanh32(x float32) float32 {
 	}
 	return a
 }
+
+// sqrt32 is the correctly rounded float32 square root: rounding the float64
+// root to float32 gives it (53 ≥ 2·24+2 bits), so it equals VSQRTPS.
+func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }

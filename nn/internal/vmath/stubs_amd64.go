@@ -18,3 +18,8 @@ func sigmoidAVX2(dst *float32, src *float32, n int)
 //
 //go:noescape
 func tanhAVX2(dst *float32, src *float32, n int)
+
+// adamAVX2 is adamGo for n a multiple of 8.
+//
+//go:noescape
+func adamAVX2(w *float32, grad *float32, m *float32, v *float32, n int, k *float32)

@@ -174,3 +174,40 @@ func BenchmarkGates(b *testing.B) {
 		_ = s
 	})
 }
+
+// TestAdamMatchesScalar runs Adam (the AVX2 kernel where the CPU has it) and the
+// Go loop on the same random state at every length to 70 and requires the same
+// bits in the weights and both moments.
+func TestAdamMatchesScalar(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	k := &AdamConsts{Decay: 0.01, B1: 0.9, OB1: 1 - float32(0.9), B2: 0.999, OB2: 1 - float32(0.999), Step: 1e-3 / 0.271, SqrtBC2: 0.0447, Eps: 1e-8}
+	for n := 0; n <= 70; n++ {
+		state := make([][]float32, 4) // w, g, m, v
+		for i := range state {
+			state[i] = make([]float32, n)
+			for j := range state[i] {
+				state[i][j] = float32(rng.NormFloat64())
+				if i == 3 {
+					state[i][j] *= state[i][j] // v ≥ 0
+				}
+			}
+		}
+		if n > 3 {
+			state[1][2] = 0 // a zero gradient
+			state[3][3] = 0 // and a zero second moment
+		}
+		want := make([][]float32, 4)
+		for i := range want {
+			want[i] = append([]float32(nil), state[i]...)
+		}
+		Adam(state[0], state[1], state[2], state[3], k)
+		adamGo(want[0], want[1], want[2], want[3], k)
+		for i, name := range []string{"w", "g", "m", "v"} {
+			for j := range n {
+				if math.Float32bits(state[i][j]) != math.Float32bits(want[i][j]) {
+					t.Fatalf("n=%d: %s[%d] = %g, Go loop %g", n, name, j, state[i][j], want[i][j])
+				}
+			}
+		}
+	}
+}

@@ -190,5 +190,58 @@ func main() {
 		return l
 	}, nil)
 
+	adam()
 	Generate()
+}
+
+// adam emits one Adam step over n weights, as vmath.adamGo computes it.
+func adam() {
+	TEXT("adamAVX2", NOSPLIT, "func(w, grad, m, v *float32, n int, k *float32)")
+	Pragma("noescape")
+	Doc("adamAVX2 is adamGo for n a multiple of 8.")
+	w := Mem{Base: Load(Param("w"), GP64())}
+	g := Mem{Base: Load(Param("grad"), GP64())}
+	m := Mem{Base: Load(Param("m"), GP64())}
+	v := Mem{Base: Load(Param("v"), GP64())}
+	n := Load(Param("n"), GP64())
+	k := Mem{Base: Load(Param("k"), GP64())}
+	// The eight constants, in AdamConsts' field order.
+	c := make([]VecVirtual, 8)
+	for i := range c {
+		c[i] = YMM()
+		VBROADCASTSS(k.Offset(4*i), c[i])
+	}
+	decay, b1, ob1, b2, ob2, step, sqrtBC2, eps := c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]
+	Label("adam_loop")
+	CMPQ(n, U32(8))
+	JL(LabelRef("adam_done"))
+	wi, gi, t, mi, vi := YMM(), YMM(), YMM(), YMM(), YMM()
+	VMOVUPS(w, wi)
+	VMOVUPS(g, gi)
+	VMULPS(wi, decay, t)
+	VADDPS(t, gi, gi) // g + decay·w
+	VMULPS(m, b1, mi)
+	VMULPS(gi, ob1, t)
+	VADDPS(t, mi, mi) // β1·m + (1-β1)·g
+	VMULPS(v, b2, vi)
+	VMULPS(gi, ob2, t)
+	VMULPS(gi, t, t)
+	VADDPS(t, vi, vi) // β2·v + (1-β2)·g·g
+	VMOVUPS(mi, m)
+	VMOVUPS(vi, v)
+	VSQRTPS(vi, vi)
+	VDIVPS(sqrtBC2, vi, vi)
+	VADDPS(eps, vi, vi)
+	VMULPS(mi, step, t)
+	VDIVPS(vi, t, t)
+	VSUBPS(t, wi, wi)
+	VMOVUPS(wi, w)
+	for _, p := range []Mem{w, g, m, v} {
+		ADDQ(U32(32), p.Base)
+	}
+	SUBQ(U32(8), n)
+	JMP(LabelRef("adam_loop"))
+	Label("adam_done")
+	VZEROUPPER()
+	RET()
 }
