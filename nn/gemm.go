@@ -15,8 +15,14 @@ import (
 // package sgemm (packed, blocked, assembly micro-kernel), float64 (used by the gradient
 // checks) to gonum.
 func Gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	gemmOn(0, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// gemmOn is Gemm on at most procs cores (0: all of them): the two directions
+// of a bidirectional layer run side by side, one core each.
+func gemmOn[T Float](procs int, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	if a, ok := any(a).([]float32); ok {
-		sgemm.Gemm(transA, transB, m, n, k, float32(alpha), a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
+		sgemm.Gemm(procs, transA, transB, m, n, k, float32(alpha), a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
 		return
 	}
 	if m == 0 || n == 0 {
@@ -70,9 +76,14 @@ func Pack[T Float](transB bool, k, n int, b []T, ldb int) *Packed[T] {
 
 // GemmPacked computes C = alpha·A·op(B) + beta·C for A m×k and a packed op(B).
 func GemmPacked[T Float](m int, alpha T, a []T, lda int, b *Packed[T], beta T, c []T, ldc int) {
+	gemmPackedOn(0, m, alpha, a, lda, b, beta, c, ldc)
+}
+
+// gemmPackedOn is GemmPacked on at most procs cores (0: all of them).
+func gemmPackedOn[T Float](procs, m int, alpha T, a []T, lda int, b *Packed[T], beta T, c []T, ldc int) {
 	if b.p != nil {
-		sgemm.GemmPacked(false, m, float32(alpha), any(a).([]float32), lda, b.p, float32(beta), any(c).([]float32), ldc)
+		sgemm.GemmPacked(procs, false, m, float32(alpha), any(a).([]float32), lda, b.p, float32(beta), any(c).([]float32), ldc)
 		return
 	}
-	Gemm(false, b.transB, m, b.n, b.k, alpha, a, lda, b.b, b.ldb, beta, c, ldc)
+	gemmOn(procs, false, b.transB, m, b.n, b.k, alpha, a, lda, b.b, b.ldb, beta, c, ldc)
 }

@@ -228,8 +228,14 @@ func parallelLarge(n int, f func(lo, hi int)) {
 }
 
 // parallel runs f over [0, n) split among the cores.
-func parallel(n int, f func(lo, hi int)) {
-	parts := min(runtime.GOMAXPROCS(0), n)
+func parallel(n int, f func(lo, hi int)) { parallelOn(0, n, f) }
+
+// parallelOn runs f over [0, n) split among at most procs cores (0: all).
+func parallelOn(procs, n int, f func(lo, hi int)) {
+	if procs <= 0 {
+		procs = runtime.GOMAXPROCS(0)
+	}
+	parts := min(procs, n)
 	if parts < 2 {
 		f(0, n)
 		return

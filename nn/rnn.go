@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Cell selects the recurrent cell of an [RNN].
@@ -253,7 +255,7 @@ func (r *RNN[T]) Forward(tp *Tape, x *Tensor[T], lengths []int, init State[T], r
 		}
 	}
 	lengths = slices.Clone(lengths) // the backward pass reads them later
-	L, D := cfg.layers(), cfg.dirs()
+	L, D, G := cfg.layers(), cfg.dirs(), cfg.Cell.gates()
 	stateShape := []int{L * D, B, H}
 	checkState := func(s *Tensor[T], what string) {
 		if s != nil && numel(s.Shape) != L*D*B*H {
@@ -278,17 +280,18 @@ func (r *RNN[T]) Forward(tp *Tape, x *Tensor[T], lengths []int, init State[T], r
 	for l := 0; l < L; l++ {
 		out := NewTensor[T](steps, B, D*H)
 		caches := make([]*dirCache[T], D)
-		for d := 0; d < D; d++ {
+		eachDir(D, func(d, procs int) {
 			idx := l*D + d
 			caches[d] = r.dirs[l][d].forward(cfg, in.Data, steps, B, lengths,
 				part(init.H, idx), part(init.C, idx), out.Data, d*H, D*H,
-				part(final.H, idx), part(final.C, idx), tp.Recording())
-		}
+				part(final.H, idx), part(final.C, idx), tp.Recording(), procs)
+		})
 		layerIn, layerOut, l := in, out, l
 		tp.Record(func() {
 			if layerOut.Grad == nil && final.H.Grad == nil && (final.C == nil || final.C.Grad == nil) {
 				return // no gradient reached this layer (a detached segment, an unused output)
 			}
+			all := make([]dirGrads[T], D)
 			for d := 0; d < D; d++ {
 				idx := l*D + d
 				grads := dirGrads[T]{dx: layerIn.EnsureGrad(), dy: layerOut.Grad}
@@ -304,7 +307,16 @@ func (r *RNN[T]) Forward(tp *Tape, x *Tensor[T], lengths []int, init State[T], r
 				if init.C != nil {
 					grads.dc0 = init.C.EnsureGrad()[idx*BH : (idx+1)*BH]
 				}
-				r.dirs[l][d].backward(cfg, caches[d], lengths, d*H, D*H, grads)
+				all[d] = grads
+			}
+			dXW := make([][]T, D)
+			eachDir(D, func(d, procs int) {
+				dXW[d] = r.dirs[l][d].backward(cfg, caches[d], lengths, d*H, D*H, all[d], procs)
+			})
+			// The input gradient, which both directions add to: one after the
+			// other, on all cores.
+			for d, p := range r.dirs[l] {
+				Gemm(false, false, steps*B, p.in, G*H, 1, dXW[d], G*H, p.wih.Data, p.in, 1, all[d].dx, p.in)
 			}
 		})
 		if l < L-1 {
@@ -347,8 +359,9 @@ type dirGrads[T Float] struct {
 
 // forward runs one direction of one layer. It writes the outputs into out at column
 // offset off of rows of width stride, and the final states into hn, cn.
+// The products and the gate loops use at most procs cores (0: all).
 func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, steps, B int, lengths []int,
-	h0, c0, out []T, off, stride int, hn, cn []T, keep bool) *dirCache[T] {
+	h0, c0, out []T, off, stride int, hn, cn []T, keep bool, procs int) *dirCache[T] {
 	H, G := cfg.HiddenSize, cfg.Cell.gates()
 	GH, BH := G*H, B*H
 	cell := cfg.Cell
@@ -365,7 +378,7 @@ func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, steps, B int, lengths []int,
 	for r := 0; r < steps*B; r++ {
 		copy(gates[r*GH:(r+1)*GH], bias)
 	}
-	Gemm(false, true, steps*B, GH, p.in, 1, x, p.in, p.wih.Data, p.in, 1, gates, GH)
+	gemmOn(procs, false, true, steps*B, GH, p.in, 1, x, p.in, p.wih.Data, p.in, 1, gates, GH)
 
 	states := make([]T, (steps+1)*BH)
 	var cells, hnBuf, hw []T
@@ -402,13 +415,13 @@ func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, steps, B int, lengths []int,
 			for b := 0; b < B; b++ {
 				copy(hw[b*GH:(b+1)*GH], p.bhh.Data)
 			}
-			GemmPacked(B, 1, hprev, H, whh, 1, hw, GH)
+			gemmPackedOn(procs, B, 1, hprev, H, whh, 1, hw, GH)
 		} else {
-			GemmPacked(B, 1, hprev, H, whh, 1, g, GH)
+			gemmPackedOn(procs, B, 1, hprev, H, whh, 1, g, GH)
 		}
 		// The gate nonlinearities, row by row: shared among the cores when the
 		// step is large enough (the GEMM above already is).
-		parallelRows(B, B*GH, func(lo, hi int) {
+		parallelRows(procs, B, B*GH, func(lo, hi int) {
 			for b := lo; b < hi; b++ {
 				hp, hc := hprev[b*H:(b+1)*H], hcur[b*H:(b+1)*H]
 				gr := g[b*GH : (b+1)*GH]
@@ -510,9 +523,12 @@ func lstmStep[T Float](gr, cp, cc, hc, peep []T, H int, noForget bool) {
 }
 
 // backward is one direction's backpropagation through time. Per step it does one
-// elementwise pass and one GEMM (the recurrent one); the weight gradients and the
-// input gradient are one GEMM each after the sweep.
-func (p *rnnDir[T]) backward(cfg *RNNConfig, c *dirCache[T], lengths []int, off, stride int, gr dirGrads[T]) {
+// elementwise pass and one GEMM (the recurrent one); the weight gradients are one
+// GEMM each after the sweep. It returns the gradient of the input
+// pre-activations [T, B, G·H], from which the caller computes the input
+// gradient (gr.dx is shared by the directions). The products use at most procs
+// cores (0: all).
+func (p *rnnDir[T]) backward(cfg *RNNConfig, c *dirCache[T], lengths []int, off, stride int, gr dirGrads[T], procs int) []T {
 	H, G := cfg.HiddenSize, cfg.Cell.gates()
 	steps, B := c.steps, c.batch
 	GH, BH := G*H, B*H
@@ -609,7 +625,7 @@ func (p *rnnDir[T]) backward(cfg *RNNConfig, c *dirCache[T], lengths []int, off,
 			}
 		}
 		// dh_prev = dHW_t · W_hh, plus the direct paths; padded rows pass through.
-		GemmPacked(B, 1, dgh, GH, whh, 0, dhPrev, H)
+		gemmPackedOn(procs, B, 1, dgh, GH, whh, 0, dhPrev, H)
 		for b := 0; b < B; b++ {
 			dhb, dpb := dh[b*H:(b+1)*H], dhPrev[b*H:(b+1)*H]
 			if t >= lengths[b] {
@@ -636,11 +652,10 @@ func (p *rnnDir[T]) backward(cfg *RNNConfig, c *dirCache[T], lengths []int, off,
 	if p.reverse {
 		prevSlab = c.states[BH : (steps+1)*BH]
 	}
-	Gemm(true, false, GH, p.in, n, 1, dXW, GH, c.x, p.in, 1, p.wih.EnsureGrad(), p.in)
-	Gemm(true, false, GH, H, n, 1, dHW, GH, prevSlab, H, 1, p.whh.EnsureGrad(), H)
+	gemmOn(procs, true, false, GH, p.in, n, 1, dXW, GH, c.x, p.in, 1, p.wih.EnsureGrad(), p.in)
+	gemmOn(procs, true, false, GH, H, n, 1, dHW, GH, prevSlab, H, 1, p.whh.EnsureGrad(), H)
 	colSum(p.bih.EnsureGrad(), dXW, n, GH)
 	colSum(p.bhh.EnsureGrad(), dHW, n, GH)
-	Gemm(false, false, n, p.in, GH, 1, dXW, GH, p.wih.Data, p.in, 1, gr.dx, p.in)
 	if gr.dh0 != nil {
 		for i, v := range dh {
 			gr.dh0[i] += v
@@ -651,6 +666,7 @@ func (p *rnnDir[T]) backward(cfg *RNNConfig, c *dirCache[T], lengths []int, off,
 			gr.dc0[i] += v
 		}
 	}
+	return dXW
 }
 
 // colSum adds the column sums of the rows×cols matrix m to dst.
@@ -687,11 +703,32 @@ func packRecurrent[T Float](w []T, trans bool, k, n, steps int) *Packed[T] {
 const parallelRowsMin = 20000
 
 // parallelRows runs f over the rows [0, B) of a step, split among the cores
-// when the step's work is large enough to pay for it.
-func parallelRows(B, work int, f func(lo, hi int)) {
+// (at most procs of them, 0 meaning all) when the step's work is large enough
+// to pay for it.
+func parallelRows(procs, B, work int, f func(lo, hi int)) {
 	if work < parallelRowsMin || B < 2 {
 		f(0, B)
 		return
 	}
-	parallel(B, f)
+	parallelOn(procs, B, f)
+}
+
+// eachDir runs f for each of a layer's D directions. The two directions of a
+// bidirectional layer are independent until the next layer, so they run side
+// by side, each on half the cores (procs): no goroutine starts or joins per
+// step, where splitting one direction's small step products and gate loops
+// between the cores costs nearly as much as it saves. The results are the same
+// bits either way (each product sums in the same order on any number of cores).
+func eachDir(D int, f func(d, procs int)) {
+	cores := runtime.GOMAXPROCS(0)
+	if D < 2 || cores < 2 {
+		for d := range D {
+			f(d, 0)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { f(1, cores/2) })
+	f(0, cores-cores/2)
+	wg.Wait()
 }

@@ -27,8 +27,19 @@ type kernel func(k int, a, b, c []float32, ldc int)
 // Gemm computes C = alpha·op(A)·op(B) + beta·C on row-major matrices with the fastest
 // kernel this CPU runs: op(A) is m×k (A is k×m when transA), op(B) is k×n (B is n×k
 // when transB) and C is m×n, with leading dimensions lda, ldb and ldc.
-func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	gemm(best, runtime.GOMAXPROCS(0), transA, transB, m, n, k, alpha, a, lda, b, ldb, nil, beta, c, ldc)
+//
+// procs bounds the goroutines it uses; 0 means all cores (GOMAXPROCS). Each
+// element of C is summed in the same order whatever procs is, so the result
+// does not depend on it.
+func Gemm(procs int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	gemm(best, cores(procs), transA, transB, m, n, k, alpha, a, lda, b, ldb, nil, beta, c, ldc)
+}
+
+func cores(procs int) int {
+	if procs <= 0 {
+		return runtime.GOMAXPROCS(0)
+	}
+	return procs
 }
 
 // Packed is op(B) packed once into the kernel's panels, for many products with
@@ -62,8 +73,9 @@ func (p *Packed) panel(pc, j0, kb, nb int) []float32 {
 
 // GemmPacked is Gemm with a packed right-hand matrix: C = alpha·op(A)·B + beta·C,
 // op(A) m×k, B packed k×n.
-func GemmPacked(transA bool, m int, alpha float32, a []float32, lda int, b *Packed, beta float32, c []float32, ldc int) {
-	gemm(best, runtime.GOMAXPROCS(0), transA, false, m, b.n, b.k, alpha, a, lda, nil, 0, b, beta, c, ldc)
+// procs is as for Gemm.
+func GemmPacked(procs int, transA bool, m int, alpha float32, a []float32, lda int, b *Packed, beta float32, c []float32, ldc int) {
+	gemm(best, cores(procs), transA, false, m, b.n, b.k, alpha, a, lda, nil, 0, b, beta, c, ldc)
 }
 
 // Kernel names the micro-kernel Gemm uses on this CPU ("avx2" or "go").

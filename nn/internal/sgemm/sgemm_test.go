@@ -132,7 +132,7 @@ func randSlice(rng *rand.Rand, n int) []float32 {
 func TestBetaZeroClearsNaN(t *testing.T) {
 	a, b := []float32{1, 2}, []float32{3, 4}
 	c := []float32{float32(math.NaN())}
-	Gemm(false, false, 1, 1, 2, 1, a, 2, b, 1, 0, c, 1)
+	Gemm(0, false, false, 1, 1, 2, 1, a, 2, b, 1, 0, c, 1)
 	if c[0] != 11 {
 		t.Fatalf("got %v, want 11", c[0])
 	}
@@ -185,6 +185,38 @@ func BenchmarkGemm(b *testing.B) {
 					}
 					b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 				})
+			}
+		}
+	}
+}
+
+// TestSameBitsAnyProcs: the number of goroutines changes how C is cut, never
+// the order in which an element is summed, so a model computes the same bits
+// on one core as on several (the two directions of a bidirectional layer run
+// on one core each).
+func TestSameBitsAnyProcs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, s := range [][3]int{{32, 512, 128}, {640, 512, 100}, {512, 100, 640}, {250, 2100, 300}} {
+		m, n, k := s[0], s[1], s[2]
+		a, b := make([]float32, m*k), make([]float32, k*n)
+		for i := range a {
+			a[i] = float32(rng.NormFloat64())
+		}
+		for i := range b {
+			b[i] = float32(rng.NormFloat64())
+		}
+		var first []float32
+		for _, procs := range []int{1, 2, 3, 4} {
+			c := make([]float32, m*n)
+			Gemm(procs, false, false, m, n, k, 1, a, k, b, n, 0, c, n)
+			if first == nil {
+				first = c
+				continue
+			}
+			for i := range c {
+				if math.Float32bits(c[i]) != math.Float32bits(first[i]) {
+					t.Fatalf("%v: C[%d] = %g on %d goroutines, %g on one", s, i, c[i], procs, first[i])
+				}
 			}
 		}
 	}
