@@ -19,6 +19,13 @@ CONFIGS = {
 }
 
 
+# The products of the configurations' forward passes, MxNxK (activations MxK
+# times weights NxK, transposed): the recurrent steps, the input projections
+# and the output layers. bench/seqkit times the same list (--gemm).
+GEMM_SHAPES = ["32x512x128", "640x512x100", "640x127x256", "64x768x256", "4096x768x128",
+               "32x2048x512", "1120x2048x256", "1120x10000x512", "32x768x256", "640x5000x256"]
+
+
 class Net(nn.Module):
     def __init__(self, name, c):
         super().__init__()
@@ -68,7 +75,7 @@ def main():
     ap.add_argument("--train-batches", type=int, default=50)
     ap.add_argument("--infer-batches", type=int, default=100)
     ap.add_argument("--warmup", type=int, default=5)
-    ap.add_argument("--gemm", action="store_true", help="also time a 512^3 SGEMM")
+    ap.add_argument("--gemm", action="store_true", help="also time SGEMM: 512^3 and the configurations' products (GEMM_SHAPES)")
     a = ap.parse_args()
     if a.gemm:
         x, y = torch.randn(512, 512), torch.randn(512, 512)
@@ -78,6 +85,16 @@ def main():
         for _ in range(50):
             x @ y
         print(json.dumps({"peer": "pytorch", "config": "sgemm512", "gflops": 50 * 2 * 512**3 / (time.perf_counter() - t0) / 1e9}), flush=True)
+        for shape in GEMM_SHAPES:
+            m, n, k = (int(v) for v in shape.split("x"))
+            x, w = torch.randn(m, k), torch.randn(n, k)  # activations times stored weights, transposed
+            reps = max(5, int(2e9 / (2 * m * n * k)))
+            for _ in range(3):
+                x @ w.t()
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                x @ w.t()
+            print(json.dumps({"peer": "pytorch", "config": "gemm " + shape, "gflops": reps * 2 * m * n * k / (time.perf_counter() - t0) / 1e9}), flush=True)
     for name in a.configs.split(","):
         c = CONFIGS[name]
         torch.manual_seed(1)

@@ -406,68 +406,72 @@ func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, steps, B int, lengths []int,
 
 	// h_prev · W_hhᵀ at every step: W_hh packed once per pass.
 	whh := packRecurrent(p.whh.Data, true, H, GH, steps)
-	for s := 0; s < steps; s++ {
-		t := stepAt(p.reverse, s, steps)
-		ps, cs := slot(p.reverse, t, steps)
-		hprev, hcur := states[ps*BH:(ps+1)*BH], states[cs*BH:(cs+1)*BH]
-		g := gates[t*B*GH : (t+1)*B*GH]
-		if cell == GRU {
-			for b := 0; b < B; b++ {
-				copy(hw[b*GH:(b+1)*GH], p.bhh.Data)
+	// sweep runs every step for the batch rows [b0, b1) on at most procs cores.
+	sweep := func(b0, b1, procs int) {
+		for s := 0; s < steps; s++ {
+			t := stepAt(p.reverse, s, steps)
+			ps, cs := slot(p.reverse, t, steps)
+			hprev, hcur := states[ps*BH:(ps+1)*BH], states[cs*BH:(cs+1)*BH]
+			g := gates[t*B*GH : (t+1)*B*GH]
+			if cell == GRU {
+				for b := b0; b < b1; b++ {
+					copy(hw[b*GH:(b+1)*GH], p.bhh.Data)
+				}
+				gemmPackedOn(procs, b1-b0, 1, hprev[b0*H:], H, whh, 1, hw[b0*GH:], GH)
+			} else {
+				gemmPackedOn(procs, b1-b0, 1, hprev[b0*H:], H, whh, 1, g[b0*GH:], GH)
 			}
-			gemmPackedOn(procs, B, 1, hprev, H, whh, 1, hw, GH)
-		} else {
-			gemmPackedOn(procs, B, 1, hprev, H, whh, 1, g, GH)
+			// The gate nonlinearities, row by row: shared among the cores when
+			// the step is large enough (the GEMM above already is).
+			parallelRows(procs, b1-b0, (b1-b0)*GH, func(lo, hi int) {
+				for b := b0 + lo; b < b0+hi; b++ {
+					hp, hc := hprev[b*H:(b+1)*H], hcur[b*H:(b+1)*H]
+					gr := g[b*GH : (b+1)*GH]
+					if t >= lengths[b] {
+						copy(hc, hp)
+						if cells != nil {
+							copy(cells[cs*BH+b*H:cs*BH+(b+1)*H], cells[ps*BH+b*H:ps*BH+(b+1)*H])
+						}
+						clear(gr)
+						continue
+					}
+					switch cell {
+					case RNNTanh:
+						tanhTo(hc, gr[:H])
+						copy(gr, hc)
+					case RNNReLU:
+						for j := range hc {
+							hc[j] = max(gr[j], 0)
+							gr[j] = hc[j]
+						}
+					case LSTM:
+						cp, cc := cells[ps*BH+b*H:ps*BH+(b+1)*H], cells[cs*BH+b*H:cs*BH+(b+1)*H]
+						lstmStep(gr, cp, cc, hc, peep, H, cfg.NoForgetGate)
+					case GRU:
+						hr := hw[b*GH : (b+1)*GH]
+						hnv := hnBuf[t*BH+b*H : t*BH+(b+1)*H]
+						rz := gr[:2*H]
+						for j, v := range hr[:2*H] {
+							rz[j] += v
+						}
+						sigmoidTo(rz, rz)
+						r, z, n := gr[:H], gr[H:2*H], gr[2*H:3*H]
+						copy(hnv, hr[2*H:])
+						for j, v := range hnv {
+							n[j] += r[j] * v
+						}
+						tanhTo(n, n)
+						for j := range hc {
+							hc[j] = (1-z[j])*n[j] + z[j]*hp[j]
+						}
+					}
+					o := out[(t*B+b)*stride+off : (t*B+b)*stride+off+H]
+					copy(o, hc)
+				}
+			})
 		}
-		// The gate nonlinearities, row by row: shared among the cores when the
-		// step is large enough (the GEMM above already is).
-		parallelRows(procs, B, B*GH, func(lo, hi int) {
-			for b := lo; b < hi; b++ {
-				hp, hc := hprev[b*H:(b+1)*H], hcur[b*H:(b+1)*H]
-				gr := g[b*GH : (b+1)*GH]
-				if t >= lengths[b] {
-					copy(hc, hp)
-					if cells != nil {
-						copy(cells[cs*BH+b*H:cs*BH+(b+1)*H], cells[ps*BH+b*H:ps*BH+(b+1)*H])
-					}
-					clear(gr)
-					continue
-				}
-				switch cell {
-				case RNNTanh:
-					tanhTo(hc, gr[:H])
-					copy(gr, hc)
-				case RNNReLU:
-					for j := range hc {
-						hc[j] = max(gr[j], 0)
-						gr[j] = hc[j]
-					}
-				case LSTM:
-					cp, cc := cells[ps*BH+b*H:ps*BH+(b+1)*H], cells[cs*BH+b*H:cs*BH+(b+1)*H]
-					lstmStep(gr, cp, cc, hc, peep, H, cfg.NoForgetGate)
-				case GRU:
-					hr := hw[b*GH : (b+1)*GH]
-					hnv := hnBuf[t*BH+b*H : t*BH+(b+1)*H]
-					rz := gr[:2*H]
-					for j, v := range hr[:2*H] {
-						rz[j] += v
-					}
-					sigmoidTo(rz, rz)
-					r, z, n := gr[:H], gr[H:2*H], gr[2*H:3*H]
-					copy(hnv, hr[2*H:])
-					for j, v := range hnv {
-						n[j] += r[j] * v
-					}
-					tanhTo(n, n)
-					for j := range hc {
-						hc[j] = (1-z[j])*n[j] + z[j]*hp[j]
-					}
-				}
-				o := out[(t*B+b)*stride+off : (t*B+b)*stride+off+H]
-				copy(o, hc)
-			}
-		})
 	}
+	byRows(B, procs, sweep)
 	last := steps - first // slot of the final state
 	copy(hn, states[last*BH:(last+1)*BH])
 	if cn != nil {
@@ -543,9 +547,9 @@ func (p *rnnDir[T]) backward(cfg *RNNConfig, c *dirCache[T], lengths []int, off,
 	if gr.dhn != nil {
 		copy(dh, gr.dhn)
 	}
-	var dc, dcPrev, peep, dpeep, tcs []T
+	var dc, dcPrev, peep, dpeep []T
 	if cell == LSTM {
-		dc, dcPrev, tcs = make([]T, BH), make([]T, BH), make([]T, H)
+		dc, dcPrev = make([]T, BH), make([]T, BH)
 		if gr.dcn != nil {
 			copy(dc, gr.dcn)
 		}
@@ -555,93 +559,113 @@ func (p *rnnDir[T]) backward(cfg *RNNConfig, c *dirCache[T], lengths []int, off,
 	}
 
 	whh := packRecurrent(p.whh.Data, false, GH, H, steps)
-	for s := steps - 1; s >= 0; s-- {
-		t := stepAt(p.reverse, s, steps)
-		ps, cs := slot(p.reverse, t, steps)
-		hprev := c.states[ps*BH : (ps+1)*BH]
-		g := c.gates[t*B*GH : (t+1)*B*GH]
-		dgx, dgh := dXW[t*B*GH:(t+1)*B*GH], dHW[t*B*GH:(t+1)*B*GH]
-		for b := 0; b < B; b++ {
-			if t >= lengths[b] {
-				continue
-			}
-			dhb := dh[b*H : (b+1)*H]
-			if gr.dy != nil {
-				dyb := gr.dy[(t*B+b)*stride+off : (t*B+b)*stride+off+H]
-				for j, v := range dyb {
-					dhb[j] += v
-				}
-			}
-			gb, dxb, dhwb := g[b*GH:(b+1)*GH], dgx[b*GH:(b+1)*GH], dgh[b*GH:(b+1)*GH]
-			switch cell {
-			case RNNTanh:
-				for j, d := range dhb {
-					dxb[j] = d * (1 - gb[j]*gb[j])
-				}
-			case RNNReLU:
-				for j, d := range dhb {
-					if gb[j] > 0 {
-						dxb[j] = d
-					}
-				}
-			case LSTM:
-				cp := c.cells[ps*BH+b*H : ps*BH+(b+1)*H]
-				cc := c.cells[cs*BH+b*H : cs*BH+(b+1)*H]
-				dcb, dcp := dc[b*H:(b+1)*H], dcPrev[b*H:(b+1)*H]
-				tanhTo(tcs, cc)
-				for j := 0; j < H; j++ {
-					i, f, gg, o := gb[j], gb[H+j], gb[2*H+j], gb[3*H+j]
-					tc := tcs[j]
-					dao := dhb[j] * tc * o * (1 - o)
-					dct := dcb[j] + dhb[j]*o*(1-tc*tc)
-					if peep != nil {
-						dct += dao * peep[2*H+j]
-					}
-					dai := dct * gg * i * (1 - i)
-					var daf T
-					if !cfg.NoForgetGate {
-						daf = dct * cp[j] * f * (1 - f)
-					}
-					dxb[j], dxb[H+j], dxb[2*H+j], dxb[3*H+j] = dai, daf, dct*i*(1-gg*gg), dao
-					dcp[j] = dct * f
-					if peep != nil {
-						dcp[j] += dai*peep[j] + daf*peep[H+j]
-						dpeep[j] += dai * cp[j]
-						dpeep[H+j] += daf * cp[j]
-						dpeep[2*H+j] += dao * cc[j]
-					}
-				}
-			case GRU:
-				hp := hprev[b*H : (b+1)*H]
-				hnv := c.hn[t*BH+b*H : t*BH+(b+1)*H]
-				for j, d := range dhb {
-					r, z, n := gb[j], gb[H+j], gb[2*H+j]
-					dan := d * (1 - z) * (1 - n*n)
-					daz := d * (hp[j] - n) * z * (1 - z)
-					dar := dan * hnv[j] * r * (1 - r)
-					dxb[j], dxb[H+j], dxb[2*H+j] = dar, daz, dan
-					dhwb[j], dhwb[H+j], dhwb[2*H+j] = dar, daz, dan*r
-				}
-			}
+	// sweep runs every step back for the batch rows [b0, b1) on at most procs
+	// cores. Its rows of dh, dc and their Prev buffers swap at each step, as
+	// the caller's do below.
+	sweep := func(b0, b1, procs int) {
+		dh, dhPrev, dc, dcPrev := dh, dhPrev, dc, dcPrev
+		var tcs []T
+		if cell == LSTM {
+			tcs = make([]T, H)
 		}
-		// dh_prev = dHW_t · W_hh, plus the direct paths; padded rows pass through.
-		gemmPackedOn(procs, B, 1, dgh, GH, whh, 0, dhPrev, H)
-		for b := 0; b < B; b++ {
-			dhb, dpb := dh[b*H:(b+1)*H], dhPrev[b*H:(b+1)*H]
-			if t >= lengths[b] {
-				copy(dpb, dhb)
-				if dc != nil {
-					copy(dcPrev[b*H:(b+1)*H], dc[b*H:(b+1)*H])
+		for s := steps - 1; s >= 0; s-- {
+			t := stepAt(p.reverse, s, steps)
+			ps, cs := slot(p.reverse, t, steps)
+			hprev := c.states[ps*BH : (ps+1)*BH]
+			g := c.gates[t*B*GH : (t+1)*B*GH]
+			dgx, dgh := dXW[t*B*GH:(t+1)*B*GH], dHW[t*B*GH:(t+1)*B*GH]
+			for b := b0; b < b1; b++ {
+				if t >= lengths[b] {
+					continue
 				}
-				continue
-			}
-			if cell == GRU {
-				gb := g[b*GH : (b+1)*GH]
-				for j, d := range dhb {
-					dpb[j] += d * gb[H+j]
+				dhb := dh[b*H : (b+1)*H]
+				if gr.dy != nil {
+					dyb := gr.dy[(t*B+b)*stride+off : (t*B+b)*stride+off+H]
+					for j, v := range dyb {
+						dhb[j] += v
+					}
+				}
+				gb, dxb, dhwb := g[b*GH:(b+1)*GH], dgx[b*GH:(b+1)*GH], dgh[b*GH:(b+1)*GH]
+				switch cell {
+				case RNNTanh:
+					for j, d := range dhb {
+						dxb[j] = d * (1 - gb[j]*gb[j])
+					}
+				case RNNReLU:
+					for j, d := range dhb {
+						if gb[j] > 0 {
+							dxb[j] = d
+						}
+					}
+				case LSTM:
+					cp := c.cells[ps*BH+b*H : ps*BH+(b+1)*H]
+					cc := c.cells[cs*BH+b*H : cs*BH+(b+1)*H]
+					dcb, dcp := dc[b*H:(b+1)*H], dcPrev[b*H:(b+1)*H]
+					tanhTo(tcs, cc)
+					for j := 0; j < H; j++ {
+						i, f, gg, o := gb[j], gb[H+j], gb[2*H+j], gb[3*H+j]
+						tc := tcs[j]
+						dao := dhb[j] * tc * o * (1 - o)
+						dct := dcb[j] + dhb[j]*o*(1-tc*tc)
+						if peep != nil {
+							dct += dao * peep[2*H+j]
+						}
+						dai := dct * gg * i * (1 - i)
+						var daf T
+						if !cfg.NoForgetGate {
+							daf = dct * cp[j] * f * (1 - f)
+						}
+						dxb[j], dxb[H+j], dxb[2*H+j], dxb[3*H+j] = dai, daf, dct*i*(1-gg*gg), dao
+						dcp[j] = dct * f
+						if peep != nil {
+							dcp[j] += dai*peep[j] + daf*peep[H+j]
+							dpeep[j] += dai * cp[j]
+							dpeep[H+j] += daf * cp[j]
+							dpeep[2*H+j] += dao * cc[j]
+						}
+					}
+				case GRU:
+					hp := hprev[b*H : (b+1)*H]
+					hnv := c.hn[t*BH+b*H : t*BH+(b+1)*H]
+					for j, d := range dhb {
+						r, z, n := gb[j], gb[H+j], gb[2*H+j]
+						dan := d * (1 - z) * (1 - n*n)
+						daz := d * (hp[j] - n) * z * (1 - z)
+						dar := dan * hnv[j] * r * (1 - r)
+						dxb[j], dxb[H+j], dxb[2*H+j] = dar, daz, dan
+						dhwb[j], dhwb[H+j], dhwb[2*H+j] = dar, daz, dan*r
+					}
 				}
 			}
+			// dh_prev = dHW_t · W_hh, plus the direct paths; padded rows pass through.
+			gemmPackedOn(procs, b1-b0, 1, dgh[b0*GH:], GH, whh, 0, dhPrev[b0*H:], H)
+			for b := b0; b < b1; b++ {
+				dhb, dpb := dh[b*H:(b+1)*H], dhPrev[b*H:(b+1)*H]
+				if t >= lengths[b] {
+					copy(dpb, dhb)
+					if dc != nil {
+						copy(dcPrev[b*H:(b+1)*H], dc[b*H:(b+1)*H])
+					}
+					continue
+				}
+				if cell == GRU {
+					gb := g[b*GH : (b+1)*GH]
+					for j, d := range dhb {
+						dpb[j] += d * gb[H+j]
+					}
+				}
+			}
+			dh, dhPrev = dhPrev, dh
+			dc, dcPrev = dcPrev, dc
 		}
+	}
+	if peep != nil {
+		// The peephole gradients sum over the rows: one sweep keeps that sum in order.
+		sweep(0, B, procs)
+	} else {
+		byRows(B, procs, sweep)
+	}
+	if steps%2 == 1 {
 		dh, dhPrev = dhPrev, dh
 		dc, dcPrev = dcPrev, dc
 	}
@@ -711,6 +735,32 @@ func parallelRows(procs, B, work int, f func(lo, hi int)) {
 		return
 	}
 	parallelOn(procs, B, f)
+}
+
+// rowsPerCore is the fewest batch rows a core sweeps on its own (byRows).
+const rowsPerCore = 8
+
+// byRows runs sweep over the batch rows [0, B). The rows of a batch are
+// independent through all the steps of a layer, so when there are enough of
+// them each core sweeps its own share from the first step to the last, with
+// no goroutine started or joined per step; with few rows, one sweep shares
+// each step's work among the cores instead. Either way every value is the
+// same bits.
+func byRows(B, procs int, sweep func(b0, b1, procs int)) {
+	if procs <= 0 {
+		procs = runtime.GOMAXPROCS(0)
+	}
+	parts := min(procs, B/rowsPerCore)
+	if parts < 2 {
+		sweep(0, B, procs)
+		return
+	}
+	var wg sync.WaitGroup
+	for w := 1; w < parts; w++ {
+		wg.Go(func() { sweep(B*w/parts, B*(w+1)/parts, 1) })
+	}
+	sweep(0, B/parts, 1)
+	wg.Wait()
 }
 
 // eachDir runs f for each of a layer's D directions. The two directions of a

@@ -2,6 +2,9 @@ package nn_test
 
 import (
 	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/seqkit/seqkit/nn"
@@ -34,6 +37,66 @@ func TestRNNConformance(t *testing.T) {
 				t.Run(fmt.Sprintf("%s/bi=%v/layers=%d", v.name, bi, layers), func(t *testing.T) {
 					nntest.CheckRNN(t, cfg)
 				})
+			}
+		}
+	}
+}
+
+// TestSameBitsAnyCores runs float32 layers forward and backward on one core and
+// on two and three, where the batch rows are swept in separate chunks and the
+// directions side by side, and requires the same bits in every output, final
+// state and gradient. Lengths vary, so some rows are padding at some steps.
+func TestSameBitsAnyCores(t *testing.T) {
+	cells := []nn.RNNConfig{
+		{Cell: nn.LSTM}, {Cell: nn.LSTM, Peephole: true}, {Cell: nn.GRU}, {Cell: nn.RNNTanh},
+		{Cell: nn.LSTM, Bidirectional: true, Layers: 2}, {Cell: nn.GRU, Bidirectional: true},
+	}
+	const steps, B = 7, 40
+	run := func(cfg nn.RNNConfig, procs int) [][]float32 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		rng := rand.New(rand.NewPCG(7, 8))
+		r, err := nn.NewRNN[float32]("rnn", cfg, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := nn.NewTensor[float32](steps, B, cfg.InputSize)
+		nn.Normal(x.Data, 1, rng)
+		n := cfg.Layers
+		if n == 0 {
+			n = 1
+		}
+		if cfg.Bidirectional {
+			n *= 2
+		}
+		h0 := nn.NewTensor[float32](n, B, cfg.HiddenSize)
+		nn.Normal(h0.Data, 1, rng)
+		lengths := make([]int, B)
+		for i := range lengths {
+			lengths[i] = 1 + rng.IntN(steps)
+		}
+		tp := new(nn.Tape)
+		out, final := r.Forward(tp, x, lengths, nn.State[float32]{H: h0}, nil)
+		w := make([]float32, out.Len())
+		nn.Normal(w, 1, rng)
+		loss := nntest.WeightedSum(tp, []*nn.Tensor[float32]{out, final.H}, [][]float32{w, w[:final.H.Len()]})
+		nn.Backward(tp, loss)
+		got := [][]float32{out.Data, final.H.Data, x.Grad, h0.Grad}
+		for _, p := range r.Params() {
+			got = append(got, p.Grad)
+		}
+		return got
+	}
+	for _, cfg := range cells {
+		cfg.InputSize, cfg.HiddenSize = 5, 24
+		want := run(cfg, 1)
+		for _, procs := range []int{2, 3} {
+			got := run(cfg, procs)
+			for i := range want {
+				for j := range want[i] {
+					if math.Float32bits(got[i][j]) != math.Float32bits(want[i][j]) {
+						t.Fatalf("%+v on %d cores: value %d of result %d is %g, on one core %g", cfg, procs, j, i, got[i][j], want[i][j])
+					}
+				}
 			}
 		}
 	}

@@ -153,9 +153,14 @@ func main() {
 	trainN := flag.Int("train-batches", 50, "timed training batches")
 	inferN := flag.Int("infer-batches", 100, "timed inference batches")
 	warmup := flag.Int("warmup", 5, "untimed batches first")
+	gemm := flag.Bool("gemm", false, "time SGEMM on the configurations' products (the shapes of bench/torch_bench.py's GEMM_SHAPES) instead")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the timed training to this file, and of the inference to this file with .infer appended")
 	flag.Parse()
 	enc := json.NewEncoder(os.Stdout)
+	if *gemm {
+		timeGemms(enc)
+		return
+	}
 	for _, name := range strings.Split(*only, ",") {
 		c, ok := configs[name]
 		if !ok {
@@ -234,5 +239,39 @@ func main() {
 			"infer_ms_per_batch": infer.Seconds() * 1e3 / float64(*inferN),
 			"final_loss":         loss, "peak_rss_mb": float64(ru.Maxrss) / 1024,
 		})
+	}
+}
+
+// gemmShapes are the products of the configurations' forward passes, M×N×K
+// (activations M×K times weights N×K, transposed): the recurrent steps, the
+// input projections and the output layers. bench/torch_bench.py has the same list.
+var gemmShapes = []string{"32x512x128", "640x512x100", "640x127x256", "64x768x256", "4096x768x128",
+	"32x2048x512", "1120x2048x256", "1120x10000x512", "32x768x256", "640x5000x256"}
+
+// timeGemms times each shape as seqkit computes it: a recurrent step (M of 32
+// or 64) with its weights packed once, as the layers do, the rest plainly.
+func timeGemms(enc *json.Encoder) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, shape := range gemmShapes {
+		var m, n, k int
+		fmt.Sscanf(shape, "%dx%dx%d", &m, &n, &k)
+		x, w, c := make([]float32, m*k), make([]float32, n*k), make([]float32, m*n)
+		nn.Normal(x, 1, rng)
+		nn.Normal(w, 1, rng)
+		run := func() { nn.Gemm(false, true, m, n, k, 1, x, k, w, k, 0, c, n) }
+		if m <= 64 {
+			p := nn.Pack(true, k, n, w, k)
+			run = func() { nn.GemmPacked(m, 1, x, k, p, 0, c, n) }
+		}
+		reps := max(5, int(2e9/float64(2*m*n*k)))
+		for range 3 {
+			run()
+		}
+		t0 := time.Now()
+		for range reps {
+			run()
+		}
+		enc.Encode(map[string]any{"peer": "seqkit", "config": "gemm " + shape,
+			"gflops": float64(reps) * 2 * float64(m*n*k) / time.Since(t0).Seconds() / 1e9})
 	}
 }
