@@ -43,12 +43,7 @@ func (l *Linear[T]) Forward(tp *Tape, x *Tensor[T]) *Tensor[T] {
 		Gemm(false, false, n, l.In, l.Out, 1, dy, l.Out, l.W.Data, l.In, 1, x.EnsureGrad(), l.In)
 		Gemm(true, false, l.Out, l.In, n, 1, dy, l.Out, x.Data, l.In, 1, l.W.EnsureGrad(), l.In)
 		db := l.B.EnsureGrad()
-		for i := 0; i < n; i++ {
-			row := dy[i*l.Out : (i+1)*l.Out]
-			for j, v := range row {
-				db[j] += v
-			}
-		}
+		colSum(db, dy, n, l.Out)
 	})
 	return y
 }

@@ -42,22 +42,13 @@ func CrossEntropy[T Float](tp *Tape, logits *Tensor[T], targets []int32, ignoreI
 		}
 		count++
 		row, p := logits.Data[i*C:(i+1)*C], probs[i*C:(i+1)*C]
-		m := row[0]
-		for _, v := range row {
-			m = max(m, v)
-		}
+		m := maxOf(row)
 		// The exponentials in T (float32: vmath's, eight at a time), their sum
 		// in float64.
 		expShiftTo(p, row, m)
-		var sum float64
-		for _, e := range p {
-			sum += float64(e)
-		}
+		sum := sum64(p)
 		logZ := float64(m) + math.Log(sum)
-		inv := T(1 / sum)
-		for j := range p {
-			p[j] *= inv
-		}
+		scaleBy(p, T(1/sum))
 		nll := logZ - float64(row[y])
 		if eps > 0 {
 			var meanNLL float64
@@ -93,8 +84,12 @@ func CrossEntropy[T Float](tp *Tape, logits *Tensor[T], targets []int32, ignoreI
 			}
 			p, d := probs[i*C:(i+1)*C], dx[i*C:(i+1)*C]
 			sc := scale * T(weight(opts.Weights, y))
-			for j, v := range p {
-				d[j] += sc * (v - off)
+			if off == 0 {
+				axpy(d, p, sc)
+			} else {
+				for j, v := range p {
+					d[j] += sc * (v - off)
+				}
 			}
 			d[y] -= sc * T(1-eps)
 		}

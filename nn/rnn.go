@@ -696,9 +696,7 @@ func (p *rnnDir[T]) backward(cfg *RNNConfig, c *dirCache[T], lengths []int, off,
 // colSum adds the column sums of the rows×cols matrix m to dst.
 func colSum[T Float](dst, m []T, rows, cols int) {
 	for r := 0; r < rows; r++ {
-		for j, v := range m[r*cols : (r+1)*cols] {
-			dst[j] += v
-		}
+		axpy(dst[:cols], m[r*cols:(r+1)*cols], 1)
 	}
 }
 

@@ -69,3 +69,49 @@ func as32[T Float](a, b []T) ([]float32, []float32, bool) {
 	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(a))), len(a)),
 		unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(b))), len(b)), true
 }
+
+// maxOf returns the largest value of the non-empty x.
+func maxOf[T Float](x []T) T {
+	if x32, _, ok := as32(x, x); ok {
+		return T(vmath.Max(x32))
+	}
+	m := x[0]
+	for _, v := range x {
+		m = max(m, v)
+	}
+	return m
+}
+
+// sum64 returns the sum of x in float64 (for float32, in vmath.Sum64's order).
+func sum64[T Float](x []T) float64 {
+	if x32, _, ok := as32(x, x); ok {
+		return vmath.Sum64(x32)
+	}
+	var s float64
+	for _, v := range x {
+		s += float64(v)
+	}
+	return s
+}
+
+// scaleBy sets x[i] *= a.
+func scaleBy[T Float](x []T, a T) {
+	if x32, _, ok := as32(x, x); ok {
+		vmath.Scale(x32, float32(a))
+		return
+	}
+	for i := range x {
+		x[i] *= a
+	}
+}
+
+// axpy sets dst[i] += a·src[i].
+func axpy[T Float](dst, src []T, a T) {
+	if d, s, ok := as32(dst, src); ok {
+		vmath.Axpy(d, s, float32(a))
+		return
+	}
+	for i, v := range src[:len(dst)] {
+		dst[i] += a * v
+	}
+}

@@ -23,3 +23,23 @@ func tanhAVX2(dst *float32, src *float32, n int)
 //
 //go:noescape
 func adamAVX2(w *float32, grad *float32, m *float32, v *float32, n int, k *float32)
+
+// maxAVX2 returns the largest of x[:n], n ≥ 8 a multiple of 8 (no NaN in x).
+//
+//go:noescape
+func maxAVX2(x *float32, n int) float32
+
+// sum64AVX2 is sum64Go for n a multiple of 8.
+//
+//go:noescape
+func sum64AVX2(x *float32, n int) float64
+
+// scaleAVX2 sets x[i] *= a for i < n, n a multiple of 8.
+//
+//go:noescape
+func scaleAVX2(x *float32, n int, a float32)
+
+// axpyAVX2 sets dst[i] += a·src[i] for i < n, n a multiple of 8.
+//
+//go:noescape
+func axpyAVX2(dst *float32, src *float32, n int, a float32)

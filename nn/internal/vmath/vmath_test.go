@@ -211,3 +211,57 @@ func TestAdamMatchesScalar(t *testing.T) {
 		}
 	}
 }
+
+// TestReductionsMatchGo checks Max, Sum64, Scale and Axpy against plain Go
+// loops (Sum64 against the order its documentation states) at every length to
+// 70, with large and tiny values mixed so that a different summation order
+// would show.
+func TestReductionsMatchGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for n := 1; n <= 70; n++ {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64() * math.Pow(10, float64(rng.IntN(12)-6)))
+		}
+		m := x[0]
+		for _, v := range x {
+			m = max(m, v)
+		}
+		if got := Max(x); got != m {
+			t.Fatalf("n=%d: Max = %g, want %g", n, got, m)
+		}
+		want := sum64Go(x[:n&^7])
+		for _, v := range x[n&^7:] {
+			want += float64(v)
+		}
+		if got := Sum64(x); math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("n=%d: Sum64 = %v, want %v", n, got, want)
+		}
+		y := make([]float32, n)
+		for i := range y {
+			y[i] = float32(rng.NormFloat64())
+		}
+		wantS, wantA := append([]float32(nil), x...), append([]float32(nil), y...)
+		for i := range wantS {
+			wantS[i] *= 0.37
+			wantA[i] += -1.3 * x[i]
+		}
+		gotS, gotA := append([]float32(nil), x...), append([]float32(nil), y...)
+		Scale(gotS, 0.37)
+		Axpy(gotA, x, -1.3)
+		for i := range x {
+			if gotS[i] != wantS[i] || gotA[i] != wantA[i] {
+				t.Fatalf("n=%d, i=%d: Scale %g want %g, Axpy %g want %g", n, i, gotS[i], wantS[i], gotA[i], wantA[i])
+			}
+		}
+	}
+	// The stated order, written out for sixteen values.
+	x := []float32{1e8, 1, 2, 3, 4, 5, 6, 7, -1e8, 9, 10, 11, 12, 13, 14, 15}
+	var s [8]float64
+	for i, v := range x {
+		s[i%8] += float64(v)
+	}
+	if got, want := Sum64(x), (s[0]+s[4]+(s[2]+s[6]))+(s[1]+s[5]+(s[3]+s[7])); got != want {
+		t.Fatalf("Sum64 = %v, want %v", got, want)
+	}
+}
