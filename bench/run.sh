@@ -26,8 +26,9 @@ for round in 1 2; do
     /tmp/seqkit-bench --configs "$c" | sed "s/^{/{\"round\":$round,/" >> "$out"
     /usr/bin/python3 bench/torch_bench.py --configs "$c" | sed "s/^{/{\"round\":$round,/" >> "$out"
   done
-  /usr/bin/python3 bench/torch_bench.py --gemm --configs "" 2>/dev/null | sed "s/^{/{\"round\":$round,/" >> "$out" || true
+  /usr/bin/python3 bench/torch_bench.py --gemm --configs "" | sed "s/^{/{\"round\":$round,/" >> "$out"
   go test ./nn -run '^$' -bench 'Gemm512$' -benchtime 50x | awk -v r=$round '/GFLOP/ {printf "{\"round\":%s,\"peer\":\"seqkit\",\"config\":\"sgemm512\",\"gflops\":%s}\n", r, $(NF-1)}' >> "$out"
+  /tmp/seqkit-bench --gemm | sed "s/^{/{\"round\":$round,/" >> "$out"
 done
 /usr/bin/python3 - "$out" <<'PY'
 import json, sys
@@ -51,4 +52,41 @@ g = {peer: get(peer, "sgemm512", "gflops") for peer in ("seqkit", "pytorch")}
 if g["seqkit"] and g["pytorch"]:
     print(f"\nSGEMM 512³: seqkit {min(g['seqkit']):.0f}–{max(g['seqkit']):.0f} GFLOP/s, "
           f"PyTorch (OpenBLAS) {min(g['pytorch']):.0f}–{max(g['pytorch']):.0f} GFLOP/s")
+# Model-FLOP utilisation: training FLOPs per second over OpenBLAS's 512³ rate in
+# the same round. Training FLOPs are three times the forward products'
+# (multiply-add = 2), elementwise work not counted; per token (of the target
+# for seq2seq): tagger 1.6 M, classifier 1.77 M, lm 40 M, seq2seq 12 M.
+def fwd_flops(cfg):
+    B, T, V, E, H, C = (dict(tagger=(32, 20, 1000, 100, 128, 127), classifier=(64, 64, 20000, 128, 256, 2),
+                         lm=(32, 35, 10000, 256, 512, 10000), seq2seq=(32, 20, 5000, 128, 256, 5000))[cfg])
+    if cfg == "tagger":
+        return 2 * (2 * (E + H) * 4 * H) + 2 * 2 * H * C
+    if cfg == "classifier":
+        return 2 * (E + H) * 3 * H + 2 * H * C / T
+    if cfg == "lm":
+        return 2 * (E + H) * 4 * H + 2 * H * C
+    return 2 * 2 * (E + H) * 3 * H + 2 * 2 * T * H + 2 * 2 * H * H + 2 * H * C
+blas = {r["round"]: r["gflops"] for r in rows if r["peer"] == "pytorch" and r["config"] == "sgemm512"}
+if blas:
+    print("\n| config | training GFLOP/s seqkit | PyTorch | MFU seqkit | PyTorch |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for cfg in ["tagger", "classifier", "lm", "seq2seq"]:
+        f = 3 * fwd_flops(cfg)
+        per = {peer: [(r["train_tokens_per_s"] * f / 1e9, r["round"]) for r in rows
+                      if r["peer"] == peer and r["config"] == cfg and "train_tokens_per_s" in r] for peer in ("seqkit", "pytorch")}
+        if not per["seqkit"] or not per["pytorch"]:
+            continue
+        mfu = {peer: [100 * gf / blas[rd] for gf, rd in per[peer] if rd in blas] for peer in per}
+        gfr = lambda v: f"{min(x for x, _ in v):.0f}–{max(x for x, _ in v):.0f}"
+        pr = lambda v: f"{min(v):.0f}–{max(v):.0f}%"
+        print(f"| {cfg} | {gfr(per['seqkit'])} | {gfr(per['pytorch'])} | {pr(mfu['seqkit'])} | {pr(mfu['pytorch'])} |")
+shapes = sorted({r["config"] for r in rows if r["config"].startswith("gemm ")}, key=lambda c: [int(v) for v in c[5:].split("x")])
+if shapes:
+    print("\n| SGEMM M×N×K | seqkit GFLOP/s | OpenBLAS | ratio |")
+    print("| --- | ---: | ---: | ---: |")
+    for c in ["sgemm512"] + shapes:
+        s, p = get("seqkit", c, "gflops"), get("pytorch", c, "gflops")
+        if s and p:
+            name = "512×512×512" if c == "sgemm512" else c[5:].replace("x", "×")
+            print(f"| {name} | {min(s):.0f}–{max(s):.0f} | {min(p):.0f}–{max(p):.0f} | {min(a / b for a, b in zip(s, p)):.2f}–{max(a / b for a, b in zip(s, p)):.2f} |")
 PY

@@ -95,7 +95,7 @@ def main():
             for _ in range(reps):
                 x @ w.t()
             print(json.dumps({"peer": "pytorch", "config": "gemm " + shape, "gflops": reps * 2 * m * n * k / (time.perf_counter() - t0) / 1e9}), flush=True)
-    for name in a.configs.split(","):
+    for name in filter(None, a.configs.split(",")):
         c = CONFIGS[name]
         torch.manual_seed(1)
         m = Net(name, c)

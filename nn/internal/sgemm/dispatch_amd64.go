@@ -15,9 +15,13 @@ func pick() (kernel, string) {
 
 // kernelAVX2Slices checks the slices are long enough for the whole tile before the
 // assembly touches them, so a bad call panics instead of writing out of bounds.
-func kernelAVX2Slices(k int, a, b, c []float32, ldc int) {
+func kernelAVX2Slices(k int, a, b, c []float32, ldc int, add bool) {
 	_, _, _ = a[k*mr-1], b[k*nr-1], c[(mr-1)*ldc+nr-1]
-	kernelAVX2(k, &a[0], &b[0], &c[0], ldc)
+	if add {
+		kernelAVX2(k, &a[0], &b[0], &c[0], ldc)
+	} else {
+		kernelAVX2Set(k, &a[0], &b[0], &c[0], ldc)
+	}
 }
 
 // kernels lists the kernels this CPU can run, for the tests.

@@ -9,3 +9,8 @@ package sgemm
 //
 //go:noescape
 func kernelAVX2(k int, a *float32, b *float32, c *float32, ldc int)
+
+// kernelAVX2Set is kernelAVX2 storing A·B over the tile instead of adding it.
+//
+//go:noescape
+func kernelAVX2Set(k int, a *float32, b *float32, c *float32, ldc int)

@@ -50,7 +50,10 @@ func TestConformance(t *testing.T) {
 		shapes = append(shapes, shape{dims[rng.IntN(len(dims))], dims[rng.IntN(len(dims))], dims[rng.IntN(len(dims))]})
 	}
 	// Larger than one block in every direction, and big enough to go parallel.
-	shapes = append(shapes, shape{250, 2100, 300}, shape{32, 512, 128}, shape{512, 32, 300}, shape{7, 3000, 5})
+	// More than one kc-deep block of k (the first stores when beta is 0, the
+	// rest add), with edge tiles.
+	shapes = append(shapes, shape{250, 2100, 300}, shape{32, 512, 128}, shape{512, 32, 300}, shape{7, 3000, 5},
+		shape{70, 40, 1100}, shape{13, 17, 1030}, shape{130, 33, 600})
 	scalars := [][2]float32{{1, 0}, {1, 1}, {-0.5, 2}, {0, 0.5}, {2, 0}}
 	for name, kern := range kernels() {
 		for _, procs := range []int{1, 2, 3} {

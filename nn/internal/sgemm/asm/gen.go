@@ -20,15 +20,44 @@ const (
 
 func main() {
 	ConstraintExpr("!purego")
-	TEXT("kernelAVX2", NOSPLIT, "func(k int, a, b, c *float32, ldc int)")
+	kernel("kernelAVX2", true)
+	kernel("kernelAVX2Set", false)
+	Generate()
+}
+
+// kernel emits the micro-kernel: with add, C += A·B; without, C = A·B (C is
+// not read: the first block of a product with beta 0).
+func kernel(name string, add bool) {
+	TEXT(name, NOSPLIT, "func(k int, a, b, c *float32, ldc int)")
 	Pragma("noescape")
-	Doc(
-		fmt.Sprintf("kernelAVX2 adds A·B to the %d×%d tile of C at c (row stride ldc floats),", mr, nr),
-		fmt.Sprintf("where a holds k packed columns of %d values of A and b k packed rows of %d values of B.", mr, nr),
-	)
+	if add {
+		Doc(
+			fmt.Sprintf("%s adds A·B to the %d×%d tile of C at c (row stride ldc floats),", name, mr, nr),
+			fmt.Sprintf("where a holds k packed columns of %d values of A and b k packed rows of %d values of B.", mr, nr),
+		)
+	} else {
+		Doc(fmt.Sprintf("%s is kernelAVX2 storing A·B over the tile instead of adding it.", name))
+	}
 	k := Load(Param("k"), GP64())
 	a := Mem{Base: Load(Param("a"), GP64())}
 	b := Mem{Base: Load(Param("b"), GP64())}
+	c := Mem{Base: Load(Param("c"), GP64())}
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+
+	if add {
+		// The tile's rows are a row of C apart and usually not in cache: ask
+		// for them now, so that they arrive while the loop runs.
+		p := GP64()
+		MOVQ(c.Base, p)
+		for i := 0; i < mr; i++ {
+			PREFETCHT0(Mem{Base: p})
+			PREFETCHT0(Mem{Base: p, Disp: 4*nr - 4})
+			if i < mr-1 {
+				ADDQ(ldc, p)
+			}
+		}
+	}
 
 	acc := make([]VecVirtual, 2*mr)
 	for i := range acc {
@@ -48,35 +77,34 @@ func main() {
 	}
 
 	Comment("Unrolled main loop over k.")
-	Label("unrolled")
+	Label(name + "_unrolled")
 	CMPQ(k, U32(unroll))
-	JL(LabelRef("tail"))
+	JL(LabelRef(name + "_tail"))
 	for p := 0; p < unroll; p++ {
 		step(p)
 	}
 	ADDQ(U32(4*mr*unroll), a.Base)
 	ADDQ(U32(4*nr*unroll), b.Base)
 	SUBQ(U32(unroll), k)
-	JMP(LabelRef("unrolled"))
+	JMP(LabelRef(name + "_unrolled"))
 
-	Label("tail")
+	Label(name + "_tail")
 	TESTQ(k, k)
-	JE(LabelRef("store"))
+	JE(LabelRef(name + "_store"))
 	step(0)
 	ADDQ(U32(4*mr), a.Base)
 	ADDQ(U32(4*nr), b.Base)
 	DECQ(k)
-	JMP(LabelRef("tail"))
+	JMP(LabelRef(name + "_tail"))
 
-	Comment("C += A·B, row by row.")
-	Label("store")
-	c := Mem{Base: Load(Param("c"), GP64())}
-	ldc := Load(Param("ldc"), GP64())
-	SHLQ(U8(2), ldc)
+	Comment("C (+)= A·B, row by row.")
+	Label(name + "_store")
 	for i := 0; i < mr; i++ {
-		VADDPS(c, acc[2*i], acc[2*i])
+		if add {
+			VADDPS(c, acc[2*i], acc[2*i])
+			VADDPS(c.Offset(32), acc[2*i+1], acc[2*i+1])
+		}
 		VMOVUPS(acc[2*i], c)
-		VADDPS(c.Offset(32), acc[2*i+1], acc[2*i+1])
 		VMOVUPS(acc[2*i+1], c.Offset(32))
 		if i < mr-1 {
 			ADDQ(ldc, c.Base)
@@ -84,5 +112,4 @@ func main() {
 	}
 	VZEROUPPER()
 	RET()
-	Generate()
 }
