@@ -154,6 +154,8 @@ func BenchmarkGemm(b *testing.B) {
 		{"dX-32x128x512T", false, true, 32, 128, 512},
 		{"proj-640x512x100", false, false, 640, 512, 100},
 		{"gru-step-64x768x256T", false, true, 64, 768, 256},
+		{"out-640x5000x256T", false, true, 640, 5000, 256},
+		{"out-1120x10000x512T", false, true, 1120, 10000, 512},
 	}
 	for name, kern := range kernels() {
 		for _, s := range shapes {

@@ -45,9 +45,10 @@ func kernel(name string, add bool) {
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(2), ldc)
 
-	if add {
+	{
 		// The tile's rows are a row of C apart and usually not in cache: ask
-		// for them now, so that they arrive while the loop runs.
+		// for them now, so that they arrive while the loop runs (to be read
+		// and written, or only written: either way the line must come in).
 		p := GP64()
 		MOVQ(c.Base, p)
 		for i := 0; i < mr; i++ {
