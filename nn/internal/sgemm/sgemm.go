@@ -113,9 +113,23 @@ func gemm(kern kernel, procs int, transA, transB bool, m, n, k int, alpha float3
 	if 2*m*n*k >= parallelFlops {
 		workers = procs
 	}
-	// Split C into column strips (or row strips when it is narrow), one per worker,
-	// each a whole number of micro-tiles wide.
-	byCols := n >= workers*nr || n >= m
+	// Split C into column or row strips, one per worker, each a whole number of
+	// micro-tiles wide. Every worker packs all of the operand whose strips it
+	// does not own, so the larger operand is split: op(A) is m×k and op(B) k×n,
+	// so rows when m > n. A packed B is split by columns (each core keeps its
+	// share of it in its own cache from one product to the next) unless it is
+	// too narrow. Measured on the seq2seq output layer's weight gradient
+	// (5000×256, k 640): split by columns, both cores packed all of dyᵀ.
+	byCols := n >= m
+	if pk != nil {
+		byCols = n >= workers*nr || n >= m
+	}
+	if byCols && n < workers*nr && m >= workers*mr {
+		byCols = false
+	}
+	if !byCols && m < workers*mr && n >= workers*nr {
+		byCols = true
+	}
 	parts := workers
 	if byCols {
 		parts = min(parts, (n+nr-1)/nr)

@@ -156,6 +156,8 @@ func BenchmarkGemm(b *testing.B) {
 		{"gru-step-64x768x256T", false, true, 64, 768, 256},
 		{"out-640x5000x256T", false, true, 640, 5000, 256},
 		{"out-1120x10000x512T", false, true, 1120, 10000, 512},
+		{"outdW-5000x256x640T", true, false, 5000, 256, 640},
+		{"outdX-640x256x5000", false, false, 640, 256, 5000},
 	}
 	for name, kern := range kernels() {
 		for _, s := range shapes {
