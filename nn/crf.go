@@ -275,6 +275,16 @@ func (m *CRF[T]) Decode(emissions *Tensor[T], lengths []int, allowed Allowed, n 
 			trans[i] = inf
 		}
 	}
+	if n == 1 {
+		for b := range B {
+			if p, ok := m.viterbi(emissions, b, lengths[b], trans, allowed); ok {
+				out[b] = []Path{p}
+			} else {
+				out[b] = []Path{} // no allowed path, as the n-best search finds
+			}
+		}
+		return out
+	}
 	for b := range B {
 		L := lengths[b]
 		if L == 0 {
@@ -366,6 +376,67 @@ func (m *CRF[T]) Decode(emissions *Tensor[T], lengths []int, allowed Allowed, n 
 		out[b] = paths
 	}
 	return out
+}
+
+// viterbi is Decode's n = 1 for sequence b of length L: the same scores and, on
+// ties, the same choice (the first best in tag order) as the n-best search,
+// without its heap and per-step allocations. Predicting with a CRF tagger spent
+// a third of its time in the heap.
+func (m *CRF[T]) viterbi(emissions *Tensor[T], b, L int, trans []float64, allowed Allowed) (Path, bool) {
+	B, C := emissions.Shape[1], m.C
+	if L == 0 {
+		return Path{Tags: []int32{}}, true
+	}
+	inf := math.Inf(-1)
+	emit := func(t, j int) float64 { return float64(emissions.Data[(t*B+b)*C+j]) }
+	score, next := make([]float64, C), make([]float64, C)
+	back := make([]int32, L*C) // back[t*C+j]: the tag at t-1 of the best path to j at t
+	for j := range C {
+		score[j] = float64(m.Start.Data[j]) + emit(0, j)
+		if allowed.StartOK != nil && !allowed.StartOK[j] {
+			score[j] = inf
+		}
+	}
+	for t := 1; t < L; t++ {
+		for j := range C {
+			best, arg := inf, -1
+			for i, sc := range score {
+				tr := trans[i*C+j]
+				if tr == inf || sc == inf {
+					continue
+				}
+				if v := sc + tr; arg < 0 || v > best {
+					best, arg = v, i
+				}
+			}
+			back[t*C+j] = int32(arg)
+			if arg < 0 {
+				next[j] = inf
+				continue
+			}
+			next[j] = best + emit(t, j)
+		}
+		score, next = next, score
+	}
+	best, arg := inf, -1
+	for j, sc := range score {
+		end := float64(m.End.Data[j])
+		if allowed.EndOK != nil && !allowed.EndOK[j] {
+			end = inf
+		}
+		if v := sc + end; v != inf && (arg < 0 || v > best) {
+			best, arg = v, j
+		}
+	}
+	if arg < 0 {
+		return Path{}, false
+	}
+	tags := make([]int32, L)
+	for t := L - 1; t >= 0; t-- {
+		tags[t] = int32(arg)
+		arg = int(back[t*C+arg])
+	}
+	return Path{Tags: tags, Score: best}, true
 }
 
 type heapItem struct {

@@ -104,31 +104,38 @@ func TestCRFDecode(t *testing.T) {
 	for i := range forbid.Trans {
 		forbid.Trans[i] = i != 1*C+2 // tag 2 may not follow tag 1
 	}
-	for _, allowed := range []nn.Allowed{{}, forbid} {
-		got := crf.Decode(em, lengths, allowed, 5)
-		for b, L := range lengths {
-			type scored struct {
-				p []int32
-				s float64
-			}
-			var all []scored
-			for _, p := range allPaths(L, C) {
-				ok := allowed.StartOK == nil || allowed.StartOK[p[0]]
-				for i := 1; i < L && allowed.Trans != nil; i++ {
-					ok = ok && allowed.Trans[int(p[i-1])*C+int(p[i])]
+	// Nothing may start: no path at all.
+	none := nn.Allowed{StartOK: make([]bool, C)}
+	endForbid := nn.Allowed{EndOK: []bool{false, true, true, false}}
+	// n = 1 takes the Viterbi path, n > 1 the n-best search: both against brute force.
+	for _, nbest := range []int{1, 5} {
+		for _, allowed := range []nn.Allowed{{}, forbid, none, endForbid} {
+			got := crf.Decode(em, lengths, allowed, nbest)
+			for b, L := range lengths {
+				type scored struct {
+					p []int32
+					s float64
 				}
-				if ok {
-					all = append(all, scored{p, scorePath(crf, em, b, p)})
+				var all []scored
+				for _, p := range allPaths(L, C) {
+					ok := allowed.StartOK == nil || allowed.StartOK[p[0]]
+					ok = ok && (allowed.EndOK == nil || allowed.EndOK[p[L-1]])
+					for i := 1; i < L && allowed.Trans != nil; i++ {
+						ok = ok && allowed.Trans[int(p[i-1])*C+int(p[i])]
+					}
+					if ok {
+						all = append(all, scored{p, scorePath(crf, em, b, p)})
+					}
 				}
-			}
-			slices.SortFunc(all, func(x, y scored) int { return -cmpFloat(x.s, y.s) })
-			n := min(5, len(all))
-			if len(got[b]) != n {
-				t.Fatalf("seq %d: %d paths, want %d", b, len(got[b]), n)
-			}
-			for k := range n {
-				if math.Abs(got[b][k].Score-all[k].s) > 1e-9 || math.Abs(scorePath(crf, em, b, got[b][k].Tags)-all[k].s) > 1e-9 {
-					t.Errorf("seq %d rank %d: %v %.6f, want score %.6f (%v)", b, k, got[b][k].Tags, got[b][k].Score, all[k].s, all[k].p)
+				slices.SortFunc(all, func(x, y scored) int { return -cmpFloat(x.s, y.s) })
+				n := min(nbest, len(all))
+				if len(got[b]) != n {
+					t.Fatalf("n=%d seq %d: %d paths, want %d", nbest, b, len(got[b]), n)
+				}
+				for k := range n {
+					if math.Abs(got[b][k].Score-all[k].s) > 1e-9 || math.Abs(scorePath(crf, em, b, got[b][k].Tags)-all[k].s) > 1e-9 {
+						t.Errorf("n=%d seq %d rank %d: %v %.6f, want score %.6f (%v)", nbest, b, k, got[b][k].Tags, got[b][k].Score, all[k].s, all[k].p)
+					}
 				}
 			}
 		}

@@ -199,8 +199,10 @@ type PredictOptions struct {
 
 // Predict reads src record batch by record batch, encodes each with the run's
 // tokenizer and vocabularies, predicts it in batches in file order and writes the
-// input columns with the task's output columns to w. Memory stays bounded by one
-// record batch of the input, whatever its size.
+// input columns with the task's output columns to w. Reading and encoding run
+// one record batch ahead of the model, on their own goroutine, so the model
+// does not wait for the file; memory stays bounded by two record batches of
+// the input, whatever its size.
 func Predict(task Task, src pipeline.Source, tok *pipeline.Tokenizer, v pipeline.Vocabs, w RowWriter, opt PredictOptions) (rows int64, err error) {
 	var popts []pipeline.Option
 	if opt.Progress != nil {
@@ -222,25 +224,67 @@ func Predict(task Task, src pipeline.Source, tok *pipeline.Tokenizer, v pipeline
 	if size <= 0 {
 		size = 64
 	}
-	for rd.Next() {
-		in := rd.RecordBatch()
-		if err := predictRecord(task, enc, in, w, size, opt); err != nil {
+	type encoded struct {
+		in, ids arrow.RecordBatch
+		err     error
+	}
+	ahead := make(chan encoded, 1)
+	stop := make(chan struct{})
+	go func() {
+		defer close(ahead)
+		for rd.Next() {
+			in := rd.RecordBatch()
+			ids, _, err := enc.Encode(in)
+			if err == nil {
+				in.Retain() // the reader releases it at its next record batch
+			}
+			select {
+			case ahead <- encoded{in: in, ids: ids, err: err}:
+			case <-stop:
+				if err == nil {
+					in.Release()
+					ids.Release()
+				}
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+		if err := rd.Err(); err != nil {
+			select {
+			case ahead <- encoded{err: err}:
+			case <-stop:
+			}
+		}
+	}()
+	defer func() {
+		// On an early return, stop the reader and drop what it encoded.
+		close(stop)
+		for e := range ahead {
+			if e.err == nil && e.in != nil {
+				e.in.Release()
+				e.ids.Release()
+			}
+		}
+	}()
+	for e := range ahead {
+		if e.err != nil {
+			return rows, e.err
+		}
+		err := predictRecord(task, e.in, e.ids, w, size, opt)
+		n := e.in.NumRows()
+		e.in.Release()
+		e.ids.Release()
+		if err != nil {
 			return rows, err
 		}
-		rows += in.NumRows()
-	}
-	if err := rd.Err(); err != nil {
-		return rows, err
+		rows += n
 	}
 	return rows, nil
 }
 
-func predictRecord(task Task, enc *pipeline.Encoder, in arrow.RecordBatch, w RowWriter, size int, opt PredictOptions) error {
-	ids, _, err := enc.Encode(in)
-	if err != nil {
-		return err
-	}
-	defer ids.Release()
+func predictRecord(task Task, in, ids arrow.RecordBatch, w RowWriter, size int, opt PredictOptions) error {
 	bt, err := pipeline.NewRecordBatcher("input", []arrow.RecordBatch{ids}, pipeline.BatchConfig{Size: size})
 	if err != nil {
 		return err

@@ -280,7 +280,12 @@ func PredictTexts(task Task, texts []string, tok *pipeline.Tokenizer, v pipeline
 	defer in.Release()
 	var c collect
 	enc := &pipeline.Encoder{Tokenizer: tok, Vocabs: pipeline.Vocabs{Input: v.Input, Chars: v.Chars, Feature: v.Feature}}
-	if err := predictRecord(task, enc, in, &c, 64, PredictOptions{}); err != nil {
+	ids, _, err := enc.Encode(in)
+	if err != nil {
+		return nil, err
+	}
+	defer ids.Release()
+	if err := predictRecord(task, in, ids, &c, 64, PredictOptions{}); err != nil {
 		return nil, err
 	}
 	for _, row := range c.rows {
