@@ -52,6 +52,20 @@ func gemmOn[T Float](procs int, transA, transB bool, m, n, k int, alpha T, a []T
 	impl.Dgemm(ta, tb, m, n, k, float64(alpha), any(a).([]float64), lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
 }
 
+// gemmBias computes C = op(A)·op(B) + bias, bias one value per column added to
+// every row, on at most procs cores: for float32 the bias is added as the
+// product is stored, with no pass over C before it.
+func gemmBias[T Float](procs int, transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb int, bias, c []T, ldc int) {
+	if a32, ok := any(a).([]float32); ok {
+		sgemm.GemmBias(procs, transA, transB, m, n, k, 1, a32, lda, any(b).([]float32), ldb, any(bias).([]float32), any(c).([]float32), ldc)
+		return
+	}
+	for i := 0; i < m; i++ {
+		copy(c[i*ldc:i*ldc+n], bias)
+	}
+	gemmOn(procs, transA, transB, m, n, k, 1, a, lda, b, ldb, 1, c, ldc)
+}
+
 // Packed is a right-hand matrix op(B), k×n, prepared once for many products
 // (GemmPacked): a recurrent layer multiplies by its recurrent weights at every
 // time step, and packing them each time costs as much as a third of a

@@ -31,10 +31,7 @@ func (l *Linear[T]) Forward(tp *Tape, x *Tensor[T]) *Tensor[T] {
 	}
 	shape := append(append([]int(nil), x.Shape[:len(x.Shape)-1]...), l.Out)
 	y := NewTensor[T](shape...)
-	for i := 0; i < n; i++ {
-		copy(y.Data[i*l.Out:(i+1)*l.Out], l.B.Data)
-	}
-	Gemm(false, true, n, l.Out, l.In, 1, x.Data, l.In, l.W.Data, l.In, 1, y.Data, l.Out)
+	gemmBias(0, false, true, n, l.Out, l.In, x.Data, l.In, l.W.Data, l.In, l.B.Data, y.Data, l.Out)
 	tp.Record(func() {
 		if y.Grad == nil {
 			return

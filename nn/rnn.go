@@ -375,10 +375,7 @@ func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, steps, B int, lengths []int,
 			bias[j] += v
 		}
 	}
-	for r := 0; r < steps*B; r++ {
-		copy(gates[r*GH:(r+1)*GH], bias)
-	}
-	gemmOn(procs, false, true, steps*B, GH, p.in, 1, x, p.in, p.wih.Data, p.in, 1, gates, GH)
+	gemmBias(procs, false, true, steps*B, GH, p.in, x, p.in, p.wih.Data, p.in, bias, gates, GH)
 
 	states := make([]T, (steps+1)*BH)
 	var cells, hnBuf, hw []T

@@ -15,11 +15,15 @@ func pick() (kernel, string) {
 
 // kernelAVX2Slices checks the slices are long enough for the whole tile before the
 // assembly touches them, so a bad call panics instead of writing out of bounds.
-func kernelAVX2Slices(k int, a, b, c []float32, ldc int, add bool) {
+func kernelAVX2Slices(k int, a, b, c []float32, ldc int, add bool, bias []float32) {
 	_, _, _ = a[k*mr-1], b[k*nr-1], c[(mr-1)*ldc+nr-1]
-	if add {
+	switch {
+	case add:
 		kernelAVX2(k, &a[0], &b[0], &c[0], ldc)
-	} else {
+	case bias != nil:
+		_ = bias[nr-1]
+		kernelAVX2SetBias(k, &a[0], &b[0], &c[0], ldc, &bias[0])
+	default:
 		kernelAVX2Set(k, &a[0], &b[0], &c[0], ldc)
 	}
 }

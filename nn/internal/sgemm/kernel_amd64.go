@@ -14,3 +14,8 @@ func kernelAVX2(k int, a *float32, b *float32, c *float32, ldc int)
 //
 //go:noescape
 func kernelAVX2Set(k int, a *float32, b *float32, c *float32, ldc int)
+
+// kernelAVX2SetBias is kernelAVX2 storing A·B plus the 16 biases at bias in every row of the tile.
+//
+//go:noescape
+func kernelAVX2SetBias(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)

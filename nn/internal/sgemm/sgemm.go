@@ -25,8 +25,9 @@ const parallelFlops = 1 << 21
 
 // kernel adds the product of a packed k×mr panel of A and a packed k×nr panel of B to
 // the mr×nr tile of C at c with row stride ldc.
-// With add false it stores the product over the tile instead (C is not read).
-type kernel func(k int, a, b, c []float32, ldc int, add bool)
+// With add false it stores the product over the tile instead (C is not read),
+// plus bias (nr values, one per column) in every row when bias is not nil.
+type kernel func(k int, a, b, c []float32, ldc int, add bool, bias []float32)
 
 // Gemm computes C = alpha·op(A)·op(B) + beta·C on row-major matrices with the fastest
 // kernel this CPU runs: op(A) is m×k (A is k×m when transA), op(B) is k×n (B is n×k
@@ -75,6 +76,14 @@ func (p *Packed) panel(pc, j0, kb, nb int) []float32 {
 	return p.data[o : o+roundUp(nb, nr)*kb]
 }
 
+// GemmBias computes C = alpha·op(A)·op(B) + bias, bias a row of n values added
+// to every row of C (a layer's y = x·Wᵀ + b), without reading C: the bias is
+// added as the product is stored. procs is as for Gemm.
+func GemmBias(procs int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, bias, c []float32, ldc int) {
+	_ = bias[n-1]
+	gemmBias(best, cores(procs), transA, transB, m, n, k, alpha, a, lda, b, ldb, nil, bias, c, ldc)
+}
+
 // GemmPacked is Gemm with a packed right-hand matrix: C = alpha·op(A)·B + beta·C,
 // op(A) m×k, B packed k×n.
 // procs is as for Gemm.
@@ -88,11 +97,30 @@ func Kernel() string { return bestName }
 // gemm runs the product on up to procs goroutines; op(B) comes from b, or when pk
 // is set, packed from pk.
 func gemm(kern kernel, procs int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, pk *Packed, beta float32, c []float32, ldc int) {
+	if beta == 0 {
+		gemmBias(kern, procs, transA, transB, m, n, k, alpha, a, lda, b, ldb, pk, nil, c, ldc)
+		return
+	}
+	gemmFull(kern, procs, transA, transB, m, n, k, alpha, a, lda, b, ldb, pk, beta, nil, c, ldc)
+}
+
+// gemmBias is gemm with beta 0 plus bias (nil: none) in every row of C.
+func gemmBias(kern kernel, procs int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, pk *Packed, bias, c []float32, ldc int) {
+	if (k <= 0 || alpha == 0) && bias != nil && m > 0 {
+		for i := 0; i < m; i++ {
+			copy(c[i*ldc:i*ldc+n], bias[:n])
+		}
+		return
+	}
+	gemmFull(kern, procs, transA, transB, m, n, k, alpha, a, lda, b, ldb, pk, 0, bias, c, ldc)
+}
+
+func gemmFull(kern kernel, procs int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, pk *Packed, beta float32, bias, c []float32, ldc int) {
 	if m <= 0 || n <= 0 {
 		return
 	}
-	// With beta 0 the first k-block stores its product without reading C (set),
-	// unless there is no product to store.
+	// With beta 0 the first k-block stores its product (and the bias) without
+	// reading C (set), unless there is no product to store.
 	set := beta == 0 && k > 0 && alpha != 0
 	if beta != 1 && !set {
 		for i := 0; i < m; i++ {
@@ -137,7 +165,7 @@ func gemm(kern kernel, procs int, transA, transB bool, m, n, k int, alpha float3
 		parts = min(parts, (m+mr-1)/mr)
 	}
 	if parts <= 1 {
-		block(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, pk, 0, set, c, ldc)
+		block(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, pk, 0, set, bias, c, ldc)
 		return
 	}
 	var wg sync.WaitGroup
@@ -150,8 +178,12 @@ func gemm(kern kernel, procs int, transA, transB bool, m, n, k int, alpha float3
 			} else if pk == nil {
 				bb = b[j0:]
 			}
+			bw := bias
+			if bias != nil {
+				bw = bias[j0:]
+			}
 			wg.Go(func() {
-				block(kern, transA, transB, m, j1-j0, k, alpha, a, lda, bb, ldb, pk, j0, set, c[j0:], ldc)
+				block(kern, transA, transB, m, j1-j0, k, alpha, a, lda, bb, ldb, pk, j0, set, bw, c[j0:], ldc)
 			})
 		} else {
 			i0, i1 := split(m, mr, parts, w)
@@ -160,7 +192,7 @@ func gemm(kern kernel, procs int, transA, transB bool, m, n, k int, alpha float3
 				aoff = i0
 			}
 			wg.Go(func() {
-				block(kern, transA, transB, i1-i0, n, k, alpha, a[aoff:], lda, b, ldb, pk, 0, set, c[i0*ldc:], ldc)
+				block(kern, transA, transB, i1-i0, n, k, alpha, a[aoff:], lda, b, ldb, pk, 0, set, bias, c[i0*ldc:], ldc)
 			})
 		}
 	}
@@ -181,9 +213,10 @@ type workspace struct{ a, b []float32 }
 var workspaces = sync.Pool{New: func() any { return new(workspace) }}
 
 // block computes C += alpha·op(A)·op(B) on one goroutine, block by block (with
-// set, C = alpha·op(A)·op(B): the first k-block stores instead of adding). With
-// pk, op(B)'s columns are pk's from col0 on, already packed.
-func block(kern kernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, pk *Packed, col0 int, set bool, c []float32, ldc int) {
+// set, C = alpha·op(A)·op(B) + bias: the first k-block stores instead of
+// adding, bias nil or one value per column of C). With pk, op(B)'s columns are
+// pk's from col0 on, already packed.
+func block(kern kernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, pk *Packed, col0 int, set bool, bias, c []float32, ldc int) {
 	ws := workspaces.Get().(*workspace)
 	defer workspaces.Put(ws)
 	if need := mc * kc; cap(ws.a) < need {
@@ -214,13 +247,23 @@ func block(kern kernel, transA, transB bool, m, n, k int, alpha float32, a []flo
 						ci := (ic+ir)*ldc + jc + jr
 						rows, cols := min(mr, mb-ir), min(nr, nb-jr)
 						add := !set || pc > 0
+						var bt []float32 // this tile's biases
+						if !add && bias != nil {
+							bt = bias[jc+jr : jc+jr+cols]
+						}
 						if rows == mr && cols == nr {
-							kern(kb, ap, bp, c[ci:], ldc, add)
+							kern(kb, ap, bp, c[ci:], ldc, add, bt)
 							continue
 						}
-						kern(kb, ap, bp, tile[:], nr, false)
+						kern(kb, ap, bp, tile[:], nr, false, nil)
 						for i := 0; i < rows; i++ {
 							row := c[ci+i*ldc : ci+i*ldc+cols]
+							if bt != nil {
+								for j := range row {
+									row[j] = bt[j] + tile[i*nr+j]
+								}
+								continue
+							}
 							if !add {
 								copy(row, tile[i*nr:i*nr+cols])
 								continue
@@ -342,7 +385,7 @@ func roundUp(n, unit int) int { return (n + unit - 1) / unit * unit }
 // kernelGo is the portable micro-kernel: the same contract as the assembly one. It
 // works on 3×4 sub-tiles held in local variables, which the compiler keeps in
 // registers.
-func kernelGo(k int, a, b, c []float32, ldc int, add bool) {
+func kernelGo(k int, a, b, c []float32, ldc int, add bool, bias []float32) {
 	a, b = a[:k*mr], b[:k*nr]
 	for i0 := 0; i0 < mr; i0 += 3 {
 		for j0 := 0; j0 < nr; j0 += 4 {
@@ -370,6 +413,10 @@ func kernelGo(k int, a, b, c []float32, ldc int, add bool) {
 			r2 := (*[4]float32)(c[(i0+2)*ldc+j0:])
 			if !add {
 				*r0, *r1, *r2 = [4]float32{}, [4]float32{}, [4]float32{}
+				if bias != nil {
+					bv := (*[4]float32)(bias[j0:])
+					*r0, *r1, *r2 = *bv, *bv, *bv
+				}
 			}
 			r0[0], r0[1], r0[2], r0[3] = r0[0]+c00, r0[1]+c01, r0[2]+c02, r0[3]+c03
 			r1[0], r1[1], r1[2], r1[3] = r1[0]+c10, r1[1]+c11, r1[2]+c12, r1[3]+c13

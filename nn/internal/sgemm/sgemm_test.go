@@ -62,7 +62,12 @@ func TestConformance(t *testing.T) {
 				ab := scalars[si%len(scalars)]
 				for _, packed := range []bool{false, true} {
 					t.Run(fmt.Sprintf("%s/p%d/%dx%dx%d/%v%v/packed=%v", name, procs, s.m, s.n, s.k, ta, tb, packed), func(t *testing.T) {
-						check(t, rng, kern, procs, ta, tb, packed, s.m, s.n, s.k, ab[0], ab[1])
+						check(t, rng, kern, procs, ta, tb, packed, false, s.m, s.n, s.k, ab[0], ab[1])
+					})
+				}
+				if ab[1] == 0 {
+					t.Run(fmt.Sprintf("%s/p%d/%dx%dx%d/%v%v/bias", name, procs, s.m, s.n, s.k, ta, tb), func(t *testing.T) {
+						check(t, rng, kern, procs, ta, tb, false, true, s.m, s.n, s.k, ab[0], 0)
 					})
 				}
 			}
@@ -71,8 +76,9 @@ func TestConformance(t *testing.T) {
 }
 
 // check runs one product and compares it with the reference loop; packed packs
-// op(B) first (Pack, GemmPacked's path).
-func check(t *testing.T, rng *rand.Rand, kern kernel, procs int, ta, tb, packed bool, m, n, k int, alpha, beta float32) {
+// op(B) first (Pack, GemmPacked's path); bias adds a random row of biases
+// (GemmBias's path, beta 0).
+func check(t *testing.T, rng *rand.Rand, kern kernel, procs int, ta, tb, packed, bias bool, m, n, k int, alpha, beta float32) {
 	t.Helper()
 	ar, ac := m, k
 	if ta {
@@ -97,7 +103,13 @@ func check(t *testing.T, rng *rand.Rand, kern kernel, procs int, ta, tb, packed 
 		}
 	}
 	want := ref(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-	if packed {
+	if bias {
+		bv := randSlice(rng, n)
+		for i := range want {
+			want[i] += float64(bv[i%n])
+		}
+		gemmBias(kern, procs, ta, tb, m, n, k, alpha, a, lda, b, ldb, nil, bv, c, ldc)
+	} else if packed {
 		p := Pack(tb, k, n, b, ldb)
 		if pk, pn := p.Dims(); pk != k || pn != n {
 			t.Fatalf("Pack dims %d×%d, want %d×%d", pk, pn, k, n)
@@ -226,5 +238,15 @@ func TestSameBitsAnyProcs(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestGemmBiasEmptyProduct: with k = 0 (or alpha 0) GemmBias still writes the
+// bias into every row.
+func TestGemmBiasEmptyProduct(t *testing.T) {
+	c := []float32{float32(math.NaN()), 9, 9, 9}
+	GemmBias(0, false, false, 2, 2, 0, 1, nil, 1, nil, 2, []float32{1, 2}, c, 2)
+	if c[0] != 1 || c[1] != 2 || c[2] != 1 || c[3] != 2 {
+		t.Fatalf("got %v, want [1 2 1 2]", c)
 	}
 }

@@ -20,22 +20,31 @@ const (
 
 func main() {
 	ConstraintExpr("!purego")
-	kernel("kernelAVX2", true)
-	kernel("kernelAVX2Set", false)
+	kernel("kernelAVX2", true, false)
+	kernel("kernelAVX2Set", false, false)
+	kernel("kernelAVX2SetBias", false, true)
 	Generate()
 }
 
 // kernel emits the micro-kernel: with add, C += A·B; without, C = A·B (C is
-// not read: the first block of a product with beta 0).
-func kernel(name string, add bool) {
-	TEXT(name, NOSPLIT, "func(k int, a, b, c *float32, ldc int)")
+// not read: the first block of a product with beta 0), plus a row vector of
+// sixteen biases with bias.
+func kernel(name string, add, bias bool) {
+	if bias {
+		TEXT(name, NOSPLIT, "func(k int, a, b, c *float32, ldc int, bias *float32)")
+	} else {
+		TEXT(name, NOSPLIT, "func(k int, a, b, c *float32, ldc int)")
+	}
 	Pragma("noescape")
-	if add {
+	switch {
+	case add:
 		Doc(
 			fmt.Sprintf("%s adds A·B to the %d×%d tile of C at c (row stride ldc floats),", name, mr, nr),
 			fmt.Sprintf("where a holds k packed columns of %d values of A and b k packed rows of %d values of B.", mr, nr),
 		)
-	} else {
+	case bias:
+		Doc(fmt.Sprintf("%s is kernelAVX2 storing A·B plus the %d biases at bias in every row of the tile.", name, nr))
+	default:
 		Doc(fmt.Sprintf("%s is kernelAVX2 storing A·B over the tile instead of adding it.", name))
 	}
 	k := Load(Param("k"), GP64())
@@ -100,6 +109,16 @@ func kernel(name string, add bool) {
 
 	Comment("C (+)= A·B, row by row.")
 	Label(name + "_store")
+	if bias {
+		bp := Mem{Base: Load(Param("bias"), GP64())}
+		b0, b1 := YMM(), YMM()
+		VMOVUPS(bp, b0)
+		VMOVUPS(bp.Offset(32), b1)
+		for i := 0; i < mr; i++ {
+			VADDPS(b0, acc[2*i], acc[2*i])
+			VADDPS(b1, acc[2*i+1], acc[2*i+1])
+		}
+	}
 	for i := 0; i < mr; i++ {
 		if add {
 			VADDPS(c, acc[2*i], acc[2*i])
