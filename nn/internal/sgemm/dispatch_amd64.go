@@ -36,3 +36,16 @@ func kernels() map[string]kernel {
 	}
 	return ks
 }
+
+// packTrans packs the first kb&^7 columns of the panel of sixteen stored rows
+// of B at src (row stride ldb) with the AVX2 transpose and returns how many it
+// packed; the caller packs the rest.
+func packTrans(dst, src []float32, ldb, kb int) int {
+	n := kb &^ 7
+	if !cpu.X86.HasAVX2 || n == 0 {
+		return 0
+	}
+	_, _ = src[(nr-1)*ldb+n-1], dst[n*nr-1]
+	packTransAVX2(&dst[0], &src[0], ldb, n)
+	return n
+}

@@ -19,3 +19,9 @@ func kernelAVX2Set(k int, a *float32, b *float32, c *float32, ldc int)
 //
 //go:noescape
 func kernelAVX2SetBias(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// packTransAVX2 sets dst[l*16+j] = src[j*ldb+l] for j < 16 and l < kb, kb a multiple of 8:
+// a panel of op(B) from sixteen stored rows of B.
+//
+//go:noescape
+func packTransAVX2(dst *float32, src *float32, ldb int, kb int)

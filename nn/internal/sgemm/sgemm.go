@@ -350,13 +350,15 @@ func packB(dst, b []float32, ldb int, trans bool, p0, j0, kb, nb int) {
 		}
 		if trans && cols == nr {
 			// B is stored transposed: sixteen rows read side by side, one panel
-			// row written at a time.
+			// row written at a time; eight at a time in AVX2 registers where
+			// the CPU has them (1.1 ns per float in Go).
+			done := packTrans(panel, b[(j0+jr)*ldb+p0:], ldb, kb)
 			var src [nr][]float32
 			for jj := range src {
 				o := (j0+jr+jj)*ldb + p0
 				src[jj] = b[o : o+kb]
 			}
-			for l := 0; l < kb; l++ {
+			for l := done; l < kb; l++ {
 				row := (*[nr]float32)(panel[l*nr:])
 				for jj := range row {
 					row[jj] = src[jj][l]

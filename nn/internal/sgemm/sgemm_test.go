@@ -250,3 +250,16 @@ func TestGemmBiasEmptyProduct(t *testing.T) {
 		t.Fatalf("got %v, want [1 2 1 2]", c)
 	}
 }
+
+// BenchmarkPackBTrans packs a transposed 512×100 op(B) (a layer's weights as
+// stored): the AVX2 transpose against Go under the purego tag.
+func BenchmarkPackBTrans(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	const n, k = 512, 100
+	src := randSlice(rng, n*k)
+	dst := make([]float32, roundUp(n, nr)*k)
+	for b.Loop() {
+		packB(dst, src, k, true, 0, 0, k, n)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n*k), "ns/float")
+}

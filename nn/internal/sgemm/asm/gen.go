@@ -23,7 +23,79 @@ func main() {
 	kernel("kernelAVX2", true, false)
 	kernel("kernelAVX2Set", false, false)
 	kernel("kernelAVX2SetBias", false, true)
+	transpose()
 	Generate()
+}
+
+// transpose emits packTransAVX2, the packing of sixteen stored rows of B (B
+// transposed) into a panel, eight columns at a time through two 8×8 transposes
+// in registers.
+func transpose() {
+	TEXT("packTransAVX2", NOSPLIT, "func(dst, src *float32, ldb, kb int)")
+	Pragma("noescape")
+	Doc(
+		fmt.Sprintf("packTransAVX2 sets dst[l*%d+j] = src[j*ldb+l] for j < %d and l < kb, kb a multiple of 8:", nr, nr),
+		"a panel of op(B) from sixteen stored rows of B.",
+	)
+	dst := Mem{Base: Load(Param("dst"), GP64())}
+	src := Load(Param("src"), GP64())
+	ldb := Load(Param("ldb"), GP64())
+	kb := Load(Param("kb"), GP64())
+	SHLQ(U8(2), ldb)
+	// row[j] points at stored row j; rows 0-7 go to the first half of each
+	// panel row, 8-15 to the second. Eight pointers: base and base+ldb·{1,2,3},
+	// the next four from base4 = base + 4·ldb.
+	Label("pt_loop")
+	CMPQ(kb, U32(8))
+	JL(LabelRef("pt_done"))
+	for half := 0; half < 2; half++ {
+		r := make([]VecVirtual, 8)
+		p := GP64()
+		MOVQ(src, p)
+		if half == 1 {
+			q := GP64()
+			MOVQ(ldb, q)
+			SHLQ(U8(3), q)
+			ADDQ(q, p)
+		}
+		for i := range r {
+			r[i] = YMM()
+			VMOVUPS(Mem{Base: p}, r[i])
+			if i < 7 {
+				ADDQ(ldb, p)
+			}
+		}
+		t := make([]VecVirtual, 8)
+		for i := 0; i < 8; i += 2 {
+			t[i], t[i+1] = YMM(), YMM()
+			VUNPCKLPS(r[i+1], r[i], t[i])
+			VUNPCKHPS(r[i+1], r[i], t[i+1])
+		}
+		u := make([]VecVirtual, 8)
+		for _, g := range [][2]int{{0, 2}, {1, 3}, {4, 6}, {5, 7}} {
+			a, b := g[0], g[1]
+			lo, hi := YMM(), YMM()
+			VSHUFPS(U8(0x44), t[b], t[a], lo)
+			VSHUFPS(U8(0xee), t[b], t[a], hi)
+			// t0,t2 give columns 0 and 1 (and 4, 5); t1,t3 columns 2, 3 (6, 7).
+			idx := map[int]int{0: 0, 1: 2, 4: 4, 5: 6}[a]
+			u[idx], u[idx+1] = lo, hi
+		}
+		for c := 0; c < 4; c++ {
+			o0, o1 := YMM(), YMM()
+			VPERM2F128(U8(0x20), u[c+4], u[c], o0) // column c of the eight rows
+			VPERM2F128(U8(0x31), u[c+4], u[c], o1) // column c+4
+			VMOVUPS(o0, dst.Offset(4*(nr*c+8*half)))
+			VMOVUPS(o1, dst.Offset(4*(nr*(c+4)+8*half)))
+		}
+	}
+	ADDQ(U32(32), src)
+	ADDQ(U32(4*nr*8), dst.Base)
+	SUBQ(U32(8), kb)
+	JMP(LabelRef("pt_loop"))
+	Label("pt_done")
+	VZEROUPPER()
+	RET()
 }
 
 // kernel emits the micro-kernel: with add, C += A·B; without, C = A·B (C is
