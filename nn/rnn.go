@@ -624,14 +624,7 @@ func (p *rnnDir[T]) backward(cfg *RNNConfig, c *dirCache[T], lengths []int, off,
 				case GRU:
 					hp := hprev[b*H : (b+1)*H]
 					hnv := c.hn[t*BH+b*H : t*BH+(b+1)*H]
-					for j, d := range dhb {
-						r, z, n := gb[j], gb[H+j], gb[2*H+j]
-						dan := d * (1 - z) * (1 - n*n)
-						daz := d * (hp[j] - n) * z * (1 - z)
-						dar := dan * hnv[j] * r * (1 - r)
-						dxb[j], dxb[H+j], dxb[2*H+j] = dar, daz, dan
-						dhwb[j], dhwb[H+j], dhwb[2*H+j] = dar, daz, dan*r
-					}
+					gruBack(dhb, gb, hp, hnv, dxb, dhwb)
 				}
 			}
 			// dh_prev = dHW_t · W_hh, plus the direct paths; padded rows pass through.

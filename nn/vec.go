@@ -115,3 +115,22 @@ func axpy[T Float](dst, src []T, a T) {
 		dst[i] += a * v
 	}
 }
+
+// gruBack is the elementwise backward step of a GRU row (see vmath.GRUBack).
+func gruBack[T Float](d, g, hp, hn, dx, dhw []T) {
+	if d32, g32, ok := as32(d, g); ok {
+		hp32, hn32, _ := as32(hp, hn)
+		dx32, dhw32, _ := as32(dx, dhw)
+		vmath.GRUBack(d32, g32, hp32, hn32, dx32, dhw32)
+		return
+	}
+	H := len(d)
+	for j, dv := range d {
+		r, z, n := g[j], g[H+j], g[2*H+j]
+		dan := dv * (1 - z) * (1 - n*n)
+		daz := dv * (hp[j] - n) * z * (1 - z)
+		dar := dan * hn[j] * r * (1 - r)
+		dx[j], dx[H+j], dx[2*H+j] = dar, daz, dan
+		dhw[j], dhw[H+j], dhw[2*H+j] = dar, daz, dan*r
+	}
+}

@@ -34,3 +34,8 @@ func maxAVX(x []float32) float32         { return maxAVX2(&x[0], len(x)) }
 func sum64(x []float32) float64          { return sum64AVX2(&x[0], len(x)) }
 func scale(x []float32, a float32)       { scaleAVX2(&x[0], len(x), a) }
 func axpy(dst, src []float32, a float32) { axpyAVX2(&dst[0], &src[0], len(dst), a) }
+
+// gruBack runs the kernel on the first m units of the row.
+func gruBack(d, g, hp, hn, dx, dhw []float32, m int) {
+	gruBackAVX2(&d[0], &g[0], &hp[0], &hn[0], &dx[0], &dhw[0], m, 4*len(d))
+}

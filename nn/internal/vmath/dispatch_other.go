@@ -16,3 +16,5 @@ func maxAVX(x []float32) float32                 { return 0 }
 func sum64(x []float32) float64                  { return 0 }
 func scale(x []float32, a float32)               {}
 func axpy(dst, src []float32, a float32)         {}
+
+func gruBack(d, g, hp, hn, dx, dhw []float32, m int) {}

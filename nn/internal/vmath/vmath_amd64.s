@@ -571,3 +571,59 @@ axpy_loop:
 axpy_done:
 	VZEROUPPER
 	RET
+
+// func gruBackAVX2(d *float32, gates *float32, hp *float32, hn *float32, dx *float32, dhw *float32, h int, stride int)
+// Requires: AVX
+TEXT ·gruBackAVX2(SB), NOSPLIT, $0-64
+	MOVQ    d+0(FP), AX
+	MOVQ    gates+8(FP), CX
+	MOVQ    hp+16(FP), DX
+	MOVQ    hn+24(FP), BX
+	MOVQ    dx+32(FP), SI
+	MOVQ    dhw+40(FP), DI
+	MOVQ    h+48(FP), R8
+	MOVQ    stride+56(FP), R9
+	MOVQ    R9, R10
+	SHLQ    $0x01, R10
+	VMOVUPS one<>+0(SB), Y0
+
+gru_loop:
+	CMPQ    R8, $0x00000008
+	JL      gru_done
+	VMOVUPS (CX), Y1
+	VMOVUPS (CX)(R9*1), Y2
+	VMOVUPS (CX)(R10*1), Y3
+	VMOVUPS (AX), Y4
+	VSUBPS  Y2, Y0, Y5
+	VMULPS  Y5, Y4, Y7
+	VMULPS  Y3, Y3, Y6
+	VSUBPS  Y6, Y0, Y6
+	VMULPS  Y6, Y7, Y7
+	VMOVUPS (DX), Y6
+	VSUBPS  Y3, Y6, Y6
+	VMULPS  Y6, Y4, Y3
+	VMULPS  Y2, Y3, Y3
+	VMULPS  Y5, Y3, Y3
+	VMULPS  (BX), Y7, Y2
+	VMULPS  Y1, Y2, Y2
+	VSUBPS  Y1, Y0, Y5
+	VMULPS  Y5, Y2, Y2
+	VMOVUPS Y2, (SI)
+	VMOVUPS Y3, (SI)(R9*1)
+	VMOVUPS Y7, (SI)(R10*1)
+	VMOVUPS Y2, (DI)
+	VMOVUPS Y3, (DI)(R9*1)
+	VMULPS  Y1, Y7, Y7
+	VMOVUPS Y7, (DI)(R10*1)
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, DX
+	ADDQ    $0x00000020, BX
+	ADDQ    $0x00000020, SI
+	ADDQ    $0x00000020, DI
+	SUBQ    $0x00000008, R8
+	JMP     gru_loop
+
+gru_done:
+	VZEROUPPER
+	RET

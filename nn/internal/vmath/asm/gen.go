@@ -192,7 +192,73 @@ func main() {
 
 	adam()
 	reductions()
+	gruBack()
 	Generate()
+}
+
+// gruBack emits gruBackAVX2, the elementwise backward step of a GRU row, as
+// vmath.gruBackGo computes it.
+func gruBack() {
+	TEXT("gruBackAVX2", NOSPLIT, "func(d, gates, hp, hn, dx, dhw *float32, h, stride int)")
+	Pragma("noescape")
+	Doc("gruBackAVX2 is gruBackGo for h a multiple of 8; stride is H in bytes (the gap between gate blocks).")
+	d := Mem{Base: Load(Param("d"), GP64())}
+	g := Mem{Base: Load(Param("gates"), GP64())}
+	hp := Mem{Base: Load(Param("hp"), GP64())}
+	hn := Mem{Base: Load(Param("hn"), GP64())}
+	dx := Mem{Base: Load(Param("dx"), GP64())}
+	dhw := Mem{Base: Load(Param("dhw"), GP64())}
+	n := Load(Param("h"), GP64())
+	st := Load(Param("stride"), GP64())
+	st2 := GP64()
+	MOVQ(st, st2)
+	SHLQ(U8(1), st2)
+	oneV := YMM()
+	VMOVUPS(one, oneV)
+	Label("gru_loop")
+	CMPQ(n, U32(8))
+	JL(LabelRef("gru_done"))
+	r, z, nn, dv := YMM(), YMM(), YMM(), YMM()
+	VMOVUPS(g, r)
+	VMOVUPS(Mem{Base: g.Base, Index: st, Scale: 1}, z)
+	VMOVUPS(Mem{Base: g.Base, Index: st2, Scale: 1}, nn)
+	VMOVUPS(d, dv)
+	t, u := YMM(), YMM()
+	// dan = d·(1-z)·(1-n·n)
+	dan := YMM()
+	VSUBPS(z, oneV, t)
+	VMULPS(t, dv, dan)
+	VMULPS(nn, nn, u)
+	VSUBPS(u, oneV, u)
+	VMULPS(u, dan, dan)
+	// daz = d·(hp-n)·z·(1-z)
+	daz := YMM()
+	VMOVUPS(hp, u)
+	VSUBPS(nn, u, u)
+	VMULPS(u, dv, daz)
+	VMULPS(z, daz, daz)
+	VMULPS(t, daz, daz)
+	// dar = dan·hn·r·(1-r)
+	dar := YMM()
+	VMULPS(hn, dan, dar)
+	VMULPS(r, dar, dar)
+	VSUBPS(r, oneV, t)
+	VMULPS(t, dar, dar)
+	VMOVUPS(dar, dx)
+	VMOVUPS(daz, Mem{Base: dx.Base, Index: st, Scale: 1})
+	VMOVUPS(dan, Mem{Base: dx.Base, Index: st2, Scale: 1})
+	VMOVUPS(dar, dhw)
+	VMOVUPS(daz, Mem{Base: dhw.Base, Index: st, Scale: 1})
+	VMULPS(r, dan, dan)
+	VMOVUPS(dan, Mem{Base: dhw.Base, Index: st2, Scale: 1})
+	for _, p := range []Mem{d, g, hp, hn, dx, dhw} {
+		ADDQ(U32(32), p.Base)
+	}
+	SUBQ(U32(8), n)
+	JMP(LabelRef("gru_loop"))
+	Label("gru_done")
+	VZEROUPPER()
+	RET()
 }
 
 // reductions emits the kernels of the softmax and the sums of gradients:

@@ -1,0 +1,31 @@
+package vmath
+
+// GRUBack is the elementwise backward step of one GRU row of H units: from the
+// gradient d of the new state, the activated gates g = [r | z | n] (3H), the
+// previous state hp and hn = W_hn·h + b_hn, it writes the gradients of the
+// input pre-activations dx = [dr | dz | dn] and of the recurrent ones
+// dhw = [dr | dz | dn·r] (3H each):
+//
+//	dn = d·(1-z)·(1-n²), dz = d·(hp-n)·z·(1-z), dr = dn·hn·r·(1-r)
+func GRUBack(d, g, hp, hn, dx, dhw []float32) {
+	H := len(d)
+	g, hp, hn, dx, dhw = g[:3*H], hp[:H], hn[:H], dx[:3*H], dhw[:3*H]
+	m := vector(H)
+	if m > 0 {
+		gruBack(d, g, hp, hn, dx, dhw, m)
+	}
+	gruBackGo(d, g, hp, hn, dx, dhw, m)
+}
+
+// gruBackGo does GRUBack's units from j0 on.
+func gruBackGo(d, g, hp, hn, dx, dhw []float32, j0 int) {
+	H := len(d)
+	for j := j0; j < H; j++ {
+		dv, r, z, n := d[j], g[j], g[H+j], g[2*H+j]
+		dan := dv * (1 - z) * (1 - n*n)
+		daz := dv * (hp[j] - n) * z * (1 - z)
+		dar := dan * hn[j] * r * (1 - r)
+		dx[j], dx[H+j], dx[2*H+j] = dar, daz, dan
+		dhw[j], dhw[H+j], dhw[2*H+j] = dar, daz, dan*r
+	}
+}
