@@ -366,8 +366,30 @@ func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, steps, B int, lengths []int,
 	GH, BH := G*H, B*H
 	cell := cfg.Cell
 
+	// The pass's buffers in one piece: borrowed for inference, whose buffers
+	// die with the pass, made for training, whose backward pass keeps them.
+	n := steps*B*GH + (steps+1)*BH
+	if cell == LSTM {
+		n += (steps + 1) * BH
+	}
+	if cell == GRU {
+		n += steps*BH + B*GH
+	}
+	var buf []T
+	if keep {
+		buf = make([]T, n)
+	} else {
+		buf = borrow[T](n)
+		defer giveBack(buf)
+	}
+	take := func(n int) []T {
+		s := buf[:n:n]
+		buf = buf[n:]
+		return s
+	}
+
 	// Input projection for all steps: one GEMM.
-	gates := make([]T, steps*B*GH)
+	gates := take(steps * B * GH)
 	bias := make([]T, GH)
 	copy(bias, p.bih.Data)
 	if cell != GRU {
@@ -377,24 +399,32 @@ func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, steps, B int, lengths []int,
 	}
 	gemmBias(procs, false, true, steps*B, GH, p.in, x, p.in, p.wih.Data, p.in, bias, gates, GH)
 
-	states := make([]T, (steps+1)*BH)
+	states := take((steps + 1) * BH)
 	var cells, hnBuf, hw []T
 	if cell == LSTM {
-		cells = make([]T, (steps+1)*BH)
+		cells = take((steps + 1) * BH)
 	}
 	if cell == GRU {
-		hnBuf = make([]T, steps*BH)
-		hw = make([]T, B*GH)
+		hnBuf = take(steps * BH)
+		hw = take(B * GH)
 	}
 	first := 0 // slot of the initial state
 	if p.reverse {
 		first = steps
 	}
+	// Every step writes its state slots, every row; only the initial slots
+	// are read before being written (a borrowed buffer is not zeroed).
 	if h0 != nil {
 		copy(states[first*BH:(first+1)*BH], h0)
+	} else {
+		clear(states[first*BH : (first+1)*BH])
 	}
-	if c0 != nil && cells != nil {
-		copy(cells[first*BH:(first+1)*BH], c0)
+	if cells != nil {
+		if c0 != nil {
+			copy(cells[first*BH:(first+1)*BH], c0)
+		} else {
+			clear(cells[first*BH : (first+1)*BH])
+		}
 	}
 	var peep []T
 	if p.peep != nil {

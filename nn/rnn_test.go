@@ -45,7 +45,8 @@ func TestRNNConformance(t *testing.T) {
 // TestSameBitsAnyCores runs float32 layers forward and backward on one core and
 // on two and three, where the batch rows are swept in separate chunks and the
 // directions side by side, and requires the same bits in every output, final
-// state and gradient. Lengths vary, so some rows are padding at some steps.
+// state and gradient, and in inference passes (which reuse scratch buffers).
+// Lengths vary, so some rows are padding at some steps.
 func TestSameBitsAnyCores(t *testing.T) {
 	cells := []nn.RNNConfig{
 		{Cell: nn.LSTM}, {Cell: nn.LSTM, Peephole: true}, {Cell: nn.GRU}, {Cell: nn.RNNTanh},
@@ -74,8 +75,23 @@ func TestSameBitsAnyCores(t *testing.T) {
 		for i := range lengths {
 			lengths[i] = 1 + rng.IntN(steps)
 		}
+		// Inference passes first, twice: they borrow scratch buffers, the
+		// second one buffers the first left dirty; they must match the
+		// recorded pass below.
+		var inf [][]float32
+		for range 2 {
+			o, f := r.Forward(nil, x, lengths, nn.State[float32]{H: h0}, nil)
+			inf = [][]float32{o.Data, f.H.Data}
+		}
 		tp := new(nn.Tape)
 		out, final := r.Forward(tp, x, lengths, nn.State[float32]{H: h0}, nil)
+		for i, v := range [][]float32{out.Data, final.H.Data} {
+			for j := range v {
+				if math.Float32bits(v[j]) != math.Float32bits(inf[i][j]) {
+					t.Fatalf("%+v: inference value %d of result %d is %g, training pass %g", cfg, j, i, inf[i][j], v[j])
+				}
+			}
+		}
 		w := make([]float32, out.Len())
 		nn.Normal(w, 1, rng)
 		loss := nntest.WeightedSum(tp, []*nn.Tensor[float32]{out, final.H}, [][]float32{w, w[:final.H.Len()]})

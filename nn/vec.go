@@ -2,6 +2,7 @@ package nn
 
 import (
 	"math"
+	"sync"
 	"unsafe"
 
 	"github.com/seqkit/seqkit/nn/internal/vmath"
@@ -132,5 +133,31 @@ func gruBack[T Float](d, g, hp, hn, dx, dhw []T) {
 		dar := dan * hn[j] * r * (1 - r)
 		dx[j], dx[H+j], dx[2*H+j] = dar, daz, dan
 		dhw[j], dhw[H+j], dhw[2*H+j] = dar, daz, dan*r
+	}
+}
+
+// pool32 holds float32 buffers lent to inference passes (borrow, giveBack).
+var pool32 sync.Pool
+
+// borrow returns a buffer of n values whose contents are unspecified (not
+// zeroed): a recurrent layer's inference pass writes every value before it
+// reads it, and reusing the buffers from batch to batch spares the allocator
+// clearing megabytes each time (6% of the tagger's inference). float64, which
+// only the gradient checks use, is simply made.
+func borrow[T Float](n int) []T {
+	var z T
+	if unsafe.Sizeof(z) == 4 {
+		if p, _ := pool32.Get().(*[]float32); p != nil && cap(*p) >= n {
+			return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(*p))), n)
+		}
+	}
+	return make([]T, n)
+}
+
+// giveBack returns a buffer from borrow for reuse.
+func giveBack[T Float](s []T) {
+	if s32, _, ok := as32(s, s); ok && cap(s32) > 0 {
+		s32 = s32[:cap(s32)]
+		pool32.Put(&s32)
 	}
 }
