@@ -13,18 +13,31 @@ func pick() (kernel, string) {
 	return kernelGo, "go"
 }
 
-// kernelAVX2Slices checks the slices are long enough for the whole tile before the
-// assembly touches them, so a bad call panics instead of writing out of bounds.
-func kernelAVX2Slices(k int, a, b, c []float32, ldc int, add bool, bias []float32) {
-	_, _, _ = a[k*mr-1], b[k*nr-1], c[(mr-1)*ldc+nr-1]
+// avx2Kernels[rows-1] are the assembly kernels for a tile's first rows rows:
+// adding, storing, storing with biases.
+var avx2Kernels = [mr][3]func(k int, a, b, c *float32, ldc int, bias *float32){
+	{kernelAVX2R1, kernelAVX2SetR1, kernelAVX2SetBiasR1},
+	{kernelAVX2R2, kernelAVX2SetR2, kernelAVX2SetBiasR2},
+	{kernelAVX2R3, kernelAVX2SetR3, kernelAVX2SetBiasR3},
+	{kernelAVX2R4, kernelAVX2SetR4, kernelAVX2SetBiasR4},
+	{kernelAVX2R5, kernelAVX2SetR5, kernelAVX2SetBiasR5},
+	{kernelAVX2, kernelAVX2Set, kernelAVX2SetBias},
+}
+
+// kernelAVX2Slices checks the slices are long enough for the rows of the tile
+// before the assembly touches them, so a bad call panics instead of writing out
+// of bounds.
+func kernelAVX2Slices(k int, a, b, c []float32, ldc int, add bool, bias []float32, rows int) {
+	_, _, _ = a[k*mr-1], b[k*nr-1], c[(rows-1)*ldc+nr-1]
+	ks := &avx2Kernels[rows-1]
 	switch {
 	case add:
-		kernelAVX2(k, &a[0], &b[0], &c[0], ldc)
+		ks[0](k, &a[0], &b[0], &c[0], ldc, nil)
 	case bias != nil:
 		_ = bias[nr-1]
-		kernelAVX2SetBias(k, &a[0], &b[0], &c[0], ldc, &bias[0])
+		ks[2](k, &a[0], &b[0], &c[0], ldc, &bias[0])
 	default:
-		kernelAVX2Set(k, &a[0], &b[0], &c[0], ldc)
+		ks[1](k, &a[0], &b[0], &c[0], ldc, nil)
 	}
 }
 

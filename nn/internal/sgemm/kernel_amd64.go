@@ -8,17 +8,92 @@ package sgemm
 // where a holds k packed columns of 6 values of A and b k packed rows of 16 values of B.
 //
 //go:noescape
-func kernelAVX2(k int, a *float32, b *float32, c *float32, ldc int)
+func kernelAVX2(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
 
 // kernelAVX2Set is kernelAVX2 storing A·B over the tile instead of adding it.
 //
 //go:noescape
-func kernelAVX2Set(k int, a *float32, b *float32, c *float32, ldc int)
+func kernelAVX2Set(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
 
 // kernelAVX2SetBias is kernelAVX2 storing A·B plus the 16 biases at bias in every row of the tile.
 //
 //go:noescape
 func kernelAVX2SetBias(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX2R5 is kernelAVX2 for the first 5 rows of the tile.
+//
+//go:noescape
+func kernelAVX2R5(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX2SetR5 is kernelAVX2Set for the first 5 rows of the tile.
+//
+//go:noescape
+func kernelAVX2SetR5(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX2SetBiasR5 is kernelAVX2SetBias for the first 5 rows of the tile.
+//
+//go:noescape
+func kernelAVX2SetBiasR5(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX2R4 is kernelAVX2 for the first 4 rows of the tile.
+//
+//go:noescape
+func kernelAVX2R4(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX2SetR4 is kernelAVX2Set for the first 4 rows of the tile.
+//
+//go:noescape
+func kernelAVX2SetR4(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX2SetBiasR4 is kernelAVX2SetBias for the first 4 rows of the tile.
+//
+//go:noescape
+func kernelAVX2SetBiasR4(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX2R3 is kernelAVX2 for the first 3 rows of the tile.
+//
+//go:noescape
+func kernelAVX2R3(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX2SetR3 is kernelAVX2Set for the first 3 rows of the tile.
+//
+//go:noescape
+func kernelAVX2SetR3(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX2SetBiasR3 is kernelAVX2SetBias for the first 3 rows of the tile.
+//
+//go:noescape
+func kernelAVX2SetBiasR3(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX2R2 is kernelAVX2 for the first 2 rows of the tile.
+//
+//go:noescape
+func kernelAVX2R2(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX2SetR2 is kernelAVX2Set for the first 2 rows of the tile.
+//
+//go:noescape
+func kernelAVX2SetR2(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX2SetBiasR2 is kernelAVX2SetBias for the first 2 rows of the tile.
+//
+//go:noescape
+func kernelAVX2SetBiasR2(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX2R1 is kernelAVX2 for the first 1 rows of the tile.
+//
+//go:noescape
+func kernelAVX2R1(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX2SetR1 is kernelAVX2Set for the first 1 rows of the tile.
+//
+//go:noescape
+func kernelAVX2SetR1(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX2SetBiasR1 is kernelAVX2SetBias for the first 1 rows of the tile.
+//
+//go:noescape
+func kernelAVX2SetBiasR1(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
 
 // packTransAVX2 sets dst[l*16+j] = src[j*ldb+l] for j < 16 and l < kb, kb a multiple of 8:
 // a panel of op(B) from sixteen stored rows of B.

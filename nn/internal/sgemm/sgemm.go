@@ -26,8 +26,9 @@ const parallelFlops = 1 << 21
 // kernel adds the product of a packed k×mr panel of A and a packed k×nr panel of B to
 // the mr×nr tile of C at c with row stride ldc.
 // With add false it stores the product over the tile instead (C is not read),
-// plus bias (nr values, one per column) in every row when bias is not nil.
-type kernel func(k int, a, b, c []float32, ldc int, add bool, bias []float32)
+// plus bias (nr values, one per column) in every row when bias is not nil. It
+// computes and writes only the tile's first rows rows (1 to mr).
+type kernel func(k int, a, b, c []float32, ldc int, add bool, bias []float32, rows int)
 
 // Gemm computes C = alpha·op(A)·op(B) + beta·C on row-major matrices with the fastest
 // kernel this CPU runs: op(A) is m×k (A is k×m when transA), op(B) is k×n (B is n×k
@@ -251,11 +252,11 @@ func block(kern kernel, transA, transB bool, m, n, k int, alpha float32, a []flo
 						if !add && bias != nil {
 							bt = bias[jc+jr : jc+jr+cols]
 						}
-						if rows == mr && cols == nr {
-							kern(kb, ap, bp, c[ci:], ldc, add, bt)
+						if cols == nr {
+							kern(kb, ap, bp, c[ci:], ldc, add, bt, rows)
 							continue
 						}
-						kern(kb, ap, bp, tile[:], nr, false, nil)
+						kern(kb, ap, bp, tile[:], nr, false, nil, rows)
 						for i := 0; i < rows; i++ {
 							row := c[ci+i*ldc : ci+i*ldc+cols]
 							if bt != nil {
@@ -387,9 +388,9 @@ func roundUp(n, unit int) int { return (n + unit - 1) / unit * unit }
 // kernelGo is the portable micro-kernel: the same contract as the assembly one. It
 // works on 3×4 sub-tiles held in local variables, which the compiler keeps in
 // registers.
-func kernelGo(k int, a, b, c []float32, ldc int, add bool, bias []float32) {
+func kernelGo(k int, a, b, c []float32, ldc int, add bool, bias []float32, rows int) {
 	a, b = a[:k*mr], b[:k*nr]
-	for i0 := 0; i0 < mr; i0 += 3 {
+	for i0 := 0; i0 < rows; i0 += 3 {
 		for j0 := 0; j0 < nr; j0 += 4 {
 			var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23 float32
 			for l := 0; l < k; l++ {
@@ -410,19 +411,17 @@ func kernelGo(k int, a, b, c []float32, ldc int, add bool, bias []float32) {
 				c22 += a2 * b2
 				c23 += a2 * b3
 			}
-			r0 := (*[4]float32)(c[i0*ldc+j0:])
-			r1 := (*[4]float32)(c[(i0+1)*ldc+j0:])
-			r2 := (*[4]float32)(c[(i0+2)*ldc+j0:])
-			if !add {
-				*r0, *r1, *r2 = [4]float32{}, [4]float32{}, [4]float32{}
-				if bias != nil {
-					bv := (*[4]float32)(bias[j0:])
-					*r0, *r1, *r2 = *bv, *bv, *bv
+			acc := [3][4]float32{{c00, c01, c02, c03}, {c10, c11, c12, c13}, {c20, c21, c22, c23}}
+			for x := 0; x < 3 && i0+x < rows; x++ {
+				r := (*[4]float32)(c[(i0+x)*ldc+j0:])
+				if !add {
+					*r = [4]float32{}
+					if bias != nil {
+						*r = *(*[4]float32)(bias[j0:])
+					}
 				}
+				r[0], r[1], r[2], r[3] = r[0]+acc[x][0], r[1]+acc[x][1], r[2]+acc[x][2], r[3]+acc[x][3]
 			}
-			r0[0], r0[1], r0[2], r0[3] = r0[0]+c00, r0[1]+c01, r0[2]+c02, r0[3]+c03
-			r1[0], r1[1], r1[2], r1[3] = r1[0]+c10, r1[1]+c11, r1[2]+c12, r1[3]+c13
-			r2[0], r2[1], r2[2], r2[3] = r2[0]+c20, r2[1]+c21, r2[2]+c22, r2[3]+c23
 		}
 	}
 }

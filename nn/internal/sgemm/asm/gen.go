@@ -20,11 +20,127 @@ const (
 
 func main() {
 	ConstraintExpr("!purego")
-	kernel("kernelAVX2", true, false)
-	kernel("kernelAVX2Set", false, false)
-	kernel("kernelAVX2SetBias", false, true)
+	// One kernel per mode and number of rows: a tile with fewer than mr rows
+	// (the last of a batch of 32 rows: 5·6 + 2) costs in proportion to its rows.
+	for rows := mr; rows >= 1; rows-- {
+		suffix := ""
+		if rows < mr {
+			suffix = fmt.Sprintf("R%d", rows)
+		}
+		kernel("kernelAVX2"+suffix, rows, true, false)
+		kernel("kernelAVX2Set"+suffix, rows, false, false)
+		kernel("kernelAVX2SetBias"+suffix, rows, false, true)
+	}
 	transpose()
 	Generate()
+}
+
+// kernel emits the micro-kernel for the first rows rows of a tile: with add,
+// C += A·B; without, C = A·B (C is not read: the first block of a product with
+// beta 0), plus a row vector of sixteen biases with bias. All share one
+// signature (bias unused but in the bias kernels), so that Go can pick them
+// from a table.
+func kernel(name string, rows int, add, bias bool) {
+	TEXT(name, NOSPLIT, "func(k int, a, b, c *float32, ldc int, bias *float32)")
+	Pragma("noescape")
+	switch {
+	case add && rows == mr:
+		Doc(
+			fmt.Sprintf("%s adds A·B to the %d×%d tile of C at c (row stride ldc floats),", name, mr, nr),
+			fmt.Sprintf("where a holds k packed columns of %d values of A and b k packed rows of %d values of B.", mr, nr),
+		)
+	case rows < mr:
+		Doc(fmt.Sprintf("%s is %s for the first %d rows of the tile.", name, name[:len(name)-2], rows))
+	case bias:
+		Doc(fmt.Sprintf("%s is kernelAVX2 storing A·B plus the %d biases at bias in every row of the tile.", name, nr))
+	default:
+		Doc(fmt.Sprintf("%s is kernelAVX2 storing A·B over the tile instead of adding it.", name))
+	}
+	k := Load(Param("k"), GP64())
+	a := Mem{Base: Load(Param("a"), GP64())}
+	b := Mem{Base: Load(Param("b"), GP64())}
+	c := Mem{Base: Load(Param("c"), GP64())}
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+
+	{
+		// The tile's rows are a row of C apart and usually not in cache: ask
+		// for them now, so that they arrive while the loop runs (to be read
+		// and written, or only written: either way the line must come in).
+		p := GP64()
+		MOVQ(c.Base, p)
+		for i := 0; i < rows; i++ {
+			PREFETCHT0(Mem{Base: p})
+			PREFETCHT0(Mem{Base: p, Disp: 4*nr - 4})
+			if i < rows-1 {
+				ADDQ(ldc, p)
+			}
+		}
+	}
+
+	acc := make([]VecVirtual, 2*rows)
+	for i := range acc {
+		acc[i] = YMM()
+		VXORPS(acc[i], acc[i], acc[i])
+	}
+	step := func(p int) {
+		b0, b1 := YMM(), YMM()
+		VMOVUPS(b.Offset(4*nr*p), b0)
+		VMOVUPS(b.Offset(4*nr*p+32), b1)
+		for i := 0; i < rows; i++ {
+			t := YMM()
+			VBROADCASTSS(a.Offset(4*(mr*p+i)), t)
+			VFMADD231PS(b0, t, acc[2*i])
+			VFMADD231PS(b1, t, acc[2*i+1])
+		}
+	}
+
+	Comment("Unrolled main loop over k.")
+	Label(name + "_unrolled")
+	CMPQ(k, U32(unroll))
+	JL(LabelRef(name + "_tail"))
+	for p := 0; p < unroll; p++ {
+		step(p)
+	}
+	ADDQ(U32(4*mr*unroll), a.Base)
+	ADDQ(U32(4*nr*unroll), b.Base)
+	SUBQ(U32(unroll), k)
+	JMP(LabelRef(name + "_unrolled"))
+
+	Label(name + "_tail")
+	TESTQ(k, k)
+	JE(LabelRef(name + "_store"))
+	step(0)
+	ADDQ(U32(4*mr), a.Base)
+	ADDQ(U32(4*nr), b.Base)
+	DECQ(k)
+	JMP(LabelRef(name + "_tail"))
+
+	Comment("C (+)= A·B, row by row.")
+	Label(name + "_store")
+	if bias {
+		bp := Mem{Base: Load(Param("bias"), GP64())}
+		b0, b1 := YMM(), YMM()
+		VMOVUPS(bp, b0)
+		VMOVUPS(bp.Offset(32), b1)
+		for i := 0; i < rows; i++ {
+			VADDPS(b0, acc[2*i], acc[2*i])
+			VADDPS(b1, acc[2*i+1], acc[2*i+1])
+		}
+	}
+	for i := 0; i < rows; i++ {
+		if add {
+			VADDPS(c, acc[2*i], acc[2*i])
+			VADDPS(c.Offset(32), acc[2*i+1], acc[2*i+1])
+		}
+		VMOVUPS(acc[2*i], c)
+		VMOVUPS(acc[2*i+1], c.Offset(32))
+		if i < rows-1 {
+			ADDQ(ldc, c.Base)
+		}
+	}
+	VZEROUPPER()
+	RET()
 }
 
 // transpose emits packTransAVX2, the packing of sixteen stored rows of B (B
@@ -94,114 +210,6 @@ func transpose() {
 	SUBQ(U32(8), kb)
 	JMP(LabelRef("pt_loop"))
 	Label("pt_done")
-	VZEROUPPER()
-	RET()
-}
-
-// kernel emits the micro-kernel: with add, C += A·B; without, C = A·B (C is
-// not read: the first block of a product with beta 0), plus a row vector of
-// sixteen biases with bias.
-func kernel(name string, add, bias bool) {
-	if bias {
-		TEXT(name, NOSPLIT, "func(k int, a, b, c *float32, ldc int, bias *float32)")
-	} else {
-		TEXT(name, NOSPLIT, "func(k int, a, b, c *float32, ldc int)")
-	}
-	Pragma("noescape")
-	switch {
-	case add:
-		Doc(
-			fmt.Sprintf("%s adds A·B to the %d×%d tile of C at c (row stride ldc floats),", name, mr, nr),
-			fmt.Sprintf("where a holds k packed columns of %d values of A and b k packed rows of %d values of B.", mr, nr),
-		)
-	case bias:
-		Doc(fmt.Sprintf("%s is kernelAVX2 storing A·B plus the %d biases at bias in every row of the tile.", name, nr))
-	default:
-		Doc(fmt.Sprintf("%s is kernelAVX2 storing A·B over the tile instead of adding it.", name))
-	}
-	k := Load(Param("k"), GP64())
-	a := Mem{Base: Load(Param("a"), GP64())}
-	b := Mem{Base: Load(Param("b"), GP64())}
-	c := Mem{Base: Load(Param("c"), GP64())}
-	ldc := Load(Param("ldc"), GP64())
-	SHLQ(U8(2), ldc)
-
-	{
-		// The tile's rows are a row of C apart and usually not in cache: ask
-		// for them now, so that they arrive while the loop runs (to be read
-		// and written, or only written: either way the line must come in).
-		p := GP64()
-		MOVQ(c.Base, p)
-		for i := 0; i < mr; i++ {
-			PREFETCHT0(Mem{Base: p})
-			PREFETCHT0(Mem{Base: p, Disp: 4*nr - 4})
-			if i < mr-1 {
-				ADDQ(ldc, p)
-			}
-		}
-	}
-
-	acc := make([]VecVirtual, 2*mr)
-	for i := range acc {
-		acc[i] = YMM()
-		VXORPS(acc[i], acc[i], acc[i])
-	}
-	step := func(p int) {
-		b0, b1 := YMM(), YMM()
-		VMOVUPS(b.Offset(4*nr*p), b0)
-		VMOVUPS(b.Offset(4*nr*p+32), b1)
-		for i := 0; i < mr; i++ {
-			t := YMM()
-			VBROADCASTSS(a.Offset(4*(mr*p+i)), t)
-			VFMADD231PS(b0, t, acc[2*i])
-			VFMADD231PS(b1, t, acc[2*i+1])
-		}
-	}
-
-	Comment("Unrolled main loop over k.")
-	Label(name + "_unrolled")
-	CMPQ(k, U32(unroll))
-	JL(LabelRef(name + "_tail"))
-	for p := 0; p < unroll; p++ {
-		step(p)
-	}
-	ADDQ(U32(4*mr*unroll), a.Base)
-	ADDQ(U32(4*nr*unroll), b.Base)
-	SUBQ(U32(unroll), k)
-	JMP(LabelRef(name + "_unrolled"))
-
-	Label(name + "_tail")
-	TESTQ(k, k)
-	JE(LabelRef(name + "_store"))
-	step(0)
-	ADDQ(U32(4*mr), a.Base)
-	ADDQ(U32(4*nr), b.Base)
-	DECQ(k)
-	JMP(LabelRef(name + "_tail"))
-
-	Comment("C (+)= A·B, row by row.")
-	Label(name + "_store")
-	if bias {
-		bp := Mem{Base: Load(Param("bias"), GP64())}
-		b0, b1 := YMM(), YMM()
-		VMOVUPS(bp, b0)
-		VMOVUPS(bp.Offset(32), b1)
-		for i := 0; i < mr; i++ {
-			VADDPS(b0, acc[2*i], acc[2*i])
-			VADDPS(b1, acc[2*i+1], acc[2*i+1])
-		}
-	}
-	for i := 0; i < mr; i++ {
-		if add {
-			VADDPS(c, acc[2*i], acc[2*i])
-			VADDPS(c.Offset(32), acc[2*i+1], acc[2*i+1])
-		}
-		VMOVUPS(acc[2*i], c)
-		VMOVUPS(acc[2*i+1], c.Offset(32))
-		if i < mr-1 {
-			ADDQ(ldc, c.Base)
-		}
-	}
 	VZEROUPPER()
 	RET()
 }
