@@ -246,7 +246,7 @@ func maskedSoftmax[T Float](row []T, n int) {
 // Tanh returns tanh(x) elementwise: a bridge from encoder to decoder states, the
 // attentional vector of Luong et al.
 func Tanh[T Float](tp *Tape, x *Tensor[T]) *Tensor[T] {
-	out := NewTensor[T](x.Shape...)
+	out := output[T](tp, x.Shape...)
 	tanhTo(out.Data, x.Data)
 	tp.Record(func() {
 		if out.Grad == nil {

@@ -16,7 +16,7 @@ func Concat[T Float](tp *Tape, a, b *Tensor[T]) *Tensor[T] {
 	}
 	shape := append([]int(nil), a.Shape...)
 	shape[len(shape)-1] = D1 + D2
-	out := NewTensor[T](shape...)
+	out := output[T](tp, shape...)
 	for r := range rows {
 		copy(out.Data[r*(D1+D2):], a.Data[r*D1:(r+1)*D1])
 		copy(out.Data[r*(D1+D2)+D1:], b.Data[r*D2:(r+1)*D2])

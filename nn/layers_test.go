@@ -3,6 +3,7 @@ package nn_test
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/seqkit/seqkit/nn"
@@ -198,6 +199,35 @@ func TestHuber(t *testing.T) {
 		want /= 12
 		if got := nn.Huber(nil, pred, targets, delta).Data[0]; math.Abs(got-want) > 1e-12 {
 			t.Fatalf("delta %g: loss %g, want %g", delta, got, want)
+		}
+	}
+}
+
+// TestRecycle: a recycled tensor loses its data, and the inference outputs that
+// reuse its buffer (Linear, Concat, Tanh) hold exactly what a recorded pass,
+// which zeroes its outputs, computes.
+func TestRecycle(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	lin := nn.NewLinear[float32]("l", 5, 7, rng)
+	nn.Normal(lin.B.Data, 1, rng)
+	x := nn.NewTensor[float32](6, 5)
+	nn.Normal(x.Data, 1, rng)
+	for range 3 {
+		y := lin.Forward(nil, x)
+		c := nn.Concat(nil, y, y)
+		h := nn.Tanh(nil, c)
+		tp := new(nn.Tape)
+		yw := lin.Forward(tp, x)
+		hw := nn.Tanh(tp, nn.Concat(tp, yw, yw))
+		if !slices.Equal(h.Data, hw.Data) || !slices.Equal(y.Data, yw.Data) {
+			t.Fatalf("inference outputs on recycled buffers differ from a recorded pass")
+		}
+		for i := range y.Data {
+			y.Data[i] = 1e30 // stale values, should the next pass read them
+		}
+		nn.Recycle(y, c, h)
+		if y.Data != nil || h.Data != nil {
+			t.Fatal("Recycle left data on a tensor")
 		}
 	}
 }

@@ -30,7 +30,7 @@ func (l *Linear[T]) Forward(tp *Tape, x *Tensor[T]) *Tensor[T] {
 		panic(fmt.Sprintf("nn: Linear %s: input has last dimension %d, want %d", l.W.Name, in, l.In))
 	}
 	shape := append(append([]int(nil), x.Shape[:len(x.Shape)-1]...), l.Out)
-	y := NewTensor[T](shape...)
+	y := output[T](tp, shape...)
 	gemmBias(0, false, true, n, l.Out, l.In, x.Data, l.In, l.W.Data, l.In, l.B.Data, y.Data, l.Out)
 	tp.Record(func() {
 		if y.Grad == nil {

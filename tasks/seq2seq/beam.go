@@ -97,6 +97,7 @@ func (t *Task) beam(b *pipeline.Batch, K int) [][]hypothesis {
 				done[j] = true
 			}
 		}
+		nn.Recycle(lg) // read: its buffer serves the next step's logits
 		if !slices.Contains(done, false) {
 			break
 		}

@@ -431,6 +431,7 @@ func (t *Task) greedy(b *pipeline.Batch) []hypothesis {
 			}
 			left = true
 		}
+		nn.Recycle(lg) // read: its buffer serves the next step's logits
 		if !left {
 			break
 		}

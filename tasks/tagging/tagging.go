@@ -425,6 +425,7 @@ func (t *Task) Evaluate(batches iter.Seq[*pipeline.Batch]) (tasks.Metrics, error
 // column of the n best tag sequences (space-joined) and "nbest_scores".
 func (t *Task) Predict(b *pipeline.Batch) (arrow.RecordBatch, error) {
 	em, lg := t.forward(nil, b, false)
+	defer nn.Recycle(em, lg) // the scores are read into paths and labels below
 	n := max(t.opts.NBest, 1)
 	paths := t.decode(em, b.Lengths, n)
 	mem := memory.DefaultAllocator
