@@ -263,3 +263,16 @@ func BenchmarkPackBTrans(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n*k), "ns/float")
 }
+
+// BenchmarkPackB packs a 5000×256 op(B) stored as it is (the output layer's
+// weights in its input gradient dy·W).
+func BenchmarkPackB(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	const k, n = 512, 256
+	src := randSlice(rng, k*n)
+	dst := make([]float32, roundUp(n, nr)*k)
+	for b.Loop() {
+		packB(dst, src, n, false, 0, 0, k, n)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n*k), "ns/float")
+}
