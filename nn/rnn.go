@@ -475,22 +475,7 @@ func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, steps, B int, lengths []int,
 						cp, cc := cells[ps*BH+b*H:ps*BH+(b+1)*H], cells[cs*BH+b*H:cs*BH+(b+1)*H]
 						lstmStep(gr, cp, cc, hc, peep, H, cfg.NoForgetGate)
 					case GRU:
-						hr := hw[b*GH : (b+1)*GH]
-						hnv := hnBuf[t*BH+b*H : t*BH+(b+1)*H]
-						rz := gr[:2*H]
-						for j, v := range hr[:2*H] {
-							rz[j] += v
-						}
-						sigmoidTo(rz, rz)
-						r, z, n := gr[:H], gr[H:2*H], gr[2*H:3*H]
-						copy(hnv, hr[2*H:])
-						for j, v := range hnv {
-							n[j] += r[j] * v
-						}
-						tanhTo(n, n)
-						for j := range hc {
-							hc[j] = (1-z[j])*n[j] + z[j]*hp[j]
-						}
+						gruStep(gr, hw[b*GH:(b+1)*GH], hp, hc, hnBuf[t*BH+b*H:t*BH+(b+1)*H])
 					}
 					o := out[(t*B+b)*stride+off : (t*B+b)*stride+off+H]
 					copy(o, hc)

@@ -190,3 +190,22 @@ func Recycle[T Float](ts ...*Tensor[T]) {
 		}
 	}
 }
+
+// gruStep is the forward step of a GRU row (see vmath.GRUStep).
+func gruStep[T Float](g, hr, hp, hc, hn []T) {
+	if g32, hr32, ok := as32(g, hr); ok {
+		hp32, hc32, _ := as32(hp, hc)
+		hn32, _, _ := as32(hn, hn)
+		vmath.GRUStep(g32, hr32, hp32, hc32, hn32)
+		return
+	}
+	H := len(hp)
+	for j := range H {
+		r := sigmoid(g[j] + hr[j])
+		z := sigmoid(g[H+j] + hr[H+j])
+		hn[j] = hr[2*H+j]
+		n := tanh(g[2*H+j] + r*hn[j])
+		g[j], g[H+j], g[2*H+j] = r, z, n
+		hc[j] = (1-z)*n + z*hp[j]
+	}
+}

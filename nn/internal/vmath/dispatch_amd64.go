@@ -39,3 +39,8 @@ func axpy(dst, src []float32, a float32) { axpyAVX2(&dst[0], &src[0], len(dst), 
 func gruBack(d, g, hp, hn, dx, dhw []float32, m int) {
 	gruBackAVX2(&d[0], &g[0], &hp[0], &hn[0], &dx[0], &dhw[0], m, 4*len(d))
 }
+
+// gruStep runs the kernel on the first m units of the row.
+func gruStep(g, hr, hp, hc, hn []float32, m int) {
+	gruStepAVX2(&g[0], &hr[0], &hp[0], &hc[0], &hn[0], m, 4*len(hp))
+}

@@ -29,3 +29,33 @@ func gruBackGo(d, g, hp, hn, dx, dhw []float32, j0 int) {
 		dhw[j], dhw[H+j], dhw[2*H+j] = dar, daz, dan*r
 	}
 }
+
+// GRUStep is the forward step of one GRU row of H units (PyTorch's
+// reset-after form): from the input pre-activations g = [r | z | n] (3H, bias
+// included), hr = W_hh·h + b_hh (3H) and the previous state hp, it overwrites
+// g with the activations, writes hn = hr's n part (kept for the backward
+// pass) and the new state hc:
+//
+//	r = σ(g_r + hr_r), z = σ(g_z + hr_z), n = tanh(g_n + r·hr_n), hc = (1-z)·n + z·hp
+func GRUStep(g, hr, hp, hc, hn []float32) {
+	H := len(hp)
+	g, hr, hc, hn = g[:3*H], hr[:3*H], hc[:H], hn[:H]
+	m := vector(H)
+	if m > 0 {
+		gruStep(g, hr, hp, hc, hn, m)
+	}
+	gruStepGo(g, hr, hp, hc, hn, m)
+}
+
+// gruStepGo does GRUStep's units from j0 on.
+func gruStepGo(g, hr, hp, hc, hn []float32, j0 int) {
+	H := len(hp)
+	for j := j0; j < H; j++ {
+		r := Sigmoid32(g[j] + hr[j])
+		z := Sigmoid32(g[H+j] + hr[H+j])
+		hn[j] = hr[2*H+j]
+		n := Tanh32(g[2*H+j] + r*hn[j])
+		g[j], g[H+j], g[2*H+j] = r, z, n
+		hc[j] = (1-z)*n + z*hp[j]
+	}
+}

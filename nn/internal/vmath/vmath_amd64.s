@@ -627,3 +627,172 @@ gru_loop:
 gru_done:
 	VZEROUPPER
 	RET
+
+// func gruStepAVX2(gates *float32, hr *float32, hp *float32, hc *float32, hn *float32, h int, stride int)
+// Requires: AVX, AVX2
+TEXT ·gruStepAVX2(SB), NOSPLIT, $0-56
+	MOVQ gates+0(FP), AX
+	MOVQ hr+8(FP), CX
+	MOVQ hp+16(FP), DX
+	MOVQ hc+24(FP), BX
+	MOVQ hn+32(FP), SI
+	MOVQ h+40(FP), DI
+	MOVQ stride+48(FP), R8
+	MOVQ R8, R9
+	SHLQ $0x01, R9
+
+gstep_loop:
+	CMPQ      DI, $0x00000008
+	JL        gstep_done
+	VMOVUPS   (AX), Y0
+	VADDPS    (CX), Y0, Y0
+	VXORPS    Y1, Y1, Y1
+	VSUBPS    Y0, Y1, Y0
+	VMOVUPS   expLo<>+0(SB), Y1
+	VMAXPS    Y0, Y1, Y0
+	VMOVUPS   expHi<>+0(SB), Y1
+	VMINPS    Y0, Y1, Y0
+	VMULPS    log2e<>+0(SB), Y0, Y1
+	VADDPS    half<>+0(SB), Y1, Y1
+	VROUNDPS  $0x01, Y1, Y1
+	VMULPS    c1<>+0(SB), Y1, Y2
+	VSUBPS    Y2, Y0, Y0
+	VMULPS    c2<>+0(SB), Y1, Y2
+	VSUBPS    Y2, Y0, Y0
+	VMULPS    Y0, Y0, Y2
+	VMULPS    p0<>+0(SB), Y0, Y3
+	VADDPS    p1<>+0(SB), Y3, Y3
+	VMULPS    Y0, Y3, Y3
+	VADDPS    p2<>+0(SB), Y3, Y3
+	VMULPS    Y0, Y3, Y3
+	VADDPS    p3<>+0(SB), Y3, Y3
+	VMULPS    Y0, Y3, Y3
+	VADDPS    p4<>+0(SB), Y3, Y3
+	VMULPS    Y0, Y3, Y3
+	VADDPS    p5<>+0(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    Y0, Y3, Y3
+	VADDPS    one<>+0(SB), Y3, Y3
+	VCVTPS2DQ Y1, Y0
+	VPADDD    bias127<>+0(SB), Y0, Y0
+	VPSLLD    $0x17, Y0, Y0
+	VMULPS    Y0, Y3, Y3
+	VADDPS    one<>+0(SB), Y3, Y3
+	VMOVUPS   one<>+0(SB), Y0
+	VDIVPS    Y3, Y0, Y0
+	VMOVUPS   Y0, (AX)
+	VMOVUPS   (AX)(R8*1), Y1
+	VADDPS    (CX)(R8*1), Y1, Y1
+	VXORPS    Y2, Y2, Y2
+	VSUBPS    Y1, Y2, Y1
+	VMOVUPS   expLo<>+0(SB), Y2
+	VMAXPS    Y1, Y2, Y1
+	VMOVUPS   expHi<>+0(SB), Y2
+	VMINPS    Y1, Y2, Y1
+	VMULPS    log2e<>+0(SB), Y1, Y2
+	VADDPS    half<>+0(SB), Y2, Y2
+	VROUNDPS  $0x01, Y2, Y2
+	VMULPS    c1<>+0(SB), Y2, Y3
+	VSUBPS    Y3, Y1, Y1
+	VMULPS    c2<>+0(SB), Y2, Y3
+	VSUBPS    Y3, Y1, Y1
+	VMULPS    Y1, Y1, Y3
+	VMULPS    p0<>+0(SB), Y1, Y4
+	VADDPS    p1<>+0(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    p2<>+0(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    p3<>+0(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    p4<>+0(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    p5<>+0(SB), Y4, Y4
+	VMULPS    Y3, Y4, Y4
+	VADDPS    Y1, Y4, Y4
+	VADDPS    one<>+0(SB), Y4, Y4
+	VCVTPS2DQ Y2, Y1
+	VPADDD    bias127<>+0(SB), Y1, Y1
+	VPSLLD    $0x17, Y1, Y1
+	VMULPS    Y1, Y4, Y4
+	VADDPS    one<>+0(SB), Y4, Y4
+	VMOVUPS   one<>+0(SB), Y1
+	VDIVPS    Y4, Y1, Y1
+	VMOVUPS   Y1, (AX)(R8*1)
+	VMOVUPS   (CX)(R9*1), Y2
+	VMOVUPS   Y2, (SI)
+	VMULPS    Y2, Y0, Y2
+	VMOVUPS   (AX)(R9*1), Y0
+	VADDPS    Y2, Y0, Y0
+	VANDPS    absMask<>+0(SB), Y0, Y2
+	VMULPS    Y0, Y0, Y3
+	VMULPS    t0<>+0(SB), Y3, Y4
+	VADDPS    t1<>+0(SB), Y4, Y4
+	VMULPS    Y3, Y4, Y4
+	VSUBPS    t2<>+0(SB), Y4, Y4
+	VMULPS    Y3, Y4, Y4
+	VADDPS    t3<>+0(SB), Y4, Y4
+	VMULPS    Y3, Y4, Y4
+	VSUBPS    t4<>+0(SB), Y4, Y4
+	VMULPS    Y3, Y4, Y4
+	VMULPS    Y0, Y4, Y4
+	VADDPS    Y0, Y4, Y4
+	VCMPPS    $0x01, tanhSmall<>+0(SB), Y2, Y3
+	VCMPPS    $0x0e, tanhBig<>+0(SB), Y2, Y5
+	VMULPS    two<>+0(SB), Y2, Y2
+	VMOVUPS   expLo<>+0(SB), Y6
+	VMAXPS    Y2, Y6, Y2
+	VMOVUPS   expHi<>+0(SB), Y6
+	VMINPS    Y2, Y6, Y2
+	VMULPS    log2e<>+0(SB), Y2, Y6
+	VADDPS    half<>+0(SB), Y6, Y6
+	VROUNDPS  $0x01, Y6, Y6
+	VMULPS    c1<>+0(SB), Y6, Y7
+	VSUBPS    Y7, Y2, Y2
+	VMULPS    c2<>+0(SB), Y6, Y7
+	VSUBPS    Y7, Y2, Y2
+	VMULPS    Y2, Y2, Y7
+	VMULPS    p0<>+0(SB), Y2, Y8
+	VADDPS    p1<>+0(SB), Y8, Y8
+	VMULPS    Y2, Y8, Y8
+	VADDPS    p2<>+0(SB), Y8, Y8
+	VMULPS    Y2, Y8, Y8
+	VADDPS    p3<>+0(SB), Y8, Y8
+	VMULPS    Y2, Y8, Y8
+	VADDPS    p4<>+0(SB), Y8, Y8
+	VMULPS    Y2, Y8, Y8
+	VADDPS    p5<>+0(SB), Y8, Y8
+	VMULPS    Y7, Y8, Y8
+	VADDPS    Y2, Y8, Y8
+	VADDPS    one<>+0(SB), Y8, Y8
+	VCVTPS2DQ Y6, Y2
+	VPADDD    bias127<>+0(SB), Y2, Y2
+	VPSLLD    $0x17, Y2, Y2
+	VMULPS    Y2, Y8, Y8
+	VADDPS    one<>+0(SB), Y8, Y8
+	VMOVUPS   two<>+0(SB), Y2
+	VDIVPS    Y8, Y2, Y2
+	VMOVUPS   one<>+0(SB), Y6
+	VSUBPS    Y2, Y6, Y2
+	VBLENDVPS Y5, Y6, Y2, Y2
+	VMOVUPS   absMask<>+0(SB), Y5
+	VANDNPS   Y0, Y5, Y5
+	VORPS     Y5, Y2, Y2
+	VBLENDVPS Y3, Y4, Y2, Y2
+	VMOVUPS   Y2, (AX)(R9*1)
+	VMOVUPS   one<>+0(SB), Y0
+	VSUBPS    Y1, Y0, Y0
+	VMULPS    Y2, Y0, Y0
+	VMULPS    (DX), Y1, Y1
+	VADDPS    Y1, Y0, Y0
+	VMOVUPS   Y0, (BX)
+	ADDQ      $0x00000020, AX
+	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000020, DX
+	ADDQ      $0x00000020, BX
+	ADDQ      $0x00000020, SI
+	SUBQ      $0x00000008, DI
+	JMP       gstep_loop
+
+gstep_done:
+	VZEROUPPER
+	RET

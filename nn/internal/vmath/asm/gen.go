@@ -136,64 +136,73 @@ func main() {
 		VBROADCASTSS(s, shift)
 	})
 
-	loop("sigmoidAVX2", "", "sigmoidAVX2 sets dst[i] = Sigmoid32(src[i]) for i < n, n a multiple of 8.", func(x VecVirtual) VecVirtual {
-		zero := YMM()
-		VXORPS(zero, zero, zero)
-		VSUBPS(x, zero, x) // -x: 0 - x, exact, and -x of a NaN is a NaN
-		e := exp(x)
-		VADDPS(one, e, e)
-		o := YMM()
-		VMOVUPS(one, o)
-		VDIVPS(e, o, o)
-		return o
-	}, nil)
-
-	loop("tanhAVX2", "", "tanhAVX2 sets dst[i] = Tanh32(src[i]) for i < n, n a multiple of 8.", func(x VecVirtual) VecVirtual {
-		a := YMM()
-		VANDPS(absM, x, a)
-		// Small |x|: the odd polynomial.
-		z := YMM()
-		VMULPS(x, x, z)
-		s := YMM()
-		VMULPS(t0, z, s)
-		VADDPS(t1, s, s)
-		VMULPS(z, s, s)
-		VSUBPS(t2, s, s)
-		VMULPS(z, s, s)
-		VADDPS(t3, s, s)
-		VMULPS(z, s, s)
-		VSUBPS(t4, s, s)
-		VMULPS(z, s, s)
-		VMULPS(x, s, s)
-		VADDPS(x, s, s)
-		// Large |x|: 1 - 2/(e^{2|x|}+1), 1 past 9.1, with x's sign.
-		small := YMM()
-		VCMPPS(U8(1), tanhSmall, a, small) // a < 0.625
-		big := YMM()
-		VCMPPS(U8(0x0e), tanhBig, a, big) // a > 9.1
-		e := YMM()
-		VMULPS(two, a, e)
-		e = exp(e)
-		VADDPS(one, e, e)
-		l := YMM()
-		VMOVUPS(two, l)
-		VDIVPS(e, l, l)
-		o := YMM()
-		VMOVUPS(one, o)
-		VSUBPS(l, o, l)
-		VBLENDVPS(big, o, l, l)
-		sign := YMM()
-		VMOVUPS(absM, sign)
-		VANDNPS(x, sign, sign) // ^absMask & x: the sign bit
-		VORPS(sign, l, l)
-		VBLENDVPS(small, s, l, l)
-		return l
-	}, nil)
+	loop("sigmoidAVX2", "", "sigmoidAVX2 sets dst[i] = Sigmoid32(src[i]) for i < n, n a multiple of 8.", sigmoid, nil)
+	loop("tanhAVX2", "", "tanhAVX2 sets dst[i] = Tanh32(src[i]) for i < n, n a multiple of 8.", tanh, nil)
 
 	adam()
 	reductions()
 	gruBack()
+	gruStep()
 	Generate()
+}
+
+// gruStep emits gruStepAVX2, the GRU's forward step on a row, as
+// vmath.gruStepGo computes it.
+func gruStep() {
+	TEXT("gruStepAVX2", NOSPLIT, "func(gates, hr, hp, hc, hn *float32, h, stride int)")
+	Pragma("noescape")
+	Doc("gruStepAVX2 is gruStepGo for h a multiple of 8; stride is H in bytes (the gap between gate blocks).")
+	g := Mem{Base: Load(Param("gates"), GP64())}
+	hr := Mem{Base: Load(Param("hr"), GP64())}
+	hp := Mem{Base: Load(Param("hp"), GP64())}
+	hc := Mem{Base: Load(Param("hc"), GP64())}
+	hn := Mem{Base: Load(Param("hn"), GP64())}
+	n := Load(Param("h"), GP64())
+	st := Load(Param("stride"), GP64())
+	st2 := GP64()
+	MOVQ(st, st2)
+	SHLQ(U8(1), st2)
+	Label("gstep_loop")
+	CMPQ(n, U32(8))
+	JL(LabelRef("gstep_done"))
+	zp := func(base Mem, off Register) Mem { return Mem{Base: base.Base, Index: off, Scale: 1} }
+	// r = σ(g_r + h_r), z = σ(g_z + h_z)
+	r := YMM()
+	VMOVUPS(g, r)
+	VADDPS(hr, r, r)
+	r = sigmoid(r)
+	VMOVUPS(r, g)
+	z := YMM()
+	VMOVUPS(zp(g, st), z)
+	VADDPS(zp(hr, st), z, z)
+	z = sigmoid(z)
+	VMOVUPS(z, zp(g, st))
+	// hn = h_n; n = tanh(g_n + r·h_n)
+	hv := YMM()
+	VMOVUPS(zp(hr, st2), hv)
+	VMOVUPS(hv, hn)
+	VMULPS(hv, r, hv)
+	nv := YMM()
+	VMOVUPS(zp(g, st2), nv)
+	VADDPS(hv, nv, nv)
+	nv = tanh(nv)
+	VMOVUPS(nv, zp(g, st2))
+	// h = (1-z)·n + z·hp
+	t := YMM()
+	VMOVUPS(one, t)
+	VSUBPS(z, t, t)
+	VMULPS(nv, t, t)
+	VMULPS(hp, z, z)
+	VADDPS(z, t, t)
+	VMOVUPS(t, hc)
+	for _, p := range []Mem{g, hr, hp, hc, hn} {
+		ADDQ(U32(32), p.Base)
+	}
+	SUBQ(U32(8), n)
+	JMP(LabelRef("gstep_loop"))
+	Label("gstep_done")
+	VZEROUPPER()
+	RET()
 }
 
 // gruBack emits gruBackAVX2, the elementwise backward step of a GRU row, as
@@ -418,4 +427,60 @@ func adam() {
 	Label("adam_done")
 	VZEROUPPER()
 	RET()
+}
+
+// sigmoid emits Sigmoid32 of the eight floats of x (overwritten).
+func sigmoid(x VecVirtual) VecVirtual {
+	zero := YMM()
+	VXORPS(zero, zero, zero)
+	VSUBPS(x, zero, x) // -x: 0 - x, exact, and -x of a NaN is a NaN
+	e := exp(x)
+	VADDPS(one, e, e)
+	o := YMM()
+	VMOVUPS(one, o)
+	VDIVPS(e, o, o)
+	return o
+}
+
+// tanh emits Tanh32 of the eight floats of x.
+func tanh(x VecVirtual) VecVirtual {
+	a := YMM()
+	VANDPS(absM, x, a)
+	// Small |x|: the odd polynomial.
+	z := YMM()
+	VMULPS(x, x, z)
+	s := YMM()
+	VMULPS(t0, z, s)
+	VADDPS(t1, s, s)
+	VMULPS(z, s, s)
+	VSUBPS(t2, s, s)
+	VMULPS(z, s, s)
+	VADDPS(t3, s, s)
+	VMULPS(z, s, s)
+	VSUBPS(t4, s, s)
+	VMULPS(z, s, s)
+	VMULPS(x, s, s)
+	VADDPS(x, s, s)
+	// Large |x|: 1 - 2/(e^{2|x|}+1), 1 past 9.1, with x's sign.
+	small := YMM()
+	VCMPPS(U8(1), tanhSmall, a, small) // a < 0.625
+	big := YMM()
+	VCMPPS(U8(0x0e), tanhBig, a, big) // a > 9.1
+	e := YMM()
+	VMULPS(two, a, e)
+	e = exp(e)
+	VADDPS(one, e, e)
+	l := YMM()
+	VMOVUPS(two, l)
+	VDIVPS(e, l, l)
+	o := YMM()
+	VMOVUPS(one, o)
+	VSUBPS(l, o, l)
+	VBLENDVPS(big, o, l, l)
+	sign := YMM()
+	VMOVUPS(absM, sign)
+	VANDNPS(x, sign, sign) // ^absMask & x: the sign bit
+	VORPS(sign, l, l)
+	VBLENDVPS(small, s, l, l)
+	return l
 }
