@@ -92,13 +92,18 @@ func (m *CRF[T]) NLL(tp *Tape, emissions *Tensor[T], tags []int32, lengths []int
 					a[j] = math.Exp(float64(m.Start.Data[j])) * ee[j]
 				}
 			} else {
+				// a = prev·expT row by row (each a[j] sums over i in order,
+				// as a column walk would, but reading expT contiguously).
 				prev := sc.alpha[(t-1)*C : t*C]
-				for j := range C {
-					s := 0.0
-					for i := range C {
-						s += prev[i] * expT[i*C+j]
+				clear(a)
+				for i, p := range prev {
+					row := expT[i*C : (i+1)*C]
+					for j, v := range row {
+						a[j] += p * v
 					}
-					a[j] = s * ee[j]
+				}
+				for j := range a {
+					a[j] *= ee[j]
 				}
 			}
 			z := 0.0
@@ -215,13 +220,14 @@ func (m *CRF[T]) NLL(tp *Tape, emissions *Tensor[T], tags []int32, lengths []int
 				for j := range C {
 					tmp[j] = ee[j] * bt[j]
 				}
+				// z = Σ_i a[i]·Σ_j expT[i,j]·tmp[j], and the inner sum is the
+				// backward pass's beta_{t-1}[i] before its normalisation.
+				prevBeta := sc.beta[(t-1)*C : t*C]
 				z := 0.0
-				for i := range C {
-					row := expT[i*C : (i+1)*C]
-					for j := range C {
-						z += a[i] * row[j] * tmp[j]
-					}
+				for i, v := range a {
+					z += v * prevBeta[i]
 				}
+				z *= sc.betaScale[t-1]
 				for i := range C {
 					if a[i] == 0 {
 						continue
