@@ -24,7 +24,7 @@ import (
 func buildPlugin(t *testing.T, dir, name, pkg string) string {
 	t.Helper()
 	bin := filepath.Join(dir, "seqkit-plugin-"+name)
-	cmd := exec.Command("go", "build", "-o", bin, pkg)
+	cmd := goBuild("-o", bin, pkg)
 	cmd.Dir = "../.."
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
