@@ -81,7 +81,9 @@ func (p *Packed) panel(pc, j0, kb, nb int) []float32 {
 // to every row of C (a layer's y = x·Wᵀ + b), without reading C: the bias is
 // added as the product is stored. procs is as for Gemm.
 func GemmBias(procs int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, bias, c []float32, ldc int) {
-	_ = bias[n-1]
+	if n > 0 {
+		_ = bias[n-1]
+	}
 	gemmBias(best, cores(procs), transA, transB, m, n, k, alpha, a, lda, b, ldb, nil, bias, c, ldc)
 }
 
@@ -377,8 +379,8 @@ func packB(dst, b []float32, ldb int, trans bool, p0, j0, kb, nb int) {
 			continue
 		}
 		if cols == nr {
-			// A whole panel row is one 64-byte move (copy would call memmove
-			// for each: 8% of a seq2seq training step went there).
+			// A whole panel row is one 64-byte move, not a call to memmove
+			// (BenchmarkPackB: 0.38 -> 0.36 ns per float).
 			for l := 0; l < kb; l++ {
 				o := (p0+l)*ldb + j0 + jr
 				*(*[nr]float32)(panel[l*nr:]) = *(*[nr]float32)(b[o:])
