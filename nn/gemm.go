@@ -21,8 +21,9 @@ func Gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b 
 // gemmOn is Gemm on at most procs cores (0: all of them): the two directions
 // of a bidirectional layer run side by side, one core each.
 func gemmOn[T Float](procs int, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
-	if a, ok := any(a).([]float32); ok {
-		sgemm.Gemm(procs, transA, transB, m, n, k, float32(alpha), a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
+	if a32, b32, ok := as32(a, b); ok {
+		c32, _, _ := as32(c, c)
+		sgemm.Gemm(procs, transA, transB, m, n, k, float32(alpha), a32, lda, b32, ldb, float32(beta), c32, ldc)
 		return
 	}
 	if m == 0 || n == 0 {
@@ -56,8 +57,9 @@ func gemmOn[T Float](procs int, transA, transB bool, m, n, k int, alpha T, a []T
 // every row, on at most procs cores: for float32 the bias is added as the
 // product is stored, with no pass over C before it.
 func gemmBias[T Float](procs int, transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb int, bias, c []T, ldc int) {
-	if a32, ok := any(a).([]float32); ok {
-		sgemm.GemmBias(procs, transA, transB, m, n, k, 1, a32, lda, any(b).([]float32), ldb, any(bias).([]float32), any(c).([]float32), ldc)
+	if a32, b32, ok := as32(a, b); ok {
+		bias32, c32, _ := as32(bias, c)
+		sgemm.GemmBias(procs, transA, transB, m, n, k, 1, a32, lda, b32, ldb, bias32, c32, ldc)
 		return
 	}
 	for i := 0; i < m; i++ {
@@ -96,8 +98,20 @@ func GemmPacked[T Float](m int, alpha T, a []T, lda int, b *Packed[T], beta T, c
 // gemmPackedOn is GemmPacked on at most procs cores (0: all of them).
 func gemmPackedOn[T Float](procs, m int, alpha T, a []T, lda int, b *Packed[T], beta T, c []T, ldc int) {
 	if b.p != nil {
-		sgemm.GemmPacked(procs, false, m, float32(alpha), any(a).([]float32), lda, b.p, float32(beta), any(c).([]float32), ldc)
+		a32, c32, _ := as32(a, c)
+		sgemm.GemmPacked(procs, false, m, float32(alpha), a32, lda, b.p, float32(beta), c32, ldc)
 		return
 	}
 	gemmOn(procs, false, b.transB, m, b.n, b.k, alpha, a, lda, b.b, b.ldb, beta, c, ldc)
+}
+
+// gemmPackedBiasOn is gemmPackedOn with beta 0 plus bias in every row of C.
+func gemmPackedBiasOn[T Float](procs, m int, a []T, lda int, b *Packed[T], bias, c []T, ldc int) {
+	if b.p != nil {
+		a32, c32, _ := as32(a, c)
+		bias32, _, _ := as32(bias, bias)
+		sgemm.GemmPackedBias(procs, false, m, 1, a32, lda, b.p, bias32, c32, ldc)
+		return
+	}
+	gemmBias(procs, false, b.transB, m, b.n, b.k, a, lda, b.b, b.ldb, bias, c, ldc)
 }

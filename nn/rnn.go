@@ -435,52 +435,54 @@ func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, steps, B int, lengths []int,
 	whh := packRecurrent(p.whh.Data, true, H, GH, steps)
 	// sweep runs every step for the batch rows [b0, b1) on at most procs cores.
 	sweep := func(b0, b1, procs int) {
-		for s := 0; s < steps; s++ {
-			t := stepAt(p.reverse, s, steps)
-			ps, cs := slot(p.reverse, t, steps)
-			hprev, hcur := states[ps*BH:(ps+1)*BH], states[cs*BH:(cs+1)*BH]
-			g := gates[t*B*GH : (t+1)*B*GH]
-			if cell == GRU {
-				for b := b0; b < b1; b++ {
-					copy(hw[b*GH:(b+1)*GH], p.bhh.Data)
+		// The step's variables live outside the loop, so the gate loop is one
+		// closure for the whole sweep rather than an allocation at every step.
+		var t, ps, cs int
+		var hprev, hcur, g []T
+		gateRows := func(lo, hi int) {
+			for b := b0 + lo; b < b0+hi; b++ {
+				hp, hc := hprev[b*H:(b+1)*H], hcur[b*H:(b+1)*H]
+				gr := g[b*GH : (b+1)*GH]
+				if t >= lengths[b] {
+					copy(hc, hp)
+					if cells != nil {
+						copy(cells[cs*BH+b*H:cs*BH+(b+1)*H], cells[ps*BH+b*H:ps*BH+(b+1)*H])
+					}
+					clear(gr)
+					continue
 				}
-				gemmPackedOn(procs, b1-b0, 1, hprev[b0*H:], H, whh, 1, hw[b0*GH:], GH)
+				switch cell {
+				case RNNTanh:
+					tanhTo(hc, gr[:H])
+					copy(gr, hc)
+				case RNNReLU:
+					for j := range hc {
+						hc[j] = max(gr[j], 0)
+						gr[j] = hc[j]
+					}
+				case LSTM:
+					cp, cc := cells[ps*BH+b*H:ps*BH+(b+1)*H], cells[cs*BH+b*H:cs*BH+(b+1)*H]
+					lstmStep(gr, cp, cc, hc, peep, H, cfg.NoForgetGate)
+				case GRU:
+					gruStep(gr, hw[b*GH:(b+1)*GH], hp, hc, hnBuf[t*BH+b*H:t*BH+(b+1)*H])
+				}
+				o := out[(t*B+b)*stride+off : (t*B+b)*stride+off+H]
+				copy(o, hc)
+			}
+		}
+		for s := 0; s < steps; s++ {
+			t = stepAt(p.reverse, s, steps)
+			ps, cs = slot(p.reverse, t, steps)
+			hprev, hcur = states[ps*BH:(ps+1)*BH], states[cs*BH:(cs+1)*BH]
+			g = gates[t*B*GH : (t+1)*B*GH]
+			if cell == GRU {
+				gemmPackedBiasOn(procs, b1-b0, hprev[b0*H:], H, whh, p.bhh.Data, hw[b0*GH:], GH)
 			} else {
 				gemmPackedOn(procs, b1-b0, 1, hprev[b0*H:], H, whh, 1, g[b0*GH:], GH)
 			}
 			// The gate nonlinearities, row by row: shared among the cores when
 			// the step is large enough (the GEMM above already is).
-			parallelRows(procs, b1-b0, (b1-b0)*GH, func(lo, hi int) {
-				for b := b0 + lo; b < b0+hi; b++ {
-					hp, hc := hprev[b*H:(b+1)*H], hcur[b*H:(b+1)*H]
-					gr := g[b*GH : (b+1)*GH]
-					if t >= lengths[b] {
-						copy(hc, hp)
-						if cells != nil {
-							copy(cells[cs*BH+b*H:cs*BH+(b+1)*H], cells[ps*BH+b*H:ps*BH+(b+1)*H])
-						}
-						clear(gr)
-						continue
-					}
-					switch cell {
-					case RNNTanh:
-						tanhTo(hc, gr[:H])
-						copy(gr, hc)
-					case RNNReLU:
-						for j := range hc {
-							hc[j] = max(gr[j], 0)
-							gr[j] = hc[j]
-						}
-					case LSTM:
-						cp, cc := cells[ps*BH+b*H:ps*BH+(b+1)*H], cells[cs*BH+b*H:cs*BH+(b+1)*H]
-						lstmStep(gr, cp, cc, hc, peep, H, cfg.NoForgetGate)
-					case GRU:
-						gruStep(gr, hw[b*GH:(b+1)*GH], hp, hc, hnBuf[t*BH+b*H:t*BH+(b+1)*H])
-					}
-					o := out[(t*B+b)*stride+off : (t*B+b)*stride+off+H]
-					copy(o, hc)
-				}
-			})
+			parallelRows(procs, b1-b0, (b1-b0)*GH, gateRows)
 		}
 	}
 	byRows(B, procs, sweep)

@@ -201,8 +201,8 @@ type PredictOptions struct {
 // tokenizer and vocabularies, predicts it in batches in file order and writes the
 // input columns with the task's output columns to w. Reading and encoding run
 // one record batch ahead of the model, on their own goroutine, so the model
-// does not wait for the file; memory stays bounded by two record batches of
-// the input, whatever its size.
+// does not wait for the file; memory stays bounded by three record batches
+// of the input (predicted, queued, being encoded), whatever its size.
 func Predict(task Task, src pipeline.Source, tok *pipeline.Tokenizer, v pipeline.Vocabs, w RowWriter, opt PredictOptions) (rows int64, err error) {
 	var popts []pipeline.Option
 	if opt.Progress != nil {

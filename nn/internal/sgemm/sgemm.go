@@ -94,6 +94,15 @@ func GemmPacked(procs int, transA bool, m int, alpha float32, a []float32, lda i
 	gemm(best, cores(procs), transA, false, m, b.n, b.k, alpha, a, lda, nil, 0, b, beta, c, ldc)
 }
 
+// GemmPackedBias is GemmBias with a packed right-hand matrix: C = alpha·op(A)·B
+// + bias, C not read (a GRU step's W_hn·h + b_hn).
+func GemmPackedBias(procs int, transA bool, m int, alpha float32, a []float32, lda int, b *Packed, bias, c []float32, ldc int) {
+	if b.n > 0 {
+		_ = bias[b.n-1]
+	}
+	gemmBias(best, cores(procs), transA, false, m, b.n, b.k, alpha, a, lda, nil, 0, b, bias, c, ldc)
+}
+
 // Kernel names the micro-kernel Gemm uses on this CPU ("avx2" or "go").
 func Kernel() string { return bestName }
 
@@ -210,8 +219,13 @@ func split(n, unit, parts, w int) (lo, hi int) {
 	return lo, hi
 }
 
-// workspace holds the packed blocks of one goroutine.
-type workspace struct{ a, b []float32 }
+// workspace holds the packed blocks of one goroutine, and the scratch tile of
+// edge tiles (on the stack it would escape through the kernel call: an
+// allocation per product, that is per recurrent step).
+type workspace struct {
+	a, b []float32
+	tile [mr * nr]float32
+}
 
 var workspaces = sync.Pool{New: func() any { return new(workspace) }}
 
@@ -229,7 +243,7 @@ func block(kern kernel, transA, transB bool, m, n, k int, alpha float32, a []flo
 		ws.b = make([]float32, need)
 	}
 	pa, pb := ws.a[:cap(ws.a)], ws.b[:cap(ws.b)]
-	var tile [mr * nr]float32
+	tile := &ws.tile
 	for jc := 0; jc < n; jc += nc {
 		nb := min(nc, n-jc)
 		for pc := 0; pc < k; pc += kc {
