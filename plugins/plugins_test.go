@@ -7,14 +7,13 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/seqkit/seqkit/internal/gobuild"
 	"github.com/seqkit/seqkit/plugins"
 	"github.com/seqkit/seqkit/recipes"
 	"github.com/seqkit/seqkit/tasks"
@@ -26,7 +25,7 @@ import (
 func buildPlugin(t testing.TB, dir string) string {
 	t.Helper()
 	bin := filepath.Join(dir, plugins.BinaryPrefix+"testclassify")
-	if out, err := goBuild("-o", bin, "./internal/testplugin").CombinedOutput(); err != nil {
+	if out, err := gobuild.Command("-o", bin, "./internal/testplugin").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
@@ -222,7 +221,7 @@ func TestReadmeExample(t *testing.T) {
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, plugins.BinaryPrefix+"meanpool")
-	if out, err := goBuild("-o", bin, "./examples/meanpool").CombinedOutput(); err != nil {
+	if out, err := gobuild.Command("-o", bin, "./examples/meanpool").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	writeData(t, filepath.Join(dir, "train.jsonl"), 600, 1)
@@ -238,19 +237,4 @@ func TestReadmeExample(t *testing.T) {
 	}
 	h.Close()
 	noChildren(t)
-}
-
-// goBuild is `go build ARGS` with the build tags this test binary was built
-// with: under -tags purego the binaries the tests start compute with the same
-// kernels as the test itself, so their results can be compared exactly.
-func goBuild(args ...string) *exec.Cmd {
-	a := []string{"build"}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "-tags" && s.Value != "" {
-				a = append(a, "-tags", s.Value)
-			}
-		}
-	}
-	return exec.Command("go", append(a, args...)...)
 }

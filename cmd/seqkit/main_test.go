@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/seqkit/seqkit/internal/gobuild"
 	"github.com/seqkit/seqkit/recipes"
 	"github.com/seqkit/seqkit/tasks/tasktest"
 )
@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	bin = filepath.Join(dir, "seqkit")
-	if out, err := goBuild("-o", bin, ".").CombinedOutput(); err != nil {
+	if out, err := gobuild.Command("-o", bin, ".").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
 		os.Exit(1)
 	}
@@ -543,19 +543,4 @@ func TestPredictAttention(t *testing.T) {
 			t.Errorf("row %d: no heat map (%v)", row, err)
 		}
 	}
-}
-
-// goBuild is `go build ARGS` with the build tags this test binary was built
-// with: under -tags purego the binaries the tests start compute with the same
-// kernels as the test itself, so their results can be compared exactly.
-func goBuild(args ...string) *exec.Cmd {
-	a := []string{"build"}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "-tags" && s.Value != "" {
-				a = append(a, "-tags", s.Value)
-			}
-		}
-	}
-	return exec.Command("go", append(a, args...)...)
 }

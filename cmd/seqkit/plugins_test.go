@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seqkit/seqkit/internal/gobuild"
 	"github.com/seqkit/seqkit/plugins/examples/forecast"
 	"github.com/seqkit/seqkit/recipes"
 	"github.com/seqkit/seqkit/tasks"
@@ -24,7 +25,7 @@ import (
 func buildPlugin(t *testing.T, dir, name, pkg string) string {
 	t.Helper()
 	bin := filepath.Join(dir, "seqkit-plugin-"+name)
-	cmd := goBuild("-o", bin, pkg)
+	cmd := gobuild.Command("-o", bin, pkg)
 	cmd.Dir = "../.."
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
