@@ -4,6 +4,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"unsafe"
 
 	"github.com/seqkit/seqkit/nn/internal/vmath"
 )
@@ -191,23 +192,17 @@ func (o *Adam[T]) Step(lr float64) {
 		if !c.Decoupled {
 			decay = T(c.WeightDecay)
 		}
-		k := vmath.AdamConsts{Decay: float32(decay), B1: float32(b1), OB1: float32(1 - b1), B2: float32(b2),
-			OB2: float32(1 - b2), Step: float32(step), SqrtBC2: float32(sqrtBC2), Eps: float32(eps)}
+		k := vmath.AdamConsts[T]{Decay: decay, B1: b1, OB1: 1 - b1, B2: b2, OB2: 1 - b2, Step: step, SqrtBC2: sqrtBC2, Eps: eps}
 		update := func(lo, hi int) {
 			g, w, m, v := p.Grad[lo:hi], p.Data[lo:hi], m[lo:hi], v[lo:hi]
 			w, m, v = w[:len(g)], m[:len(g)], v[:len(g)]
 			if w32, g32, ok := as32(w, g); ok {
 				m32, v32, _ := as32(m, v)
-				vmath.Adam(w32, g32, m32, v32, &k) // the same loop, eight at a time
+				// The same loop as AdamGo, eight at a time (T is float32 here).
+				vmath.Adam(w32, g32, m32, v32, (*vmath.AdamConsts[float32])(unsafe.Pointer(&k)))
 				return
 			}
-			for i, gi := range g {
-				gi += decay * w[i]
-				mi := b1*m[i] + (1-b1)*gi
-				vi := b2*v[i] + (1-b2)*gi*gi
-				m[i], v[i] = mi, vi
-				w[i] -= step * mi / (T(math.Sqrt(float64(vi)))/sqrtBC2 + eps)
-			}
+			vmath.AdamGo(w, g, m, v, &k)
 		}
 		parallelLarge(len(p.Grad), update)
 	}

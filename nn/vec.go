@@ -13,19 +13,9 @@ import (
 // checks run in, to package math. The size test is a constant in each
 // instantiation, so the branch costs nothing.
 
-func sigmoid[T Float](x T) T {
-	if unsafe.Sizeof(x) == 4 {
-		return T(vmath.Sigmoid32(float32(x)))
-	}
-	return T(1 / (1 + math.Exp(-float64(x))))
-}
+func sigmoid[T Float](x T) T { return vmath.SigmoidOf(x) }
 
-func tanh[T Float](x T) T {
-	if unsafe.Sizeof(x) == 4 {
-		return T(vmath.Tanh32(float32(x)))
-	}
-	return T(math.Tanh(float64(x)))
-}
+func tanh[T Float](x T) T { return vmath.TanhOf(x) }
 
 // sigmoidTo sets dst[i] = sigmoid(src[i]); dst may be src.
 func sigmoidTo[T Float](dst, src []T) {
@@ -125,15 +115,7 @@ func gruBack[T Float](d, g, hp, hn, dx, dhw []T) {
 		vmath.GRUBack(d32, g32, hp32, hn32, dx32, dhw32)
 		return
 	}
-	H := len(d)
-	for j, dv := range d {
-		r, z, n := g[j], g[H+j], g[2*H+j]
-		dan := dv * (1 - z) * (1 - n*n)
-		daz := dv * (hp[j] - n) * z * (1 - z)
-		dar := dan * hn[j] * r * (1 - r)
-		dx[j], dx[H+j], dx[2*H+j] = dar, daz, dan
-		dhw[j], dhw[H+j], dhw[2*H+j] = dar, daz, dan*r
-	}
+	vmath.GRUBackGo(d, g, hp, hn, dx, dhw, 0)
 }
 
 // pools holds float32 buffers lent to inference (borrow, giveBack, Recycle),
@@ -199,13 +181,5 @@ func gruStep[T Float](g, hr, hp, hc, hn []T) {
 		vmath.GRUStep(g32, hr32, hp32, hc32, hn32)
 		return
 	}
-	H := len(hp)
-	for j := range H {
-		r := sigmoid(g[j] + hr[j])
-		z := sigmoid(g[H+j] + hr[H+j])
-		hn[j] = hr[2*H+j]
-		n := tanh(g[2*H+j] + r*hn[j])
-		g[j], g[H+j], g[2*H+j] = r, z, n
-		hc[j] = (1-z)*n + z*hp[j]
-	}
+	vmath.GRUStepGo(g, hr, hp, hc, hn, 0)
 }

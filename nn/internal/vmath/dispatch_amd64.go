@@ -27,7 +27,7 @@ func vector(n int) int {
 func expShift(dst, src []float32, shift float32) { expShiftAVX2(&dst[0], &src[0], len(dst), shift) }
 func sigmoid(dst, src []float32)                 { sigmoidAVX2(&dst[0], &src[0], len(dst)) }
 func tanh(dst, src []float32)                    { tanhAVX2(&dst[0], &src[0], len(dst)) }
-func adam(w, g, m, v []float32, k *AdamConsts) {
+func adam(w, g, m, v []float32, k *AdamConsts[float32]) {
 	adamAVX2(&w[0], &g[0], &m[0], &v[0], len(w), &k.Decay)
 }
 func maxAVX(x []float32) float32         { return maxAVX2(&x[0], len(x)) }

@@ -14,11 +14,12 @@ func GRUBack(d, g, hp, hn, dx, dhw []float32) {
 	if m > 0 {
 		gruBack(d, g, hp, hn, dx, dhw, m)
 	}
-	gruBackGo(d, g, hp, hn, dx, dhw, m)
+	GRUBackGo(d, g, hp, hn, dx, dhw, m)
 }
 
-// gruBackGo does GRUBack's units from j0 on.
-func gruBackGo(d, g, hp, hn, dx, dhw []float32, j0 int) {
+// GRUBackGo is GRUBack in Go for the units from j0 on, in float32 (the AVX2
+// kernel's bits) or float64 (the gradient checks).
+func GRUBackGo[F Float](d, g, hp, hn, dx, dhw []F, j0 int) {
 	H := len(d)
 	for j := j0; j < H; j++ {
 		dv, r, z, n := d[j], g[j], g[H+j], g[2*H+j]
@@ -44,17 +45,18 @@ func GRUStep(g, hr, hp, hc, hn []float32) {
 	if m > 0 {
 		gruStep(g, hr, hp, hc, hn, m)
 	}
-	gruStepGo(g, hr, hp, hc, hn, m)
+	GRUStepGo(g, hr, hp, hc, hn, m)
 }
 
-// gruStepGo does GRUStep's units from j0 on.
-func gruStepGo(g, hr, hp, hc, hn []float32, j0 int) {
+// GRUStepGo is GRUStep in Go for the units from j0 on, in float32 (the AVX2
+// kernel's bits) or float64 (the gradient checks).
+func GRUStepGo[F Float](g, hr, hp, hc, hn []F, j0 int) {
 	H := len(hp)
 	for j := j0; j < H; j++ {
-		r := Sigmoid32(g[j] + hr[j])
-		z := Sigmoid32(g[H+j] + hr[H+j])
+		r := SigmoidOf(g[j] + hr[j])
+		z := SigmoidOf(g[H+j] + hr[H+j])
 		hn[j] = hr[2*H+j]
-		n := Tanh32(g[2*H+j] + r*hn[j])
+		n := TanhOf(g[2*H+j] + r*hn[j])
 		g[j], g[H+j], g[2*H+j] = r, z, n
 		hc[j] = (1-z)*n + z*hp[j]
 	}

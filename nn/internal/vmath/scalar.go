@@ -1,6 +1,9 @@
 package vmath
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // Exp32 returns e**x; it saturates below -87.3 (to about 1.2e-38) and overflows
 // to +Inf above about 88.6.
@@ -57,6 +60,26 @@ func Tanh32(x float32) float32 {
 	return a
 }
 
-// sqrt32 is the correctly rounded float32 square root: rounding the float64
-// root to float32 gives it (53 ≥ 2·24+2 bits), so it equals VSQRTPS.
-func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }
+// sqrtOf is the correctly rounded square root: for float32, rounding the
+// float64 root gives it (53 ≥ 2·24+2 bits), so it equals VSQRTPS.
+func sqrtOf[F Float](x F) F { return F(math.Sqrt(float64(x))) }
+
+// Float is float32 or float64.
+type Float interface{ ~float32 | ~float64 }
+
+// SigmoidOf is Sigmoid32 for float32 and 1/(1+e^-x) in float64 for float64
+// (the gradient checks); the size test is a constant in each instantiation.
+func SigmoidOf[F Float](x F) F {
+	if unsafe.Sizeof(x) == 4 {
+		return F(Sigmoid32(float32(x)))
+	}
+	return F(1 / (1 + math.Exp(-float64(x))))
+}
+
+// TanhOf is Tanh32 for float32 and math.Tanh for float64.
+func TanhOf[F Float](x F) F {
+	if unsafe.Sizeof(x) == 4 {
+		return F(Tanh32(float32(x)))
+	}
+	return F(math.Tanh(float64(x)))
+}

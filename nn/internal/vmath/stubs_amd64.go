@@ -44,12 +44,12 @@ func scaleAVX2(x *float32, n int, a float32)
 //go:noescape
 func axpyAVX2(dst *float32, src *float32, n int, a float32)
 
-// gruBackAVX2 is gruBackGo for h a multiple of 8; stride is H in bytes (the gap between gate blocks).
+// gruBackAVX2 is GRUBackGo for h a multiple of 8; stride is H in bytes (the gap between gate blocks).
 //
 //go:noescape
 func gruBackAVX2(d *float32, gates *float32, hp *float32, hn *float32, dx *float32, dhw *float32, h int, stride int)
 
-// gruStepAVX2 is gruStepGo for h a multiple of 8; stride is H in bytes (the gap between gate blocks).
+// gruStepAVX2 is GRUStepGo for h a multiple of 8; stride is H in bytes (the gap between gate blocks).
 //
 //go:noescape
 func gruStepAVX2(gates *float32, hr *float32, hp *float32, hc *float32, hn *float32, h int, stride int)

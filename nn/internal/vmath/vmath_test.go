@@ -180,7 +180,7 @@ func BenchmarkGates(b *testing.B) {
 // bits in the weights and both moments.
 func TestAdamMatchesScalar(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	k := &AdamConsts{Decay: 0.01, B1: 0.9, OB1: 1 - float32(0.9), B2: 0.999, OB2: 1 - float32(0.999), Step: 1e-3 / 0.271, SqrtBC2: 0.0447, Eps: 1e-8}
+	k := &AdamConsts[float32]{Decay: 0.01, B1: 0.9, OB1: 1 - float32(0.9), B2: 0.999, OB2: 1 - float32(0.999), Step: 1e-3 / 0.271, SqrtBC2: 0.0447, Eps: 1e-8}
 	for n := 0; n <= 70; n++ {
 		state := make([][]float32, 4) // w, g, m, v
 		for i := range state {
@@ -201,7 +201,7 @@ func TestAdamMatchesScalar(t *testing.T) {
 			want[i] = append([]float32(nil), state[i]...)
 		}
 		Adam(state[0], state[1], state[2], state[3], k)
-		adamGo(want[0], want[1], want[2], want[3], k)
+		AdamGo(want[0], want[1], want[2], want[3], k)
 		for i, name := range []string{"w", "g", "m", "v"} {
 			for j := range n {
 				if math.Float32bits(state[i][j]) != math.Float32bits(want[i][j]) {
@@ -284,7 +284,7 @@ func TestGRUBackMatchesGo(t *testing.T) {
 		}
 		dx, dhw, wx, wh := v(3*H), v(3*H), v(3*H), v(3*H)
 		GRUBack(d, g, hp, hn, dx, dhw)
-		gruBackGo(d, g, hp, hn, wx, wh, 0)
+		GRUBackGo(d, g, hp, hn, wx, wh, 0)
 		for i := range dx {
 			if math.Float32bits(dx[i]) != math.Float32bits(wx[i]) || math.Float32bits(dhw[i]) != math.Float32bits(wh[i]) {
 				t.Fatalf("H=%d, %d: dx %g dhw %g, Go %g %g", H, i, dx[i], dhw[i], wx[i], wh[i])
@@ -309,7 +309,7 @@ func TestGRUStepMatchesGo(t *testing.T) {
 		g2 := append([]float32(nil), g...)
 		hc, hn, hc2, hn2 := v(H), v(H), v(H), v(H)
 		GRUStep(g, hr, hp, hc, hn)
-		gruStepGo(g2, hr, hp, hc2, hn2, 0)
+		GRUStepGo(g2, hr, hp, hc2, hn2, 0)
 		for i := range g {
 			if math.Float32bits(g[i]) != math.Float32bits(g2[i]) {
 				t.Fatalf("H=%d: gate %d = %g, Go %g", H, i, g[i], g2[i])

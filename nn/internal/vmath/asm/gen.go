@@ -151,7 +151,7 @@ func main() {
 func gruStep() {
 	TEXT("gruStepAVX2", NOSPLIT, "func(gates, hr, hp, hc, hn *float32, h, stride int)")
 	Pragma("noescape")
-	Doc("gruStepAVX2 is gruStepGo for h a multiple of 8; stride is H in bytes (the gap between gate blocks).")
+	Doc("gruStepAVX2 is GRUStepGo for h a multiple of 8; stride is H in bytes (the gap between gate blocks).")
 	g := Mem{Base: Load(Param("gates"), GP64())}
 	hr := Mem{Base: Load(Param("hr"), GP64())}
 	hp := Mem{Base: Load(Param("hp"), GP64())}
@@ -210,7 +210,7 @@ func gruStep() {
 func gruBack() {
 	TEXT("gruBackAVX2", NOSPLIT, "func(d, gates, hp, hn, dx, dhw *float32, h, stride int)")
 	Pragma("noescape")
-	Doc("gruBackAVX2 is gruBackGo for h a multiple of 8; stride is H in bytes (the gap between gate blocks).")
+	Doc("gruBackAVX2 is GRUBackGo for h a multiple of 8; stride is H in bytes (the gap between gate blocks).")
 	d := Mem{Base: Load(Param("d"), GP64())}
 	g := Mem{Base: Load(Param("gates"), GP64())}
 	hp := Mem{Base: Load(Param("hp"), GP64())}
