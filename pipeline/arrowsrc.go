@@ -27,6 +27,9 @@ type arrowSource struct {
 	rec   arrow.RecordBatch
 	i     int // next row in rec
 	row   int // rows read so far
+	// broken is set after a read that failed for good (arrow's decoder panics
+	// on some corrupt input): the source then ends.
+	broken bool
 }
 
 func openArrow(path string, format Format, cols Columns, mem memory.Allocator) (src *arrowSource, err error) {
@@ -40,6 +43,13 @@ func openArrow(path string, format Format, cols Columns, mem memory.Allocator) (
 		}
 	}()
 	s := &arrowSource{path: path, f: f, roles: cols.roles()}
+	defer catch(&err, path, 0)
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	sizes := IPCReadOptions(mem, st.Size())
+	mem = boundedAlloc{mem}
 	switch format {
 	case Parquet:
 		pf, err := file.NewParquetReader(f)
@@ -54,13 +64,19 @@ func openArrow(path string, format Format, cols Columns, mem memory.Allocator) (
 			return nil, &Error{Path: path, Err: err}
 		}
 	case ArrowFile:
-		fr, err := ipc.NewFileReader(f, ipc.WithAllocator(mem))
+		if err := CheckIPC(f, st.Size(), true); err != nil {
+			return nil, &Error{Path: path, Err: fmt.Errorf("not a readable Arrow IPC file: %w", err)}
+		}
+		fr, err := ipc.NewFileReader(f, sizes...)
 		if err != nil {
 			return nil, &Error{Path: path, Err: fmt.Errorf("not a readable Arrow IPC file: %w", err)}
 		}
 		s.rr = &ipcFileRecords{fr: fr}
 	case ArrowStream:
-		r, err := ipc.NewReader(f, ipc.WithAllocator(mem))
+		if err := CheckIPC(f, st.Size(), false); err != nil {
+			return nil, &Error{Path: path, Err: fmt.Errorf("not a readable Arrow IPC stream: %w", err)}
+		}
+		r, err := ipc.NewReader(f, sizes...)
 		if err != nil {
 			return nil, &Error{Path: path, Err: fmt.Errorf("not a readable Arrow IPC stream: %w", err)}
 		}
@@ -124,10 +140,20 @@ func isString(t arrow.DataType) bool {
 	return t.ID() == arrow.STRING || t.ID() == arrow.LARGE_STRING
 }
 
-func (s *arrowSource) next(ex *example) error {
+func (s *arrowSource) next(ex *example) (err error) {
+	if s.broken {
+		return io.EOF
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			s.broken = true
+			err = &Error{Path: s.path, Row: s.row + 1, Err: fmt.Errorf("corrupt file: %v", r)}
+		}
+	}()
 	for s.rec == nil || s.i >= int(s.rec.NumRows()) {
 		if !s.rr.Next() {
 			if err := s.rr.Err(); err != nil && err != io.EOF {
+				s.broken = true
 				return &Error{Path: s.path, Row: s.row + 1, Err: fmt.Errorf("reading: %w", err)}
 			}
 			return io.EOF
@@ -222,4 +248,49 @@ func (r *ipcFileRecords) Release() {
 		r.cur = nil
 	}
 	r.fr.Close()
+}
+
+// maxArrowBuffer bounds one buffer that arrow allocates while decoding a file. A
+// compressed buffer states its decompressed size, and arrow allocates that before
+// it decompresses: a hostile file could ask for a terabyte. A record batch of
+// real data needs far less.
+const maxArrowBuffer = 1 << 30
+
+// boundedAlloc refuses allocations over maxArrowBuffer with a panic, which
+// [catch] turns into an error.
+type boundedAlloc struct{ memory.Allocator }
+
+type errTooLarge int
+
+func (n errTooLarge) Error() string {
+	return fmt.Sprintf("the file asks for a buffer of %d bytes, more than the limit of %d", int(n), maxArrowBuffer)
+}
+
+func (b boundedAlloc) Allocate(n int) []byte {
+	if n > maxArrowBuffer {
+		panic(errTooLarge(n))
+	}
+	return b.Allocator.Allocate(n)
+}
+
+func (b boundedAlloc) Reallocate(n int, old []byte) []byte {
+	if n > maxArrowBuffer {
+		panic(errTooLarge(n))
+	}
+	return b.Allocator.Reallocate(n, old)
+}
+
+// IPCReadOptions are the options of an arrow IPC reader of size bytes of
+// untrusted data: no message can be longer than the data, and no buffer longer
+// than 1 GiB (arrow panics when one is asked for; recover it).
+func IPCReadOptions(mem memory.Allocator, size int64) []ipc.Option {
+	return []ipc.Option{ipc.WithAllocator(boundedAlloc{mem}), ipc.WithBodySizeLimit(size), ipc.WithMetadataSizeLimit(size)}
+}
+
+// catch turns a panic of arrow's decoder (it panics on some corrupt input) into
+// an error at row of path.
+func catch(err *error, path string, row int) {
+	if r := recover(); r != nil {
+		*err = &Error{Path: path, Row: row, Err: fmt.Errorf("corrupt file: %v", r)}
+	}
 }

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -79,6 +80,9 @@ func OpenDataset(path string, seal Seal) (d *Dataset, err error) {
 		}
 	}()
 	d = &Dataset{path: path, unmap: unmap}
+	if err := CheckIPC(bytes.NewReader(data), int64(len(data)), true); err != nil {
+		return d, &Error{Path: path, Err: fmt.Errorf("not a readable Arrow IPC file: %w", err)}
+	}
 	fr, err := ipc.NewMappedFileReader(data, ipc.WithAllocator(memory.DefaultAllocator))
 	if err != nil {
 		return d, &Error{Path: path, Err: fmt.Errorf("not a readable Arrow IPC file: %w", err)}

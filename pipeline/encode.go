@@ -54,6 +54,9 @@ type Encoder struct {
 	Tokenizer *Tokenizer
 	Vocabs    Vocabs
 	Mem       memory.Allocator // nil: the default allocator
+	// MaxTokens refuses an example whose input or target has more tokens (0:
+	// [DefaultMaxTokens]).
+	MaxTokens int
 }
 
 // EncodeStats counts what encoding saw. Tokens missing from the input or target
@@ -217,6 +220,7 @@ func (e *Encoder) Encode(rec arrow.RecordBatch) (arrow.RecordBatch, EncodeStats,
 	defer b.Release()
 	n := int(rec.NumRows())
 	var toks []string
+	maxTok := Limits{MaxTokens: e.MaxTokens}.Tokens()
 	col := 0
 	next := func() array.Builder { col++; return b.Field(col) }
 	rowB := b.Field(0).(*array.Int64Builder)
@@ -230,6 +234,9 @@ func (e *Encoder) Encode(rec arrow.RecordBatch) (arrow.RecordBatch, EncodeStats,
 		}
 		for i := 0; i < n; i++ {
 			toks = e.inputTokens(c, i, toks)
+			if len(toks) > maxTok {
+				return nil, st, tooManyTokens(int(c.row.Value(i)), "input", len(toks), maxTok)
+			}
 			ids.Append(true)
 			for _, t := range toks {
 				id, ok := v.Input.ID(t)
@@ -293,6 +300,9 @@ func (e *Encoder) Encode(rec arrow.RecordBatch) (arrow.RecordBatch, EncodeStats,
 		vb := tb.ValueBuilder().(*array.Int32Builder)
 		for i := 0; i < n; i++ {
 			toks = e.Tokenizer.TargetTokens(toks[:0], c.target.Value(i))
+			if len(toks) > maxTok {
+				return nil, st, tooManyTokens(int(c.row.Value(i)), "target", len(toks), maxTok)
+			}
 			tb.Append(true)
 			vb.Append(BOSID)
 			for _, t := range toks {
@@ -351,6 +361,7 @@ func BuildVocabs(r array.RecordReader, tok *Tokenizer, cfg VocabConfig) (Vocabs,
 	var has roleColumns
 	var toks []string
 	e := &Encoder{Tokenizer: tok}
+	maxTok, maxVocab := cfg.Limits.Tokens(), cfg.Limits.Vocab()
 	for r.Next() {
 		rec := r.RecordBatch()
 		c, err := columnsOf(rec)
@@ -361,6 +372,9 @@ func BuildVocabs(r array.RecordReader, tok *Tokenizer, cfg VocabConfig) (Vocabs,
 		for i := 0; i < int(rec.NumRows()); i++ {
 			if c.text != nil || c.tokens != nil {
 				toks = e.inputTokens(c, i, toks)
+				if len(toks) > maxTok {
+					return Vocabs{}, tooManyTokens(int(c.row.Value(i)), "input", len(toks), maxTok)
+				}
 				in.Add(toks...)
 				if cfg.Chars {
 					for _, t := range toks {
@@ -387,8 +401,15 @@ func BuildVocabs(r array.RecordReader, tok *Tokenizer, cfg VocabConfig) (Vocabs,
 			}
 			if c.target != nil {
 				toks = tok.TargetTokens(toks[:0], c.target.Value(i))
+				if len(toks) > maxTok {
+					return Vocabs{}, tooManyTokens(int(c.row.Value(i)), "target", len(toks), maxTok)
+				}
 				target.Add(toks...)
 			}
+		}
+		// Checked per record batch: a vocabulary overshoots by one batch at most.
+		if n := max(len(in), len(target), len(chars), len(tags), len(labels), len(feature)); n > maxVocab {
+			return Vocabs{}, &Error{Line: int(c.row.Value(int(rec.NumRows()) - 1)), Err: fmt.Errorf("more than %d distinct tokens or labels by this line, the limit (data.limits.max_vocab): is a column mapped wrong? else raise the limit", maxVocab)}
 		}
 	}
 	if err := r.Err(); err != nil {

@@ -64,7 +64,7 @@ func TestVocab(t *testing.T) {
 	if err := v.Save(path); err != nil {
 		t.Fatal(err)
 	}
-	back, err := pipeline.LoadVocab(path)
+	back, err := pipeline.LoadVocab(path, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestVocab(t *testing.T) {
 	if err := odd.Save(path); err != nil {
 		t.Fatal(err)
 	}
-	if back, err := pipeline.LoadVocab(path); err != nil || !reflect.DeepEqual(back.Tokens(), odd.Tokens()) {
+	if back, err := pipeline.LoadVocab(path, 0); err != nil || !reflect.DeepEqual(back.Tokens(), odd.Tokens()) {
 		t.Fatalf("reloaded %q (%v), saved %q", back.Tokens(), err, odd.Tokens())
 	}
 	labels := pipeline.Counter{"O": 5, "B-loc": 2}.BuildLabels()

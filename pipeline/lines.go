@@ -8,11 +8,6 @@ import (
 	"os"
 )
 
-// DefaultMaxLineBytes bounds one line of a text-based source unless
-// [WithMaxLineBytes] says otherwise, so a file without newlines cannot make a
-// reader buffer it whole.
-const DefaultMaxLineBytes = 64 << 20
-
 // lines reads a file line by line, counting lines from 1 and dropping the line end
 // (\n or \r\n).
 type lines struct {
@@ -47,7 +42,7 @@ func (l *lines) next() ([]byte, error) {
 			}
 			l.n++
 			l.buf = l.buf[:0]
-			return nil, badf(l.path, l.n, 0, "line longer than %d bytes", l.max)
+			return nil, badf(l.path, l.n, 0, "line longer than %d bytes (data.limits.max_line_bytes): a file without line ends, or raise the limit", l.max)
 		}
 		if err == bufio.ErrBufferFull {
 			continue

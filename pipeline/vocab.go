@@ -32,6 +32,9 @@ type VocabConfig struct {
 	// Chars also builds the vocabulary of the characters of input tokens
 	// ([Vocabs].Chars). Tasks set it when the model reads characters.
 	Chars bool `yaml:"-" json:"-"`
+	// Limits bound the examples and the number of distinct tokens counted
+	// (data.limits in a recipe).
+	Limits Limits `yaml:"-" json:"-"`
 }
 
 // Vocab maps tokens to dense int32 ids. An input vocabulary starts with [Specials];
@@ -146,8 +149,9 @@ var (
 )
 
 // LoadVocab reads a vocabulary written by [Vocab.Save]. It is an input vocabulary
-// when its first entries are [Specials].
-func LoadVocab(path string) (*Vocab, error) {
+// when its first entries are [Specials]. A file of more than maxEntries lines
+// (0: [DefaultMaxVocab]) is refused as it is read.
+func LoadVocab(path string, maxEntries int) (*Vocab, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
@@ -156,16 +160,29 @@ func LoadVocab(path string) (*Vocab, error) {
 	var toks []string
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 0, 1<<16), DefaultMaxLineBytes)
+	maxEntries = Limits{MaxVocab: maxEntries}.Vocab()
 	for sc.Scan() {
+		if len(toks) == maxEntries {
+			return nil, badf(path, len(toks)+1, 0, "more than %d entries, the limit (data.limits.max_vocab): not a vocabulary seqkit wrote, or raise the limit", maxEntries)
+		}
 		toks = append(toks, vocabUnescaper.Replace(sc.Text()))
 	}
 	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, badf(path, len(toks)+1, 0, "line longer than %d bytes: not a vocabulary seqkit wrote", DefaultMaxLineBytes)
+		}
 		return nil, fmt.Errorf("pipeline: %s: %w", path, err)
 	}
 	specials := len(toks) >= len(Specials) && slices.Equal(toks[:len(Specials)], Specials)
 	v := newVocab(nil, toks, 0, specials)
 	if v.Len() != len(toks) {
-		return nil, &Error{Path: path, Err: errors.New("duplicate entries")}
+		seen := map[string]int{}
+		for i, t := range toks {
+			if at, dup := seen[t]; dup {
+				return nil, badf(path, i+1, 0, "entry %q repeats line %d: the vocabulary file is damaged; retrain, or restore it from the run it came from", t, at)
+			}
+			seen[t] = i + 1
+		}
 	}
 	return v, nil
 }

@@ -164,8 +164,16 @@ func batchRecord(b *pipeline.Batch) arrow.RecordBatch {
 
 // DecodeBatch reads a batch written by EncodeBatch. Every list is checked
 // against the sequence lengths, so a malformed message is an error, not a panic.
-func DecodeBatch(data []byte) (*pipeline.Batch, error) {
-	r, err := ipc.NewReader(bytes.NewReader(data))
+func DecodeBatch(data []byte) (b *pipeline.Batch, err error) {
+	defer func() {
+		if r := recover(); r != nil { // arrow's decoder panics on some corrupt input
+			b, err = nil, fmt.Errorf("plugins: batch: corrupt message: %v", r)
+		}
+	}()
+	if err := pipeline.CheckIPC(bytes.NewReader(data), int64(len(data)), false); err != nil {
+		return nil, fmt.Errorf("plugins: batch: %w", err)
+	}
+	r, err := ipc.NewReader(bytes.NewReader(data), pipeline.IPCReadOptions(memory.DefaultAllocator, int64(len(data)))...)
 	if err != nil {
 		return nil, fmt.Errorf("plugins: batch: %w", err)
 	}

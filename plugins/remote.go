@@ -9,7 +9,9 @@ import (
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/seqkit/seqkit/pipeline"
@@ -214,20 +216,81 @@ func (r *Remote) Predict(b *pipeline.Batch) (arrow.RecordBatch, error) {
 	if err != nil {
 		return nil, r.fail("predict", err)
 	}
-	rd, err := ipc.NewReader(bytes.NewReader(resp.Batch))
+	rec, err := decodePrediction(resp.Batch, b.B)
 	if err != nil {
 		return nil, fmt.Errorf("plugins: %s: predict: %w", r.p.Name, err)
 	}
+	return rec, nil
+}
+
+// decodePrediction reads a plugin's answer to a predict call: one record batch
+// of rows rows. Every column is checked (lengths, offsets, UTF-8), so that
+// writing the rows cannot read out of bounds, whatever the plugin sent.
+func decodePrediction(data []byte, rows int) (rec arrow.RecordBatch, err error) {
+	defer func() {
+		if r := recover(); r != nil { // arrow's decoder panics on some corrupt input
+			if rec != nil {
+				rec.Release()
+			}
+			rec, err = nil, fmt.Errorf("corrupt answer: %v", r)
+		}
+	}()
+	if err := pipeline.CheckIPC(bytes.NewReader(data), int64(len(data)), false); err != nil {
+		return nil, err
+	}
+	rd, err := ipc.NewReader(bytes.NewReader(data), pipeline.IPCReadOptions(memory.DefaultAllocator, int64(len(data)))...)
+	if err != nil {
+		return nil, err
+	}
 	defer rd.Release()
 	if !rd.Next() {
-		return nil, fmt.Errorf("plugins: %s: predict: no record batch in the answer", r.p.Name)
+		if err := rd.Err(); err != nil {
+			return nil, err
+		}
+		return nil, errors.New("no record batch in the answer")
 	}
-	rec := rd.RecordBatch()
-	if int(rec.NumRows()) != b.B {
-		return nil, fmt.Errorf("plugins: %s: predict: %d rows for %d sequences", r.p.Name, rec.NumRows(), b.B)
+	rec = rd.RecordBatch()
+	if int(rec.NumRows()) != rows {
+		return nil, fmt.Errorf("%d rows for %d sequences", rec.NumRows(), rows)
+	}
+	for i, col := range rec.Columns() {
+		if col.Len() != rows {
+			return nil, fmt.Errorf("column %q has %d rows for %d sequences", rec.ColumnName(i), col.Len(), rows)
+		}
+		if err := validArray(col); err != nil {
+			return nil, fmt.Errorf("column %q: %w", rec.ColumnName(i), err)
+		}
 	}
 	rec.Retain()
 	return rec, nil
+}
+
+// validArray runs arrow's full validation on a and on the values of its lists
+// and structs.
+func validArray(a arrow.Array) error {
+	if v, ok := a.(interface{ ValidateFull() error }); ok {
+		if err := v.ValidateFull(); err != nil {
+			return err
+		}
+	} else if v, ok := a.(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return err
+		}
+	}
+	switch c := a.(type) {
+	case array.ListLike:
+		return validArray(c.ListValues())
+	case *array.Struct:
+		for i := range c.NumField() {
+			if c.Field(i).Len() < c.Len() {
+				return fmt.Errorf("struct field %d has %d rows for %d", i, c.Field(i).Len(), c.Len())
+			}
+			if err := validArray(c.Field(i)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Save implements tasks.Task.

@@ -3,6 +3,7 @@ package recipes
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"iter"
 	"os"
@@ -50,6 +51,9 @@ type Options struct {
 	Tasks TaskTypes
 	// SkipData skips opening the data files (for recipe show).
 	SkipData bool
+	// Alone refuses extends: a run directory's recipe is read on its own, so a
+	// model folder cannot make seqkit read files outside it.
+	Alone bool
 }
 
 // DataRootEnv is the environment variable that sets the data root when no flag does.
@@ -157,6 +161,9 @@ func (l *loader) tree(path, fromDir string, depth int) (*yaml.Node, error) {
 		if v.Kind != yaml.ScalarNode || v.Value == "" {
 			return nil, Errors{{File: file, Line: v.Line, Column: v.Column, Key: "extends", Msg: "needs a recipe path or built-in name"}}
 		}
+		if l.opt.Alone {
+			return nil, Errors{{File: file, Line: k.Line, Column: k.Column, Key: "extends", Msg: "a run directory's recipe is complete and extends nothing; seqkit does not follow it out of the folder (was the file edited?)"}}
+		}
 		base, err := l.tree(v.Value, dir, depth+1)
 		var cyc errCycle
 		if errors.As(err, &cyc) {
@@ -187,7 +194,7 @@ func readRecipe(path, fromDir string) (file string, data []byte, dir string, err
 	if fromDir != "" && !filepath.IsAbs(p) {
 		p = filepath.Join(fromDir, p)
 	}
-	data, err = os.ReadFile(p)
+	data, err = readLimited(p, maxRecipeBytes)
 	if err == nil {
 		return filepath.Clean(p), data, filepath.Dir(p), nil
 	}
@@ -648,4 +655,25 @@ func kindName(t reflect.Type) string {
 		return "a number"
 	}
 	return "an integer"
+}
+
+// maxRecipeBytes bounds a recipe file: recipes are a few hundred bytes; a larger
+// file is a wrong path (a dataset given as the recipe), refused before it is read.
+const maxRecipeBytes = 1 << 20
+
+// readLimited reads a file of at most max bytes.
+func readLimited(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, &Error{File: path, Msg: fmt.Sprintf("larger than %d bytes: not a recipe (a data file given as the recipe?)", max)}
+	}
+	return b, nil
 }

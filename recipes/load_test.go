@@ -1,6 +1,7 @@
 package recipes_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -202,8 +203,9 @@ func TestSchema(t *testing.T) {
 	}
 }
 
-// FuzzLoad feeds arbitrary recipe text (and one override) to Load: it must return
-// a recipe or an error, never panic.
+// FuzzLoad feeds arbitrary recipe text (and one override) to Load, beside a
+// base.yaml it may extend (or itself, a cycle): it must return a recipe or an
+// error, never panic.
 func FuzzLoad(f *testing.F) {
 	for _, name := range []string{"ok.yaml", "base.yaml", "bad_key.yaml", "bad_range.yaml", "syntax.yaml"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
@@ -214,11 +216,22 @@ func FuzzLoad(f *testing.F) {
 	}
 	b, _ := recipes.Builtin("taipei")
 	f.Add(b, "train.schedule={kind: plateau}")
+	f.Add([]byte("extends: base.yaml\nmodel: {hidden: 8}\n"), "task.type=tagging")
+	f.Add([]byte("extends: r.yaml\n"), "")
+	f.Add([]byte("extends: taipei\ntrain: {epochs: 2}\n"), "data.limits.max_tokens=5")
+	base, err := os.ReadFile(filepath.Join("testdata", "base.yaml"))
+	if err != nil {
+		f.Fatal(err)
+	}
 	reg := registry(f)
 	f.Fuzz(func(t *testing.T, data []byte, set string) {
 		dir := t.TempDir()
 		p := filepath.Join(dir, "r.yaml")
 		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// A recipe the fuzzed one can extend (and which extends nothing).
+		if err := os.WriteFile(filepath.Join(dir, "base.yaml"), base, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		r, err := recipes.Load(p, recipes.Options{Tasks: reg, Sets: []string{set}, SkipData: true})
@@ -265,5 +278,18 @@ func TestSplit(t *testing.T) {
 	if _, err := recipes.Load("testdata/sub/child.yaml", recipes.Options{Tasks: registry(t), Sets: []string{"data.split={dev: 0.2}"}}); err == nil ||
 		!strings.Contains(err.Error(), "data.split: data.dev is given too") {
 		t.Errorf("split beside dev: %v", err)
+	}
+}
+
+// TestRecipeTooLarge: a file of megabytes given as the recipe (a dataset, say) is
+// refused before it is read whole.
+func TestRecipeTooLarge(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "train.tsv")
+	if err := os.WriteFile(p, bytes.Repeat([]byte("arrive taipei\tO B-toloc\n"), 100_000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := recipes.Load(p, recipes.Options{Tasks: registry(t)})
+	if err == nil || !strings.Contains(err.Error(), "train.tsv: larger than 1048576 bytes: not a recipe") {
+		t.Fatalf("error %v", err)
 	}
 }

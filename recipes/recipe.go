@@ -38,6 +38,7 @@ type Data struct {
 	Split     *Split                   `yaml:"split,omitempty" doc:"carve a dev split out of the training data"`
 	Tokenizer pipeline.TokenizerConfig `yaml:"tokenizer" doc:"how text becomes tokens"`
 	Vocab     pipeline.VocabConfig     `yaml:"vocab" doc:"vocabulary limits (train split only)"`
+	Limits    pipeline.Limits          `yaml:"limits" doc:"bounds on lines, examples and vocabularies, so a broken or hostile file is refused before it takes the memory"`
 	Batch     Batch                    `yaml:"batch" doc:"batching"`
 	// SkipErrors skips malformed examples (written to rejects files in the run
 	// directory) instead of stopping at the first.

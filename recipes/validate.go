@@ -145,7 +145,7 @@ func (l *loader) checkData(r *Recipe) {
 		if !ok {
 			continue
 		}
-		rd, err := pipeline.Open(src, pipeline.WithBatchRows(8))
+		rd, err := pipeline.Open(src, pipeline.WithBatchRows(8), pipeline.WithMaxLineBytes(r.Data.Limits.LineBytes()))
 		if err == nil {
 			if !rd.Next() {
 				if err = rd.Err(); err == nil && name == "train" {

@@ -68,10 +68,13 @@ func Prepare(r *recipes.Recipe, dir string, opt PrepareOptions) (*Data, error) {
 		return nil, err
 	}
 	d := &Data{Tokenizer: tok, Reports: map[string]pipeline.Report{}, vocabDir: VocabDir(dir)}
-	if d.Vocabs, err = LoadVocabs(d.vocabDir); errors.Is(err, fs.ErrNotExist) {
+	lim := r.Data.Limits
+	lines := pipeline.WithMaxLineBytes(lim.LineBytes())
+	if d.Vocabs, err = LoadVocabs(d.vocabDir, lim); errors.Is(err, fs.ErrNotExist) {
 		cfg := r.Data.Vocab
 		cfg.Chars = r.Model.Char != nil
-		d.Vocabs, err = pipeline.VocabsOf(r.Data.Splits()["train"], tok, cfg)
+		cfg.Limits = lim
+		d.Vocabs, err = pipeline.VocabsOf(r.Data.Splits()["train"], tok, cfg, lines)
 		if err == nil {
 			err = SaveVocabs(d.vocabDir, d.Vocabs)
 		}
@@ -94,7 +97,7 @@ func Prepare(r *recipes.Recipe, dir string, opt PrepareOptions) (*Data, error) {
 	if workers == 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	enc := &pipeline.Encoder{Tokenizer: tok, Vocabs: d.Vocabs}
+	enc := &pipeline.Encoder{Tokenizer: tok, Vocabs: d.Vocabs, MaxTokens: lim.MaxTokens}
 	want := opt.Splits
 	if want == nil {
 		want = []string{"train", "dev", "test"}
@@ -105,7 +108,7 @@ func Prepare(r *recipes.Recipe, dir string, opt PrepareOptions) (*Data, error) {
 		if !ok {
 			continue
 		}
-		var popts []pipeline.Option
+		popts := []pipeline.Option{lines}
 		if r.Data.SkipErrors {
 			f, err := os.Create(filepath.Join(dir, "rejects."+name+".txt"))
 			if err != nil {
@@ -164,13 +167,13 @@ func SaveVocabs(dir string, v pipeline.Vocabs) error {
 // vectorFile holds the length of the vector column, when the data has one.
 const vectorFile = "vector.txt"
 
-// LoadVocabs reads what SaveVocabs wrote; fs.ErrNotExist when dir has no input
-// vocabulary.
-func LoadVocabs(dir string) (pipeline.Vocabs, error) {
+// LoadVocabs reads what SaveVocabs wrote, each file bounded by lim.MaxVocab;
+// fs.ErrNotExist when dir has no input vocabulary.
+func LoadVocabs(dir string, lim pipeline.Limits) (pipeline.Vocabs, error) {
 	var v pipeline.Vocabs
 	for i, slot := range vocabSlots(&v) {
 		p := filepath.Join(dir, vocabFiles[i])
-		voc, err := pipeline.LoadVocab(p)
+		voc, err := pipeline.LoadVocab(p, lim.MaxVocab)
 		if errors.Is(err, fs.ErrNotExist) {
 			if i == 0 {
 				return v, err

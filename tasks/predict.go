@@ -186,6 +186,8 @@ func (p *parquetWriter) Close() error {
 // PredictOptions tune [Predict].
 type PredictOptions struct {
 	BatchSize int
+	// Limits bound the input's lines and examples (the run's data.limits).
+	Limits pipeline.Limits
 	// Progress, if set, receives the bytes read of the input.
 	Progress func(done, total int64)
 	// Gold keeps the source's tags, label and target columns in the output
@@ -204,7 +206,7 @@ type PredictOptions struct {
 // does not wait for the file; memory stays bounded by three record batches
 // of the input (predicted, queued, being encoded), whatever its size.
 func Predict(task Task, src pipeline.Source, tok *pipeline.Tokenizer, v pipeline.Vocabs, w RowWriter, opt PredictOptions) (rows int64, err error) {
-	var popts []pipeline.Option
+	popts := []pipeline.Option{pipeline.WithMaxLineBytes(opt.Limits.LineBytes())}
 	if opt.Progress != nil {
 		popts = append(popts, pipeline.WithProgress(opt.Progress))
 	}
@@ -216,7 +218,7 @@ func Predict(task Task, src pipeline.Source, tok *pipeline.Tokenizer, v pipeline
 	// The vector is input (a generator's condition); labels are encoded when the
 	// input has them: a conditional generator reads them as input, the other
 	// tasks ignore them.
-	enc := &pipeline.Encoder{Tokenizer: tok, Vocabs: pipeline.Vocabs{Input: v.Input, Chars: v.Chars, Feature: v.Feature, Vector: v.Vector}}
+	enc := &pipeline.Encoder{Tokenizer: tok, Vocabs: pipeline.Vocabs{Input: v.Input, Chars: v.Chars, Feature: v.Feature, Vector: v.Vector}, MaxTokens: opt.Limits.MaxTokens}
 	if src.Columns.Label != "" || src.Files.Label != "" {
 		enc.Vocabs.Labels = v.Labels
 	}

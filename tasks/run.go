@@ -120,7 +120,7 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 	}
 	if opt.InitFrom != "" && !opt.Resume {
 		// Fine-tuning keeps the ids the weights were trained with.
-		v, err := LoadVocabs(VocabDir(opt.InitFrom))
+		v, err := LoadVocabs(VocabDir(opt.InitFrom), r.Data.Limits)
 		if err != nil {
 			return nil, fmt.Errorf("init-from: %w", err)
 		}
@@ -165,7 +165,7 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 		}
 		if r.Output.Predictions {
 			p := filepath.Join(dir, PredictionsFile)
-			if err := predictFile(best, r.Data.Test, data, p); err != nil {
+			if err := predictFile(best, r.Data.Test, data, r.Data.Limits, p); err != nil {
 				return nil, fmt.Errorf("test predictions: %w", err)
 			}
 			out.Files = append(out.Files, p)
@@ -216,7 +216,7 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 	return out, nil
 }
 
-func predictFile(task Task, src pipeline.Source, data *Data, path string) error {
+func predictFile(task Task, src pipeline.Source, data *Data, limits pipeline.Limits, path string) error {
 	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
 	if err != nil {
 		return err
@@ -227,7 +227,7 @@ func predictFile(task Task, src pipeline.Source, data *Data, path string) error 
 		f.Close()
 		return err
 	}
-	if _, err := Predict(task, src, data.Tokenizer, data.Vocabs, w, PredictOptions{Gold: true}); err != nil {
+	if _, err := Predict(task, src, data.Tokenizer, data.Vocabs, w, PredictOptions{Gold: true, Limits: limits}); err != nil {
 		f.Close()
 		return err
 	}
@@ -310,11 +310,14 @@ func LoadRun(dir string, reg *Registry, dataRoot string) (*Loaded, error) {
 	if _, err := os.Stat(rp); err != nil {
 		return nil, fmt.Errorf("%w %s: no %s here; give the folder a seqkit run wrote (-o)", ErrRunDir, dir, RecipeFile)
 	}
-	r, err := recipes.Load(rp, recipes.Options{Tasks: reg, SkipData: true, DataRoot: dataRoot})
+	if err := inside(dir, RecipeFile, "vocab", BestDir); err != nil {
+		return nil, err
+	}
+	r, err := recipes.Load(rp, recipes.Options{Tasks: reg, SkipData: true, DataRoot: dataRoot, Alone: true})
 	if err != nil {
 		return nil, err
 	}
-	v, err := LoadVocabs(VocabDir(dir))
+	v, err := LoadVocabs(VocabDir(dir), r.Data.Limits)
 	if err != nil {
 		return nil, err
 	}

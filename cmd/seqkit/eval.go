@@ -142,7 +142,7 @@ prediction as DIR/attention-ROW.json and a heat map DIR/attention-ROW.png.`,
 				return usageError{err}
 			}
 			var opt tasks.PredictOptions
-			opt.BatchSize, opt.AttentionDir = batch, attention
+			opt.BatchSize, opt.AttentionDir, opt.Limits = batch, attention, run.Recipe.Data.Limits
 			if _, ok := run.Task.(tasks.Attender); attention != "" && !ok {
 				return usageError{fmt.Errorf("--attention: the %s task has no attention weights", run.Task.Info().Name)}
 			}

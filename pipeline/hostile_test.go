@@ -1,0 +1,203 @@
+package pipeline
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// allocated runs f and returns the bytes it allocated.
+func allocated(f func()) uint64 {
+	var a, b runtime.MemStats
+	runtime.ReadMemStats(&a)
+	f()
+	runtime.ReadMemStats(&b)
+	return b.TotalAlloc - a.TotalAlloc
+}
+
+// readAll opens src and reads it to the end, returning the first error.
+func readAll(src Source, opts ...Option) error {
+	r, err := Open(src, opts...)
+	if err != nil {
+		return err
+	}
+	defer r.Release()
+	for r.Next() {
+	}
+	return r.Err()
+}
+
+// TestHostileSizes feeds inputs that claim or hold far more than any real one:
+// each is refused with the file and line named, before the memory is taken.
+func TestHostileSizes(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tok, _ := NewTokenizer(TokenizerConfig{})
+
+	t.Run("a line of 100 MB", func(t *testing.T) {
+		line := bytes.Repeat([]byte("taipei "), 100<<20/7)
+		p := write("long.txt", append(append([]byte("arrive taipei\n"), line...), "\nleave taipei\n"...))
+		line = nil
+		var err error
+		n := allocated(func() { err = readAll(Source{Path: p, Format: Text}) })
+		if err == nil || !strings.Contains(err.Error(), "long.txt:2: line longer than 8388608 bytes (data.limits.max_line_bytes)") {
+			t.Fatalf("error %v", err)
+		}
+		if n > 64<<20 {
+			t.Errorf("refusing the line allocated %d MB; it should stop near the limit", n>>20)
+		}
+		// Raised in the recipe, the same line is read.
+		if err := readAll(Source{Path: p, Format: Text}, WithMaxLineBytes(128<<20)); err != nil {
+			t.Errorf("with the limit raised: %v", err)
+		}
+	})
+
+	t.Run("a sequence of a million tokens", func(t *testing.T) {
+		p := write("million.txt", []byte("arrive taipei\n"+strings.Repeat("a ", 1_000_000)+"\n"))
+		_, err := VocabsOf(Source{Path: p, Format: Text}, tok, VocabConfig{})
+		if err == nil || !strings.Contains(err.Error(), "million.txt:2: the input has 1000000 tokens, more than the limit of 100000 (data.limits.max_tokens)") {
+			t.Fatalf("building the vocabulary: %v", err)
+		}
+		// Encoding (dev, test, prediction input) refuses it too.
+		v := Vocabs{Input: Counter{"a": 1}.Build(VocabConfig{})}
+		_, _, err = Cache{Dir: t.TempDir()}.Prepare(Source{Path: p, Format: Text}, &Encoder{Tokenizer: tok, Vocabs: v}, 1)
+		if err == nil || !strings.Contains(err.Error(), "million.txt:2: the input has 1000000 tokens") {
+			t.Fatalf("encoding: %v", err)
+		}
+		if _, _, err := (Cache{Dir: t.TempDir()}).Prepare(Source{Path: p, Format: Text}, &Encoder{Tokenizer: tok, Vocabs: v, MaxTokens: 2_000_000}, 1); err != nil {
+			t.Errorf("with the limit raised: %v", err)
+		}
+	})
+
+	t.Run("a vocabulary of 50 million entries", func(t *testing.T) {
+		// A file that goes on past the limit is refused at the first line over
+		// it: shown with a limit of 1000 over 5000 lines, which is how a file of
+		// 50 million lines meets the default of 10 million.
+		var b strings.Builder
+		for i := range 5000 {
+			fmt.Fprintf(&b, "w%d\n", i)
+		}
+		p := write("vocab.txt", []byte(b.String()))
+		_, err := LoadVocab(p, 1000)
+		if err == nil || !strings.Contains(err.Error(), "vocab.txt:1001: more than 1000 entries") {
+			t.Fatalf("error %v", err)
+		}
+		// Counting a training split stops too.
+		_, err = VocabsOf(Source{Path: write("distinct.txt", []byte(strings.ReplaceAll(b.String(), "\n", " ")+"\n")), Format: Text}, tok, VocabConfig{Limits: Limits{MaxVocab: 1000}})
+		if err == nil || !strings.Contains(err.Error(), "distinct.txt:1: more than 1000 distinct tokens") {
+			t.Fatalf("counting: %v", err)
+		}
+	})
+
+	// An Arrow IPC stream of two string columns, and where its record batch's
+	// metadata and body are.
+	stream := func(opts ...ipc.Option) []byte {
+		mem := memory.NewGoAllocator()
+		sb := array.NewStringBuilder(mem)
+		sb.AppendValues([]string{"arrive taipei", "leave taipei"}, nil)
+		a := sb.NewArray()
+		schema := arrow.NewSchema([]arrow.Field{{Name: "a", Type: arrow.BinaryTypes.String}}, nil)
+		var buf bytes.Buffer
+		w := ipc.NewWriter(&buf, append(opts, ipc.WithSchema(schema))...)
+		w.Write(array.NewRecordBatch(schema, []arrow.Array{a}, 2))
+		w.Close()
+		return buf.Bytes()
+	}
+	// message returns the metadata of the i-th message of a stream and where
+	// its body starts.
+	message := func(data []byte, i int) (fbuf, int) {
+		pos := 0
+		for k := 0; ; k++ {
+			n := int(binary.LittleEndian.Uint32(data[pos+4:]))
+			meta := fbuf(data[pos+8 : pos+8+n])
+			root, _ := meta.root()
+			body := 0
+			if p, ok := root.field(3, 8); ok {
+				body = int(binary.LittleEndian.Uint64(meta[p:]))
+			}
+			if k == i {
+				return meta, pos + 8 + n
+			}
+			pos += 8 + n + body
+		}
+	}
+	open := func(data []byte) error {
+		return readAll(Source{Path: write("s.arrows", data), Columns: Columns{Text: "a"}})
+	}
+	if err := open(stream()); err != nil {
+		t.Fatalf("the unaltered stream: %v", err)
+	}
+
+	t.Run("an Arrow message whose body claims a terabyte", func(t *testing.T) {
+		data := stream()
+		meta, _ := message(data, 1)
+		root, _ := meta.root()
+		p, _ := root.field(3, 8)
+		binary.LittleEndian.PutUint64(meta[p:], 1<<40)
+		var err error
+		n := allocated(func() { err = open(data) })
+		if err == nil || !strings.Contains(err.Error(), "s.arrows: not a readable Arrow IPC stream: message 1: body of 1099511627776 bytes, past the end of the data") {
+			t.Fatalf("error %v", err)
+		}
+		if n > 1<<20 {
+			t.Errorf("refusing it allocated %d bytes", n)
+		}
+	})
+
+	t.Run("an Arrow schema that claims two billion fields", func(t *testing.T) {
+		data := stream()
+		meta, _ := message(data, 0)
+		root, _ := meta.root()
+		schema, _, _ := root.table(2)
+		start, _, _ := schema.vector(1, 4)
+		binary.LittleEndian.PutUint32(meta[start-4:], 1<<31-1)
+		err := open(data)
+		if err == nil || !strings.Contains(err.Error(), "s.arrows: not a readable Arrow IPC stream: message 0: schema: corrupt metadata") {
+			t.Fatalf("error %v", err)
+		}
+	})
+
+	t.Run("a compressed Arrow buffer that claims a terabyte", func(t *testing.T) {
+		data := stream(ipc.WithLZ4())
+		meta, body := message(data, 1)
+		root, _ := meta.root()
+		rb, _, _ := root.table(2)
+		start, count, _ := rb.vector(2, 16) // Buffer structs: offset, length
+		for i := range count {
+			off := int(binary.LittleEndian.Uint64(meta[start+16*i:]))
+			if binary.LittleEndian.Uint64(meta[start+16*i+8:]) > 0 {
+				binary.LittleEndian.PutUint64(data[body+off:], 1<<40)
+				break
+			}
+		}
+		var err error
+		n := allocated(func() { err = open(data) })
+		if err == nil || !strings.Contains(err.Error(), "buffer of 1099511627776 bytes, more than the limit of 1073741824") {
+			t.Fatalf("error %v", err)
+		}
+		if n > 1<<20 {
+			t.Errorf("refusing it allocated %d bytes", n)
+		}
+		var pe *Error
+		if !errors.As(err, &pe) || !strings.HasSuffix(pe.Path, "s.arrows") {
+			t.Errorf("error %v does not name the file", err)
+		}
+	})
+}
