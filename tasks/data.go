@@ -146,22 +146,26 @@ func vocabSlots(v *pipeline.Vocabs) []**pipeline.Vocab {
 	return []**pipeline.Vocab{&v.Input, &v.Tags, &v.Labels, &v.Target, &v.Chars, &v.Feature}
 }
 
-// SaveVocabs writes each vocabulary of v into dir, one token per line.
+// SaveVocabs writes each vocabulary of v into dir, one token per line. The
+// folder appears whole or not at all: a run killed between two files must not
+// leave an input vocabulary without its tags.
 func SaveVocabs(dir string, v pipeline.Vocabs) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return err
 	}
-	for i, slot := range vocabSlots(&v) {
-		if *slot != nil {
-			if err := (*slot).Save(filepath.Join(dir, vocabFiles[i])); err != nil {
-				return err
+	return writeDir(dir, func(tmp string) error {
+		for i, slot := range vocabSlots(&v) {
+			if *slot != nil {
+				if err := (*slot).Save(filepath.Join(tmp, vocabFiles[i])); err != nil {
+					return err
+				}
 			}
 		}
-	}
-	if v.Vector > 0 {
-		return pipeline.WriteFileAtomic(filepath.Join(dir, vectorFile), []byte(strconv.Itoa(v.Vector)+"\n"))
-	}
-	return nil
+		if v.Vector > 0 {
+			return pipeline.WriteFileAtomic(filepath.Join(tmp, vectorFile), []byte(strconv.Itoa(v.Vector)+"\n"))
+		}
+		return nil
+	})
 }
 
 // vectorFile holds the length of the vector column, when the data has one.

@@ -57,32 +57,37 @@ type RunResult struct {
 }
 
 // OpenRunDir makes dir ready for a new run (it must be absent or empty unless
-// force) or checks that it holds a run to resume.
-func OpenRunDir(dir string, force, resume bool) error {
+// force) or checks that it holds a run to resume. It reports whether a resumed
+// run has anything to resume: a run killed before it wrote its recipe left
+// nothing but temporary files, and starts again from scratch.
+func OpenRunDir(dir string, force, resume bool) (fresh bool, err error) {
 	entries, err := os.ReadDir(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		if resume {
-			return fmt.Errorf("%w %s does not exist: nothing to resume", ErrRunDir, dir)
-		}
+		// Resuming a run killed before it made its folder starts it.
 	case err != nil:
-		return err
+		return false, err
 	case resume:
-		if _, err := os.Stat(filepath.Join(dir, RecipeFile)); err != nil {
-			return fmt.Errorf("%w %s holds no run to resume (no %s)", ErrRunDir, dir, RecipeFile)
+		if _, err := os.Stat(filepath.Join(dir, RecipeFile)); err == nil {
+			return false, nil
 		}
-		return nil
+		for _, e := range entries {
+			if !isTemp(e.Name()) && e.Name() != lockFile {
+				return false, fmt.Errorf("%w %s holds no run to resume (no %s)", ErrRunDir, dir, RecipeFile)
+			}
+		}
+		return true, nil
 	case len(entries) > 0 && !force:
-		return fmt.Errorf("%w %s already exists: choose another -o, or --force to start again, or --resume to continue it", ErrRunDir, dir)
+		return false, fmt.Errorf("%w %s already exists: choose another -o, or --force to start again, or --resume to continue it", ErrRunDir, dir)
 	case len(entries) > 0:
 		if _, err := os.Stat(filepath.Join(dir, RecipeFile)); err != nil {
-			return fmt.Errorf("%w %s is not a seqkit run directory; --force only replaces those", ErrRunDir, dir)
+			return false, fmt.Errorf("%w %s is not a seqkit run directory; --force only replaces those", ErrRunDir, dir)
 		}
 		if err := os.RemoveAll(dir); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return os.MkdirAll(dir, 0o755)
+	return true, os.MkdirAll(dir, 0o755)
 }
 
 // Run trains the recipe in a run directory, then evaluates the best checkpoint on
@@ -90,10 +95,20 @@ func OpenRunDir(dir string, force, resume bool) error {
 // predicts the recipe's examples.
 func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, error) {
 	dir := opt.Dir
-	if err := OpenRunDir(dir, opt.Force, opt.Resume); err != nil {
+	fresh, err := OpenRunDir(dir, opt.Force, opt.Resume)
+	if err != nil {
 		return nil, err
 	}
-	if opt.Resume {
+	unlock, err := lockRunDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	// What a killed run was writing is never taken as written.
+	if err := removeTemps(dir); err != nil {
+		return nil, err
+	}
+	if !fresh {
 		saved, err := os.ReadFile(filepath.Join(dir, RecipeFile))
 		if err != nil {
 			return nil, err
@@ -118,7 +133,7 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 	if err != nil {
 		return nil, err
 	}
-	if opt.InitFrom != "" && !opt.Resume {
+	if opt.InitFrom != "" && fresh {
 		// Fine-tuning keeps the ids the weights were trained with.
 		v, err := LoadVocabs(VocabDir(opt.InitFrom), r.Data.Limits)
 		if err != nil {
@@ -133,7 +148,7 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 		return nil, err
 	}
 	defer data.Close()
-	tr := &Trainer{Recipe: r, Task: task, Data: data, Dir: dir, Resume: opt.Resume, InitFrom: opt.InitFrom, Observe: opt.Observe}
+	tr := &Trainer{Recipe: r, Task: task, Data: data, Dir: dir, Resume: !fresh, InitFrom: opt.InitFrom, Observe: opt.Observe}
 	res, err := tr.Train(ctx)
 	if err != nil {
 		return nil, err

@@ -121,11 +121,25 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 		st.Plateau = p
 	}
 	last := filepath.Join(t.Dir, LastDir)
-	switch {
-	case t.Resume:
-		if err := recoverDir(last); err != nil {
+	resume := t.Resume
+	if resume {
+		if err := recoverDir(filepath.Join(t.Dir, BestDir)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
+		switch err := recoverDir(last); {
+		case errors.Is(err, fs.ErrNotExist):
+			// Stopped before its first checkpoint: the run starts over, and
+			// rewrites its metrics from the first line.
+			resume = false
+			if err := os.Truncate(filepath.Join(t.Dir, MetricsFile), 0); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, err
+			}
+		case err != nil:
+			return nil, err
+		}
+	}
+	switch {
+	case resume:
 		if err := t.Task.Load(last, true); err != nil {
 			return nil, fmt.Errorf("resume: %w", err)
 		}
@@ -474,7 +488,8 @@ func publishDir(tmp, dst string) error {
 	return os.RemoveAll(old)
 }
 
-// recoverDir puts back dst after a crash between publishDir's two renames.
+// recoverDir puts back dst after a crash between publishDir's two renames;
+// fs.ErrNotExist when there is no dst to put back.
 func recoverDir(dst string) error {
 	if _, err := os.Stat(dst); err == nil {
 		return nil
@@ -482,7 +497,7 @@ func recoverDir(dst string) error {
 	if _, err := os.Stat(dst + ".old"); err == nil {
 		return os.Rename(dst+".old", dst)
 	}
-	return fmt.Errorf("resume: no checkpoint in %s", dst)
+	return fmt.Errorf("resume: no checkpoint in %s: %w", dst, fs.ErrNotExist)
 }
 
 func readDevMetrics(path string, step int) (Metrics, error) {

@@ -1,10 +1,16 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // copyDir copies the regular files of src into dst.
@@ -82,4 +88,155 @@ func TestModelDirTrust(t *testing.T) {
 			t.Errorf("exit %d: %s", res.code, res.stderr)
 		}
 	})
+}
+
+// killArgs is the run that the crash tests interrupt: the Taipei demo on
+// 1500 generated training and test sentences, a checkpoint every 3 steps and
+// test predictions, so that a kill can land in each phase.
+var killArgs = []string{"run", "taipei", "--set", "data.generate={train: 1500, dev: 100, test: 3000, seed: 3}",
+	"--set", "train.epochs=2", "--set", "train.checkpoint_every=3", "--set", "train.eval_every=40", "--log-format", "json"}
+
+// runOutputs is what must be the same, to the bit, after a kill and --resume as
+// after an uninterrupted run: weights, optimizer state, metrics (timings left
+// out), test predictions and the report (its elapsed time left out).
+func runOutputs(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{"metrics.jsonl": metricValues(t, filepath.Join(dir, "metrics.jsonl"))}
+	var loop map[string]any
+	b, _ := os.ReadFile(filepath.Join(dir, "checkpoints/last/loop.json"))
+	if err := json.Unmarshal(b, &loop); err != nil {
+		t.Errorf("%s: loop.json: %v", dir, err)
+	}
+	delete(loop, "MetricsBytes") // metrics.jsonl's size, which the timings change
+	b, _ = json.Marshal(loop)
+	out["loop.json"] = string(b)
+	for _, f := range []string{"checkpoints/best/model.safetensors", "checkpoints/last/model.safetensors", "checkpoints/last/optimizer.safetensors",
+		"predictions.test.jsonl", "vocab/input.txt", "vocab/tags.txt"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Errorf("%s: %v", dir, err)
+		}
+		out[f] = string(b)
+	}
+	b, _ = os.ReadFile(filepath.Join(dir, "report.md"))
+	var keep []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(l, "Task ") { // "Task tagging; 188 steps over 2 epochs in 1s; …"
+			keep = append(keep, l)
+		}
+	}
+	out["report.md"] = strings.Join(keep, "\n")
+	return out
+}
+
+// phaseOf tells, from what a killed run left, what it was doing.
+func phaseOf(run, cache string) string {
+	tmp := func(dir, pattern string) bool {
+		m, _ := filepath.Glob(filepath.Join(dir, pattern))
+		return len(m) > 0
+	}
+	switch {
+	case tmp(run, "predictions.test.jsonl.tmp*"):
+		return "prediction output"
+	case tmp(run, "checkpoints/*.tmp") || tmp(run, "checkpoints/*.old"):
+		return "checkpoint write"
+	case tmp(cache, ".*.tmp*"):
+		return "cache build"
+	}
+	if _, err := os.Stat(filepath.Join(run, "checkpoints/last/loop.json")); err == nil {
+		return "training"
+	}
+	if tmp(cache, "*.json") {
+		return "training" // before the first checkpoint
+	}
+	return "start and data preparation"
+}
+
+// TestKillAnywhere kills seqkit run with SIGKILL at 50 seeded moments across
+// its phases (data preparation and cache build, training, checkpoint writes,
+// test prediction output) and resumes each run with --resume: every one ends
+// with the same weights, optimizer state, metrics, predictions and report as
+// the uninterrupted run, and no temporary file is left in the run directory.
+// Half of the kills come at random times; the others wait for a phase to
+// begin (a cache, checkpoint or prediction file being written) and kill then.
+func TestKillAnywhere(t *testing.T) {
+	kills := 50
+	if testing.Short() {
+		kills = 12
+	}
+	dir := t.TempDir()
+	start := time.Now()
+	whole := seqkit(t, dir, append(killArgs, "-o", "whole", "--cache-dir", "cache-whole")...)
+	took := time.Since(start)
+	if whole.code != 0 {
+		t.Fatalf("uninterrupted run: %d %s", whole.code, whole.stderr)
+	}
+	want := runOutputs(t, filepath.Join(dir, "whole"))
+	rng := rand.New(rand.NewPCG(50, 50))
+	phases := map[string]int{}
+	waits := []string{"cache/.*.tmp*", "run/checkpoints/last.tmp", "run/predictions.test.jsonl.tmp*"}
+	done := 0
+	for attempt := 0; done < kills; attempt++ {
+		if attempt > 3*kills {
+			t.Fatalf("only %d of %d attempts were killed before they finished", done, attempt)
+		}
+		run, cache := fmt.Sprintf("k%d", attempt), fmt.Sprintf("cache%d", attempt)
+		cmd := exec.Command(bin, append(killArgs, "-o", run, "--cache-dir", cache)...)
+		cmd.Dir = dir
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan struct{})
+		go func() { cmd.Wait(); close(exited) }()
+		if attempt%2 == 0 {
+			time.Sleep(time.Duration(rng.Int64N(int64(took))))
+		} else {
+			pattern := waits[rng.IntN(len(waits))]
+			pattern = strings.Replace(strings.Replace(pattern, "cache/", cache+"/", 1), "run/", run+"/", 1)
+		wait:
+			for {
+				select {
+				case <-exited:
+					break wait
+				default:
+				}
+				if m, _ := filepath.Glob(filepath.Join(dir, pattern)); len(m) > 0 {
+					break
+				}
+				time.Sleep(200 * time.Microsecond)
+			}
+		}
+		cmd.Process.Signal(syscall.SIGKILL)
+		<-exited
+		if cmd.ProcessState.ExitCode() != -1 {
+			continue // it finished first: not a kill
+		}
+		done++
+		phase := phaseOf(filepath.Join(dir, run), filepath.Join(dir, cache))
+		phases[phase]++
+		res := seqkit(t, dir, append(killArgs, "-o", run, "--cache-dir", cache, "--resume")...)
+		if res.code != 0 {
+			t.Fatalf("kill %d (%s): resume: exit %d\n%s", done, phase, res.code, res.stderr)
+		}
+		got := runOutputs(t, filepath.Join(dir, run))
+		for f := range want {
+			if got[f] != want[f] {
+				t.Errorf("kill %d (%s): after --resume, %s differs from the uninterrupted run's", done, phase, f)
+			}
+		}
+		filepath.WalkDir(filepath.Join(dir, run), func(p string, d os.DirEntry, err error) error {
+			if err == nil && strings.Contains(d.Name(), ".tmp") {
+				t.Errorf("kill %d (%s): %s left behind", done, phase, p)
+			}
+			return nil
+		})
+		os.RemoveAll(filepath.Join(dir, run))
+		os.RemoveAll(filepath.Join(dir, cache))
+	}
+	t.Logf("%d kills (uninterrupted run %v): %v", done, took.Round(time.Millisecond), phases)
+	for _, p := range []string{"cache build", "training", "checkpoint write", "prediction output"} {
+		if phases[p] == 0 {
+			t.Errorf("no kill landed in %s", p)
+		}
+	}
 }
