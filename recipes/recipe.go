@@ -159,17 +159,20 @@ func (r *Recipe) YAML() ([]byte, error) {
 
 // Train is the optimisation and its bookkeeping.
 type Train struct {
-	Epochs    int       `yaml:"epochs" doc:"passes over the training data" min:"0"`
-	Steps     int       `yaml:"steps,omitempty" doc:"stop after this many updates (0: after epochs)" min:"0"`
-	Optimizer string    `yaml:"optimizer" doc:"optimizer" enum:"adam,adamw,sgd"`
-	LR        float64   `yaml:"lr" doc:"peak learning rate" min:"0" exclusiveMin:"true"`
-	Momentum  float64   `yaml:"momentum,omitempty" doc:"SGD momentum" min:"0" max:"0.9999"`
-	Decay     float64   `yaml:"weight_decay,omitempty" doc:"weight decay (L2 for adam and sgd, decoupled for adamw)" min:"0"`
-	Schedule  Schedule  `yaml:"schedule" doc:"learning-rate schedule"`
-	Clip      float64   `yaml:"clip" doc:"clip gradients to this global L2 norm (0: off)" min:"0"`
-	Seed      uint64    `yaml:"seed" doc:"seed of every random choice: weights, dropout, shuffling"`
-	EvalEvery int       `yaml:"eval_every,omitempty" doc:"evaluate on dev every N steps (0: after each epoch)" min:"0"`
-	EarlyStop EarlyStop `yaml:"early_stop" doc:"stop when the dev metric stops improving"`
+	Epochs    int      `yaml:"epochs" doc:"passes over the training data" min:"0"`
+	Steps     int      `yaml:"steps,omitempty" doc:"stop after this many updates (0: after epochs)" min:"0"`
+	Optimizer string   `yaml:"optimizer" doc:"optimizer" enum:"adam,adamw,sgd"`
+	LR        float64  `yaml:"lr" doc:"peak learning rate" min:"0" exclusiveMin:"true"`
+	Momentum  float64  `yaml:"momentum,omitempty" doc:"SGD momentum" min:"0" max:"0.9999"`
+	Decay     float64  `yaml:"weight_decay,omitempty" doc:"weight decay (L2 for adam and sgd, decoupled for adamw)" min:"0"`
+	Schedule  Schedule `yaml:"schedule" doc:"learning-rate schedule"`
+	Clip      float64  `yaml:"clip" doc:"clip gradients to this global L2 norm (0: off)" min:"0"`
+	// SkipNonFinite leaves out a batch whose loss or gradient norm is NaN or
+	// infinite instead of stopping the run; each one is a line of metrics.jsonl.
+	SkipNonFinite bool      `yaml:"skip_nonfinite,omitempty" doc:"leave out a batch whose loss or gradients are NaN or infinite (counted, and named in metrics.jsonl) instead of stopping the run"`
+	Seed          uint64    `yaml:"seed" doc:"seed of every random choice: weights, dropout, shuffling"`
+	EvalEvery     int       `yaml:"eval_every,omitempty" doc:"evaluate on dev every N steps (0: after each epoch)" min:"0"`
+	EarlyStop     EarlyStop `yaml:"early_stop" doc:"stop when the dev metric stops improving"`
 	// CheckpointEvery writes the resumable checkpoint every N steps in addition to
 	// after every evaluation (0: only after evaluations).
 	CheckpointEvery int `yaml:"checkpoint_every,omitempty" doc:"also write a resumable checkpoint every N steps" min:"0"`

@@ -87,7 +87,10 @@ func OpenRunDir(dir string, force, resume bool) (fresh bool, err error) {
 			return false, err
 		}
 	}
-	return true, os.MkdirAll(dir, 0o755)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return false, fmt.Errorf("%w %s cannot be made: %v; choose a writable folder with -o", ErrRunDir, dir, errors.Unwrap(err))
+	}
+	return true, nil
 }
 
 // Run trains the recipe in a run directory, then evaluates the best checkpoint on

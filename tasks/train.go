@@ -31,6 +31,11 @@ const (
 // (Ctrl-C); the last checkpoint holds the state to resume from.
 var ErrStopped = errors.New("training stopped")
 
+// ErrWrite is returned when a checkpoint or the metrics could not be written
+// (disk full, folder no longer writable): the previous checkpoint is intact and
+// the run can be resumed once the cause is fixed.
+var ErrWrite = errors.New("cannot write the run directory")
+
 // Event is a moment in training, for progress bars and logs.
 type Event struct {
 	Kind         string // "step", "eval", "checkpoint", "epoch"
@@ -69,6 +74,7 @@ type loopState struct {
 	Bad                int // evaluations without improvement
 	Stopped            bool
 	MetricsBytes       int64
+	Skipped            int // batches skipped for a non-finite loss or gradient
 	// The running train-loss window since the last train line.
 	WinLoss   float64
 	WinSteps  int
@@ -82,7 +88,10 @@ type Result struct {
 	Epochs   int
 	Best     Metrics // dev metrics of the best checkpoint (nil without dev)
 	BestStep int
-	Elapsed  time.Duration
+	// Skipped counts the batches left out for a non-finite loss or gradient
+	// (train.skip_nonfinite).
+	Skipped int
+	Elapsed time.Duration
 }
 
 // metric returns the watched dev metric and whether higher is better.
@@ -168,13 +177,20 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 	}
 	defer mf.Close()
 	mw := bufio.NewWriter(mf)
+	// written names a failed write and what is left.
+	written := func(err error) error {
+		if err == nil {
+			return nil
+		}
+		return fmt.Errorf("%w at step %d: %w; the last checkpoint written (%s) is intact: make room or fix the folder, then resume", ErrWrite, st.Step, err, last)
+	}
 	line := func(v map[string]any) error {
 		b, err := json.Marshal(v)
 		if err != nil {
 			return err
 		}
 		mw.Write(b)
-		return mw.WriteByte('\n')
+		return written(mw.WriteByte('\n'))
 	}
 	emit := func(e Event) {
 		if t.Observe != nil {
@@ -182,7 +198,7 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 			t.Observe(e)
 		}
 	}
-	checkpoint := func() error {
+	writeCheckpoint := func() error {
 		if err := mw.Flush(); err != nil {
 			return err
 		}
@@ -214,8 +230,9 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 		emit(Event{Kind: "checkpoint", Step: st.Step, Epoch: epoch})
 		return nil
 	}
+	checkpoint := func() error { return written(writeCheckpoint()) }
 	saveBest := func() error {
-		return writeDir(filepath.Join(t.Dir, BestDir), func(tmp string) error { return t.Task.Save(tmp, false) })
+		return written(writeDir(filepath.Join(t.Dir, BestDir), func(tmp string) error { return t.Task.Save(tmp, false) }))
 	}
 	var bestMetrics Metrics
 	// evaluate scores dev in epoch (counted from 1).
@@ -295,9 +312,25 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 			t0 := time.Now()
 			s, err := t.Task.TrainStep(b, lr)
 			stepTime += time.Since(t0)
+			if err != nil && errors.Is(err, ErrDiverged) && r.Train.SkipNonFinite {
+				// The update was not applied: the batch is left out, and said so.
+				st.Skipped++
+				if err := line(map[string]any{"split": "train", "step": st.Step + 1, "epoch": st.Epoch + 1, "batch": i + 1,
+					"skipped": fmt.Sprintf("batch %d%s: %v", i+1, where(b), err)}); err != nil {
+					return nil, err
+				}
+				emit(Event{Kind: "skipped", Step: st.Step + 1, Epoch: st.Epoch + 1})
+				i++
+				st.Batch = i
+				continue
+			}
 			if err != nil {
-				return nil, fmt.Errorf("step %d (epoch %d, batch %d%s): %w; the last good checkpoint is in %s",
-					st.Step+1, st.Epoch+1, i+1, where(b), err, last)
+				hint := ""
+				if errors.Is(err, ErrDiverged) {
+					hint = " (lower train.lr, set train.clip, or train.skip_nonfinite: true to leave such batches out)"
+				}
+				return nil, fmt.Errorf("step %d (epoch %d, batch %d%s): %w%s; the last good checkpoint is in %s",
+					st.Step+1, st.Epoch+1, i+1, where(b), err, hint, last)
 			}
 			st.Step++
 			i++
@@ -363,7 +396,7 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 		// A resumed run evaluated its best before the interruption: read it back.
 		bestMetrics, _ = readDevMetrics(filepath.Join(t.Dir, MetricsFile), st.BestStep)
 	}
-	return &Result{Steps: st.Step, Epochs: st.Epoch, Best: bestMetrics, BestStep: st.BestStep, Elapsed: time.Since(start)}, nil
+	return &Result{Steps: st.Step, Epochs: st.Epoch, Best: bestMetrics, BestStep: st.BestStep, Skipped: st.Skipped, Elapsed: time.Since(start)}, nil
 }
 
 // schedule builds the recipe's learning-rate schedule over total steps.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -136,5 +137,59 @@ func TestStopped(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, tasks.LastDir, "loop.json")); err != nil {
 		t.Errorf("no resumable checkpoint: %v", err)
+	}
+}
+
+// TestSkipNonFinite checks that with train.skip_nonfinite a NaN loss leaves its
+// batch out, counted and named in metrics.jsonl, and training goes on.
+func TestSkipNonFinite(t *testing.T) {
+	r, d, dir := prepared(t, "train.epochs=5", "train.skip_nonfinite=true")
+	task := &scripted{dev: []float64{1}, nanAt: 13}
+	res, err := (&tasks.Trainer{Recipe: r, Task: task, Data: d, Dir: dir}).Train(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Skipped != 1 || task.weights != float64(task.steps-1) || res.Steps != task.steps-1 {
+		t.Errorf("skipped %d, %d updates of %d steps tried, %d counted", res.Skipped, int(task.weights), task.steps, res.Steps)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, tasks.MetricsFile))
+	if !strings.Contains(string(b), `"skipped":"batch 3`) || !strings.Contains(string(b), "training diverged") {
+		t.Errorf("metrics.jsonl does not name the skipped batch:\n%s", b)
+	}
+}
+
+// failing wraps scripted; its save number failAt (from 1) fails as a full disk
+// does.
+type failing struct {
+	scripted
+	saves, failAt int
+}
+
+func (f *failing) Save(dir string, resumable bool) error {
+	f.saves++
+	if f.saves == f.failAt {
+		return &os.PathError{Op: "write", Path: filepath.Join(dir, "w.json"), Err: syscall.ENOSPC}
+	}
+	return f.scripted.Save(dir, resumable)
+}
+
+// TestWriteFailure checks that a checkpoint that cannot be written (an
+// injected ENOSPC) stops the run with ErrWrite, the step and the cause, that
+// the previous checkpoint is intact, and that --resume then finishes the run.
+func TestWriteFailure(t *testing.T) {
+	r, d, dir := prepared(t, "train.epochs=5", "train.checkpoint_every=5")
+	task := &failing{scripted: scripted{dev: []float64{1}}, failAt: 3}
+	_, err := (&tasks.Trainer{Recipe: r, Task: task, Data: d, Dir: dir}).Train(context.Background())
+	if !errors.Is(err, tasks.ErrWrite) || !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "at step") || !strings.Contains(err.Error(), "is intact") {
+		t.Fatalf("error %v; want ErrWrite naming the step and ENOSPC", err)
+	}
+	last := &scripted{}
+	if err := last.Load(filepath.Join(dir, tasks.LastDir), true); err != nil || last.weights == 0 {
+		t.Fatalf("last checkpoint after the failure: %v weights, %v", last.weights, err)
+	}
+	again := &scripted{dev: []float64{1}}
+	res, err := (&tasks.Trainer{Recipe: r, Task: again, Data: d, Dir: dir, Resume: true}).Train(context.Background())
+	if err != nil || again.weights != float64(res.Steps) {
+		t.Fatalf("resume after the failure: %v, %v weights for %d steps", err, again.weights, res.Steps)
 	}
 }

@@ -101,6 +101,10 @@ func (r *reporter) event(e tasks.Event) {
 		fmt.Fprintln(r.w, string(b))
 		return
 	}
+	if e.Kind == "skipped" {
+		fmt.Fprintf(r.w, "step %d epoch %d: skipped a batch with a non-finite loss or gradient\n", e.Step, e.Epoch)
+		return
+	}
 	if e.Kind == "eval" {
 		r.dev = fmt.Sprintf("dev %s %.4g (best %.4g)", e.Metric, e.Metrics[e.Metric], e.Best)
 		if !r.tty {

@@ -383,32 +383,45 @@ func TestPredictStreams(t *testing.T) {
 	}
 }
 
-// TestInterrupt checks that Ctrl-C (SIGINT) writes a checkpoint, exits 130 with
-// the command that resumes, and that this command finishes the run.
+// TestInterrupt checks that Ctrl-C (SIGINT) and SIGTERM (what a scheduler or
+// docker stop sends) write a checkpoint, exit 130 with the command that
+// resumes, and that this command finishes the run with the same weights as an
+// uninterrupted one.
 func TestInterrupt(t *testing.T) {
 	dir := t.TempDir()
-	args := []string{"train", "taipei", "-o", "r", "--set", "train.epochs=10", "--set", "train.checkpoint_every=10"}
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(dir, ".cache"))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	args := []string{"train", "taipei", "--set", "train.epochs=10", "--set", "train.checkpoint_every=10"}
+	if res := seqkit(t, dir, append(args, "-o", "whole")...); res.code != 0 {
+		t.Fatalf("uninterrupted: %d %s", res.code, res.stderr)
 	}
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if _, err := os.Stat(filepath.Join(dir, "r/checkpoints/last/loop.json")); err == nil {
-			break
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+		out := "r-" + strings.ReplaceAll(sig.String(), " ", "-")
+		cmd := exec.Command(bin, append(args, "-o", out)...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(dir, ".cache"))
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
 		}
-	}
-	cmd.Process.Signal(os.Interrupt)
-	cmd.Wait()
-	if code := cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(stderr.String(), "continue it with: seqkit train taipei --set train.epochs=10 --set train.checkpoint_every=10 -o r --resume") {
-		t.Fatalf("exit %d, stderr %q", code, stderr.String())
-	}
-	res := seqkit(t, dir, append(args, "--resume")...)
-	if res.code != 0 || !strings.Contains(res.stdout, "trained 380 steps (10 epochs)") {
-		t.Errorf("resume: %d %q %s", res.code, res.stdout, res.stderr)
+		for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			if _, err := os.Stat(filepath.Join(dir, out, "checkpoints/last/loop.json")); err == nil {
+				break
+			}
+		}
+		cmd.Process.Signal(sig)
+		cmd.Wait()
+		if code := cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(stderr.String(), "continue it with: seqkit train taipei --set train.epochs=10 --set train.checkpoint_every=10 -o "+out+" --resume") {
+			t.Fatalf("%v: exit %d, stderr %q", sig, code, stderr.String())
+		}
+		res := seqkit(t, dir, append(args, "-o", out, "--resume")...)
+		if res.code != 0 || !strings.Contains(res.stdout, "trained 380 steps (10 epochs)") {
+			t.Errorf("%v: resume: %d %q %s", sig, res.code, res.stdout, res.stderr)
+		}
+		a, _ := os.ReadFile(filepath.Join(dir, "whole/checkpoints/best/model.safetensors"))
+		b, _ := os.ReadFile(filepath.Join(dir, out, "checkpoints/best/model.safetensors"))
+		if len(a) == 0 || !bytes.Equal(a, b) {
+			t.Errorf("%v: the resumed run's best weights differ from the uninterrupted run's", sig)
+		}
 	}
 }
 

@@ -1,13 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"strconv"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -238,6 +239,85 @@ func TestKillAnywhere(t *testing.T) {
 	for _, p := range []string{"cache build", "training", "checkpoint write", "prediction output"} {
 		if phases[p] == 0 {
 			t.Errorf("no kill landed in %s", p)
+		}
+	}
+}
+
+// diskScript runs seqkit in a private mount namespace on a tmpfs of 8 MB:
+// "full" fills the tmpfs as soon as the first checkpoint exists; "readonly"
+// mounts it read-only before the run. It copies what the run left to $OUT.
+const diskScript = `set -u
+mnt=$1; out=$2; bin=$3; mode=$4; shift 4
+if [ "$mode" = readonly ]; then
+  mount -t tmpfs -o size=8m,ro tmpfs "$mnt" || exit 99
+else
+  mount -t tmpfs -o size=8m tmpfs "$mnt" || exit 99
+fi
+cd "$mnt"
+"$bin" "$@" -o r --cache-dir "$out/cache" 2> "$out/stderr" &
+pid=$!
+if [ "$mode" = full ]; then
+  while [ ! -f r/checkpoints/last/loop.json ] && kill -0 $pid 2>/dev/null; do sleep 0.005; done
+  dd if=/dev/zero of=fill bs=64k 2>/dev/null
+fi
+wait $pid; echo $? > "$out/code"
+[ -d r ] && cp -r r "$out/run"
+exit 0
+`
+
+// TestDiskFull fills the disk under a training run (a tmpfs in a private mount
+// namespace, so it needs unshare): the run stops with an error naming the
+// step, the file and the cause, its last checkpoint is intact, and --resume on
+// a disk with room finishes with the same weights as an uninterrupted run. A
+// run directory on a read-only file system is refused at once with the cause.
+func TestDiskFull(t *testing.T) {
+	if err := exec.Command("unshare", "-r", "-m", "true").Run(); err != nil {
+		t.Skipf("needs unshare -r -m (user and mount namespaces) for a small tmpfs: %v; tasks.TestWriteFailure injects the same failure", err)
+	}
+	dir := t.TempDir()
+	args := []string{"train", "taipei", "--set", "train.epochs=40", "--set", "train.checkpoint_every=10"}
+	if res := seqkit(t, dir, append(args, "-o", "whole")...); res.code != 0 {
+		t.Fatalf("uninterrupted: %d %s", res.code, res.stderr)
+	}
+	script := filepath.Join(dir, "disk.sh")
+	os.WriteFile(script, []byte(diskScript), 0o755)
+	for _, mode := range []string{"full", "readonly"} {
+		out, mnt := filepath.Join(dir, mode), filepath.Join(dir, mode+"-mnt")
+		os.MkdirAll(out, 0o755)
+		os.MkdirAll(mnt, 0o755)
+		b, err := exec.Command("unshare", append([]string{"-r", "-m", "sh", script, mnt, out, bin, mode}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", mode, err, b)
+		}
+		code, _ := os.ReadFile(filepath.Join(out, "code"))
+		stderr, _ := os.ReadFile(filepath.Join(out, "stderr"))
+		last := func(s []byte) string {
+			l := strings.Split(strings.TrimSpace(string(s)), "\n")
+			return l[len(l)-1]
+		}
+		switch mode {
+		case "full":
+			want := []string{"seqkit: cannot write the run directory at step", "no space left on device", "the last checkpoint written (r/checkpoints/last) is intact",
+				"continue it with: seqkit train taipei --set train.epochs=40 --set train.checkpoint_every=10 -o r --resume"}
+			for _, w := range want {
+				if !strings.Contains(last(stderr), w) || strings.TrimSpace(string(code)) != "1" {
+					t.Fatalf("disk full: exit %s, last line %q; want exit 1 and %q", code, last(stderr), w)
+				}
+			}
+			// The run folder, moved to a disk with room, resumes.
+			res := seqkit(t, out, append(args, "-o", "run", "--resume")...)
+			if res.code != 0 {
+				t.Fatalf("resume after disk full: %d %s", res.code, res.stderr)
+			}
+			a, _ := os.ReadFile(filepath.Join(dir, "whole/checkpoints/best/model.safetensors"))
+			b, _ := os.ReadFile(filepath.Join(out, "run/checkpoints/best/model.safetensors"))
+			if len(a) == 0 || !bytes.Equal(a, b) {
+				t.Errorf("disk full, then resumed: the best weights differ from the uninterrupted run's")
+			}
+		case "readonly":
+			if strings.TrimSpace(string(code)) != "2" || !strings.Contains(last(stderr), "seqkit: run directory r cannot be made: read-only file system; choose a writable folder with -o") {
+				t.Errorf("read-only: exit %s, last line %q", code, last(stderr))
+			}
 		}
 	}
 }

@@ -119,7 +119,7 @@ func runRecipe(c *cobra.Command, name string, f *runFlags, full bool) error {
 		Observe: rep.event, NoTest: !full,
 	})
 	rep.done()
-	if errors.Is(err, tasks.ErrStopped) {
+	if errors.Is(err, tasks.ErrStopped) || errors.Is(err, tasks.ErrWrite) {
 		again := []string{"seqkit", c.Name(), shellQuote(name)}
 		for _, s := range f.sets {
 			again = append(again, "--set", shellQuote(s))
@@ -137,6 +137,9 @@ func runRecipe(c *cobra.Command, name string, f *runFlags, full bool) error {
 	}
 	out := c.OutOrStdout()
 	fmt.Fprintf(out, "trained %d steps (%d epochs) in %s\n", res.Train.Steps, res.Train.Epochs, res.Train.Elapsed.Round(1e7))
+	if res.Train.Skipped > 0 {
+		fmt.Fprintf(out, "skipped %d batches with a non-finite loss or gradient (train.skip_nonfinite; see metrics.jsonl)\n", res.Train.Skipped)
+	}
 	if res.Dev != nil {
 		fmt.Fprintf(out, "dev:  %s\n", metricsText(res.Dev, ""))
 	}
