@@ -321,3 +321,113 @@ func TestDiskFull(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedCache starts two seqkit runs at once on the same cache folder, four
+// times over, each building the same encoded datasets: both succeed, the cache
+// ends with one complete dataset per split and no temporary file, and both runs
+// end with the same weights as a run alone (the cache is published by atomic
+// rename of identical content, so neither reads the other's partial file).
+func TestSharedCache(t *testing.T) {
+	dir := t.TempDir()
+	// Data files that every run reads (generated once by a Taipei run).
+	gen := []string{"train", "taipei", "--set", "data.generate={train: 3000, dev: 100, test: 100, seed: 4}", "--set", "train.steps=1", "-o", "gen"}
+	if res := seqkit(t, dir, gen...); res.code != 0 {
+		t.Fatalf("generating the data: %d %s", res.code, res.stderr)
+	}
+	recipe := `data:
+  train: {path: gen/data/train.conll}
+  dev: {path: gen/data/dev.conll}
+  test: {path: gen/data/test.conll}
+  tokenizer: {lower: true}
+model: {embedding: 16, cell: lstm, hidden: 16, bidirectional: true}
+task: {type: tagging}
+train: {epochs: 1, seed: 1}
+`
+	os.WriteFile(filepath.Join(dir, "shared.yaml"), []byte(recipe), 0o644)
+	args := []string{"train", "shared.yaml", "--set", "train.epochs=1"}
+	if res := seqkit(t, dir, append(args, "-o", "alone", "--cache-dir", "cache-alone")...); res.code != 0 {
+		t.Fatalf("alone: %d %s", res.code, res.stderr)
+	}
+	want, _ := os.ReadFile(filepath.Join(dir, "alone/checkpoints/best/model.safetensors"))
+	for round := range 4 {
+		cache := fmt.Sprintf("cache%d", round)
+		var cmds []*exec.Cmd
+		var errs []*bytes.Buffer
+		for p := range 2 {
+			cmd := exec.Command(bin, append(args, "-o", fmt.Sprintf("r%d-%d", round, p), "--cache-dir", cache)...)
+			cmd.Dir = dir
+			var e bytes.Buffer
+			cmd.Stderr = &e
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			cmds, errs = append(cmds, cmd), append(errs, &e)
+		}
+		for p, cmd := range cmds {
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("round %d, process %d: %v\n%s", round, p, err, errs[p])
+			}
+			got, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("r%d-%d", round, p), "checkpoints/best/model.safetensors"))
+			if !bytes.Equal(got, want) {
+				t.Errorf("round %d, process %d: weights differ from the run alone", round, p)
+			}
+		}
+		entries, _ := os.ReadDir(filepath.Join(dir, cache))
+		var arrows int
+		for _, e := range entries {
+			if strings.Contains(e.Name(), ".tmp") {
+				t.Errorf("round %d: %s left in the cache", round, e.Name())
+			}
+			if strings.HasSuffix(e.Name(), ".arrow") {
+				arrows++
+			}
+		}
+		if arrows != 3 {
+			t.Errorf("round %d: %d datasets in the cache, want 3 (train, dev, test)", round, arrows)
+		}
+	}
+	// The same run directory is refused to a second process while the first
+	// holds it.
+	cmd := exec.Command(bin, append(args[:len(args)-1], "train.epochs=30", "-o", "busy")...)
+	cmd.Dir = dir
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(dir, "busy/recipe.yaml")); err == nil {
+			break
+		}
+	}
+	res := seqkit(t, dir, append(args[:len(args)-1], "train.epochs=30", "-o", "busy", "--resume")...)
+	if res.code != 2 || !strings.Contains(res.stderr, "run directory busy is in use by another seqkit process") {
+		t.Errorf("a second process on the same run directory: exit %d, %q", res.code, res.stderr)
+	}
+}
+
+// TestDeterminism runs the same recipe and seed twice in separate processes
+// (and the second on one core): the weights, metrics, predictions and report
+// are the same bits. tasks' own tests check the same within one process.
+func TestDeterminism(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"run", "taipei", "--set", "data.generate={train: 600, dev: 100, test: 300, seed: 5}", "--set", "train.epochs=3", "--set", "model.dropout=0.3"}
+	var outs []map[string]string
+	for i, env := range []string{"", "GOMAXPROCS=1"} {
+		cmd := exec.Command(bin, append(args, "-o", fmt.Sprintf("r%d", i))...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(dir, fmt.Sprintf(".cache%d", i)))
+		if env != "" {
+			cmd.Env = append(cmd.Env, env)
+		}
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("run %d: %v\n%s", i, err, b)
+		}
+		outs = append(outs, runOutputs(t, filepath.Join(dir, fmt.Sprintf("r%d", i))))
+	}
+	for f, a := range outs[0] {
+		if outs[1][f] != a {
+			t.Errorf("%s differs between two runs of the same recipe and seed", f)
+		}
+	}
+}

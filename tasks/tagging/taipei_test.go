@@ -2,6 +2,9 @@ package tagging_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -55,5 +58,38 @@ func TestTaipei(t *testing.T) {
 				t.Errorf("test F1 %.2f, want at least 95 on the generated grammar", f)
 			}
 		})
+	}
+}
+
+// TestSameBitsTwice trains the same recipe and seed twice in one process (with
+// dropout, and the CRF): the weights, metrics and test predictions are the same
+// bits. cmd/seqkit's TestDeterminism checks the same across processes.
+func TestSameBitsTwice(t *testing.T) {
+	reg := registry(t)
+	r, err := recipes.Load("taipei", recipes.Options{Tasks: reg, Sets: []string{"task.head=crf", "model.dropout=0.3", "train.epochs=2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs [2]map[string]string
+	for i := range runs {
+		dir := t.TempDir() + "/run"
+		if _, err := tasks.Run(context.Background(), r, tasks.RunOptions{Dir: dir, Registry: reg, Prepare: tasks.PrepareOptions{CacheDir: t.TempDir()}}); err != nil {
+			t.Fatal(err)
+		}
+		runs[i] = map[string]string{}
+		for _, f := range []string{"checkpoints/best/model.safetensors", "checkpoints/last/optimizer.safetensors", tasks.PredictionsFile} {
+			b, err := os.ReadFile(filepath.Join(dir, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			runs[i][f] = string(b)
+		}
+		b, _ := os.ReadFile(filepath.Join(dir, tasks.MetricsFile))
+		runs[i]["metrics"] = regexp.MustCompile(`"tokens_per_s":[0-9.e+]+`).ReplaceAllString(string(b), "")
+	}
+	for f := range runs[0] {
+		if runs[0][f] != runs[1][f] {
+			t.Errorf("%s differs between two runs in one process", f)
+		}
 	}
 }
