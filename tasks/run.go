@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/seqkit/seqkit/nn"
 	"github.com/seqkit/seqkit/pipeline"
 	"github.com/seqkit/seqkit/recipes"
 )
@@ -351,6 +352,9 @@ func LoadRun(dir string, reg *Registry, dataRoot string) (*Loaded, error) {
 		return nil, err
 	}
 	if err := task.Load(filepath.Join(dir, BestDir), false); err != nil {
+		if errors.Is(err, nn.ErrCheckpoint) {
+			err = fmt.Errorf("%w; the model folder is damaged, or its files come from different runs: copy it again from where it came from, or retrain", err)
+		}
 		return nil, err
 	}
 	return &Loaded{Dir: dir, Recipe: r, Task: task, Vocabs: v, Tok: tok}, nil

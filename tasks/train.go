@@ -150,7 +150,7 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 	switch {
 	case resume:
 		if err := t.Task.Load(last, true); err != nil {
-			return nil, fmt.Errorf("resume: %w", err)
+			return nil, fmt.Errorf("resume: %w; to start the run over instead, leave out --resume and add --force", err)
 		}
 		b, err := os.ReadFile(filepath.Join(last, loopFile))
 		if err != nil {
