@@ -174,3 +174,27 @@ func FuzzArrowIPC(f *testing.F) {
 		fuzzRead(t, "f.arrows", data, pipeline.Source{Columns: pipeline.Columns{Text: "a", Label: "b"}})
 	})
 }
+
+// FuzzText reads arbitrary bytes as a text file (one example per line) and as
+// a pronunciation dictionary (word, then its phones; word(2) for a variant).
+func FuzzText(f *testing.F) {
+	for _, s := range []string{"arrive taipei\nleave taipei\n", "aalborg AO1 L B AO0 R G # place\nword(2) W ER1 D\n", "\r\n\r\n", "x(\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzRead(t, "f.txt", data, pipeline.Source{})
+		fuzzRead(t, "f.dict", data, pipeline.Source{})
+	})
+}
+
+// FuzzParquet reads arbitrary bytes as a Parquet data source.
+func FuzzParquet(f *testing.F) {
+	seed, err := os.ReadFile("testdata/small.parquet")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzRead(t, "f.parquet", data, pipeline.Source{Columns: pipeline.Columns{Text: "a", Label: "b"}})
+	})
+}
