@@ -195,6 +195,6 @@ func FuzzParquet(f *testing.F) {
 	}
 	f.Add(seed)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fuzzRead(t, "f.parquet", data, pipeline.Source{Columns: pipeline.Columns{Text: "a", Label: "b"}})
+		fuzzRead(t, "f.parquet", data, pipeline.Source{Columns: pipeline.Columns{Tokens: "words", Label: "class"}})
 	})
 }
