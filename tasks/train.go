@@ -38,7 +38,7 @@ var ErrWrite = errors.New("cannot write the run directory")
 
 // Event is a moment in training, for progress bars and logs.
 type Event struct {
-	Kind         string // "step", "eval", "checkpoint", "epoch"
+	Kind         string // "step", "eval", "checkpoint", "epoch", "skipped"
 	Step, Epoch  int    // after this step; epoch counts from 1
 	Steps        int    // total steps planned (an estimate when batches vary)
 	Loss, LR     float64
