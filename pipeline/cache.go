@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 )
@@ -127,6 +128,7 @@ func (c Cache) Prepare(src Source, enc *Encoder, workers int, opts ...Option) (*
 	if err != nil {
 		return nil, Report{}, err
 	}
+	c.removeStale(time.Now().Add(-staleAfter))
 	data := filepath.Join(c.Dir, key+".arrow")
 	meta := filepath.Join(c.Dir, key+".json")
 	if rep, err := readReport(meta); err == nil {
@@ -168,4 +170,21 @@ func readReport(path string) (Report, error) {
 		return rep, err
 	}
 	return rep, json.Unmarshal(b, &rep)
+}
+
+// staleAfter is the age after which a temporary file in the cache is taken for
+// the leftover of a killed process: no cache build takes a day, and a younger
+// one may be another process's build in progress.
+const staleAfter = 24 * time.Hour
+
+// removeStale deletes temporary files of the cache older than before. They are
+// never read (a dataset appears only by rename when complete); this only gives
+// their space back.
+func (c Cache) removeStale(before time.Time) {
+	tmps, _ := filepath.Glob(filepath.Join(c.Dir, ".*.tmp*"))
+	for _, p := range tmps {
+		if st, err := os.Stat(p); err == nil && st.ModTime().Before(before) {
+			os.Remove(p)
+		}
+	}
 }

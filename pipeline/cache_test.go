@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/seqkit/seqkit/pipeline"
@@ -69,6 +70,20 @@ func TestCache(t *testing.T) {
 	}
 	if tmp, _ := filepath.Glob(filepath.Join(cache.Dir, ".*tmp*")); len(tmp) > 0 {
 		t.Fatalf("temporary files left: %v", tmp)
+	}
+	// What a killed build left is deleted once it is a day old; a younger one
+	// may be another process's build in progress.
+	old, young := filepath.Join(cache.Dir, ".k1.arrow.tmp123"), filepath.Join(cache.Dir, ".k2.arrow.tmp456")
+	writeFile(t, old, "partial")
+	writeFile(t, young, "partial")
+	two := time.Now().Add(-48 * time.Hour)
+	os.Chtimes(old, two, two)
+	prepare(enc)
+	if _, err := os.Stat(old); err == nil {
+		t.Error("a temporary file two days old is still in the cache")
+	}
+	if _, err := os.Stat(young); err != nil {
+		t.Error("a fresh temporary file (another build in progress) was deleted")
 	}
 }
 
