@@ -2,6 +2,10 @@ package plugins
 
 import (
 	"bytes"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -88,6 +92,32 @@ func FuzzPluginMessages(f *testing.F) {
 		for _, m := range []pb.Message{&proto.Description{}, &proto.ConfigureResponse{}, &proto.TrainStepResponse{}, &proto.EvaluateResponse{}, &proto.PredictResponse{}} {
 			pb.Unmarshal(data, m) // what the gRPC client does with an answer
 
+		}
+	})
+}
+
+// FuzzReadLock reads arbitrary bytes as a plugin folder's lock file: it loads
+// or fails naming the file and line; every pin it returns is a sha256.
+func FuzzReadLock(f *testing.F) {
+	f.Add([]byte("# seqkit plugins lock\nforecast " + strings.Repeat("ab", 32) + "\n"))
+	f.Add([]byte("a b c\n"))
+	f.Add([]byte("x 12\n\n#\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, LockFile), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		pins, err := ReadLock(dir)
+		if err != nil {
+			if !strings.Contains(err.Error(), LockFile+":") {
+				t.Fatalf("error %q names no line of the file", err)
+			}
+			return
+		}
+		for name, sum := range pins {
+			if b, err := hex.DecodeString(sum); err != nil || len(b) != 32 || strings.ToLower(sum) != sum {
+				t.Fatalf("pin %q for %q is not a lower-case sha256", sum, name)
+			}
 		}
 	})
 }

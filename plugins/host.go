@@ -181,7 +181,10 @@ func ReadLock(dir string) (map[string]string, error) {
 		if len(f) != 2 {
 			return nil, fmt.Errorf("plugins: %s:%d: want \"NAME SHA256\", got %q", filepath.Join(dir, LockFile), i+1, line)
 		}
-		pins[f[0]] = f[1]
+		if sum, err := hex.DecodeString(f[1]); err != nil || len(sum) != sha256.Size {
+			return nil, fmt.Errorf("plugins: %s:%d: %q is not a sha256 (64 hex digits); run seqkit plugins lock again", filepath.Join(dir, LockFile), i+1, f[1])
+		}
+		pins[f[0]] = strings.ToLower(f[1])
 	}
 	return pins, nil
 }
