@@ -137,6 +137,11 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 	if err != nil {
 		return nil, err
 	}
+	if opt.InitFrom != "" {
+		if err := inside(opt.InitFrom, "vocab", BestDir); err != nil {
+			return nil, fmt.Errorf("init-from: %w", err)
+		}
+	}
 	if opt.InitFrom != "" && fresh {
 		// Fine-tuning keeps the ids the weights were trained with.
 		v, err := LoadVocabs(VocabDir(opt.InitFrom), r.Data.Limits)

@@ -80,6 +80,17 @@ func TestModelDirTrust(t *testing.T) {
 			}
 		})
 	}
+	t.Run("init-from a folder linked out", func(t *testing.T) {
+		dir := filepath.Join(tmp, "m", "init")
+		copyDir(t, run, dir)
+		p := filepath.Join(dir, "checkpoints/best/model.safetensors")
+		os.Remove(p)
+		os.Symlink(secret, p)
+		res := seqkit(t, tmp, "train", "taipei", "-o", filepath.Join(tmp, "ft"), "--init-from", dir, "--set", "train.epochs=1")
+		if want := "init-from: run directory " + dir + ": " + p + " links to " + secret; res.code != 2 || !strings.Contains(res.stderr, want) {
+			t.Errorf("exit %d, stderr %q; want 2 and %q", res.code, res.stderr, want)
+		}
+	})
 	t.Run("link inside the folder", func(t *testing.T) {
 		dir := filepath.Join(tmp, "m", "inside")
 		copyDir(t, run, dir)
