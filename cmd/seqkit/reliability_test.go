@@ -171,7 +171,8 @@ func phaseOf(run, cache string) string {
 // with the same weights, optimizer state, metrics, predictions and report as
 // the uninterrupted run, and no temporary file is left in the run directory.
 // Half of the kills come at random times; the others wait for a phase to
-// begin (a cache, checkpoint or prediction file being written) and kill then.
+// begin (a cache, checkpoint or prediction file being written, in turn) and
+// kill then.
 func TestKillAnywhere(t *testing.T) {
 	kills := 50
 	if n, err := strconv.Atoi(os.Getenv("SEQKIT_KILLS")); err == nil && n > 0 {
@@ -204,7 +205,7 @@ func TestKillAnywhere(t *testing.T) {
 		if attempt%2 == 0 {
 			time.Sleep(time.Duration(rng.Int64N(int64(took))))
 		} else {
-			pattern := waits[rng.IntN(len(waits))]
+			pattern := waits[(attempt/2)%len(waits)]
 			pattern = strings.Replace(strings.Replace(pattern, "cache/", cache+"/", 1), "run/", run+"/", 1)
 		wait:
 			for {
@@ -247,6 +248,9 @@ func TestKillAnywhere(t *testing.T) {
 		os.RemoveAll(filepath.Join(dir, cache))
 	}
 	t.Logf("%d kills (uninterrupted run %v): %v", done, took.Round(time.Millisecond), phases)
+	if kills < 30 {
+		return // too few to be sure that each phase was hit
+	}
 	for _, p := range []string{"cache build", "training", "checkpoint write", "prediction output"} {
 		if phases[p] == 0 {
 			t.Errorf("no kill landed in %s", p)
