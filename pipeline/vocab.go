@@ -183,6 +183,7 @@ func LoadVocab(path string, maxEntries int) (*Vocab, error) {
 			}
 			seen[t] = i + 1
 		}
+		return nil, &Error{Path: path, Err: errors.New("duplicate entries")}
 	}
 	return v, nil
 }
