@@ -229,9 +229,7 @@ func (r *Remote) Predict(b *pipeline.Batch) (arrow.RecordBatch, error) {
 func decodePrediction(data []byte, rows int) (rec arrow.RecordBatch, err error) {
 	defer func() {
 		if r := recover(); r != nil { // arrow's decoder panics on some corrupt input
-			if rec != nil {
-				rec.Release()
-			}
+			// rec, if set, is still the reader's: it is retained only on success.
 			rec, err = nil, fmt.Errorf("corrupt answer: %v", r)
 		}
 	}()
