@@ -100,8 +100,8 @@ func loop(name, extra, doc string, body func(x VecVirtual) VecVirtual, setup fun
 	TEXT(name, NOSPLIT, "func(dst, src *float32, n int"+extra+")")
 	Pragma("noescape")
 	Doc(doc)
-	dst := Mem{Base: Load(Param("dst"), GP64())}
-	src := Mem{Base: Load(Param("src"), GP64())}
+	dst := ptr("dst")
+	src := ptr("src")
 	n := Load(Param("n"), GP64())
 	if setup != nil {
 		setup()
@@ -146,26 +146,38 @@ func main() {
 	Generate()
 }
 
+// ptr loads the pointer argument name into a register and addresses it.
+func ptr(name string) Mem { return Mem{Base: Load(Param(name), GP64())} }
+
+// at addresses base plus off bytes.
+func at(base Mem, off Register) Mem { return Mem{Base: base.Base, Index: off, Scale: 1} }
+
+// strides loads the GRU kernels' stride argument (the bytes between gate
+// blocks) and its double: the offsets of the second and third gates.
+func strides() (st, st2 Register) {
+	st = Load(Param("stride"), GP64())
+	st2 = GP64()
+	MOVQ(st, st2)
+	SHLQ(U8(1), st2)
+	return st, st2
+}
+
 // gruStep emits gruStepAVX2, the GRU's forward step on a row, as
 // vmath.gruStepGo computes it.
 func gruStep() {
 	TEXT("gruStepAVX2", NOSPLIT, "func(gates, hr, hp, hc, hn *float32, h, stride int)")
 	Pragma("noescape")
 	Doc("gruStepAVX2 is GRUStepGo for h a multiple of 8; stride is H in bytes (the gap between gate blocks).")
-	g := Mem{Base: Load(Param("gates"), GP64())}
-	hr := Mem{Base: Load(Param("hr"), GP64())}
-	hp := Mem{Base: Load(Param("hp"), GP64())}
-	hc := Mem{Base: Load(Param("hc"), GP64())}
-	hn := Mem{Base: Load(Param("hn"), GP64())}
+	g := ptr("gates")
+	hr := ptr("hr")
+	hp := ptr("hp")
+	hc := ptr("hc")
+	hn := ptr("hn")
 	n := Load(Param("h"), GP64())
-	st := Load(Param("stride"), GP64())
-	st2 := GP64()
-	MOVQ(st, st2)
-	SHLQ(U8(1), st2)
+	st, st2 := strides()
 	Label("gstep_loop")
 	CMPQ(n, U32(8))
 	JL(LabelRef("gstep_done"))
-	zp := func(base Mem, off Register) Mem { return Mem{Base: base.Base, Index: off, Scale: 1} }
 	// r = σ(g_r + h_r), z = σ(g_z + h_z)
 	r := YMM()
 	VMOVUPS(g, r)
@@ -173,20 +185,20 @@ func gruStep() {
 	r = sigmoid(r)
 	VMOVUPS(r, g)
 	z := YMM()
-	VMOVUPS(zp(g, st), z)
-	VADDPS(zp(hr, st), z, z)
+	VMOVUPS(at(g, st), z)
+	VADDPS(at(hr, st), z, z)
 	z = sigmoid(z)
-	VMOVUPS(z, zp(g, st))
+	VMOVUPS(z, at(g, st))
 	// hn = h_n; n = tanh(g_n + r·h_n)
 	hv := YMM()
-	VMOVUPS(zp(hr, st2), hv)
+	VMOVUPS(at(hr, st2), hv)
 	VMOVUPS(hv, hn)
 	VMULPS(hv, r, hv)
 	nv := YMM()
-	VMOVUPS(zp(g, st2), nv)
+	VMOVUPS(at(g, st2), nv)
 	VADDPS(hv, nv, nv)
 	nv = tanh(nv)
-	VMOVUPS(nv, zp(g, st2))
+	VMOVUPS(nv, at(g, st2))
 	// h = (1-z)·n + z·hp
 	t := YMM()
 	VMOVUPS(one, t)
@@ -211,17 +223,14 @@ func gruBack() {
 	TEXT("gruBackAVX2", NOSPLIT, "func(d, gates, hp, hn, dx, dhw *float32, h, stride int)")
 	Pragma("noescape")
 	Doc("gruBackAVX2 is GRUBackGo for h a multiple of 8; stride is H in bytes (the gap between gate blocks).")
-	d := Mem{Base: Load(Param("d"), GP64())}
-	g := Mem{Base: Load(Param("gates"), GP64())}
-	hp := Mem{Base: Load(Param("hp"), GP64())}
-	hn := Mem{Base: Load(Param("hn"), GP64())}
-	dx := Mem{Base: Load(Param("dx"), GP64())}
-	dhw := Mem{Base: Load(Param("dhw"), GP64())}
+	d := ptr("d")
+	g := ptr("gates")
+	hp := ptr("hp")
+	hn := ptr("hn")
+	dx := ptr("dx")
+	dhw := ptr("dhw")
 	n := Load(Param("h"), GP64())
-	st := Load(Param("stride"), GP64())
-	st2 := GP64()
-	MOVQ(st, st2)
-	SHLQ(U8(1), st2)
+	st, st2 := strides()
 	oneV := YMM()
 	VMOVUPS(one, oneV)
 	Label("gru_loop")
@@ -229,8 +238,8 @@ func gruBack() {
 	JL(LabelRef("gru_done"))
 	r, z, nn, dv := YMM(), YMM(), YMM(), YMM()
 	VMOVUPS(g, r)
-	VMOVUPS(Mem{Base: g.Base, Index: st, Scale: 1}, z)
-	VMOVUPS(Mem{Base: g.Base, Index: st2, Scale: 1}, nn)
+	VMOVUPS(at(g, st), z)
+	VMOVUPS(at(g, st2), nn)
 	VMOVUPS(d, dv)
 	t, u := YMM(), YMM()
 	// dan = d·(1-z)·(1-n·n)
@@ -254,12 +263,12 @@ func gruBack() {
 	VSUBPS(r, oneV, t)
 	VMULPS(t, dar, dar)
 	VMOVUPS(dar, dx)
-	VMOVUPS(daz, Mem{Base: dx.Base, Index: st, Scale: 1})
-	VMOVUPS(dan, Mem{Base: dx.Base, Index: st2, Scale: 1})
+	VMOVUPS(daz, at(dx, st))
+	VMOVUPS(dan, at(dx, st2))
 	VMOVUPS(dar, dhw)
-	VMOVUPS(daz, Mem{Base: dhw.Base, Index: st, Scale: 1})
+	VMOVUPS(daz, at(dhw, st))
 	VMULPS(r, dan, dan)
-	VMOVUPS(dan, Mem{Base: dhw.Base, Index: st2, Scale: 1})
+	VMOVUPS(dan, at(dhw, st2))
 	for _, p := range []Mem{d, g, hp, hn, dx, dhw} {
 		ADDQ(U32(32), p.Base)
 	}
@@ -276,7 +285,7 @@ func reductions() {
 	TEXT("maxAVX2", NOSPLIT, "func(x *float32, n int) float32")
 	Pragma("noescape")
 	Doc("maxAVX2 returns the largest of x[:n], n ≥ 8 a multiple of 8 (no NaN in x).")
-	x := Mem{Base: Load(Param("x"), GP64())}
+	x := ptr("x")
 	n := Load(Param("n"), GP64())
 	m := YMM()
 	VMOVUPS(x, m)
@@ -305,7 +314,7 @@ func reductions() {
 	TEXT("sum64AVX2", NOSPLIT, "func(x *float32, n int) float64")
 	Pragma("noescape")
 	Doc("sum64AVX2 is sum64Go for n a multiple of 8.")
-	x = Mem{Base: Load(Param("x"), GP64())}
+	x = ptr("x")
 	n = Load(Param("n"), GP64())
 	a0, a1 := YMM(), YMM()
 	VXORPD(a0, a0, a0)
@@ -336,7 +345,7 @@ func reductions() {
 	TEXT("scaleAVX2", NOSPLIT, "func(x *float32, n int, a float32)")
 	Pragma("noescape")
 	Doc("scaleAVX2 sets x[i] *= a for i < n, n a multiple of 8.")
-	x = Mem{Base: Load(Param("x"), GP64())}
+	x = ptr("x")
 	n = Load(Param("n"), GP64())
 	av := YMM()
 	VBROADCASTSS(Load(Param("a"), XMM()), av)
@@ -356,8 +365,8 @@ func reductions() {
 	TEXT("axpyAVX2", NOSPLIT, "func(dst, src *float32, n int, a float32)")
 	Pragma("noescape")
 	Doc("axpyAVX2 sets dst[i] += a·src[i] for i < n, n a multiple of 8.")
-	d := Mem{Base: Load(Param("dst"), GP64())}
-	sx := Mem{Base: Load(Param("src"), GP64())}
+	d := ptr("dst")
+	sx := ptr("src")
 	n = Load(Param("n"), GP64())
 	av = YMM()
 	VBROADCASTSS(Load(Param("a"), XMM()), av)
@@ -382,12 +391,12 @@ func adam() {
 	TEXT("adamAVX2", NOSPLIT, "func(w, grad, m, v *float32, n int, k *float32)")
 	Pragma("noescape")
 	Doc("adamAVX2 is adamGo for n a multiple of 8.")
-	w := Mem{Base: Load(Param("w"), GP64())}
-	g := Mem{Base: Load(Param("grad"), GP64())}
-	m := Mem{Base: Load(Param("m"), GP64())}
-	v := Mem{Base: Load(Param("v"), GP64())}
+	w := ptr("w")
+	g := ptr("grad")
+	m := ptr("m")
+	v := ptr("v")
 	n := Load(Param("n"), GP64())
-	k := Mem{Base: Load(Param("k"), GP64())}
+	k := ptr("k")
 	// The eight constants, in AdamConsts' field order.
 	c := make([]VecVirtual, 8)
 	for i := range c {
