@@ -107,8 +107,11 @@ func (e *Encoder) settings() any {
 		Chars                       string `json:",omitempty"`
 		Feature                     string `json:",omitempty"`
 		Vector                      int    `json:",omitempty"`
+		// A dataset encoded under one token limit may hold examples that a
+		// lower one refuses.
+		MaxTokens int `json:",omitempty"`
 	}{e.Tokenizer.cfg, vocab(e.Vocabs.Input), vocab(e.Vocabs.Tags), vocab(e.Vocabs.Labels), vocab(e.Vocabs.Target), e.Schema().String(),
-		vocab(e.Vocabs.Chars), vocab(e.Vocabs.Feature), e.Vocabs.Vector}
+		vocab(e.Vocabs.Chars), vocab(e.Vocabs.Feature), e.Vocabs.Vector, e.MaxTokens}
 }
 
 // Prepare returns src encoded by enc: memory-mapped from the cache when a dataset

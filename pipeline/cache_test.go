@@ -55,6 +55,10 @@ func TestCache(t *testing.T) {
 	if _, rep = prepare(&pipeline.Encoder{Tokenizer: lower, Vocabs: v}); rep.Cached {
 		t.Fatal("a changed tokenizer used the old cache")
 	}
+	// A lower token limit is not answered from a cache built without it.
+	if _, _, err := cache.Prepare(src, &pipeline.Encoder{Tokenizer: tok, Vocabs: v, MaxTokens: 1}, 2); err == nil || !strings.Contains(err.Error(), "more than the limit of 1") {
+		t.Fatalf("max_tokens 1 over a cache built without a limit: %v", err)
+	}
 	// A changed source rebuilds, and the new rows are read.
 	writeFile(t, srcPath, "text\tlabel\nArrive Taipei\tin\nLeave Taipei\tout\nStay\tin\n")
 	if rows, rep := prepare(enc); rep.Cached || len(rows) != 3 {

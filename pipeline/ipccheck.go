@@ -173,44 +173,25 @@ func checkFields(t fbTable, slot, depth int) error {
 	if depth > maxIPCNesting {
 		return fmt.Errorf("fields nested more than %d deep", maxIPCNesting)
 	}
-	start, n, err := t.vector(slot, 4)
-	if err != nil {
-		return err
-	}
-	for i := range n {
-		f, err := t.buf.tableAt(start + 4*i)
-		if err != nil {
-			return fmt.Errorf("field %d: %w", i, err)
-		}
+	return t.eachTable(slot, "field", func(f fbTable) error {
 		if err := checkKeyValues(f, 6); err != nil {
-			return fmt.Errorf("field %d: %w", i, err)
+			return err
 		}
-		if err := checkFields(f, 5, depth+1); err != nil {
-			return fmt.Errorf("field %d: %w", i, err)
-		}
-	}
-	return nil
+		return checkFields(f, 5, depth+1)
+	})
 }
 
 // checkKeyValues checks a custom_metadata vector of KeyValue tables (key 0,
 // value 1, strings).
 func checkKeyValues(t fbTable, slot int) error {
-	start, n, err := t.vector(slot, 4)
-	if err != nil {
-		return err
-	}
-	for i := range n {
-		kv, err := t.buf.tableAt(start + 4*i)
-		if err != nil {
-			return fmt.Errorf("metadata %d: %w", i, err)
-		}
+	return t.eachTable(slot, "metadata", func(kv fbTable) error {
 		for s := range 2 {
 			if _, _, err := kv.vector(s, 1); err != nil {
-				return fmt.Errorf("metadata %d: %w", i, err)
+				return err
 			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // fbuf is a flatbuffer, read with every offset checked.
@@ -291,6 +272,25 @@ func (t fbTable) table(slot int) (fbTable, bool, error) {
 	}
 	s, err := t.buf.tableAt(p)
 	return s, err == nil, err
+}
+
+// eachTable calls check on each table of the vector of tables in field slot,
+// and names the failing one (what, i) in the error.
+func (t fbTable) eachTable(slot int, what string, check func(fbTable) error) error {
+	start, n, err := t.vector(slot, 4)
+	if err != nil {
+		return err
+	}
+	for i := range n {
+		e, err := t.buf.tableAt(start + 4*i)
+		if err == nil {
+			err = check(e)
+		}
+		if err != nil {
+			return fmt.Errorf("%s %d: %w", what, i, err)
+		}
+	}
+	return nil
 }
 
 // vector returns the start and length of the vector (or string) of field slot,
