@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -49,12 +50,46 @@ type result struct {
 	maxRSSKB       int64
 }
 
-// seqkit runs the binary in dir with a private cache folder.
-func seqkit(t *testing.T, dir string, args ...string) result {
-	t.Helper()
+// command is the binary in dir with a private cache folder.
+func command(dir string, args ...string) *exec.Cmd {
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(dir, ".cache"))
+	return cmd
+}
+
+// start starts the binary in dir, its standard error into stderr (if set), for
+// a test that signals or kills it.
+func start(t *testing.T, dir string, stderr io.Writer, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := command(dir, args...)
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd
+}
+
+// waitFor polls done every 0.2 ms (a kill must land in a phase of a few ms) until it holds or timeout passes, and reports
+// whether it held.
+func waitFor(timeout time.Duration, done func() bool) bool {
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(200 * time.Microsecond) {
+		if done() {
+			return true
+		}
+	}
+	return false
+}
+
+// exists is a waitFor condition: the file at path exists.
+func exists(path string) func() bool {
+	return func() bool { _, err := os.Stat(path); return err == nil }
+}
+
+// seqkit runs the binary in dir with a private cache folder.
+func seqkit(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	cmd := command(dir, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -157,7 +192,7 @@ func TestEvalAndPredict(t *testing.T) {
 		}
 	}
 	// Lines from stdin to JSON Lines on stdout.
-	cmd := exec.Command(bin, "predict", "-m", dir, "--input", "-", "--output", "-")
+	cmd := command(t.TempDir(), "predict", "-m", dir, "--input", "-", "--output", "-")
 	cmd.Stdin = strings.NewReader("arrive Taipei on November 2nd\n")
 	b, err := cmd.Output()
 	if err != nil || !strings.Contains(string(b), `"tags":["O","B-toloc.city_name","O","B-arrive_date.month_name","B-arrive_date.day_number"]`) {
@@ -271,24 +306,14 @@ func TestResumeAfterKill(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	for attempt := range 3 {
 		out := fmt.Sprintf("killed%d", attempt)
-		cmd := exec.Command(bin, append(args, "-o", out)...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(dir, ".cache"))
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		cmd := start(t, dir, nil, append(args, "-o", out)...)
 		// Wait for a checkpoint at a seeded step, then kill at once.
 		at := 10 + rng.IntN(80)
-		deadline := time.Now().Add(60 * time.Second)
-		for time.Now().Before(deadline) {
-			if b, err := os.ReadFile(filepath.Join(dir, out, "checkpoints/last/loop.json")); err == nil {
-				var st struct{ Step int }
-				if json.Unmarshal(b, &st) == nil && st.Step >= at {
-					break
-				}
-			}
-			time.Sleep(2 * time.Millisecond)
-		}
+		waitFor(60*time.Second, func() bool {
+			b, err := os.ReadFile(filepath.Join(dir, out, "checkpoints/last/loop.json"))
+			var st struct{ Step int }
+			return err == nil && json.Unmarshal(b, &st) == nil && st.Step >= at
+		})
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
 		var killed struct{ Step int }
@@ -395,19 +420,9 @@ func TestInterrupt(t *testing.T) {
 	}
 	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
 		out := "r-" + strings.ReplaceAll(sig.String(), " ", "-")
-		cmd := exec.Command(bin, append(args, "-o", out)...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(dir, ".cache"))
 		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-			if _, err := os.Stat(filepath.Join(dir, out, "checkpoints/last/loop.json")); err == nil {
-				break
-			}
-		}
+		cmd := start(t, dir, &stderr, append(args, "-o", out)...)
+		waitFor(60*time.Second, exists(filepath.Join(dir, out, "checkpoints/last/loop.json")))
 		cmd.Process.Signal(sig)
 		cmd.Wait()
 		if code := cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(stderr.String(), "continue it with: seqkit train taipei --set train.epochs=10 --set train.checkpoint_every=10 -o "+out+" --resume") {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -134,19 +133,9 @@ train: {epochs: 1000, checkpoint_every: 5}
 	if err := os.WriteFile(filepath.Join(dir, "r.yaml"), []byte(recipe), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(seqkitBin(), "train", "r.yaml", "-o", "r", "--plugin-dir", pdir)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(dir, ".cache"))
 	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if _, err := os.Stat(filepath.Join(dir, "r/checkpoints/last/loop.json")); err == nil {
-			break
-		}
-	}
+	cmd := start(t, dir, &stderr, "train", "r.yaml", "-o", "r", "--plugin-dir", pdir)
+	waitFor(60*time.Second, exists(filepath.Join(dir, "r/checkpoints/last/loop.json")))
 	if len(running(bin)) == 0 {
 		t.Fatalf("no plugin process while training\n%s", stderr.String())
 	}

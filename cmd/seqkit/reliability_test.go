@@ -179,9 +179,9 @@ func TestKillAnywhere(t *testing.T) {
 		kills = n // CI's second pass, on the portable kernels
 	}
 	dir := t.TempDir()
-	start := time.Now()
+	began := time.Now()
 	whole := seqkit(t, dir, append(killArgs, "-o", "whole", "--cache-dir", "cache-whole")...)
-	took := time.Since(start)
+	took := time.Since(began)
 	if whole.code != 0 {
 		t.Fatalf("uninterrupted run: %d %s", whole.code, whole.stderr)
 	}
@@ -195,11 +195,7 @@ func TestKillAnywhere(t *testing.T) {
 			t.Fatalf("only %d of %d attempts were killed before they finished", done, attempt)
 		}
 		run, cache := fmt.Sprintf("k%d", attempt), fmt.Sprintf("cache%d", attempt)
-		cmd := exec.Command(bin, append(killArgs, "-o", run, "--cache-dir", cache)...)
-		cmd.Dir = dir
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		cmd := start(t, dir, nil, append(killArgs, "-o", run, "--cache-dir", cache)...)
 		exited := make(chan struct{})
 		go func() { cmd.Wait(); close(exited) }()
 		if attempt%2 == 0 {
@@ -207,18 +203,15 @@ func TestKillAnywhere(t *testing.T) {
 		} else {
 			pattern := waits[(attempt/2)%len(waits)]
 			pattern = strings.Replace(strings.Replace(pattern, "cache/", cache+"/", 1), "run/", run+"/", 1)
-		wait:
-			for {
+			waitFor(time.Minute, func() bool {
 				select {
 				case <-exited:
-					break wait
+					return true
 				default:
 				}
-				if m, _ := filepath.Glob(filepath.Join(dir, pattern)); len(m) > 0 {
-					break
-				}
-				time.Sleep(200 * time.Microsecond)
-			}
+				m, _ := filepath.Glob(filepath.Join(dir, pattern))
+				return len(m) > 0
+			})
 		}
 		cmd.Process.Signal(syscall.SIGKILL)
 		<-exited
@@ -369,13 +362,8 @@ train: {epochs: 1, seed: 1}
 		var cmds []*exec.Cmd
 		var errs []*bytes.Buffer
 		for p := range 2 {
-			cmd := exec.Command(bin, append(args, "-o", fmt.Sprintf("r%d-%d", round, p), "--cache-dir", cache)...)
-			cmd.Dir = dir
 			var e bytes.Buffer
-			cmd.Stderr = &e
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
+			cmd := start(t, dir, &e, append(args, "-o", fmt.Sprintf("r%d-%d", round, p), "--cache-dir", cache)...)
 			cmds, errs = append(cmds, cmd), append(errs, &e)
 		}
 		for p, cmd := range cmds {
@@ -403,18 +391,10 @@ train: {epochs: 1, seed: 1}
 	}
 	// The same run directory is refused to a second process while the first
 	// holds it.
-	cmd := exec.Command(bin, append(args[:len(args)-1], "train.epochs=30", "-o", "busy")...)
-	cmd.Dir = dir
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd := start(t, dir, nil, append(args[:len(args)-1], "train.epochs=30", "-o", "busy")...)
 	defer cmd.Wait()
 	defer cmd.Process.Kill()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if _, err := os.Stat(filepath.Join(dir, "busy/recipe.yaml")); err == nil {
-			break
-		}
-	}
+	waitFor(30*time.Second, exists(filepath.Join(dir, "busy/recipe.yaml")))
 	res := seqkit(t, dir, append(args[:len(args)-1], "train.epochs=30", "-o", "busy", "--resume")...)
 	if res.code != 2 || !strings.Contains(res.stderr, "run directory busy is in use by another seqkit process") {
 		t.Errorf("a second process on the same run directory: exit %d, %q", res.code, res.stderr)
@@ -429,9 +409,8 @@ func TestDeterminism(t *testing.T) {
 	args := []string{"run", "taipei", "--set", "data.generate={train: 600, dev: 100, test: 300, seed: 5}", "--set", "train.epochs=3", "--set", "model.dropout=0.3"}
 	var outs []map[string]string
 	for i, env := range []string{"", "GOMAXPROCS=1"} {
-		cmd := exec.Command(bin, append(args, "-o", fmt.Sprintf("r%d", i))...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(dir, fmt.Sprintf(".cache%d", i)))
+		cmd := command(dir, append(args, "-o", fmt.Sprintf("r%d", i))...)
+		cmd.Env = append(cmd.Env, "XDG_CACHE_HOME="+filepath.Join(dir, fmt.Sprintf(".cache%d", i))) // the last one counts
 		if env != "" {
 			cmd.Env = append(cmd.Env, env)
 		}
