@@ -251,28 +251,26 @@ func TestGemmBiasEmptyProduct(t *testing.T) {
 	}
 }
 
-// BenchmarkPackBTrans packs a transposed 512×100 op(B) (a layer's weights as
-// stored): the AVX2 transpose against Go under the purego tag.
-func BenchmarkPackBTrans(b *testing.B) {
-	rng := rand.New(rand.NewPCG(1, 1))
-	const n, k = 512, 100
-	src := randSlice(rng, n*k)
-	dst := make([]float32, roundUp(n, nr)*k)
-	for b.Loop() {
-		packB(dst, src, k, true, 0, 0, k, n)
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n*k), "ns/float")
-}
-
-// BenchmarkPackB packs a 5000×256 op(B) stored as it is (the output layer's
-// weights in its input gradient dy·W).
+// BenchmarkPackB packs op(B) for the products the layers run: transposed, a
+// 512×100 layer weight as stored (the AVX2 transpose, or Go under purego), and
+// as it is, a 512×256 output-layer weight in its input gradient dy·W.
 func BenchmarkPackB(b *testing.B) {
-	rng := rand.New(rand.NewPCG(1, 1))
-	const k, n = 512, 256
-	src := randSlice(rng, k*n)
-	dst := make([]float32, roundUp(n, nr)*k)
-	for b.Loop() {
-		packB(dst, src, n, false, 0, 0, k, n)
+	for _, c := range []struct {
+		name  string
+		k, n  int
+		trans bool
+	}{{"trans", 100, 512, true}, {"stored", 512, 256, false}} {
+		b.Run(c.name, func(b *testing.B) {
+			src := randSlice(rand.New(rand.NewPCG(1, 1)), c.k*c.n)
+			dst := make([]float32, roundUp(c.n, nr)*c.k)
+			ld := c.n
+			if c.trans {
+				ld = c.k
+			}
+			for b.Loop() {
+				packB(dst, src, ld, c.trans, 0, 0, c.k, c.n)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(c.n*c.k), "ns/float")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n*k), "ns/float")
 }
