@@ -241,11 +241,24 @@ func (r *RNN[T]) Params() []*Tensor[T] {
 // direction the final state is the one after reading step 0, and that direction
 // starts at each sequence's own last token.
 func (r *RNN[T]) Forward(tp *Tape, x *Tensor[T], lengths []int, init State[T], rng *rand.Rand) (*Tensor[T], State[T]) {
-	cfg := &r.Config
-	if len(x.Shape) != 3 || x.Shape[2] != cfg.InputSize {
-		panic(fmt.Sprintf("nn: RNN input has shape %v, want [T, B, %d]", x.Shape, cfg.InputSize))
+	if len(x.Shape) != 3 || x.Shape[2] != r.Config.InputSize {
+		panic(fmt.Sprintf("nn: RNN input has shape %v, want [T, B, %d]", x.Shape, r.Config.InputSize))
 	}
-	steps, B, H := x.Shape[0], x.Shape[1], cfg.HiddenSize
+	return r.forward(tp, x, nil, x.Shape[0], x.Shape[1], lengths, init, rng)
+}
+
+// gather is a first layer direction's input projection looked up rather than
+// computed (Lookup): table holds x·W_ihᵀ + b for every token [vocab, G·H].
+type gather[T Float] struct {
+	table []T
+	ids   []int32 // [T, B]
+}
+
+// forward is Forward over steps×B inputs: x, or for the first layer, when
+// first is not nil, the projections first[d] gathers.
+func (r *RNN[T]) forward(tp *Tape, x *Tensor[T], first []gather[T], steps, B int, lengths []int, init State[T], rng *rand.Rand) (*Tensor[T], State[T]) {
+	cfg := &r.Config
+	H := cfg.HiddenSize
 	if len(lengths) != B {
 		panic(fmt.Sprintf("nn: RNN got %d lengths for a batch of %d", len(lengths), B))
 	}
@@ -280,9 +293,17 @@ func (r *RNN[T]) Forward(tp *Tape, x *Tensor[T], lengths []int, init State[T], r
 	for l := 0; l < L; l++ {
 		out := NewTensor[T](steps, B, D*H)
 		caches := make([]*dirCache[T], D)
+		var xs []T
+		if in != nil {
+			xs = in.Data
+		}
 		eachDir(D, func(d, procs int) {
 			idx := l*D + d
-			caches[d] = r.dirs[l][d].forward(cfg, in.Data, steps, B, lengths,
+			var g *gather[T]
+			if l == 0 && first != nil {
+				g = &first[d]
+			}
+			caches[d] = r.dirs[l][d].forward(cfg, xs, g, steps, B, lengths,
 				part(init.H, idx), part(init.C, idx), out.Data, d*H, D*H,
 				part(final.H, idx), part(final.C, idx), tp.Recording(), procs)
 		})
@@ -360,7 +381,7 @@ type dirGrads[T Float] struct {
 // forward runs one direction of one layer. It writes the outputs into out at column
 // offset off of rows of width stride, and the final states into hn, cn.
 // The products and the gate loops use at most procs cores (0: all).
-func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, steps, B int, lengths []int,
+func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, g *gather[T], steps, B int, lengths []int,
 	h0, c0, out []T, off, stride int, hn, cn []T, keep bool, procs int) *dirCache[T] {
 	H, G := cfg.HiddenSize, cfg.Cell.gates()
 	GH, BH := G*H, B*H
@@ -388,16 +409,16 @@ func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, steps, B int, lengths []int,
 		return s
 	}
 
-	// Input projection for all steps: one GEMM.
+	// Input projection for all steps: one GEMM, or a row per token from a
+	// Lookup's table.
 	gates := take(steps * B * GH)
-	bias := make([]T, GH)
-	copy(bias, p.bih.Data)
-	if cell != GRU {
-		for j, v := range p.bhh.Data {
-			bias[j] += v
+	if g != nil {
+		for i, id := range g.ids {
+			copy(gates[i*GH:(i+1)*GH], g.table[int(id)*GH:(int(id)+1)*GH])
 		}
+	} else {
+		gemmBias(procs, false, true, steps*B, GH, p.in, x, p.in, p.wih.Data, p.in, p.inputBias(cell), gates, GH)
 	}
-	gemmBias(procs, false, true, steps*B, GH, p.in, x, p.in, p.wih.Data, p.in, bias, gates, GH)
 
 	states := take((steps + 1) * BH)
 	var cells, hnBuf, hw []T
@@ -495,6 +516,18 @@ func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, steps, B int, lengths []int,
 		return nil
 	}
 	return &dirCache[T]{x: x, steps: steps, batch: B, gates: gates, states: states, cells: cells, hn: hnBuf}
+}
+
+// inputBias is the bias added to the input projection: b_ih, and b_hh too
+// except for the GRU, whose b_hn sits inside the reset gate's product.
+func (p *rnnDir[T]) inputBias(cell Cell) []T {
+	bias := slices.Clone(p.bih.Data)
+	if cell != GRU {
+		for j, v := range p.bhh.Data {
+			bias[j] += v
+		}
+	}
+	return bias
 }
 
 // stepAt is the time index of the s-th step a direction processes.

@@ -27,6 +27,20 @@ type Encoder struct {
 	CharRNN *nn.RNN[float32]
 	// FeatEmb embeds the per-token feature column; nil when the data has none.
 	FeatEmb *nn.Embedding[float32]
+	// lookup runs Emb and RNN in inference while the weights are frozen.
+	lookup *nn.Lookup[float32]
+}
+
+// Freeze(true) promises that the weights will not change until Freeze(false).
+// Inference may then run the embedding and the stack as an [nn.Lookup], which
+// precomputes the first layer's input projection of every token once it has
+// read as many tokens as the vocabulary has; an encoder that also reads
+// features or characters keeps the plain pass.
+func (e *Encoder) Freeze(on bool) {
+	e.lookup = nil
+	if on && e.FeatEmb == nil && e.CharRNN == nil {
+		e.lookup, _ = nn.NewLookup(e.Emb, e.RNN) // nil for an encoder with extra inputs
+	}
 }
 
 // NewEncoder builds the encoder of recipe r for the input vocabularies.
@@ -83,6 +97,9 @@ func (e *Encoder) ForwardFrom(tp *nn.Tape, b *pipeline.Batch, init nn.State[floa
 // ForwardWith is ForwardFrom with extra [T, B, extra] beside the token
 // embeddings at every step (nil for an encoder built without extra inputs).
 func (e *Encoder) ForwardWith(tp *nn.Tape, b *pipeline.Batch, init nn.State[float32], extra *nn.Tensor[float32], rng *rand.Rand) (*nn.Tensor[float32], nn.State[float32]) {
+	if e.lookup != nil && extra == nil && rng == nil && !tp.Recording() {
+		return e.lookup.Forward(b.IDs, b.T, b.B, b.Lengths, init)
+	}
 	x := e.Emb.Forward(tp, b.IDs, b.T, b.B)
 	if extra != nil {
 		x = nn.Concat(tp, x, extra)

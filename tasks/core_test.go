@@ -2,12 +2,15 @@ package tasks_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/seqkit/seqkit/nn"
+	"github.com/seqkit/seqkit/pipeline"
 	"github.com/seqkit/seqkit/recipes"
 	"github.com/seqkit/seqkit/tasks"
 )
@@ -52,5 +55,58 @@ func TestUpdateRefusesNonFinite(t *testing.T) {
 				t.Errorf("the weights moved to %v", w.Data)
 			}
 		})
+	}
+}
+
+// TestFrozenEncoder checks that a frozen encoder, once its nn.Lookup has built
+// its table, encodes as the plain pass does, that a training pass of a frozen
+// encoder still reaches the embedding's gradient (it must not take the
+// Lookup), and that Freeze(false) drops the Lookup.
+func TestFrozenEncoder(t *testing.T) {
+	r := recipes.Default()
+	r.Model.Embedding, r.Model.Hidden, r.Model.Cell, r.Model.Bidirectional, r.Model.Layers = 8, 6, "gru", true, 2
+	toks := slices.Clone(pipeline.Specials)
+	for i := range 26 {
+		toks = append(toks, fmt.Sprint("w", i))
+	}
+	in, err := pipeline.NewVocab(toks, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := tasks.NewEncoder(&r, pipeline.Vocabs{Input: in}, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	batch := func() *pipeline.Batch {
+		b := &pipeline.Batch{T: 5, B: 4, IDs: make([]int32, 20), Lengths: []int{5, 2, 4, 1}}
+		for i := range b.IDs {
+			if t, j := i/4, i%4; t < b.Lengths[j] {
+				b.IDs[i] = int32(rng.IntN(in.Len()))
+			}
+		}
+		return b
+	}
+	enc.Freeze(true)
+	for i := range 3 { // 20 tokens a batch: the table comes with the second
+		b := batch()
+		enc.Freeze(false)
+		want, _ := enc.Forward(nil, b, nil)
+		enc.Freeze(true)
+		got, _ := enc.Forward(nil, b, nil)
+		for j := range want.Data {
+			if math.Abs(float64(got.Data[j]-want.Data[j])) > 1e-5 {
+				t.Fatalf("batch %d: frozen output[%d] = %g, plain %g", i, j, got.Data[j], want.Data[j])
+			}
+		}
+	}
+	tp := new(nn.Tape)
+	out, _ := enc.Forward(tp, batch(), nil)
+	for j, g := range out.EnsureGrad() {
+		out.Grad[j] = g + 1
+	}
+	tp.Replay()
+	if enc.Emb.W.Grad == nil {
+		t.Fatal("a training pass of a frozen encoder left the embedding without a gradient")
 	}
 }

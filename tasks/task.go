@@ -106,6 +106,13 @@ type GenerateOptions struct {
 	Beam int
 }
 
+// Freezer is implemented by tasks whose predictions get faster when they are
+// told the weights will not change (Encoder.Freeze): Predict freezes the task
+// while it runs.
+type Freezer interface {
+	Freeze(on bool)
+}
+
 // Attender is implemented by tasks whose predictions attend over their input
 // (seq2seq): the attention weights behind the predictions of a batch.
 type Attender interface {

@@ -102,6 +102,9 @@ type Task struct {
 	confusion [][]int
 }
 
+// Freeze implements tasks.Freezer.
+func (t *Task) Freeze(on bool) { t.enc.Freeze(on) }
+
 // Info implements tasks.Task.
 func (t *Task) Info() tasks.Info {
 	return tasks.Info{Name: "classify", Version: "1", Metric: "accuracy", HigherIsBetter: true}

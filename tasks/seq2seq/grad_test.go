@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/seqkit/seqkit/nn"
@@ -71,13 +72,15 @@ func randomPairs(v pipeline.Vocabs, B int, seed uint64) *pipeline.Batch {
 // TestGradient checks the whole model's backward pass (encoder, bridge,
 // decoder, attention, combination and output layers) against central finite
 // differences of its training loss, for every attention score and with input
-// feeding and tied embeddings, on a few coordinates of every parameter.
+// feeding, tied embeddings and a decoder wider than the encoder, on a few
+// coordinates of every parameter.
 func TestGradient(t *testing.T) {
 	for _, sets := range [][]string{
 		{"task.attention=general"},
 		{"task.attention=additive", "task.input_feeding=true"},
 		{"task.attention=dot", "model.bidirectional=false", "model.layers=2"},
 		{"task.attention=general", "model.embedding=6", "task.tie_embeddings=true", "model.cell=lstm"},
+		{"task.attention=dot", "task.decoder_hidden=12", "task.input_feeding=true"}, // a decoder as wide as both directions
 	} {
 		t.Run(fmt.Sprint(sets), func(t *testing.T) {
 			task, v := tinyTask(t, sets...)
@@ -104,5 +107,22 @@ func TestGradient(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDecoderHidden: the decoder takes task.decoder_hidden, and dot attention
+// is refused unless the encoder's outputs are as wide.
+func TestDecoderHidden(t *testing.T) {
+	task, _ := tinyTask(t, "task.decoder_hidden=9")
+	if got := task.dec.Config.HiddenSize; got != 9 {
+		t.Errorf("decoder hidden size %d, want 9", got)
+	}
+	var reg tasks.Registry
+	if err := reg.Register(Type()); err != nil {
+		t.Fatal(err)
+	}
+	_, err := recipes.Load("reverse", recipes.Options{Tasks: &reg, Sets: []string{"model.hidden=6", "task.attention=dot", "model.bidirectional=true"}})
+	if err == nil || !strings.Contains(err.Error(), "dot attention needs encoder outputs (12 wide) of the decoder's size (6)") {
+		t.Errorf("dot attention over a bidirectional encoder of 6: %v", err)
 	}
 }

@@ -24,7 +24,11 @@ import (
 // Options is the seq2seq task's recipe section.
 type Options struct {
 	Attention     string `yaml:"attention" doc:"attention score: dot or general (Luong), additive (Bahdanau)" enum:"dot,general,additive"`
-	AttentionSize int    `yaml:"attention_size,omitempty" doc:"hidden size of the additive score (default: model.hidden)" min:"0"`
+	AttentionSize int    `yaml:"attention_size,omitempty" doc:"hidden size of the additive score (default: the decoder's hidden size)" min:"0"`
+	// DecoderHidden sizes the decoder apart from the encoder: a bidirectional
+	// encoder's outputs are twice model.hidden wide, and a decoder as wide
+	// can hold more of what it attends to.
+	DecoderHidden int `yaml:"decoder_hidden,omitempty" doc:"hidden size of the decoder (default: model.hidden)" min:"0"`
 	// InputFeeding gives the decoder its previous attentional vector as input
 	// (Luong et al. 2015), at the cost of running the decoder step by step.
 	InputFeeding bool `yaml:"input_feeding" doc:"feed the previous attentional vector to the decoder"`
@@ -48,6 +52,14 @@ type Options struct {
 	StripPattern string `yaml:"strip_pattern,omitempty" doc:"also score with this regular expression removed from every output token, e.g. \"[0-9]\" for stress digits"`
 }
 
+// decoderHidden is the decoder's hidden size.
+func (o *Options) decoderHidden(r *recipes.Recipe) int {
+	if o.DecoderHidden > 0 {
+		return o.DecoderHidden
+	}
+	return r.Model.Hidden
+}
+
 // Type registers the seq2seq task: task: {type: seq2seq}.
 func Type() tasks.Type {
 	return tasks.Type{
@@ -61,14 +73,18 @@ func Type() tasks.Type {
 func check(r *recipes.Recipe) []recipes.KeyError {
 	o := r.Task.Options.(*Options)
 	var errs []recipes.KeyError
-	if o.TieEmbeddings && r.Model.Embedding != r.Model.Hidden {
-		errs = append(errs, recipes.KeyError{Key: "task.tie_embeddings", Msg: fmt.Sprintf("tying needs model.embedding (%d) equal to model.hidden (%d)", r.Model.Embedding, r.Model.Hidden)})
+	if H := o.decoderHidden(r); o.TieEmbeddings && r.Model.Embedding != H {
+		errs = append(errs, recipes.KeyError{Key: "task.tie_embeddings", Msg: fmt.Sprintf("tying needs model.embedding (%d) equal to the decoder's hidden size (%d)", r.Model.Embedding, H)})
 	}
 	if o.NBest > o.Beam {
 		errs = append(errs, recipes.KeyError{Key: "task.nbest", Msg: fmt.Sprintf("nbest %d is more than the beam %d", o.NBest, o.Beam)})
 	}
-	if o.Attention == "dot" && r.Model.Bidirectional {
-		errs = append(errs, recipes.KeyError{Key: "task.attention", Msg: "dot attention needs encoder outputs of the decoder's size; a bidirectional encoder doubles them: use general or additive"})
+	D := r.Model.Hidden
+	if r.Model.Bidirectional {
+		D *= 2
+	}
+	if H := o.decoderHidden(r); o.Attention == "dot" && D != H {
+		errs = append(errs, recipes.KeyError{Key: "task.attention", Msg: fmt.Sprintf("dot attention needs encoder outputs (%d wide) of the decoder's size (%d): use general or additive, or set task.decoder_hidden", D, H)})
 	}
 	if r.Train.BPTT > 0 {
 		errs = append(errs, recipes.KeyError{Key: "train.bptt", Msg: "the seq2seq task reads whole sequences"})
@@ -122,6 +138,9 @@ type shownSeq struct {
 	hyp hypothesis
 }
 
+// Freeze implements tasks.Freezer.
+func (t *Task) Freeze(on bool) { t.enc.Freeze(on) }
+
 // Info implements tasks.Task. The main metric is exact match: the share of
 // sequences decoded exactly right.
 func (t *Task) Info() tasks.Info {
@@ -159,7 +178,7 @@ func (t *Task) Init(s tasks.Setup) error {
 		return err
 	}
 	params := t.enc.Params()
-	D, H, E, L := t.enc.OutputSize(), r.Model.Hidden, r.Model.Embedding, max(r.Model.Layers, 1)
+	D, H, E, L := t.enc.OutputSize(), opts.decoderHidden(r), r.Model.Embedding, max(r.Model.Layers, 1)
 	for l := range L {
 		t.bridge = append(t.bridge, nn.NewLinear[float32](fmt.Sprintf("bridge.%d", l), D, H, rng))
 		params = append(params, t.bridge[l].Params()...)
@@ -169,6 +188,7 @@ func (t *Task) Init(s tasks.Setup) error {
 	params = append(params, t.emb.Params()...)
 	cfg := r.RNNConfig()
 	cfg.Bidirectional = false
+	cfg.HiddenSize = H
 	cfg.InputSize = E
 	if opts.InputFeeding {
 		cfg.InputSize += H

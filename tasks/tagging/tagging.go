@@ -120,6 +120,9 @@ type Task struct {
 	core   *tasks.Core
 }
 
+// Freeze implements tasks.Freezer.
+func (t *Task) Freeze(on bool) { t.enc.Freeze(on) }
+
 // Info implements tasks.Task.
 func (t *Task) Info() tasks.Info {
 	return tasks.Info{Name: "tagging", Version: "2", Metric: "f1", HigherIsBetter: true}
