@@ -381,15 +381,25 @@ type dirGrads[T Float] struct {
 // forward runs one direction of one layer. It writes the outputs into out at column
 // offset off of rows of width stride, and the final states into hn, cn.
 // The products and the gate loops use at most procs cores (0: all).
-func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, g *gather[T], steps, B int, lengths []int,
+func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, look *gather[T], steps, B int, lengths []int,
 	h0, c0, out []T, off, stride int, hn, cn []T, keep bool, procs int) *dirCache[T] {
 	H, G := cfg.HiddenSize, cfg.Cell.gates()
 	GH, BH := G*H, B*H
 	cell := cfg.Cell
+	// Looked-up input projections are copied step by step, by the core that
+	// sweeps the rows, into one step's buffer that stays in cache: copied all
+	// at once they would go out to memory and back, on one core.
+	gateSteps := steps
+	if look != nil {
+		if keep {
+			panic("nn: a Lookup's pass has no backward")
+		}
+		gateSteps = 1
+	}
 
 	// The pass's buffers in one piece: borrowed for inference, whose buffers
 	// die with the pass, made for training, whose backward pass keeps them.
-	n := steps*B*GH + (steps+1)*BH
+	n := gateSteps*B*GH + (steps+1)*BH
 	if cell == LSTM {
 		n += (steps + 1) * BH
 	}
@@ -409,14 +419,9 @@ func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, g *gather[T], steps, B int, l
 		return s
 	}
 
-	// Input projection for all steps: one GEMM, or a row per token from a
-	// Lookup's table.
-	gates := take(steps * B * GH)
-	if g != nil {
-		for i, id := range g.ids {
-			copy(gates[i*GH:(i+1)*GH], g.table[int(id)*GH:(int(id)+1)*GH])
-		}
-	} else {
+	// Input projection for all steps: one GEMM (unless looked up).
+	gates := take(gateSteps * B * GH)
+	if look == nil {
 		gemmBias(procs, false, true, steps*B, GH, p.in, x, p.in, p.wih.Data, p.in, p.inputBias(cell), gates, GH)
 	}
 
@@ -495,7 +500,15 @@ func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, g *gather[T], steps, B int, l
 			t = stepAt(p.reverse, s, steps)
 			ps, cs = slot(p.reverse, t, steps)
 			hprev, hcur = states[ps*BH:(ps+1)*BH], states[cs*BH:(cs+1)*BH]
-			g = gates[t*B*GH : (t+1)*B*GH]
+			if look != nil {
+				g = gates
+				for b := b0; b < b1; b++ {
+					id := int(look.ids[t*B+b])
+					copy(g[b*GH:(b+1)*GH], look.table[id*GH:(id+1)*GH])
+				}
+			} else {
+				g = gates[t*B*GH : (t+1)*B*GH]
+			}
 			if cell == GRU {
 				gemmPackedBiasOn(procs, b1-b0, hprev[b0*H:], H, whh, p.bhh.Data, hw[b0*GH:], GH)
 			} else {
