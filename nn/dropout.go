@@ -20,13 +20,7 @@ func Dropout[T Float](tp *Tape, x *Tensor[T], p float64, variational bool, rng *
 	if variational && len(x.Shape) > 1 {
 		maskLen = numel(x.Shape[1:])
 	}
-	scale := T(1 / (1 - p))
-	mask := make([]T, maskLen)
-	for i := range mask {
-		if rng.Float64() >= p {
-			mask[i] = scale
-		}
-	}
+	mask := dropMask[T](maskLen, p, rng)
 	y := NewTensor[T](x.Shape...)
 	for i := range y.Data {
 		y.Data[i] = x.Data[i] * mask[i%maskLen]
@@ -41,4 +35,16 @@ func Dropout[T Float](tp *Tape, x *Tensor[T], p float64, variational bool, rng *
 		}
 	})
 	return y
+}
+
+// dropMask draws n factors of inverted dropout: 0 with probability p, else 1/(1-p).
+func dropMask[T Float](n int, p float64, rng *rand.Rand) []T {
+	scale := T(1 / (1 - p))
+	mask := make([]T, n)
+	for i := range mask {
+		if rng.Float64() >= p {
+			mask[i] = scale
+		}
+	}
+	return mask
 }

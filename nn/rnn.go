@@ -79,6 +79,11 @@ type RNNConfig struct {
 	Dropout float64
 	// Variational shares one dropout mask across all time steps.
 	Variational bool
+	// WeightDropout drops each recurrent weight (W_hh) with this probability,
+	// one mask per pass, shared by every step and row (DropConnect, as in
+	// Merity et al.'s AWD-LSTM): it regularises the recurrence itself, which
+	// dropout between layers does not touch.
+	WeightDropout float64
 	// NoForgetGate gives the original 1997 LSTM: c' = c + i ⊙ g. The f rows of the
 	// weights stay in the checkpoint (PyTorch's shape) but are zero and get no gradient.
 	NoForgetGate bool
@@ -119,6 +124,8 @@ func (c RNNConfig) Validate() error {
 		return fmt.Errorf("nn: RNN layers must be positive, got %d", c.Layers)
 	case c.Dropout < 0 || c.Dropout >= 1:
 		return fmt.Errorf("nn: RNN dropout must be in [0, 1), got %g", c.Dropout)
+	case c.WeightDropout < 0 || c.WeightDropout >= 1:
+		return fmt.Errorf("nn: RNN weight dropout must be in [0, 1), got %g", c.WeightDropout)
 	case (c.NoForgetGate || c.Peephole) && c.Cell != LSTM:
 		return errors.New("nn: peephole and no-forget-gate options apply to the LSTM cell only")
 	}
@@ -297,13 +304,19 @@ func (r *RNN[T]) forward(tp *Tape, x *Tensor[T], first []gather[T], steps, B int
 		if in != nil {
 			xs = in.Data
 		}
+		wmasks := make([][]T, D) // weight dropout, drawn in order before the directions start
+		if rng != nil && cfg.WeightDropout > 0 {
+			for d, p := range r.dirs[l] {
+				wmasks[d] = dropMask[T](p.whh.Len(), cfg.WeightDropout, rng)
+			}
+		}
 		eachDir(D, func(d, procs int) {
 			idx := l*D + d
 			var g *gather[T]
 			if l == 0 && first != nil {
 				g = &first[d]
 			}
-			caches[d] = r.dirs[l][d].forward(cfg, xs, g, steps, B, lengths,
+			caches[d] = r.dirs[l][d].forward(cfg, xs, g, wmasks[d], steps, B, lengths,
 				part(init.H, idx), part(init.C, idx), out.Data, d*H, D*H,
 				part(final.H, idx), part(final.C, idx), tp.Recording(), procs)
 		})
@@ -357,6 +370,8 @@ type dirCache[T Float] struct {
 	states []T // hidden states [(T+1), B, H]: see slot
 	cells  []T // LSTM cell states, same layout as states
 	hn     []T // GRU: W_hn h + b_hn for each step [T, B, H]
+	whh    []T // the recurrent weights the pass used (after weight dropout)
+	wmask  []T // the weight dropout factors; nil without
 }
 
 // slot returns the index in dirCache.states of the state before (prev) and after
@@ -381,7 +396,7 @@ type dirGrads[T Float] struct {
 // forward runs one direction of one layer. It writes the outputs into out at column
 // offset off of rows of width stride, and the final states into hn, cn.
 // The products and the gate loops use at most procs cores (0: all).
-func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, look *gather[T], steps, B int, lengths []int,
+func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, look *gather[T], wmask []T, steps, B int, lengths []int,
 	h0, c0, out []T, off, stride int, hn, cn []T, keep bool, procs int) *dirCache[T] {
 	H, G := cfg.HiddenSize, cfg.Cell.gates()
 	GH, BH := G*H, B*H
@@ -457,8 +472,16 @@ func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, look *gather[T], steps, B int
 		peep = p.peep.Data
 	}
 
-	// h_prev · W_hhᵀ at every step: W_hh packed once per pass.
-	whh := packRecurrent(p.whh.Data, true, H, GH, steps)
+	// h_prev · W_hhᵀ at every step: W_hh (with its weight dropout) packed once
+	// per pass.
+	w := p.whh.Data
+	if wmask != nil {
+		w = make([]T, len(w))
+		for i, v := range p.whh.Data {
+			w[i] = v * wmask[i]
+		}
+	}
+	whh := packRecurrent(w, true, H, GH, steps)
 	// sweep runs every step for the batch rows [b0, b1) on at most procs cores.
 	sweep := func(b0, b1, procs int) {
 		// The step's variables live outside the loop, so the gate loop is one
@@ -528,7 +551,7 @@ func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, look *gather[T], steps, B int
 	if !keep {
 		return nil
 	}
-	return &dirCache[T]{x: x, steps: steps, batch: B, gates: gates, states: states, cells: cells, hn: hnBuf}
+	return &dirCache[T]{x: x, steps: steps, batch: B, gates: gates, states: states, cells: cells, hn: hnBuf, whh: w, wmask: wmask}
 }
 
 // inputBias is the bias added to the input projection: b_ih, and b_hh too
@@ -618,7 +641,7 @@ func (p *rnnDir[T]) backward(cfg *RNNConfig, c *dirCache[T], lengths []int, off,
 		}
 	}
 
-	whh := packRecurrent(p.whh.Data, false, GH, H, steps)
+	whh := packRecurrent(c.whh, false, GH, H, steps)
 	// sweep runs every step back for the batch rows [b0, b1) on at most procs
 	// cores. Its rows of dh, dc and their Prev buffers swap at each step, as
 	// the caller's do below.
@@ -730,7 +753,16 @@ func (p *rnnDir[T]) backward(cfg *RNNConfig, c *dirCache[T], lengths []int, off,
 		prevSlab = c.states[BH : (steps+1)*BH]
 	}
 	gemmOn(procs, true, false, GH, p.in, n, 1, dXW, GH, c.x, p.in, 1, p.wih.EnsureGrad(), p.in)
-	gemmOn(procs, true, false, GH, H, n, 1, dHW, GH, prevSlab, H, 1, p.whh.EnsureGrad(), H)
+	if c.wmask == nil {
+		gemmOn(procs, true, false, GH, H, n, 1, dHW, GH, prevSlab, H, 1, p.whh.EnsureGrad(), H)
+	} else { // through the dropped weights back to the kept ones
+		dw := make([]T, GH*H)
+		gemmOn(procs, true, false, GH, H, n, 1, dHW, GH, prevSlab, H, 0, dw, H)
+		gw := p.whh.EnsureGrad()
+		for i, v := range dw {
+			gw[i] += v * c.wmask[i]
+		}
+	}
 	colSum(p.bih.EnsureGrad(), dXW, n, GH)
 	colSum(p.bhh.EnsureGrad(), dHW, n, GH)
 	if gr.dh0 != nil {

@@ -38,7 +38,7 @@ func TestErrors(t *testing.T) {
 		want []string // each a full error line
 	}{
 		{"bad_key.yaml", nil, []string{
-			`testdata/bad_key.yaml:4:3: model.hiden: unknown key; did you mean "hidden"? (known: bidirectional, cell, char, dropout, embedding, feature_embedding, forget_gate, hidden, layers, peephole, variational)`}},
+			`testdata/bad_key.yaml:4:3: model.hiden: unknown key; did you mean "hidden"? (known: bidirectional, cell, char, dropout, embedding, feature_embedding, forget_gate, hidden, layers, peephole, variational, weight_dropout)`}},
 		{"bad_type.yaml", nil, []string{
 			`testdata/bad_type.yaml:6:11: train.epochs: want an integer, got "many"`}},
 		{"missing_file.yaml", nil, []string{
@@ -62,7 +62,7 @@ func TestErrors(t *testing.T) {
 		{"ok.yaml", []string{"model.hidden=abc"}, []string{
 			`--set model.hidden=abc:1:14: model.hidden: want an integer, got "abc"`}},
 		{"ok.yaml", []string{"model.hiddn=3"}, []string{
-			`--set model.hiddn=3:1:1: model.hiddn: unknown key; did you mean "hidden"? (known: bidirectional, cell, char, dropout, embedding, feature_embedding, forget_gate, hidden, layers, peephole, variational)`}},
+			`--set model.hiddn=3:1:1: model.hiddn: unknown key; did you mean "hidden"? (known: bidirectional, cell, char, dropout, embedding, feature_embedding, forget_gate, hidden, layers, peephole, variational, weight_dropout)`}},
 		{"ok.yaml", []string{"model.hidden"}, []string{
 			`--set model.hidden: want KEY=VALUE, such as model.hidden=256`}},
 		{"ok.yaml", []string{"train.lr=0"}, []string{

@@ -102,8 +102,11 @@ type Model struct {
 	Bidirectional    bool    `yaml:"bidirectional" doc:"read the sequence both ways"`
 	Dropout          float64 `yaml:"dropout" doc:"dropout on embeddings, between layers and on the encoder output" min:"0" max:"0.95"`
 	Variational      bool    `yaml:"variational" doc:"one dropout mask shared over time steps"`
-	Peephole         bool    `yaml:"peephole" doc:"LSTM peephole connections"`
-	ForgetGate       bool    `yaml:"forget_gate" doc:"LSTM forget gate (false: the original 1997 cell)"`
+	// WeightDropout drops recurrent weights (DropConnect on W_hh, AWD-LSTM's
+	// regulariser of the recurrence), one mask per batch.
+	WeightDropout float64 `yaml:"weight_dropout,omitempty" doc:"probability of dropping each recurrent weight, one mask per batch (AWD-LSTM)" min:"0" max:"0.95"`
+	Peephole      bool    `yaml:"peephole" doc:"LSTM peephole connections"`
+	ForgetGate    bool    `yaml:"forget_gate" doc:"LSTM forget gate (false: the original 1997 cell)"`
 	// Char adds character-level word features: a bidirectional recurrent layer
 	// reads each word's characters and its final states join the word
 	// embedding, so words never seen in training still get a representation.

@@ -81,7 +81,7 @@ func (r *Recipe) RNNConfig() nn.RNNConfig {
 	cell, _ := nn.ParseCell(m.Cell)
 	return nn.RNNConfig{
 		Cell: cell, InputSize: m.Embedding, HiddenSize: m.Hidden, Layers: m.Layers,
-		Bidirectional: m.Bidirectional, Dropout: m.Dropout, Variational: m.Variational,
+		Bidirectional: m.Bidirectional, Dropout: m.Dropout, Variational: m.Variational, WeightDropout: m.WeightDropout,
 		NoForgetGate: !m.ForgetGate, Peephole: m.Peephole,
 	}
 }

@@ -150,6 +150,9 @@ func checkGradients(t *testing.T, cfg nn.RNNConfig) {
 	if cfg.Layers > 1 && cfg.Dropout == 0 {
 		cfg.Dropout = 0.3 // dropout between layers is part of the stack's backward pass
 	}
+	if cfg.Layers > 1 && cfg.WeightDropout == 0 {
+		cfg.WeightDropout = 0.3 // and so is weight dropout, when there is any
+	}
 	r := newRNN[float64](t, cfg, 2)
 	p := newProblem(cfg, 2)
 	wrng := rand.New(rand.NewPCG(2, 4))
