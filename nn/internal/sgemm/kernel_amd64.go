@@ -20,6 +20,21 @@ func kernelAVX2Set(k int, a *float32, b *float32, c *float32, ldc int, bias *flo
 //go:noescape
 func kernelAVX2SetBias(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
 
+// kernelAVX512 is kernelAVX2 (the 6×16 tile, C += A·B) with AVX-512.
+//
+//go:noescape
+func kernelAVX512(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512Set is kernelAVX512 storing A·B over the tile instead of adding it.
+//
+//go:noescape
+func kernelAVX512Set(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512SetBias is kernelAVX512 storing A·B plus the 16 biases at bias in every row of the tile.
+//
+//go:noescape
+func kernelAVX512SetBias(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
 // kernelAVX2R5 is kernelAVX2 for the first 5 rows of the tile.
 //
 //go:noescape
@@ -34,6 +49,21 @@ func kernelAVX2SetR5(k int, a *float32, b *float32, c *float32, ldc int, bias *f
 //
 //go:noescape
 func kernelAVX2SetBiasR5(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512R5 is kernelAVX512 for the first 5 rows of the tile.
+//
+//go:noescape
+func kernelAVX512R5(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512SetR5 is kernelAVX512Set for the first 5 rows of the tile.
+//
+//go:noescape
+func kernelAVX512SetR5(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512SetBiasR5 is kernelAVX512SetBias for the first 5 rows of the tile.
+//
+//go:noescape
+func kernelAVX512SetBiasR5(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
 
 // kernelAVX2R4 is kernelAVX2 for the first 4 rows of the tile.
 //
@@ -50,6 +80,21 @@ func kernelAVX2SetR4(k int, a *float32, b *float32, c *float32, ldc int, bias *f
 //go:noescape
 func kernelAVX2SetBiasR4(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
 
+// kernelAVX512R4 is kernelAVX512 for the first 4 rows of the tile.
+//
+//go:noescape
+func kernelAVX512R4(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512SetR4 is kernelAVX512Set for the first 4 rows of the tile.
+//
+//go:noescape
+func kernelAVX512SetR4(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512SetBiasR4 is kernelAVX512SetBias for the first 4 rows of the tile.
+//
+//go:noescape
+func kernelAVX512SetBiasR4(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
 // kernelAVX2R3 is kernelAVX2 for the first 3 rows of the tile.
 //
 //go:noescape
@@ -64,6 +109,21 @@ func kernelAVX2SetR3(k int, a *float32, b *float32, c *float32, ldc int, bias *f
 //
 //go:noescape
 func kernelAVX2SetBiasR3(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512R3 is kernelAVX512 for the first 3 rows of the tile.
+//
+//go:noescape
+func kernelAVX512R3(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512SetR3 is kernelAVX512Set for the first 3 rows of the tile.
+//
+//go:noescape
+func kernelAVX512SetR3(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512SetBiasR3 is kernelAVX512SetBias for the first 3 rows of the tile.
+//
+//go:noescape
+func kernelAVX512SetBiasR3(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
 
 // kernelAVX2R2 is kernelAVX2 for the first 2 rows of the tile.
 //
@@ -80,6 +140,21 @@ func kernelAVX2SetR2(k int, a *float32, b *float32, c *float32, ldc int, bias *f
 //go:noescape
 func kernelAVX2SetBiasR2(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
 
+// kernelAVX512R2 is kernelAVX512 for the first 2 rows of the tile.
+//
+//go:noescape
+func kernelAVX512R2(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512SetR2 is kernelAVX512Set for the first 2 rows of the tile.
+//
+//go:noescape
+func kernelAVX512SetR2(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512SetBiasR2 is kernelAVX512SetBias for the first 2 rows of the tile.
+//
+//go:noescape
+func kernelAVX512SetBiasR2(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
 // kernelAVX2R1 is kernelAVX2 for the first 1 rows of the tile.
 //
 //go:noescape
@@ -94,6 +169,21 @@ func kernelAVX2SetR1(k int, a *float32, b *float32, c *float32, ldc int, bias *f
 //
 //go:noescape
 func kernelAVX2SetBiasR1(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512R1 is kernelAVX512 for the first 1 rows of the tile.
+//
+//go:noescape
+func kernelAVX512R1(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512SetR1 is kernelAVX512Set for the first 1 rows of the tile.
+//
+//go:noescape
+func kernelAVX512SetR1(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512SetBiasR1 is kernelAVX512SetBias for the first 1 rows of the tile.
+//
+//go:noescape
+func kernelAVX512SetBiasR1(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
 
 // packTransAVX2 sets dst[l*16+j] = src[j*ldb+l] for j < 16 and l < kb, kb a multiple of 8:
 // a panel of op(B) from sixteen stored rows of B.

@@ -450,3 +450,44 @@ func kernelGo(k int, a, b, c []float32, ldc int, add bool, bias []float32, rows 
 		}
 	}
 }
+
+// agrees reports whether kern computes the Go kernel's tiles, bit for bit and
+// without writing outside the rows it is given, for every number of rows and
+// every mode, with k long enough for an unrolled loop and its tail. The
+// values are small multiples of 1/4, so every sum is exact in any order and
+// any correct kernel gives the same bits. It is cheap enough (microseconds) to
+// run before trusting a kernel that cannot be tested where it was built.
+func agrees(kern kernel) bool {
+	const k = 11
+	a, b, bias := make([]float32, k*mr), make([]float32, k*nr), make([]float32, nr)
+	for i := range a {
+		a[i] = float32(i%7-3) / 4
+	}
+	for i := range b {
+		b[i] = float32(i%5-2) / 4
+	}
+	for i := range bias {
+		bias[i] = float32(i%3 - 1)
+	}
+	for rows := 1; rows <= mr; rows++ {
+		for mode := range 3 {
+			want, got := make([]float32, (mr+1)*nr), make([]float32, (mr+1)*nr)
+			for i := range want {
+				want[i] = float32(i%9 - 4) // C's old values, and guards past the rows
+				got[i] = want[i]
+			}
+			var bs []float32
+			if mode == 2 {
+				bs = bias
+			}
+			kernelGo(k, a, b, want, nr, mode == 0, bs, rows)
+			kern(k, a, b, got, nr, mode == 0, bs, rows)
+			for i := range want {
+				if got[i] != want[i] {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}

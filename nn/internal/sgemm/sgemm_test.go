@@ -274,3 +274,32 @@ func BenchmarkPackB(b *testing.B) {
 		})
 	}
 }
+
+// TestAgrees: the check that guards the AVX-512 kernel passes every kernel this
+// CPU runs, and fails a kernel one rounding off in one element, one that writes
+// past its rows, and one that ignores the bias.
+func TestAgrees(t *testing.T) {
+	for name, kern := range kernels() {
+		if !agrees(kern) {
+			t.Errorf("kernel %s disagrees with the Go kernel", name)
+		}
+	}
+	bad := map[string]kernel{
+		"off by one ulp": func(k int, a, b, c []float32, ldc int, add bool, bias []float32, rows int) {
+			kernelGo(k, a, b, c, ldc, add, bias, rows)
+			c[(rows-1)*ldc+5] = math.Nextafter32(c[(rows-1)*ldc+5], 100)
+		},
+		"writes past its rows": func(k int, a, b, c []float32, ldc int, add bool, bias []float32, rows int) {
+			kernelGo(k, a, b, c, ldc, add, bias, rows)
+			c[rows*ldc] = 0
+		},
+		"no bias": func(k int, a, b, c []float32, ldc int, add bool, bias []float32, rows int) {
+			kernelGo(k, a, b, c, ldc, add, nil, rows)
+		},
+	}
+	for name, kern := range bad {
+		if agrees(kern) {
+			t.Errorf("a kernel that %s passes", name)
+		}
+	}
+}

@@ -1,4 +1,5 @@
-// Command gen writes the AVX2+FMA SGEMM micro-kernel of package sgemm with avo.
+// Command gen writes the AVX2+FMA and AVX-512 SGEMM micro-kernels of package
+// sgemm with avo.
 // Run it through `go generate ./nn/internal/sgemm`.
 package main
 
@@ -30,60 +31,30 @@ func main() {
 		kernel("kernelAVX2"+suffix, rows, true, false)
 		kernel("kernelAVX2Set"+suffix, rows, false, false)
 		kernel("kernelAVX2SetBias"+suffix, rows, false, true)
+		kernel512("kernelAVX512"+suffix, rows, true, false)
+		kernel512("kernelAVX512Set"+suffix, rows, false, false)
+		kernel512("kernelAVX512SetBias"+suffix, rows, false, true)
 	}
 	transpose()
 	Generate()
 }
 
-// kernel emits the micro-kernel for the first rows rows of a tile: with add,
-// C += A·B; without, C = A·B (C is not read: the first block of a product with
-// beta 0), plus a row vector of sixteen biases with bias. All share one
+// kernel emits the AVX2 micro-kernel for the first rows rows of a tile: with
+// add, C += A·B; without, C = A·B (C is not read: the first block of a product
+// with beta 0), plus a row vector of sixteen biases with bias. All share one
 // signature (bias unused but in the bias kernels), so that Go can pick them
 // from a table.
 func kernel(name string, rows int, add, bias bool) {
-	TEXT(name, NOSPLIT, "func(k int, a, b, c *float32, ldc int, bias *float32)")
-	Pragma("noescape")
-	switch {
-	case add && rows == mr:
-		Doc(
-			fmt.Sprintf("%s adds A·B to the %d×%d tile of C at c (row stride ldc floats),", name, mr, nr),
-			fmt.Sprintf("where a holds k packed columns of %d values of A and b k packed rows of %d values of B.", mr, nr),
-		)
-	case rows < mr:
-		Doc(fmt.Sprintf("%s is %s for the first %d rows of the tile.", name, name[:len(name)-2], rows))
-	case bias:
-		Doc(fmt.Sprintf("%s is kernelAVX2 storing A·B plus the %d biases at bias in every row of the tile.", name, nr))
-	default:
-		Doc(fmt.Sprintf("%s is kernelAVX2 storing A·B over the tile instead of adding it.", name))
-	}
-	k := Load(Param("k"), GP64())
-	a := Mem{Base: Load(Param("a"), GP64())}
-	b := Mem{Base: Load(Param("b"), GP64())}
-	c := Mem{Base: Load(Param("c"), GP64())}
-	ldc := Load(Param("ldc"), GP64())
-	SHLQ(U8(2), ldc)
-
-	{
-		// The tile's rows are a row of C apart and usually not in cache: ask
-		// for them now, so that they arrive while the loop runs (to be read
-		// and written, or only written: either way the line must come in).
-		p := GP64()
-		MOVQ(c.Base, p)
-		for i := 0; i < rows; i++ {
-			PREFETCHT0(Mem{Base: p})
-			PREFETCHT0(Mem{Base: p, Disp: 4*nr - 4})
-			if i < rows-1 {
-				ADDQ(ldc, p)
-			}
-		}
-	}
-
+	header(name, "kernelAVX2", rows, add, bias,
+		fmt.Sprintf("%s adds A·B to the %d×%d tile of C at c (row stride ldc floats),", name, mr, nr),
+		fmt.Sprintf("where a holds k packed columns of %d values of A and b k packed rows of %d values of B.", mr, nr))
+	k, a, b, c, ldc := operands(rows)
 	acc := make([]VecVirtual, 2*rows)
 	for i := range acc {
 		acc[i] = YMM()
 		VXORPS(acc[i], acc[i], acc[i])
 	}
-	step := func(p int) {
+	loop(name, k, a, b, func(p int) {
 		b0, b1 := YMM(), YMM()
 		VMOVUPS(b.Offset(4*nr*p), b0)
 		VMOVUPS(b.Offset(4*nr*p+32), b1)
@@ -93,31 +64,7 @@ func kernel(name string, rows int, add, bias bool) {
 			VFMADD231PS(b0, t, acc[2*i])
 			VFMADD231PS(b1, t, acc[2*i+1])
 		}
-	}
-
-	Comment("Unrolled main loop over k.")
-	Label(name + "_unrolled")
-	CMPQ(k, U32(unroll))
-	JL(LabelRef(name + "_tail"))
-	for p := 0; p < unroll; p++ {
-		step(p)
-	}
-	ADDQ(U32(4*mr*unroll), a.Base)
-	ADDQ(U32(4*nr*unroll), b.Base)
-	SUBQ(U32(unroll), k)
-	JMP(LabelRef(name + "_unrolled"))
-
-	Label(name + "_tail")
-	TESTQ(k, k)
-	JE(LabelRef(name + "_store"))
-	step(0)
-	ADDQ(U32(4*mr), a.Base)
-	ADDQ(U32(4*nr), b.Base)
-	DECQ(k)
-	JMP(LabelRef(name + "_tail"))
-
-	Comment("C (+)= A·B, row by row.")
-	Label(name + "_store")
+	})
 	if bias {
 		bp := Mem{Base: Load(Param("bias"), GP64())}
 		b0, b1 := YMM(), YMM()
@@ -141,6 +88,128 @@ func kernel(name string, rows int, add, bias bool) {
 	}
 	VZEROUPPER()
 	RET()
+}
+
+// kernel512 emits the AVX-512 micro-kernel of the same tile, packing and modes
+// as kernel: a row of the tile's sixteen columns is one ZMM register, so a
+// step over k is one load of B and one FMA per row. Even and odd steps of k
+// add into separate accumulators, summed at the end, so that twelve FMAs are
+// in flight, enough to keep two FMA units busy through their latency. Only
+// AVX-512F instructions are used.
+func kernel512(name string, rows int, add, bias bool) {
+	header(name, "kernelAVX512", rows, add, bias,
+		fmt.Sprintf("%s is kernelAVX2 (the %d×%d tile, C += A·B) with AVX-512.", name, mr, nr))
+	k, a, b, c, ldc := operands(rows)
+	var acc [2][]VecVirtual // [parity of the step][row]
+	for s := range acc {
+		acc[s] = make([]VecVirtual, rows)
+		for i := range acc[s] {
+			acc[s][i] = ZMM()
+			VPXORD(acc[s][i], acc[s][i], acc[s][i])
+		}
+	}
+	loop(name, k, a, b, func(p int) {
+		bv := ZMM()
+		VMOVUPS(b.Offset(4*nr*p), bv)
+		for i := 0; i < rows; i++ {
+			t := ZMM()
+			VBROADCASTSS(a.Offset(4*(mr*p+i)), t)
+			VFMADD231PS(bv, t, acc[p%2][i])
+		}
+	})
+	for i := 0; i < rows; i++ {
+		VADDPS(acc[1][i], acc[0][i], acc[0][i])
+	}
+	if bias {
+		bp := Mem{Base: Load(Param("bias"), GP64())}
+		bv := ZMM()
+		VMOVUPS(bp, bv)
+		for i := 0; i < rows; i++ {
+			VADDPS(bv, acc[0][i], acc[0][i])
+		}
+	}
+	for i := 0; i < rows; i++ {
+		if add {
+			VADDPS(c, acc[0][i], acc[0][i])
+		}
+		VMOVUPS(acc[0][i], c)
+		if i < rows-1 {
+			ADDQ(ldc, c.Base)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// header starts a kernel of the set whose full-tile adding kernel is base; doc
+// documents that one, the others say how they differ from it.
+func header(name, base string, rows int, add, bias bool, doc ...string) {
+	TEXT(name, NOSPLIT, "func(k int, a, b, c *float32, ldc int, bias *float32)")
+	Pragma("noescape")
+	switch {
+	case add && rows == mr:
+		Doc(doc...)
+	case rows < mr:
+		Doc(fmt.Sprintf("%s is %s for the first %d rows of the tile.", name, name[:len(name)-2], rows))
+	case bias:
+		Doc(fmt.Sprintf("%s is %s storing A·B plus the %d biases at bias in every row of the tile.", name, base, nr))
+	default:
+		Doc(fmt.Sprintf("%s is %s storing A·B over the tile instead of adding it.", name, base))
+	}
+}
+
+// operands loads the kernel's arguments, ldc in bytes, and prefetches the
+// tile's rows of C.
+func operands(rows int) (k Register, a, b, c Mem, ldc Register) {
+	k = Load(Param("k"), GP64())
+	a = Mem{Base: Load(Param("a"), GP64())}
+	b = Mem{Base: Load(Param("b"), GP64())}
+	c = Mem{Base: Load(Param("c"), GP64())}
+	ldc = Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+
+	// The tile's rows are a row of C apart and usually not in cache: ask for
+	// them now, so that they arrive while the loop runs (to be read and
+	// written, or only written: either way the line must come in).
+	p := GP64()
+	MOVQ(c.Base, p)
+	for i := 0; i < rows; i++ {
+		PREFETCHT0(Mem{Base: p})
+		PREFETCHT0(Mem{Base: p, Disp: 4*nr - 4})
+		if i < rows-1 {
+			ADDQ(ldc, p)
+		}
+	}
+	return k, a, b, c, ldc
+}
+
+// loop emits the loop over k: unroll steps at a time (step(p) for p < unroll,
+// reading A and B at offset p), then one at a time (step(0)), and then the
+// label name_store, where the caller's store follows.
+func loop(name string, k Register, a, b Mem, step func(p int)) {
+	Comment("Unrolled main loop over k.")
+	Label(name + "_unrolled")
+	CMPQ(k, U32(unroll))
+	JL(LabelRef(name + "_tail"))
+	for p := 0; p < unroll; p++ {
+		step(p)
+	}
+	ADDQ(U32(4*mr*unroll), a.Base)
+	ADDQ(U32(4*nr*unroll), b.Base)
+	SUBQ(U32(unroll), k)
+	JMP(LabelRef(name + "_unrolled"))
+
+	Label(name + "_tail")
+	TESTQ(k, k)
+	JE(LabelRef(name + "_store"))
+	step(0)
+	ADDQ(U32(4*mr), a.Base)
+	ADDQ(U32(4*nr), b.Base)
+	DECQ(k)
+	JMP(LabelRef(name + "_tail"))
+
+	Comment("C (+)= A·B, row by row.")
+	Label(name + "_store")
 }
 
 // transpose emits packTransAVX2, the packing of sixteen stored rows of B (B
