@@ -43,6 +43,9 @@ func (e *Encoder) Freeze(on bool) {
 	}
 }
 
+// Frozen reports whether inference runs through an nn.Lookup (Freeze).
+func (e *Encoder) Frozen() bool { return e.lookup != nil }
+
 // NewEncoder builds the encoder of recipe r for the input vocabularies.
 func NewEncoder(r *recipes.Recipe, v pipeline.Vocabs, rng *rand.Rand) (*Encoder, error) {
 	return NewEncoderWith(r, v, 0, rng)

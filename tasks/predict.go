@@ -206,10 +206,6 @@ type PredictOptions struct {
 // does not wait for the file; memory stays bounded by three record batches
 // of the input (predicted, queued, being encoded), whatever its size.
 func Predict(task Task, src pipeline.Source, tok *pipeline.Tokenizer, v pipeline.Vocabs, w RowWriter, opt PredictOptions) (rows int64, err error) {
-	if f, ok := task.(Freezer); ok {
-		f.Freeze(true)
-		defer f.Freeze(false)
-	}
 	popts := []pipeline.Option{pipeline.WithMaxLineBytes(opt.Limits.LineBytes())}
 	if opt.Progress != nil {
 		popts = append(popts, pipeline.WithProgress(opt.Progress))

@@ -176,6 +176,9 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 	if err := best.Load(filepath.Join(dir, BestDir), false); err != nil {
 		return nil, err
 	}
+	if f, ok := best.(Freezer); ok {
+		f.Freeze(true) // the best model only evaluates and predicts from here
+	}
 	if data.Test != nil {
 		if out.Test, err = best.Evaluate(EvalBatches(data.Test, r)); err != nil {
 			return nil, fmt.Errorf("test evaluation: %w", err)
@@ -327,8 +330,9 @@ type Loaded struct {
 	Tok    *pipeline.Tokenizer
 }
 
-// LoadRun opens the run in dir with its best weights. Only files inside dir are
-// read: its recipe.yaml, vocab/ and checkpoints/best.
+// LoadRun opens the run in dir with its best weights, for inference: the task
+// is frozen (Freezer). Only files inside dir are read: its recipe.yaml, vocab/
+// and checkpoints/best.
 func LoadRun(dir string, reg *Registry, dataRoot string) (*Loaded, error) {
 	rp := filepath.Join(dir, RecipeFile)
 	if _, err := os.Stat(rp); err != nil {
@@ -361,6 +365,9 @@ func LoadRun(dir string, reg *Registry, dataRoot string) (*Loaded, error) {
 			err = fmt.Errorf("%w; the model folder is damaged, or its files come from different runs: copy it again from where it came from, or retrain", err)
 		}
 		return nil, err
+	}
+	if f, ok := task.(Freezer); ok {
+		f.Freeze(true)
 	}
 	return &Loaded{Dir: dir, Recipe: r, Task: task, Vocabs: v, Tok: tok}, nil
 }

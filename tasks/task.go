@@ -106,9 +106,9 @@ type GenerateOptions struct {
 	Beam int
 }
 
-// Freezer is implemented by tasks whose predictions get faster when they are
-// told the weights will not change (Encoder.Freeze): Predict freezes the task
-// while it runs.
+// Freezer is implemented by tasks whose inference gets faster when they are
+// told the weights will not change (Encoder.Freeze). LoadRun freezes the runs it
+// loads, and Run the best model it tests and predicts with.
 type Freezer interface {
 	Freeze(on bool)
 }

@@ -40,6 +40,15 @@ func reverseModel(t *testing.T) (*Task, *tasks.Loaded, *tasks.RunResult) {
 	return trained.Task.(*Task), trained, trainRes
 }
 
+// TestLoadRunFrozen: a loaded run is for inference, so its encoder is frozen
+// (its predictions go through an nn.Lookup).
+func TestLoadRunFrozen(t *testing.T) {
+	task, _, _ := reverseModel(t)
+	if !task.enc.Frozen() {
+		t.Error("the encoder of a loaded run is not frozen")
+	}
+}
+
 // sources builds a decoding batch of random digit strings of 3 to 12 digits.
 func sources(t *testing.T, v *pipeline.Vocab, n int, seed uint64) *pipeline.Batch {
 	rng := rand.New(rand.NewPCG(seed, 1))
