@@ -35,11 +35,9 @@ func (e *Embedding[T]) Forward(tp *Tape, ids []int32, shape ...int) *Tensor[T] {
 	if numel(shape) != len(ids) {
 		panic(fmt.Sprintf("nn: Embedding: shape %v does not hold %d ids", shape, len(ids)))
 	}
+	e.checkIDs(ids)
 	out := NewTensor[T](append(append([]int(nil), shape...), e.Dim)...)
 	for i, id := range ids {
-		if id < 0 || int(id) >= e.Vocab {
-			panic(fmt.Sprintf("nn: Embedding %s: id %d at position %d outside [0, %d)", e.W.Name, id, i, e.Vocab))
-		}
 		copy(out.Data[i*e.Dim:(i+1)*e.Dim], e.W.Data[int(id)*e.Dim:(int(id)+1)*e.Dim])
 	}
 	tp.Record(func() {
@@ -58,4 +56,13 @@ func (e *Embedding[T]) Forward(tp *Tape, ids []int32, shape ...int) *Tensor[T] {
 		}
 	})
 	return out
+}
+
+// checkIDs panics at the first id outside [0, Vocab).
+func (e *Embedding[T]) checkIDs(ids []int32) {
+	for i, id := range ids {
+		if id < 0 || int(id) >= e.Vocab {
+			panic(fmt.Sprintf("nn: Embedding %s: id %d at position %d outside [0, %d)", e.W.Name, id, i, e.Vocab))
+		}
+	}
 }

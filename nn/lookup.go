@@ -51,11 +51,7 @@ func (l *Lookup[T]) Forward(ids []int32, steps, B int, lengths []int, init State
 	if len(ids) != steps*B {
 		panic(fmt.Sprintf("nn: Lookup: %d ids for [%d, %d]", len(ids), steps, B))
 	}
-	for i, id := range ids {
-		if id < 0 || int(id) >= l.emb.Vocab {
-			panic(fmt.Sprintf("nn: Lookup %s: id %d at position %d outside [0, %d)", l.emb.W.Name, id, i, l.emb.Vocab))
-		}
-	}
+	l.emb.checkIDs(ids)
 	first := make([]gather[T], len(l.tables))
 	for d, t := range l.tables {
 		first[d] = gather[T]{table: t.table, ids: ids}

@@ -68,6 +68,16 @@ func TestLookup(t *testing.T) {
 			if !l.Built() {
 				t.Fatal("no table after 96 tokens of a 50-row vocabulary")
 			}
+			func() {
+				defer func() {
+					if recover() == nil {
+						t.Error("an id past the vocabulary did not panic")
+					}
+				}()
+				ids := make([]int32, steps*B)
+				ids[5] = V
+				l.Forward(ids, steps, B, lengths, init)
+			}()
 		})
 	}
 }
