@@ -21,6 +21,9 @@ var benchShapes = []struct {
 	{"classifier/GRU-128-256", nn.RNNConfig{Cell: nn.GRU, InputSize: 128, HiddenSize: 256}, 64, 64},
 	{"lm/LSTM-256-512", nn.RNNConfig{Cell: nn.LSTM, InputSize: 256, HiddenSize: 512}, 32, 35},
 	{"seq2seq-encoder/GRU-128-256", nn.RNNConfig{Cell: nn.GRU, InputSize: 128, HiddenSize: 256}, 32, 20},
+	// The names-lm recipe's stack, whose training draws a weight dropout mask
+	// for each layer's 1M recurrent weights at every pass.
+	{"names-lm/LSTM-64-512x2-wdrop", nn.RNNConfig{Cell: nn.LSTM, InputSize: 64, HiddenSize: 512, Layers: 2, Dropout: 0.3, WeightDropout: 0.4}, 32, 9},
 }
 
 func BenchmarkRNNTrain(b *testing.B) {
@@ -39,11 +42,15 @@ func BenchmarkRNNTrain(b *testing.B) {
 			}
 			w := nn.NewTensor[float32](s.T, s.B, s.cfg.OutputSize())
 			nn.Normal(w.Data, 1, rng)
+			var drop *rand.Rand // training mode, for the shapes with dropout
+			if s.cfg.Dropout > 0 || s.cfg.WeightDropout > 0 {
+				drop = rng
+			}
 			for b.Loop() {
 				nn.ZeroGrads(r.Params())
 				x.Grad = nil
 				tp := new(nn.Tape)
-				out, _ := r.Forward(tp, x, lengths, nn.State[float32]{}, nil)
+				out, _ := r.Forward(tp, x, lengths, nn.State[float32]{}, drop)
 				nn.Backward(tp, nntest.WeightedSum(tp, []*nn.Tensor[float32]{out}, [][]float32{w.Data}))
 			}
 			b.ReportMetric(float64(s.B*s.T*b.N)/b.Elapsed().Seconds(), "tokens/s")
