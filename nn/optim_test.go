@@ -3,6 +3,7 @@ package nn_test
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/seqkit/seqkit/nn"
@@ -115,6 +116,9 @@ func TestOptimizerStateResume(t *testing.T) {
 		"adamw": func(ps []*nn.Tensor[float64]) nn.Stateful[float64] {
 			return nn.NewAdamW(ps, nn.AdamConfig{WeightDecay: 0.01})
 		},
+		"adam-ema": func(ps []*nn.Tensor[float64]) nn.Stateful[float64] {
+			return nn.NewEMA(nn.NewAdam(ps, nn.AdamConfig{}), ps, 0.5)
+		},
 	}
 	grad := func(p *nn.Tensor[float64], step int) {
 		for i := range p.Data {
@@ -161,6 +165,11 @@ func TestOptimizerStateResume(t *testing.T) {
 					t.Fatalf("resumed %v, uninterrupted %v", second.Data, whole.Data)
 				}
 			}
+			for k, s := range o.State() {
+				if r := o2.State()[k]; !slices.Equal(s.Data, r.Data) {
+					t.Errorf("state %s: resumed %v, uninterrupted %v", s.Name, r.Data, s.Data)
+				}
+			}
 		})
 	}
 }
@@ -187,5 +196,44 @@ func TestReduceOnPlateauJSON(t *testing.T) {
 	}
 	if a.LR(0) != 0.25 {
 		t.Fatalf("rate %v, want 0.25 after two reductions", a.LR(0))
+	}
+}
+
+// TestEMA follows the average of weights that plain SGD moves by one a step
+// (w_t = t): a_t = a_{t-1} + (1-d_t)(t - a_{t-1}) with d_t = min(0.9, t/(9+t)).
+func TestEMA(t *testing.T) {
+	w := param(0)
+	w.Name = "w"
+	w.EnsureGrad()
+	e := nn.NewEMA(nn.NewSGD([]*nn.Tensor[float64]{w}, nn.SGDConfig{}), []*nn.Tensor[float64]{w}, 0.9)
+	a := 0.0
+	for step := 1; step <= 30; step++ {
+		w.Grad[0] = -1
+		e.Step(1)
+		d := min(0.9, float64(step)/float64(9+step))
+		a += (1 - d) * (float64(step) - a)
+	}
+	if w.Data[0] != 30 {
+		t.Fatalf("weight %v after 30 steps, want 30", w.Data[0])
+	}
+	e.Use(true)
+	e.Use(true) // twice is once
+	if math.Abs(w.Data[0]-a) > 1e-12 {
+		t.Errorf("average %v, want %v", w.Data[0], a)
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("a step while the averages are in use did not panic")
+			}
+		}()
+		e.Step(1)
+	}()
+	e.Use(false)
+	if w.Data[0] != 30 {
+		t.Errorf("weight %v after Use(false), want 30 back", w.Data[0])
+	}
+	if st := e.State(); len(st) != 2 || st[1].Name != "ema/w" || math.Abs(st[1].Data[0]-a) > 1e-12 {
+		t.Errorf("state %v, want sgd.started and ema/w = %v", st, a)
 	}
 }

@@ -170,6 +170,9 @@ type Train struct {
 	Decay     float64  `yaml:"weight_decay,omitempty" doc:"weight decay (L2 for adam and sgd, decoupled for adamw)" min:"0"`
 	Schedule  Schedule `yaml:"schedule" doc:"learning-rate schedule"`
 	Clip      float64  `yaml:"clip" doc:"clip gradients to this global L2 norm (0: off)" min:"0"`
+	// EMA evaluates and keeps a moving average of the weights instead of the
+	// last ones (nn.EMA).
+	EMA float64 `yaml:"ema,omitempty" doc:"evaluate and keep an exponential moving average of the weights with this decay, e.g. 0.999 (0: off)" min:"0" max:"0.99999"`
 	// SkipNonFinite leaves out a batch whose loss or gradient norm is NaN or
 	// infinite instead of stopping the run; each one is a line of metrics.jsonl.
 	SkipNonFinite bool      `yaml:"skip_nonfinite,omitempty" doc:"leave out a batch whose loss or gradients are NaN or infinite (counted, and named in metrics.jsonl) instead of stopping the run"`

@@ -200,6 +200,7 @@ type Core struct {
 	RNG  *rand.Rand
 	pcg  *rand.PCG
 	opt  nn.Stateful[float32]
+	ema  *nn.EMA[float32] // the average of the weights (train.ema); nil without
 	clip float64
 }
 
@@ -227,7 +228,21 @@ func NewCore(r *recipes.Recipe, params []*nn.Tensor[float32]) (*Core, error) {
 	default:
 		return nil, fmt.Errorf("tasks: unknown optimizer %q", t.Optimizer)
 	}
+	if t.EMA > 0 {
+		c.ema = nn.NewEMA(c.opt, params, t.EMA)
+		c.opt = c.ema
+	}
 	return c, nil
+}
+
+// Average(true) lends the weights the values of their moving average
+// (train.ema), which dev evaluation and the best checkpoint use; Average(false)
+// gives them back their own, for training to go on. Without train.ema both do
+// nothing.
+func (c *Core) Average(on bool) {
+	if c.ema != nil {
+		c.ema.Use(on)
+	}
 }
 
 // ErrDiverged reports a loss or gradient that is not a finite number.

@@ -113,6 +113,13 @@ type Freezer interface {
 	Freeze(on bool)
 }
 
+// Averager is implemented by tasks that keep a moving average of their weights
+// (train.ema, [Core.Average]). The training loop evaluates dev and saves the best
+// checkpoint with Average(true), then trains on after Average(false).
+type Averager interface {
+	Average(on bool)
+}
+
 // Attender is implemented by tasks whose predictions attend over their input
 // (seq2seq): the attention weights behind the predictions of a batch.
 type Attender interface {

@@ -123,6 +123,9 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 	if total == 0 {
 		total = r.Train.Epochs * perEpoch
 	}
+	if _, ok := t.Task.(Averager); r.Train.EMA > 0 && !ok {
+		return nil, fmt.Errorf("tasks: train.ema: the %s task keeps no average of its weights; leave train.ema out", t.Task.Info().Name)
+	}
 	metricName, higher := t.metric()
 	st := loopState{}
 	sched := schedule(r, total, higher)
@@ -231,8 +234,19 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 		return nil
 	}
 	checkpoint := func() error { return written(writeCheckpoint()) }
+	// averaged runs f with the weights' moving average in their place
+	// (train.ema): dev scores and the best checkpoint are the average's.
+	averaged := func(f func() error) error {
+		if a, ok := t.Task.(Averager); ok {
+			a.Average(true)
+			defer a.Average(false)
+		}
+		return f()
+	}
 	saveBest := func() error {
-		return written(writeDir(filepath.Join(t.Dir, BestDir), func(tmp string) error { return t.Task.Save(tmp, false) }))
+		return averaged(func() error {
+			return written(writeDir(filepath.Join(t.Dir, BestDir), func(tmp string) error { return t.Task.Save(tmp, false) }))
+		})
 	}
 	var bestMetrics Metrics
 	// evaluate scores dev in epoch (counted from 1).
@@ -240,7 +254,11 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 		if t.Data.Dev == nil {
 			return nil
 		}
-		m, err := t.Task.Evaluate(EvalBatches(t.Data.Dev, r))
+		var m Metrics
+		err := averaged(func() (err error) {
+			m, err = t.Task.Evaluate(EvalBatches(t.Data.Dev, r))
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("dev evaluation at step %d: %w", st.Step, err)
 		}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -191,5 +192,64 @@ func TestWriteFailure(t *testing.T) {
 	res, err := (&tasks.Trainer{Recipe: r, Task: again, Data: d, Dir: dir, Resume: true}).Train(context.Background())
 	if err != nil || again.weights != float64(res.Steps) {
 		t.Fatalf("resume after the failure: %v, %v weights for %d steps", err, again.weights, res.Steps)
+	}
+}
+
+// averaging is a scripted task that keeps an average of its weights: it
+// records in which mode each call came.
+type averaging struct {
+	scripted
+	on    bool
+	calls []string
+}
+
+func (a *averaging) Average(on bool) { a.on = on }
+func (a *averaging) mode(call string) {
+	if a.on {
+		call += " averaged"
+	}
+	if len(a.calls) == 0 || a.calls[len(a.calls)-1] != call {
+		a.calls = append(a.calls, call)
+	}
+}
+func (a *averaging) TrainStep(b *pipeline.Batch, lr float64) (tasks.Step, error) {
+	a.mode("train")
+	return a.scripted.TrainStep(b, lr)
+}
+func (a *averaging) Evaluate(batches iter.Seq[*pipeline.Batch]) (tasks.Metrics, error) {
+	a.mode("evaluate")
+	return a.scripted.Evaluate(batches)
+}
+func (a *averaging) Save(dir string, resumable bool) error {
+	if resumable {
+		a.mode("checkpoint")
+	} else {
+		a.mode("best")
+	}
+	return a.scripted.Save(dir, resumable)
+}
+
+// TestEMA checks the loop's side of train.ema: dev is evaluated and the best
+// checkpoint saved with the averaged weights, while training steps and the
+// resumable checkpoint see the weights' own; a task without an average is
+// refused.
+func TestEMA(t *testing.T) {
+	r, d, dir := prepared(t, "train.epochs=2", "train.ema=0.99")
+	task := &averaging{scripted: scripted{dev: []float64{1, 2}}}
+	if _, err := (&tasks.Trainer{Recipe: r, Task: task, Data: d, Dir: dir}).Train(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"train", "evaluate averaged", "best averaged", "checkpoint",
+		"train", "evaluate averaged", "best averaged", "checkpoint"}
+	if !slices.Equal(task.calls, want) {
+		t.Errorf("calls %q, want %q", task.calls, want)
+	}
+	if task.on {
+		t.Error("training ended with the averages in the weights' place")
+	}
+	r, d, dir = prepared(t, "train.ema=0.99")
+	_, err := (&tasks.Trainer{Recipe: r, Task: &scripted{dev: []float64{1}}, Data: d, Dir: dir}).Train(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "train.ema") {
+		t.Errorf("a task without an average under train.ema: error %v", err)
 	}
 }

@@ -444,6 +444,9 @@ func (t *Task) Save(dir string, resumable bool) error {
 // Load implements tasks.Task.
 func (t *Task) Load(dir string, resumable bool) error { return t.core.Load(dir, resumable) }
 
+// Average implements [tasks.Averager].
+func (t *Task) Average(on bool) { t.core.Average(on) }
+
 // GenerateDefaults implements tasks.Generator with the recipe's settings.
 func (t *Task) GenerateDefaults() tasks.GenerateOptions {
 	return tasks.GenerateOptions{Num: t.opts.Samples, MaxLen: t.opts.MaxLen, Temperature: t.opts.Temperature,

@@ -1,7 +1,10 @@
 package generate_test
 
 import (
+	"bytes"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -138,5 +141,25 @@ func TestConditionalGeneration(t *testing.T) {
 	o.Condition = "Klingon"
 	if _, err := gen.Generate(o); err == nil || !strings.Contains(err.Error(), "Italian") {
 		t.Errorf("unknown condition: error %v, want one listing the known languages", err)
+	}
+}
+
+// TestEMA trains a small names-lm for one epoch with train.ema: the best
+// checkpoint holds the average, not the last weights, and scoring it again (the
+// run's test split is the dev split here) gives the dev NLL the loop recorded.
+func TestEMA(t *testing.T) {
+	dir := tasktest.NeedData(t, "names")
+	tmp := t.TempDir()
+	train := tasktest.Slice(t, dir+"/names.train.txt", tmp, "train.txt", 16, 0)
+	dev := tasktest.Slice(t, dir+"/names.dev.txt", tmp, "dev.txt", 8, 0)
+	res := tasktest.Run(t, registry(t), "names-lm", "data.train.path="+train, "data.dev.path="+dev,
+		"data.test.path="+dev, "train.epochs=1", "model.hidden=32", "model.layers=1", "train.ema=0.99")
+	if d, e := res.Dev["nll"], res.Test["nll"]; math.Abs(d-e) > 1e-5 {
+		t.Errorf("dev NLL %.6f while training, %.6f from the best checkpoint", d, e)
+	}
+	best, _ := os.ReadFile(filepath.Join(res.Dir, tasks.BestDir, tasks.ModelFile))
+	last, _ := os.ReadFile(filepath.Join(res.Dir, tasks.LastDir, tasks.ModelFile))
+	if len(best) == 0 || bytes.Equal(best, last) {
+		t.Errorf("the best checkpoint (%d bytes) holds the last weights, not their average", len(best))
 	}
 }

@@ -141,6 +141,9 @@ type shownSeq struct {
 // Freeze implements tasks.Freezer.
 func (t *Task) Freeze(on bool) { t.enc.Freeze(on) }
 
+// Average implements [tasks.Averager].
+func (t *Task) Average(on bool) { t.core.Average(on) }
+
 // Info implements tasks.Task. The main metric is exact match: the share of
 // sequences decoded exactly right.
 func (t *Task) Info() tasks.Info {

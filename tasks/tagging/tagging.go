@@ -123,6 +123,9 @@ type Task struct {
 // Freeze implements tasks.Freezer.
 func (t *Task) Freeze(on bool) { t.enc.Freeze(on) }
 
+// Average implements [tasks.Averager].
+func (t *Task) Average(on bool) { t.core.Average(on) }
+
 // Info implements tasks.Task.
 func (t *Task) Info() tasks.Info {
 	return tasks.Info{Name: "tagging", Version: "2", Metric: "f1", HigherIsBetter: true}
