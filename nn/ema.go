@@ -41,10 +41,14 @@ func (e *EMA[T]) Step(lr float64) {
 	d := min(e.Decay, (1+t)/(10+t))
 	w := T(1 - d)
 	for k, p := range e.params {
-		a := e.avg[k]
-		for i, v := range p.Data {
-			a[i] += w * (v - a[i])
-		}
+		// Shared among the cores as the optimizer's own loop is (elementwise,
+		// so the same bits either way).
+		parallelLarge(len(p.Data), func(lo, hi int) {
+			a := e.avg[k][lo:hi]
+			for i, v := range p.Data[lo:hi] {
+				a[i] += w * (v - a[i])
+			}
+		})
 	}
 }
 
