@@ -21,7 +21,9 @@ type EMA[T Float] struct {
 	saved  [][]T
 }
 
-// NewEMA returns opt with an average of params, which start as the params.
+// NewEMA returns opt with an average of params. The average starts from the
+// params as they are at the first Step, so weights loaded in between (seqkit
+// train --init-from) are where it starts, not the ones it was made with.
 func NewEMA[T Float](opt Stateful[T], params []*Tensor[T], decay float64) *EMA[T] {
 	e := &EMA[T]{Decay: decay, inner: opt, params: params, avg: make([][]T, len(params))}
 	for k, p := range params {
@@ -35,6 +37,11 @@ func NewEMA[T Float](opt Stateful[T], params []*Tensor[T], decay float64) *EMA[T
 func (e *EMA[T]) Step(lr float64) {
 	if e.saved != nil {
 		panic("nn: EMA.Step while the averages are in use")
+	}
+	if e.inner.Steps() == 0 {
+		for k, p := range e.params {
+			copy(e.avg[k], p.Data)
+		}
 	}
 	e.inner.Step(lr)
 	t := float64(e.inner.Steps() - 1)
