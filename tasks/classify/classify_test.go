@@ -69,8 +69,8 @@ train: {epochs: 4, lr: 0.003}
 
 // TestSentimentNGrams trains the mr-sentiment recipe with its n-gram layer on a
 // quarter of the training sentences for two epochs: it must clear chance by far,
-// and beat the same small model without the n-gram layer by far (measured: 67.9
-// against 54.3).
+// and beat the same small model without the n-gram layer by far (measured, with the
+// recipe's weight decay: 65.9 against 54.1).
 func TestSentimentNGrams(t *testing.T) {
 	dir := tasktest.NeedData(t, "mr")
 	tmp := t.TempDir()

@@ -72,7 +72,7 @@ func TestConditionedOn(t *testing.T) {
 	} {
 		t.Run(tc.column+"/"+tc.mode, func(t *testing.T) {
 			cols := fmt.Sprintf("{text: text, %s: %s}", tc.column, map[string]string{"vector": "vec", "label": "class"}[tc.column])
-			sets := []string{"task.condition=" + tc.mode, "model.hidden=32", "model.layers=1", "model.dropout=0", "model.weight_dropout=0",
+			sets := []string{"task.condition=" + tc.mode, "model.hidden=32", "model.layers=1", "model.dropout=0", "model.weight_dropout=0", "train.weight_decay=0",
 				"model.embedding=8", "train.epochs=3", "train.lr=0.01", "train.schedule.kind=constant", "task.samples=6"}
 			for split, path := range map[string]string{"train": train, "dev": dev, "test": dev} {
 				sets = append(sets, "data."+split+".path="+path, "data."+split+".columns="+cols, "data."+split+".format=jsonl")

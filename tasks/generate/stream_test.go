@@ -38,7 +38,7 @@ func TestStatefulBPTT(t *testing.T) {
 	writeCopyLines(t, train, 3000, 1)
 	writeCopyLines(t, dev, 400, 2)
 	reg := registry(t)
-	sets := []string{"train.bptt=4", "data.batch.size=16", "model.hidden=32", "model.layers=1", "model.dropout=0", "model.weight_dropout=0",
+	sets := []string{"train.bptt=4", "data.batch.size=16", "model.hidden=32", "model.layers=1", "model.dropout=0", "model.weight_dropout=0", "train.weight_decay=0",
 		"model.embedding=8", "train.epochs=3", "train.lr=0.01", "train.schedule.kind=constant", "task.samples=3", "task.max_len=30"}
 	for split, path := range map[string]string{"train": train, "dev": dev, "test": dev} {
 		sets = append(sets, "data."+split+".path="+path, "data."+split+".stream=true")
