@@ -27,9 +27,19 @@ type EMA[T Float] struct {
 func NewEMA[T Float](opt Stateful[T], params []*Tensor[T], decay float64) *EMA[T] {
 	e := &EMA[T]{Decay: decay, inner: opt, params: params, avg: make([][]T, len(params))}
 	for k, p := range params {
-		e.avg[k] = append([]T(nil), p.Data...)
+		e.avg[k] = make([]T, len(p.Data))
 	}
 	return e
+}
+
+// begin makes the average the params themselves while no step has been taken:
+// the average of no updates is the weights as they stand.
+func (e *EMA[T]) begin() {
+	if e.inner.Steps() == 0 {
+		for k, p := range e.params {
+			copy(e.avg[k], p.Data)
+		}
+	}
 }
 
 // Step implements [Optimizer]: the inner update, then the averages move a
@@ -38,11 +48,7 @@ func (e *EMA[T]) Step(lr float64) {
 	if e.saved != nil {
 		panic("nn: EMA.Step while the averages are in use")
 	}
-	if e.inner.Steps() == 0 {
-		for k, p := range e.params {
-			copy(e.avg[k], p.Data)
-		}
-	}
+	e.begin()
 	e.inner.Step(lr)
 	t := float64(e.inner.Steps() - 1)
 	d := min(e.Decay, (1+t)/(10+t))
@@ -73,6 +79,7 @@ func (e *EMA[T]) Use(on bool) {
 		e.saved = nil
 		return
 	}
+	e.begin()
 	e.saved = make([][]T, len(e.params))
 	for k, p := range e.params {
 		e.saved[k] = append([]T(nil), p.Data...)

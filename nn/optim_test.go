@@ -209,6 +209,11 @@ func TestEMA(t *testing.T) {
 	// Weights loaded after the average was made (seqkit train --init-from):
 	// the average starts from them, not from the weights it was made with.
 	w.Data[0] = 100
+	e.Use(true) // before any step, the average is the weights themselves
+	if w.Data[0] != 100 {
+		t.Errorf("average %v before any step, want the loaded weight 100", w.Data[0])
+	}
+	e.Use(false)
 	a := 100.0
 	for step := 1; step <= 30; step++ {
 		w.Grad[0] = -1
