@@ -21,8 +21,11 @@ type csvSource struct {
 	f       *os.File
 	cr      *countingReader
 	r       *csv.Reader // CSV
-	tsv     *lines      // TSV
-	n       int         // fields per row
+	lim     *recordLimit
+	max     int    // longest record, in bytes
+	end     int    // the line the last record read ended on
+	tsv     *lines // TSV
+	n       int    // fields per row
 	roles   []Role
 	index   [numRoles]int
 	pending []string // a headerless file's first row, read to count its fields
@@ -30,13 +33,15 @@ type csvSource struct {
 }
 
 func openCSV(path string, format Format, cols Columns, noHeader bool, maxLine int) (*csvSource, error) {
-	s := &csvSource{path: path, roles: cols.roles()}
+	s := &csvSource{path: path, roles: cols.roles(), max: maxLine}
 	var err error
 	if format == TSV {
 		s.tsv, err = openLines(path, maxLine)
 	} else if s.f, err = openFile(path); err == nil {
 		s.cr = newCountingReader(s.f)
-		s.r = csv.NewReader(s.cr)
+		s.lim = &recordLimit{r: s.cr}
+		s.lim.reset(maxLine)
+		s.r = csv.NewReader(s.lim)
 		s.r.FieldsPerRecord = -1 // checked in next, with the same message as TSV
 	}
 	if err != nil {
@@ -105,15 +110,54 @@ func (s *csvSource) readRow() ([]string, int, error) {
 		}
 		return strings.Split(string(line), "\t"), s.tsv.n, nil
 	}
+	start := s.r.InputOffset()
 	rec, err := s.r.Read()
+	if errors.Is(err, errRecordTooLong) || err == nil && s.r.InputOffset()-start > int64(s.max) {
+		// Reading cannot go on: the rest of the record is unknown ground.
+		e := badf(s.path, s.end+1, 0, "the record starting here is longer than %d bytes (data.limits.max_line_bytes): a quote that is never closed, a file without line ends, or raise the limit", s.max)
+		e.fatal = true
+		return nil, 0, e
+	}
 	if err == io.EOF {
 		return nil, 0, io.EOF
 	}
 	if err != nil {
 		return nil, 0, csvError(s.path, err)
 	}
+	s.lim.reset(s.max)
 	line, _ := s.r.FieldPos(0)
+	last, _ := s.r.FieldPos(len(rec) - 1)
+	s.end = last + strings.Count(rec[len(rec)-1], "\n")
 	return rec, line, nil
+}
+
+// errRecordTooLong stops encoding/csv, which has no bound of its own, from
+// buffering a record without end (a quote never closed, a file without line
+// ends) whole.
+var errRecordTooLong = errors.New("record too long")
+
+// recordLimit lets a reader read at most a record's bound, plus what
+// encoding/csv's buffer reads ahead, until it is reset for the next record.
+type recordLimit struct {
+	r    io.Reader
+	left int
+}
+
+// csvReadAhead is encoding/csv's buffer (bufio's default size).
+const csvReadAhead = 4096
+
+func (l *recordLimit) reset(max int) { l.left = max + 2*csvReadAhead }
+
+func (l *recordLimit) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		return 0, errRecordTooLong
+	}
+	if len(p) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= n
+	return n, err
 }
 
 func quoteList(names []string) string {
@@ -126,6 +170,11 @@ func quoteList(names []string) string {
 
 func csvError(path string, err error) error {
 	var pe *csv.ParseError
+	if errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrQuote) && pe.StartLine < pe.Line {
+		// A quote opened and not closed swallows the lines after it: point at
+		// the record where it opened, not at the far line where parsing gave up.
+		return badf(path, pe.StartLine, 0, "a quoted field of the record starting here is not closed as it should be (parsing gave up at line %d, column %d)", pe.Line, pe.Column)
+	}
 	if errors.As(err, &pe) {
 		return &Error{Path: path, Line: pe.Line, Column: pe.Column, Err: pe.Err}
 	}

@@ -17,6 +17,8 @@ type Error struct {
 	Column int
 	Row    int
 	Err    error
+
+	fatal bool // reading cannot go on past it, so it is not skipped as a bad example
 }
 
 func (e *Error) Error() string { return e.Position() + ": " + e.Err.Error() }

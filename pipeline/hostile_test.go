@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -66,6 +67,39 @@ func TestHostileSizes(t *testing.T) {
 		// Raised in the recipe, the same line is read.
 		if err := readAll(Source{Path: p, Format: Text}, WithMaxLineBytes(128<<20)); err != nil {
 			t.Errorf("with the limit raised: %v", err)
+		}
+	})
+
+	t.Run("a CSV record of 50 MB", func(t *testing.T) {
+		// encoding/csv has no bound of its own: the reader must stop it at the
+		// limit, both for a long line and for a quote never closed, whose record
+		// runs over many short lines.
+		long := "text,label\narrive taipei,a\n" + strings.Repeat("taipei ", 50<<20/7) + ",b\nleave taipei,c\n"
+		open := "text,label\narrive taipei,a\n\"leave taipei,b\n" + strings.Repeat("taipei,c\n", 50<<20/9)
+		for _, c := range []struct{ name, data, want string }{
+			{"long.csv", long, "long.csv:3: the record starting here is longer than 1000 bytes (data.limits.max_line_bytes)"},
+			{"open.csv", open, "open.csv:3: the record starting here is longer than 1000 bytes (data.limits.max_line_bytes)"},
+		} {
+			p := write(c.name, []byte(c.data))
+			var err error
+			n := allocated(func() {
+				err = readAll(Source{Path: p, Columns: Columns{Text: "text", Label: "label"}}, WithMaxLineBytes(1000), WithSkipErrors(io.Discard))
+			})
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%s: error %v, want %q", c.name, err, c.want)
+			}
+			if n > 1<<20 {
+				t.Errorf("%s: refusing it allocated %d bytes; it should stop near the limit", c.name, n)
+			}
+		}
+		// The default limit lets the long line through and still stops the quote.
+		if err := readAll(Source{Path: write("long.csv", []byte(long)), Columns: Columns{Text: "text", Label: "label"}}, WithMaxLineBytes(64<<20)); err != nil {
+			t.Errorf("with the limit raised: %v", err)
+		}
+		small := "text,label\narrive taipei,a\n\"leave taipei,b\nx,c\ny,d\n"
+		err := readAll(Source{Path: write("small.csv", []byte(small)), Columns: Columns{Text: "text", Label: "label"}})
+		if want := "small.csv:3: a quoted field of the record starting here is not closed"; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("an unclosed quote: %v, want %q", err, want)
 		}
 	})
 

@@ -245,7 +245,7 @@ func (r *Reader) Next() bool {
 			break
 		}
 		var bad *Error
-		if err != nil && errors.As(err, &bad) && r.rejects != nil {
+		if err != nil && errors.As(err, &bad) && !bad.fatal && r.rejects != nil {
 			r.skipped++
 			if _, werr := fmt.Fprintf(r.rejects, "%s\t%s\n", bad.Position(), bad.Err); werr != nil {
 				r.err = fmt.Errorf("pipeline: writing rejects: %w", werr)

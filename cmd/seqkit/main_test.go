@@ -89,7 +89,12 @@ func exists(path string) func() bool {
 // seqkit runs the binary in dir with a private cache folder.
 func seqkit(t *testing.T, dir string, args ...string) result {
 	t.Helper()
-	cmd := command(dir, args...)
+	return run(t, command(dir, args...))
+}
+
+// run runs cmd and returns what it printed, its exit code and peak RSS.
+func run(t *testing.T, cmd *exec.Cmd) result {
+	t.Helper()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
