@@ -33,6 +33,22 @@ func lockRunDir(dir string) (unlock func(), err error) {
 
 var errLocked = errors.New("locked")
 
+// runFile reports a name that seqkit writes at the top of a run directory, the
+// only ones --force deletes.
+func runFile(name string) bool {
+	switch name {
+	case RecipeFile, MetricsFile, ReportFile, PredictionsFile, SamplesFile,
+		"checkpoints", "vocab", "data", "cache", "loss.png", "dev.png", "confusion.png":
+		return true
+	}
+	for _, pattern := range []string{"rejects.*.txt", "attention-*.png"} {
+		if ok, _ := filepath.Match(pattern, name); ok {
+			return true
+		}
+	}
+	return false
+}
+
 // isTemp reports a file or folder that seqkit writes before renaming it into
 // place (WriteFileAtomic's .NAME.tmpRANDOM, checkpoints/last.tmp, …).
 func isTemp(name string) bool { return strings.Contains(name, ".tmp") }

@@ -75,7 +75,7 @@ vocabularies, checkpoints/best and checkpoints/last, metrics.jsonl and the repor
 	}
 	f.add(c)
 	c.Flags().StringVarP(&f.out, "output", "o", "", "run directory (default: output.dir of the recipe, else a new runs/NAME)")
-	c.Flags().BoolVar(&f.force, "force", false, "replace an existing run directory")
+	c.Flags().BoolVar(&f.force, "force", false, "replace an existing run directory (not one in use, and only if it holds nothing but a run's own files)")
 	c.Flags().BoolVar(&f.resume, "resume", false, "continue the run in -o from its last checkpoint (a run killed before its first one starts again)")
 	c.Flags().StringVar(&f.initFrom, "init-from", "", "start from the best weights of another run directory")
 	c.Flags().StringVar(&f.cacheDir, "cache-dir", "", "folder for encoded datasets (default: the user cache folder)")
