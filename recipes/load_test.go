@@ -38,7 +38,7 @@ func TestErrors(t *testing.T) {
 		want []string // each a full error line
 	}{
 		{"bad_key.yaml", nil, []string{
-			`testdata/bad_key.yaml:4:3: model.hiden: unknown key; did you mean "hidden"? (known: bidirectional, cell, char, dropout, embedding, feature_embedding, forget_gate, hidden, layers, peephole, variational, weight_dropout)`}},
+			`testdata/bad_key.yaml:4:3: model.hiden: unknown key; did you mean "hidden"? (known: bidirectional, cell, char, dropout, embedding, feature_embedding, forget_gate, hidden, layers, limits, peephole, variational, weight_dropout)`}},
 		{"bad_type.yaml", nil, []string{
 			`testdata/bad_type.yaml:6:11: train.epochs: want an integer, got "many"`}},
 		{"missing_file.yaml", nil, []string{
@@ -62,7 +62,22 @@ func TestErrors(t *testing.T) {
 		{"ok.yaml", []string{"model.hidden=abc"}, []string{
 			`--set model.hidden=abc:1:14: model.hidden: want an integer, got "abc"`}},
 		{"ok.yaml", []string{"model.hiddn=3"}, []string{
-			`--set model.hiddn=3:1:1: model.hiddn: unknown key; did you mean "hidden"? (known: bidirectional, cell, char, dropout, embedding, feature_embedding, forget_gate, hidden, layers, peephole, variational, weight_dropout)`}},
+			`--set model.hiddn=3:1:1: model.hiddn: unknown key; did you mean "hidden"? (known: bidirectional, cell, char, dropout, embedding, feature_embedding, forget_gate, hidden, layers, limits, peephole, variational, weight_dropout)`}},
+		// Model sizes past model.limits (the issue's cases), each naming the key.
+		{"ok.yaml", []string{"model.hidden=1000000"}, []string{
+			`--set model.hidden=1000000:1:14: model.hidden: the model would have 8e+12 parameters (8e+12 of them sized by this key), more than model.limits.max_params (500000000): lower it, or raise the limit`}},
+		{"ok.yaml", []string{"model.hidden=9223372036854775807"}, []string{
+			`--set model.hidden=9223372036854775807:1:14: model.hidden: the model would have 6.81e+38 parameters (6.81e+38 of them sized by this key), more than model.limits.max_params (500000000): lower it, or raise the limit`}},
+		{"ok.yaml", []string{"model.embedding=4000000000"}, []string{
+			`--set model.embedding=4000000000:1:17: model.embedding: the model would have 4.11e+12 parameters (4.1e+12 of them sized by this key), more than model.limits.max_params (500000000): lower it, or raise the limit`}},
+		{"ok.yaml", []string{"model.layers=100000000"}, []string{
+			`--set model.layers=100000000:1:14: model.layers: the model would have 3.95e+13 parameters (3.95e+13 of them sized by this key), more than model.limits.max_params (500000000): lower it, or raise the limit`}},
+		{"ok.yaml", []string{"model.hidden=12000", "model.limits.max_params=2000000000"}, []string{
+			`--set model.hidden=12000:1:14: model.hidden: a training step would need about 21.3 GiB (1.16e+09 parameters, 3.2e+03 tokens a batch), more than model.limits.max_memory_bytes (16 GiB): lower it, or raise the limit`}},
+		{"ok.yaml", []string{"data.batch.size=1000000"}, []string{
+			`--set data.batch.size=1000000:1:17: data.batch.size: a training step would need about 1.42e+03 GiB (2.37e+05 parameters, 1e+08 tokens a batch), more than model.limits.max_memory_bytes (16 GiB): lower it, or raise the limit`}},
+		{"ok.yaml", []string{"train.epochs=9223372036854775000"}, []string{
+			`--set train.epochs=9223372036854775000:1:14: train.epochs: must be at most 1000000, got 9223372036854775000`}},
 		{"ok.yaml", []string{"model.hidden"}, []string{
 			`--set model.hidden: want KEY=VALUE, such as model.hidden=256`}},
 		{"ok.yaml", []string{"train.lr=0"}, []string{

@@ -111,6 +111,9 @@ type Model struct {
 	// reads each word's characters and its final states join the word
 	// embedding, so words never seen in training still get a representation.
 	Char *Char `yaml:"char,omitempty" doc:"character-level word features (a BiLSTM over each word's characters)"`
+	// Limits bound the parameters and the memory of the model, checked when
+	// the recipe loads and again when the vocabularies are known.
+	Limits ModelLimits `yaml:"limits" doc:"bounds on the model's parameters and on the memory a training step needs, so a slip such as hidden: 1000000 is refused before anything is allocated"`
 }
 
 // Defaults implements [Defaulter]: a BiLSTM of 25 units per direction over
@@ -162,8 +165,8 @@ func (r *Recipe) YAML() ([]byte, error) {
 
 // Train is the optimisation and its bookkeeping.
 type Train struct {
-	Epochs    int      `yaml:"epochs" doc:"passes over the training data" min:"0"`
-	Steps     int      `yaml:"steps,omitempty" doc:"stop after this many updates (0: after epochs)" min:"0"`
+	Epochs    int      `yaml:"epochs" doc:"passes over the training data" min:"0" max:"1000000"`
+	Steps     int      `yaml:"steps,omitempty" doc:"stop after this many updates (0: after epochs)" min:"0" max:"1000000000000"`
 	Optimizer string   `yaml:"optimizer" doc:"optimizer" enum:"adam,adamw,sgd"`
 	LR        float64  `yaml:"lr" doc:"peak learning rate" min:"0" exclusiveMin:"true"`
 	Momentum  float64  `yaml:"momentum,omitempty" doc:"SGD momentum" min:"0" max:"0.9999"`

@@ -50,6 +50,11 @@ func (r *Recipe) validate() []KeyError {
 	if err := r.RNNConfig().Validate(); err != nil && len(errs) == 0 {
 		add("model", "%v", strings.TrimPrefix(err.Error(), "nn: "))
 	}
+	// The vocabularies are not known yet: the smallest (the four specials)
+	// gives a lower bound, and tasks.Run checks again once they are.
+	if ke := r.CheckSize(4, 4); ke != nil && len(errs) == 0 {
+		errs = append(errs, *ke)
+	}
 	t := r.Train
 	if t.Epochs == 0 && t.Steps == 0 {
 		add("train.epochs", "set epochs or steps above 0")

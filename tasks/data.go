@@ -52,6 +52,28 @@ type PrepareOptions struct {
 	Progress func(split string) func(done, total int64)
 }
 
+// checkSize refuses a model over the recipe's model.limits once the
+// vocabularies are known (validation could only count the smallest), before
+// anything is encoded or a weight allocated.
+func checkSize(r *recipes.Recipe, v pipeline.Vocabs) error {
+	in, out := 4, 0
+	if v.Input != nil {
+		in = v.Input.Len()
+	}
+	for _, voc := range []*pipeline.Vocab{v.Tags, v.Labels, v.Target} {
+		if voc != nil {
+			out = max(out, voc.Len())
+		}
+	}
+	if out == 0 {
+		out = in // a generator predicts its input tokens
+	}
+	if ke := r.CheckSize(in, out); ke != nil {
+		return fmt.Errorf("%w: %s: %s (with the training data's vocabularies: input %d, output %d)", recipes.ErrRecipe, ke.Key, ke.Msg, in, out)
+	}
+	return nil
+}
+
 // VocabDir is where a run directory keeps its vocabularies.
 func VocabDir(runDir string) string { return filepath.Join(runDir, "vocab") }
 
@@ -75,6 +97,9 @@ func Prepare(r *recipes.Recipe, dir string, opt PrepareOptions) (*Data, error) {
 		cfg.Chars = r.Model.Char != nil
 		cfg.Limits = lim
 		d.Vocabs, err = pipeline.VocabsOf(r.Data.Splits()["train"], tok, cfg, lines)
+		if err == nil {
+			err = checkSize(r, d.Vocabs)
+		}
 		if err == nil {
 			err = SaveVocabs(d.vocabDir, d.Vocabs)
 		}

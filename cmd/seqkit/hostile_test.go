@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,5 +80,44 @@ func TestForceLock(t *testing.T) {
 	os.Remove(filepath.Join(dir, "d/notes.txt"))
 	if res := seqkit(t, dir, "run", "taipei", "-o", "d", "--force", "--set", "train.epochs=1"); res.code != 0 {
 		t.Errorf("--force over a finished run: exit %d, %s", res.code, res.stderr)
+	}
+}
+
+// TestModelTooLarge: sizes past model.limits are refused by validation, naming
+// the key, and by run before a run directory is made; a vocabulary that makes
+// the model too large is refused once it is counted, before a weight is
+// allocated. The limit is raised in the recipe.
+func TestModelTooLarge(t *testing.T) {
+	dir := t.TempDir()
+	for _, set := range []string{"model.hidden=1000000", "model.hidden=9223372036854775807", "model.embedding=4000000000", "model.layers=100000000"} {
+		key, _, _ := strings.Cut(set, "=")
+		for _, cmd := range []string{"recipe validate", "run"} {
+			args := append(strings.Fields(cmd), "taipei", "--set", set)
+			if cmd == "run" {
+				args = append(args, "-o", "r")
+			}
+			res := seqkit(t, dir, args...)
+			if want := key + ": the model would have"; res.code != 2 || !strings.Contains(res.stderr, want) || strings.Contains(res.stderr, "panic") {
+				t.Errorf("%s --set %s: exit %d, stderr %q; want 2 and %q", cmd, set, res.code, res.stderr, want)
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "r")); err == nil {
+		t.Errorf("a refused run made its run directory")
+	}
+	// 300,000 distinct words at embeddings of 2000: 600 million parameters.
+	var b strings.Builder
+	b.WriteString("text,label\n")
+	for i := range 300_000 {
+		fmt.Fprintf(&b, "w%d,a\n", i)
+	}
+	os.WriteFile(filepath.Join(dir, "big.csv"), []byte(b.String()), 0o644)
+	os.WriteFile(filepath.Join(dir, "big.yaml"), []byte("data:\n  train: {path: big.csv, columns: {text: text, label: label}}\nmodel: {embedding: 2000, hidden: 8}\ntask: {type: classify}\n"), 0o644)
+	res := seqkit(t, dir, "train", "big.yaml", "-o", "big")
+	if want := "model.embedding: the model would have 6e+08 parameters"; res.code != 2 || !strings.Contains(res.stderr, want) || !strings.Contains(res.stderr, "input 300004, output 1") {
+		t.Errorf("a vocabulary too large for the model: exit %d, stderr %q; want 2 and %q", res.code, res.stderr, want)
+	}
+	if res.maxRSSKB > 1<<20 {
+		t.Errorf("refusing it took %d MB", res.maxRSSKB>>10)
 	}
 }

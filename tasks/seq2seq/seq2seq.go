@@ -52,6 +52,38 @@ type Options struct {
 	StripPattern string `yaml:"strip_pattern,omitempty" doc:"also score with this regular expression removed from every output token, e.g. \"[0-9]\" for stress digits"`
 }
 
+// SizeOf implements recipes.Sizer: the bridge, target embedding, decoder,
+// attention and output layers Init builds.
+func (o *Options) SizeOf(r *recipes.Recipe, out float64, s *recipes.Size) {
+	dirs := 1.0
+	if r.Model.Bidirectional {
+		dirs = 2
+	}
+	D, H, E, L := dirs*float64(r.Model.Hidden), float64(o.decoderHidden(r)), float64(r.Model.Embedding), float64(max(r.Model.Layers, 1))
+	key := "model.hidden"
+	if o.DecoderHidden > 0 {
+		key = "task.decoder_hidden"
+	}
+	in := E
+	if o.InputFeeding {
+		in += H
+	}
+	A := float64(o.AttentionSize)
+	if A == 0 {
+		A = H
+	}
+	s.Add(key, L*D*H)               // bridge
+	s.Add("model.embedding", out*E) // target embedding
+	s.RNN(key, "model.embedding", r.Model.Cell, in, H, L, false)
+	if o.AttentionSize > 0 {
+		s.Add("task.attention_size", A*(H+D+1))
+	} else {
+		s.Add(key, A*(H+D+1))
+	}
+	s.Add(key, (D+H)*H+H*out) // combine, output
+	s.Activations += D + A + 2*out
+}
+
 // decoderHidden is the decoder's hidden size.
 func (o *Options) decoderHidden(r *recipes.Recipe) int {
 	if o.DecoderHidden > 0 {
