@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +27,7 @@ type config struct {
 	rejects   io.Writer
 	progress  func(done, total int64)
 	maxLine   int
+	ctx       context.Context
 }
 
 // WithAllocator makes the reader allocate Arrow memory from mem (tests pass a
@@ -48,6 +50,10 @@ func newConfig(opts []Option) config {
 	}
 	return cfg
 }
+
+// WithContext stops reading, with ctx's cause as the error, once ctx is done
+// (a Ctrl-C): checked before every record batch.
+func WithContext(ctx context.Context) Option { return func(c *config) { c.ctx = ctx } }
 
 // WithMaxLineBytes bounds the length of one line of a text-based source; a longer
 // line is a bad example (skipped with [WithSkipErrors]).
@@ -97,6 +103,7 @@ type Reader struct {
 	refs    atomic.Int64
 
 	progress func(done, total int64)
+	ctx      context.Context
 }
 
 var _ array.RecordReader = (*Reader)(nil)
@@ -180,7 +187,7 @@ func Open(src Source, opts ...Option) (*Reader, error) {
 		rs.close()
 		return nil, fmt.Errorf("pipeline: %s: the column mapping names no column (text, tokens, tags, label, target, feature or vector)", path)
 	}
-	r := &Reader{path: path, src: rs, roles: roles, schema: Schema(roles), rows: cfg.batchRows, rejects: cfg.rejects, progress: cfg.progress, part: src.Part}
+	r := &Reader{path: path, src: rs, roles: roles, schema: Schema(roles), rows: cfg.batchRows, rejects: cfg.rejects, progress: cfg.progress, part: src.Part, ctx: cfg.ctx}
 	r.bld = array.NewRecordBuilder(cfg.mem, r.schema)
 	r.refs.Store(1)
 	return r, nil
@@ -230,6 +237,10 @@ func (r *Reader) Next() bool {
 		r.cur = nil
 	}
 	if r.done || r.err != nil {
+		return false
+	}
+	if r.ctx != nil && r.ctx.Err() != nil {
+		r.err = context.Cause(r.ctx)
 		return false
 	}
 	var ex example

@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -50,6 +51,9 @@ type PrepareOptions struct {
 	Splits []string
 	// Progress, if set, receives each split's read progress.
 	Progress func(split string) func(done, total int64)
+	// Context, if set, stops reading and encoding once it is done (a Ctrl-C),
+	// with its cause as the error; what was being written is removed.
+	Context context.Context
 }
 
 // checkSize refuses a model over the recipe's model.limits once the
@@ -92,11 +96,16 @@ func Prepare(r *recipes.Recipe, dir string, opt PrepareOptions) (*Data, error) {
 	d := &Data{Tokenizer: tok, Reports: map[string]pipeline.Report{}, vocabDir: VocabDir(dir)}
 	lim := r.Data.Limits
 	lines := pipeline.WithMaxLineBytes(lim.LineBytes())
+	ctx := opt.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	stop := pipeline.WithContext(ctx)
 	if d.Vocabs, err = LoadVocabs(d.vocabDir, lim); errors.Is(err, fs.ErrNotExist) {
 		cfg := r.Data.Vocab
 		cfg.Chars = r.Model.Char != nil
 		cfg.Limits = lim
-		d.Vocabs, err = pipeline.VocabsOf(r.Data.Splits()["train"], tok, cfg, lines)
+		d.Vocabs, err = pipeline.VocabsOf(r.Data.Splits()["train"], tok, cfg, lines, stop)
 		if err == nil {
 			err = checkSize(r, d.Vocabs)
 		}
@@ -133,7 +142,7 @@ func Prepare(r *recipes.Recipe, dir string, opt PrepareOptions) (*Data, error) {
 		if !ok {
 			continue
 		}
-		popts := []pipeline.Option{lines}
+		popts := []pipeline.Option{lines, stop}
 		if r.Data.SkipErrors {
 			f, err := os.Create(filepath.Join(dir, "rejects."+name+".txt"))
 			if err != nil {

@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"bufio"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -205,8 +206,9 @@ type PredictOptions struct {
 // one record batch ahead of the model, on their own goroutine, so the model
 // does not wait for the file; memory stays bounded by three record batches
 // of the input (predicted, queued, being encoded), whatever its size.
-func Predict(task Task, src pipeline.Source, tok *pipeline.Tokenizer, v pipeline.Vocabs, w RowWriter, opt PredictOptions) (rows int64, err error) {
-	popts := []pipeline.Option{pipeline.WithMaxLineBytes(opt.Limits.LineBytes())}
+// It stops, with ctx's cause as the error, once ctx is done (a Ctrl-C).
+func Predict(ctx context.Context, task Task, src pipeline.Source, tok *pipeline.Tokenizer, v pipeline.Vocabs, w RowWriter, opt PredictOptions) (rows int64, err error) {
+	popts := []pipeline.Option{pipeline.WithMaxLineBytes(opt.Limits.LineBytes()), pipeline.WithContext(ctx)}
 	if opt.Progress != nil {
 		popts = append(popts, pipeline.WithProgress(opt.Progress))
 	}
@@ -274,7 +276,7 @@ func Predict(task Task, src pipeline.Source, tok *pipeline.Tokenizer, v pipeline
 		if e.err != nil {
 			return rows, e.err
 		}
-		err := predictRecord(task, e.in, e.ids, w, size, opt)
+		err := predictRecord(ctx, task, e.in, e.ids, w, size, opt)
 		n := e.in.NumRows()
 		e.in.Release()
 		e.ids.Release()
@@ -286,13 +288,16 @@ func Predict(task Task, src pipeline.Source, tok *pipeline.Tokenizer, v pipeline
 	return rows, nil
 }
 
-func predictRecord(task Task, in, ids arrow.RecordBatch, w RowWriter, size int, opt PredictOptions) error {
+func predictRecord(ctx context.Context, task Task, in, ids arrow.RecordBatch, w RowWriter, size int, opt PredictOptions) error {
 	bt, err := pipeline.NewRecordBatcher("input", []arrow.RecordBatch{ids}, pipeline.BatchConfig{Size: size})
 	if err != nil {
 		return err
 	}
 	off := int64(0)
 	for b := range bt.Epoch(0) {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
 		out, err := task.Predict(b)
 		if err != nil {
 			return err

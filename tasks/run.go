@@ -169,7 +169,9 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 			return nil, err
 		}
 	}
-	data, err := Prepare(r, dir, opt.Prepare)
+	popt := opt.Prepare
+	popt.Context = ctx
+	data, err := Prepare(r, dir, popt)
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +199,10 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 		f.Freeze(true) // the best model only evaluates and predicts from here
 	}
 	if data.Test != nil {
-		if out.Test, err = best.Evaluate(EvalBatches(data.Test, r)); err != nil {
+		if out.Test, err = best.Evaluate(Until(ctx, EvalBatches(data.Test, r))); err == nil && ctx.Err() != nil {
+			err = fmt.Errorf("%w: %w before the test evaluation finished", ErrStopped, context.Cause(ctx))
+		}
+		if err != nil {
 			return nil, fmt.Errorf("test evaluation: %w", err)
 		}
 		if f, ok := best.(Figures); ok {
@@ -209,7 +214,7 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 		}
 		if r.Output.Predictions {
 			p := filepath.Join(dir, PredictionsFile)
-			if err := predictFile(best, r.Data.Test, data, r.Data.Limits, p); err != nil {
+			if err := predictFile(ctx, best, r.Data.Test, data, r.Data.Limits, p); err != nil {
 				return nil, fmt.Errorf("test predictions: %w", err)
 			}
 			out.Files = append(out.Files, p)
@@ -260,7 +265,7 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 	return out, nil
 }
 
-func predictFile(task Task, src pipeline.Source, data *Data, limits pipeline.Limits, path string) error {
+func predictFile(ctx context.Context, task Task, src pipeline.Source, data *Data, limits pipeline.Limits, path string) error {
 	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
 	if err != nil {
 		return err
@@ -271,7 +276,7 @@ func predictFile(task Task, src pipeline.Source, data *Data, limits pipeline.Lim
 		f.Close()
 		return err
 	}
-	if _, err := Predict(task, src, data.Tokenizer, data.Vocabs, w, PredictOptions{Gold: true, Limits: limits}); err != nil {
+	if _, err := Predict(ctx, task, src, data.Tokenizer, data.Vocabs, w, PredictOptions{Gold: true, Limits: limits}); err != nil {
 		f.Close()
 		return err
 	}
@@ -329,7 +334,7 @@ func PredictTexts(task Task, texts []string, tok *pipeline.Tokenizer, v pipeline
 		return nil, err
 	}
 	defer ids.Release()
-	if err := predictRecord(task, in, ids, &c, 64, PredictOptions{}); err != nil {
+	if err := predictRecord(context.Background(), task, in, ids, &c, 64, PredictOptions{}); err != nil {
 		return nil, err
 	}
 	for _, row := range c.rows {

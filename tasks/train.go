@@ -487,6 +487,18 @@ func where(b *pipeline.Batch) string {
 	return ""
 }
 
+// Until yields the batches of seq until ctx is done (a Ctrl-C); the caller
+// tells a cut-short pass by ctx.Err().
+func Until(ctx context.Context, seq iter.Seq[*pipeline.Batch]) iter.Seq[*pipeline.Batch] {
+	return func(yield func(*pipeline.Batch) bool) {
+		for b := range seq {
+			if ctx.Err() != nil || !yield(b) {
+				return
+			}
+		}
+	}
+}
+
 // EvalBatches batches a split for evaluation: bucketed by length, not shuffled,
 // nothing left out for length; with train.bptt, the split's stream in order.
 func EvalBatches(ds *pipeline.Dataset, r *recipes.Recipe) iter.Seq[*pipeline.Batch] {

@@ -20,11 +20,11 @@ func newDataCmd(e *env) *cobra.Command {
 		Example: `  seqkit data inspect train.conll
   seqkit data prepare my.yaml`,
 	}
-	c.AddCommand(newInspectCmd(), newPrepareCmd(e))
+	c.AddCommand(newInspectCmd(e), newPrepareCmd(e))
 	return c
 }
 
-func newInspectCmd() *cobra.Command {
+func newInspectCmd(e *env) *cobra.Command {
 	var (
 		format   string
 		cols     pipeline.Columns
@@ -55,7 +55,7 @@ func newInspectCmd() *cobra.Command {
 				return usageError{err}
 			}
 			report, finish := progress.Bar(os.Stderr, "reading")
-			v, err := pipeline.VocabsOf(src, t, pipeline.VocabConfig{}, pipeline.WithProgress(report))
+			v, err := pipeline.VocabsOf(src, t, pipeline.VocabConfig{}, pipeline.WithProgress(report), pipeline.WithContext(c.Context()))
 			finish()
 			if err != nil {
 				return err
@@ -64,8 +64,9 @@ func newInspectCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			e.temp(tmp)
 			defer os.RemoveAll(tmp)
-			ds, rep, err := pipeline.Cache{Dir: tmp}.Prepare(src, &pipeline.Encoder{Tokenizer: t, Vocabs: v}, 0)
+			ds, rep, err := pipeline.Cache{Dir: tmp}.Prepare(src, &pipeline.Encoder{Tokenizer: t, Vocabs: v}, 0, pipeline.WithContext(c.Context()))
 			if err != nil {
 				return err
 			}
@@ -145,7 +146,7 @@ func newPrepareCmd(e *env) *cobra.Command {
 				return err
 			}
 			rep, _ := newReporter(os.Stderr, "text")
-			data, err := tasks.Prepare(r, out, tasks.PrepareOptions{CacheDir: cacheDir, Progress: rep.progress})
+			data, err := tasks.Prepare(r, out, tasks.PrepareOptions{CacheDir: cacheDir, Progress: rep.progress, Context: c.Context()})
 			if err != nil {
 				return err
 			}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -40,7 +41,7 @@ func newEvalCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			data, err := tasks.Prepare(run.Recipe, dir, tasks.PrepareOptions{CacheDir: cacheDir, Splits: []string{split}})
+			data, err := tasks.Prepare(run.Recipe, dir, tasks.PrepareOptions{CacheDir: cacheDir, Splits: []string{split}, Context: c.Context()})
 			if err != nil {
 				return err
 			}
@@ -49,7 +50,10 @@ func newEvalCmd(e *env) *cobra.Command {
 			if ds == nil {
 				return usageError{fmt.Errorf("the recipe in %s has no %s split", filepath.Join(dir, tasks.RecipeFile), split)}
 			}
-			m, err := run.Task.Evaluate(tasks.EvalBatches(ds, run.Recipe))
+			m, err := run.Task.Evaluate(tasks.Until(c.Context(), tasks.EvalBatches(ds, run.Recipe)))
+			if err == nil && c.Context().Err() != nil {
+				err = context.Cause(c.Context())
+			}
 			if err != nil {
 				return err
 			}
@@ -133,6 +137,7 @@ prediction as DIR/attention-ROW.json and a heat map DIR/attention-ROW.png.`,
 				if err != nil {
 					return err
 				}
+				e.temp(f.Name())
 				defer os.Remove(f.Name())
 				defer f.Close()
 				out = f
@@ -151,7 +156,7 @@ prediction as DIR/attention-ROW.json and a heat map DIR/attention-ROW.png.`,
 				defer finish()
 				opt.Progress = report
 			}
-			n, err := tasks.Predict(run.Task, src, run.Tok, run.Vocabs, w, opt)
+			n, err := tasks.Predict(c.Context(), run.Task, src, run.Tok, run.Vocabs, w, opt)
 			if err != nil {
 				return err
 			}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -119,5 +120,77 @@ func TestModelTooLarge(t *testing.T) {
 	}
 	if res.maxRSSKB > 1<<20 {
 		t.Errorf("refusing it took %d MB", res.maxRSSKB>>10)
+	}
+}
+
+// TestStopAnywhere sends the first Ctrl-C or SIGTERM to commands other than
+// training, in the middle of their work: each must stop within a second or
+// (the grace is 0.75 s), exit 130 or 143 and leave no temporary file.
+// predict stops at its next batch; a command blocked on a read (a pipe that
+// never ends, or a FIFO) is stopped when the grace runs out.
+func TestStopAnywhere(t *testing.T) {
+	run, _ := demo(t)
+	dir := t.TempDir()
+	var b strings.Builder
+	for i := range 400_000 {
+		fmt.Fprintf(&b, "arrive taipei on november %dnd\n", i%30)
+	}
+	big := filepath.Join(dir, "big.txt")
+	os.WriteFile(big, []byte(b.String()), 0o644)
+	fifo := filepath.Join(dir, "fifo.txt")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name  string
+		args  []string
+		stdin bool // a pipe that never closes
+	}{
+		{"predict", []string{"predict", "-m", run, "--input", big, "--output", filepath.Join(dir, "o.jsonl")}, false},
+		{"predict from stdin", []string{"predict", "-m", run, "--input", "-", "--output", filepath.Join(dir, "o.jsonl")}, true},
+		{"data inspect of a FIFO", []string{"data", "inspect", fifo}, false},
+	}
+	for _, c := range cases {
+		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+			t.Run(c.name+" "+sig.String(), func(t *testing.T) {
+				cmd := command(dir, c.args...)
+				var stderr bytes.Buffer
+				cmd.Stderr = &stderr
+				if c.stdin {
+					pr, pw, _ := os.Pipe()
+					defer pw.Close()
+					defer pr.Close()
+					pw.WriteString("arrive taipei\n")
+					cmd.Stdin = pr
+				}
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(700 * time.Millisecond)
+				sent := time.Now()
+				cmd.Process.Signal(sig)
+				done := make(chan struct{})
+				go func() { cmd.Wait(); close(done) }()
+				select {
+				case <-done:
+				case <-time.After(10 * time.Second):
+					cmd.Process.Kill()
+					<-done
+					t.Fatalf("still running 10 s after the signal")
+				}
+				took := time.Since(sent)
+				want := map[syscall.Signal]int{syscall.SIGINT: 130, syscall.SIGTERM: 143}[sig]
+				if code := cmd.ProcessState.ExitCode(); code != want || !strings.Contains(stderr.String(), "seqkit: stopped by") {
+					t.Errorf("exit %d, stderr %q; want %d", code, stderr.String(), want)
+				}
+				if took > 2*time.Second { // the grace and a loaded machine's delay
+					t.Errorf("took %v to stop", took)
+				}
+				left, _ := filepath.Glob(filepath.Join(dir, ".*tmp*"))
+				if len(left) > 0 {
+					t.Errorf("left %v", left)
+				}
+			})
+		}
 	}
 }

@@ -17,7 +17,10 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -43,15 +46,11 @@ type usageError struct{ error }
 func (u usageError) Unwrap() error { return u.error }
 
 func main() {
-	// The first Ctrl-C (or SIGTERM) stops training at the next step with a
-	// checkpoint; after it the signals act as usual, so a second one quits at once.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		stop()
-	}()
 	e := &env{host: &plugins.Host{Log: os.Stderr}}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go e.stopOn(sigs, cancel)
 	cmd := newRoot(e)
 	err := cmd.ExecuteContext(ctx)
 	// Every plugin process stops here, on every way out.
@@ -61,7 +60,10 @@ func main() {
 	}
 	fmt.Fprintln(os.Stderr, "seqkit:", err)
 	var ue usageError
+	var sig signalled
 	switch {
+	case errors.As(context.Cause(ctx), &sig):
+		os.Exit(sig.code())
 	case errors.As(err, &ue), errors.Is(err, recipes.ErrRecipe), errors.Is(err, tasks.ErrRunDir):
 		os.Exit(exitUsage)
 	case errors.Is(err, tasks.ErrStopped):
@@ -70,11 +72,72 @@ func main() {
 	os.Exit(exitFailure)
 }
 
+// signalled is the cause of a command's context once a signal stopped it.
+type signalled struct{ sig os.Signal }
+
+func (s signalled) Error() string { return "stopped by " + signalName(s.sig) }
+
+// code is the shell's exit code for death by the signal: 130 for SIGINT,
+// 143 for SIGTERM.
+func (s signalled) code() int {
+	if s.sig == syscall.SIGTERM {
+		return 128 + int(syscall.SIGTERM)
+	}
+	return exitStopped
+}
+
+func signalName(s os.Signal) string {
+	if s == syscall.SIGTERM {
+		return "SIGTERM"
+	}
+	return "Ctrl-C (SIGINT)"
+}
+
+// stopGrace is how long a command other than training has, after the first
+// signal, to stop by itself before it is stopped.
+const stopGrace = 750 * time.Millisecond
+
+// stopOn cancels the commands' context at the first signal: training stops at
+// the next step with a checkpoint, reading and predicting at the next record
+// batch, each removing what it was writing. A command that has not returned
+// within stopGrace (one blocked on a read, say) is stopped here, its
+// registered temporary files removed. After the first signal the signals act
+// as usual, so a second one quits at once.
+func (e *env) stopOn(sigs chan os.Signal, cancel context.CancelCauseFunc) {
+	sig := <-sigs
+	signal.Stop(sigs)
+	cancel(signalled{sig})
+	if e.graceful.Load() {
+		return // training: its checkpoint may take longer than the grace
+	}
+	time.Sleep(stopGrace)
+	e.mu.Lock() // held to the end: no new temporary file is registered
+	for _, p := range e.temps {
+		os.RemoveAll(p)
+	}
+	e.host.Close()
+	fmt.Fprintln(os.Stderr, "seqkit:", signalled{sig})
+	os.Exit(signalled{sig}.code())
+}
+
 // env is what the commands share: the plugin host, which starts plugin tasks
-// and stops them all when the command ends.
+// and stops them all when the command ends, and what a signal needs to stop
+// a command.
 type env struct {
 	host      *plugins.Host
 	pluginDir string // --plugin-dir
+
+	graceful atomic.Bool // set by training, which stops by itself at the next step
+	mu       sync.Mutex
+	temps    []string // removed if a signal has to stop the command
+}
+
+// temp registers a temporary file or folder of the command, removed if a
+// signal has to stop it; the command removes it itself on every other way out.
+func (e *env) temp(path string) {
+	e.mu.Lock()
+	e.temps = append(e.temps, path)
+	e.mu.Unlock()
 }
 
 // registry holds the task types of this binary, registered explicitly: the

@@ -414,7 +414,7 @@ func TestPredictStreams(t *testing.T) {
 }
 
 // TestInterrupt checks that Ctrl-C (SIGINT) and SIGTERM (what a scheduler or
-// docker stop sends) write a checkpoint, exit 130 with the command that
+// docker stop sends) write a checkpoint, exit 130 (143 for SIGTERM) with the command that
 // resumes, and that this command finishes the run with the same weights as an
 // uninterrupted one.
 func TestInterrupt(t *testing.T) {
@@ -430,7 +430,8 @@ func TestInterrupt(t *testing.T) {
 		waitFor(60*time.Second, exists(filepath.Join(dir, out, "checkpoints/last/loop.json")))
 		cmd.Process.Signal(sig)
 		cmd.Wait()
-		if code := cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(stderr.String(), "continue it with: seqkit train taipei --set train.epochs=10 --set train.checkpoint_every=10 -o "+out+" --resume") {
+		want := map[os.Signal]int{os.Interrupt: 130, syscall.SIGTERM: 143}[sig]
+		if code := cmd.ProcessState.ExitCode(); code != want || !strings.Contains(stderr.String(), "continue it with: seqkit train taipei --set train.epochs=10 --set train.checkpoint_every=10 -o "+out+" --resume") {
 			t.Fatalf("%v: exit %d, stderr %q", sig, code, stderr.String())
 		}
 		res := seqkit(t, dir, append(args, "-o", out, "--resume")...)

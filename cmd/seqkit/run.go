@@ -113,6 +113,9 @@ func runRecipe(c *cobra.Command, name string, f *runFlags, full bool) error {
 		dir = freeDir(filepath.Join("runs", r.Name))
 	}
 	rep.logf("seqkit: %s (%s) → %s", r.Name, r.Task.Type, dir)
+	// Every phase of a run stops by itself at a signal (training with a
+	// checkpoint), however long that takes.
+	f.env.graceful.Store(true)
 	res, err := tasks.Run(c.Context(), r, tasks.RunOptions{
 		Dir: dir, Force: f.force, Resume: f.resume, InitFrom: f.initFrom, Registry: f.env.registry(),
 		Prepare: tasks.PrepareOptions{CacheDir: f.cacheDir, Progress: rep.progress},
