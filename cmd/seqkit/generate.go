@@ -71,17 +71,23 @@ generated for.`,
 				opts.Seed = o.Seed
 			}
 			opts.Prefix, opts.Condition, opts.Beam = o.Prefix, o.Condition, o.Beam
+			// The bounds are the recipe's (generate's samples and max_len,
+			// seq2seq's beam): each sequence of a batch holds a row of logits.
 			switch {
-			case opts.Num < 1:
-				return usageError{fmt.Errorf("--num must be at least 1, got %d", opts.Num)}
-			case opts.MaxLen < 1:
-				return usageError{fmt.Errorf("--max-len must be at least 1, got %d", opts.MaxLen)}
-			case opts.Temperature < 0:
-				return usageError{fmt.Errorf("--temperature must be 0 or more, got %g", opts.Temperature)}
-			case opts.Beam < 0:
-				return usageError{fmt.Errorf("--beam must be 0 (sampling) or more, got %d", opts.Beam)}
-			case opts.TopK < 0, opts.TopP < 0, opts.TopP > 1:
-				return usageError{fmt.Errorf("--top-k must be 0 or more and --top-p in [0, 1]")}
+			case opts.Num < 1 || opts.Num > maxGenerate:
+				return usageError{fmt.Errorf("--num must be in [1, %d], got %d", maxGenerate, opts.Num)}
+			case opts.MaxLen < 1 || opts.MaxLen > maxGenerateLen:
+				return usageError{fmt.Errorf("--max-len must be in [1, %d], got %d", maxGenerateLen, opts.MaxLen)}
+			case !(opts.Temperature >= 0 && opts.Temperature <= 100):
+				return usageError{fmt.Errorf("--temperature must be in [0, 100], got %g", opts.Temperature)}
+			case opts.Beam < 0 || opts.Beam > maxBeam:
+				return usageError{fmt.Errorf("--beam must be 0 (sampling) or up to %d, got %d", maxBeam, opts.Beam)}
+			case opts.TopK < 0:
+				return usageError{fmt.Errorf("--top-k must be 0 or more, got %d", opts.TopK)}
+			case !(opts.TopP >= 0 && opts.TopP <= 1):
+				return usageError{fmt.Errorf("--top-p must be in [0, 1], got %g", opts.TopP)}
+			case len(opts.Prefix) > 1<<16 || len(opts.Condition) > 1<<20:
+				return usageError{fmt.Errorf("--prefix is at most 64 KiB and --condition 1 MiB")}
 			}
 			out, err := gen.Generate(opts)
 			if err != nil {
@@ -134,6 +140,13 @@ generated for.`,
 	f.StringVar(&judge, "judge", "", "run directory of a classifier that judges whether each sequence fits its condition")
 	return c
 }
+
+// Bounds of the generate flags.
+const (
+	maxGenerate    = 10_000
+	maxGenerateLen = 100_000
+	maxBeam        = 100
+)
 
 func generatedLine(g tasks.Generated) string {
 	if g.Condition != "" {

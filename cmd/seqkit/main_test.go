@@ -504,6 +504,15 @@ func TestGenerate(t *testing.T) {
 	if r := seqkit(t, dir, "generate", "-m", "runs/lm", "--top-p", "2"); r.code != 2 || !strings.Contains(r.stderr, "--top-p") {
 		t.Errorf("--top-p 2: exit %d, %q", r.code, r.stderr)
 	}
+	// Hostile flags are refused before anything is allocated (they ran out
+	// of memory, or printed degenerate text with exit 0).
+	for _, c := range [][]string{{"--num", "1000000000"}, {"--beam", "100000000"}, {"--temperature", "NaN"},
+		{"--temperature", "+Inf"}, {"--top-p", "NaN"}, {"--max-len", "1000000000"}} {
+		r := seqkit(t, dir, append([]string{"generate", "-m", "runs/lm"}, c...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, c[0]+" must be") {
+			t.Errorf("%s %s: exit %d, %q; want 2 naming the flag", c[0], c[1], r.code, r.stderr)
+		}
+	}
 }
 
 // TestGenerateJudge trains a small conditional generator and a small names-language

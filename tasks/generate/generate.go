@@ -453,6 +453,9 @@ func (t *Task) GenerateDefaults() tasks.GenerateOptions {
 		TopK: t.opts.TopK, TopP: t.opts.TopP, Seed: t.recipe.Train.Seed}
 }
 
+// maxLogits bounds the logits of one sampling step (a row per sequence), 256 MB.
+const maxLogits = 1 << 26
+
 // Generate implements tasks.Generator: it samples o.Num sequences at once, one
 // batched step per token, each until <eos> or o.MaxLen tokens; with o.Beam it
 // searches for the most likely ones instead.
@@ -466,6 +469,9 @@ func (t *Task) Generate(o tasks.GenerateOptions) ([]tasks.Generated, error) {
 	}
 	if o.Num <= 0 {
 		return nil, nil
+	}
+	if n := float64(o.Num) * float64(t.vocab.Len()); n > maxLogits {
+		return nil, fmt.Errorf("generate: %d sequences at once over a vocabulary of %d would hold %.3g logits a step, more than %d: generate fewer at a time", o.Num, t.vocab.Len(), n, maxLogits)
 	}
 	c, names, err := t.conditions(o.Condition, o.Num)
 	if err != nil {
