@@ -128,6 +128,32 @@ func writeAtomic(path string, write func(io.Writer) error) (err error) {
 	return nil
 }
 
+// duplicateKey reports the first name that the header's top-level object
+// holds twice (the header is valid JSON).
+func duplicateKey(header []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(header))
+	if _, err := dec.Token(); err != nil { // {
+		return "", false
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		key, _ := tok.(string)
+		if seen[key] {
+			return key, true
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return "", false
+		}
+	}
+	return "", false
+}
+
 // LoadSafetensors reads path into tensors, matching by Name, and returns the file's
 // metadata. It is strict: every tensor must be in the file with the same shape and
 // dtype, and the file must hold no tensor the caller did not ask for. Any difference,
@@ -165,6 +191,11 @@ func LoadSafetensors[T Float](path string, tensors []*Tensor[T]) (map[string]str
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(hj, &raw); err != nil {
 		return nil, bad("header is not valid JSON: %v", err)
+	}
+	if name, ok := duplicateKey(hj); ok {
+		// encoding/json keeps the last of two entries of one name: which
+		// tensor loads would depend on the order a tool wrote them in.
+		return nil, bad("tensor %q is named twice in the header", name)
 	}
 	var meta map[string]string
 	if m, ok := raw["__metadata__"]; ok {
@@ -205,11 +236,17 @@ func LoadSafetensors[T Float](path string, tensors []*Tensor[T]) (map[string]str
 			return nil, bad("tensor %q: %v", t.Name, err)
 		}
 		for i := range t.Data {
+			var v float64
 			if size == 4 {
-				t.Data[i] = T(math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:])))
+				v = float64(math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:])))
 			} else {
-				t.Data[i] = T(math.Float64frombits(binary.LittleEndian.Uint64(buf[8*i:])))
+				v = math.Float64frombits(binary.LittleEndian.Uint64(buf[8*i:]))
 			}
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				// A diverged or damaged model predicts nonsense silently.
+				return nil, bad("tensor %q holds %v at index %d: the weights are damaged, or training diverged before they were saved", t.Name, v, i)
+			}
+			t.Data[i] = T(v)
 		}
 	}
 	var extra []string

@@ -3,6 +3,7 @@ package nn_test
 import (
 	"encoding/binary"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -76,6 +77,22 @@ func TestSafetensorsErrors(t *testing.T) {
 		}
 		return p
 	}
+	// The same header with its first tensor's entry written twice.
+	hlen := binary.LittleEndian.Uint64(data)
+	header := string(data[8 : 8+hlen])
+	var first string
+	if i := strings.Index(header, `"embedding.weight":{`); i >= 0 {
+		first = header[i : i+strings.Index(header[i:], "}")+1]
+	}
+	twice := strings.Replace(header, first, first+","+first, 1)
+	dup := binary.LittleEndian.AppendUint64(nil, uint64(len(twice)))
+	dup = append(append(dup, twice...), data[8+hlen:]...)
+	nanModel := checkpointModel(t, 1)
+	nanModel[1].Data[3] = float32(math.NaN())
+	withNaN := filepath.Join(dir, "nan.safetensors")
+	if err := nn.SaveSafetensors(withNaN, nanModel, nil); err != nil {
+		t.Fatal(err)
+	}
 	hugeHeader := append([]byte(nil), data...)
 	binary.LittleEndian.PutUint64(hugeHeader, 1<<40)
 	cases := []struct {
@@ -101,6 +118,8 @@ func TestSafetensorsErrors(t *testing.T) {
 		{"truncated data", write("trunc-data", data[:len(data)-10]), nil, "truncated"},
 		{"too short", write("short", data[:5]), nil, "too short"},
 		{"huge header", write("huge", hugeHeader), nil, "more than the limit"},
+		{"duplicate name", write("dup", dup), nil, `tensor "embedding.weight" is named twice in the header`},
+		{"NaN weight", withNaN, nil, `tensor "rnn.weight_ih_l0" holds NaN at index 3`},
 		{"not json", write("garbage", append([]byte{8, 0, 0, 0, 0, 0, 0, 0}, "{{{{{{{{"...)), nil, "not valid JSON"},
 	}
 	for _, c := range cases {
