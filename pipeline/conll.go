@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // conllSource reads CoNLL column files: one token per line with its columns
@@ -103,6 +104,10 @@ func (s *conllSource) next(ex *example) error {
 		}
 		if len(fields) != s.ncols {
 			bad = badf(s.l.path, s.l.n, 0, "%d columns, but the file's token lines have %d", len(fields), s.ncols)
+			continue
+		}
+		if !utf8.Valid(line) {
+			bad = badf(s.l.path, s.l.n, 0, "invalid UTF-8")
 			continue
 		}
 		if s.ncols == 10 && strings.ContainsAny(fields[0], "-.") {

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/seqkit/seqkit/internal/quote"
 )
 
 // csvSource reads CSV (RFC 4180 quoting, through encoding/csv) or TSV (fields
@@ -71,7 +73,6 @@ func openCSV(path string, format Format, cols Columns, noHeader bool, maxLine in
 	}
 	pos := map[string]int{}
 	for i, h := range first {
-		h = strings.TrimPrefix(h, "\ufeff") // a byte-order mark before the first name
 		pos[h] = i
 	}
 	for _, role := range s.roles {
@@ -160,10 +161,15 @@ func (l *recordLimit) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// quoteList quotes the first names of a header, each bounded and escaped.
 func quoteList(names []string) string {
-	q := make([]string, len(names))
+	var q []string
 	for i, n := range names {
-		q[i] = fmt.Sprintf("%q", n)
+		if i == 20 {
+			q = append(q, fmt.Sprintf("and %d more", len(names)-i))
+			break
+		}
+		q = append(q, quote.Q(n))
 	}
 	return strings.Join(q, ", ")
 }

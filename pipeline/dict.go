@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"regexp"
+
+	"github.com/seqkit/seqkit/internal/quote"
 )
 
 // dictSource reads a pronunciation dictionary in CMUdict's format: one entry per
@@ -40,7 +42,7 @@ func (d *dictSource) next(ex *example) error {
 		}
 		i := bytes.IndexAny(line, " \t")
 		if i < 0 {
-			return fmt.Errorf("pipeline: %s:%d: a dictionary entry needs a word and a pronunciation, got %q", d.l.path, d.l.n, line)
+			return fmt.Errorf("pipeline: %s:%d: a dictionary entry needs a word and a pronunciation, got %s", d.l.path, d.l.n, quote.Q(string(line)))
 		}
 		ex.str[RoleText] = variantMark.ReplaceAllString(string(line[:i]), "")
 		ex.str[RoleTarget] = string(bytes.TrimSpace(line[i:]))

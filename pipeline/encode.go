@@ -11,6 +11,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/seqkit/seqkit/internal/quote"
 )
 
 // Field names of encoded records.
@@ -556,7 +558,7 @@ func ParseVector(fields []string) ([]float32, error) {
 	for k, f := range fields {
 		x, err := strconv.ParseFloat(f, 32)
 		if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
-			return nil, fmt.Errorf("vector item %d: %q is not a finite number", k+1, f)
+			return nil, fmt.Errorf("vector item %d: %s is not a finite number", k+1, quote.Q(f))
 		}
 		xs[k] = float32(x)
 	}

@@ -235,3 +235,104 @@ func TestHostileSizes(t *testing.T) {
 		}
 	})
 }
+
+// TestNoSilentWrongResults: inputs that used to be read as something they are
+// not. A byte-order mark is dropped at the start of every text format (one
+// rule for all); a number where JSON Lines should hold text, an empty label
+// and a line of invalid UTF-8 in a CoNLL sentence are errors at their line
+// (skip_errors leaves them out, counted).
+func TestNoSilentWrongResults(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, data string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	first := func(src Source) (map[string]any, error) {
+		r, err := Open(src)
+		if err != nil {
+			return nil, err
+		}
+		defer r.Release()
+		if !r.Next() {
+			return nil, r.Err()
+		}
+		rec := r.RecordBatch()
+		out := map[string]any{}
+		for i, f := range rec.Schema().Fields() {
+			switch c := rec.Column(i).(type) {
+			case *array.String:
+				out[f.Name] = c.Value(0)
+			case *array.List:
+				s, e := c.ValueOffsets(0)
+				var items []string
+				for k := s; k < e; k++ {
+					items = append(items, c.ListValues().(*array.String).Value(int(k)))
+				}
+				out[f.Name] = items
+			}
+		}
+		return out, nil
+	}
+	const bom = "\ufeff"
+	for _, c := range []struct {
+		name string
+		src  Source
+		key  string
+		want string
+	}{
+		{"conll", Source{Path: write("a.conll", bom+"arrive\tO\ntaipei\tB-toloc\n"), Columns: Columns{Tokens: "1", Tags: "2"}}, "tokens", "[arrive taipei]"},
+		{"jsonl", Source{Path: write("a.jsonl", bom+`{"text": "arrive taipei", "label": "a"}`+"\n"), Columns: Columns{Text: "text", Label: "label"}}, "text", "arrive taipei"},
+		{"tsv", Source{Path: write("a.tsv", bom+"arrive taipei\ta\n"), NoHeader: true, Columns: Columns{Text: "1", Label: "2"}}, "text", "arrive taipei"},
+		{"csv without header", Source{Path: write("b.csv", bom+"arrive taipei,a\n"), NoHeader: true, Columns: Columns{Text: "1", Label: "2"}}, "text", "arrive taipei"},
+		{"csv with header", Source{Path: write("c.csv", bom+"text,label\narrive taipei,a\n"), Columns: Columns{Text: "text", Label: "label"}}, "text", "arrive taipei"},
+		{"text", Source{Path: write("a.txt", bom+"arrive taipei\n"), Format: Text}, "text", "arrive taipei"},
+		{"a file of two bytes", Source{Path: write("ab.txt", "ab"), Format: Text}, "text", "ab"},
+	} {
+		row, err := first(c.src)
+		if err != nil || fmt.Sprint(row[c.key]) != c.want {
+			t.Errorf("%s with a byte-order mark: %s = %q (%v), want %q", c.name, c.key, row[c.key], err, c.want)
+		}
+	}
+
+	for _, c := range []struct {
+		name string
+		src  Source
+		want string
+	}{
+		{"a number as text", Source{Path: write("n.jsonl", `{"text": "arrive", "label": "a"}`+"\n"+`{"text": 12, "label": "a"}`+"\n"), Columns: Columns{Text: "text", Label: "label"}},
+			`n.jsonl:2: key "text": want a string of text for text, got a number "12"`},
+		{"a boolean as text", Source{Path: write("b.jsonl", `{"text": true, "label": "a"}`+"\n"), Columns: Columns{Text: "text", Label: "label"}},
+			`b.jsonl:1: key "text": want a string of text for text, got a boolean "true"`},
+		{"not an object", Source{Path: write("o.jsonl", `["arrive", "a"]`+"\n"), Columns: Columns{Text: "text"}},
+			`o.jsonl:1: want a JSON object {...}, got an array "[\"arrive\", \"a\"]"`},
+		{"an empty label", Source{Path: write("e.csv", "text,label\narrive taipei,a\nleave taipei, \n"), Columns: Columns{Text: "text", Label: "label"}},
+			"e.csv:3: empty label"},
+		{"invalid UTF-8 in a CoNLL sentence", Source{Path: write("u.conll", "arrive\tO\ntaipei\tB-toloc\non\tO\n\xff\xfe\tO\n"), Columns: Columns{Tokens: "1", Tags: "2"}},
+			"u.conll:4: invalid UTF-8"},
+	} {
+		err := readAll(c.src)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		}
+	}
+	// A number or boolean label is a label as written (0/1 sentiment).
+	row, err := first(Source{Path: write("l.jsonl", `{"text": "good", "label": 1}`+"\n"), Columns: Columns{Text: "text", Label: "label"}})
+	if err != nil || row["label"] != "1" {
+		t.Errorf("a numeric label: %v %v", row, err)
+	}
+	// skip_errors leaves the empty label out and counts it.
+	var rejects bytes.Buffer
+	r, err := Open(Source{Path: filepath.Join(dir, "e.csv"), Columns: Columns{Text: "text", Label: "label"}}, WithSkipErrors(&rejects))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r.Next() {
+	}
+	if r.Err() != nil || r.Skipped() != 1 || !strings.Contains(rejects.String(), "e.csv:3\tempty label") {
+		t.Errorf("skipping: %v, %d skipped, rejects %q", r.Err(), r.Skipped(), rejects.String())
+	}
+	r.Release()
+}

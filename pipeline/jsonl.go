@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
+
+	"github.com/seqkit/seqkit/internal/quote"
 )
 
 // jsonlSource reads one JSON object per line; blank lines are skipped.
@@ -40,7 +41,7 @@ func (s *jsonlSource) next(ex *example) error {
 		if errors.As(err, &se) {
 			return badf(s.l.path, ex.line, int(se.Offset), "invalid JSON: %v", se)
 		}
-		return badf(s.l.path, ex.line, 0, "want a JSON object: %v", err)
+		return badf(s.l.path, ex.line, 0, "want a JSON object {...}, got %s", jsonKind(line))
 	}
 	for _, role := range s.roles {
 		key := s.cols.get(role)
@@ -78,21 +79,42 @@ func (s *jsonlSource) next(ex *example) error {
 			continue
 		}
 		t := bytes.TrimSpace(raw)
+		if role != RoleLabel {
+			// Text is a JSON string: a number or boolean here is a column
+			// mapped wrong, not text to read.
+			return badf(s.l.path, ex.line, 0, "key %q: want a string of text for %s, got %s", key, role, jsonKind(t))
+		}
 		if len(t) > 0 && (t[0] == '-' || (t[0] >= '0' && t[0] <= '9') || t[0] == 't' || t[0] == 'f') {
-			ex.str[role] = string(t) // a number or boolean label, as written
+			ex.str[role] = string(t) // a number or boolean label (0/1, true), as written
 			continue
 		}
-		return badf(s.l.path, ex.line, 0, "key %q: want a string, number or boolean, got %s", key, clip(raw))
+		return badf(s.l.path, ex.line, 0, "key %q: want a string, number or boolean label, got %s", key, jsonKind(t))
 	}
 	return nil
 }
 
-func clip(b []byte) string {
-	if len(b) > 40 {
-		return fmt.Sprintf("%s…", b[:40])
+// jsonKind names the kind of a JSON value, with the value where it is short.
+func jsonKind(v []byte) string {
+	v = bytes.TrimSpace(v)
+	kind := "a number"
+	switch {
+	case len(v) == 0:
+		return "nothing"
+	case v[0] == '{':
+		kind = "an object"
+	case v[0] == '[':
+		kind = "an array"
+	case v[0] == '"':
+		kind = "a string"
+	case v[0] == 't' || v[0] == 'f':
+		kind = "a boolean"
+	case v[0] == 'n':
+		return "null"
 	}
-	return string(b)
+	return kind + " " + clip(v)
 }
+
+func clip(b []byte) string { return quote.Q(string(b)) }
 
 func (s *jsonlSource) close() error { return s.l.close() }
 

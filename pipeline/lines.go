@@ -60,11 +60,14 @@ func (l *lines) next() ([]byte, error) {
 
 func (l *lines) close() error { return l.f.Close() }
 
-// countingReader counts the bytes read from a file, for progress reports.
+// countingReader counts the bytes read from a file, for progress reports. It
+// drops a UTF-8 byte-order mark at the start of the file, as every reader of
+// text does (one rule for CSV, TSV, JSON Lines, CoNLL, text and dictionaries).
 type countingReader struct {
-	r     io.Reader
-	n     int64
-	total int64
+	r       io.Reader
+	n       int64
+	total   int64
+	started bool
 }
 
 func newCountingReader(f *os.File) *countingReader {
@@ -76,9 +79,34 @@ func newCountingReader(f *os.File) *countingReader {
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
+	if !c.started {
+		c.started = true
+		var head [3]byte
+		n, err := io.ReadFull(c.r, head[:])
+		c.n += int64(n)
+		rest := head[:n]
+		if bytes.Equal(rest, bom) {
+			rest = nil
+		}
+		if len(rest) > 0 || err != nil {
+			k := copy(p, rest)
+			if k < len(rest) { // p shorter than three bytes: keep the rest
+				c.r = io.MultiReader(bytes.NewReader(rest[k:]), c.r)
+			}
+			if err == io.ErrUnexpectedEOF {
+				err = nil
+			}
+			if k > 0 {
+				err = nil
+			}
+			return k, err
+		}
+	}
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
 }
+
+var bom = []byte("\ufeff")
 
 func (c *countingReader) progress() (done, total int64) { return c.n, c.total }

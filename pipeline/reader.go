@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync/atomic"
 	"unicode/utf8"
 
@@ -301,6 +302,11 @@ func (r *Reader) check(ex *example) error {
 		} else if !utf8.ValidString(ex.str[role]) {
 			return badf(r.path, ex.line, 0, "invalid UTF-8 in %s", role)
 		}
+	}
+	if r.has(RoleLabel) && strings.TrimSpace(ex.str[RoleLabel]) == "" {
+		// An empty label would become a class of its own; skip_errors leaves
+		// such examples out, counted.
+		return badf(r.path, ex.line, 0, "empty label")
 	}
 	if nt, ng := len(ex.list[RoleTokens]), len(ex.list[RoleTags]); r.has(RoleTokens) && r.has(RoleTags) && nt != ng {
 		return badf(r.path, ex.line, 0, "%d tokens but %d tags", nt, ng)

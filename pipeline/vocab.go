@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/seqkit/seqkit/internal/quote"
 )
 
 // The special tokens of an input vocabulary, always at these ids.
@@ -179,7 +181,7 @@ func LoadVocab(path string, maxEntries int) (*Vocab, error) {
 		seen := map[string]int{}
 		for i, t := range toks {
 			if at, dup := seen[t]; dup {
-				return nil, badf(path, i+1, 0, "entry %q repeats line %d: the vocabulary file is damaged; retrain, or restore it from the run it came from", t, at)
+				return nil, badf(path, i+1, 0, "entry %s repeats line %d: the vocabulary file is damaged; retrain, or restore it from the run it came from", quote.Q(t), at)
 			}
 			seen[t] = i + 1
 		}

@@ -23,6 +23,8 @@ import (
 
 	"github.com/seqkit/seqkit/pipeline"
 	"github.com/seqkit/seqkit/plugins/proto"
+
+	"github.com/seqkit/seqkit/internal/quote"
 )
 
 // BinaryPrefix starts the file name of every plugin binary: seqkit-plugin-NAME
@@ -179,10 +181,10 @@ func ReadLock(dir string) (map[string]string, error) {
 		}
 		f := strings.Fields(line)
 		if len(f) != 2 {
-			return nil, fmt.Errorf("plugins: %s:%d: want \"NAME SHA256\", got %q", filepath.Join(dir, LockFile), i+1, line)
+			return nil, fmt.Errorf("plugins: %s:%d: want \"NAME SHA256\", got %s", filepath.Join(dir, LockFile), i+1, quote.Q(line))
 		}
 		if sum, err := hex.DecodeString(f[1]); err != nil || len(sum) != sha256.Size {
-			return nil, fmt.Errorf("plugins: %s:%d: %q is not a sha256 (64 hex digits); run seqkit plugins lock again", filepath.Join(dir, LockFile), i+1, f[1])
+			return nil, fmt.Errorf("plugins: %s:%d: %s is not a sha256 (64 hex digits); run seqkit plugins lock again", filepath.Join(dir, LockFile), i+1, quote.Q(f[1]))
 		}
 		pins[f[0]] = strings.ToLower(f[1])
 	}

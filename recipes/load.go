@@ -16,6 +16,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/seqkit/seqkit/pipeline"
+
+	"github.com/seqkit/seqkit/internal/quote"
 )
 
 // TaskTypes tells [Load] which task types exist and what each one's options are,
@@ -494,7 +496,7 @@ func (l *loader) checkRange(n *yaml.Node, v reflect.Value, tag reflect.StructTag
 	if e := tag.Get("enum"); e != "" && v.Kind() == reflect.String {
 		opts := strings.Split(e, ",")
 		if !slices.Contains(opts, v.String()) {
-			l.errAt(n, key, "%q is not one of %s%s", v.String(), strings.Join(opts, ", "), didYouMean(v.String(), opts))
+			l.errAt(n, key, "%s is not one of %s%s", quote.Q(v.String()), strings.Join(opts, ", "), didYouMean(v.String(), opts))
 		}
 		return
 	}
@@ -510,14 +512,14 @@ func (l *loader) checkRange(n *yaml.Node, v reflect.Value, tag reflect.StructTag
 	if s := tag.Get("min"); s != "" {
 		lo, _ := strconv.ParseFloat(s, 64)
 		if tag.Get("exclusiveMin") == "true" && x <= lo {
-			l.errAt(n, key, "must be greater than %s, got %s", s, n.Value)
+			l.errAt(n, key, "must be greater than %s, got %s", s, bound(n.Value))
 		} else if x < lo {
-			l.errAt(n, key, "must be at least %s, got %s", s, n.Value)
+			l.errAt(n, key, "must be at least %s, got %s", s, bound(n.Value))
 		}
 	}
 	if s := tag.Get("max"); s != "" {
 		if hi, _ := strconv.ParseFloat(s, 64); x > hi {
-			l.errAt(n, key, "must be at most %s, got %s", s, n.Value)
+			l.errAt(n, key, "must be at most %s, got %s", s, bound(n.Value))
 		}
 	}
 }
@@ -546,7 +548,7 @@ func (l *loader) checkTask(n *yaml.Node, t *Task, key string) {
 	}
 	opts, ok := l.opt.Tasks.TaskOptions(tn.Value)
 	if !ok {
-		l.errAt(tn, key+".type", "unknown task type %q%s (known: %s)", tn.Value, didYouMean(tn.Value, names), strings.Join(names, ", "))
+		l.errAt(tn, key+".type", "unknown task type %s%s (known: %s)", quote.Q(tn.Value), didYouMean(tn.Value, names), strings.Join(names, ", "))
 		return
 	}
 	t.Type, t.Options = tn.Value, opts
@@ -634,15 +636,23 @@ func describe(n *yaml.Node) string {
 	}
 	switch n.Tag {
 	case "!!int":
-		return "the integer " + n.Value
+		return "the integer " + bound(n.Value)
 	case "!!float":
-		return "the number " + n.Value
+		return "the number " + bound(n.Value)
 	case "!!bool":
 		return n.Value
 	case "!!null":
 		return "nothing"
 	}
-	return strconv.Quote(n.Value)
+	return quote.Q(n.Value)
+}
+
+// bound cuts a value quoted in a message (a number of a million digits, say).
+func bound(v string) string {
+	if len(v) > quote.Max {
+		return v[:quote.Max] + "…"
+	}
+	return v
 }
 
 func kindName(t reflect.Type) string {

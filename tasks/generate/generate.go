@@ -17,6 +17,8 @@ import (
 	"github.com/seqkit/seqkit/pipeline"
 	"github.com/seqkit/seqkit/recipes"
 	"github.com/seqkit/seqkit/tasks"
+
+	"github.com/seqkit/seqkit/internal/quote"
 )
 
 // Options is the generate task's recipe section.
@@ -703,7 +705,7 @@ func (t *Task) conditions(cond string, n int) (condition, []string, error) {
 		names := t.labelNames()
 		if cond != "" {
 			if _, ok := t.labels.ID(cond); !ok {
-				return c, nil, fmt.Errorf("generate: unknown condition %q; the model knows %s", cond, strings.Join(names, ", "))
+				return c, nil, fmt.Errorf("generate: unknown condition %s; the model knows %s", quote.Q(cond), strings.Join(names, ", "))
 			}
 			names = []string{cond}
 		}
@@ -721,7 +723,7 @@ func (t *Task) conditions(cond string, n int) (condition, []string, error) {
 		c.vector = slices.Repeat(v, n)
 		return c, slices.Repeat([]string{cond}, n), nil
 	case cond != "":
-		return c, nil, fmt.Errorf("generate: this model is not conditioned (condition: none), so --condition %q does not apply", cond)
+		return c, nil, fmt.Errorf("generate: this model is not conditioned (condition: none), so --condition %s does not apply", quote.Q(cond))
 	}
 	return c, nil, nil
 }

@@ -2,8 +2,11 @@ package tagging
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/seqkit/seqkit/nn"
+
+	"github.com/seqkit/seqkit/internal/quote"
 )
 
 // Tag schemes: how chunk boundaries are written.
@@ -54,6 +57,28 @@ func Convert(tags []string, to string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// checkTags refuses a tag the scheme cannot write, such as X-VP in BIO: the
+// constrained decoder could never emit it, and the chunk scores would read
+// it as something else. Only O and the scheme's prefixes, a hyphen and a
+// type, are tags of a scheme.
+func checkTags(scheme string, tags []string) error {
+	prefixes := map[string]string{IOB1: "IB", BIO: "IB", BIOES: "IBES"}[scheme]
+	for _, tag := range tags {
+		if tag == "O" {
+			continue
+		}
+		p, typ, ok := strings.Cut(tag, "-")
+		if !ok || len(p) != 1 || !strings.Contains(prefixes, p) || typ == "" {
+			want := "O, B-TYPE or I-TYPE"
+			if scheme == BIOES {
+				want = "O, B-TYPE, I-TYPE, E-TYPE or S-TYPE"
+			}
+			return fmt.Errorf("tagging: tag %s of the training data is not a %s tag (%s): fix the data, or set task.scheme to the scheme it is written in", quote.Q(tag), scheme, want)
+		}
+	}
+	return nil
 }
 
 // constraints lists the transitions a scheme allows between the tags of a

@@ -86,3 +86,28 @@ func TestConstraints(t *testing.T) {
 		t.Error("iob1 should allow every transition")
 	}
 }
+
+// TestCheckTags: a tag the declared scheme cannot write is refused, naming it,
+// instead of being trained on and never decoded.
+func TestCheckTags(t *testing.T) {
+	cases := []struct {
+		scheme string
+		tags   []string
+		bad    string
+	}{
+		{BIO, []string{"O", "B-NP", "I-NP"}, ""},
+		{BIO, []string{"O", "B-NP", "X-VP"}, `tag "X-VP" of the training data is not a bio tag (O, B-TYPE or I-TYPE)`},
+		{BIO, []string{"O", "S-NP"}, `tag "S-NP" of the training data is not a bio tag`},
+		{BIO, []string{"O", "NP"}, `tag "NP"`},
+		{BIO, []string{"O", "B-"}, `tag "B-"`},
+		{IOB1, []string{"O", "I-NP", "B-NP"}, ""},
+		{BIOES, []string{"O", "B-NP", "I-NP", "E-NP", "S-PP"}, ""},
+		{BIOES, []string{"O", "Q-NP"}, `not a bioes tag (O, B-TYPE, I-TYPE, E-TYPE or S-TYPE)`},
+	}
+	for _, c := range cases {
+		err := checkTags(c.scheme, c.tags)
+		if (c.bad == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), c.bad) {
+			t.Errorf("%s %v: %v, want %q", c.scheme, c.tags, err, c.bad)
+		}
+	}
+}

@@ -172,6 +172,9 @@ func (t *Task) Init(s tasks.Setup) error {
 	t.opts, t.data = opts, s.Vocabs.Tags
 	scheme := opts.Scheme
 	t.model = s.Vocabs.Tags.Tokens()
+	if err := checkTags(opts.Scheme, t.model); err != nil {
+		return err
+	}
 	if opts.TrainScheme != "" && opts.TrainScheme != opts.Scheme {
 		scheme, t.convert = opts.TrainScheme, true
 		t.model = modelTags(t.model, scheme)
