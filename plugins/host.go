@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -72,11 +73,29 @@ func SearchDirs(dir string) []string {
 	return append(dirs, DefaultDir)
 }
 
+// checkName refuses a plugin name that is a path: a plugin is found by name
+// in the search folders only, never run from elsewhere.
+func checkName(name string) error {
+	if name == "" || strings.ContainsAny(name, `/\`) || name == "." || name == ".." || strings.ContainsFunc(name, unicode.IsControl) {
+		return fmt.Errorf("%s is not a plugin name: a name, such as forecast, not a path (its binary is %sNAME in a plugin folder)", quote.Q(name), BinaryPrefix)
+	}
+	return nil
+}
+
+// parsePin decodes a sha256 pin, hex with an optional "sha256:" prefix.
+func parsePin(pin string) ([]byte, error) {
+	sum, err := hex.DecodeString(strings.TrimPrefix(strings.ToLower(pin), "sha256:"))
+	if err != nil || len(sum) != sha256.Size {
+		return nil, fmt.Errorf("the pinned sha256 %s is not 64 hexadecimal digits", quote.Q(pin))
+	}
+	return sum, nil
+}
+
 // Find returns the path of the binary of plugin name: the first
 // seqkit-plugin-NAME in the search folders.
 func (h *Host) Find(name string) (string, error) {
-	if name == "" || strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
-		return "", fmt.Errorf("plugins: %q is not a plugin name", name)
+	if err := checkName(name); err != nil {
+		return "", fmt.Errorf("plugins: %w", err)
 	}
 	for _, d := range h.Dirs {
 		p := filepath.Join(d, BinaryPrefix+name)
@@ -218,9 +237,9 @@ func (h *Host) LaunchPath(name, path, pin string) (*Plugin, error) {
 	p := &Plugin{Name: name, Path: path, stderr: newTail(20, h.Log, name), timeout: cmpOr(h.CallTimeout, 10*time.Minute)}
 	var secure *plugin.SecureConfig
 	if pin != "" {
-		sum, err := hex.DecodeString(strings.TrimPrefix(strings.ToLower(pin), "sha256:"))
-		if err != nil || len(sum) != sha256.Size {
-			return nil, fmt.Errorf("plugins: %s: the pinned sha256 %q is not 64 hexadecimal digits", name, pin)
+		sum, err := parsePin(pin)
+		if err != nil {
+			return nil, fmt.Errorf("plugins: %s: %w", name, err)
 		}
 		secure = &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
 		// go-plugin checks it too, just before starting; this check gives the

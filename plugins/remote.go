@@ -37,10 +37,19 @@ func (h *Host) Type() tasks.Type {
 		Name:    "plugin",
 		Options: func() any { return &Options{} },
 		Check: func(r *recipes.Recipe) []recipes.KeyError {
-			if r.Task.Options.(*Options).Name == "" {
-				return []recipes.KeyError{{Key: "task.name", Msg: "missing: the plugin's task name (seqkit plugins list shows them)"}}
+			o := r.Task.Options.(*Options)
+			var errs []recipes.KeyError
+			if o.Name == "" {
+				errs = append(errs, recipes.KeyError{Key: "task.name", Msg: "missing: the plugin's task name (seqkit plugins list shows them)"})
+			} else if err := checkName(o.Name); err != nil {
+				errs = append(errs, recipes.KeyError{Key: "task.name", Msg: err.Error()})
 			}
-			return nil
+			if o.SHA256 != "" {
+				if _, err := parsePin(o.SHA256); err != nil {
+					errs = append(errs, recipes.KeyError{Key: "task.sha256", Msg: err.Error()})
+				}
+			}
+			return errs
 		},
 		New: func() tasks.Task { return &Remote{host: h} },
 	}

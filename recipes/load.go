@@ -201,7 +201,12 @@ func readRecipe(path, fromDir string) (file string, data []byte, dir string, err
 		return filepath.Clean(p), data, filepath.Dir(p), nil
 	}
 	if b, ok := builtin(path); ok {
-		return "builtin:" + path, b, "", nil
+		return "builtin:" + path, b, "", nil // a folder named taipei does not hide the demo
+	}
+	var bad *Error
+	if errors.As(err, &bad) {
+		bad.File = path // as the user wrote it, which an extends error matches
+		return "", nil, "", bad
 	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil, "", &Error{File: path, Msg: "not a file, nor a built-in recipe (" + strings.Join(Names(), ", ") + ")"}
@@ -667,12 +672,39 @@ func kindName(t reflect.Type) string {
 	return "an integer"
 }
 
+// fileKind names a mode that is not a regular file.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe (FIFO)"
+	case m&fs.ModeCharDevice != 0:
+		return "character device"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	}
+	return "special file"
+}
+
 // maxRecipeBytes bounds a recipe file: recipes are a few hundred bytes; a larger
 // file is a wrong path (a dataset given as the recipe), refused before it is read.
 const maxRecipeBytes = 1 << 20
 
-// readLimited reads a file of at most max bytes.
+// readLimited reads a regular file of at most max bytes. Anything else is
+// refused before it is opened: a directory, and a FIFO or a device such as
+// /dev/stdin, whose open or read would block forever.
 func readLimited(path string, max int64) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if st.IsDir() {
+		return nil, &Error{File: path, Msg: "a directory, not a recipe file"}
+	}
+	if !st.Mode().IsRegular() {
+		return nil, &Error{File: path, Msg: fmt.Sprintf("a %s, not a regular file: a recipe is a file read whole", fileKind(st.Mode()))}
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -239,6 +240,10 @@ func Predict(ctx context.Context, task Task, src pipeline.Source, tok *pipeline.
 		for rd.Next() {
 			in := rd.RecordBatch()
 			ids, _, err := enc.Encode(in)
+			var pe *pipeline.Error
+			if errors.As(err, &pe) && pe.Path == "" {
+				pe.Path = src.Path // the encoder knows lines, not files
+			}
 			if err == nil {
 				in.Retain() // the reader releases it at its next record batch
 			}

@@ -194,3 +194,73 @@ func TestStopAnywhere(t *testing.T) {
 		}
 	}
 }
+
+// TestMessages: errors that named no file, pointed at the wrong line, or
+// exited with the wrong code.
+func TestMessages(t *testing.T) {
+	run, _ := demo(t)
+	dir := t.TempDir()
+	write := func(name, data string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(data), 0o644)
+		return p
+	}
+	// predict's max_tokens error names the input file.
+	m := filepath.Join(dir, "m")
+	copyDir(t, run, m)
+	rp := filepath.Join(m, tasks.RecipeFile)
+	b, _ := os.ReadFile(rp)
+	os.WriteFile(rp, []byte(strings.Replace(string(b), "  limits: {}", "  limits: {max_tokens: 10}", 1)), 0o644)
+	in := write("in.txt", "arrive taipei\n"+strings.Repeat("taipei ", 20)+"\n")
+	res := seqkit(t, dir, "predict", "-m", m, "--input", in, "--output", filepath.Join(dir, "o.jsonl"))
+	if want := in + ":2: the input has 20 tokens, more than the limit of 10"; res.code != 1 || !strings.Contains(res.stderr, want) {
+		t.Errorf("predict over max_tokens: exit %d, %q; want 1 and %q", res.code, res.stderr, want)
+	}
+
+	os.Mkdir(filepath.Join(dir, "folder"), 0o755)
+	fifo := filepath.Join(dir, "fifo.yaml")
+	syscall.Mkfifo(fifo, 0o644)
+	pluginRecipe := func(name, sha string) string {
+		return write(fmt.Sprintf("p%d.yaml", len(name)+len(sha)), fmt.Sprintf("data: {train: {path: in.txt, format: text}}\ntask: {type: plugin, name: %q, sha256: %q}\n", name, sha))
+	}
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"a folder as the recipe", []string{"recipe", "validate", filepath.Join(dir, "folder")}, 2, "folder: a directory, not a recipe file"},
+		{"extends a folder", []string{"recipe", "validate", write("e1.yaml", "extends: folder\n")}, 2, "e1.yaml:1:10: extends: folder is a directory, not a recipe file"},
+		{"extends a FIFO", []string{"recipe", "validate", write("e2.yaml", "extends: fifo.yaml\n")}, 2, "e2.yaml:1:10: extends: fifo.yaml is a named pipe (FIFO), not a regular file"},
+		{"extends /dev/stdin", []string{"recipe", "validate", write("e3.yaml", "extends: /dev/stdin\n")}, 2, "e3.yaml:1:10: extends: /dev/stdin is a"},
+		{"plugin name ../x", []string{"recipe", "validate", pluginRecipe("../x", "")}, 2, `task.name: "../x" is not a plugin name`},
+		{"plugin name /bin/sh", []string{"recipe", "validate", pluginRecipe("/bin/sh", "")}, 2, `task.name: "/bin/sh" is not a plugin name`},
+		{"plugin sha256 zz", []string{"recipe", "validate", pluginRecipe("forecast", "zz")}, 2, `task.sha256: the pinned sha256 "zz" is not 64 hexadecimal digits`},
+		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{"unknown subcommand", []string{"data", "frob"}, 2, `unknown command "frob" for "seqkit data"`},
+	}
+	for _, c := range cases {
+		cmd := command(dir, c.args...)
+		cmd.Stdin = nil
+		done := make(chan result, 1)
+		go func() { done <- run2(t, cmd) }()
+		select {
+		case res := <-done:
+			if res.code != c.code || !strings.Contains(res.stderr, c.want) {
+				t.Errorf("%s: exit %d, %q; want %d and %q", c.name, res.code, res.stderr, c.code, c.want)
+			}
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			t.Errorf("%s: still running after 20 s", c.name)
+		}
+	}
+
+	// plugins list fails (exit 1) when a plugin does not start, listing the rest.
+	pdir := filepath.Join(dir, "plugins")
+	os.Mkdir(pdir, 0o755)
+	os.WriteFile(filepath.Join(pdir, "seqkit-plugin-broken"), []byte("#!/bin/sh\necho broken >&2\nexit 3\n"), 0o755)
+	res = seqkit(t, dir, "plugins", "list", "--plugin-dir", pdir)
+	if res.code != 1 || !strings.Contains(res.stderr, "1 of 1 plugins did not start: broken") {
+		t.Errorf("plugins list with a broken plugin: exit %d, %q", res.code, res.stderr)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/seqkit/seqkit/internal/quote"
 	"github.com/seqkit/seqkit/plugins"
 	"github.com/seqkit/seqkit/recipes"
 	"github.com/seqkit/seqkit/tasks"
@@ -64,7 +66,8 @@ func main() {
 	switch {
 	case errors.As(context.Cause(ctx), &sig):
 		os.Exit(sig.code())
-	case errors.As(err, &ue), errors.Is(err, recipes.ErrRecipe), errors.Is(err, tasks.ErrRunDir):
+	case errors.As(err, &ue), errors.Is(err, recipes.ErrRecipe), errors.Is(err, tasks.ErrRunDir),
+		strings.HasPrefix(err.Error(), "unknown command "): // cobra's, untyped
 		os.Exit(exitUsage)
 	case errors.Is(err, tasks.ErrStopped):
 		os.Exit(exitStopped)
@@ -199,6 +202,18 @@ predicts in batch. With no recipe, seqkit run trains the built-in Taipei demo.`,
 	})
 	root.AddCommand(newRunCmd(e, true), newRunCmd(e, false), newEvalCmd(e), newPredictCmd(e), newGenerateCmd(e),
 		newDataCmd(e), newRecipeCmd(e), newPluginsCmd(e), newVersionCmd())
+	for _, group := range root.Commands() {
+		if group.HasSubCommands() && group.RunE == nil {
+			// cobra shows a group's help, exit 0, for a subcommand it lacks.
+			group.Args = cobra.ArbitraryArgs
+			group.RunE = func(c *cobra.Command, a []string) error {
+				if len(a) > 0 {
+					return usageError{fmt.Errorf("unknown command %s for %q\nsee %s --help", quote.Q(a[0]), c.CommandPath(), c.CommandPath())}
+				}
+				return c.Help()
+			}
+		}
+	}
 	return root
 }
 

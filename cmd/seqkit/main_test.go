@@ -95,6 +95,12 @@ func seqkit(t *testing.T, dir string, args ...string) result {
 // run runs cmd and returns what it printed, its exit code and peak RSS.
 func run(t *testing.T, cmd *exec.Cmd) result {
 	t.Helper()
+	return run2(t, cmd)
+}
+
+// run2 is run, safe to call on another goroutine (its t.Fatal is for
+// a binary that could not start, which the tests' own binary always can).
+func run2(t *testing.T, cmd *exec.Cmd) result {
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

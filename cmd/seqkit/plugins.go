@@ -7,6 +7,7 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -50,10 +51,12 @@ in --plugin-dir, then in the folders of $SEQKIT_PLUGIN_PATH, then in ./plugins/b
 				fmt.Fprintln(w, "NAME\tVERSION\tPROTOCOL\tPATH\tSHA256\tTASK")
 			}
 			enc := json.NewEncoder(c.OutOrStdout())
+			var failed []string
 			for _, n := range names {
 				p, err := e.host.Launch(n, "") // checked against its folder's lock file, if any
 				if err != nil {
 					fmt.Fprintf(c.ErrOrStderr(), "seqkit: %v\n", err)
+					failed = append(failed, n)
 					continue
 				}
 				e.host.Stop(p)
@@ -64,7 +67,14 @@ in --plugin-dir, then in the folders of $SEQKIT_PLUGIN_PATH, then in ./plugins/b
 				}
 				fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\n", n, p.Desc.Version, p.Protocol, p.Path, p.SHA256, p.Desc.Description)
 			}
-			return w.Flush()
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			if len(failed) > 0 {
+				// The others are listed; a script still learns that not all work.
+				return fmt.Errorf("%d of %d plugins did not start: %s", len(failed), len(names), strings.Join(failed, ", "))
+			}
+			return nil
 		},
 	}
 	list.Flags().BoolVar(&asJSON, "json", false, "one JSON object per plugin")
