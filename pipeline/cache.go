@@ -34,15 +34,24 @@ type Cache struct {
 const fingerprintBlock = 64 << 10
 
 // Fingerprint identifies an encoded dataset: the source files (absolute path, size,
-// modification time, and a SHA-256 of their first and last 64 KiB) and every
+// modification time, and a SHA-256 of their first and last 64 KiB; for a
+// generated split, Source.Content instead) and every
 // setting that shapes the encoding (each value is hashed as JSON). Any change to a
 // source or a setting changes the key.
 func Fingerprint(src Source, settings ...any) (string, error) {
 	h := sha256.New()
+	content := src.Content
+	if content != "" {
+		src.Path = "" // where a generated split was written does not matter
+	}
 	if err := json.NewEncoder(h).Encode(src); err != nil {
 		return "", fmt.Errorf("pipeline: fingerprint: %w", err)
 	}
 	paths := []string{src.Path}
+	if content != "" {
+		fmt.Fprintf(h, "content\x00%s\x00", content)
+		paths = nil
+	}
 	for _, r := range src.Files.roles() {
 		paths = append(paths, src.Files.get(r))
 	}

@@ -146,6 +146,11 @@ type Source struct {
 	// Part, when set, keeps only one part of a seeded ratio split of the rows: a
 	// dev split carved from a training file. Recipes set it from data.split.
 	Part *Part `yaml:"-" json:"part,omitempty"`
+	// Content, when set, is a hash of the file's whole content computed by
+	// whoever wrote it (a generated split): the cache fingerprint uses it in
+	// place of the path and modification time, so the same generated data,
+	// written to another folder, finds its encoding in the cache.
+	Content string `yaml:"-" json:"-"`
 }
 
 // Part selects part Index of a [RatioSplit] of a source's rows.

@@ -2,7 +2,9 @@ package recipes
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -49,7 +51,7 @@ func (r *Recipe) Materialize(dir string) error {
 			if err := pipeline.WriteFileAtomic(p, b.Bytes()); err != nil {
 				return err
 			}
-			*s.dst = pipeline.Source{Path: p, Format: pipeline.TSV, NoHeader: true, Columns: pipeline.Columns{Text: "1", Target: "2"}}
+			*s.dst = pipeline.Source{Path: p, Format: pipeline.TSV, NoHeader: true, Columns: pipeline.Columns{Text: "1", Target: "2"}, Content: contentKey(b.Bytes())}
 			continue
 		}
 		for range s.n {
@@ -62,9 +64,15 @@ func (r *Recipe) Materialize(dir string) error {
 		if err := pipeline.WriteFileAtomic(p, b.Bytes()); err != nil {
 			return err
 		}
-		*s.dst = pipeline.Source{Path: p, Format: pipeline.CoNLL}
+		*s.dst = pipeline.Source{Path: p, Format: pipeline.CoNLL, Content: contentKey(b.Bytes())}
 	}
 	return nil
+}
+
+// contentKey identifies a generated split by its content (pipeline.Source.Content).
+func contentKey(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // The travel grammar's vocabulary. Cities span one to three words.
@@ -221,7 +229,7 @@ func (r *Recipe) materializeWindows(dir string) error {
 		if err := pipeline.WriteFileAtomic(p, b.Bytes()); err != nil {
 			return err
 		}
-		*s.dst = pipeline.Source{Path: p, Format: pipeline.JSONL, Columns: pipeline.Columns{Text: "text", Vector: "vector"}}
+		*s.dst = pipeline.Source{Path: p, Format: pipeline.JSONL, Columns: pipeline.Columns{Text: "text", Vector: "vector"}, Content: contentKey(b.Bytes())}
 	}
 	return nil
 }

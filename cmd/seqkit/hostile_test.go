@@ -264,3 +264,27 @@ func TestMessages(t *testing.T) {
 		t.Errorf("plugins list with a broken plugin: exit %d, %q", res.code, res.stderr)
 	}
 }
+
+// TestPrepareGeneratedCache: data prepare of a recipe with generated data
+// writes the splits to a fresh temporary folder every time; the cache must
+// know them by their content, so the second call encodes nothing and adds no
+// file.
+func TestPrepareGeneratedCache(t *testing.T) {
+	dir := t.TempDir()
+	cache := filepath.Join(dir, ".cache", "seqkit")
+	var counts []int
+	for i := range 3 {
+		res := seqkit(t, dir, "data", "prepare", "taipei")
+		if res.code != 0 {
+			t.Fatalf("data prepare: exit %d, %s", res.code, res.stderr)
+		}
+		if want := map[bool]string{true: "encoded", false: "cached"}[i == 0]; strings.Count(res.stdout, want) != 3 {
+			t.Errorf("call %d: want three splits %s:\n%s", i+1, want, res.stdout)
+		}
+		files, _ := os.ReadDir(cache)
+		counts = append(counts, len(files))
+	}
+	if counts[0] == 0 || counts[1] != counts[0] || counts[2] != counts[0] {
+		t.Errorf("cache files after each call: %v; want the same number", counts)
+	}
+}
