@@ -192,6 +192,9 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 	if err := best.Init(Setup{Recipe: r, Vocabs: data.Vocabs}); err != nil {
 		return nil, err
 	}
+	if err := checkVocabSums(filepath.Join(dir, BestDir), data.Vocabs); err != nil {
+		return nil, err
+	}
 	if err := best.Load(filepath.Join(dir, BestDir), false); err != nil {
 		return nil, err
 	}
@@ -373,6 +376,12 @@ func LoadRun(dir string, reg *Registry, dataRoot string) (*Loaded, error) {
 	}
 	tok, err := pipeline.NewTokenizer(r.Data.Tokenizer)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkSize(r, v); err != nil {
+		return nil, err // vocabularies of a doctored folder, before the weights are allocated
+	}
+	if err := checkVocabSums(filepath.Join(dir, BestDir), v); err != nil {
 		return nil, err
 	}
 	task, err := reg.New(r.Task.Type)

@@ -1,12 +1,19 @@
 package tasks
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+
+	"github.com/seqkit/seqkit/pipeline"
 )
 
 // lockFile is held (flock) by the process that uses a run directory.
@@ -70,4 +77,77 @@ func removeTemps(dir string) error {
 		}
 		return nil
 	})
+}
+
+// vocabSumsFile, in a checkpoint folder, records the hashes of the
+// vocabularies its weights were trained with: a vocabulary file edited,
+// reordered or swapped afterwards would map ids to the wrong tokens silently.
+const vocabSumsFile = "vocab.sha256.json"
+
+// vocabSums hashes each vocabulary of v by its entries in id order, keyed by
+// its file name in vocab/.
+func vocabSums(v pipeline.Vocabs) map[string]string {
+	sums := map[string]string{}
+	for i, slot := range vocabSlots(&v) {
+		if *slot == nil {
+			continue
+		}
+		h := sha256.New()
+		for id := range (*slot).Len() {
+			h.Write([]byte((*slot).Token(int32(id))))
+			h.Write([]byte{0})
+		}
+		sums[vocabFiles[i]] = hex.EncodeToString(h.Sum(nil))
+	}
+	if v.Vector > 0 {
+		sums[vectorFile] = strconv.Itoa(v.Vector)
+	}
+	return sums
+}
+
+// writeVocabSums records the vocabularies of v in checkpoint folder dir.
+func writeVocabSums(dir string, v pipeline.Vocabs) error {
+	b, err := json.MarshalIndent(vocabSums(v), "", "  ")
+	if err != nil {
+		return err
+	}
+	return pipeline.WriteFileAtomic(filepath.Join(dir, vocabSumsFile), append(b, '\n'))
+}
+
+// checkVocabSums refuses to load checkpoint folder ckpt with vocabularies
+// other than those it was trained with. A checkpoint of a seqkit before the
+// record is taken as it is.
+func checkVocabSums(ckpt string, v pipeline.Vocabs) error {
+	b, err := readBounded(filepath.Join(ckpt, vocabSumsFile), 1<<16)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var want map[string]string
+	if err := json.Unmarshal(b, &want); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrRunDir, filepath.Join(ckpt, vocabSumsFile), err)
+	}
+	got := vocabSums(v)
+	for _, name := range append(vocabFiles, vectorFile) {
+		if want[name] != got[name] {
+			return fmt.Errorf("%w: vocab/%s is not the vocabulary %s was trained with (an entry was edited, moved or swapped, or the file added or removed): restore the run's own vocab/, or train again", ErrRunDir, name, ckpt)
+		}
+	}
+	return nil
+}
+
+// readBounded reads a file of at most max bytes.
+func readBounded(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err == nil && int64(len(b)) > max {
+		err = fmt.Errorf("%s: larger than %d bytes", path, max)
+	}
+	return b, err
 }

@@ -152,6 +152,9 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 	}
 	switch {
 	case resume:
+		if err := checkVocabSums(last, t.Data.Vocabs); err != nil {
+			return nil, fmt.Errorf("resume: %w", err)
+		}
 		if err := t.Task.Load(last, true); err != nil {
 			return nil, fmt.Errorf("resume: %w; to start the run over instead, leave out --resume and add --force", err)
 		}
@@ -170,6 +173,9 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 			return nil, fmt.Errorf("resume: %w", err)
 		}
 	case t.InitFrom != "":
+		if err := checkVocabSums(filepath.Join(t.InitFrom, BestDir), t.Data.Vocabs); err != nil {
+			return nil, fmt.Errorf("init-from: %w", err)
+		}
 		if err := t.Task.Load(filepath.Join(t.InitFrom, BestDir), false); err != nil {
 			return nil, fmt.Errorf("init-from: %w", err)
 		}
@@ -217,6 +223,9 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 			if err := t.Task.Save(tmp, true); err != nil {
 				return err
 			}
+			if err := writeVocabSums(tmp, t.Data.Vocabs); err != nil {
+				return err
+			}
 			b, err := json.Marshal(st)
 			if err != nil {
 				return err
@@ -245,7 +254,12 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 	}
 	saveBest := func() error {
 		return averaged(func() error {
-			return written(writeDir(filepath.Join(t.Dir, BestDir), func(tmp string) error { return t.Task.Save(tmp, false) }))
+			return written(writeDir(filepath.Join(t.Dir, BestDir), func(tmp string) error {
+				if err := t.Task.Save(tmp, false); err != nil {
+					return err
+				}
+				return writeVocabSums(tmp, t.Data.Vocabs)
+			}))
 		})
 	}
 	var bestMetrics Metrics

@@ -129,6 +129,15 @@ prediction as DIR/attention-ROW.json and a heat map DIR/attention-ROW.png.`,
 					}
 				}
 			}
+			if output != "-" && input != "-" {
+				// The output replaces its file at the end: naming the input
+				// there would lose it.
+				a, errA := os.Stat(input)
+				b, errB := os.Stat(output)
+				if errA == nil && errB == nil && os.SameFile(a, b) {
+					return usageError{fmt.Errorf("--output %s is the input file: predicting would overwrite it; write elsewhere", output)}
+				}
+			}
 			var out *os.File
 			if output == "-" {
 				out = os.Stdout

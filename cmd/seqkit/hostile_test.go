@@ -288,3 +288,45 @@ func TestPrepareGeneratedCache(t *testing.T) {
 		t.Errorf("cache files after each call: %v; want the same number", counts)
 	}
 }
+
+// TestLostWork: predict --output naming its input, two lines swapped in a
+// run's tag vocabulary, and an epoch count near 2^63 are refused instead of
+// overwriting the input, predicting wrong tags or overflowing the step count.
+func TestLostWork(t *testing.T) {
+	run, _ := demo(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.jsonl")
+	os.WriteFile(in, []byte(`{"text": "arrive taipei"}`+"\n"), 0o644)
+	res := seqkit(t, dir, "predict", "-m", run, "--input", in, "--output", in)
+	if res.code != 2 || !strings.Contains(res.stderr, "is the input file") {
+		t.Errorf("--output = --input: exit %d, %q", res.code, res.stderr)
+	}
+	if b, _ := os.ReadFile(in); string(b) != `{"text": "arrive taipei"}`+"\n" {
+		t.Errorf("the input was overwritten: %q", b)
+	}
+
+	m := filepath.Join(dir, "m")
+	copyDir(t, run, m)
+	if res := seqkit(t, dir, "predict", "-m", m, "--input", in, "--output", filepath.Join(dir, "ok.jsonl")); res.code != 0 {
+		t.Fatalf("the copied run: exit %d, %s", res.code, res.stderr)
+	}
+	p := filepath.Join(m, "vocab", "tags.txt")
+	b, _ := os.ReadFile(p)
+	lines := strings.Split(string(b), "\n")
+	lines[3], lines[4] = lines[4], lines[3]
+	os.WriteFile(p, []byte(strings.Join(lines, "\n")), 0o644)
+	for _, args := range [][]string{
+		{"predict", "-m", m, "--input", in, "--output", filepath.Join(dir, "o.jsonl")},
+		{"eval", "-m", m},
+	} {
+		res := seqkit(t, dir, args...)
+		if want := "vocab/tags.txt is not the vocabulary " + filepath.Join(m, "checkpoints/best") + " was trained with"; res.code != 2 || !strings.Contains(res.stderr, want) {
+			t.Errorf("%s with swapped tags: exit %d, %q; want 2 and %q", args[0], res.code, res.stderr, want)
+		}
+	}
+
+	res = seqkit(t, dir, "run", "taipei", "-o", "e", "--set", "train.epochs=9223372036854775000")
+	if res.code != 2 || !strings.Contains(res.stderr, "train.epochs: must be at most 1000000") {
+		t.Errorf("epochs near 2^63: exit %d, %q", res.code, res.stderr)
+	}
+}
