@@ -21,13 +21,14 @@ type conllSource struct {
 	roles []Role
 	index [numRoles]int // 1-based, negative from the end
 	ncols int
+	max   int // tokens of one sentence
 }
 
 // conlluNames are the CoNLL-U column names a mapping may use instead of numbers.
 var conlluNames = map[string]int{"id": 1, "form": 2, "lemma": 3, "upos": 4, "xpos": 5, "feats": 6, "head": 7, "deprel": 8, "deps": 9, "misc": 10}
 
-func openCoNLL(path string, cols Columns, maxLine int) (*conllSource, error) {
-	s := &conllSource{cols: cols, roles: cols.roles()}
+func openCoNLL(path string, cols Columns, maxLine, maxTokens int) (*conllSource, error) {
+	s := &conllSource{cols: cols, roles: cols.roles(), max: maxTokens}
 	for _, role := range s.roles {
 		if !role.isList() {
 			return nil, fmt.Errorf("pipeline: %s: a CoNLL file maps only tokens and tags, not %s", path, role)
@@ -82,6 +83,9 @@ func (s *conllSource) next(ex *example) error {
 		if t[0] == '#' || bytes.HasPrefix(t, []byte("-DOCSTART-")) {
 			continue
 		}
+		if bad != nil {
+			continue // the rest of a bad sentence, not split into fields
+		}
 		var fields []string
 		if bytes.IndexByte(line, '\t') >= 0 {
 			fields = strings.Split(string(line), "\t")
@@ -108,6 +112,12 @@ func (s *conllSource) next(ex *example) error {
 		}
 		if !utf8.Valid(line) {
 			bad = badf(s.l.path, s.l.n, 0, "invalid UTF-8")
+			continue
+		}
+		if len(s.roles) > 0 && len(ex.list[s.roles[0]]) >= s.max {
+			// Stop gathering: the sentence would hold a file without blank lines whole.
+			bad = badf(s.l.path, ex.line, 0, "the sentence has more than %d tokens (data.limits.max_tokens): a file without blank lines between sentences, or raise the limit", s.max)
+			ex.list = [numRoles][]string{}
 			continue
 		}
 		if s.ncols == 10 && strings.ContainsAny(fields[0], "-.") {

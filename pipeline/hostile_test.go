@@ -336,3 +336,32 @@ func TestNoSilentWrongResults(t *testing.T) {
 	}
 	r.Release()
 }
+
+// TestCoNLLSentenceBound: a CoNLL file without blank lines is one sentence;
+// its tokens are refused at data.limits.max_tokens as they are read, not
+// gathered whole first.
+func TestCoNLLSentenceBound(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "one.conll")
+	os.WriteFile(p, []byte("arrive\tO\n\nx\tO\n"+strings.Repeat("taipei\tB-loc\n", 1_000_000)+"\nleave\tO\n"), 0o644)
+	var err error
+	n := allocated(func() {
+		err = readAll(Source{Path: p, Columns: Columns{Tokens: "1", Tags: "2"}}, WithLimits(Limits{MaxTokens: 1000}))
+	})
+	if want := "one.conll:3: the sentence has more than 1000 tokens (data.limits.max_tokens)"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %v, want %q", err, want)
+	}
+	if n > 8<<20 {
+		t.Errorf("refusing it allocated %d MB", n>>20)
+	}
+	// skip_errors goes on at the next sentence.
+	var rejects bytes.Buffer
+	r, _ := Open(Source{Path: p, Columns: Columns{Tokens: "1", Tags: "2"}}, WithLimits(Limits{MaxTokens: 1000}), WithSkipErrors(&rejects))
+	rows := 0
+	for r.Next() {
+		rows += int(r.RecordBatch().NumRows())
+	}
+	if r.Err() != nil || rows != 2 || r.Skipped() != 1 {
+		t.Errorf("skipping: %v, %d rows, %d skipped", r.Err(), rows, r.Skipped())
+	}
+	r.Release()
+}

@@ -28,6 +28,7 @@ type config struct {
 	rejects   io.Writer
 	progress  func(done, total int64)
 	maxLine   int
+	maxTokens int
 	ctx       context.Context
 }
 
@@ -45,7 +46,7 @@ func WithBatchRows(n int) Option { return func(c *config) { c.batchRows = n } }
 func WithSkipErrors(rejects io.Writer) Option { return func(c *config) { c.rejects = rejects } }
 
 func newConfig(opts []Option) config {
-	cfg := config{mem: memory.DefaultAllocator, batchRows: DefaultBatchRows, maxLine: DefaultMaxLineBytes}
+	cfg := config{mem: memory.DefaultAllocator, batchRows: DefaultBatchRows, maxLine: DefaultMaxLineBytes, maxTokens: DefaultMaxTokens}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -55,6 +56,13 @@ func newConfig(opts []Option) config {
 // WithContext stops reading, with ctx's cause as the error, once ctx is done
 // (a Ctrl-C): checked before every record batch.
 func WithContext(ctx context.Context) Option { return func(c *config) { c.ctx = ctx } }
+
+// WithLimits applies a recipe's data.limits to reading: the longest line and,
+// for CoNLL, whose sentences gather many lines, the most tokens of one
+// example (refused as they are read, not after the sentence is whole).
+func WithLimits(l Limits) Option {
+	return func(c *config) { c.maxLine, c.maxTokens = l.LineBytes(), l.Tokens() }
+}
 
 // WithMaxLineBytes bounds the length of one line of a text-based source; a longer
 // line is a bad example (skipped with [WithSkipErrors]).
@@ -149,7 +157,7 @@ func Open(src Source, opts ...Option) (*Reader, error) {
 		if cols == (Columns{}) {
 			cols = Columns{Tokens: "1", Tags: "-1"}
 		}
-		rs, err = openCoNLL(src.Path, cols, cfg.maxLine)
+		rs, err = openCoNLL(src.Path, cols, cfg.maxLine, cfg.maxTokens)
 	case Text:
 		if src.Columns != (Columns{}) {
 			return nil, fmt.Errorf("pipeline: %s: a text source is one example per line, so columns do not apply; name parallel files with files, or set the format (csv, tsv, jsonl)", path)

@@ -162,6 +162,10 @@ func batchRecord(b *pipeline.Batch) arrow.RecordBatch {
 	return rec
 }
 
+// maxBatchCells bounds the padded [T, B] grid a decoded batch allocates: a
+// message of a few MB could otherwise pair a long row with many empty ones.
+const maxBatchCells = 1 << 27
+
 // DecodeBatch reads a batch written by EncodeBatch. Every list is checked
 // against the sequence lengths, so a malformed message is an error, not a panic.
 func DecodeBatch(data []byte) (b *pipeline.Batch, err error) {
@@ -229,6 +233,9 @@ func recordBatch(rec arrow.RecordBatch) (*pipeline.Batch, error) {
 		b.Lengths[j] = int(e - s)
 		b.T = max(b.T, b.Lengths[j])
 	}
+	if float64(b.T)*float64(B) > maxBatchCells {
+		return nil, fmt.Errorf("plugins: batch of %d rows padded to %d steps: more than %d cells", B, b.T, maxBatchCells)
+	}
 	// fill lays the list rows of a column out time-major, [T, B], pad elsewhere;
 	// each row must hold n(j) values.
 	fill := func(l *array.List, v []int32, T int, pad int32, n func(j int) int) ([]int32, error) {
@@ -281,6 +288,9 @@ func recordBatch(rec arrow.RecordBatch) (*pipeline.Batch, error) {
 			s, e := l.ValueOffsets(j)
 			b.TargetLengths[j] = int(e - s)
 			b.TargetT = max(b.TargetT, b.TargetLengths[j])
+		}
+		if float64(b.TargetT)*float64(B) > maxBatchCells {
+			return nil, fmt.Errorf("plugins: batch of %d rows padded to %d target steps: more than %d cells", B, b.TargetT, maxBatchCells)
 		}
 		if b.Target, err = fill(l, v, b.TargetT, pipeline.PadID, func(j int) int { return b.TargetLengths[j] }); err != nil {
 			return nil, err

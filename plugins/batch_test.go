@@ -3,9 +3,13 @@ package plugins
 import (
 	"bytes"
 	"reflect"
+	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/seqkit/seqkit/pipeline"
 )
@@ -59,5 +63,35 @@ func TestBatchRoundTrip(t *testing.T) {
 	}
 	if _, err := DecodeBatch(data[:len(data)/2]); err == nil {
 		t.Error("a truncated batch decoded")
+	}
+}
+
+// TestBatchCells: a message of a few MB that pairs one long row with many
+// empty ones would decode into a padded grid far larger than itself; it is
+// refused.
+func TestBatchCells(t *testing.T) {
+	const B, T = 70_000, 2_000 // 1.4e8 cells from a message of 0.3 MB
+	mem := memory.DefaultAllocator
+	lb := array.NewListBuilder(mem, arrow.PrimitiveTypes.Int32)
+	vb := lb.ValueBuilder().(*array.Int32Builder)
+	rb := array.NewInt64Builder(mem)
+	for j := range B {
+		lb.Append(true)
+		rb.Append(int64(j))
+		if j == 0 {
+			for range T {
+				vb.Append(5)
+			}
+		}
+	}
+	ids, rows := lb.NewArray(), rb.NewArray()
+	schema := arrow.NewSchema([]arrow.Field{{Name: colRow, Type: arrow.PrimitiveTypes.Int64}, {Name: colIDs, Type: arrow.ListOf(arrow.PrimitiveTypes.Int32)}}, nil)
+	rec := array.NewRecordBatch(schema, []arrow.Array{rows, ids}, B)
+	data, err := writeRecord(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := DecodeBatch(data); err == nil || !strings.Contains(err.Error(), "padded to 2000 steps: more than 134217728 cells") {
+		t.Errorf("decoding %d bytes: %v", len(data), err)
 	}
 }

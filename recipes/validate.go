@@ -150,7 +150,7 @@ func (l *loader) checkData(r *Recipe) {
 		if !ok {
 			continue
 		}
-		rd, err := pipeline.Open(src, pipeline.WithBatchRows(8), pipeline.WithMaxLineBytes(r.Data.Limits.LineBytes()))
+		rd, err := pipeline.Open(src, pipeline.WithBatchRows(8), pipeline.WithLimits(r.Data.Limits))
 		if err == nil {
 			if !rd.Next() {
 				if err = rd.Err(); err == nil && name == "train" {

@@ -95,7 +95,7 @@ func Prepare(r *recipes.Recipe, dir string, opt PrepareOptions) (*Data, error) {
 	}
 	d := &Data{Tokenizer: tok, Reports: map[string]pipeline.Report{}, vocabDir: VocabDir(dir)}
 	lim := r.Data.Limits
-	lines := pipeline.WithMaxLineBytes(lim.LineBytes())
+	lines := pipeline.WithLimits(lim)
 	ctx := opt.Context
 	if ctx == nil {
 		ctx = context.Background()

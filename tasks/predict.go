@@ -209,7 +209,7 @@ type PredictOptions struct {
 // of the input (predicted, queued, being encoded), whatever its size.
 // It stops, with ctx's cause as the error, once ctx is done (a Ctrl-C).
 func Predict(ctx context.Context, task Task, src pipeline.Source, tok *pipeline.Tokenizer, v pipeline.Vocabs, w RowWriter, opt PredictOptions) (rows int64, err error) {
-	popts := []pipeline.Option{pipeline.WithMaxLineBytes(opt.Limits.LineBytes()), pipeline.WithContext(ctx)}
+	popts := []pipeline.Option{pipeline.WithLimits(opt.Limits), pipeline.WithContext(ctx)}
 	if opt.Progress != nil {
 		popts = append(popts, pipeline.WithProgress(opt.Progress))
 	}

@@ -100,6 +100,9 @@ prediction as DIR/attention-ROW.json and a heat map DIR/attention-ROW.png.`,
 			if dir == "" || input == "" || output == "" {
 				return usageError{fmt.Errorf("predict needs -m RUN_DIR, --input FILE and --output FILE")}
 			}
+			if batch < 1 || batch > 100_000 {
+				return usageError{fmt.Errorf("--batch-size must be in [1, 100000], got %d", batch)}
+			}
 			run, err := tasks.LoadRun(dir, e.registry(), os.Getenv("SEQKIT_DATA"))
 			if err != nil {
 				return err
