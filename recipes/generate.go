@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/seqkit/seqkit/internal/quote"
 	"github.com/seqkit/seqkit/pipeline"
 )
 
@@ -207,6 +208,10 @@ func (r *Recipe) materializeWindows(dir string) error {
 		return err
 	}
 	n := len(values)
+	if cells := float64(n) * float64(w.Context+w.Horizon); cells > maxWindowValues {
+		// Every window repeats its context: the files grow as points × context.
+		return fmt.Errorf("recipes: data.generate.windows: %d points with windows of %d values would write %.3g numbers, more than %d: shorten the context, or the series", n, w.Context+w.Horizon, cells, maxWindowValues)
+	}
 	testStart := n - int(math.Round(w.TestShare*float64(n)))
 	devStart := testStart - int(math.Round(w.DevShare*float64(testStart)))
 	for _, s := range []struct {
@@ -234,15 +239,26 @@ func (r *Recipe) materializeWindows(dir string) error {
 	return nil
 }
 
+// Bounds of the windows generator: the series file it reads whole, and the
+// numbers the windows cut from it repeat.
+const (
+	maxSeriesBytes  = 256 << 20
+	maxWindowValues = 100_000_000
+)
+
 // readSeries reads the labels and values of a CSV series with a header row;
 // labelCol 0 labels the points by their index.
 func readSeries(path string, col, labelCol int) ([]string, []float64, error) {
+	// Stat before opening: opening a FIFO would block.
+	if st, err := os.Stat(path); err == nil && (!st.Mode().IsRegular() || st.Size() > maxSeriesBytes) {
+		return nil, nil, fmt.Errorf("recipes: data.generate.windows: %s: want a regular file of at most %d bytes (a series is read whole)", path, maxSeriesBytes)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("recipes: data.generate.windows: %w", err)
 	}
 	defer f.Close()
-	cr := csv.NewReader(f)
+	cr := csv.NewReader(io.LimitReader(f, maxSeriesBytes))
 	cr.FieldsPerRecord = -1
 	var labels []string
 	var values []float64
@@ -262,7 +278,7 @@ func readSeries(path string, col, labelCol int) ([]string, []float64, error) {
 		}
 		v, err := strconv.ParseFloat(strings.TrimSpace(rec[col-1]), 64)
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, nil, fmt.Errorf("recipes: data.generate.windows: %s:%d: %q is not a number", path, line, rec[col-1])
+			return nil, nil, fmt.Errorf("recipes: data.generate.windows: %s:%d: %s is not a number", path, line, quote.Q(rec[col-1]))
 		}
 		values = append(values, v)
 		if labelCol > 0 {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/seqkit/seqkit/plugins"
@@ -306,5 +307,40 @@ func TestRecipeTooLarge(t *testing.T) {
 	_, err := recipes.Load(p, recipes.Options{Tasks: registry(t)})
 	if err == nil || !strings.Contains(err.Error(), "train.tsv: larger than 1048576 bytes: not a recipe") {
 		t.Fatalf("error %v", err)
+	}
+}
+
+// TestGeneratorBounds: the built-in generators refuse what would fill memory
+// or disk: split sizes past a million, a series file that is not a regular
+// file of at most 256 MiB, and windows that would repeat a hundred million
+// numbers.
+func TestGeneratorBounds(t *testing.T) {
+	_, err := recipes.Load("taipei", recipes.Options{Tasks: registry(t), Sets: []string{"data.generate.train=2000000"}})
+	if err == nil || !strings.Contains(err.Error(), "data.generate.train: must be at most 1000000") {
+		t.Errorf("a split of 2 million: %v", err)
+	}
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("date,value\n")
+	for i := range 2000 {
+		fmt.Fprintf(&b, "d%d,%d\n", i, i%7)
+	}
+	series := filepath.Join(dir, "series.csv")
+	os.WriteFile(series, []byte(b.String()), 0o644)
+	recipe := filepath.Join(dir, "w.yaml")
+	os.WriteFile(recipe, []byte(`data: {generate: {name: windows, windows: {source: series.csv, column: 2, label: 1, context: 100000, horizon: 1, test_share: 0.1, dev_share: 0.1}}}
+task: {type: plugin, name: forecast}
+`), 0o644)
+	r, err := recipes.Load(recipe, recipes.Options{Tasks: registry(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Materialize(t.TempDir()); err == nil || !strings.Contains(err.Error(), "2000 points with windows of 100001 values would write 2e+08 numbers, more than 100000000") {
+		t.Errorf("windows of 100000: %v", err)
+	}
+	os.Remove(series)
+	syscall.Mkfifo(series, 0o644)
+	if err := r.Materialize(t.TempDir()); err == nil || !strings.Contains(err.Error(), "want a regular file of at most 268435456 bytes") {
+		t.Errorf("a FIFO as the series: %v", err)
 	}
 }

@@ -48,9 +48,9 @@ type Data struct {
 // Generate selects a built-in data generator and the size of each split.
 type Generate struct {
 	Name  string `yaml:"name" doc:"generator name: taipei (travel requests, tagging), reverse (digit strings and their reverse, seq2seq) or windows (forecasting windows cut from a series)" enum:"taipei,reverse,windows"`
-	Train int    `yaml:"train,omitempty" doc:"taipei, reverse: training examples" min:"1"`
-	Dev   int    `yaml:"dev,omitempty" doc:"taipei, reverse: dev examples" min:"1"`
-	Test  int    `yaml:"test,omitempty" doc:"taipei, reverse: test examples" min:"1"`
+	Train int    `yaml:"train,omitempty" doc:"taipei, reverse: training examples" min:"1" max:"1000000"`
+	Dev   int    `yaml:"dev,omitempty" doc:"taipei, reverse: dev examples" min:"1" max:"1000000"`
+	Test  int    `yaml:"test,omitempty" doc:"taipei, reverse: test examples" min:"1" max:"1000000"`
 	Seed  uint64 `yaml:"seed,omitempty" doc:"generator seed"`
 	// Windows cuts a series into forecasting examples (see Windows).
 	Windows *Windows `yaml:"windows,omitempty" doc:"windows: the series and how to cut it"`

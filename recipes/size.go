@@ -137,14 +137,20 @@ func (r *Recipe) Size(in, out int) *Size {
 	if sz, ok := r.Task.Options.(Sizer); ok {
 		sz.SizeOf(r, float64(out), s)
 	} else {
-		dirs := 1.0
-		if m.Bidirectional {
-			dirs = 2
-		}
-		s.Add("model.hidden", dirs*H*float64(out)) // the output layer
-		s.Activations += 2 * float64(out)
+		s.Head(r, float64(out))
 	}
 	return s
+}
+
+// Head counts an output layer of out units over the encoder's outputs, and
+// its logits and their gradients.
+func (s *Size) Head(r *Recipe, out float64) {
+	dirs := 1.0
+	if r.Model.Bidirectional {
+		dirs = 2
+	}
+	s.Add("model.hidden", dirs*float64(r.Model.Hidden)*out)
+	s.Activations += 2 * out
 }
 
 // CheckSize refuses a model over the recipe's model.limits, naming the key

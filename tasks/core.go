@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 
 	"github.com/seqkit/seqkit/nn"
@@ -311,7 +310,7 @@ func (c *Core) Load(dir string, resumable bool) error {
 	if _, err := nn.LoadSafetensors(filepath.Join(dir, OptimizerFile), c.opt.State()); err != nil {
 		return err
 	}
-	b, err := os.ReadFile(filepath.Join(dir, rngFile))
+	b, err := readBounded(filepath.Join(dir, rngFile), 1<<16)
 	if err != nil {
 		return err
 	}

@@ -43,6 +43,15 @@ type Options struct {
 	NGramDropout float64 `yaml:"ngram_dropout,omitempty" doc:"probability of leaving an n-gram out of its bag in training" min:"0" max:"0.9"`
 }
 
+// SizeOf implements recipes.Sizer: the output layer and the n-gram table,
+// ngram_buckets rows of a weight per class.
+func (o *Options) SizeOf(r *recipes.Recipe, out float64, s *recipes.Size) {
+	s.Head(r, out)
+	if o.NGrams > 0 {
+		s.Add("task.ngram_buckets", float64(o.NGramBuckets)*out)
+	}
+}
+
 // Type registers the classify task: task: {type: classify}.
 func Type() tasks.Type {
 	return tasks.Type{

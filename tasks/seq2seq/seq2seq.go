@@ -40,8 +40,8 @@ type Options struct {
 	LengthPenalty float64 `yaml:"length_penalty,omitempty" doc:"alpha of the GNMT length penalty ((5+len)/6)^alpha dividing beam scores (0: none)" min:"0" max:"5"`
 	NBest         int     `yaml:"nbest,omitempty" doc:"predict the n best sequences with their scores (at most beam)" min:"0" max:"100"`
 	// MaxLenA and MaxLenB bound the output length at a·source length + b.
-	MaxLenA float64 `yaml:"max_len_a" doc:"output length limit: a·source length + b" min:"0"`
-	MaxLenB int     `yaml:"max_len_b" doc:"output length limit: a·source length + b" min:"1"`
+	MaxLenA float64 `yaml:"max_len_a" doc:"output length limit: a·source length + b" min:"0" max:"10"`
+	MaxLenB int     `yaml:"max_len_b" doc:"output length limit: a·source length + b" min:"1" max:"100000"`
 	// ScheduledSampling feeds the decoder, in training, its own most likely
 	// previous token instead of the gold one with this probability, so that it
 	// learns to recover from its mistakes (Bengio et al. 2015, who raise the

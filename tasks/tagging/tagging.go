@@ -31,6 +31,17 @@ type Options struct {
 	Joint *Joint `yaml:"joint,omitempty" doc:"also predict a sentence label from the same encoder"`
 }
 
+// SizeOf implements recipes.Sizer: the tag layer and the CRF's transitions;
+// the joint head's n-gram table is counted at a weight per tag, as the
+// labels are not known yet.
+func (o *Options) SizeOf(r *recipes.Recipe, out float64, s *recipes.Size) {
+	s.Head(r, out)
+	s.Add("model.hidden", out*out) // CRF transitions
+	if o.Joint != nil && o.Joint.NGrams > 0 {
+		s.Add("task.joint.ngram_buckets", float64(o.Joint.NGramBuckets)*out)
+	}
+}
+
 // Joint is the sentence-label head of a joint tagger.
 type Joint struct {
 	Pooling string  `yaml:"pooling" doc:"how the encoder outputs become one vector" enum:"last,mean,max,attention"`
