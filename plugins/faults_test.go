@@ -33,6 +33,9 @@ func TestFaults(t *testing.T) {
 		{"protocol", "{type: plugin, name: future}", "", []string{"future", "version"}},
 		{"crash", "{type: plugin, name: testclassify}", "crash", []string{"train step", "exited", "crashing on purpose"}},
 		{"hang", "{type: plugin, name: testclassify}", "hang", []string{"train step", "deadline", "hanging on purpose"}},
+		// The test predictions' plugin is stopped; the training one is the
+		// host's to stop, as the CLI does on every way out.
+		{"huge answer", "{type: plugin, name: testclassify}", "huge", []string{"predict", "larger than max", "vs. 67108864"}},
 		{"missing", "{type: plugin, name: nosuch}", "", []string{"no plugin \"nosuch\"", dir}},
 	}
 	for _, c := range cases {
@@ -52,6 +55,9 @@ func TestFaults(t *testing.T) {
 			}
 			if d := time.Since(start); d > 20*time.Second {
 				t.Errorf("took %v to fail", d)
+			}
+			if c.fault == "huge" {
+				h.Close()
 			}
 			noChildren(t)
 		})

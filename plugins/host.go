@@ -19,6 +19,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -87,6 +88,9 @@ func readLimited(path string, max int64) ([]byte, error) {
 	}
 	return b, err
 }
+
+// MaxAnswerBytes bounds one message a plugin sends the host.
+const MaxAnswerBytes = 64 << 20
 
 // checkName refuses a plugin name that is a path: a plugin is found by name
 // in the search folders only, never run from elsewhere.
@@ -280,6 +284,9 @@ func (h *Host) LaunchPath(name, path, pin string) (*Plugin, error) {
 		SyncStdout:       p.stderr,
 		SyncStderr:       p.stderr,
 		Logger:           hclog.New(&hclog.LoggerOptions{Name: "plugin." + name, Level: hclog.Error, Output: &logBuf}),
+		// go-plugin lets a plugin's answer be 2 GiB; one of seqkit's answers a
+		// batch of at most a record batch's rows.
+		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxAnswerBytes))},
 	})
 	h.mu.Lock()
 	h.running = append(h.running, p)

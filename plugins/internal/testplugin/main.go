@@ -2,16 +2,20 @@
 // "testclassify", for the plugin tests: the same task in-process and over the
 // protocol must give the same results. SEQKIT_TESTPLUGIN_FAULT makes it fail on
 // purpose: crash (exit in the first training step), hang (never answer it),
-// print (write to standard output before and during serving).
+// print (write to standard output before and during serving), huge (answer a
+// prediction with a message of 80 MB).
 package main
 
 import (
 	"fmt"
 	"log"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/seqkit/seqkit/pipeline"
 	"github.com/seqkit/seqkit/plugins/sdk"
@@ -50,4 +54,20 @@ func (f *faulty) TrainStep(b *pipeline.Batch, lr float64) (tasks.Step, error) {
 	return f.Task.TrainStep(b, lr)
 }
 
-func (f *faulty) Predict(b *pipeline.Batch) (arrow.RecordBatch, error) { return f.Task.Predict(b) }
+func (f *faulty) Predict(b *pipeline.Batch) (arrow.RecordBatch, error) {
+	rec, err := f.Task.Predict(b)
+	if err != nil || f.fault != "huge" {
+		return rec, err
+	}
+	defer rec.Release()
+	sb := array.NewStringBuilder(memory.DefaultAllocator)
+	defer sb.Release()
+	sb.Append(strings.Repeat("x", 80<<20))
+	for range rec.NumRows() - 1 {
+		sb.Append("")
+	}
+	col := sb.NewArray()
+	defer col.Release()
+	fields := append(rec.Schema().Fields(), arrow.Field{Name: "huge", Type: arrow.BinaryTypes.String})
+	return array.NewRecordBatch(arrow.NewSchema(fields, nil), append(rec.Columns(), col), rec.NumRows()), nil
+}
