@@ -141,6 +141,17 @@ func TestStopAnywhere(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// A run whose test split becomes a FIFO after training: eval blocks on it.
+	for _, split := range []string{"train", "dev", "test"} {
+		b, _ := os.ReadFile(filepath.Join(run, "data", split+".conll"))
+		os.WriteFile(filepath.Join(dir, split+".conll"), b, 0o644)
+	}
+	os.WriteFile(filepath.Join(dir, "r.yaml"), []byte("data: {train: {path: train.conll}, dev: {path: dev.conll}, test: {path: test.conll}}\ntask: {type: tagging}\ntrain: {epochs: 1}\n"), 0o644)
+	if res := seqkit(t, dir, "train", "r.yaml", "-o", "er"); res.code != 0 {
+		t.Fatalf("training the eval run: %s", res.stderr)
+	}
+	os.Remove(filepath.Join(dir, "test.conll"))
+	syscall.Mkfifo(filepath.Join(dir, "test.conll"), 0o644)
 	cases := []struct {
 		name  string
 		args  []string
@@ -149,6 +160,7 @@ func TestStopAnywhere(t *testing.T) {
 		{"predict", []string{"predict", "-m", run, "--input", big, "--output", filepath.Join(dir, "o.jsonl")}, false},
 		{"predict from stdin", []string{"predict", "-m", run, "--input", "-", "--output", filepath.Join(dir, "o.jsonl")}, true},
 		{"data inspect of a FIFO", []string{"data", "inspect", fifo}, false},
+		{"eval of a FIFO split", []string{"eval", "-m", "er", "--split", "test"}, false},
 	}
 	for _, c := range cases {
 		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
