@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -188,6 +189,25 @@ func LoadVocab(path string, maxEntries int) (*Vocab, error) {
 		return nil, &Error{Path: path, Err: errors.New("duplicate entries")}
 	}
 	return v, nil
+}
+
+// ErrTooLarge is wrapped by ReadFileLimited's error for a file over its bound.
+var ErrTooLarge = errors.New("larger than its bound")
+
+// ReadFileLimited reads a file of at most max bytes, refusing a larger one
+// before it is read whole: for the small files seqkit reads back (a run's
+// state, lock files), which a damaged or hostile folder may have grown.
+func ReadFileLimited(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err == nil && int64(len(b)) > max {
+		err = fmt.Errorf("%s: more than %d bytes: %w", path, max, ErrTooLarge)
+	}
+	return b, err
 }
 
 // WriteFileAtomic writes data to path through a temporary file in the same folder,

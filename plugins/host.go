@@ -74,21 +74,6 @@ func SearchDirs(dir string) []string {
 	return append(dirs, DefaultDir)
 }
 
-// readLimited reads a file of at most max bytes (a lock file lists a line per
-// plugin).
-func readLimited(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err == nil && int64(len(b)) > max {
-		err = fmt.Errorf("plugins: %s: larger than %d bytes: not a lock file", path, max)
-	}
-	return b, err
-}
-
 // MaxAnswerBytes bounds one message a plugin sends the host.
 const MaxAnswerBytes = 64 << 20
 
@@ -204,7 +189,7 @@ func (h *Host) Launch(name, pin string) (*Plugin, error) {
 // ReadLock reads the lock file of a plugin folder: plugin name → sha256. A
 // folder without one has no pins.
 func ReadLock(dir string) (map[string]string, error) {
-	b, err := readLimited(filepath.Join(dir, LockFile), 1<<20)
+	b, err := pipeline.ReadFileLimited(filepath.Join(dir, LockFile), 1<<20)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}

@@ -3,7 +3,6 @@ package recipes
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"iter"
 	"os"
@@ -705,17 +704,9 @@ func readLimited(path string, max int64) ([]byte, error) {
 	if !st.Mode().IsRegular() {
 		return nil, &Error{File: path, Msg: fmt.Sprintf("a %s, not a regular file: a recipe is a file read whole", fileKind(st.Mode()))}
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > max {
+	b, err := pipeline.ReadFileLimited(path, max)
+	if errors.Is(err, pipeline.ErrTooLarge) {
 		return nil, &Error{File: path, Msg: fmt.Sprintf("larger than %d bytes: not a recipe (a data file given as the recipe?)", max)}
 	}
-	return b, nil
+	return b, err
 }

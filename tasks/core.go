@@ -310,7 +310,7 @@ func (c *Core) Load(dir string, resumable bool) error {
 	if _, err := nn.LoadSafetensors(filepath.Join(dir, OptimizerFile), c.opt.State()); err != nil {
 		return err
 	}
-	b, err := readBounded(filepath.Join(dir, rngFile), 1<<16)
+	b, err := pipeline.ReadFileLimited(filepath.Join(dir, rngFile), 1<<16)
 	if err != nil {
 		return err
 	}

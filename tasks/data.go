@@ -223,7 +223,7 @@ func LoadVocabs(dir string, lim pipeline.Limits) (pipeline.Vocabs, error) {
 		}
 		*slot = voc
 	}
-	b, err := readBounded(filepath.Join(dir, vectorFile), 64)
+	b, err := pipeline.ReadFileLimited(filepath.Join(dir, vectorFile), 64)
 	if errors.Is(err, fs.ErrNotExist) {
 		return v, nil
 	}

@@ -130,7 +130,7 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 		return nil, err
 	}
 	if !fresh {
-		saved, err := readBounded(filepath.Join(dir, RecipeFile), 1<<20)
+		saved, err := pipeline.ReadFileLimited(filepath.Join(dir, RecipeFile), 1<<20)
 		if err != nil {
 			return nil, err
 		}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -118,7 +117,7 @@ func writeVocabSums(dir string, v pipeline.Vocabs) error {
 // other than those it was trained with. A checkpoint of a seqkit before the
 // record is taken as it is.
 func checkVocabSums(ckpt string, v pipeline.Vocabs) error {
-	b, err := readBounded(filepath.Join(ckpt, vocabSumsFile), 1<<16)
+	b, err := pipeline.ReadFileLimited(filepath.Join(ckpt, vocabSumsFile), 1<<16)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -136,18 +135,4 @@ func checkVocabSums(ckpt string, v pipeline.Vocabs) error {
 		}
 	}
 	return nil
-}
-
-// readBounded reads a file of at most max bytes.
-func readBounded(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err == nil && int64(len(b)) > max {
-		err = fmt.Errorf("%s: larger than %d bytes", path, max)
-	}
-	return b, err
 }

@@ -158,7 +158,7 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 		if err := t.Task.Load(last, true); err != nil {
 			return nil, fmt.Errorf("resume: %w; to start the run over instead, leave out --resume and add --force", err)
 		}
-		b, err := readBounded(filepath.Join(last, loopFile), 1<<20)
+		b, err := pipeline.ReadFileLimited(filepath.Join(last, loopFile), 1<<20)
 		if err != nil {
 			return nil, fmt.Errorf("resume: %w", err)
 		}
