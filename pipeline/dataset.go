@@ -14,6 +14,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/seqkit/seqkit/internal/atomicfile"
 )
 
 // Dataset is an encoded split held in an Arrow IPC file and memory-mapped: opening
@@ -139,16 +141,11 @@ func WriteDataset(path string, schema *arrow.Schema, produce func(emit func(arro
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return seal, fmt.Errorf("pipeline: %w", err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	f, err := atomicfile.Create(path)
 	if err != nil {
 		return seal, fmt.Errorf("pipeline: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
+	defer f.Abort()
 	w, err := ipc.NewFileWriter(f, ipc.WithSchema(schema))
 	if err != nil {
 		return seal, fmt.Errorf("pipeline: %w", err)
@@ -159,13 +156,12 @@ func WriteDataset(path string, schema *arrow.Schema, produce func(emit func(arro
 	if err = w.Close(); err != nil {
 		return seal, fmt.Errorf("pipeline: writing %s: %w", path, err)
 	}
-	if err = f.Sync(); err != nil {
+	if err = f.Commit(); err != nil {
 		return seal, fmt.Errorf("pipeline: writing %s: %w", path, err)
 	}
-	if err = f.Close(); err != nil {
-		return seal, fmt.Errorf("pipeline: writing %s: %w", path, err)
-	}
-	data, unmap, err := mapFile(f.Name())
+	// Sealed as written: a second process's build of the same key renames
+	// the same bytes over it.
+	data, unmap, err := mapFile(path)
 	if err != nil {
 		return seal, err
 	}
@@ -173,9 +169,6 @@ func WriteDataset(path string, schema *arrow.Schema, produce func(emit func(arro
 	unmap()
 	if err != nil {
 		return seal, fmt.Errorf("pipeline: writing %s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return seal, fmt.Errorf("pipeline: %w", err)
 	}
 	return seal, nil
 }

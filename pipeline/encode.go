@@ -46,6 +46,19 @@ type Vocabs struct {
 	Vector int
 }
 
+// VocabSlot is one vocabulary of a [Vocabs], by its role name.
+type VocabSlot struct {
+	Name  string // input, tags, labels, target, chars or feature
+	Vocab **Vocab
+}
+
+// Slots lists the vocabularies of v, set or not, in a fixed order: what
+// saving, loading, hashing and sending them iterate over.
+func (v *Vocabs) Slots() []VocabSlot {
+	return []VocabSlot{{"input", &v.Input}, {"tags", &v.Tags}, {"labels", &v.Labels},
+		{"target", &v.Target}, {"chars", &v.Chars}, {"feature", &v.Feature}}
+}
+
 // maxVector bounds the length of a vector column.
 const maxVector = 1 << 16
 

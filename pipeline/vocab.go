@@ -7,11 +7,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/seqkit/seqkit/internal/quote"
+
+	"github.com/seqkit/seqkit/internal/atomicfile"
 )
 
 // The special tokens of an input vocabulary, always at these ids.
@@ -212,26 +213,9 @@ func ReadFileLimited(path string, max int64) ([]byte, error) {
 
 // WriteFileAtomic writes data to path through a temporary file in the same folder,
 // fsync and rename, so a crash leaves the old file or the new one, never a part.
-func WriteFileAtomic(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("pipeline: %w", err)
+func WriteFileAtomic(path string, data []byte) error {
+	if err := atomicfile.WriteFile(path, data); err != nil {
+		return fmt.Errorf("pipeline: writing %s: %w", path, err)
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-			err = fmt.Errorf("pipeline: writing %s: %w", path, err)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return nil
 }

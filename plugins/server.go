@@ -191,19 +191,12 @@ func (s *server) Load(_ context.Context, req *proto.LoadRequest) (*proto.LoadRes
 	return &proto.LoadResponse{}, s.task.Load(req.Dir, req.Resumable)
 }
 
-// vocabRoles names the vocabularies of an InitRequest.
-var vocabRoles = []string{"input", "tags", "labels", "target", "chars", "feature"}
-
-func vocabSlots(v *pipeline.Vocabs) []**pipeline.Vocab {
-	return []**pipeline.Vocab{&v.Input, &v.Tags, &v.Labels, &v.Target, &v.Chars, &v.Feature}
-}
-
 // vocabsTo fills an InitRequest with v.
 func vocabsTo(req *proto.InitRequest, v pipeline.Vocabs) {
 	req.Vocabs = map[string]*proto.Vocab{}
-	for i, slot := range vocabSlots(&v) {
-		if *slot != nil {
-			req.Vocabs[vocabRoles[i]] = &proto.Vocab{Tokens: (*slot).Tokens(), Specials: (*slot).HasSpecials()}
+	for _, s := range v.Slots() {
+		if *s.Vocab != nil {
+			req.Vocabs[s.Name] = &proto.Vocab{Tokens: (*s.Vocab).Tokens(), Specials: (*s.Vocab).HasSpecials()}
 		}
 	}
 	req.Vector = int64(v.Vector)
@@ -211,16 +204,16 @@ func vocabsTo(req *proto.InitRequest, v pipeline.Vocabs) {
 
 func vocabsFrom(req *proto.InitRequest) (pipeline.Vocabs, error) {
 	var v pipeline.Vocabs
-	for i, slot := range vocabSlots(&v) {
-		pv, ok := req.Vocabs[vocabRoles[i]]
+	for _, s := range v.Slots() {
+		pv, ok := req.Vocabs[s.Name]
 		if !ok {
 			continue
 		}
 		voc, err := pipeline.NewVocab(pv.Tokens, pv.Specials)
 		if err != nil {
-			return v, status.Error(codes.InvalidArgument, fmt.Sprintf("%s vocabulary: %v", vocabRoles[i], err))
+			return v, status.Error(codes.InvalidArgument, fmt.Sprintf("%s vocabulary: %v", s.Name, err))
 		}
-		*slot = voc
+		*s.Vocab = voc
 	}
 	v.Vector = int(req.Vector)
 	return v, nil

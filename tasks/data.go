@@ -173,12 +173,8 @@ func Prepare(r *recipes.Recipe, dir string, opt PrepareOptions) (*Data, error) {
 	return d, nil
 }
 
-// vocabFiles names the file of each vocabulary role.
-var vocabFiles = []string{"input.txt", "tags.txt", "labels.txt", "target.txt", "chars.txt", "feature.txt"}
-
-func vocabSlots(v *pipeline.Vocabs) []**pipeline.Vocab {
-	return []**pipeline.Vocab{&v.Input, &v.Tags, &v.Labels, &v.Target, &v.Chars, &v.Feature}
-}
+// vocabFile is the file of a vocabulary slot in vocab/: input.txt, tags.txt, …
+func vocabFile(s pipeline.VocabSlot) string { return s.Name + ".txt" }
 
 // SaveVocabs writes each vocabulary of v into dir, one token per line. The
 // folder appears whole or not at all: a run killed between two files must not
@@ -188,9 +184,9 @@ func SaveVocabs(dir string, v pipeline.Vocabs) error {
 		return err
 	}
 	return writeDir(dir, func(tmp string) error {
-		for i, slot := range vocabSlots(&v) {
-			if *slot != nil {
-				if err := (*slot).Save(filepath.Join(tmp, vocabFiles[i])); err != nil {
+		for _, s := range v.Slots() {
+			if *s.Vocab != nil {
+				if err := (*s.Vocab).Save(filepath.Join(tmp, vocabFile(s))); err != nil {
 					return err
 				}
 			}
@@ -209,8 +205,8 @@ const vectorFile = "vector.txt"
 // fs.ErrNotExist when dir has no input vocabulary.
 func LoadVocabs(dir string, lim pipeline.Limits) (pipeline.Vocabs, error) {
 	var v pipeline.Vocabs
-	for i, slot := range vocabSlots(&v) {
-		p := filepath.Join(dir, vocabFiles[i])
+	for i, s := range v.Slots() {
+		p := filepath.Join(dir, vocabFile(s))
 		voc, err := pipeline.LoadVocab(p, lim.MaxVocab)
 		if errors.Is(err, fs.ErrNotExist) {
 			if i == 0 {
@@ -221,7 +217,7 @@ func LoadVocabs(dir string, lim pipeline.Limits) (pipeline.Vocabs, error) {
 		if err != nil {
 			return v, err
 		}
-		*slot = voc
+		*s.Vocab = voc
 	}
 	b, err := pipeline.ReadFileLimited(filepath.Join(dir, vectorFile), 64)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -17,6 +17,8 @@ import (
 	"github.com/seqkit/seqkit/nn"
 	"github.com/seqkit/seqkit/pipeline"
 	"github.com/seqkit/seqkit/recipes"
+
+	"github.com/seqkit/seqkit/internal/atomicfile"
 )
 
 // Run directory files written after training.
@@ -269,32 +271,22 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 }
 
 func predictFile(ctx context.Context, task Task, src pipeline.Source, data *Data, limits pipeline.Limits, path string) error {
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	f, err := atomicfile.Create(path)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(f.Name())
+	defer f.Abort()
 	w, err := NewRowWriter(path, f)
 	if err != nil {
-		f.Close()
 		return err
 	}
 	if _, err := Predict(ctx, task, src, data.Tokenizer, data.Vocabs, w, PredictOptions{Gold: true, Limits: limits}); err != nil {
-		f.Close()
 		return err
 	}
 	if err := w.Close(); err != nil {
-		f.Close()
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return f.Commit()
 }
 
 // collect keeps written rows in memory.

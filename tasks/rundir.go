@@ -87,16 +87,17 @@ const vocabSumsFile = "vocab.sha256.json"
 // its file name in vocab/.
 func vocabSums(v pipeline.Vocabs) map[string]string {
 	sums := map[string]string{}
-	for i, slot := range vocabSlots(&v) {
-		if *slot == nil {
+	for _, s := range v.Slots() {
+		voc := *s.Vocab
+		if voc == nil {
 			continue
 		}
 		h := sha256.New()
-		for id := range (*slot).Len() {
-			h.Write([]byte((*slot).Token(int32(id))))
+		for id := range voc.Len() {
+			h.Write([]byte(voc.Token(int32(id))))
 			h.Write([]byte{0})
 		}
-		sums[vocabFiles[i]] = hex.EncodeToString(h.Sum(nil))
+		sums[vocabFile(s)] = hex.EncodeToString(h.Sum(nil))
 	}
 	if v.Vector > 0 {
 		sums[vectorFile] = strconv.Itoa(v.Vector)
@@ -129,7 +130,11 @@ func checkVocabSums(ckpt string, v pipeline.Vocabs) error {
 		return fmt.Errorf("%w: %s: %v", ErrRunDir, filepath.Join(ckpt, vocabSumsFile), err)
 	}
 	got := vocabSums(v)
-	for _, name := range append(vocabFiles, vectorFile) {
+	names := []string{vectorFile}
+	for _, s := range v.Slots() {
+		names = append(names, vocabFile(s))
+	}
+	for _, name := range names {
 		if want[name] != got[name] {
 			return fmt.Errorf("%w: vocab/%s is not the vocabulary %s was trained with (an entry was edited, moved or swapped, or the file added or removed): restore the run's own vocab/, or train again", ErrRunDir, name, ckpt)
 		}

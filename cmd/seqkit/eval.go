@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,8 @@ import (
 	"github.com/seqkit/seqkit/internal/progress"
 	"github.com/seqkit/seqkit/pipeline"
 	"github.com/seqkit/seqkit/tasks"
+
+	"github.com/seqkit/seqkit/internal/atomicfile"
 )
 
 func newEvalCmd(e *env) *cobra.Command {
@@ -141,18 +144,15 @@ prediction as DIR/attention-ROW.json and a heat map DIR/attention-ROW.png.`,
 					return usageError{fmt.Errorf("--output %s is the input file: predicting would overwrite it; write elsewhere", output)}
 				}
 			}
-			var out *os.File
-			if output == "-" {
-				out = os.Stdout
-			} else {
-				f, err := os.CreateTemp(filepath.Dir(output), "."+filepath.Base(output)+".tmp*")
-				if err != nil {
+			var out io.Writer = os.Stdout
+			var file *atomicfile.File
+			if output != "-" {
+				if file, err = atomicfile.Create(output); err != nil {
 					return err
 				}
-				e.temp(f.Name())
-				defer os.Remove(f.Name())
-				defer f.Close()
-				out = f
+				e.temp(file.Name())
+				defer file.Abort()
+				out = file
 			}
 			w, err := tasks.NewRowWriter(output, out)
 			if err != nil {
@@ -175,14 +175,8 @@ prediction as DIR/attention-ROW.json and a heat map DIR/attention-ROW.png.`,
 			if err := w.Close(); err != nil {
 				return err
 			}
-			if out != os.Stdout {
-				if err := out.Sync(); err != nil {
-					return err
-				}
-				if err := out.Close(); err != nil {
-					return err
-				}
-				if err := os.Rename(out.Name(), output); err != nil {
+			if file != nil {
+				if err := file.Commit(); err != nil {
 					return err
 				}
 				fmt.Fprintf(c.ErrOrStderr(), "predicted %d rows → %s\n", n, output)

@@ -149,7 +149,7 @@ func phaseOf(run, cache string) string {
 		return len(m) > 0
 	}
 	switch {
-	case tmp(run, "predictions.test.jsonl.tmp*"):
+	case tmp(run, ".predictions.test.jsonl.tmp*"):
 		return "prediction output"
 	case tmp(run, "checkpoints/*.tmp") || tmp(run, "checkpoints/*.old"):
 		return "checkpoint write"
@@ -188,7 +188,7 @@ func TestKillAnywhere(t *testing.T) {
 	want := runOutputs(t, filepath.Join(dir, "whole"))
 	rng := rand.New(rand.NewPCG(50, 50))
 	phases := map[string]int{}
-	waits := []string{"cache/.*.tmp*", "run/checkpoints/last.tmp", "run/predictions.test.jsonl.tmp*"}
+	waits := []string{"cache/.*.tmp*", "run/checkpoints/last.tmp", "run/.predictions.test.jsonl.tmp*"}
 	done := 0
 	for attempt := 0; done < kills; attempt++ {
 		if attempt > 3*kills {

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Trains the built-in recipes that finish in minutes with their own seeds and
+# prints one line per recipe: the SHA-256 of its best and last checkpoints
+# (weights, optimizer state, loop state) and of its metrics without the timing
+# fields. A restructuring that changes no behaviour must print the same lines
+# before and after, on the same machine:
+#   bash bench/samebits.sh > /tmp/before.txt   # on the old commit
+#   bash bench/samebits.sh > /tmp/after.txt    # on the new one
+#   diff /tmp/before.txt /tmp/after.txt
+# bench/samebits.txt holds the lines of the last recorded run and the CPU it
+# ran on. Recipes that read ../shared/datasets need it beside the checkout.
+#   bash bench/samebits.sh [RECIPE ...]   # default: taipei reverse names-language mr-sentiment
+set -euo pipefail
+cd "$(dirname "$0")/.."
+recipes=("$@")
+[ ${#recipes[@]} -gt 0 ] || recipes=(taipei reverse names-language mr-sentiment)
+bin=$(mktemp -d)/seqkit
+work=$(mktemp -d)
+trap 'rm -rf "$work" "$(dirname "$bin")"' EXIT
+go build -o "$bin" ./cmd/seqkit
+echo "# $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, $(go env GOVERSION)"
+for r in "${recipes[@]}"; do
+  out="$work/$r"
+  XDG_CACHE_HOME="$work/cache" "$bin" run "$r" -o "$out" --data-root ../shared/datasets >/dev/null 2>"$work/$r.log" ||
+    { echo "$r: failed"; tail -3 "$work/$r.log"; continue; }
+  files=$(cd "$out" && find checkpoints -type f ! -name vocab.sha256.json | sort)
+  sums=$(cd "$out" && sha256sum $files | sha256sum | cut -c1-16)
+  metrics=$(python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    m = json.loads(line)
+    m.pop("tokens_per_s", None)
+    print(json.dumps(m, sort_keys=True))' "$out/metrics.jsonl" | sha256sum | cut -c1-16)
+  echo "$r checkpoints $sums metrics $metrics"
+done
