@@ -77,6 +77,10 @@ func TestErrors(t *testing.T) {
 			`--set model.hidden=12000:1:14: model.hidden: a training step would need about 21.3 GiB (1.16e+09 parameters, 3.2e+03 tokens a batch), more than model.limits.max_memory_bytes (16 GiB): lower it, or raise the limit`}},
 		{"ok.yaml", []string{"data.batch.size=1000000"}, []string{
 			`--set data.batch.size=1000000:1:17: data.batch.size: a training step would need about 1.42e+03 GiB (2.37e+05 parameters, 1e+08 tokens a batch), more than model.limits.max_memory_bytes (16 GiB): lower it, or raise the limit`}},
+		{"ok.yaml", []string{"data.limits.max_line_bytes=9999999999"}, []string{
+			`--set data.limits.max_line_bytes=9999999999:1:28: data.limits.max_line_bytes: must be at most 1073741824, got 9999999999`}},
+		{"ok.yaml", []string{"model.limits.max_params=1000000000000"}, []string{
+			`--set model.limits.max_params=1000000000000:1:25: model.limits.max_params: must be at most 100000000000, got 1000000000000`}},
 		{"ok.yaml", []string{"train.epochs=9223372036854775000"}, []string{
 			`--set train.epochs=9223372036854775000:1:14: train.epochs: must be at most 1000000, got 9223372036854775000`}},
 		{"ok.yaml", []string{"model.hidden"}, []string{

@@ -20,8 +20,8 @@ const (
 // instead of dying out of memory after the run directory is made. Zero means
 // the default; raise them in the recipe or with --set model.limits.max_params=N.
 type ModelLimits struct {
-	MaxParams      int64 `yaml:"max_params,omitempty" doc:"most parameters of the model (default 500000000)" min:"0"`
-	MaxMemoryBytes int64 `yaml:"max_memory_bytes,omitempty" doc:"most memory a training step may be estimated to need, in bytes: weights, gradients, optimizer state and one batch's activations (default 17179869184, 16 GiB)" min:"0"`
+	MaxParams      int64 `yaml:"max_params,omitempty" doc:"most parameters of the model (default 500000000)" min:"0" max:"100000000000"`
+	MaxMemoryBytes int64 `yaml:"max_memory_bytes,omitempty" doc:"most memory a training step may be estimated to need, in bytes: weights, gradients, optimizer state and one batch's activations (default 17179869184, 16 GiB)" min:"0" max:"1099511627776"`
 }
 
 // Params is MaxParams or its default.
