@@ -117,6 +117,9 @@ type Reader struct {
 
 var _ array.RecordReader = (*Reader)(nil)
 
+// Path is the file the reader reads (the first of parallel files).
+func (r *Reader) Path() string { return r.path }
+
 // Open starts reading src. The format comes from src.Format or, when empty, from the
 // file extension. A column mapping that names a field the file does not have is an
 // error here, before any example is read.

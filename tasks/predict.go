@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -203,11 +205,8 @@ type PredictOptions struct {
 
 // Predict reads src record batch by record batch, encodes each with the run's
 // tokenizer and vocabularies, predicts it in batches in file order and writes the
-// input columns with the task's output columns to w. Reading and encoding run
-// one record batch ahead of the model, on their own goroutine, so the model
-// does not wait for the file; memory stays bounded by three record batches
-// of the input (predicted, queued, being encoded), whatever its size.
-// It stops, with ctx's cause as the error, once ctx is done (a Ctrl-C).
+// input columns with the task's output columns to w (PredictRecords over the
+// source). It stops, with ctx's cause as the error, once ctx is done (a Ctrl-C).
 func Predict(ctx context.Context, task Task, src pipeline.Source, tok *pipeline.Tokenizer, v pipeline.Vocabs, w RowWriter, opt PredictOptions) (rows int64, err error) {
 	popts := []pipeline.Option{pipeline.WithLimits(opt.Limits), pipeline.WithContext(ctx)}
 	if opt.Progress != nil {
@@ -218,82 +217,203 @@ func Predict(ctx context.Context, task Task, src pipeline.Source, tok *pipeline.
 		return 0, err
 	}
 	defer rd.Release()
-	// The vector is input (a generator's condition); labels are encoded when the
-	// input has them: a conditional generator reads them as input, the other
-	// tasks ignore them.
-	enc := &pipeline.Encoder{Tokenizer: tok, Vocabs: pipeline.Vocabs{Input: v.Input, Chars: v.Chars, Feature: v.Feature, Vector: v.Vector}, MaxTokens: opt.Limits.MaxTokens}
-	if src.Columns.Label != "" || src.Files.Label != "" {
-		enc.Vocabs.Labels = v.Labels
-	}
-	size := opt.BatchSize
-	if size <= 0 {
-		size = 64
-	}
-	type encoded struct {
-		in, ids arrow.RecordBatch
-		err     error
-	}
-	ahead := make(chan encoded, 1)
-	stop := make(chan struct{})
-	go func() {
-		defer close(ahead)
-		for rd.Next() {
-			in := rd.RecordBatch()
-			ids, _, err := enc.Encode(in)
-			var pe *pipeline.Error
-			if errors.As(err, &pe) && pe.Path == "" {
-				pe.Path = src.Path // the encoder knows lines, not files
-			}
-			if err == nil {
-				in.Retain() // the reader releases it at its next record batch
-			}
-			select {
-			case ahead <- encoded{in: in, ids: ids, err: err}:
-			case <-stop:
-				if err == nil {
-					in.Release()
-					ids.Release()
-				}
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-		if err := rd.Err(); err != nil {
-			select {
-			case ahead <- encoded{err: err}:
-			case <-stop:
-			}
-		}
-	}()
-	defer func() {
-		// On an early return, stop the reader and drop what it encoded.
-		close(stop)
-		for e := range ahead {
-			if e.err == nil && e.in != nil {
-				e.in.Release()
-				e.ids.Release()
-			}
-		}
-	}()
-	for e := range ahead {
-		if e.err != nil {
-			return rows, e.err
-		}
-		err := predictRecord(ctx, task, e.in, e.ids, w, size, opt)
-		n := e.in.NumRows()
-		e.in.Release()
-		e.ids.Release()
-		if err != nil {
+	out := PredictRecords(ctx, task, nil, rd, tok, v, opt)
+	defer out.Release()
+	for out.Next() {
+		rec := out.RecordBatch()
+		if err := w.Write(rec); err != nil {
 			return rows, err
 		}
-		rows += n
+		rows += rec.NumRows()
 	}
-	return rows, nil
+	return rows, out.Err()
 }
 
-func predictRecord(ctx context.Context, task Task, in, ids arrow.RecordBatch, w RowWriter, size int, opt PredictOptions) error {
+// PredictRecords predicts the record batches of in (the schema pipeline.Open
+// reads: a row column and the input columns) and returns a reader of the input
+// columns beside the task's output columns, one record batch per prediction
+// batch, in input order. Encoding runs one record batch ahead of the model on
+// its own goroutine; memory stays bounded by three input record batches and
+// their predictions, whatever the size of the input. lock, if set, is held
+// around every call of the task, so several readers can share one task. The
+// reader stops, with ctx's cause as its error, once ctx is done. Release it
+// when done; in is the caller's.
+func PredictRecords(ctx context.Context, task Task, lock sync.Locker, in array.RecordReader, tok *pipeline.Tokenizer, v pipeline.Vocabs, opt PredictOptions) array.RecordReader {
+	// The vector is input (a generator's condition); labels are encoded when
+	// the input has them: a conditional generator reads them as input, the
+	// other tasks ignore them.
+	enc := &pipeline.Encoder{Tokenizer: tok, Vocabs: pipeline.Vocabs{Input: v.Input, Chars: v.Chars, Feature: v.Feature, Vector: v.Vector}, MaxTokens: opt.Limits.MaxTokens}
+	if len(in.Schema().FieldIndices(pipeline.RoleLabel.String())) > 0 {
+		enc.Vocabs.Labels = v.Labels
+	}
+	if opt.BatchSize <= 0 {
+		opt.BatchSize = 64
+	}
+	if lock == nil {
+		lock = noLock{}
+	}
+	p := &predictions{ctx: ctx, task: task, lock: lock, opt: opt, ahead: make(chan encoded, 1), stop: make(chan struct{})}
+	if f, ok := in.(interface{ Path() string }); ok {
+		p.path = f.Path() // the encoder knows lines, not files
+	}
+	p.refs.Store(1)
+	go p.read(in, enc)
+	return p
+}
+
+type noLock struct{}
+
+func (noLock) Lock()   {}
+func (noLock) Unlock() {}
+
+// encoded is an input record batch and its ids, or the error that ended reading.
+type encoded struct {
+	in, ids arrow.RecordBatch
+	err     error
+}
+
+// predictions is the reader PredictRecords returns.
+type predictions struct {
+	ctx     context.Context
+	task    Task
+	lock    sync.Locker
+	opt     PredictOptions
+	ahead   chan encoded
+	stop    chan struct{}
+	stopped bool
+	pending []arrow.RecordBatch // predicted, not yet returned
+	cur     arrow.RecordBatch
+	schema  *arrow.Schema
+	err     error
+	path    string // of the input, for the encoder's errors
+	refs    atomic.Int64
+}
+
+// read encodes the input on its own goroutine, one record batch ahead.
+func (p *predictions) read(in array.RecordReader, enc *pipeline.Encoder) {
+	defer close(p.ahead)
+	for in.Next() {
+		rec := in.RecordBatch()
+		ids, _, err := enc.Encode(rec)
+		if err == nil {
+			rec.Retain() // the reader releases it at its next record batch
+		}
+		select {
+		case p.ahead <- encoded{in: rec, ids: ids, err: err}:
+		case <-p.stop:
+			if err == nil {
+				rec.Release()
+				ids.Release()
+			}
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+	if err := in.Err(); err != nil {
+		select {
+		case p.ahead <- encoded{err: err}:
+		case <-p.stop:
+		}
+	}
+}
+
+func (p *predictions) Next() bool {
+	if p.cur != nil {
+		p.cur.Release()
+		p.cur = nil
+	}
+	for len(p.pending) == 0 {
+		if p.err != nil || !p.fill() {
+			return false
+		}
+	}
+	p.cur, p.pending = p.pending[0], p.pending[1:]
+	if p.schema == nil {
+		p.schema = p.cur.Schema()
+	}
+	return true
+}
+
+// fill predicts the next input record batch into pending.
+func (p *predictions) fill() bool {
+	e, ok := <-p.ahead
+	if !ok {
+		return false
+	}
+	if e.err != nil {
+		var pe *pipeline.Error
+		if errors.As(e.err, &pe) && pe.Path == "" {
+			pe.Path = p.path
+		}
+		p.err = e.err
+		return false
+	}
+	defer e.in.Release()
+	defer e.ids.Release()
+	if err := predictRecord(p.ctx, p.task, p.lock, e.in, e.ids, (*pendingWriter)(&p.pending), p.opt.BatchSize, p.opt); err != nil {
+		p.err = err
+		return false
+	}
+	return true
+}
+
+// pendingWriter keeps the predicted record batches for Next.
+type pendingWriter []arrow.RecordBatch
+
+func (w *pendingWriter) Write(rec arrow.RecordBatch) error {
+	rec.Retain()
+	*w = append(*w, rec)
+	return nil
+}
+
+func (w *pendingWriter) Close() error { return nil }
+
+// Schema is the output schema; it is known once the first batch is
+// predicted, which Schema does if Next has not.
+func (p *predictions) Schema() *arrow.Schema {
+	if p.schema == nil && p.cur == nil && len(p.pending) == 0 && p.err == nil {
+		p.fill()
+		if len(p.pending) > 0 {
+			p.schema = p.pending[0].Schema()
+		}
+	}
+	return p.schema
+}
+
+func (p *predictions) RecordBatch() arrow.RecordBatch { return p.cur }
+
+// Record is RecordBatch, for arrow's older interface.
+func (p *predictions) Record() arrow.RecordBatch { return p.cur }
+
+func (p *predictions) Err() error { return p.err }
+
+func (p *predictions) Retain() { p.refs.Add(1) }
+
+// Release stops the reading goroutine and drops what it and Next hold.
+func (p *predictions) Release() {
+	if p.refs.Add(-1) != 0 {
+		return
+	}
+	close(p.stop)
+	for e := range p.ahead {
+		if e.err == nil && e.in != nil {
+			e.in.Release()
+			e.ids.Release()
+		}
+	}
+	for _, r := range p.pending {
+		r.Release()
+	}
+	p.pending = nil
+	if p.cur != nil {
+		p.cur.Release()
+		p.cur = nil
+	}
+}
+
+func predictRecord(ctx context.Context, task Task, lock sync.Locker, in, ids arrow.RecordBatch, w RowWriter, size int, opt PredictOptions) error {
 	bt, err := pipeline.NewRecordBatcher("input", []arrow.RecordBatch{ids}, pipeline.BatchConfig{Size: size})
 	if err != nil {
 		return err
@@ -303,15 +423,16 @@ func predictRecord(ctx context.Context, task Task, in, ids arrow.RecordBatch, w 
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
 		}
+		lock.Lock()
 		out, err := task.Predict(b)
+		if err == nil && opt.AttentionDir != "" {
+			if err = writeAttention(task, b, opt.AttentionDir); err != nil {
+				out.Release()
+			}
+		}
+		lock.Unlock()
 		if err != nil {
 			return err
-		}
-		if opt.AttentionDir != "" {
-			if err := writeAttention(task, b, opt.AttentionDir); err != nil {
-				out.Release()
-				return err
-			}
 		}
 		rec := joinColumns(in, off, int64(b.B), out, opt.Gold)
 		out.Release()

@@ -329,7 +329,7 @@ func PredictTexts(task Task, texts []string, tok *pipeline.Tokenizer, v pipeline
 		return nil, err
 	}
 	defer ids.Release()
-	if err := predictRecord(context.Background(), task, in, ids, &c, 64, PredictOptions{}); err != nil {
+	if err := predictRecord(context.Background(), task, noLock{}, in, ids, &c, 64, PredictOptions{}); err != nil {
 		return nil, err
 	}
 	for _, row := range c.rows {

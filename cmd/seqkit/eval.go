@@ -1,9 +1,9 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/seqkit/seqkit/internal/progress"
+	"github.com/seqkit/seqkit/model"
 	"github.com/seqkit/seqkit/pipeline"
 	"github.com/seqkit/seqkit/tasks"
 
@@ -40,11 +41,11 @@ func newEvalCmd(e *env) *cobra.Command {
 			if dataRoot == "" {
 				dataRoot = os.Getenv("SEQKIT_DATA")
 			}
-			run, err := tasks.LoadRun(dir, e.registry(), dataRoot)
+			run, err := model.Open(dir, model.Options{Registry: e.registry(), DataRoot: dataRoot})
 			if err != nil {
 				return err
 			}
-			data, err := tasks.Prepare(run.Recipe, dir, tasks.PrepareOptions{CacheDir: cacheDir, Splits: []string{split}, Context: c.Context()})
+			data, err := tasks.Prepare(run.Recipe(), dir, tasks.PrepareOptions{CacheDir: cacheDir, Splits: []string{split}, Context: c.Context()})
 			if err != nil {
 				return err
 			}
@@ -53,7 +54,7 @@ func newEvalCmd(e *env) *cobra.Command {
 			if ds == nil {
 				return usageError{fmt.Errorf("the recipe in %s has no %s split", filepath.Join(dir, tasks.RecipeFile), split)}
 			}
-			m, err := run.Task.Evaluate(tasks.Until(c.Context(), tasks.EvalBatches(ds, run.Recipe)))
+			m, err := run.Task().Evaluate(tasks.Until(c.Context(), tasks.EvalBatches(ds, run.Recipe())))
 			if err == nil && c.Context().Err() != nil {
 				err = context.Cause(c.Context())
 			}
@@ -65,7 +66,7 @@ func newEvalCmd(e *env) *cobra.Command {
 				fmt.Fprintln(c.OutOrStdout(), string(b))
 				return nil
 			}
-			fmt.Fprintf(c.OutOrStdout(), "%s: %s\n", split, metricsText(m, run.Task.Info().Metric))
+			fmt.Fprintf(c.OutOrStdout(), "%s: %s\n", split, metricsText(m, run.Task().Info().Metric))
 			return nil
 		},
 	}
@@ -106,7 +107,10 @@ prediction as DIR/attention-ROW.json and a heat map DIR/attention-ROW.png.`,
 			if batch < 1 || batch > 100_000 {
 				return usageError{fmt.Errorf("--batch-size must be in [1, 100000], got %d", batch)}
 			}
-			run, err := tasks.LoadRun(dir, e.registry(), os.Getenv("SEQKIT_DATA"))
+			m, err := model.Open(dir, model.Options{Registry: e.registry(), DataRoot: os.Getenv("SEQKIT_DATA"), BatchSize: batch, AttentionDir: attention})
+			if errors.Is(err, model.ErrNoAttention) {
+				return usageError{fmt.Errorf("--attention: %w", err)}
+			}
 			if err != nil {
 				return err
 			}
@@ -121,20 +125,7 @@ prediction as DIR/attention-ROW.json and a heat map DIR/attention-ROW.png.`,
 				}
 				src.Format = f
 			}
-			if cols == (pipeline.Columns{}) {
-				// The input columns of the training data, by default.
-				train := run.Recipe.Data.Train.Columns
-				switch src.Format {
-				case pipeline.Text:
-				case pipeline.CoNLL:
-					src.Columns = pipeline.Columns{Tokens: cmp.Or(train.Tokens, "1"), Feature: train.Feature}
-				default:
-					src.Columns = pipeline.Columns{Text: train.Text, Tokens: train.Tokens, Feature: train.Feature, Vector: train.Vector}
-					if src.Columns.Text == "" && src.Columns.Tokens == "" {
-						src.Columns.Text = "text"
-					}
-				}
-			}
+			src = m.Source(src)
 			if output != "-" && input != "-" {
 				// The output replaces its file at the end: naming the input
 				// there would lose it.
@@ -158,18 +149,30 @@ prediction as DIR/attention-ROW.json and a heat map DIR/attention-ROW.png.`,
 			if err != nil {
 				return usageError{err}
 			}
-			var opt tasks.PredictOptions
-			opt.BatchSize, opt.AttentionDir, opt.Limits = batch, attention, run.Recipe.Data.Limits
-			if _, ok := run.Task.(tasks.Attender); attention != "" && !ok {
-				return usageError{fmt.Errorf("--attention: the %s task has no attention weights", run.Task.Info().Name)}
-			}
+			ropts := []pipeline.Option{pipeline.WithLimits(m.Recipe().Data.Limits), pipeline.WithContext(c.Context())}
 			if input != "-" {
 				report, finish := progress.Bar(os.Stderr, "predict "+filepath.Base(input))
 				defer finish()
-				opt.Progress = report
+				ropts = append(ropts, pipeline.WithProgress(report))
 			}
-			n, err := tasks.Predict(c.Context(), run.Task, src, run.Tok, run.Vocabs, w, opt)
+			rd, err := pipeline.Open(src, ropts...)
 			if err != nil {
+				return err
+			}
+			defer rd.Release()
+			preds, err := m.Predict(c.Context(), rd)
+			if err != nil {
+				return err
+			}
+			defer preds.Release()
+			n := int64(0)
+			for preds.Next() {
+				if err := w.Write(preds.RecordBatch()); err != nil {
+					return err
+				}
+				n += preds.RecordBatch().NumRows()
+			}
+			if err := preds.Err(); err != nil {
 				return err
 			}
 			if err := w.Close(); err != nil {

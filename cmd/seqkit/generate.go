@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/seqkit/seqkit/model"
 	"github.com/seqkit/seqkit/tasks"
 )
 
@@ -42,13 +43,13 @@ generated for.`,
 			if dir == "" {
 				return usageError{fmt.Errorf("generate needs -m RUN_DIR")}
 			}
-			run, err := tasks.LoadRun(dir, e.registry(), os.Getenv("SEQKIT_DATA"))
+			run, err := model.Open(dir, model.Options{Registry: e.registry(), DataRoot: os.Getenv("SEQKIT_DATA")})
 			if err != nil {
 				return err
 			}
-			gen, ok := run.Task.(tasks.Generator)
+			gen, ok := run.Task().(tasks.Generator)
 			if !ok {
-				return usageError{fmt.Errorf("%s holds a %s model, which does not generate; train a recipe with task: {type: generate}", dir, run.Task.Info().Name)}
+				return usageError{fmt.Errorf("%s holds a %s model, which does not generate; train a recipe with task: {type: generate}", dir, run.Task().Info().Name)}
 			}
 			opts := gen.GenerateDefaults()
 			f := c.Flags()
@@ -168,18 +169,18 @@ func printGenerated(w io.Writer, gs []tasks.Generated) {
 // judgeAll classifies the generated texts with the classifier run in dir and
 // returns the label it gives each.
 func judgeAll(e *env, dir string, gs []tasks.Generated) ([]string, error) {
-	run, err := tasks.LoadRun(dir, e.registry(), os.Getenv("SEQKIT_DATA"))
+	run, err := model.Open(dir, model.Options{Registry: e.registry(), DataRoot: os.Getenv("SEQKIT_DATA")})
 	if err != nil {
 		return nil, fmt.Errorf("--judge: %w", err)
 	}
-	if run.Task.Info().Name != "classify" {
-		return nil, usageError{fmt.Errorf("--judge %s holds a %s model; give a classify run", dir, run.Task.Info().Name)}
+	if run.Task().Info().Name != "classify" {
+		return nil, usageError{fmt.Errorf("--judge %s holds a %s model; give a classify run", dir, run.Task().Info().Name)}
 	}
 	texts := make([]string, len(gs))
 	for i, g := range gs {
 		texts[i] = g.Text
 	}
-	rows, err := tasks.PredictTexts(run.Task, texts, run.Tok, run.Vocabs)
+	rows, err := run.PredictTexts(texts)
 	if err != nil {
 		return nil, err
 	}
