@@ -26,13 +26,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/seqkit/seqkit/internal/quote"
+	"github.com/seqkit/seqkit/model"
 	"github.com/seqkit/seqkit/plugins"
 	"github.com/seqkit/seqkit/recipes"
 	"github.com/seqkit/seqkit/tasks"
-	"github.com/seqkit/seqkit/tasks/classify"
-	"github.com/seqkit/seqkit/tasks/generate"
-	"github.com/seqkit/seqkit/tasks/seq2seq"
-	"github.com/seqkit/seqkit/tasks/tagging"
 )
 
 // Exit codes.
@@ -150,13 +147,11 @@ func (e *env) registry() *tasks.Registry {
 		e.host = &plugins.Host{}
 	}
 	e.host.Dirs = plugins.SearchDirs(e.pluginDir)
-	var reg tasks.Registry
-	for _, t := range []tasks.Type{tagging.Type(), classify.Type(), generate.Type(), seq2seq.Type(), e.host.Type()} {
-		if err := reg.Register(t); err != nil {
-			panic(err) // two built-in tasks of one name: a programming error
-		}
+	reg := model.Builtin()
+	if err := reg.Register(e.host.Type()); err != nil {
+		panic(err) // a built-in task named plugin: a programming error
 	}
-	return &reg
+	return reg
 }
 
 func newRoot(e *env) *cobra.Command {
