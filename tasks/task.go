@@ -3,6 +3,7 @@ package tasks
 import (
 	"errors"
 	"iter"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -44,6 +45,21 @@ type Info struct {
 	// choosing the best checkpoint. HigherIsBetter says which way it improves.
 	Metric         string
 	HigherIsBetter bool
+	// Lower lists the task's other dev metrics that improve as they fall (a
+	// word error rate), for early stopping on them; the loss always does, and
+	// any other metric is taken to improve as it rises.
+	Lower []string
+}
+
+// Better reports whether metric improves as it rises.
+func (i Info) Better(metric string) (higher bool) {
+	switch {
+	case metric == i.Metric:
+		return i.HigherIsBetter
+	case metric == "loss", slices.Contains(i.Lower, metric):
+		return false
+	}
+	return true
 }
 
 // Setup is what a task builds its model from: the whole recipe (model, training

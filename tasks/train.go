@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -97,11 +98,8 @@ type Result struct {
 // metric returns the watched dev metric and whether higher is better.
 func (t *Trainer) metric() (string, bool) {
 	info := t.Task.Info()
-	m := t.Recipe.Train.EarlyStop.Metric
-	if m == "" || m == info.Metric {
-		return info.Metric, info.HigherIsBetter
-	}
-	return m, m != "loss" && m != "perplexity" && m != "nll" && m != "wer" && m != "per"
+	m := cmp.Or(t.Recipe.Train.EarlyStop.Metric, info.Metric)
+	return m, info.Better(m)
 }
 
 // Train trains to the end (epochs, steps or early stopping) and leaves the best

@@ -253,3 +253,18 @@ func TestEMA(t *testing.T) {
 		t.Errorf("a task without an average under train.ema: error %v", err)
 	}
 }
+
+// TestBetter: which way a metric improves comes from the task's Info: its
+// main metric as it says, the loss and its Lower list falling, any other
+// rising.
+func TestBetter(t *testing.T) {
+	info := tasks.Info{Metric: "nll", HigherIsBetter: false, Lower: []string{"perplexity"}}
+	for m, want := range map[string]bool{"nll": false, "loss": false, "perplexity": false, "accuracy": true} {
+		if got := info.Better(m); got != want {
+			t.Errorf("Better(%q) = %v, want %v", m, got, want)
+		}
+	}
+	if !(tasks.Info{Metric: "f1", HigherIsBetter: true}).Better("f1") {
+		t.Errorf("f1 of a tagger falls")
+	}
+}

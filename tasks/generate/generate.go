@@ -114,7 +114,7 @@ type Task struct {
 // Info implements tasks.Task. The main metric is the negative log-likelihood per
 // predicted token (<eos> included), in nats.
 func (t *Task) Info() tasks.Info {
-	return tasks.Info{Name: "generate", Version: "1", Metric: "nll", HigherIsBetter: false}
+	return tasks.Info{Name: "generate", Version: "1", Metric: "nll", HigherIsBetter: false, Lower: []string{"perplexity"}}
 }
 
 // Init implements tasks.Task.
