@@ -1,8 +1,6 @@
 package tasks
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -26,28 +24,22 @@ func Curves(dir, metric string) ([]string, error) {
 	}
 	defer f.Close()
 	var train, devLoss, dev plotter.XYs
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var m map[string]any
-		if json.Unmarshal(sc.Bytes(), &m) != nil {
-			continue
-		}
-		step, _ := m["step"].(float64)
-		switch m["split"] {
-		case "train":
-			if l, ok := m["loss"].(float64); ok {
-				train = append(train, plotter.XY{X: step, Y: l})
+	err = readMetrics(f, func(l MetricsLine) {
+		step := float64(l.Step)
+		switch {
+		case l.Skipped != "":
+		case l.Split == "train":
+			train = append(train, plotter.XY{X: step, Y: l.Loss})
+		case l.Split == "dev":
+			if v, ok := l.Metrics["loss"]; ok {
+				devLoss = append(devLoss, plotter.XY{X: step, Y: v})
 			}
-		case "dev":
-			if l, ok := m["loss"].(float64); ok {
-				devLoss = append(devLoss, plotter.XY{X: step, Y: l})
-			}
-			if v, ok := m[metric].(float64); ok {
+			if v, ok := l.Metrics[metric]; ok {
 				dev = append(dev, plotter.XY{X: step, Y: v})
 			}
 		}
-	}
-	if err := sc.Err(); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
 	var files []string

@@ -191,7 +191,7 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 		}
 		return fmt.Errorf("%w at step %d: %w; the last checkpoint written (%s) is intact: make room or fix the folder, then resume", ErrWrite, st.Step, err, last)
 	}
-	line := func(v map[string]any) error {
+	line := func(v MetricsLine) error {
 		b, err := json.Marshal(v)
 		if err != nil {
 			return err
@@ -278,11 +278,7 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 		if !ok {
 			return fmt.Errorf("tasks: the %s task reports no metric %q (it has %v)", t.Task.Info().Name, metricName, keys(m))
 		}
-		out := map[string]any{"split": "dev", "step": st.Step, "epoch": epoch}
-		for k, x := range m {
-			out[k] = x
-		}
-		if err := line(out); err != nil {
+		if err := line(MetricsLine{Split: "dev", Step: st.Step, Epoch: epoch, Metrics: m}); err != nil {
 			return err
 		}
 		better := !st.HaveBest || (higher && v > st.Best) || (!higher && v < st.Best)
@@ -313,9 +309,9 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 		if st.WinSteps == 0 {
 			return nil
 		}
-		err := line(map[string]any{"split": "train", "step": st.Step, "epoch": st.Epoch + 1,
-			"loss": st.WinLoss / float64(st.WinSteps), "lr": lr, "tokens": st.WinTokens,
-			"tokens_per_s": math.Round(float64(st.WinTokens) / max(elapsed.Seconds(), 1e-9))})
+		err := line(MetricsLine{Split: "train", Step: st.Step, Epoch: st.Epoch + 1,
+			Loss: st.WinLoss / float64(st.WinSteps), LR: lr, Tokens: st.WinTokens,
+			TokensPerS: math.Round(float64(st.WinTokens) / max(elapsed.Seconds(), 1e-9))})
 		st.WinLoss, st.WinSteps, st.WinTokens = 0, 0, 0
 		return err
 	}
@@ -345,8 +341,8 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 			if err != nil && errors.Is(err, ErrDiverged) && r.Train.SkipNonFinite {
 				// The update was not applied: the batch is left out, and said so.
 				st.Skipped++
-				if err := line(map[string]any{"split": "train", "step": st.Step + 1, "epoch": st.Epoch + 1, "batch": i + 1,
-					"skipped": fmt.Sprintf("batch %d%s: %v", i+1, where(b), err)}); err != nil {
+				if err := line(MetricsLine{Split: "train", Step: st.Step + 1, Epoch: st.Epoch + 1, Batch: i + 1,
+					Skipped: fmt.Sprintf("batch %d%s: %v", i+1, where(b), err)}); err != nil {
 					return nil, err
 				}
 				emit(Event{Kind: "skipped", Step: st.Step + 1, Epoch: st.Epoch + 1})
@@ -581,21 +577,13 @@ func readDevMetrics(path string, step int) (Metrics, error) {
 		return nil, err
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
 	var out Metrics
-	for sc.Scan() {
-		var m map[string]any
-		if json.Unmarshal(sc.Bytes(), &m) != nil || m["split"] != "dev" || m["step"] != float64(step) {
-			continue
+	err = readMetrics(f, func(l MetricsLine) {
+		if l.Split == "dev" && l.Step == step {
+			out = l.Metrics
 		}
-		out = Metrics{}
-		for k, v := range m {
-			if x, ok := v.(float64); ok && k != "step" && k != "epoch" {
-				out[k] = x
-			}
-		}
-	}
-	return out, sc.Err()
+	})
+	return out, err
 }
 
 func keys(m Metrics) []string {

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"syscall"
@@ -266,5 +267,30 @@ func TestBetter(t *testing.T) {
 	}
 	if !(tasks.Info{Metric: "f1", HigherIsBetter: true}).Better("f1") {
 		t.Errorf("f1 of a tagger falls")
+	}
+}
+
+// TestMetricsLine: each kind of line reads back as it was written, flat and
+// with its keys sorted, as metrics.jsonl has always been.
+func TestMetricsLine(t *testing.T) {
+	for _, c := range []struct {
+		line tasks.MetricsLine
+		want string
+	}{
+		{tasks.MetricsLine{Split: "train", Step: 4, Epoch: 1, Loss: 0.5, LR: 0.01, Tokens: 320, TokensPerS: 69265},
+			`{"epoch":1,"loss":0.5,"lr":0.01,"split":"train","step":4,"tokens":320,"tokens_per_s":69265}`},
+		{tasks.MetricsLine{Split: "dev", Step: 38, Epoch: 1, Metrics: tasks.Metrics{"f1": 89.32, "loss": 0.139}},
+			`{"epoch":1,"f1":89.32,"loss":0.139,"split":"dev","step":38}`},
+		{tasks.MetricsLine{Split: "train", Step: 2, Epoch: 1, Batch: 2, Skipped: "batch 2: loss is NaN"},
+			`{"batch":2,"epoch":1,"skipped":"batch 2: loss is NaN","split":"train","step":2}`},
+	} {
+		b, err := json.Marshal(c.line)
+		if err != nil || string(b) != c.want {
+			t.Errorf("wrote %s (%v), want %s", b, err, c.want)
+		}
+		var back tasks.MetricsLine
+		if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, c.line) {
+			t.Errorf("read %+v (%v), want %+v", back, err, c.line)
+		}
 	}
 }
