@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -48,20 +46,11 @@ func (s *server) Describe(context.Context, *proto.DescribeRequest) (*proto.Descr
 // Configure reads the recipe the host sends, with this task's options decoded
 // and checked as a built-in task's are.
 func (s *server) Configure(_ context.Context, req *proto.ConfigureRequest) (*proto.ConfigureResponse, error) {
-	dir, err := os.MkdirTemp("", "seqkit-plugin-recipe")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "recipe.yaml")
-	if err := os.WriteFile(path, req.RecipeYaml, 0o600); err != nil {
-		return nil, err
-	}
 	var reg tasks.Registry
 	if err := reg.Register(*s.typ); err != nil {
 		return nil, err
 	}
-	r, err := recipes.Load(path, recipes.Options{Tasks: &reg, SkipData: true})
+	r, err := recipes.Parse("the host's recipe", req.RecipeYaml, recipes.Options{Tasks: &reg, SkipData: true})
 	var errs recipes.Errors
 	if errors.As(err, &errs) {
 		resp := &proto.ConfigureResponse{}

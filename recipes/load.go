@@ -81,6 +81,7 @@ type loader struct {
 	chain   []string              // files of the extends chain being read (absolute)
 	names   []string              // the same, as named to the user
 	errs    Errors
+	data    []byte // Parse's recipe, read instead of the file at depth 0
 }
 
 // Load reads the recipe at path (or the built-in recipe of that name when no such
@@ -88,7 +89,20 @@ type loader struct {
 // value, resolves paths and checks that the data exists. All problems found are
 // returned together as [Errors].
 func Load(path string, opt Options) (*Recipe, error) {
-	l := &loader{opt: opt, origins: map[*yaml.Node]origin{}, keys: map[string]*yaml.Node{}}
+	return load(path, nil, opt)
+}
+
+// Parse reads a recipe from data as Load reads a file, name standing for the
+// file in messages. Relative paths resolve against the working directory, and
+// extends is refused: a recipe sent as data (the host's to a plugin, every
+// default stated) is whole.
+func Parse(name string, data []byte, opt Options) (*Recipe, error) {
+	opt.Alone = true
+	return load(name, data, opt)
+}
+
+func load(path string, data []byte, opt Options) (*Recipe, error) {
+	l := &loader{opt: opt, origins: map[*yaml.Node]origin{}, keys: map[string]*yaml.Node{}, data: data}
 	root, err := l.tree(path, "", 0)
 	if err != nil {
 		return nil, err
@@ -129,7 +143,10 @@ func (l *loader) tree(path, fromDir string, depth int) (*yaml.Node, error) {
 	if depth > maxExtends {
 		return nil, fmt.Errorf("%s: extends: more than %d levels (a cycle?): %w", path, maxExtends, ErrRecipe)
 	}
-	file, data, dir, err := readRecipe(path, fromDir)
+	file, data, dir, err := path, l.data, ".", error(nil)
+	if depth > 0 || l.data == nil {
+		file, data, dir, err = readRecipe(path, fromDir)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -348,3 +348,28 @@ task: {type: plugin, name: forecast}
 		t.Errorf("a FIFO as the series: %v", err)
 	}
 }
+
+// TestParse: a recipe written out (every default stated) parses from bytes to
+// the same recipe, as a plugin receives it; extends is refused there.
+func TestParse(t *testing.T) {
+	r, err := recipes.Load("taipei", recipes.Options{Tasks: registry(t), SkipData: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := r.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := recipes.Parse("sent", y, recipes.Options{Tasks: registry(t), SkipData: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	y2, _ := back.YAML()
+	if string(y2) != string(y) {
+		t.Errorf("parsed back:\n%s\nwant\n%s", y2, y)
+	}
+	_, err = recipes.Parse("sent", append([]byte("extends: taipei\n"), y...), recipes.Options{Tasks: registry(t), SkipData: true})
+	if err == nil || !strings.Contains(err.Error(), "sent:1:") || !strings.Contains(err.Error(), "extends") {
+		t.Errorf("extends in a parsed recipe: %v", err)
+	}
+}
