@@ -106,8 +106,60 @@ func (t *Trainer) metric() (string, bool) {
 // weights in Dir/checkpoints/best. When ctx is cancelled it writes a resumable
 // checkpoint and returns ErrStopped.
 func (t *Trainer) Train(ctx context.Context) (*Result, error) {
-	r := t.Recipe
 	start := time.Now()
+	l, err := t.start()
+	if err != nil {
+		return nil, err
+	}
+	defer l.mf.Close()
+	for !l.done() {
+		if err := l.epoch(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if err := l.flushTrain(l.sched.LR(l.st.Step)); err != nil {
+		return nil, err
+	}
+	if !l.st.HaveBest {
+		// No dev split (or no evaluation yet): the final weights are the best.
+		if err := l.saveBest(); err != nil {
+			return nil, err
+		}
+	}
+	if err := l.checkpoint(); err != nil {
+		return nil, err
+	}
+	if l.bestMetrics == nil && l.st.HaveBest {
+		// A resumed run evaluated its best before the interruption: read it back.
+		l.bestMetrics, _ = readDevMetrics(filepath.Join(t.Dir, MetricsFile), l.st.BestStep)
+	}
+	st := l.st
+	return &Result{Steps: st.Step, Epochs: st.Epoch, Best: l.bestMetrics, BestStep: st.BestStep, Skipped: st.Skipped, Elapsed: time.Since(start)}, nil
+}
+
+// loop is one run of the training loop: what Train sets up, and the state it
+// carries from step to step.
+type loop struct {
+	t           *Trainer
+	r           *recipes.Recipe
+	batches     epochs
+	total       int // steps of the whole run
+	metricName  string
+	higher      bool
+	sched       nn.Schedule
+	st          loopState
+	last        string // the resumable checkpoint folder
+	mf          *os.File
+	mw          *bufio.Writer
+	logEvery    int
+	stepTime    time.Duration // in training steps since the last train line: throughput leaves out evaluations and checkpoints
+	bestMetrics Metrics
+}
+
+// start initialises the task, resumes or fine-tunes as the trainer says, and
+// opens metrics.jsonl.
+func (t *Trainer) start() (*loop, error) {
+	r := t.Recipe
 	setup := Setup{Recipe: r, Vocabs: t.Data.Vocabs, Train: pipeline.Summarize(t.Data.Train, t.Data.Vocabs)}
 	if err := t.Task.Init(setup); err != nil {
 		return nil, err
@@ -116,313 +168,332 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	l := &loop{t: t, r: r, batches: batches, last: filepath.Join(t.Dir, LastDir)}
 	// Steps, when set, decides the length alone; otherwise epochs do.
-	total := r.Train.Steps
-	if total == 0 {
-		total = r.Train.Epochs * perEpoch
+	l.total = r.Train.Steps
+	if l.total == 0 {
+		l.total = r.Train.Epochs * perEpoch
 	}
 	if _, ok := t.Task.(Averager); r.Train.EMA > 0 && !ok {
 		return nil, fmt.Errorf("tasks: train.ema: the %s task keeps no average of its weights; leave train.ema out", t.Task.Info().Name)
 	}
-	metricName, higher := t.metric()
-	st := loopState{}
-	sched := schedule(r, total, higher)
-	if p, ok := sched.(*nn.ReduceOnPlateau); ok {
-		st.Plateau = p
+	l.metricName, l.higher = t.metric()
+	l.sched = schedule(r, l.total, l.higher)
+	if p, ok := l.sched.(*nn.ReduceOnPlateau); ok {
+		l.st.Plateau = p
 	}
-	last := filepath.Join(t.Dir, LastDir)
+	if err := l.resume(); err != nil {
+		return nil, err
+	}
+	if l.mf, err = os.OpenFile(filepath.Join(t.Dir, MetricsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
+		return nil, err
+	}
+	l.mw = bufio.NewWriter(l.mf)
+	l.logEvery = t.LogEvery
+	if l.logEvery <= 0 {
+		// About a hundred points on the learning curve, at most 50 steps apart.
+		l.logEvery = min(max(l.total/100, 1), 50)
+	}
+	return l, nil
+}
+
+// resume loads the last checkpoint of a resumed run, or the weights a run is
+// fine-tuned from.
+func (l *loop) resume() error {
+	t := l.t
 	resume := t.Resume
 	if resume {
 		if err := recoverDir(filepath.Join(t.Dir, BestDir)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, err
+			return err
 		}
-		switch err := recoverDir(last); {
+		switch err := recoverDir(l.last); {
 		case errors.Is(err, fs.ErrNotExist):
 			// Stopped before its first checkpoint: the run starts over, and
 			// rewrites its metrics from the first line.
 			resume = false
 			if err := os.Truncate(filepath.Join(t.Dir, MetricsFile), 0); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return nil, err
+				return err
 			}
 		case err != nil:
-			return nil, err
+			return err
 		}
 	}
 	switch {
 	case resume:
-		if err := checkVocabSums(last, t.Data.Vocabs); err != nil {
-			return nil, fmt.Errorf("resume: %w", err)
+		if err := checkVocabSums(l.last, t.Data.Vocabs); err != nil {
+			return fmt.Errorf("resume: %w", err)
 		}
-		if err := t.Task.Load(last, true); err != nil {
-			return nil, fmt.Errorf("resume: %w; to start the run over instead, leave out --resume and add --force", err)
+		if err := t.Task.Load(l.last, true); err != nil {
+			return fmt.Errorf("resume: %w; to start the run over instead, leave out --resume and add --force", err)
 		}
-		b, err := pipeline.ReadFileLimited(filepath.Join(last, loopFile), 1<<20)
+		b, err := pipeline.ReadFileLimited(filepath.Join(l.last, loopFile), 1<<20)
 		if err != nil {
-			return nil, fmt.Errorf("resume: %w", err)
+			return fmt.Errorf("resume: %w", err)
 		}
-		if err := json.Unmarshal(b, &st); err != nil {
-			return nil, fmt.Errorf("resume: %s: %w", filepath.Join(last, loopFile), err)
+		if err := json.Unmarshal(b, &l.st); err != nil {
+			return fmt.Errorf("resume: %s: %w", filepath.Join(l.last, loopFile), err)
 		}
-		if st.Plateau != nil {
-			sched = st.Plateau
+		if l.st.Plateau != nil {
+			l.sched = l.st.Plateau
 		}
 		// Lines written after the checkpoint are written again, identically.
-		if err := os.Truncate(filepath.Join(t.Dir, MetricsFile), st.MetricsBytes); err != nil {
-			return nil, fmt.Errorf("resume: %w", err)
+		if err := os.Truncate(filepath.Join(t.Dir, MetricsFile), l.st.MetricsBytes); err != nil {
+			return fmt.Errorf("resume: %w", err)
 		}
 	case t.InitFrom != "":
 		if err := checkVocabSums(filepath.Join(t.InitFrom, BestDir), t.Data.Vocabs); err != nil {
-			return nil, fmt.Errorf("init-from: %w", err)
+			return fmt.Errorf("init-from: %w", err)
 		}
 		if err := t.Task.Load(filepath.Join(t.InitFrom, BestDir), false); err != nil {
-			return nil, fmt.Errorf("init-from: %w", err)
+			return fmt.Errorf("init-from: %w", err)
 		}
 	}
-	mf, err := os.OpenFile(filepath.Join(t.Dir, MetricsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	defer mf.Close()
-	mw := bufio.NewWriter(mf)
-	// written names a failed write and what is left.
-	written := func(err error) error {
-		if err == nil {
+	return nil
+}
+
+// epoch trains the rest of the epoch in progress, then (unless the run ends
+// inside it) evaluates and checkpoints at its end.
+func (l *loop) epoch(ctx context.Context) error {
+	st, r := &l.st, l.r
+	i := 0
+	for b := range l.batches.Epoch(st.Epoch) {
+		if i < st.Batch {
+			i++
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			if cerr := l.checkpoint(); cerr != nil {
+				return errors.Join(ErrStopped, cerr)
+			}
+			return fmt.Errorf("%w at step %d", ErrStopped, st.Step)
+		}
+		if err := l.step(b, i); err != nil {
+			return err
+		}
+		i++
+		if l.ended() {
 			return nil
 		}
-		return fmt.Errorf("%w at step %d: %w; the last checkpoint written (%s) is intact: make room or fix the folder, then resume", ErrWrite, st.Step, err, last)
 	}
-	line := func(v MetricsLine) error {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		mw.Write(b)
-		return written(mw.WriteByte('\n'))
-	}
-	emit := func(e Event) {
-		if t.Observe != nil {
-			e.Steps, e.Metric, e.Best = total, metricName, st.Best
-			t.Observe(e)
-		}
-	}
-	writeCheckpoint := func() error {
-		if err := mw.Flush(); err != nil {
-			return err
-		}
-		if err := mf.Sync(); err != nil {
-			return err
-		}
-		info, err := mf.Stat()
-		if err != nil {
-			return err
-		}
-		st.MetricsBytes = info.Size()
-		err = writeDir(last, func(tmp string) error {
-			if err := t.Task.Save(tmp, true); err != nil {
-				return err
-			}
-			if err := writeVocabSums(tmp, t.Data.Vocabs); err != nil {
-				return err
-			}
-			b, err := json.Marshal(st)
-			if err != nil {
-				return err
-			}
-			return pipeline.WriteFileAtomic(filepath.Join(tmp, loopFile), b)
-		})
-		if err != nil {
-			return err
-		}
-		epoch := st.Epoch // the epoch of the last step
-		if st.Batch > 0 {
-			epoch++
-		}
-		emit(Event{Kind: "checkpoint", Step: st.Step, Epoch: epoch})
-		return nil
-	}
-	checkpoint := func() error { return written(writeCheckpoint()) }
-	// averaged runs f with the weights' moving average in their place
-	// (train.ema): dev scores and the best checkpoint are the average's.
-	averaged := func(f func() error) error {
-		if a, ok := t.Task.(Averager); ok {
-			a.Average(true)
-			defer a.Average(false)
-		}
-		return f()
-	}
-	saveBest := func() error {
-		return averaged(func() error {
-			return written(writeDir(filepath.Join(t.Dir, BestDir), func(tmp string) error {
-				if err := t.Task.Save(tmp, false); err != nil {
-					return err
-				}
-				return writeVocabSums(tmp, t.Data.Vocabs)
-			}))
-		})
-	}
-	var bestMetrics Metrics
-	// evaluate scores dev in epoch (counted from 1).
-	evaluate := func(epoch int) error {
-		if t.Data.Dev == nil {
-			return nil
-		}
-		var m Metrics
-		err := averaged(func() (err error) {
-			m, err = t.Task.Evaluate(EvalBatches(t.Data.Dev, r))
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("dev evaluation at step %d: %w", st.Step, err)
-		}
-		v, ok := m[metricName]
-		if !ok {
-			return fmt.Errorf("tasks: the %s task reports no metric %q (it has %v)", t.Task.Info().Name, metricName, keys(m))
-		}
-		if err := line(MetricsLine{Split: "dev", Step: st.Step, Epoch: epoch, Metrics: m}); err != nil {
-			return err
-		}
-		better := !st.HaveBest || (higher && v > st.Best) || (!higher && v < st.Best)
-		if better {
-			st.Best, st.BestStep, st.HaveBest, st.Bad = v, st.Step, true, 0
-			bestMetrics = m
-			if err := saveBest(); err != nil {
-				return err
-			}
-		} else {
-			st.Bad++
-		}
-		if st.Plateau != nil {
-			st.Plateau.Observe(v)
-		}
-		if p := r.Train.EarlyStop.Patience; p > 0 && st.Bad >= p {
-			st.Stopped = true
-		}
-		emit(Event{Kind: "eval", Step: st.Step, Epoch: epoch, Metrics: m})
-		return nil
-	}
-	logEvery := t.LogEvery
-	if logEvery <= 0 {
-		// About a hundred points on the learning curve, at most 50 steps apart.
-		logEvery = min(max(total/100, 1), 50)
-	}
-	flushTrain := func(lr float64, elapsed time.Duration) error {
-		if st.WinSteps == 0 {
-			return nil
-		}
-		err := line(MetricsLine{Split: "train", Step: st.Step, Epoch: st.Epoch + 1,
-			Loss: st.WinLoss / float64(st.WinSteps), LR: lr, Tokens: st.WinTokens,
-			TokensPerS: math.Round(float64(st.WinTokens) / max(elapsed.Seconds(), 1e-9))})
-		st.WinLoss, st.WinSteps, st.WinTokens = 0, 0, 0
+	if err := l.flushTrain(l.sched.LR(st.Step)); err != nil {
 		return err
 	}
-	// stepTime is the time spent in training steps since the last train line:
-	// throughput leaves out evaluations and checkpoints.
-	var stepTime time.Duration
-	done := func() bool {
-		return st.Stopped || (r.Train.Steps > 0 && st.Step >= r.Train.Steps) || (r.Train.Epochs > 0 && st.Epoch >= r.Train.Epochs && r.Train.Steps == 0)
-	}
-	for !done() {
-		i := 0
-		for b := range batches.Epoch(st.Epoch) {
-			if i < st.Batch {
-				i++
-				continue
-			}
-			if err := ctx.Err(); err != nil {
-				if cerr := checkpoint(); cerr != nil {
-					return nil, errors.Join(ErrStopped, cerr)
-				}
-				return nil, fmt.Errorf("%w at step %d", ErrStopped, st.Step)
-			}
-			lr := sched.LR(st.Step)
-			t0 := time.Now()
-			s, err := t.Task.TrainStep(b, lr)
-			stepTime += time.Since(t0)
-			if err != nil && errors.Is(err, ErrDiverged) && r.Train.SkipNonFinite {
-				// The update was not applied: the batch is left out, and said so.
-				st.Skipped++
-				if err := line(MetricsLine{Split: "train", Step: st.Step + 1, Epoch: st.Epoch + 1, Batch: i + 1,
-					Skipped: fmt.Sprintf("batch %d%s: %v", i+1, where(b), err)}); err != nil {
-					return nil, err
-				}
-				emit(Event{Kind: "skipped", Step: st.Step + 1, Epoch: st.Epoch + 1})
-				i++
-				st.Batch = i
-				continue
-			}
-			if err != nil {
-				hint := ""
-				if errors.Is(err, ErrDiverged) {
-					hint = " (lower train.lr, set train.clip, or train.skip_nonfinite: true to leave such batches out)"
-				}
-				return nil, fmt.Errorf("step %d (epoch %d, batch %d%s): %w%s; the last good checkpoint is in %s",
-					st.Step+1, st.Epoch+1, i+1, where(b), err, hint, last)
-			}
-			st.Step++
-			i++
-			st.Batch = i
-			st.WinLoss += s.Loss
-			st.WinSteps++
-			st.WinTokens += s.Tokens
-			emit(Event{Kind: "step", Step: st.Step, Epoch: st.Epoch + 1, Loss: s.Loss, LR: lr,
-				TokensPerSec: float64(st.WinTokens) / max(stepTime.Seconds(), 1e-9)})
-			evalNow := r.Train.EvalEvery > 0 && st.Step%r.Train.EvalEvery == 0
-			if st.Step%logEvery == 0 || evalNow {
-				if err := flushTrain(lr, stepTime); err != nil {
-					return nil, err
-				}
-				stepTime = 0
-			}
-			if evalNow {
-				if err := evaluate(st.Epoch + 1); err != nil {
-					return nil, err
-				}
-			}
-			if evalNow || (r.Train.CheckpointEvery > 0 && st.Step%r.Train.CheckpointEvery == 0) {
-				if err := checkpoint(); err != nil {
-					return nil, err
-				}
-			}
-			if st.Stopped || (r.Train.Steps > 0 && st.Step >= r.Train.Steps) {
-				break
-			}
-		}
-		if st.Stopped || (r.Train.Steps > 0 && st.Step >= r.Train.Steps) {
-			break
-		}
-		if err := flushTrain(sched.LR(st.Step), stepTime); err != nil {
-			return nil, err
-		}
-		stepTime = 0
-		st.Epoch++
-		st.Batch = 0
-		if r.Train.EvalEvery == 0 {
-			if err := evaluate(st.Epoch); err != nil {
-				return nil, err
-			}
-		}
-		emit(Event{Kind: "epoch", Step: st.Step, Epoch: st.Epoch})
-		if err := checkpoint(); err != nil {
-			return nil, err
+	st.Epoch++
+	st.Batch = 0
+	if r.Train.EvalEvery == 0 {
+		if err := l.evaluate(st.Epoch); err != nil {
+			return err
 		}
 	}
-	if err := flushTrain(sched.LR(st.Step), stepTime); err != nil {
-		return nil, err
+	l.emit(Event{Kind: "epoch", Step: st.Step, Epoch: st.Epoch})
+	return l.checkpoint()
+}
+
+// step trains on batch i of the epoch (counting it done, so a checkpoint
+// resumes after it), then writes the train line, evaluates and checkpoints
+// when they are due.
+func (l *loop) step(b *pipeline.Batch, i int) error {
+	st, r := &l.st, l.r
+	lr := l.sched.LR(st.Step)
+	t0 := time.Now()
+	s, err := l.t.Task.TrainStep(b, lr)
+	l.stepTime += time.Since(t0)
+	if err != nil && errors.Is(err, ErrDiverged) && r.Train.SkipNonFinite {
+		// The update was not applied: the batch is left out, and said so.
+		st.Skipped++
+		st.Batch = i + 1
+		if err := l.line(MetricsLine{Split: "train", Step: st.Step + 1, Epoch: st.Epoch + 1, Batch: i + 1,
+			Skipped: fmt.Sprintf("batch %d%s: %v", i+1, where(b), err)}); err != nil {
+			return err
+		}
+		l.emit(Event{Kind: "skipped", Step: st.Step + 1, Epoch: st.Epoch + 1})
+		return nil
 	}
-	if !st.HaveBest {
-		// No dev split (or no evaluation yet): the final weights are the best.
-		if err := saveBest(); err != nil {
-			return nil, err
+	if err != nil {
+		hint := ""
+		if errors.Is(err, ErrDiverged) {
+			hint = " (lower train.lr, set train.clip, or train.skip_nonfinite: true to leave such batches out)"
+		}
+		return fmt.Errorf("step %d (epoch %d, batch %d%s): %w%s; the last good checkpoint is in %s",
+			st.Step+1, st.Epoch+1, i+1, where(b), err, hint, l.last)
+	}
+	st.Step++
+	st.Batch = i + 1
+	st.WinLoss += s.Loss
+	st.WinSteps++
+	st.WinTokens += s.Tokens
+	l.emit(Event{Kind: "step", Step: st.Step, Epoch: st.Epoch + 1, Loss: s.Loss, LR: lr,
+		TokensPerSec: float64(st.WinTokens) / max(l.stepTime.Seconds(), 1e-9)})
+	evalNow := r.Train.EvalEvery > 0 && st.Step%r.Train.EvalEvery == 0
+	if st.Step%l.logEvery == 0 || evalNow {
+		if err := l.flushTrain(lr); err != nil {
+			return err
 		}
 	}
-	if err := checkpoint(); err != nil {
-		return nil, err
+	if evalNow {
+		if err := l.evaluate(st.Epoch + 1); err != nil {
+			return err
+		}
 	}
-	if bestMetrics == nil && st.HaveBest {
-		// A resumed run evaluated its best before the interruption: read it back.
-		bestMetrics, _ = readDevMetrics(filepath.Join(t.Dir, MetricsFile), st.BestStep)
+	if evalNow || (r.Train.CheckpointEvery > 0 && st.Step%r.Train.CheckpointEvery == 0) {
+		return l.checkpoint()
 	}
-	return &Result{Steps: st.Step, Epochs: st.Epoch, Best: bestMetrics, BestStep: st.BestStep, Skipped: st.Skipped, Elapsed: time.Since(start)}, nil
+	return nil
+}
+
+// ended reports a run stopped early or at train.steps.
+func (l *loop) ended() bool {
+	return l.st.Stopped || (l.r.Train.Steps > 0 && l.st.Step >= l.r.Train.Steps)
+}
+
+// done reports a run with nothing left to train.
+func (l *loop) done() bool {
+	t := l.r.Train
+	return l.ended() || (t.Epochs > 0 && l.st.Epoch >= t.Epochs && t.Steps == 0)
+}
+
+// written names a failed write and what is left.
+func (l *loop) written(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w at step %d: %w; the last checkpoint written (%s) is intact: make room or fix the folder, then resume", ErrWrite, l.st.Step, err, l.last)
+}
+
+// line appends a line to metrics.jsonl.
+func (l *loop) line(v MetricsLine) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	l.mw.Write(b)
+	return l.written(l.mw.WriteByte('\n'))
+}
+
+func (l *loop) emit(e Event) {
+	if l.t.Observe != nil {
+		e.Steps, e.Metric, e.Best = l.total, l.metricName, l.st.Best
+		l.t.Observe(e)
+	}
+}
+
+// flushTrain writes the train line of the steps since the last one.
+func (l *loop) flushTrain(lr float64) error {
+	st := &l.st
+	elapsed := l.stepTime
+	l.stepTime = 0
+	if st.WinSteps == 0 {
+		return nil
+	}
+	err := l.line(MetricsLine{Split: "train", Step: st.Step, Epoch: st.Epoch + 1,
+		Loss: st.WinLoss / float64(st.WinSteps), LR: lr, Tokens: st.WinTokens,
+		TokensPerS: math.Round(float64(st.WinTokens) / max(elapsed.Seconds(), 1e-9))})
+	st.WinLoss, st.WinSteps, st.WinTokens = 0, 0, 0
+	return err
+}
+
+// checkpoint writes the resumable checkpoint: metrics.jsonl flushed and its
+// size recorded, weights, optimizer and loop state.
+func (l *loop) checkpoint() error { return l.written(l.writeCheckpoint()) }
+
+func (l *loop) writeCheckpoint() error {
+	st := &l.st
+	if err := l.mw.Flush(); err != nil {
+		return err
+	}
+	if err := l.mf.Sync(); err != nil {
+		return err
+	}
+	info, err := l.mf.Stat()
+	if err != nil {
+		return err
+	}
+	st.MetricsBytes = info.Size()
+	err = writeDir(l.last, func(tmp string) error {
+		if err := l.t.Task.Save(tmp, true); err != nil {
+			return err
+		}
+		if err := writeVocabSums(tmp, l.t.Data.Vocabs); err != nil {
+			return err
+		}
+		b, err := json.Marshal(st)
+		if err != nil {
+			return err
+		}
+		return pipeline.WriteFileAtomic(filepath.Join(tmp, loopFile), b)
+	})
+	if err != nil {
+		return err
+	}
+	epoch := st.Epoch // the epoch of the last step
+	if st.Batch > 0 {
+		epoch++
+	}
+	l.emit(Event{Kind: "checkpoint", Step: st.Step, Epoch: epoch})
+	return nil
+}
+
+// averaged runs f with the weights' moving average in their place
+// (train.ema): dev scores and the best checkpoint are the average's.
+func (l *loop) averaged(f func() error) error {
+	if a, ok := l.t.Task.(Averager); ok {
+		a.Average(true)
+		defer a.Average(false)
+	}
+	return f()
+}
+
+func (l *loop) saveBest() error {
+	return l.averaged(func() error {
+		return l.written(writeDir(filepath.Join(l.t.Dir, BestDir), func(tmp string) error {
+			if err := l.t.Task.Save(tmp, false); err != nil {
+				return err
+			}
+			return writeVocabSums(tmp, l.t.Data.Vocabs)
+		}))
+	})
+}
+
+// evaluate scores dev in epoch (counted from 1), keeps the best weights and
+// decides early stopping.
+func (l *loop) evaluate(epoch int) error {
+	t, st := l.t, &l.st
+	if t.Data.Dev == nil {
+		return nil
+	}
+	var m Metrics
+	err := l.averaged(func() (err error) {
+		m, err = t.Task.Evaluate(EvalBatches(t.Data.Dev, l.r))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("dev evaluation at step %d: %w", st.Step, err)
+	}
+	v, ok := m[l.metricName]
+	if !ok {
+		return fmt.Errorf("tasks: the %s task reports no metric %q (it has %v)", t.Task.Info().Name, l.metricName, keys(m))
+	}
+	if err := l.line(MetricsLine{Split: "dev", Step: st.Step, Epoch: epoch, Metrics: m}); err != nil {
+		return err
+	}
+	better := !st.HaveBest || (l.higher && v > st.Best) || (!l.higher && v < st.Best)
+	if better {
+		st.Best, st.BestStep, st.HaveBest, st.Bad = v, st.Step, true, 0
+		l.bestMetrics = m
+		if err := l.saveBest(); err != nil {
+			return err
+		}
+	} else {
+		st.Bad++
+	}
+	if st.Plateau != nil {
+		st.Plateau.Observe(v)
+	}
+	if p := l.r.Train.EarlyStop.Patience; p > 0 && st.Bad >= p {
+		st.Stopped = true
+	}
+	l.emit(Event{Kind: "eval", Step: st.Step, Epoch: epoch, Metrics: m})
+	return nil
 }
 
 // schedule builds the recipe's learning-rate schedule over total steps.
