@@ -187,42 +187,13 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 	if opt.NoTest {
 		return out, nil
 	}
-	best, err := opt.Registry.New(r.Task.Type)
+	best, err := loadBest(opt.Registry, r, dir, data.Vocabs)
 	if err != nil {
 		return nil, err
 	}
-	if err := best.Init(Setup{Recipe: r, Vocabs: data.Vocabs}); err != nil {
-		return nil, err
-	}
-	if err := checkVocabSums(filepath.Join(dir, BestDir), data.Vocabs); err != nil {
-		return nil, err
-	}
-	if err := best.Load(filepath.Join(dir, BestDir), false); err != nil {
-		return nil, err
-	}
-	if f, ok := best.(Freezer); ok {
-		f.Freeze(true) // the best model only evaluates and predicts from here
-	}
 	if data.Test != nil {
-		if out.Test, err = best.Evaluate(Until(ctx, EvalBatches(data.Test, r))); err == nil && ctx.Err() != nil {
-			err = fmt.Errorf("%w: %w before the test evaluation finished", ErrStopped, context.Cause(ctx))
-		}
-		if err != nil {
-			return nil, fmt.Errorf("test evaluation: %w", err)
-		}
-		if f, ok := best.(Figures); ok {
-			files, err := f.Figures(dir)
-			if err != nil {
-				return nil, err
-			}
-			out.Files = append(out.Files, files...)
-		}
-		if r.Output.Predictions {
-			p := filepath.Join(dir, PredictionsFile)
-			if err := predictFile(ctx, best, r.Data.Test, data, r.Data.Limits, p); err != nil {
-				return nil, fmt.Errorf("test predictions: %w", err)
-			}
-			out.Files = append(out.Files, p)
+		if err := test(ctx, best, r, dir, data, out); err != nil {
+			return nil, err
 		}
 	}
 	if r.Output.Plots {
@@ -239,24 +210,87 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 		}
 	}
 	if gen, ok := best.(Generator); ok {
-		// A generator conditioned on vectors has no default condition: its
-		// generations are in the test predictions instead.
-		out.Generated, err = gen.Generate(gen.GenerateDefaults())
-		if err != nil && !errors.Is(err, ErrConditionNeeded) {
-			return nil, fmt.Errorf("generating samples: %w", err)
-		}
-		var buf bytes.Buffer
-		for _, g := range out.Generated {
-			line, _ := json.Marshal(g)
-			buf.Write(append(line, '\n'))
-		}
-		p := filepath.Join(dir, SamplesFile)
-		if err := pipeline.WriteFileAtomic(p, buf.Bytes()); err != nil {
+		if err := sample(gen, dir, out); err != nil {
 			return nil, err
+		}
+	}
+	if err := writeReport(r, best.Info(), res, dir, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// loadBest loads the run's best checkpoint for testing and predicting.
+func loadBest(reg *Registry, r *recipes.Recipe, dir string, v pipeline.Vocabs) (Task, error) {
+	best, err := reg.New(r.Task.Type)
+	if err != nil {
+		return nil, err
+	}
+	if err := best.Init(Setup{Recipe: r, Vocabs: v}); err != nil {
+		return nil, err
+	}
+	if err := checkVocabSums(filepath.Join(dir, BestDir), v); err != nil {
+		return nil, err
+	}
+	if err := best.Load(filepath.Join(dir, BestDir), false); err != nil {
+		return nil, err
+	}
+	if f, ok := best.(Freezer); ok {
+		f.Freeze(true) // the best model only evaluates and predicts from here
+	}
+	return best, nil
+}
+
+// test evaluates the best model on the test split once, and writes its
+// figures and test predictions.
+func test(ctx context.Context, best Task, r *recipes.Recipe, dir string, data *Data, out *RunResult) (err error) {
+	if out.Test, err = best.Evaluate(Until(ctx, EvalBatches(data.Test, r))); err == nil && ctx.Err() != nil {
+		err = fmt.Errorf("%w: %w before the test evaluation finished", ErrStopped, context.Cause(ctx))
+	}
+	if err != nil {
+		return fmt.Errorf("test evaluation: %w", err)
+	}
+	if f, ok := best.(Figures); ok {
+		files, err := f.Figures(dir)
+		if err != nil {
+			return err
+		}
+		out.Files = append(out.Files, files...)
+	}
+	if r.Output.Predictions {
+		p := filepath.Join(dir, PredictionsFile)
+		if err := predictFile(ctx, best, r.Data.Test, data, r.Data.Limits, p); err != nil {
+			return fmt.Errorf("test predictions: %w", err)
 		}
 		out.Files = append(out.Files, p)
 	}
-	rep := Report{Name: r.Name, Description: r.Description, Task: best.Info(), Steps: res.Steps, Epochs: res.Epochs,
+	return nil
+}
+
+// sample generates the recipe's samples into samples.jsonl. A generator
+// conditioned on vectors has no default condition: its generations are in
+// the test predictions instead.
+func sample(gen Generator, dir string, out *RunResult) (err error) {
+	out.Generated, err = gen.Generate(gen.GenerateDefaults())
+	if err != nil && !errors.Is(err, ErrConditionNeeded) {
+		return fmt.Errorf("generating samples: %w", err)
+	}
+	var buf bytes.Buffer
+	for _, g := range out.Generated {
+		line, _ := json.Marshal(g)
+		buf.Write(append(line, '\n'))
+	}
+	p := filepath.Join(dir, SamplesFile)
+	if err := pipeline.WriteFileAtomic(p, buf.Bytes()); err != nil {
+		return err
+	}
+	out.Files = append(out.Files, p)
+	return nil
+}
+
+// writeReport writes report.md, listing the files of the run.
+func writeReport(r *recipes.Recipe, info Info, res *Result, dir string, out *RunResult) error {
+	rep := Report{Name: r.Name, Description: r.Description, Task: info, Steps: res.Steps, Epochs: res.Epochs,
 		Elapsed: res.Elapsed, BestStep: res.BestStep, Dev: out.Dev, Test: out.Test}
 	for _, f := range append([]string{filepath.Join(dir, RecipeFile), filepath.Join(dir, MetricsFile), filepath.Join(dir, BestDir, ModelFile)}, out.Files...) {
 		rel, _ := filepath.Rel(dir, f)
@@ -264,10 +298,10 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 	}
 	p := filepath.Join(dir, ReportFile)
 	if err := pipeline.WriteFileAtomic(p, []byte(rep.Markdown())); err != nil {
-		return nil, err
+		return err
 	}
 	out.Files = append(out.Files, p)
-	return out, nil
+	return nil
 }
 
 func predictFile(ctx context.Context, task Task, src pipeline.Source, data *Data, limits pipeline.Limits, path string) error {
