@@ -82,6 +82,8 @@ func (at *Attention[T]) Params() []*Tensor[T] {
 // Forward attends from queries q [Tq, B, Dq] over keys k [Ts, B, Dk], of which
 // sequence b has lengths[b] ≥ 1. It returns the contexts [Tq, B, Dk] and the
 // attention weights [Tq, B, Ts] (for inspection: no gradient flows through them).
+// Long on purpose: the three scores (dot, general, additive), the
+// masked softmax and their hand-derived backward pass share the saved scores.
 func (at *Attention[T]) Forward(tp *Tape, q, k *Tensor[T], lengths []int) (ctx, weights *Tensor[T]) {
 	if len(q.Shape) != 3 || len(k.Shape) != 3 || q.Shape[1] != k.Shape[1] || q.Shape[2] != at.Dq || k.Shape[2] != at.Dk {
 		panic(fmt.Sprintf("nn: Attention of queries %v over keys %v, want [Tq, B, %d] and [Ts, B, %d]", q.Shape, k.Shape, at.Dq, at.Dk))

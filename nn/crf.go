@@ -41,6 +41,9 @@ func (m *CRF[T]) Params() []*Tensor[T] { return []*Tensor[T]{m.Trans, m.Start, m
 //
 // The backward pass uses the marginals of the forward-backward algorithm, computed
 // in probability space with per-step scaling, in float64.
+// Long on purpose: the forward algorithm, the gold path's score and the
+// hand-derived backward pass share the per-step alphas; one function keeps the
+// derivation readable top to bottom against the finite-difference check.
 func (m *CRF[T]) NLL(tp *Tape, emissions *Tensor[T], tags []int32, lengths []int) *Tensor[T] {
 	B, C := emissions.Shape[1], m.C
 	out := NewTensor[T](1)
@@ -269,6 +272,8 @@ type Path struct {
 // Decode returns the best tag sequence of each sequence of a time-major batch of
 // emissions [T, B, C] (Viterbi), or the n best when n > 1 (best first), obeying
 // the allowed transitions.
+// Long on purpose: Viterbi and its n-best extension share the
+// back-pointer tables and the constraint masks; split, they would pass them all.
 func (m *CRF[T]) Decode(emissions *Tensor[T], lengths []int, allowed Allowed, n int) [][]Path {
 	B, C := emissions.Shape[1], m.C
 	n = max(n, 1)

@@ -263,6 +263,9 @@ type gather[T Float] struct {
 
 // forward is Forward over steps×B inputs: x, or for the first layer, when
 // first is not nil, the projections first[d] gathers.
+// Long on purpose: the layer and direction loop, dropout between
+// layers and the recorded backward that replays them in reverse share the
+// per-layer caches.
 func (r *RNN[T]) forward(tp *Tape, x *Tensor[T], first []gather[T], steps, B int, lengths []int, init State[T], rng *rand.Rand) (*Tensor[T], State[T]) {
 	cfg := &r.Config
 	H := cfg.HiddenSize
@@ -396,6 +399,8 @@ type dirGrads[T Float] struct {
 // forward runs one direction of one layer. It writes the outputs into out at column
 // offset off of rows of width stride, and the final states into hn, cn.
 // The products and the gate loops use at most procs cores (0: all).
+// Long on purpose: the four cells' gate loops sit beside each other so that
+// each reads against its backward twin below.
 func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, look *gather[T], wmask []T, steps, B int, lengths []int,
 	h0, c0, out []T, off, stride int, hn, cn []T, keep bool, procs int) *dirCache[T] {
 	H, G := cfg.HiddenSize, cfg.Cell.gates()
@@ -614,7 +619,8 @@ func lstmStep[T Float](gr, cp, cc, hc, peep []T, H int, noForget bool) {
 // GEMM each after the sweep. It returns the gradient of the input
 // pre-activations [T, B, G·H], from which the caller computes the input
 // gradient (gr.dx is shared by the directions). The products use at most procs
-// cores (0: all).
+// cores (0: all). Long on purpose: the four cells' BPTT steps, each the
+// derivative of its forward twin above, line for line.
 func (p *rnnDir[T]) backward(cfg *RNNConfig, c *dirCache[T], lengths []int, off, stride int, gr dirGrads[T], procs int) []T {
 	H, G := cfg.HiddenSize, cfg.Cell.gates()
 	steps, B := c.steps, c.batch

@@ -136,6 +136,8 @@ func duplicateKey(header []byte) (string, bool) {
 // a truncated file or a corrupt header is an error wrapping [ErrCheckpoint] that names
 // the file, the tensor and what differs. On error the tensors may be partly
 // overwritten.
+// Long on purpose: each check of the header and of every tensor comes
+// before the allocation it guards, in file order.
 func LoadSafetensors[T Float](path string, tensors []*Tensor[T]) (map[string]string, error) {
 	f, err := os.Open(path)
 	if err != nil {

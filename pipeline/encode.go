@@ -211,6 +211,8 @@ func (e *Encoder) Schema() *arrow.Schema {
 }
 
 // Encode encodes one record. The caller releases the result.
+// Long on purpose: one pass over a record batch builds every output
+// column side by side, so each row is read once.
 func (e *Encoder) Encode(rec arrow.RecordBatch) (arrow.RecordBatch, EncodeStats, error) {
 	var st EncodeStats
 	if e.Tokenizer == nil {

@@ -191,6 +191,8 @@ func DecodeBatch(data []byte) (b *pipeline.Batch, err error) {
 	return recordBatch(r.RecordBatch())
 }
 
+// Long on purpose: each column of a batch message is checked against the
+// sequence lengths before it is laid out, in the order EncodeBatch writes them.
 func recordBatch(rec arrow.RecordBatch) (*pipeline.Batch, error) {
 	B := int(rec.NumRows())
 	b := &pipeline.Batch{B: B, Rows: make([]int64, B), Lengths: make([]int, B)}

@@ -376,6 +376,8 @@ var (
 // wrong types and out-of-range values with positions, and decodes what is valid.
 // yaml.v3's own decoder is not used for structs because Node.Decode ignores
 // KnownFields, and its type errors carry no column or key path.
+// Long on purpose: one switch over the reflect kinds of the recipe's
+// fields, each with the message its YAML node gets.
 func (l *loader) check(n *yaml.Node, v reflect.Value, key string) {
 	l.keys[key] = n
 	if n.Kind == yaml.AliasNode {

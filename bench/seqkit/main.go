@@ -175,6 +175,8 @@ func randomBatch(name string, c config, rng *rand.Rand) batch {
 	return batch{src: ids(c.T*c.B, c.V), gold: ids(c.T*c.B, c.C)}
 }
 
+// Long on purpose: the benchmark's flags, configurations and output
+// table read as one script.
 func main() {
 	only := flag.String("configs", "tagger,classifier,lm,seq2seq", "configurations to run, comma-separated")
 	trainN := flag.Int("train-batches", 50, "timed training batches")

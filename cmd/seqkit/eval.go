@@ -78,6 +78,7 @@ func newEvalCmd(e *env) *cobra.Command {
 	return c
 }
 
+// Long on purpose: a cobra command is its help, flags and run in one literal.
 func newPredictCmd(e *env) *cobra.Command {
 	var (
 		dir, input, output, format string

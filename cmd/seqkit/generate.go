@@ -13,6 +13,8 @@ import (
 	"github.com/seqkit/seqkit/tasks"
 )
 
+// Long on purpose: a cobra command is its help, flags and run in one
+// literal; the run checks every flag against the recipe's bounds.
 func newGenerateCmd(e *env) *cobra.Command {
 	var (
 		dir, judge string

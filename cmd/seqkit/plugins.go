@@ -15,6 +15,8 @@ import (
 	"github.com/seqkit/seqkit/plugins"
 )
 
+// Long on purpose: the plugins command and its three subcommands,
+// each its help, flags and run, as cobra defines them.
 func newPluginsCmd(e *env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "plugins",
