@@ -37,6 +37,14 @@ type Task interface {
 	Load(dir string, resumable bool) error
 }
 
+// ErrDiverged reports a loss or gradient that is not a finite number: a
+// TrainStep returns it (wrapped) when it did not apply the update, which the
+// training loop stops on, or leaves the batch out with train.skip_nonfinite.
+var ErrDiverged = errors.New("training diverged")
+
+// ModelFile is the weights in a checkpoint folder.
+const ModelFile = "model.safetensors"
+
 // Info describes a task type.
 type Info struct {
 	Name    string

@@ -16,6 +16,7 @@ import (
 	"github.com/seqkit/seqkit/pipeline"
 	"github.com/seqkit/seqkit/recipes"
 	"github.com/seqkit/seqkit/tasks"
+	"github.com/seqkit/seqkit/tasks/kit"
 )
 
 // Options is the classify task's recipe section.
@@ -101,11 +102,11 @@ type Task struct {
 	// members[l] lists the classes of label id l (multi-label).
 	members [][]int
 	weights []float64
-	enc     *tasks.Encoder
-	pool    *tasks.Pooler
+	enc     *kit.Encoder
+	pool    *kit.Pooler
 	out     *nn.Linear[float32]
-	ngrams  *tasks.NGramLayer // nil unless opts.NGrams > 0
-	core    *tasks.Core
+	ngrams  *kit.NGramLayer // nil unless opts.NGrams > 0
+	core    *kit.Core
 	base    *baseline
 	// confusion of the last evaluation, [gold][pred] (single-label).
 	confusion [][]int
@@ -139,29 +140,29 @@ func (t *Task) Init(s tasks.Setup) error {
 	if opts.ClassWeights == "balanced" && len(s.Train.Labels) > 0 {
 		t.weights = balanced(t.classes, s.Train.Labels)
 	}
-	rng := tasks.InitRNG(s.Recipe)
-	enc, err := tasks.NewEncoder(s.Recipe, s.Vocabs, rng)
+	rng := kit.InitRNG(s.Recipe)
+	enc, err := kit.NewEncoder(s.Recipe, s.Vocabs, rng)
 	if err != nil {
 		return err
 	}
 	t.enc = enc
 	params := enc.Params()
 	D := enc.OutputSize()
-	if t.pool, err = tasks.NewPooler("attention", opts.Pooling, D, s.Recipe.Model.Bidirectional, rng); err != nil {
+	if t.pool, err = kit.NewPooler("attention", opts.Pooling, D, s.Recipe.Model.Bidirectional, rng); err != nil {
 		return err
 	}
 	params = append(params, t.pool.Params()...)
 	t.out = nn.NewLinear[float32]("classifier", D, len(t.classes), rng)
 	params = append(params, t.out.Params()...)
 	if opts.NGrams > 0 {
-		t.ngrams = tasks.NewNGramLayer("ngrams", opts.NGrams, opts.NGramBuckets, opts.NGramDropout, len(t.classes))
+		t.ngrams = kit.NewNGramLayer("ngrams", opts.NGrams, opts.NGramBuckets, opts.NGramDropout, len(t.classes))
 		params = append(params, t.ngrams.Params()...)
 	}
 	if opts.Baselines {
 		t.base = newBaseline(len(t.classes))
 		t.base.rows = s.Train.Rows
 	}
-	t.core, err = tasks.NewCore(s.Recipe, params)
+	t.core, err = kit.NewCore(s.Recipe, params)
 	return err
 }
 

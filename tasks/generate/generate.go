@@ -17,6 +17,7 @@ import (
 	"github.com/seqkit/seqkit/pipeline"
 	"github.com/seqkit/seqkit/recipes"
 	"github.com/seqkit/seqkit/tasks"
+	"github.com/seqkit/seqkit/tasks/kit"
 
 	"github.com/seqkit/seqkit/internal/quote"
 )
@@ -97,7 +98,7 @@ type Task struct {
 	labels *pipeline.Vocab // conditioned on the label column; else nil
 	vector int             // conditioned on a vector column of this length; else 0
 	tok    *pipeline.Tokenizer
-	enc    *tasks.Encoder
+	enc    *kit.Encoder
 	out    *nn.Linear[float32]
 	// The condition's parameters: for a label an embedding, [layers·(labels+1),
 	// hidden] (init) or [labels+1, embedding] (input), the extra row for a label
@@ -105,7 +106,7 @@ type Task struct {
 	// (init) or one (input), each followed by tanh.
 	cond  *nn.Embedding[float32]
 	condW []*nn.Linear[float32]
-	core  *tasks.Core
+	core  *kit.Core
 	// carry is the training stream's state after the last window (truncated
 	// BPTT); zero at the start of a pass.
 	carry nn.State[float32]
@@ -131,21 +132,21 @@ func (t *Task) Init(s tasks.Setup) error {
 	if t.tok, err = pipeline.NewTokenizer(s.Recipe.Data.Tokenizer); err != nil {
 		return err
 	}
-	rng := tasks.InitRNG(s.Recipe)
+	rng := kit.InitRNG(s.Recipe)
 	r := s.Recipe
 	L, H, E := max(r.Model.Layers, 1), r.Model.Hidden, r.Model.Embedding
 	extra := 0
 	if opts.Condition == "input" {
 		extra = E
 	}
-	if t.enc, err = tasks.NewEncoderWith(r, s.Vocabs, extra, rng); err != nil {
+	if t.enc, err = kit.NewEncoderWith(r, s.Vocabs, extra, rng); err != nil {
 		return err
 	}
 	params := t.enc.Params()
 	t.out = nn.NewLinear[float32]("output", t.enc.OutputSize(), t.vocab.Len(), rng)
 	params = append(params, t.out.Params()...)
 	if opts.Condition == "none" {
-		t.core, err = tasks.NewCore(r, params)
+		t.core, err = kit.NewCore(r, params)
 		return err
 	}
 	switch {
@@ -178,7 +179,7 @@ func (t *Task) Init(s tasks.Setup) error {
 	default:
 		return fmt.Errorf("generate: condition %s needs a label or a vector column", opts.Condition)
 	}
-	t.core, err = tasks.NewCore(s.Recipe, params)
+	t.core, err = kit.NewCore(s.Recipe, params)
 	return err
 }
 

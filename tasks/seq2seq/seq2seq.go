@@ -19,6 +19,7 @@ import (
 	"github.com/seqkit/seqkit/pipeline"
 	"github.com/seqkit/seqkit/recipes"
 	"github.com/seqkit/seqkit/tasks"
+	"github.com/seqkit/seqkit/tasks/kit"
 )
 
 // Options is the seq2seq task's recipe section.
@@ -148,7 +149,7 @@ type Task struct {
 	opts    *Options
 	target  *pipeline.Vocab
 	sep     string // joins output tokens
-	enc     *tasks.Encoder
+	enc     *kit.Encoder
 	bridge  []*nn.Linear[float32] // encoder summary → first state of each decoder layer
 	emb     *nn.Embedding[float32]
 	dec     *nn.RNN[float32]
@@ -157,7 +158,7 @@ type Task struct {
 	out     *nn.Linear[float32]
 	dropout float64
 	bidir   bool
-	core    *tasks.Core
+	core    *kit.Core
 	source  *pipeline.Vocab
 	strip   *regexp.Regexp // nil unless strip_pattern
 	// shown keeps the first decoded sequences of the last evaluation, for the
@@ -207,9 +208,9 @@ func (t *Task) Init(s tasks.Setup) error {
 			return fmt.Errorf("seq2seq: strip_pattern: %w", err)
 		}
 	}
-	rng := tasks.InitRNG(r)
+	rng := kit.InitRNG(r)
 	var err error
-	if t.enc, err = tasks.NewEncoder(r, s.Vocabs, rng); err != nil {
+	if t.enc, err = kit.NewEncoder(r, s.Vocabs, rng); err != nil {
 		return err
 	}
 	params := t.enc.Params()
@@ -253,7 +254,7 @@ func (t *Task) Init(s tasks.Setup) error {
 	} else {
 		params = append(params, t.out.Params()...)
 	}
-	t.core, err = tasks.NewCore(r, params)
+	t.core, err = kit.NewCore(r, params)
 	return err
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/seqkit/seqkit/pipeline"
 	"github.com/seqkit/seqkit/recipes"
 	"github.com/seqkit/seqkit/tasks"
+	"github.com/seqkit/seqkit/tasks/kit"
 )
 
 // Options is the tagging task's recipe section.
@@ -122,13 +123,13 @@ type Task struct {
 	allowed nn.Allowed
 
 	labels *pipeline.Vocab
-	enc    *tasks.Encoder
+	enc    *kit.Encoder
 	head   *nn.Linear[float32]
 	crf    *nn.CRF[float32]
-	pool   *tasks.Pooler
+	pool   *kit.Pooler
 	clf    *nn.Linear[float32]
-	ngrams *tasks.NGramLayer // of the label head; nil unless joint.ngrams
-	core   *tasks.Core
+	ngrams *kit.NGramLayer // of the label head; nil unless joint.ngrams
+	core   *kit.Core
 }
 
 // Freeze implements tasks.Freezer.
@@ -194,8 +195,8 @@ func (t *Task) Init(s tasks.Setup) error {
 	for i, tag := range t.model {
 		t.modelID[tag] = int32(i)
 	}
-	rng := tasks.InitRNG(s.Recipe)
-	enc, err := tasks.NewEncoder(s.Recipe, s.Vocabs, rng)
+	rng := kit.InitRNG(s.Recipe)
+	enc, err := kit.NewEncoder(s.Recipe, s.Vocabs, rng)
 	if err != nil {
 		return err
 	}
@@ -216,18 +217,18 @@ func (t *Task) Init(s tasks.Setup) error {
 		}
 		t.labels = s.Vocabs.Labels
 		D := enc.OutputSize()
-		if t.pool, err = tasks.NewPooler("label_attention", opts.Joint.Pooling, D, s.Recipe.Model.Bidirectional, rng); err != nil {
+		if t.pool, err = kit.NewPooler("label_attention", opts.Joint.Pooling, D, s.Recipe.Model.Bidirectional, rng); err != nil {
 			return err
 		}
 		params = append(params, t.pool.Params()...)
 		t.clf = nn.NewLinear[float32]("label", D, t.labels.Len(), rng)
 		params = append(params, t.clf.Params()...)
 		if j := opts.Joint; j.NGrams > 0 {
-			t.ngrams = tasks.NewNGramLayer("label_ngrams", j.NGrams, j.NGramBuckets, j.NGramDropout, t.labels.Len())
+			t.ngrams = kit.NewNGramLayer("label_ngrams", j.NGrams, j.NGramBuckets, j.NGramDropout, t.labels.Len())
 			params = append(params, t.ngrams.Params()...)
 		}
 	}
-	t.core, err = tasks.NewCore(s.Recipe, params)
+	t.core, err = kit.NewCore(s.Recipe, params)
 	return err
 }
 

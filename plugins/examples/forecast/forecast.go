@@ -30,6 +30,7 @@ import (
 	"github.com/seqkit/seqkit/pipeline"
 	"github.com/seqkit/seqkit/recipes"
 	"github.com/seqkit/seqkit/tasks"
+	"github.com/seqkit/seqkit/tasks/kit"
 )
 
 // Options are the recipe keys of the forecast task.
@@ -63,7 +64,7 @@ type Task struct {
 	context int
 	rnn     *nn.RNN[float32]
 	out     *nn.Linear[float32]
-	core    *tasks.Core
+	core    *kit.Core
 }
 
 // Info implements tasks.Task: the main metric is the MAE of the forecasts.
@@ -90,7 +91,7 @@ func (t *Task) Init(s tasks.Setup) error {
 	if o.Season > 0 && o.Season <= o.Horizon-1 || o.Season > t.context {
 		return fmt.Errorf("forecast: season %d needs a context of at least %d values (the data has %d) and must exceed the horizon's reach", o.Season, o.Season, t.context)
 	}
-	rng := tasks.InitRNG(s.Recipe)
+	rng := kit.InitRNG(s.Recipe)
 	cfg := s.Recipe.RNNConfig()
 	cfg.InputSize, cfg.Bidirectional = 1, false
 	var err error
@@ -98,7 +99,7 @@ func (t *Task) Init(s tasks.Setup) error {
 		return err
 	}
 	t.out = nn.NewLinear[float32]("output", cfg.HiddenSize, o.Horizon, rng)
-	t.core, err = tasks.NewCore(s.Recipe, append(t.rnn.Params(), t.out.Params()...))
+	t.core, err = kit.NewCore(s.Recipe, append(t.rnn.Params(), t.out.Params()...))
 	return err
 }
 

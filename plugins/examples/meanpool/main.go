@@ -15,6 +15,7 @@ import (
 	"github.com/seqkit/seqkit/pipeline"
 	"github.com/seqkit/seqkit/plugins/sdk"
 	"github.com/seqkit/seqkit/tasks"
+	"github.com/seqkit/seqkit/tasks/kit"
 )
 
 // Options are the recipe keys of the task: task.options in a recipe.
@@ -32,9 +33,9 @@ func main() {
 
 type task struct {
 	opts *Options
-	enc  *tasks.Encoder      // embedding and recurrent stack of the recipe
+	enc  *kit.Encoder        // embedding and recurrent stack of the recipe
 	out  *nn.Linear[float32] // the head: mean of the outputs → labels
-	core *tasks.Core         // optimizer, clipping, checkpoints
+	core *kit.Core           // optimizer, clipping, checkpoints
 }
 
 func (t *task) Info() tasks.Info {
@@ -45,13 +46,13 @@ func (t *task) Description() string { return "mean-pooled recurrent classifier (
 
 func (t *task) Init(s tasks.Setup) error {
 	t.opts = s.Recipe.Task.Options.(*Options)
-	rng := tasks.InitRNG(s.Recipe)
+	rng := kit.InitRNG(s.Recipe)
 	var err error
-	if t.enc, err = tasks.NewEncoder(s.Recipe, s.Vocabs, rng); err != nil {
+	if t.enc, err = kit.NewEncoder(s.Recipe, s.Vocabs, rng); err != nil {
 		return err
 	}
 	t.out = nn.NewLinear[float32]("output", t.enc.OutputSize(), s.Vocabs.Labels.Len(), rng)
-	t.core, err = tasks.NewCore(s.Recipe, append(t.enc.Params(), t.out.Params()...))
+	t.core, err = kit.NewCore(s.Recipe, append(t.enc.Params(), t.out.Params()...))
 	return err
 }
 

@@ -1,4 +1,4 @@
-package tasks
+package kit
 
 import (
 	"math/rand/v2"

@@ -1,4 +1,4 @@
-package tasks_test
+package kit_test
 
 import (
 	"errors"
@@ -13,6 +13,7 @@ import (
 	"github.com/seqkit/seqkit/pipeline"
 	"github.com/seqkit/seqkit/recipes"
 	"github.com/seqkit/seqkit/tasks"
+	"github.com/seqkit/seqkit/tasks/kit"
 )
 
 // TestUpdateRefusesNonFinite checks the divergence check itself (the trainer's
@@ -34,7 +35,7 @@ func TestUpdateRefusesNonFinite(t *testing.T) {
 			r := recipes.Default()
 			w := nn.NewTensor[float32](2)
 			w.Name, w.Data = "w", []float32{1, 2}
-			core, err := tasks.NewCore(&r, []*nn.Tensor[float32]{w})
+			core, err := kit.NewCore(&r, []*nn.Tensor[float32]{w})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -73,7 +74,7 @@ func TestFrozenEncoder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	enc, err := tasks.NewEncoder(&r, pipeline.Vocabs{Input: in}, rand.New(rand.NewPCG(1, 2)))
+	enc, err := kit.NewEncoder(&r, pipeline.Vocabs{Input: in}, rand.New(rand.NewPCG(1, 2)))
 	if err != nil {
 		t.Fatal(err)
 	}

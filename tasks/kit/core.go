@@ -1,8 +1,11 @@
-package tasks
+// Package kit is the model kit the built-in tasks and task plugins compose: the
+// shared encoder (embeddings, character features and the recurrent stack), the
+// training core (optimizer, clipping, moving average, resumable state),
+// pooling for sentence-level heads and hashed n-gram features.
+package kit
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -11,6 +14,7 @@ import (
 	"github.com/seqkit/seqkit/nn"
 	"github.com/seqkit/seqkit/pipeline"
 	"github.com/seqkit/seqkit/recipes"
+	"github.com/seqkit/seqkit/tasks"
 )
 
 // Encoder is the part of the model every built-in task shares: a token embedding
@@ -244,29 +248,25 @@ func (c *Core) Average(on bool) {
 	}
 }
 
-// ErrDiverged reports a loss or gradient that is not a finite number.
-var ErrDiverged = errors.New("training diverged")
-
 // Update runs the backward pass from loss, clips the gradients, and applies one
 // optimizer step at rate lr, then clears the gradients. A loss or gradient norm
 // that is NaN or infinite stops before the weights change.
 func (c *Core) Update(tp *nn.Tape, loss *nn.Tensor[float32], lr float64) (gradNorm float64, err error) {
 	defer nn.ZeroGrads(c.Params)
 	if l := float64(loss.Data[0]); math.IsNaN(l) || math.IsInf(l, 0) {
-		return 0, fmt.Errorf("%w: loss is %v", ErrDiverged, l)
+		return 0, fmt.Errorf("%w: loss is %v", tasks.ErrDiverged, l)
 	}
 	nn.Backward(tp, loss)
 	norm := nn.ClipGradNorm(c.Params, c.clip)
 	if math.IsNaN(norm) || math.IsInf(norm, 0) {
-		return norm, fmt.Errorf("%w: gradient norm is %v", ErrDiverged, norm)
+		return norm, fmt.Errorf("%w: gradient norm is %v", tasks.ErrDiverged, norm)
 	}
 	c.opt.Step(lr)
 	return norm, nil
 }
 
-// File names inside a checkpoint folder.
+// File names inside a checkpoint folder, besides tasks.ModelFile.
 const (
-	ModelFile     = "model.safetensors"
 	OptimizerFile = "optimizer.safetensors"
 	rngFile       = "rng.json"
 )
@@ -279,7 +279,7 @@ type coreState struct {
 // Save writes the weights to dir/model.safetensors and, when resumable, the
 // optimizer state and the dropout random state beside them.
 func (c *Core) Save(dir string, resumable bool, meta map[string]string) error {
-	if err := nn.SaveSafetensors(filepath.Join(dir, ModelFile), c.Params, meta); err != nil {
+	if err := nn.SaveSafetensors(filepath.Join(dir, tasks.ModelFile), c.Params, meta); err != nil {
 		return err
 	}
 	if !resumable {
@@ -301,7 +301,7 @@ func (c *Core) Save(dir string, resumable bool, meta map[string]string) error {
 
 // Load reads what Save wrote.
 func (c *Core) Load(dir string, resumable bool) error {
-	if _, err := nn.LoadSafetensors(filepath.Join(dir, ModelFile), c.Params); err != nil {
+	if _, err := nn.LoadSafetensors(filepath.Join(dir, tasks.ModelFile), c.Params); err != nil {
 		return err
 	}
 	if !resumable {
