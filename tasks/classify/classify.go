@@ -243,6 +243,9 @@ func (t *Task) TrainStep(b *pipeline.Batch, lr float64) (tasks.Step, error) {
 	if b.Labels == nil {
 		return tasks.Step{}, fmt.Errorf("classify: batch has no labels")
 	}
+	if err := t.enc.Check(b); err != nil {
+		return tasks.Step{}, err
+	}
 	if t.base != nil && !t.base.done {
 		t.base.observe(b, t.classesOf)
 	}
@@ -311,6 +314,9 @@ func (t *Task) Evaluate(batches iter.Seq[*pipeline.Batch]) (tasks.Metrics, error
 	var lossSum float64
 	var n, exact, baseMajority, baseBigram int
 	for b := range batches {
+		if err := t.enc.Check(b); err != nil {
+			return nil, err
+		}
 		if b.Labels == nil {
 			return nil, fmt.Errorf("classify: evaluation data has no labels")
 		}
@@ -410,6 +416,9 @@ func (t *Task) Figures(dir string) ([]string, error) {
 // separator for multi-label) and "score" (the probability of the top class, or
 // of the least likely predicted class for multi-label).
 func (t *Task) Predict(b *pipeline.Batch) (arrow.RecordBatch, error) {
+	if err := t.enc.Check(b); err != nil {
+		return nil, err
+	}
 	pred, probs := t.predict(t.logits(nil, b, false))
 	C := len(t.classes)
 	mem := memory.DefaultAllocator

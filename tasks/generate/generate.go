@@ -302,6 +302,9 @@ func (t *Task) window(tp *nn.Tape, b *pipeline.Batch, carry nn.State[float32], r
 
 // checkCondition checks that a batch has what the model is conditioned on.
 func (t *Task) checkCondition(b *pipeline.Batch) error {
+	if err := t.enc.Check(b); err != nil {
+		return err
+	}
 	switch {
 	case t.labels != nil && b.Labels == nil:
 		return fmt.Errorf("generate: the model is conditioned on a label, and the data has no label column")

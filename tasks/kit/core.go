@@ -6,6 +6,7 @@ package kit
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -88,6 +89,27 @@ func NewEncoderWith(r *recipes.Recipe, v pipeline.Vocabs, extra int, rng *rand.R
 	return e, nil
 }
 
+// Check reports what the encoder reads that batch b lacks (a feature column,
+// characters) or a batch whose shape does not add up, so that a task returns
+// an error where Forward would panic. Batches of the pipeline built with the
+// run's vocabularies always pass; a plugin's or a caller's own may not.
+func (e *Encoder) Check(b *pipeline.Batch) error {
+	switch {
+	case b.T < 0 || b.B < 0 || len(b.IDs) != b.T*b.B || len(b.Lengths) != b.B:
+		return fmt.Errorf("kit: a batch of %d ids and %d lengths, not %d×%d", len(b.IDs), len(b.Lengths), b.T, b.B)
+	case e.FeatEmb != nil && len(b.Feature) != b.T*b.B:
+		return errors.New("kit: the model reads a feature column (columns.feature) that the batch lacks")
+	case e.CharRNN != nil && len(b.Chars) != b.T*b.B:
+		return errors.New("kit: model.char needs batches with the characters of every token")
+	}
+	for _, n := range b.Lengths {
+		if n < 0 || n > b.T {
+			return fmt.Errorf("kit: a sequence of %d steps in a batch of %d", n, b.T)
+		}
+	}
+	return nil
+}
+
 // Forward encodes a batch into [T, B, OutputSize] and returns the final states
 // too. A nil rng means evaluation: no dropout.
 func (e *Encoder) Forward(tp *nn.Tape, b *pipeline.Batch, rng *rand.Rand) (*nn.Tensor[float32], nn.State[float32]) {
@@ -112,7 +134,7 @@ func (e *Encoder) ForwardWith(tp *nn.Tape, b *pipeline.Batch, init nn.State[floa
 	}
 	if e.FeatEmb != nil {
 		if b.Feature == nil {
-			panic("tasks: the model reads a feature column that the batch lacks")
+			panic("kit: the model reads a feature column that the batch lacks (Check refuses such a batch)")
 		}
 		x = nn.Concat(tp, x, e.FeatEmb.Forward(tp, b.Feature, b.T, b.B))
 	}
@@ -145,7 +167,7 @@ func (e *Encoder) Params() []*nn.Tensor[float32] {
 // padding.
 func (e *Encoder) charFeatures(tp *nn.Tape, b *pipeline.Batch) *nn.Tensor[float32] {
 	if b.Chars == nil {
-		panic("tasks: model.char needs batches with characters (pipeline VocabConfig.Chars)")
+		panic("kit: model.char needs batches with characters (Check refuses such a batch)")
 	}
 	var pos []int // batch position t·B+b of each word
 	W := 1

@@ -109,3 +109,31 @@ func TestFrozenEncoder(t *testing.T) {
 		t.Fatal("a training pass of a frozen encoder left the embedding without a gradient")
 	}
 }
+
+// TestEncoderCheck: a batch without what the encoder reads (a feature
+// column), or whose shape does not add up, is an error from Check, which
+// the tasks return, instead of a panic in Forward.
+func TestEncoderCheck(t *testing.T) {
+	r := recipes.Default()
+	r.Model.Embedding, r.Model.Hidden = 8, 6
+	toks := append(slices.Clone(pipeline.Specials), "arrive", "taipei")
+	in, _ := pipeline.NewVocab(toks, true)
+	feat, _ := pipeline.NewVocab(append(slices.Clone(pipeline.Specials), "VB", "NN"), true)
+	enc, err := kit.NewEncoder(&r, pipeline.Vocabs{Input: in, Feature: feat}, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := &pipeline.Batch{T: 2, B: 1, IDs: []int32{4, 5}, Lengths: []int{2}, Feature: []int32{4, 5}}
+	if err := enc.Check(good); err != nil {
+		t.Errorf("a whole batch: %v", err)
+	}
+	for name, b := range map[string]*pipeline.Batch{
+		"no feature":      {T: 2, B: 1, IDs: []int32{4, 5}, Lengths: []int{2}},
+		"ids short":       {T: 2, B: 1, IDs: []int32{4}, Lengths: []int{2}, Feature: []int32{4, 5}},
+		"length too long": {T: 2, B: 1, IDs: []int32{4, 5}, Lengths: []int{3}, Feature: []int32{4, 5}},
+	} {
+		if err := enc.Check(b); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}

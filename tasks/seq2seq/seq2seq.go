@@ -352,6 +352,9 @@ func (t *Task) TrainStep(b *pipeline.Batch, lr float64) (tasks.Step, error) {
 	if b.Target == nil {
 		return tasks.Step{}, fmt.Errorf("seq2seq: batch has no target")
 	}
+	if err := t.enc.Check(b); err != nil {
+		return tasks.Step{}, err
+	}
 	tp := new(nn.Tape)
 	loss := t.loss(tp, b, t.core.RNG)
 	norm, err := t.core.Update(tp, loss, lr)
@@ -572,6 +575,9 @@ func (t *Task) Evaluate(batches iter.Seq[*pipeline.Batch]) (tasks.Metrics, error
 	var rows int
 	t.shown = t.shown[:0]
 	for b := range batches {
+		if err := t.enc.Check(b); err != nil {
+			return nil, err
+		}
 		if b.Target == nil {
 			return nil, fmt.Errorf("seq2seq: evaluation data has no target")
 		}
@@ -675,6 +681,9 @@ func editDistance[E comparable](a, b []E) int {
 // "score" (its log-probability) and with nbest > 1 "nbest" (the n best, each
 // "score TAB sequence").
 func (t *Task) Predict(b *pipeline.Batch) (arrow.RecordBatch, error) {
+	if err := t.enc.Check(b); err != nil {
+		return nil, err
+	}
 	hyps := t.Decode(b)
 	mem := memory.DefaultAllocator
 	ob, sb := array.NewStringBuilder(mem), array.NewFloat64Builder(mem)

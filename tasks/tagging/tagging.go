@@ -296,6 +296,9 @@ func (t *Task) TrainStep(b *pipeline.Batch, lr float64) (tasks.Step, error) {
 	if b.Tags == nil {
 		return tasks.Step{}, fmt.Errorf("tagging: batch has no tags")
 	}
+	if err := t.enc.Check(b); err != nil {
+		return tasks.Step{}, err
+	}
 	tp := new(nn.Tape)
 	em, lg := t.forward(tp, b, true)
 	loss := t.tagLoss(tp, em, t.modelTargets(b), b)
@@ -376,6 +379,9 @@ func (t *Task) Evaluate(batches iter.Seq[*pipeline.Batch]) (tasks.Metrics, error
 	var spans SpanCounts
 	perType := map[string]*SpanCounts{}
 	for b := range batches {
+		if err := t.enc.Check(b); err != nil {
+			return nil, err
+		}
 		if b.Tags == nil {
 			return nil, fmt.Errorf("tagging: evaluation data has no tags")
 		}
@@ -445,6 +451,9 @@ func (t *Task) Evaluate(batches iter.Seq[*pipeline.Batch]) (tasks.Metrics, error
 // sequence), with a joint head a "label" column, and with nbest > 1 an "nbest"
 // column of the n best tag sequences (space-joined) and "nbest_scores".
 func (t *Task) Predict(b *pipeline.Batch) (arrow.RecordBatch, error) {
+	if err := t.enc.Check(b); err != nil {
+		return nil, err
+	}
 	em, lg := t.forward(nil, b, false)
 	defer nn.Recycle(em, lg) // the scores are read into paths and labels below
 	n := max(t.opts.NBest, 1)
