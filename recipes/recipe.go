@@ -96,7 +96,7 @@ type Model struct {
 	// FeatureEmbedding is the size of the embedding of the per-token feature
 	// column (columns.feature), used when the data has one.
 	FeatureEmbedding int     `yaml:"feature_embedding" doc:"embedding size of the per-token feature column (columns.feature)" min:"1"`
-	Cell             string  `yaml:"cell" doc:"recurrent cell" enum:"rnn,rnn_relu,lstm,gru"`
+	Cell             Cell    `yaml:"cell" doc:"recurrent cell" enum:"rnn,rnn_relu,lstm,gru"`
 	Hidden           int     `yaml:"hidden" doc:"hidden size per direction" min:"1"`
 	Layers           int     `yaml:"layers" doc:"stacked recurrent layers" min:"1"`
 	Bidirectional    bool    `yaml:"bidirectional" doc:"read the sequence both ways"`
@@ -118,13 +118,13 @@ type Model struct {
 
 // Defaults implements [Defaulter]: a BiLSTM of 25 units per direction over
 // character embeddings of 25 (Lample et al. 2016).
-func (c *Char) Defaults() { *c = Char{Embedding: 25, Hidden: 25, Cell: "lstm"} }
+func (c *Char) Defaults() { *c = Char{Embedding: 25, Hidden: 25, Cell: CellLSTM} }
 
 // Char configures character-level word features.
 type Char struct {
-	Embedding int    `yaml:"embedding" doc:"character embedding size" min:"1"`
-	Hidden    int    `yaml:"hidden" doc:"hidden size per direction of the character layer" min:"1"`
-	Cell      string `yaml:"cell" doc:"recurrent cell of the character layer" enum:"rnn,rnn_relu,lstm,gru"`
+	Embedding int  `yaml:"embedding" doc:"character embedding size" min:"1"`
+	Hidden    int  `yaml:"hidden" doc:"hidden size per direction of the character layer" min:"1"`
+	Cell      Cell `yaml:"cell" doc:"recurrent cell of the character layer" enum:"rnn,rnn_relu,lstm,gru"`
 }
 
 // Task names the task type; Options is that type's own section, decoded strictly
@@ -165,14 +165,14 @@ func (r *Recipe) YAML() ([]byte, error) {
 
 // Train is the optimisation and its bookkeeping.
 type Train struct {
-	Epochs    int      `yaml:"epochs" doc:"passes over the training data" min:"0" max:"1000000"`
-	Steps     int      `yaml:"steps,omitempty" doc:"stop after this many updates (0: after epochs)" min:"0" max:"1000000000000"`
-	Optimizer string   `yaml:"optimizer" doc:"optimizer" enum:"adam,adamw,sgd"`
-	LR        float64  `yaml:"lr" doc:"peak learning rate" min:"0" exclusiveMin:"true"`
-	Momentum  float64  `yaml:"momentum,omitempty" doc:"SGD momentum" min:"0" max:"0.9999"`
-	Decay     float64  `yaml:"weight_decay,omitempty" doc:"weight decay (L2 for adam and sgd, decoupled for adamw)" min:"0"`
-	Schedule  Schedule `yaml:"schedule" doc:"learning-rate schedule"`
-	Clip      float64  `yaml:"clip" doc:"clip gradients to this global L2 norm (0: off)" min:"0"`
+	Epochs    int       `yaml:"epochs" doc:"passes over the training data" min:"0" max:"1000000"`
+	Steps     int       `yaml:"steps,omitempty" doc:"stop after this many updates (0: after epochs)" min:"0" max:"1000000000000"`
+	Optimizer Optimizer `yaml:"optimizer" doc:"optimizer" enum:"adam,adamw,sgd"`
+	LR        float64   `yaml:"lr" doc:"peak learning rate" min:"0" exclusiveMin:"true"`
+	Momentum  float64   `yaml:"momentum,omitempty" doc:"SGD momentum" min:"0" max:"0.9999"`
+	Decay     float64   `yaml:"weight_decay,omitempty" doc:"weight decay (L2 for adam and sgd, decoupled for adamw)" min:"0"`
+	Schedule  Schedule  `yaml:"schedule" doc:"learning-rate schedule"`
+	Clip      float64   `yaml:"clip" doc:"clip gradients to this global L2 norm (0: off)" min:"0"`
 	// EMA evaluates and keeps a moving average of the weights instead of the
 	// last ones (nn.EMA).
 	EMA float64 `yaml:"ema,omitempty" doc:"evaluate and keep an exponential moving average of the weights with this decay, e.g. 0.999 (0: off)" min:"0" max:"0.99999"`
@@ -191,12 +191,12 @@ type Train struct {
 
 // Schedule is the learning-rate schedule.
 type Schedule struct {
-	Kind     string  `yaml:"kind" doc:"schedule" enum:"constant,warmup_linear,step,plateau"`
-	Warmup   int     `yaml:"warmup,omitempty" doc:"warm-up steps (warmup_linear)" min:"0"`
-	Every    int     `yaml:"every,omitempty" doc:"decay every N steps (step)" min:"0"`
-	Factor   float64 `yaml:"factor,omitempty" doc:"decay factor (step, plateau)" min:"0" max:"1"`
-	Patience int     `yaml:"patience,omitempty" doc:"evaluations without improvement before a decay (plateau)" min:"0"`
-	Min      float64 `yaml:"min,omitempty" doc:"lowest learning rate (plateau)" min:"0"`
+	Kind     ScheduleKind `yaml:"kind" doc:"schedule" enum:"constant,warmup_linear,step,plateau"`
+	Warmup   int          `yaml:"warmup,omitempty" doc:"warm-up steps (warmup_linear)" min:"0"`
+	Every    int          `yaml:"every,omitempty" doc:"decay every N steps (step)" min:"0"`
+	Factor   float64      `yaml:"factor,omitempty" doc:"decay factor (step, plateau)" min:"0" max:"1"`
+	Patience int          `yaml:"patience,omitempty" doc:"evaluations without improvement before a decay (plateau)" min:"0"`
+	Min      float64      `yaml:"min,omitempty" doc:"lowest learning rate (plateau)" min:"0"`
 }
 
 // EarlyStop stops training when the dev metric has not improved for Patience
@@ -225,12 +225,12 @@ func Default() Recipe {
 			Batch: Batch{Size: 32, Bucket: true},
 		},
 		Model: Model{
-			Embedding: 100, FeatureEmbedding: 20, Cell: "lstm", Hidden: 128, Layers: 1,
+			Embedding: 100, FeatureEmbedding: 20, Cell: CellLSTM, Hidden: 128, Layers: 1,
 			Bidirectional: true, Dropout: 0.2, ForgetGate: true,
 		},
 		Train: Train{
-			Epochs: 10, Optimizer: "adam", LR: 1e-3, Clip: 5, Seed: 1,
-			Schedule:  Schedule{Kind: "constant"},
+			Epochs: 10, Optimizer: Adam, LR: 1e-3, Clip: 5, Seed: 1,
+			Schedule:  Schedule{Kind: Constant},
 			EarlyStop: EarlyStop{Patience: 0},
 		},
 		Output: Output{Predictions: true, Plots: true},

@@ -86,8 +86,8 @@ func (s *Size) Add(key string, n float64) { s.Parts = append(s.Parts, SizePart{k
 
 // RNN counts a recurrent stack of the given shape under key (its first
 // layer's input weights under inKey), and its activations per token.
-func (s *Size) RNN(key, inKey, cell string, in, hidden, layers float64, bidirectional bool) {
-	gates := map[string]float64{"rnn": 1, "rnn_relu": 1, "gru": 3, "lstm": 4}[cell]
+func (s *Size) RNN(key, inKey string, cell Cell, in, hidden, layers float64, bidirectional bool) {
+	gates := map[Cell]float64{CellRNN: 1, CellRNNReLU: 1, CellGRU: 3, CellLSTM: 4}[cell]
 	if gates == 0 {
 		gates = 4
 	}

@@ -39,7 +39,7 @@ func (r *Recipe) validate() []KeyError {
 		add("data.tokenizer", "%v", strings.TrimPrefix(err.Error(), "pipeline: "))
 	}
 	m := r.Model
-	if m.Cell != "lstm" {
+	if m.Cell != CellLSTM {
 		if m.Peephole {
 			add("model.peephole", "peephole connections need cell: lstm, not %s", m.Cell)
 		}
@@ -47,7 +47,9 @@ func (r *Recipe) validate() []KeyError {
 			add("model.forget_gate", "forget_gate: false (the 1997 LSTM) needs cell: lstm, not %s", m.Cell)
 		}
 	}
-	if err := r.RNNConfig().Validate(); err != nil && len(errs) == 0 {
+	if cfg, err := r.RNNConfig(); err != nil {
+		add("model.cell", "%v", strings.TrimPrefix(err.Error(), "nn: "))
+	} else if err := cfg.Validate(); err != nil && len(errs) == 0 {
 		add("model", "%v", strings.TrimPrefix(err.Error(), "nn: "))
 	}
 	// The vocabularies are not known yet: the smallest (the four specials)
@@ -59,16 +61,16 @@ func (r *Recipe) validate() []KeyError {
 	if t.Epochs == 0 && t.Steps == 0 {
 		add("train.epochs", "set epochs or steps above 0")
 	}
-	if t.Momentum != 0 && t.Optimizer != "sgd" {
+	if t.Momentum != 0 && t.Optimizer != SGD {
 		add("train.momentum", "momentum applies to optimizer: sgd, not %s", t.Optimizer)
 	}
 	s := t.Schedule
 	switch s.Kind {
-	case "step":
+	case StepDecay:
 		if s.Every == 0 || s.Factor == 0 {
 			add("train.schedule", "kind: step needs every and factor")
 		}
-	case "warmup_linear":
+	case WarmupLinear:
 		if t.Steps == 0 && t.Epochs == 0 {
 			add("train.schedule", "kind: warmup_linear needs a known length (epochs or steps)")
 		}
@@ -80,15 +82,15 @@ func (r *Recipe) validate() []KeyError {
 }
 
 // RNNConfig is the recurrent stack the model section describes, for an input of
-// the embedding size.
-func (r *Recipe) RNNConfig() nn.RNNConfig {
+// the embedding size; an error for a cell the recipe's enum would not admit.
+func (r *Recipe) RNNConfig() (nn.RNNConfig, error) {
 	m := r.Model
-	cell, _ := nn.ParseCell(m.Cell)
+	cell, err := m.Cell.NN()
 	return nn.RNNConfig{
 		Cell: cell, InputSize: m.Embedding, HiddenSize: m.Hidden, Layers: m.Layers,
 		Bidirectional: m.Bidirectional, Dropout: m.Dropout, Variational: m.Variational, WeightDropout: m.WeightDropout,
 		NoForgetGate: !m.ForgetGate, Peephole: m.Peephole,
-	}
+	}, err
 }
 
 // Splits returns the data sources by split name, leaving out absent ones. With

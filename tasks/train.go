@@ -500,11 +500,11 @@ func (l *loop) evaluate(epoch int) error {
 func schedule(r *recipes.Recipe, total int, higher bool) nn.Schedule {
 	s, lr := r.Train.Schedule, r.Train.LR
 	switch s.Kind {
-	case "warmup_linear":
+	case recipes.WarmupLinear:
 		return nn.WarmupLinear{Base: lr, Warmup: s.Warmup, Total: total}
-	case "step":
+	case recipes.StepDecay:
 		return nn.StepDecay{Base: lr, Every: s.Every, Gamma: s.Factor}
-	case "plateau":
+	case recipes.Plateau:
 		return &nn.ReduceOnPlateau{Base: lr, Factor: s.Factor, Patience: s.Patience, Min: s.Min, Maximize: higher}
 	}
 	return nn.Constant(lr)

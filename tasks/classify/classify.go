@@ -29,7 +29,7 @@ type Options struct {
 	Threshold  float64 `yaml:"threshold,omitempty" doc:"probability from which a class is predicted (multi_label)" min:"0" max:"1"`
 	// ClassWeights "balanced" weighs each class's loss by n / (classes · count),
 	// as scikit-learn's class_weight="balanced", for imbalanced data.
-	ClassWeights string `yaml:"class_weights" doc:"loss weights per class" enum:"none,balanced"`
+	ClassWeights ClassWeights `yaml:"class_weights" doc:"loss weights per class" enum:"none,balanced"`
 	// Baselines also reports a majority-class and a character-bigram naive Bayes
 	// baseline, fitted on the training data during the first epoch.
 	Baselines bool `yaml:"baselines,omitempty" doc:"also report majority-class and bigram naive-Bayes baselines"`
@@ -43,6 +43,15 @@ type Options struct {
 	// training, so the linear part cannot simply memorise the training sentences.
 	NGramDropout float64 `yaml:"ngram_dropout,omitempty" doc:"probability of leaving an n-gram out of its bag in training" min:"0" max:"0.9"`
 }
+
+// ClassWeights names task.class_weights.
+type ClassWeights string
+
+// The class weightings.
+const (
+	Unweighted ClassWeights = "none"
+	Balanced   ClassWeights = "balanced"
+)
 
 // SizeOf implements recipes.Sizer: the output layer and the n-gram table,
 // ngram_buckets rows of a weight per class.
@@ -58,7 +67,7 @@ func Type() tasks.Type {
 	return tasks.Type{
 		Name: "classify",
 		Options: func() any {
-			return &Options{Pooling: "max", ClassWeights: "none", Threshold: 0.5, Separator: "#", NGramBuckets: 1 << 18}
+			return &Options{Pooling: "max", ClassWeights: Unweighted, Threshold: 0.5, Separator: "#", NGramBuckets: 1 << 18}
 		},
 		Check: check,
 		New:   func() tasks.Task { return &Task{} },
@@ -71,7 +80,7 @@ func check(r *recipes.Recipe) []recipes.KeyError {
 	if r.Train.BPTT > 0 {
 		errs = append(errs, recipes.KeyError{Key: "train.bptt", Msg: "the classify task reads whole sequences; bptt applies to streamed text"})
 	}
-	if o.MultiLabel && o.ClassWeights != "none" {
+	if o.MultiLabel && o.ClassWeights != Unweighted {
 		errs = append(errs, recipes.KeyError{Key: "task.class_weights", Msg: "class weights apply to single-label classification"})
 	}
 	splits := r.Data.Splits()
@@ -137,7 +146,7 @@ func (t *Task) Init(s tasks.Setup) error {
 	if opts.MultiLabel {
 		t.classes, t.members = splitLabels(t.labels.Tokens(), opts.Separator)
 	}
-	if opts.ClassWeights == "balanced" && len(s.Train.Labels) > 0 {
+	if opts.ClassWeights == Balanced && len(s.Train.Labels) > 0 {
 		t.weights = balanced(t.classes, s.Train.Labels)
 	}
 	rng := kit.InitRNG(s.Recipe)

@@ -22,13 +22,23 @@ import (
 	"github.com/seqkit/seqkit/internal/quote"
 )
 
+// Condition names task.condition: what the generator is conditioned on.
+type Condition string
+
+// The conditionings.
+const (
+	NoCondition    Condition = "none"
+	ConditionInit  Condition = "init"  // the label or vector sets the first hidden state of every layer
+	ConditionInput Condition = "input" // an extra input at every step
+)
+
 // Options is the generate task's recipe section.
 type Options struct {
 	// Condition conditions the model on the label column ("generate a name in
 	// language L") or on the vector column ("generate a caption for this image
 	// embedding"): with init the condition sets the first hidden state of every
 	// layer, with input it is an extra input at every step.
-	Condition string `yaml:"condition" doc:"condition on the label or vector column: none, init (it sets the first hidden state of every layer) or input (an extra input at every step)" enum:"none,init,input"`
+	Condition Condition `yaml:"condition" doc:"condition on the label or vector column: none, init (it sets the first hidden state of every layer) or input (an extra input at every step)" enum:"none,init,input"`
 	// Samples, MaxLen, Temperature, TopK and TopP are the defaults of seqkit
 	// generate and what seqkit run shows after training.
 	Samples     int     `yaml:"samples" doc:"sequences generated and shown after training" min:"0" max:"10000"`
@@ -42,7 +52,7 @@ type Options struct {
 func Type() tasks.Type {
 	return tasks.Type{
 		Name:    "generate",
-		Options: func() any { return &Options{Condition: "none", Samples: 20, MaxLen: 50, Temperature: 1} },
+		Options: func() any { return &Options{Condition: NoCondition, Samples: 20, MaxLen: 50, Temperature: 1} },
 		Check:   check,
 		New:     func() tasks.Task { return &Task{} },
 	}
@@ -57,7 +67,7 @@ func check(r *recipes.Recipe) []recipes.KeyError {
 	if r.Model.Char != nil {
 		errs = append(errs, recipes.KeyError{Key: "model.char", Msg: "character features of the input words do not apply to generation"})
 	}
-	if r.Train.BPTT > 0 && o.Condition != "none" {
+	if r.Train.BPTT > 0 && o.Condition != NoCondition {
 		errs = append(errs, recipes.KeyError{Key: "task.condition", Msg: "a model trained over one stream (train.bptt) has no per-sequence condition; set it to none"})
 	}
 	for name, src := range r.Data.Splits() {
@@ -73,8 +83,8 @@ func check(r *recipes.Recipe) []recipes.KeyError {
 		hasLabel := src.Columns.Label != "" || src.Files.Label != ""
 		hasVector := src.Columns.Vector != "" || src.Files.Vector != ""
 		switch {
-		case o.Condition != "none" && !hasLabel && !hasVector:
-			errs = append(errs, recipes.KeyError{Key: "data." + name + ".columns", Msg: "condition: " + o.Condition + " needs a label or a vector column to condition on"})
+		case o.Condition != NoCondition && !hasLabel && !hasVector:
+			errs = append(errs, recipes.KeyError{Key: "data." + name + ".columns", Msg: "condition: " + string(o.Condition) + " needs a label or a vector column to condition on"})
 		case hasLabel && hasVector:
 			errs = append(errs, recipes.KeyError{Key: "data." + name + ".columns", Msg: "a generator is conditioned on a label or on a vector, not both"})
 		}
@@ -136,7 +146,7 @@ func (t *Task) Init(s tasks.Setup) error {
 	r := s.Recipe
 	L, H, E := max(r.Model.Layers, 1), r.Model.Hidden, r.Model.Embedding
 	extra := 0
-	if opts.Condition == "input" {
+	if opts.Condition == ConditionInput {
 		extra = E
 	}
 	if t.enc, err = kit.NewEncoderWith(r, s.Vocabs, extra, rng); err != nil {
@@ -145,7 +155,7 @@ func (t *Task) Init(s tasks.Setup) error {
 	params := t.enc.Params()
 	t.out = nn.NewLinear[float32]("output", t.enc.OutputSize(), t.vocab.Len(), rng)
 	params = append(params, t.out.Params()...)
-	if opts.Condition == "none" {
+	if opts.Condition == NoCondition {
 		t.core, err = kit.NewCore(r, params)
 		return err
 	}
@@ -153,11 +163,11 @@ func (t *Task) Init(s tasks.Setup) error {
 	case s.Vocabs.Labels != nil:
 		t.labels = s.Vocabs.Labels
 		rows, width := L*(t.labels.Len()+1), H
-		if opts.Condition == "input" {
+		if opts.Condition == ConditionInput {
 			rows, width = t.labels.Len()+1, E
 		}
 		t.cond = nn.NewEmbedding[float32]("condition", rows, width, -1, rng)
-		if opts.Condition == "init" {
+		if opts.Condition == ConditionInit {
 			// Small first states: hidden states live in (-1, 1).
 			for i := range t.cond.W.Data {
 				t.cond.W.Data[i] *= 0.1
@@ -166,7 +176,7 @@ func (t *Task) Init(s tasks.Setup) error {
 		params = append(params, t.cond.Params()...)
 	case s.Vocabs.Vector > 0:
 		t.vector = s.Vocabs.Vector
-		if opts.Condition == "input" {
+		if opts.Condition == ConditionInput {
 			t.condW = []*nn.Linear[float32]{nn.NewLinear[float32]("condition", t.vector, E, rng)}
 		} else {
 			for l := range L {
@@ -244,7 +254,7 @@ func (t *Task) vectors(c condition) *nn.Tensor[float32] {
 // initState is the first state of a batch: zeros, or the one the condition sets
 // (condition: init).
 func (t *Task) initState(tp *nn.Tape, c condition) nn.State[float32] {
-	if t.opts.Condition != "init" {
+	if t.opts.Condition != ConditionInit {
 		return nn.State[float32]{}
 	}
 	L := max(t.enc.RNN.Config.Layers, 1)
@@ -261,7 +271,7 @@ func (t *Task) initState(tp *nn.Tape, c condition) nn.State[float32] {
 // extraInput is the condition as an input at each of T steps, [T, B, embedding]
 // (condition: input); nil otherwise.
 func (t *Task) extraInput(tp *nn.Tape, c condition, T int) *nn.Tensor[float32] {
-	if t.opts.Condition != "input" {
+	if t.opts.Condition != ConditionInput {
 		return nil
 	}
 	var x *nn.Tensor[float32]
@@ -444,7 +454,7 @@ func (t *Task) Predict(b *pipeline.Batch) (arrow.RecordBatch, error) {
 
 // Save implements tasks.Task.
 func (t *Task) Save(dir string, resumable bool) error {
-	return t.core.Save(dir, resumable, map[string]string{"task": "generate", "condition": t.opts.Condition})
+	return t.core.Save(dir, resumable, map[string]string{"task": "generate", "condition": string(t.opts.Condition)})
 }
 
 // Load implements tasks.Task.

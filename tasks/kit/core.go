@@ -58,15 +58,18 @@ func NewEncoder(r *recipes.Recipe, v pipeline.Vocabs, rng *rand.Rand) (*Encoder,
 // NewEncoderWith is NewEncoder for extra more inputs at every step besides the
 // token's (ForwardWith): what a generator is conditioned on.
 func NewEncoderWith(r *recipes.Recipe, v pipeline.Vocabs, extra int, rng *rand.Rand) (*Encoder, error) {
-	emb := nn.NewEmbedding[float32]("embedding", v.Input.Len(), r.Model.Embedding, int(pipeline.PadID), rng)
-	cfg := r.RNNConfig()
+	cfg, err := r.RNNConfig()
+	if err != nil {
+		return nil, err
+	}
 	cfg.InputSize += extra
+	emb := nn.NewEmbedding[float32]("embedding", v.Input.Len(), r.Model.Embedding, int(pipeline.PadID), rng)
 	e := &Encoder{Emb: emb, Dropout: r.Model.Dropout, Variational: r.Model.Variational}
 	if c := r.Model.Char; c != nil {
 		if v.Chars == nil {
 			return nil, fmt.Errorf("tasks: model.char needs a character vocabulary")
 		}
-		cell, err := nn.ParseCell(c.Cell)
+		cell, err := c.Cell.NN()
 		if err != nil {
 			return nil, err
 		}
@@ -244,14 +247,14 @@ func NewCore(r *recipes.Recipe, params []*nn.Tensor[float32]) (*Core, error) {
 		p.EnsureGrad()
 	}
 	switch t.Optimizer {
-	case "adam":
+	case recipes.Adam:
 		c.opt = nn.NewAdam(params, nn.AdamConfig{WeightDecay: t.Decay})
-	case "adamw":
+	case recipes.AdamW:
 		c.opt = nn.NewAdamW(params, nn.AdamConfig{WeightDecay: t.Decay})
-	case "sgd":
+	case recipes.SGD:
 		c.opt = nn.NewSGD(params, nn.SGDConfig{Momentum: t.Momentum, WeightDecay: t.Decay})
 	default:
-		return nil, fmt.Errorf("tasks: unknown optimizer %q", t.Optimizer)
+		return nil, fmt.Errorf("kit: unknown optimizer %q", t.Optimizer)
 	}
 	if t.EMA > 0 {
 		c.ema = nn.NewEMA(c.opt, params, t.EMA)

@@ -116,7 +116,11 @@ func check(r *recipes.Recipe) []recipes.KeyError {
 	if r.Model.Bidirectional {
 		D *= 2
 	}
-	if H := o.decoderHidden(r); o.Attention == "dot" && D != H {
+	score, err := nn.ParseScore(o.Attention)
+	if err != nil {
+		errs = append(errs, recipes.KeyError{Key: "task.attention", Msg: err.Error()})
+	}
+	if H := o.decoderHidden(r); err == nil && score == nn.Dot && D != H {
 		errs = append(errs, recipes.KeyError{Key: "task.attention", Msg: fmt.Sprintf("dot attention needs encoder outputs (%d wide) of the decoder's size (%d): use general or additive, or set task.decoder_hidden", D, H)})
 	}
 	if r.Train.BPTT > 0 {
@@ -222,7 +226,10 @@ func (t *Task) Init(s tasks.Setup) error {
 	V := t.target.Len()
 	t.emb = nn.NewEmbedding[float32]("target_embedding", V, E, int(pipeline.PadID), rng)
 	params = append(params, t.emb.Params()...)
-	cfg := r.RNNConfig()
+	cfg, err := r.RNNConfig()
+	if err != nil {
+		return err
+	}
 	cfg.Bidirectional = false
 	cfg.HiddenSize = H
 	cfg.InputSize = E

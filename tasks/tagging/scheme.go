@@ -9,16 +9,28 @@ import (
 	"github.com/seqkit/seqkit/internal/quote"
 )
 
-// Tag schemes: how chunk boundaries are written.
+// Scheme is a tag scheme: how chunk boundaries are written.
+type Scheme string
+
+// The tag schemes.
 const (
-	IOB1  = "iob1"  // I- inside chunks; B- only to split two chunks of one type
-	BIO   = "bio"   // IOB2: every chunk starts with B-
-	BIOES = "bioes" // B-, I-, E- (end), S- (single-token chunk)
+	IOB1  Scheme = "iob1"  // I- inside chunks; B- only to split two chunks of one type
+	BIO   Scheme = "bio"   // IOB2: every chunk starts with B-
+	BIOES Scheme = "bioes" // B-, I-, E- (end), S- (single-token chunk)
+)
+
+// Head is the tagger's output layer.
+type Head string
+
+// The output layers.
+const (
+	Softmax Head = "softmax" // a softmax per token
+	CRF     Head = "crf"     // a linear-chain CRF
 )
 
 // Convert rewrites a tag sequence into another scheme, chunk by chunk (read as
 // conlleval reads them), so Convert(Convert(x, BIOES), BIO) of BIO input is x.
-func Convert(tags []string, to string) ([]string, error) {
+func Convert(tags []string, to Scheme) ([]string, error) {
 	out := make([]string, len(tags))
 	for i := range out {
 		out[i] = "O"
@@ -63,8 +75,8 @@ func Convert(tags []string, to string) ([]string, error) {
 // constrained decoder could never emit it, and the chunk scores would read
 // it as something else. Only O and the scheme's prefixes, a hyphen and a
 // type, are tags of a scheme.
-func checkTags(scheme string, tags []string) error {
-	prefixes := map[string]string{IOB1: "IB", BIO: "IB", BIOES: "IBES"}[scheme]
+func checkTags(scheme Scheme, tags []string) error {
+	prefixes := map[Scheme]string{IOB1: "IB", BIO: "IB", BIOES: "IBES"}[scheme]
 	for _, tag := range tags {
 		if tag == "O" {
 			continue
@@ -85,7 +97,7 @@ func checkTags(scheme string, tags []string) error {
 // vocabulary, for constrained CRF decoding: in BIO an I-x follows only B-x or
 // I-x; in BIOES chunks open with B- or S- and close with E- or S-. IOB1 allows
 // everything.
-func constraints(scheme string, tags []string) nn.Allowed {
+func constraints(scheme Scheme, tags []string) nn.Allowed {
 	C := len(tags)
 	if scheme == IOB1 {
 		return nn.Allowed{}

@@ -35,7 +35,7 @@ func TestSpans(t *testing.T) {
 
 func TestConvert(t *testing.T) {
 	bio := strings.Fields("B-PER I-PER O B-LOC B-LOC I-LOC O B-ORG")
-	cases := map[string]string{
+	cases := map[Scheme]string{
 		BIOES: "B-PER E-PER O S-LOC B-LOC E-LOC O S-ORG",
 		IOB1:  "I-PER I-PER O I-LOC B-LOC I-LOC O I-ORG",
 		BIO:   "B-PER I-PER O B-LOC B-LOC I-LOC O B-ORG",
@@ -91,7 +91,7 @@ func TestConstraints(t *testing.T) {
 // instead of being trained on and never decoded.
 func TestCheckTags(t *testing.T) {
 	cases := []struct {
-		scheme string
+		scheme Scheme
 		tags   []string
 		bad    string
 	}{

@@ -18,11 +18,11 @@ import (
 
 // Options is the tagging task's recipe section.
 type Options struct {
-	Head string `yaml:"head" doc:"output layer: a softmax per token, or a linear-chain CRF" enum:"softmax,crf"`
+	Head Head `yaml:"head" doc:"output layer: a softmax per token, or a linear-chain CRF" enum:"softmax,crf"`
 	// Scheme is how the data marks chunks; TrainScheme is the scheme the model
 	// learns and predicts in (converted both ways), empty for the data's.
-	Scheme      string `yaml:"scheme" doc:"tag scheme of the data" enum:"iob1,bio,bioes"`
-	TrainScheme string `yaml:"train_scheme,omitempty" doc:"tag scheme the model learns in (default: the data's)" enum:"iob1,bio,bioes"`
+	Scheme      Scheme `yaml:"scheme" doc:"tag scheme of the data" enum:"iob1,bio,bioes"`
+	TrainScheme Scheme `yaml:"train_scheme,omitempty" doc:"tag scheme the model learns in (default: the data's)" enum:"iob1,bio,bioes"`
 	// Constrain forbids transitions the scheme does not allow when a CRF decodes.
 	Constrain bool `yaml:"constrain" doc:"CRF decoding obeys the tag scheme (no I-x after O)"`
 	// NBest writes the n best tag sequences with their scores when predicting (CRF).
@@ -61,7 +61,7 @@ func (j *Joint) Defaults() { *j = Joint{Pooling: "max", Weight: 1, NGramBuckets:
 func Type() tasks.Type {
 	return tasks.Type{
 		Name:    "tagging",
-		Options: func() any { return &Options{Head: "crf", Scheme: BIO, Constrain: true} },
+		Options: func() any { return &Options{Head: CRF, Scheme: BIO, Constrain: true} },
 		Check:   check,
 		New:     func() tasks.Task { return &Task{} },
 	}
@@ -74,10 +74,10 @@ func check(r *recipes.Recipe) []recipes.KeyError {
 	if r.Train.BPTT > 0 {
 		errs = append(errs, recipes.KeyError{Key: "train.bptt", Msg: "the tagging task trains on whole sentences; bptt applies to streamed text"})
 	}
-	if o.Head != "crf" && o.NBest > 1 {
+	if o.Head != CRF && o.NBest > 1 {
 		errs = append(errs, recipes.KeyError{Key: "task.nbest", Msg: "n-best decoding needs head: crf"})
 	}
-	if o.Head != "softmax" && o.LabelSmoothing > 0 {
+	if o.Head != Softmax && o.LabelSmoothing > 0 {
 		errs = append(errs, recipes.KeyError{Key: "task.label_smoothing", Msg: "label smoothing applies to head: softmax"})
 	}
 	splits := r.Data.Splits()
@@ -144,7 +144,7 @@ func (t *Task) Info() tasks.Info {
 }
 
 // modelTags lists the tags of scheme for the chunk types of the data's tags.
-func modelTags(data []string, scheme string) []string {
+func modelTags(data []string, scheme Scheme) []string {
 	out := []string{"O"}
 	seen := map[string]bool{"O": true}
 	add := func(t string) {
@@ -204,7 +204,7 @@ func (t *Task) Init(s tasks.Setup) error {
 	C := len(t.model)
 	t.head = nn.NewLinear[float32]("tagger", enc.OutputSize(), C, rng)
 	params := append(enc.Params(), t.head.Params()...)
-	if opts.Head == "crf" {
+	if opts.Head == CRF {
 		t.crf = nn.NewCRF[float32]("crf", C, rng)
 		params = append(params, t.crf.Params()...)
 		if opts.Constrain {
@@ -503,7 +503,7 @@ func (t *Task) Predict(b *pipeline.Batch) (arrow.RecordBatch, error) {
 
 // Save implements tasks.Task.
 func (t *Task) Save(dir string, resumable bool) error {
-	return t.core.Save(dir, resumable, map[string]string{"task": "tagging", "head": t.opts.Head})
+	return t.core.Save(dir, resumable, map[string]string{"task": "tagging", "head": string(t.opts.Head)})
 }
 
 // Load implements tasks.Task.

@@ -92,9 +92,11 @@ func (t *Task) Init(s tasks.Setup) error {
 		return fmt.Errorf("forecast: season %d needs a context of at least %d values (the data has %d) and must exceed the horizon's reach", o.Season, o.Season, t.context)
 	}
 	rng := kit.InitRNG(s.Recipe)
-	cfg := s.Recipe.RNNConfig()
+	cfg, err := s.Recipe.RNNConfig()
+	if err != nil {
+		return err
+	}
 	cfg.InputSize, cfg.Bidirectional = 1, false
-	var err error
 	if t.rnn, err = nn.NewRNN[float32]("rnn", cfg, rng); err != nil {
 		return err
 	}
