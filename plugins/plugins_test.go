@@ -18,6 +18,7 @@ import (
 	"github.com/seqkit/seqkit/recipes"
 	"github.com/seqkit/seqkit/tasks"
 	"github.com/seqkit/seqkit/tasks/classify"
+	"github.com/seqkit/seqkit/tasks/rundir"
 )
 
 // buildPlugin builds the test plugin (the classify task served as
@@ -166,7 +167,7 @@ func TestPluginMatchesInProcess(t *testing.T) {
 			t.Errorf("test %s: in-process %v, plugin %v", k, v, w)
 		}
 	}
-	preds, err := os.ReadFile(filepath.Join(remote.Dir, tasks.PredictionsFile))
+	preds, err := os.ReadFile(filepath.Join(remote.Dir, rundir.PredictionsFile))
 	if err != nil || !json.Valid([]byte(strings.SplitN(string(preds), "\n", 2)[0])) {
 		t.Errorf("plugin predictions: %v", err)
 	}

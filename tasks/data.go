@@ -8,11 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
-	"strings"
 
 	"github.com/seqkit/seqkit/pipeline"
 	"github.com/seqkit/seqkit/recipes"
+	"github.com/seqkit/seqkit/tasks/rundir"
 )
 
 // Data is a recipe's prepared data: the vocabularies (built from the training
@@ -78,9 +77,6 @@ func checkSize(r *recipes.Recipe, v pipeline.Vocabs) error {
 	return nil
 }
 
-// VocabDir is where a run directory keeps its vocabularies.
-func VocabDir(runDir string) string { return filepath.Join(runDir, "vocab") }
-
 // Prepare makes the recipe's data ready in run directory dir: generated splits are
 // written to DIR/data, the vocabularies are built from the training split (or read
 // from DIR/vocab when a previous run saved them there, so a resumed run and
@@ -93,7 +89,7 @@ func Prepare(r *recipes.Recipe, dir string, opt PrepareOptions) (*Data, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Data{Tokenizer: tok, Reports: map[string]pipeline.Report{}, vocabDir: VocabDir(dir)}
+	d := &Data{Tokenizer: tok, Reports: map[string]pipeline.Report{}, vocabDir: rundir.VocabDir(dir)}
 	lim := r.Data.Limits
 	lines := pipeline.WithLimits(lim)
 	ctx := opt.Context
@@ -101,7 +97,7 @@ func Prepare(r *recipes.Recipe, dir string, opt PrepareOptions) (*Data, error) {
 		ctx = context.Background()
 	}
 	stop := pipeline.WithContext(ctx)
-	if d.Vocabs, err = LoadVocabs(d.vocabDir, lim); errors.Is(err, fs.ErrNotExist) {
+	if d.Vocabs, err = rundir.LoadVocabs(d.vocabDir, lim); errors.Is(err, fs.ErrNotExist) {
 		cfg := r.Data.Vocab
 		cfg.Chars = r.Model.Char != nil
 		cfg.Limits = lim
@@ -110,7 +106,7 @@ func Prepare(r *recipes.Recipe, dir string, opt PrepareOptions) (*Data, error) {
 			err = checkSize(r, d.Vocabs)
 		}
 		if err == nil {
-			err = SaveVocabs(d.vocabDir, d.Vocabs)
+			err = rundir.SaveVocabs(d.vocabDir, d.Vocabs)
 		}
 	}
 	if err != nil {
@@ -171,63 +167,4 @@ func Prepare(r *recipes.Recipe, dir string, opt PrepareOptions) (*Data, error) {
 		}
 	}
 	return d, nil
-}
-
-// vocabFile is the file of a vocabulary slot in vocab/: input.txt, tags.txt, …
-func vocabFile(s pipeline.VocabSlot) string { return s.Name + ".txt" }
-
-// SaveVocabs writes each vocabulary of v into dir, one token per line. The
-// folder appears whole or not at all: a run killed between two files must not
-// leave an input vocabulary without its tags.
-func SaveVocabs(dir string, v pipeline.Vocabs) error {
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return err
-	}
-	return writeDir(dir, func(tmp string) error {
-		for _, s := range v.Slots() {
-			if *s.Vocab != nil {
-				if err := (*s.Vocab).Save(filepath.Join(tmp, vocabFile(s))); err != nil {
-					return err
-				}
-			}
-		}
-		if v.Vector > 0 {
-			return pipeline.WriteFileAtomic(filepath.Join(tmp, vectorFile), []byte(strconv.Itoa(v.Vector)+"\n"))
-		}
-		return nil
-	})
-}
-
-// vectorFile holds the length of the vector column, when the data has one.
-const vectorFile = "vector.txt"
-
-// LoadVocabs reads what SaveVocabs wrote, each file bounded by lim.MaxVocab;
-// fs.ErrNotExist when dir has no input vocabulary.
-func LoadVocabs(dir string, lim pipeline.Limits) (pipeline.Vocabs, error) {
-	var v pipeline.Vocabs
-	for i, s := range v.Slots() {
-		p := filepath.Join(dir, vocabFile(s))
-		voc, err := pipeline.LoadVocab(p, lim.MaxVocab)
-		if errors.Is(err, fs.ErrNotExist) {
-			if i == 0 {
-				return v, err
-			}
-			continue
-		}
-		if err != nil {
-			return v, err
-		}
-		*s.Vocab = voc
-	}
-	b, err := pipeline.ReadFileLimited(filepath.Join(dir, vectorFile), 64)
-	if errors.Is(err, fs.ErrNotExist) {
-		return v, nil
-	}
-	if err != nil {
-		return v, err
-	}
-	if v.Vector, err = strconv.Atoi(strings.TrimSpace(string(b))); err != nil || v.Vector <= 0 {
-		return v, fmt.Errorf("%s: want the length of the vector column, a positive number", filepath.Join(dir, vectorFile))
-	}
-	return v, nil
 }

@@ -19,17 +19,8 @@ import (
 	"github.com/seqkit/seqkit/recipes"
 
 	"github.com/seqkit/seqkit/internal/atomicfile"
+	"github.com/seqkit/seqkit/tasks/rundir"
 )
-
-// Run directory files written after training.
-const (
-	ReportFile      = "report.md"
-	PredictionsFile = "predictions.test.jsonl"
-	SamplesFile     = "samples.jsonl"
-)
-
-// ErrRunDir reports a run directory that cannot be used as asked.
-var ErrRunDir = errors.New("run directory")
 
 // RunOptions control [Run].
 type RunOptions struct {
@@ -58,81 +49,22 @@ type RunResult struct {
 	Files     []string
 }
 
-// OpenRunDir takes dir for this process and makes it ready for a new run (it
-// must be absent or empty unless force) or checks that it holds a run to
-// resume. Nothing in dir is looked at, let alone deleted, before its lock is
-// held, so a run still using the folder keeps it, --force or not; unlock
-// releases it. fresh reports whether the run starts from scratch: a run killed
-// before it wrote its recipe left nothing but temporary files, and resuming it
-// starts it again.
-func OpenRunDir(dir string, force, resume bool) (fresh bool, unlock func(), err error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return false, nil, fmt.Errorf("%w %s cannot be made: %v; choose a writable folder with -o", ErrRunDir, dir, errors.Unwrap(err))
-	}
-	held, err := lockRunDir(dir)
-	if err != nil {
-		return false, nil, err
-	}
-	defer func() {
-		if err != nil {
-			held()
-		}
-	}()
-	all, err := os.ReadDir(dir)
-	if err != nil {
-		return false, nil, err
-	}
-	var entries []string // what a run left, less the lock and unfinished writes
-	for _, e := range all {
-		if e.Name() != lockFile && !isTemp(e.Name()) {
-			entries = append(entries, e.Name())
-		}
-	}
-	_, statErr := os.Stat(filepath.Join(dir, RecipeFile))
-	switch {
-	case resume && statErr == nil:
-		return false, held, nil
-	case resume && len(entries) > 0:
-		return false, nil, fmt.Errorf("%w %s holds no run to resume (no %s)", ErrRunDir, dir, RecipeFile)
-	case len(entries) > 0 && !force:
-		return false, nil, fmt.Errorf("%w %s already exists: choose another -o, or --force to start again, or --resume to continue it", ErrRunDir, dir)
-	case len(entries) > 0 && statErr != nil:
-		return false, nil, fmt.Errorf("%w %s is not a seqkit run directory; --force only replaces those", ErrRunDir, dir)
-	case len(entries) > 0:
-		var foreign []string
-		for _, name := range entries {
-			if !runFile(name) {
-				foreign = append(foreign, name)
-			}
-		}
-		if len(foreign) > 0 {
-			return false, nil, fmt.Errorf("%w %s holds files seqkit did not write (%s); --force deletes only a run's own files: move them, or choose another -o", ErrRunDir, dir, strings.Join(foreign, ", "))
-		}
-		for _, name := range entries {
-			if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
-				return false, nil, err
-			}
-		}
-	}
-	return true, held, nil
-}
-
 // Run trains the recipe in a run directory, then evaluates the best checkpoint on
 // dev and test, writes test predictions, learning curves and report.md, and
 // predicts the recipe's examples.
 func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, error) {
 	dir := opt.Dir
-	fresh, unlock, err := OpenRunDir(dir, opt.Force, opt.Resume)
+	fresh, unlock, err := rundir.Open(dir, opt.Force, opt.Resume)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
 	// What a killed run was writing is never taken as written.
-	if err := removeTemps(dir); err != nil {
+	if err := rundir.RemoveTemps(dir); err != nil {
 		return nil, err
 	}
 	if !fresh {
-		saved, err := pipeline.ReadFileLimited(filepath.Join(dir, RecipeFile), 1<<20)
+		saved, err := pipeline.ReadFileLimited(filepath.Join(dir, rundir.RecipeFile), 1<<20)
 		if err != nil {
 			return nil, err
 		}
@@ -141,14 +73,14 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 			return nil, err
 		}
 		if string(saved) != string(now) {
-			return nil, fmt.Errorf("%w %s was trained with a different recipe; resume with the same recipe and overrides (see %s)", ErrRunDir, dir, filepath.Join(dir, RecipeFile))
+			return nil, fmt.Errorf("%w %s was trained with a different recipe; resume with the same recipe and overrides (see %s)", rundir.ErrRunDir, dir, filepath.Join(dir, rundir.RecipeFile))
 		}
 	} else {
 		y, err := r.YAML()
 		if err != nil {
 			return nil, err
 		}
-		if err := pipeline.WriteFileAtomic(filepath.Join(dir, RecipeFile), y); err != nil {
+		if err := pipeline.WriteFileAtomic(filepath.Join(dir, rundir.RecipeFile), y); err != nil {
 			return nil, err
 		}
 	}
@@ -157,17 +89,17 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 		return nil, err
 	}
 	if opt.InitFrom != "" {
-		if err := inside(opt.InitFrom, "vocab", BestDir); err != nil {
+		if err := rundir.Inside(opt.InitFrom, "vocab", rundir.BestDir); err != nil {
 			return nil, fmt.Errorf("init-from: %w", err)
 		}
 	}
 	if opt.InitFrom != "" && fresh {
 		// Fine-tuning keeps the ids the weights were trained with.
-		v, err := LoadVocabs(VocabDir(opt.InitFrom), r.Data.Limits)
+		v, err := rundir.LoadVocabs(rundir.VocabDir(opt.InitFrom), r.Data.Limits)
 		if err != nil {
 			return nil, fmt.Errorf("init-from: %w", err)
 		}
-		if err := SaveVocabs(VocabDir(dir), v); err != nil {
+		if err := rundir.SaveVocabs(rundir.VocabDir(dir), v); err != nil {
 			return nil, err
 		}
 	}
@@ -198,7 +130,7 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 	}
 	if r.Output.Plots {
 		metric, _ := tr.metric()
-		files, err := Curves(dir, metric)
+		files, err := rundir.Curves(dir, metric)
 		if err != nil {
 			return nil, fmt.Errorf("learning curves: %w", err)
 		}
@@ -229,10 +161,10 @@ func loadBest(reg *Registry, r *recipes.Recipe, dir string, v pipeline.Vocabs) (
 	if err := best.Init(Setup{Recipe: r, Vocabs: v}); err != nil {
 		return nil, err
 	}
-	if err := checkVocabSums(filepath.Join(dir, BestDir), v); err != nil {
+	if err := rundir.CheckVocabSums(filepath.Join(dir, rundir.BestDir), v); err != nil {
 		return nil, err
 	}
-	if err := best.Load(filepath.Join(dir, BestDir), false); err != nil {
+	if err := best.Load(filepath.Join(dir, rundir.BestDir), false); err != nil {
 		return nil, err
 	}
 	if f, ok := best.(Freezer); ok {
@@ -258,7 +190,7 @@ func test(ctx context.Context, best Task, r *recipes.Recipe, dir string, data *D
 		out.Files = append(out.Files, files...)
 	}
 	if r.Output.Predictions {
-		p := filepath.Join(dir, PredictionsFile)
+		p := filepath.Join(dir, rundir.PredictionsFile)
 		if err := predictFile(ctx, best, r.Data.Test, data, r.Data.Limits, p); err != nil {
 			return fmt.Errorf("test predictions: %w", err)
 		}
@@ -280,7 +212,7 @@ func sample(gen Generator, dir string, out *RunResult) (err error) {
 		line, _ := json.Marshal(g)
 		buf.Write(append(line, '\n'))
 	}
-	p := filepath.Join(dir, SamplesFile)
+	p := filepath.Join(dir, rundir.SamplesFile)
 	if err := pipeline.WriteFileAtomic(p, buf.Bytes()); err != nil {
 		return err
 	}
@@ -290,13 +222,13 @@ func sample(gen Generator, dir string, out *RunResult) (err error) {
 
 // writeReport writes report.md, listing the files of the run.
 func writeReport(r *recipes.Recipe, info Info, res *Result, dir string, out *RunResult) error {
-	rep := Report{Name: r.Name, Description: r.Description, Task: info, Steps: res.Steps, Epochs: res.Epochs,
+	rep := rundir.Report{Name: r.Name, Description: r.Description, Task: info.Name, Metric: info.Metric, Steps: res.Steps, Epochs: res.Epochs,
 		Elapsed: res.Elapsed, BestStep: res.BestStep, Dev: out.Dev, Test: out.Test}
-	for _, f := range append([]string{filepath.Join(dir, RecipeFile), filepath.Join(dir, MetricsFile), filepath.Join(dir, BestDir, ModelFile)}, out.Files...) {
+	for _, f := range append([]string{filepath.Join(dir, rundir.RecipeFile), filepath.Join(dir, rundir.MetricsFile), filepath.Join(dir, rundir.BestDir, rundir.ModelFile)}, out.Files...) {
 		rel, _ := filepath.Rel(dir, f)
 		rep.Files = append(rep.Files, rel)
 	}
-	p := filepath.Join(dir, ReportFile)
+	p := filepath.Join(dir, rundir.ReportFile)
 	if err := pipeline.WriteFileAtomic(p, []byte(rep.Markdown())); err != nil {
 		return err
 	}
@@ -310,7 +242,7 @@ func predictFile(ctx context.Context, task Task, src pipeline.Source, data *Data
 		return err
 	}
 	defer f.Abort()
-	w, err := NewRowWriter(path, f)
+	w, err := rundir.NewRowWriter(path, f)
 	if err != nil {
 		return err
 	}
@@ -330,7 +262,7 @@ func (c *collect) Write(rec arrow.RecordBatch) error {
 	for i := range int(rec.NumRows()) {
 		row := map[string]any{}
 		for k, f := range rec.Schema().Fields() {
-			row[f.Name] = cell(rec.Column(k), i, true)
+			row[f.Name] = rundir.Cell(rec.Column(k), i, true)
 		}
 		c.rows = append(c.rows, row)
 	}
@@ -385,18 +317,18 @@ type Loaded struct {
 // is frozen (Freezer). Only files inside dir are read: its recipe.yaml, vocab/
 // and checkpoints/best.
 func LoadRun(dir string, reg *Registry, dataRoot string) (*Loaded, error) {
-	rp := filepath.Join(dir, RecipeFile)
+	rp := filepath.Join(dir, rundir.RecipeFile)
 	if _, err := os.Stat(rp); err != nil {
-		return nil, fmt.Errorf("%w %s: no %s here; give the folder a seqkit run wrote (-o)", ErrRunDir, dir, RecipeFile)
+		return nil, fmt.Errorf("%w %s: no %s here; give the folder a seqkit run wrote (-o)", rundir.ErrRunDir, dir, rundir.RecipeFile)
 	}
-	if err := inside(dir, RecipeFile, "vocab", BestDir); err != nil {
+	if err := rundir.Inside(dir, rundir.RecipeFile, "vocab", rundir.BestDir); err != nil {
 		return nil, err
 	}
 	r, err := recipes.Load(rp, recipes.Options{Tasks: reg, SkipData: true, DataRoot: dataRoot, Alone: true})
 	if err != nil {
 		return nil, err
 	}
-	v, err := LoadVocabs(VocabDir(dir), r.Data.Limits)
+	v, err := rundir.LoadVocabs(rundir.VocabDir(dir), r.Data.Limits)
 	if err != nil {
 		return nil, err
 	}
@@ -407,7 +339,7 @@ func LoadRun(dir string, reg *Registry, dataRoot string) (*Loaded, error) {
 	if err := checkSize(r, v); err != nil {
 		return nil, err // vocabularies of a doctored folder, before the weights are allocated
 	}
-	if err := checkVocabSums(filepath.Join(dir, BestDir), v); err != nil {
+	if err := rundir.CheckVocabSums(filepath.Join(dir, rundir.BestDir), v); err != nil {
 		return nil, err
 	}
 	task, err := reg.New(r.Task.Type)
@@ -417,7 +349,7 @@ func LoadRun(dir string, reg *Registry, dataRoot string) (*Loaded, error) {
 	if err := task.Init(Setup{Recipe: r, Vocabs: v}); err != nil {
 		return nil, err
 	}
-	if err := task.Load(filepath.Join(dir, BestDir), false); err != nil {
+	if err := task.Load(filepath.Join(dir, rundir.BestDir), false); err != nil {
 		if errors.Is(err, nn.ErrCheckpoint) {
 			err = fmt.Errorf("%w; the model folder is damaged, or its files come from different runs: copy it again from where it came from, or retrain", err)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/seqkit/seqkit/pipeline"
 	"github.com/seqkit/seqkit/recipes"
+	"github.com/seqkit/seqkit/tasks/rundir"
 )
 
 // Task is one kind of sequence task: it owns a model (encoder, head, optimizer),
@@ -41,9 +42,6 @@ type Task interface {
 // TrainStep returns it (wrapped) when it did not apply the update, which the
 // training loop stops on, or leaves the batch out with train.skip_nonfinite.
 var ErrDiverged = errors.New("training diverged")
-
-// ModelFile is the weights in a checkpoint folder.
-const ModelFile = "model.safetensors"
 
 // Info describes a task type.
 type Info struct {
@@ -88,8 +86,9 @@ type Step struct {
 	GradNorm float64 // global gradient norm before clipping
 }
 
-// Metrics are named scores of an evaluation ("loss", "f1", "accuracy", …).
-type Metrics map[string]float64
+// Metrics maps metric names to values: what Evaluate reports and
+// metrics.jsonl records (rundir.Metrics).
+type Metrics = rundir.Metrics
 
 // Figures is implemented by tasks that draw figures of their last evaluation
 // (a confusion matrix) into a folder; the run calls it after the test

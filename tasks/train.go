@@ -17,16 +17,11 @@ import (
 	"github.com/seqkit/seqkit/nn"
 	"github.com/seqkit/seqkit/pipeline"
 	"github.com/seqkit/seqkit/recipes"
+	"github.com/seqkit/seqkit/tasks/rundir"
 )
 
-// Run directory layout.
-const (
-	RecipeFile  = "recipe.yaml"
-	MetricsFile = "metrics.jsonl"
-	LastDir     = "checkpoints/last" // resumable: weights, optimizer, random and loop state
-	BestDir     = "checkpoints/best" // weights of the best dev evaluation
-	loopFile    = "loop.json"
-)
+// loopFile holds the loop's state in the resumable checkpoint.
+const loopFile = "loop.json"
 
 // ErrStopped is returned when training stopped because its context was cancelled
 // (Ctrl-C); the last checkpoint holds the state to resume from.
@@ -131,7 +126,7 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 	}
 	if l.bestMetrics == nil && l.st.HaveBest {
 		// A resumed run evaluated its best before the interruption: read it back.
-		l.bestMetrics, _ = readDevMetrics(filepath.Join(t.Dir, MetricsFile), l.st.BestStep)
+		l.bestMetrics, _ = rundir.ReadDevMetrics(filepath.Join(t.Dir, rundir.MetricsFile), l.st.BestStep)
 	}
 	st := l.st
 	return &Result{Steps: st.Step, Epochs: st.Epoch, Best: l.bestMetrics, BestStep: st.BestStep, Skipped: st.Skipped, Elapsed: time.Since(start)}, nil
@@ -168,7 +163,7 @@ func (t *Trainer) start() (*loop, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &loop{t: t, r: r, batches: batches, last: filepath.Join(t.Dir, LastDir)}
+	l := &loop{t: t, r: r, batches: batches, last: filepath.Join(t.Dir, rundir.LastDir)}
 	// Steps, when set, decides the length alone; otherwise epochs do.
 	l.total = r.Train.Steps
 	if l.total == 0 {
@@ -185,7 +180,7 @@ func (t *Trainer) start() (*loop, error) {
 	if err := l.resume(); err != nil {
 		return nil, err
 	}
-	if l.mf, err = os.OpenFile(filepath.Join(t.Dir, MetricsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
+	if l.mf, err = os.OpenFile(filepath.Join(t.Dir, rundir.MetricsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
 		return nil, err
 	}
 	l.mw = bufio.NewWriter(l.mf)
@@ -203,15 +198,15 @@ func (l *loop) resume() error {
 	t := l.t
 	resume := t.Resume
 	if resume {
-		if err := recoverDir(filepath.Join(t.Dir, BestDir)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := rundir.RecoverDir(filepath.Join(t.Dir, rundir.BestDir)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
-		switch err := recoverDir(l.last); {
+		switch err := rundir.RecoverDir(l.last); {
 		case errors.Is(err, fs.ErrNotExist):
 			// Stopped before its first checkpoint: the run starts over, and
 			// rewrites its metrics from the first line.
 			resume = false
-			if err := os.Truncate(filepath.Join(t.Dir, MetricsFile), 0); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err := os.Truncate(filepath.Join(t.Dir, rundir.MetricsFile), 0); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return err
 			}
 		case err != nil:
@@ -220,7 +215,7 @@ func (l *loop) resume() error {
 	}
 	switch {
 	case resume:
-		if err := checkVocabSums(l.last, t.Data.Vocabs); err != nil {
+		if err := rundir.CheckVocabSums(l.last, t.Data.Vocabs); err != nil {
 			return fmt.Errorf("resume: %w", err)
 		}
 		if err := t.Task.Load(l.last, true); err != nil {
@@ -237,14 +232,14 @@ func (l *loop) resume() error {
 			l.sched = l.st.Plateau
 		}
 		// Lines written after the checkpoint are written again, identically.
-		if err := os.Truncate(filepath.Join(t.Dir, MetricsFile), l.st.MetricsBytes); err != nil {
+		if err := os.Truncate(filepath.Join(t.Dir, rundir.MetricsFile), l.st.MetricsBytes); err != nil {
 			return fmt.Errorf("resume: %w", err)
 		}
 	case t.InitFrom != "":
-		if err := checkVocabSums(filepath.Join(t.InitFrom, BestDir), t.Data.Vocabs); err != nil {
+		if err := rundir.CheckVocabSums(filepath.Join(t.InitFrom, rundir.BestDir), t.Data.Vocabs); err != nil {
 			return fmt.Errorf("init-from: %w", err)
 		}
-		if err := t.Task.Load(filepath.Join(t.InitFrom, BestDir), false); err != nil {
+		if err := t.Task.Load(filepath.Join(t.InitFrom, rundir.BestDir), false); err != nil {
 			return fmt.Errorf("init-from: %w", err)
 		}
 	}
@@ -302,7 +297,7 @@ func (l *loop) step(b *pipeline.Batch, i int) error {
 		// The update was not applied: the batch is left out, and said so.
 		st.Skipped++
 		st.Batch = i + 1
-		if err := l.line(MetricsLine{Split: "train", Step: st.Step + 1, Epoch: st.Epoch + 1, Batch: i + 1,
+		if err := l.line(rundir.MetricsLine{Split: "train", Step: st.Step + 1, Epoch: st.Epoch + 1, Batch: i + 1,
 			Skipped: fmt.Sprintf("batch %d%s: %v", i+1, where(b), err)}); err != nil {
 			return err
 		}
@@ -361,7 +356,7 @@ func (l *loop) written(err error) error {
 }
 
 // line appends a line to metrics.jsonl.
-func (l *loop) line(v MetricsLine) error {
+func (l *loop) line(v rundir.MetricsLine) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -385,7 +380,7 @@ func (l *loop) flushTrain(lr float64) error {
 	if st.WinSteps == 0 {
 		return nil
 	}
-	err := l.line(MetricsLine{Split: "train", Step: st.Step, Epoch: st.Epoch + 1,
+	err := l.line(rundir.MetricsLine{Split: "train", Step: st.Step, Epoch: st.Epoch + 1,
 		Loss: st.WinLoss / float64(st.WinSteps), LR: lr, Tokens: st.WinTokens,
 		TokensPerS: math.Round(float64(st.WinTokens) / max(elapsed.Seconds(), 1e-9))})
 	st.WinLoss, st.WinSteps, st.WinTokens = 0, 0, 0
@@ -409,11 +404,11 @@ func (l *loop) writeCheckpoint() error {
 		return err
 	}
 	st.MetricsBytes = info.Size()
-	err = writeDir(l.last, func(tmp string) error {
+	err = rundir.WriteDir(l.last, func(tmp string) error {
 		if err := l.t.Task.Save(tmp, true); err != nil {
 			return err
 		}
-		if err := writeVocabSums(tmp, l.t.Data.Vocabs); err != nil {
+		if err := rundir.WriteVocabSums(tmp, l.t.Data.Vocabs); err != nil {
 			return err
 		}
 		b, err := json.Marshal(st)
@@ -445,11 +440,11 @@ func (l *loop) averaged(f func() error) error {
 
 func (l *loop) saveBest() error {
 	return l.averaged(func() error {
-		return l.written(writeDir(filepath.Join(l.t.Dir, BestDir), func(tmp string) error {
+		return l.written(rundir.WriteDir(filepath.Join(l.t.Dir, rundir.BestDir), func(tmp string) error {
 			if err := l.t.Task.Save(tmp, false); err != nil {
 				return err
 			}
-			return writeVocabSums(tmp, l.t.Data.Vocabs)
+			return rundir.WriteVocabSums(tmp, l.t.Data.Vocabs)
 		}))
 	})
 }
@@ -473,7 +468,7 @@ func (l *loop) evaluate(epoch int) error {
 	if !ok {
 		return fmt.Errorf("tasks: the %s task reports no metric %q (it has %v)", t.Task.Info().Name, l.metricName, keys(m))
 	}
-	if err := l.line(MetricsLine{Split: "dev", Step: st.Step, Epoch: epoch, Metrics: m}); err != nil {
+	if err := l.line(rundir.MetricsLine{Split: "dev", Step: st.Step, Epoch: epoch, Metrics: m}); err != nil {
 		return err
 	}
 	better := !st.HaveBest || (l.higher && v > st.Best) || (!l.higher && v < st.Best)
@@ -593,68 +588,6 @@ func EvalBatches(ds *pipeline.Dataset, r *recipes.Recipe) iter.Seq[*pipeline.Bat
 		return func(func(*pipeline.Batch) bool) {}
 	}
 	return b.Epoch(0)
-}
-
-// writeDir fills a fresh folder with write and then publishes it as dst.
-func writeDir(dst string, write func(tmp string) error) error {
-	tmp := dst + ".tmp"
-	if err := os.RemoveAll(tmp); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(tmp, 0o755); err != nil {
-		return err
-	}
-	if err := write(tmp); err != nil {
-		return err
-	}
-	return publishDir(tmp, dst)
-}
-
-// publishDir replaces dst by the completed folder tmp. A crash leaves either the
-// old dst, or dst.old with tmp complete, which recoverDir repairs.
-func publishDir(tmp, dst string) error {
-	old := dst + ".old"
-	if err := os.RemoveAll(old); err != nil {
-		return err
-	}
-	if err := os.Rename(dst, old); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	if err := os.Rename(tmp, dst); err != nil {
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(dst)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return os.RemoveAll(old)
-}
-
-// recoverDir puts back dst after a crash between publishDir's two renames;
-// fs.ErrNotExist when there is no dst to put back.
-func recoverDir(dst string) error {
-	if _, err := os.Stat(dst); err == nil {
-		return nil
-	}
-	if _, err := os.Stat(dst + ".old"); err == nil {
-		return os.Rename(dst+".old", dst)
-	}
-	return fmt.Errorf("resume: no checkpoint in %s: %w", dst, fs.ErrNotExist)
-}
-
-func readDevMetrics(path string, step int) (Metrics, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out Metrics
-	err = readMetrics(f, func(l MetricsLine) {
-		if l.Split == "dev" && l.Step == step {
-			out = l.Metrics
-		}
-	})
-	return out, err
 }
 
 func keys(m Metrics) []string {

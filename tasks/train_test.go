@@ -19,6 +19,7 @@ import (
 	"github.com/seqkit/seqkit/pipeline"
 	"github.com/seqkit/seqkit/recipes"
 	"github.com/seqkit/seqkit/tasks"
+	"github.com/seqkit/seqkit/tasks/rundir"
 )
 
 // scripted is a task whose losses and dev metrics follow a script, to test the
@@ -93,7 +94,7 @@ func TestEarlyStopping(t *testing.T) {
 		t.Errorf("stopped after %d epochs, %d steps, best %v at step %d; want 4, 40, f1 70 at 20", res.Epochs, res.Steps, res.Best, res.BestStep)
 	}
 	best := &scripted{}
-	if err := best.Load(filepath.Join(dir, tasks.BestDir), false); err != nil || best.weights != 20 {
+	if err := best.Load(filepath.Join(dir, rundir.BestDir), false); err != nil || best.weights != 20 {
 		t.Errorf("best checkpoint holds %v steps (%v), want 20", best.weights, err)
 	}
 }
@@ -107,7 +108,7 @@ func TestEvalEvery(t *testing.T) {
 	if task.evals != 6 { // steps 3, 6, …, 18 of 20
 		t.Errorf("%d evaluations, want 6", task.evals)
 	}
-	b, _ := os.ReadFile(filepath.Join(dir, tasks.MetricsFile))
+	b, _ := os.ReadFile(filepath.Join(dir, rundir.MetricsFile))
 	if n := strings.Count(string(b), `"split":"dev"`); n != 6 {
 		t.Errorf("metrics.jsonl has %d dev lines, want 6:\n%s", n, b)
 	}
@@ -123,7 +124,7 @@ func TestDivergence(t *testing.T) {
 		t.Fatalf("error %v; want divergence at step 13", err)
 	}
 	last := &scripted{}
-	if err := last.Load(filepath.Join(dir, tasks.LastDir), true); err != nil || last.weights != 10 {
+	if err := last.Load(filepath.Join(dir, rundir.LastDir), true); err != nil || last.weights != 10 {
 		t.Errorf("last checkpoint holds %v steps (%v), want 10", last.weights, err)
 	}
 }
@@ -137,7 +138,7 @@ func TestStopped(t *testing.T) {
 	if !errors.Is(err, tasks.ErrStopped) {
 		t.Fatalf("error %v, want ErrStopped", err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, tasks.LastDir, "loop.json")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, rundir.LastDir, "loop.json")); err != nil {
 		t.Errorf("no resumable checkpoint: %v", err)
 	}
 }
@@ -154,7 +155,7 @@ func TestSkipNonFinite(t *testing.T) {
 	if res.Skipped != 1 || task.weights != float64(task.steps-1) || res.Steps != task.steps-1 {
 		t.Errorf("skipped %d, %d updates of %d steps tried, %d counted", res.Skipped, int(task.weights), task.steps, res.Steps)
 	}
-	b, _ := os.ReadFile(filepath.Join(dir, tasks.MetricsFile))
+	b, _ := os.ReadFile(filepath.Join(dir, rundir.MetricsFile))
 	if !strings.Contains(string(b), `"skipped":"batch 3`) || !strings.Contains(string(b), "training diverged") {
 		t.Errorf("metrics.jsonl does not name the skipped batch:\n%s", b)
 	}
@@ -186,7 +187,7 @@ func TestWriteFailure(t *testing.T) {
 		t.Fatalf("error %v; want ErrWrite naming the step and ENOSPC", err)
 	}
 	last := &scripted{}
-	if err := last.Load(filepath.Join(dir, tasks.LastDir), true); err != nil || last.weights == 0 {
+	if err := last.Load(filepath.Join(dir, rundir.LastDir), true); err != nil || last.weights == 0 {
 		t.Fatalf("last checkpoint after the failure: %v weights, %v", last.weights, err)
 	}
 	again := &scripted{dev: []float64{1}}
@@ -274,21 +275,21 @@ func TestBetter(t *testing.T) {
 // with its keys sorted, as metrics.jsonl has always been.
 func TestMetricsLine(t *testing.T) {
 	for _, c := range []struct {
-		line tasks.MetricsLine
+		line rundir.MetricsLine
 		want string
 	}{
-		{tasks.MetricsLine{Split: "train", Step: 4, Epoch: 1, Loss: 0.5, LR: 0.01, Tokens: 320, TokensPerS: 69265},
+		{rundir.MetricsLine{Split: "train", Step: 4, Epoch: 1, Loss: 0.5, LR: 0.01, Tokens: 320, TokensPerS: 69265},
 			`{"epoch":1,"loss":0.5,"lr":0.01,"split":"train","step":4,"tokens":320,"tokens_per_s":69265}`},
-		{tasks.MetricsLine{Split: "dev", Step: 38, Epoch: 1, Metrics: tasks.Metrics{"f1": 89.32, "loss": 0.139}},
+		{rundir.MetricsLine{Split: "dev", Step: 38, Epoch: 1, Metrics: tasks.Metrics{"f1": 89.32, "loss": 0.139}},
 			`{"epoch":1,"f1":89.32,"loss":0.139,"split":"dev","step":38}`},
-		{tasks.MetricsLine{Split: "train", Step: 2, Epoch: 1, Batch: 2, Skipped: "batch 2: loss is NaN"},
+		{rundir.MetricsLine{Split: "train", Step: 2, Epoch: 1, Batch: 2, Skipped: "batch 2: loss is NaN"},
 			`{"batch":2,"epoch":1,"skipped":"batch 2: loss is NaN","split":"train","step":2}`},
 	} {
 		b, err := json.Marshal(c.line)
 		if err != nil || string(b) != c.want {
 			t.Errorf("wrote %s (%v), want %s", b, err, c.want)
 		}
-		var back tasks.MetricsLine
+		var back rundir.MetricsLine
 		if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, c.line) {
 			t.Errorf("read %+v (%v), want %+v", back, err, c.line)
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/seqkit/seqkit/tasks"
 
 	"github.com/seqkit/seqkit/internal/atomicfile"
+	"github.com/seqkit/seqkit/tasks/rundir"
 )
 
 func newEvalCmd(e *env) *cobra.Command {
@@ -52,7 +53,7 @@ func newEvalCmd(e *env) *cobra.Command {
 			defer data.Close()
 			ds := map[string]*pipeline.Dataset{"train": data.Train, "dev": data.Dev, "test": data.Test}[split]
 			if ds == nil {
-				return usageError{fmt.Errorf("the recipe in %s has no %s split", filepath.Join(dir, tasks.RecipeFile), split)}
+				return usageError{fmt.Errorf("the recipe in %s has no %s split", filepath.Join(dir, rundir.RecipeFile), split)}
 			}
 			m, err := run.Task().Evaluate(tasks.Until(c.Context(), tasks.EvalBatches(ds, run.Recipe())))
 			if err == nil && c.Context().Err() != nil {
@@ -146,7 +147,7 @@ prediction as DIR/attention-ROW.json and a heat map DIR/attention-ROW.png.`,
 				defer file.Abort()
 				out = file
 			}
-			w, err := tasks.NewRowWriter(output, out)
+			w, err := rundir.NewRowWriter(output, out)
 			if err != nil {
 				return usageError{err}
 			}

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seqkit/seqkit/tasks"
+	"github.com/seqkit/seqkit/tasks/rundir"
 )
 
 // TestSparseCSV reads a 2 GB file of zero bytes (sparse: it takes no disk) as
@@ -66,7 +66,7 @@ func TestForceLock(t *testing.T) {
 	if err := first.Wait(); err != nil {
 		t.Fatalf("the first run failed beside --force: %v\n%s", err, stderr.String())
 	}
-	if _, err := os.Stat(filepath.Join(dir, "d", tasks.ReportFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "d", rundir.ReportFile)); err != nil {
 		t.Errorf("the first run lost its report: %v", err)
 	}
 
@@ -220,7 +220,7 @@ func TestMessages(t *testing.T) {
 	// predict's max_tokens error names the input file.
 	m := filepath.Join(dir, "m")
 	copyDir(t, run, m)
-	rp := filepath.Join(m, tasks.RecipeFile)
+	rp := filepath.Join(m, rundir.RecipeFile)
 	b, _ := os.ReadFile(rp)
 	os.WriteFile(rp, []byte(strings.Replace(string(b), "  limits: {}", "  limits: {max_tokens: 10}", 1)), 0o644)
 	in := write("in.txt", "arrive taipei\n"+strings.Repeat("taipei ", 20)+"\n")

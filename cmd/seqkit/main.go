@@ -30,6 +30,7 @@ import (
 	"github.com/seqkit/seqkit/plugins"
 	"github.com/seqkit/seqkit/recipes"
 	"github.com/seqkit/seqkit/tasks"
+	"github.com/seqkit/seqkit/tasks/rundir"
 )
 
 // Exit codes.
@@ -63,7 +64,7 @@ func main() {
 	switch {
 	case errors.As(context.Cause(ctx), &sig):
 		os.Exit(sig.code())
-	case errors.As(err, &ue), errors.Is(err, recipes.ErrRecipe), errors.Is(err, tasks.ErrRunDir),
+	case errors.As(err, &ue), errors.Is(err, recipes.ErrRecipe), errors.Is(err, rundir.ErrRunDir),
 		strings.HasPrefix(err.Error(), "unknown command "): // cobra's, untyped
 		os.Exit(exitUsage)
 	case errors.Is(err, tasks.ErrStopped):

@@ -13,6 +13,7 @@ import (
 
 	"github.com/seqkit/seqkit/recipes"
 	"github.com/seqkit/seqkit/tasks"
+	"github.com/seqkit/seqkit/tasks/rundir"
 )
 
 // recipeFlags are the flags of every command that loads a recipe.
@@ -132,7 +133,7 @@ func runRecipe(c *cobra.Command, name string, f *runFlags, full bool) error {
 		}
 		return fmt.Errorf("%w; continue it with: %s -o %s --resume", err, strings.Join(again, " "), shellQuote(dir))
 	}
-	if errors.Is(err, tasks.ErrRunDir) {
+	if errors.Is(err, rundir.ErrRunDir) {
 		return usageError{err}
 	}
 	if err != nil {

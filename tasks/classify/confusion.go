@@ -3,7 +3,7 @@ package classify
 import (
 	"fmt"
 
-	"github.com/seqkit/seqkit/tasks"
+	"github.com/seqkit/seqkit/tasks/rundir"
 )
 
 // drawConfusion writes the row-normalised confusion matrix conf[gold][pred] as a
@@ -23,7 +23,7 @@ func drawConfusion(path string, classes []string, conf [][]int) error {
 			}
 		}
 	}
-	if err := tasks.HeatMap(path, "confusion (share of each gold class)", "predicted", "gold", classes, classes, m); err != nil {
+	if err := rundir.HeatMap(path, "confusion (share of each gold class)", "predicted", "gold", classes, classes, m); err != nil {
 		return fmt.Errorf("confusion matrix: %w", err)
 	}
 	return nil

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/seqkit/seqkit/tasks"
+	"github.com/seqkit/seqkit/tasks/rundir"
 	"github.com/seqkit/seqkit/tasks/tasktest"
 )
 
@@ -84,7 +84,7 @@ func TestConditionedOn(t *testing.T) {
 				t.Errorf("dev NLL %.3f, want ≤ 0.5: given the class, only the length is uncertain", nll)
 			}
 			// The test predictions hold each row's generation for its condition.
-			rows := readJSONL(t, filepath.Join(res.Dir, tasks.PredictionsFile))
+			rows := readJSONL(t, filepath.Join(res.Dir, rundir.PredictionsFile))
 			if len(rows) != 200 {
 				t.Fatalf("%d predictions, want 200", len(rows))
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/seqkit/seqkit/tasks"
 	"github.com/seqkit/seqkit/tasks/generate"
+	"github.com/seqkit/seqkit/tasks/rundir"
 	"github.com/seqkit/seqkit/tasks/tasktest"
 )
 
@@ -157,8 +158,8 @@ func TestEMA(t *testing.T) {
 	if d, e := res.Dev["nll"], res.Test["nll"]; math.Abs(d-e) > 1e-5 {
 		t.Errorf("dev NLL %.6f while training, %.6f from the best checkpoint", d, e)
 	}
-	best, _ := os.ReadFile(filepath.Join(res.Dir, tasks.BestDir, tasks.ModelFile))
-	last, _ := os.ReadFile(filepath.Join(res.Dir, tasks.LastDir, tasks.ModelFile))
+	best, _ := os.ReadFile(filepath.Join(res.Dir, rundir.BestDir, rundir.ModelFile))
+	last, _ := os.ReadFile(filepath.Join(res.Dir, rundir.LastDir, rundir.ModelFile))
 	if len(best) == 0 || bytes.Equal(best, last) {
 		t.Errorf("the best checkpoint (%d bytes) holds the last weights, not their average", len(best))
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/seqkit/seqkit/pipeline"
 	"github.com/seqkit/seqkit/recipes"
 	"github.com/seqkit/seqkit/tasks"
+	"github.com/seqkit/seqkit/tasks/rundir"
 )
 
 // Encoder is the part of the model every built-in task shares: a token embedding
@@ -290,7 +291,7 @@ func (c *Core) Update(tp *nn.Tape, loss *nn.Tensor[float32], lr float64) (gradNo
 	return norm, nil
 }
 
-// File names inside a checkpoint folder, besides tasks.ModelFile.
+// File names inside a checkpoint folder, besides rundir.ModelFile.
 const (
 	OptimizerFile = "optimizer.safetensors"
 	rngFile       = "rng.json"
@@ -304,7 +305,7 @@ type coreState struct {
 // Save writes the weights to dir/model.safetensors and, when resumable, the
 // optimizer state and the dropout random state beside them.
 func (c *Core) Save(dir string, resumable bool, meta map[string]string) error {
-	if err := nn.SaveSafetensors(filepath.Join(dir, tasks.ModelFile), c.Params, meta); err != nil {
+	if err := nn.SaveSafetensors(filepath.Join(dir, rundir.ModelFile), c.Params, meta); err != nil {
 		return err
 	}
 	if !resumable {
@@ -326,7 +327,7 @@ func (c *Core) Save(dir string, resumable bool, meta map[string]string) error {
 
 // Load reads what Save wrote.
 func (c *Core) Load(dir string, resumable bool) error {
-	if _, err := nn.LoadSafetensors(filepath.Join(dir, tasks.ModelFile), c.Params); err != nil {
+	if _, err := nn.LoadSafetensors(filepath.Join(dir, rundir.ModelFile), c.Params); err != nil {
 		return err
 	}
 	if !resumable {

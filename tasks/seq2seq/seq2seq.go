@@ -20,6 +20,7 @@ import (
 	"github.com/seqkit/seqkit/recipes"
 	"github.com/seqkit/seqkit/tasks"
 	"github.com/seqkit/seqkit/tasks/kit"
+	"github.com/seqkit/seqkit/tasks/rundir"
 )
 
 // Options is the seq2seq task's recipe section.
@@ -771,7 +772,7 @@ func (t *Task) Figures(dir string) ([]string, error) {
 	for i, s := range t.shown {
 		out := append(t.text(s.hyp.tokens), "<eos>")[:len(s.hyp.attn)]
 		p := filepath.Join(dir, fmt.Sprintf("attention-%d.png", i+1))
-		if err := tasks.HeatMap(p, "attention", "source", "output", s.src, out, s.hyp.attn); err != nil {
+		if err := rundir.HeatMap(p, "attention", "source", "output", s.src, out, s.hyp.attn); err != nil {
 			return nil, fmt.Errorf("attention plot: %w", err)
 		}
 		files = append(files, p)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/seqkit/seqkit/recipes"
 	"github.com/seqkit/seqkit/tasks"
+	"github.com/seqkit/seqkit/tasks/rundir"
 	"github.com/seqkit/seqkit/tasks/tagging"
 )
 
@@ -77,14 +78,14 @@ func TestSameBitsTwice(t *testing.T) {
 			t.Fatal(err)
 		}
 		runs[i] = map[string]string{}
-		for _, f := range []string{"checkpoints/best/model.safetensors", "checkpoints/last/optimizer.safetensors", tasks.PredictionsFile} {
+		for _, f := range []string{"checkpoints/best/model.safetensors", "checkpoints/last/optimizer.safetensors", rundir.PredictionsFile} {
 			b, err := os.ReadFile(filepath.Join(dir, f))
 			if err != nil {
 				t.Fatal(err)
 			}
 			runs[i][f] = string(b)
 		}
-		b, _ := os.ReadFile(filepath.Join(dir, tasks.MetricsFile))
+		b, _ := os.ReadFile(filepath.Join(dir, rundir.MetricsFile))
 		runs[i]["metrics"] = regexp.MustCompile(`"tokens_per_s":[0-9.e+]+`).ReplaceAllString(string(b), "")
 	}
 	for f := range runs[0] {

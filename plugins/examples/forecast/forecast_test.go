@@ -14,6 +14,7 @@ import (
 	"github.com/seqkit/seqkit/plugins/examples/forecast"
 	"github.com/seqkit/seqkit/recipes"
 	"github.com/seqkit/seqkit/tasks"
+	"github.com/seqkit/seqkit/tasks/rundir"
 )
 
 // TestForecastHorizon forecasts the next three values of a noisy sine (period
@@ -65,7 +66,7 @@ output: {plots: false}
 	if m["mae"] >= 0.6*m["mae_persistence"] || m["mae"] >= 1.5*m["mae_seasonal"] {
 		t.Errorf("test MAE %.3f, persistence %.3f, seasonal naive %.3f", m["mae"], m["mae_persistence"], m["mae_seasonal"])
 	}
-	b, err := os.ReadFile(filepath.Join(res.Dir, tasks.PredictionsFile))
+	b, err := os.ReadFile(filepath.Join(res.Dir, rundir.PredictionsFile))
 	if err != nil {
 		t.Fatal(err)
 	}

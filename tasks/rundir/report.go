@@ -1,4 +1,4 @@
-package tasks
+package rundir
 
 import (
 	"fmt"
@@ -24,7 +24,7 @@ func Curves(dir, metric string) ([]string, error) {
 	}
 	defer f.Close()
 	var train, devLoss, dev plotter.XYs
-	err = readMetrics(f, func(l MetricsLine) {
+	err = ReadMetrics(f, func(l MetricsLine) {
 		step := float64(l.Step)
 		switch {
 		case l.Skipped != "":
@@ -79,7 +79,7 @@ func Curves(dir, metric string) ([]string, error) {
 // Report is the content of a run's report.md.
 type Report struct {
 	Name, Description string
-	Task              Info
+	Task, Metric      string // the task's name and main metric
 	Steps, Epochs     int
 	Elapsed           time.Duration
 	BestStep          int
@@ -95,7 +95,7 @@ func (r Report) Markdown() string {
 		fmt.Fprintf(&b, "%s\n\n", r.Description)
 	}
 	fmt.Fprintf(&b, "Task %s; %d steps over %d epochs in %s; best dev checkpoint at step %d.\n\n",
-		r.Task.Name, r.Steps, r.Epochs, r.Elapsed.Round(time.Second), r.BestStep)
+		r.Task, r.Steps, r.Epochs, r.Elapsed.Round(time.Second), r.BestStep)
 	names := map[string]bool{}
 	for k := range r.Dev {
 		names[k] = true
@@ -118,7 +118,7 @@ func (r Report) Markdown() string {
 		}
 		for _, k := range keys {
 			mark := ""
-			if k == r.Task.Metric {
+			if k == r.Metric {
 				mark = " (main)"
 			}
 			fmt.Fprintf(&b, "| %s%s | %s | %s |\n", k, mark, cellOf(r.Dev, k), cellOf(r.Test, k))

@@ -1,6 +1,6 @@
 //go:build unix
 
-package tasks
+package rundir
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package tasks
+package rundir
 
 import (
 	"crypto/sha256"
@@ -59,9 +59,9 @@ func runFile(name string) bool {
 // place (WriteFileAtomic's .NAME.tmpRANDOM, checkpoints/last.tmp, …).
 func isTemp(name string) bool { return strings.Contains(name, ".tmp") }
 
-// removeTemps deletes what a killed run was writing in its run directory: none
+// RemoveTemps deletes what a killed run was writing in its run directory: none
 // of it was complete, and none of it is ever read.
-func removeTemps(dir string) error {
+func RemoveTemps(dir string) error {
 	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -105,8 +105,8 @@ func vocabSums(v pipeline.Vocabs) map[string]string {
 	return sums
 }
 
-// writeVocabSums records the vocabularies of v in checkpoint folder dir.
-func writeVocabSums(dir string, v pipeline.Vocabs) error {
+// WriteVocabSums records the vocabularies of v in checkpoint folder dir.
+func WriteVocabSums(dir string, v pipeline.Vocabs) error {
 	b, err := json.MarshalIndent(vocabSums(v), "", "  ")
 	if err != nil {
 		return err
@@ -114,10 +114,10 @@ func writeVocabSums(dir string, v pipeline.Vocabs) error {
 	return pipeline.WriteFileAtomic(filepath.Join(dir, vocabSumsFile), append(b, '\n'))
 }
 
-// checkVocabSums refuses to load checkpoint folder ckpt with vocabularies
+// CheckVocabSums refuses to load checkpoint folder ckpt with vocabularies
 // other than those it was trained with. A checkpoint of a seqkit before the
 // record is taken as it is.
-func checkVocabSums(ckpt string, v pipeline.Vocabs) error {
+func CheckVocabSums(ckpt string, v pipeline.Vocabs) error {
 	b, err := pipeline.ReadFileLimited(filepath.Join(ckpt, vocabSumsFile), 1<<16)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil

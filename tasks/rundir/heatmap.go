@@ -1,4 +1,4 @@
-package tasks
+package rundir
 
 import (
 	"gonum.org/v1/plot"

@@ -1,4 +1,4 @@
-package tasks
+package rundir
 
 import (
 	"errors"
@@ -9,13 +9,13 @@ import (
 	"strings"
 )
 
-// inside checks that what a model folder holds under the names rels (files or
+// Inside checks that what a model folder holds under the names rels (files or
 // folders, walked) stays inside it: no symbolic link that leads out of dir. A
 // model folder comes from elsewhere (a download, a colleague); loading it must
 // not read, say, ~/.ssh through a link planted in checkpoints/best. Paths never
 // come from the files' content: recipe.yaml's extends is refused on load, and the
 // checkpoint names are fixed.
-func inside(dir string, rels ...string) error {
+func Inside(dir string, rels ...string) error {
 	root, err := filepath.EvalSymlinks(dir)
 	if err != nil {
 		return fmt.Errorf("%w %s: %v", ErrRunDir, dir, err)

@@ -1,4 +1,4 @@
-package tasks
+package rundir
 
 import (
 	"bufio"
@@ -73,9 +73,9 @@ func (l *MetricsLine) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// readMetrics calls f with each line of a metrics.jsonl; lines that do not
+// ReadMetrics calls f with each line of a metrics.jsonl; lines that do not
 // parse are passed over.
-func readMetrics(r io.Reader, f func(MetricsLine)) error {
+func ReadMetrics(r io.Reader, f func(MetricsLine)) error {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		var l MetricsLine
