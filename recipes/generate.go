@@ -1,71 +1,63 @@
 package recipes
 
 import (
-	"bytes"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"io"
-	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 
-	"github.com/seqkit/seqkit/internal/quote"
 	"github.com/seqkit/seqkit/pipeline"
+	"github.com/seqkit/seqkit/pipeline/synth"
 )
 
-// Materialize writes the splits of a generated dataset into dir as CoNLL files
-// (token, tab, tag) and points the recipe's data at them. A recipe without
-// data.generate is left as it is.
+// Materialize writes the splits of a generated dataset (data.generate, made
+// by package synth) into dir and points the recipe's data at them. A recipe
+// without data.generate is left as it is.
 func (r *Recipe) Materialize(dir string) error {
 	g := r.Data.Generate
 	if g == nil {
 		return nil
 	}
-	if g.Name != "taipei" && g.Name != "reverse" && g.Name != "windows" {
+	var (
+		splits [3][]byte
+		src    pipeline.Source // of every split, but its path
+		ext    string
+	)
+	switch g.Name {
+	case "taipei":
+		for i, n := range []int{g.Train, g.Dev, g.Test} {
+			splits[i] = synth.TaipeiCoNLL(n, g.Seed, uint64(i))
+		}
+		src, ext = pipeline.Source{Format: pipeline.CoNLL}, ".conll"
+	case "reverse":
+		for i, n := range []int{g.Train, g.Dev, g.Test} {
+			splits[i] = synth.ReverseTSV(n, g.Seed, uint64(i))
+		}
+		src, ext = pipeline.Source{Format: pipeline.TSV, NoHeader: true, Columns: pipeline.Columns{Text: "1", Target: "2"}}, ".tsv"
+	case "windows":
+		w := g.Windows
+		if w == nil {
+			return fmt.Errorf("recipes: data.generate: the windows generator needs windows: {source, column, context, horizon, …}")
+		}
+		var err error
+		if splits, err = synth.Windows(w.Source, w.Column, w.Label, w.Context, w.Horizon, w.TestShare, w.DevShare); err != nil {
+			return fmt.Errorf("recipes: data.generate.windows: %w", err)
+		}
+		src, ext = pipeline.Source{Format: pipeline.JSONL, Columns: pipeline.Columns{Text: "text", Vector: "vector"}}, ".jsonl"
+	default:
 		return fmt.Errorf("recipes: unknown generator %q", g.Name)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if g.Name == "windows" {
-		return r.materializeWindows(dir)
-	}
-	for i, s := range []struct {
-		name string
-		n    int
-		dst  *pipeline.Source
-	}{{"train", g.Train, &r.Data.Train}, {"dev", g.Dev, &r.Data.Dev}, {"test", g.Test, &r.Data.Test}} {
-		rng := rand.New(rand.NewPCG(g.Seed, uint64(i)))
-		var b bytes.Buffer
-		if g.Name == "reverse" {
-			for range s.n {
-				src, tgt := Reverse(rng)
-				fmt.Fprintf(&b, "%s\t%s\n", src, tgt)
-			}
-			p := filepath.Join(dir, s.name+".tsv")
-			if err := pipeline.WriteFileAtomic(p, b.Bytes()); err != nil {
-				return err
-			}
-			*s.dst = pipeline.Source{Path: p, Format: pipeline.TSV, NoHeader: true, Columns: pipeline.Columns{Text: "1", Target: "2"}, Content: contentKey(b.Bytes())}
-			continue
-		}
-		for range s.n {
-			for _, tt := range Taipei(rng) {
-				fmt.Fprintf(&b, "%s\t%s\n", tt[0], tt[1])
-			}
-			b.WriteByte('\n')
-		}
-		p := filepath.Join(dir, s.name+".conll")
-		if err := pipeline.WriteFileAtomic(p, b.Bytes()); err != nil {
+	for i, dst := range []*pipeline.Source{&r.Data.Train, &r.Data.Dev, &r.Data.Test} {
+		p := filepath.Join(dir, []string{"train", "dev", "test"}[i]+ext)
+		if err := pipeline.WriteFileAtomic(p, splits[i]); err != nil {
 			return err
 		}
-		*s.dst = pipeline.Source{Path: p, Format: pipeline.CoNLL, Content: contentKey(b.Bytes())}
+		*dst = src
+		dst.Path, dst.Content = p, contentKey(splits[i])
 	}
 	return nil
 }
@@ -74,218 +66,4 @@ func (r *Recipe) Materialize(dir string) error {
 func contentKey(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
-}
-
-// The travel grammar's vocabulary. Cities span one to three words.
-var (
-	taipeiCities = []string{"taipei", "tokyo", "boston", "denver", "kaohsiung", "new york",
-		"los angeles", "hong kong", "san francisco", "seoul", "singapore", "salt lake city", "dallas", "paris"}
-	taipeiMonths = []string{"january", "february", "march", "april", "may", "june", "july",
-		"august", "september", "october", "november", "december"}
-	taipeiDays = []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
-)
-
-// Taipei draws one travel request from a small grammar and returns its tokens
-// with their slot tags (ATIS-style names, BIO scheme). A city is the origin after
-// "leave", "depart" or "from", and the destination after "arrive", "to" or "get
-// to", so the same word takes either tag depending on its context.
-func Taipei(rng *rand.Rand) [][2]string {
-	var out [][2]string
-	words := func(tag string, s string) {
-		for i, w := range strings.Fields(s) {
-			t := "O"
-			if tag != "" {
-				t = "I-" + tag
-				if i == 0 {
-					t = "B-" + tag
-				}
-			}
-			out = append(out, [2]string{w, t})
-		}
-	}
-	pick := func(xs []string) string { return xs[rng.IntN(len(xs))] }
-	city := func(role string) { words(role+".city_name", pick(taipeiCities)) }
-	when := func(prefix string) {
-		switch rng.IntN(4) {
-		case 0, 1:
-			words("", "on")
-			words(prefix+"_date.month_name", pick(taipeiMonths))
-			words(prefix+"_date.day_number", ordinal(1+rng.IntN(31)))
-		case 2:
-			words("", "on")
-			words(prefix+"_date.day_name", pick(taipeiDays))
-		default:
-			words("", "at")
-			words(prefix+"_time.time", fmt.Sprintf("%d %s", 1+rng.IntN(12), pick([]string{"am", "pm"})))
-		}
-	}
-	lead := []string{"", "i want to", "please", "i would like to", "i need to", "can i"}
-	words("", pick(lead))
-	switch rng.IntN(7) {
-	case 0: // arrive CITY WHEN
-		words("", pick([]string{"arrive", "arrive in", "get to", "land in"}))
-		city("toloc")
-		when("arrive")
-	case 1: // leave CITY WHEN
-		words("", pick([]string{"leave", "leave from", "depart", "depart from", "fly out of"}))
-		city("fromloc")
-		when("depart")
-	case 2: // fly from A to B WHEN
-		words("", pick([]string{"fly", "travel", "go", "book a flight"}))
-		words("", "from")
-		city("fromloc")
-		words("", "to")
-		city("toloc")
-		when("depart")
-	case 3: // fly to B from A WHEN
-		words("", pick([]string{"fly", "travel", "go"}))
-		words("", "to")
-		city("toloc")
-		words("", "from")
-		city("fromloc")
-		when("depart")
-	case 4: // leave A WHEN and arrive B WHEN
-		words("", pick([]string{"leave", "depart"}))
-		city("fromloc")
-		when("depart")
-		words("", "and")
-		words("", pick([]string{"arrive in", "arrive", "get to"}))
-		city("toloc")
-		when("arrive")
-	case 5: // fly to B WHEN
-		words("", pick([]string{"fly to", "go to", "travel to"}))
-		city("toloc")
-		when("depart")
-	default: // leave A for B
-		words("", "leave")
-		city("fromloc")
-		words("", "for")
-		city("toloc")
-		when("depart")
-	}
-	return out
-}
-
-func ordinal(n int) string {
-	suffix := "th"
-	switch {
-	case n%100 >= 11 && n%100 <= 13:
-	case n%10 == 1:
-		suffix = "st"
-	case n%10 == 2:
-		suffix = "nd"
-	case n%10 == 3:
-		suffix = "rd"
-	}
-	return fmt.Sprint(n) + suffix
-}
-
-// Reverse draws a sequence of 3 to 12 digits and returns it and its reverse,
-// space-separated: the sanity task of sequence-to-sequence models, which an
-// attention decoder learns to near-perfect exact match.
-func Reverse(rng *rand.Rand) (src, tgt string) {
-	n := 3 + rng.IntN(10)
-	d := make([]string, n)
-	for i := range d {
-		d[i] = string(rune('0' + rng.IntN(10)))
-	}
-	src = strings.Join(d, " ")
-	for i, j := 0, n-1; i < j; i, j = i+1, j-1 {
-		d[i], d[j] = d[j], d[i]
-	}
-	return src, strings.Join(d, " ")
-}
-
-// materializeWindows writes the forecasting windows of data.generate.windows as
-// train, dev and test JSON Lines files and points the recipe's data at them.
-func (r *Recipe) materializeWindows(dir string) error {
-	w := r.Data.Generate.Windows
-	if w == nil {
-		return fmt.Errorf("recipes: data.generate: the windows generator needs windows: {source, column, context, horizon, …}")
-	}
-	labels, values, err := readSeries(w.Source, w.Column, w.Label)
-	if err != nil {
-		return err
-	}
-	n := len(values)
-	if cells := float64(n) * float64(w.Context+w.Horizon); cells > maxWindowValues {
-		// Every window repeats its context: the files grow as points × context.
-		return fmt.Errorf("recipes: data.generate.windows: %d points with windows of %d values would write %.3g numbers, more than %d: shorten the context, or the series", n, w.Context+w.Horizon, cells, maxWindowValues)
-	}
-	testStart := n - int(math.Round(w.TestShare*float64(n)))
-	devStart := testStart - int(math.Round(w.DevShare*float64(testStart)))
-	for _, s := range []struct {
-		name     string
-		from, to int // target start indices
-		dst      *pipeline.Source
-	}{{"train", w.Context, devStart, &r.Data.Train}, {"dev", max(devStart, w.Context), testStart, &r.Data.Dev}, {"test", max(testStart, w.Context), n, &r.Data.Test}} {
-		var b bytes.Buffer
-		rows := 0
-		for t := s.from; t+w.Horizon <= n && t < s.to; t++ {
-			vec, _ := json.Marshal(values[t-w.Context : t+w.Horizon])
-			lab, _ := json.Marshal(labels[t])
-			fmt.Fprintf(&b, "{\"text\": %s, \"vector\": %s}\n", lab, vec)
-			rows++
-		}
-		if rows == 0 {
-			return fmt.Errorf("recipes: data.generate.windows: %s has %d points: no %s window of context %d and horizon %d", w.Source, n, s.name, w.Context, w.Horizon)
-		}
-		p := filepath.Join(dir, s.name+".jsonl")
-		if err := pipeline.WriteFileAtomic(p, b.Bytes()); err != nil {
-			return err
-		}
-		*s.dst = pipeline.Source{Path: p, Format: pipeline.JSONL, Columns: pipeline.Columns{Text: "text", Vector: "vector"}, Content: contentKey(b.Bytes())}
-	}
-	return nil
-}
-
-// Bounds of the windows generator: the series file it reads whole, and the
-// numbers the windows cut from it repeat.
-const (
-	maxSeriesBytes  = 256 << 20
-	maxWindowValues = 100_000_000
-)
-
-// readSeries reads the labels and values of a CSV series with a header row;
-// labelCol 0 labels the points by their index.
-func readSeries(path string, col, labelCol int) ([]string, []float64, error) {
-	// Stat before opening: opening a FIFO would block.
-	if st, err := os.Stat(path); err == nil && (!st.Mode().IsRegular() || st.Size() > maxSeriesBytes) {
-		return nil, nil, fmt.Errorf("recipes: data.generate.windows: %s: want a regular file of at most %d bytes (a series is read whole)", path, maxSeriesBytes)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, fmt.Errorf("recipes: data.generate.windows: %w", err)
-	}
-	defer f.Close()
-	cr := csv.NewReader(io.LimitReader(f, maxSeriesBytes))
-	cr.FieldsPerRecord = -1
-	var labels []string
-	var values []float64
-	for line := 1; ; line++ {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("recipes: data.generate.windows: %s: %w", path, err)
-		}
-		if line == 1 {
-			continue // the header
-		}
-		if col > len(rec) || labelCol > len(rec) {
-			return nil, nil, fmt.Errorf("recipes: data.generate.windows: %s:%d: %d fields, no column %d", path, line, len(rec), max(col, labelCol))
-		}
-		v, err := strconv.ParseFloat(strings.TrimSpace(rec[col-1]), 64)
-		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, nil, fmt.Errorf("recipes: data.generate.windows: %s:%d: %s is not a number", path, line, quote.Q(rec[col-1]))
-		}
-		values = append(values, v)
-		if labelCol > 0 {
-			labels = append(labels, rec[labelCol-1])
-		} else {
-			labels = append(labels, strconv.Itoa(len(values)-1))
-		}
-	}
-	return labels, values, nil
 }

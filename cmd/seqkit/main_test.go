@@ -19,7 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/seqkit/seqkit/internal/gobuild"
-	"github.com/seqkit/seqkit/recipes"
+	"github.com/seqkit/seqkit/pipeline/synth"
 	"github.com/seqkit/seqkit/tasks/tasktest"
 )
 
@@ -389,7 +389,7 @@ func TestPredictStreams(t *testing.T) {
 		rng := rand.New(rand.NewPCG(1, uint64(n)))
 		for range n {
 			var words []string
-			for _, tt := range recipes.Taipei(rng) {
+			for _, tt := range synth.Taipei(rng) {
 				words = append(words, tt[0])
 			}
 			fmt.Fprintln(w, strings.Join(words, " "))
