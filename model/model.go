@@ -131,6 +131,6 @@ func (m *Model) Predict(ctx context.Context, in array.RecordReader) (array.Recor
 	if len(s.FieldIndices(pipeline.RoleText.String())) == 0 && len(s.FieldIndices(pipeline.RoleTokens.String())) == 0 {
 		return nil, fmt.Errorf("model: the input has no %s or %s column (it has %v)", pipeline.RoleText, pipeline.RoleTokens, s)
 	}
-	opt := tasks.PredictOptions{BatchSize: m.opt.BatchSize, Limits: m.run.Recipe.Data.Limits, AttentionDir: m.opt.AttentionDir}
+	opt := tasks.PredictOptions{BatchSize: m.opt.BatchSize, Limits: m.run.Recipe.Data.Limits.Pipeline(), AttentionDir: m.opt.AttentionDir}
 	return tasks.PredictRecords(ctx, m.run.Task, &m.turn, in, m.run.Tok, m.run.Vocabs, opt), nil
 }

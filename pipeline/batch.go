@@ -15,25 +15,25 @@ import (
 // batches of 32 in file order with no length limit.
 type BatchConfig struct {
 	// Size is the number of sequences per batch (default 32), unless MaxTokens is set.
-	Size int `yaml:"size,omitempty" json:"size,omitempty"`
+	Size int `json:"size,omitempty"`
 	// MaxTokens, when positive, fills each batch with as many sequences as fit in
 	// this many padded tokens (sequences × longest length), at least one.
-	MaxTokens int `yaml:"max_tokens,omitempty" json:"max_tokens,omitempty"`
+	MaxTokens int `json:"max_tokens,omitempty"`
 	// MaxLen limits the input length (0: no limit). Longer examples are cut to
 	// MaxLen, or left out when Reject is set; both are counted.
-	MaxLen int  `yaml:"max_len,omitempty" json:"max_len,omitempty"`
-	Reject bool `yaml:"reject,omitempty" json:"reject,omitempty"`
+	MaxLen int  `json:"max_len,omitempty"`
+	Reject bool `json:"reject,omitempty"`
 	// Shuffle draws a new order every epoch from Seed and the epoch number.
-	Shuffle bool   `yaml:"shuffle,omitempty" json:"shuffle,omitempty"`
-	Seed    uint64 `yaml:"seed,omitempty" json:"seed,omitempty"`
+	Shuffle bool   `json:"shuffle,omitempty"`
+	Seed    uint64 `json:"seed,omitempty"`
 	// Bucket sorts examples by length within windows of BucketWindow examples
 	// (default 100 batches' worth) before cutting batches, so a batch holds
 	// sequences of similar length and little padding; with Shuffle the windows are
 	// shuffled examples and the batches are shuffled after cutting.
-	Bucket       bool `yaml:"bucket,omitempty" json:"bucket,omitempty"`
-	BucketWindow int  `yaml:"bucket_window,omitempty" json:"bucket_window,omitempty"`
+	Bucket       bool `json:"bucket,omitempty"`
+	BucketWindow int  `json:"bucket_window,omitempty"`
 	// Keep, when set, selects the examples by source row (see [RatioSplit]).
-	Keep func(row int64) bool `yaml:"-" json:"-"`
+	Keep func(row int64) bool `json:"-"`
 }
 
 // Batch is a padded, time-major batch: element (t, b) of a [T, B] array is at

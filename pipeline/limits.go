@@ -22,9 +22,9 @@ const (
 // example or a larger vocabulary is refused with an error naming the file and
 // line before the memory is taken. Zero means the default.
 type Limits struct {
-	MaxLineBytes int `yaml:"max_line_bytes,omitempty" doc:"longest line of a text-based source, in bytes (default 8 MiB)" min:"0" max:"1073741824"`
-	MaxTokens    int `yaml:"max_tokens,omitempty" doc:"most tokens in one example's input or target (default 100000)" min:"0" max:"100000000"`
-	MaxVocab     int `yaml:"max_vocab,omitempty" doc:"most distinct tokens a vocabulary may count, or a vocabulary file hold (default 10000000)" min:"0" max:"1000000000"`
+	MaxLineBytes int
+	MaxTokens    int
+	MaxVocab     int
 }
 
 // LineBytes is MaxLineBytes or its default.

@@ -63,19 +63,19 @@ func ParseFormat(s string) (Format, error) {
 // lists of strings, taken as they are from list columns and JSON arrays, or split on
 // white space when the source holds a string.
 type Columns struct {
-	Text   string `yaml:"text,omitempty" json:"text,omitempty"`
-	Tokens string `yaml:"tokens,omitempty" json:"tokens,omitempty"`
-	Tags   string `yaml:"tags,omitempty" json:"tags,omitempty"`
-	Label  string `yaml:"label,omitempty" json:"label,omitempty"`
-	Target string `yaml:"target,omitempty" json:"target,omitempty"`
+	Text   string `json:"text,omitempty"`
+	Tokens string `json:"tokens,omitempty"`
+	Tags   string `json:"tags,omitempty"`
+	Label  string `json:"label,omitempty"`
+	Target string `json:"target,omitempty"`
 	// Feature is an extra input attribute of each token, aligned with the
 	// tokens (the part-of-speech column of CoNLL-2000), embedded beside them.
-	Feature string `yaml:"feature,omitempty" json:"feature,omitempty"`
+	Feature string `json:"feature,omitempty"`
 	// Vector is a list of numbers per example, of one length in every row (an
 	// image's embedding to caption, a user's profile): what a generator can be
 	// conditioned on. Written as a JSON array, or numbers separated by spaces or
 	// commas.
-	Vector string `yaml:"vector,omitempty" json:"vector,omitempty"`
+	Vector string `json:"vector,omitempty"`
 }
 
 // Role is one of the fields of [Columns].
@@ -131,26 +131,26 @@ func (c Columns) roles() []Role {
 // together form example i, one file per role (ATIS's seq.in, seq.out and label);
 // a single Path of text format fills the Text role.
 type Source struct {
-	Path    string  `yaml:"path,omitempty" json:"path,omitempty"`
-	Format  Format  `yaml:"format,omitempty" json:"format,omitempty"`
-	Columns Columns `yaml:"columns,omitempty" json:"columns,omitempty"`
-	Files   Columns `yaml:"files,omitempty" json:"files,omitempty"`
+	Path    string  `json:"path,omitempty"`
+	Format  Format  `json:"format,omitempty"`
+	Columns Columns `json:"columns,omitempty"`
+	Files   Columns `json:"files,omitempty"`
 	// NoHeader says a CSV or TSV file has no header row; Columns then holds 1-based
 	// column numbers, negative from the end.
-	NoHeader bool `yaml:"no_header,omitempty" json:"no_header,omitempty"`
+	NoHeader bool `json:"no_header,omitempty"`
 	// Stream reads a text file as one continuous stream (a language model's
 	// corpus) instead of one example per line: examples are consecutive chunks of
 	// whole lines of about StreamChunk bytes, each line ending in "\n", so a
 	// character tokenizer sees the line breaks. [Stream] batches such a dataset.
-	Stream bool `yaml:"stream,omitempty" json:"stream,omitempty"`
+	Stream bool `json:"stream,omitempty"`
 	// Part, when set, keeps only one part of a seeded ratio split of the rows: a
 	// dev split carved from a training file. Recipes set it from data.split.
-	Part *Part `yaml:"-" json:"part,omitempty"`
+	Part *Part `json:"part,omitempty"`
 	// Content, when set, is a hash of the file's whole content computed by
 	// whoever wrote it (a generated split): the cache fingerprint uses it in
 	// place of the path and modification time, so the same generated data,
 	// written to another folder, finds its encoding in the cache.
-	Content string `yaml:"-" json:"-"`
+	Content string `json:"-"`
 }
 
 // Part selects part Index of a [RatioSplit] of a source's rows.

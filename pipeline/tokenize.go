@@ -14,15 +14,15 @@ import (
 type TokenizerConfig struct {
 	// Kind is "whitespace" (the default), "char" (one token per Unicode code point)
 	// or "regex" (each match of Pattern is a token).
-	Kind    string `yaml:"kind,omitempty" json:"kind,omitempty"`
-	Pattern string `yaml:"pattern,omitempty" json:"pattern,omitempty"`
+	Kind    string `json:"kind,omitempty"`
+	Pattern string `json:"pattern,omitempty"`
 	// Lower lower-cases the text first.
-	Lower bool `yaml:"lower,omitempty" json:"lower,omitempty"`
+	Lower bool `json:"lower,omitempty"`
 	// Normalize applies Unicode normalisation first: "" (none), "nfc" or "nfkc".
-	Normalize string `yaml:"normalize,omitempty" json:"normalize,omitempty"`
+	Normalize string `json:"normalize,omitempty"`
 	// Target, when set, splits the target column instead: characters in,
 	// whitespace-separated phones out, for grapheme-to-phoneme.
-	Target *TokenizerConfig `yaml:"target,omitempty" json:"target,omitempty"`
+	Target *TokenizerConfig `json:"target,omitempty"`
 }
 
 // Tokenizer splits strings into tokens. It is safe for concurrent use.

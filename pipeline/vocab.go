@@ -30,15 +30,15 @@ var Specials = []string{"<pad>", "<unk>", "<bos>", "<eos>"}
 // token seen.
 type VocabConfig struct {
 	// MinFreq drops tokens seen fewer times (0 and 1 keep all).
-	MinFreq int `yaml:"min_freq,omitempty" json:"min_freq,omitempty"`
+	MinFreq int `json:"min_freq,omitempty"`
 	// MaxSize caps the number of entries, specials included (0: no cap).
-	MaxSize int `yaml:"max_size,omitempty" json:"max_size,omitempty"`
+	MaxSize int `json:"max_size,omitempty"`
 	// Chars also builds the vocabulary of the characters of input tokens
 	// ([Vocabs].Chars). Tasks set it when the model reads characters.
-	Chars bool `yaml:"-" json:"-"`
+	Chars bool `json:"-"`
 	// Limits bound the examples and the number of distinct tokens counted
 	// (data.limits in a recipe).
-	Limits Limits `yaml:"-" json:"-"`
+	Limits Limits `json:"-"`
 }
 
 // Vocab maps tokens to dense int32 ids. An input vocabulary starts with [Specials];

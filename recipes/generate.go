@@ -21,7 +21,7 @@ func (r *Recipe) Materialize(dir string) error {
 	}
 	var (
 		splits [3][]byte
-		src    pipeline.Source // of every split, but its path
+		src    Source // of every split, but its path
 		ext    string
 	)
 	switch g.Name {
@@ -29,12 +29,12 @@ func (r *Recipe) Materialize(dir string) error {
 		for i, n := range []int{g.Train, g.Dev, g.Test} {
 			splits[i] = synth.TaipeiCoNLL(n, g.Seed, uint64(i))
 		}
-		src, ext = pipeline.Source{Format: pipeline.CoNLL}, ".conll"
+		src, ext = Source{Format: pipeline.CoNLL}, ".conll"
 	case "reverse":
 		for i, n := range []int{g.Train, g.Dev, g.Test} {
 			splits[i] = synth.ReverseTSV(n, g.Seed, uint64(i))
 		}
-		src, ext = pipeline.Source{Format: pipeline.TSV, NoHeader: true, Columns: pipeline.Columns{Text: "1", Target: "2"}}, ".tsv"
+		src, ext = Source{Format: pipeline.TSV, NoHeader: true, Columns: Columns{Text: "1", Target: "2"}}, ".tsv"
 	case "windows":
 		w := g.Windows
 		if w == nil {
@@ -44,14 +44,14 @@ func (r *Recipe) Materialize(dir string) error {
 		if splits, err = synth.Windows(w.Source, w.Column, w.Label, w.Context, w.Horizon, w.TestShare, w.DevShare); err != nil {
 			return fmt.Errorf("recipes: data.generate.windows: %w", err)
 		}
-		src, ext = pipeline.Source{Format: pipeline.JSONL, Columns: pipeline.Columns{Text: "text", Vector: "vector"}}, ".jsonl"
+		src, ext = Source{Format: pipeline.JSONL, Columns: Columns{Text: "text", Vector: "vector"}}, ".jsonl"
 	default:
 		return fmt.Errorf("recipes: unknown generator %q", g.Name)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	for i, dst := range []*pipeline.Source{&r.Data.Train, &r.Data.Dev, &r.Data.Test} {
+	for i, dst := range []*Source{&r.Data.Train, &r.Data.Dev, &r.Data.Test} {
 		p := filepath.Join(dir, []string{"train", "dev", "test"}[i]+ext)
 		if err := pipeline.WriteFileAtomic(p, splits[i]); err != nil {
 			return err

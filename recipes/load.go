@@ -369,7 +369,7 @@ func parentKey(k string) string {
 
 var (
 	taskType   = reflect.TypeFor[Task]()
-	sourceType = reflect.TypeFor[pipeline.Source]()
+	sourceType = reflect.TypeFor[Source]()
 )
 
 // check walks node against the Go value it decodes into, reporting unknown keys,

@@ -4,8 +4,6 @@ import (
 	"bytes"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/seqkit/seqkit/pipeline"
 )
 
 // Recipe is a whole, decoded recipe. Every field has its default from [Default];
@@ -27,19 +25,19 @@ type Recipe struct {
 // Data declares the sources of each split and the preparation shared by all of
 // them. Vocabularies are built from the train split only.
 type Data struct {
-	Train pipeline.Source `yaml:"train" doc:"training examples"`
-	Dev   pipeline.Source `yaml:"dev,omitempty" doc:"examples for model selection and early stopping"`
-	Test  pipeline.Source `yaml:"test,omitempty" doc:"held-out examples, evaluated once at the end of seqkit run"`
+	Train Source `yaml:"train" doc:"training examples"`
+	Dev   Source `yaml:"dev,omitempty" doc:"examples for model selection and early stopping"`
+	Test  Source `yaml:"test,omitempty" doc:"held-out examples, evaluated once at the end of seqkit run"`
 	// Generate fills the three splits from a built-in data generator instead of
 	// files (the Taipei demo's travel grammar).
 	Generate *Generate `yaml:"generate,omitempty" doc:"build the splits with a built-in generator instead of reading files"`
 	// Split carves the dev split out of the training data by a seeded hash of
 	// each example's row, for data that comes without one.
-	Split     *Split                   `yaml:"split,omitempty" doc:"carve a dev split out of the training data"`
-	Tokenizer pipeline.TokenizerConfig `yaml:"tokenizer" doc:"how text becomes tokens"`
-	Vocab     pipeline.VocabConfig     `yaml:"vocab" doc:"vocabulary limits (train split only)"`
-	Limits    pipeline.Limits          `yaml:"limits" doc:"bounds on lines, examples and vocabularies, so a broken or hostile file is refused before it takes the memory"`
-	Batch     Batch                    `yaml:"batch" doc:"batching"`
+	Split     *Split    `yaml:"split,omitempty" doc:"carve a dev split out of the training data"`
+	Tokenizer Tokenizer `yaml:"tokenizer" doc:"how text becomes tokens"`
+	Vocab     Vocab     `yaml:"vocab" doc:"vocabulary limits (train split only)"`
+	Limits    Limits    `yaml:"limits" doc:"bounds on lines, examples and vocabularies, so a broken or hostile file is refused before it takes the memory"`
+	Batch     Batch     `yaml:"batch" doc:"batching"`
 	// SkipErrors skips malformed examples (written to rejects files in the run
 	// directory) instead of stopping at the first.
 	SkipErrors bool `yaml:"skip_errors,omitempty" doc:"skip malformed examples instead of failing"`

@@ -19,23 +19,23 @@ func (r *Recipe) validate() []KeyError {
 		errs = append(errs, KeyError{key, fmt.Sprintf(format, args...)})
 	}
 	d := r.Data
-	if d.Generate == nil && d.Train.Path == "" && d.Train.Files == (pipeline.Columns{}) {
+	if d.Generate == nil && !d.Train.given() {
 		add("data.train", "no training data: give a path (or files, or data.generate)")
 	}
 	if d.Generate != nil {
 		for _, s := range []struct {
 			key string
-			src pipeline.Source
+			src Source
 		}{{"data.train", d.Train}, {"data.dev", d.Dev}, {"data.test", d.Test}} {
-			if s.src.Path != "" || s.src.Files != (pipeline.Columns{}) {
+			if s.src.given() {
 				add(s.key, "data.generate builds this split; remove one of them")
 			}
 		}
 	}
-	if d.Split != nil && (d.Dev.Path != "" || d.Dev.Files != (pipeline.Columns{})) {
+	if d.Split != nil && d.Dev.given() {
 		add("data.split", "data.dev is given too; carve dev from train or name it, not both")
 	}
-	if _, err := pipeline.NewTokenizer(d.Tokenizer); err != nil {
+	if _, err := pipeline.NewTokenizer(d.Tokenizer.Pipeline()); err != nil {
 		add("data.tokenizer", "%v", strings.TrimPrefix(err.Error(), "pipeline: "))
 	}
 	m := r.Model
@@ -75,7 +75,7 @@ func (r *Recipe) validate() []KeyError {
 			add("train.schedule", "kind: warmup_linear needs a known length (epochs or steps)")
 		}
 	}
-	if t.EarlyStop.Patience > 0 && d.Dev.Path == "" && d.Dev.Files == (pipeline.Columns{}) && d.Generate == nil && d.Split == nil {
+	if t.EarlyStop.Patience > 0 && !d.Dev.given() && d.Generate == nil && d.Split == nil {
 		add("train.early_stop.patience", "early stopping needs a dev split (data.dev)")
 	}
 	return errs
@@ -98,9 +98,9 @@ func (r *Recipe) RNNConfig() (nn.RNNConfig, error) {
 // the one place that derives them, so the recipe itself keeps only what was written.
 func (d *Data) Splits() map[string]pipeline.Source {
 	out := map[string]pipeline.Source{}
-	for name, s := range map[string]pipeline.Source{"train": d.Train, "dev": d.Dev, "test": d.Test} {
-		if s.Path != "" || s.Files != (pipeline.Columns{}) {
-			out[name] = s
+	for name, s := range map[string]Source{"train": d.Train, "dev": d.Dev, "test": d.Test} {
+		if s.given() {
+			out[name] = s.Pipeline()
 		}
 	}
 	if sp := d.Split; sp != nil {
@@ -152,7 +152,7 @@ func (l *loader) checkData(r *Recipe) {
 		if !ok {
 			continue
 		}
-		rd, err := pipeline.Open(src, pipeline.WithBatchRows(8), pipeline.WithLimits(r.Data.Limits))
+		rd, err := pipeline.Open(src, pipeline.WithBatchRows(8), pipeline.WithLimits(r.Data.Limits.Pipeline()))
 		if err == nil {
 			if !rd.Next() {
 				if err = rd.Err(); err == nil && name == "train" {

@@ -85,12 +85,12 @@ func Prepare(r *recipes.Recipe, dir string, opt PrepareOptions) (*Data, error) {
 	if err := r.Materialize(filepath.Join(dir, "data")); err != nil {
 		return nil, err
 	}
-	tok, err := pipeline.NewTokenizer(r.Data.Tokenizer)
+	tok, err := pipeline.NewTokenizer(r.Data.Tokenizer.Pipeline())
 	if err != nil {
 		return nil, err
 	}
 	d := &Data{Tokenizer: tok, Reports: map[string]pipeline.Report{}, vocabDir: rundir.VocabDir(dir)}
-	lim := r.Data.Limits
+	lim := r.Data.Limits.Pipeline()
 	lines := pipeline.WithLimits(lim)
 	ctx := opt.Context
 	if ctx == nil {
@@ -98,7 +98,7 @@ func Prepare(r *recipes.Recipe, dir string, opt PrepareOptions) (*Data, error) {
 	}
 	stop := pipeline.WithContext(ctx)
 	if d.Vocabs, err = rundir.LoadVocabs(d.vocabDir, lim); errors.Is(err, fs.ErrNotExist) {
-		cfg := r.Data.Vocab
+		cfg := r.Data.Vocab.Pipeline()
 		cfg.Chars = r.Model.Char != nil
 		cfg.Limits = lim
 		d.Vocabs, err = pipeline.VocabsOf(r.Data.Splits()["train"], tok, cfg, lines, stop)

@@ -95,7 +95,7 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 	}
 	if opt.InitFrom != "" && fresh {
 		// Fine-tuning keeps the ids the weights were trained with.
-		v, err := rundir.LoadVocabs(rundir.VocabDir(opt.InitFrom), r.Data.Limits)
+		v, err := rundir.LoadVocabs(rundir.VocabDir(opt.InitFrom), r.Data.Limits.Pipeline())
 		if err != nil {
 			return nil, fmt.Errorf("init-from: %w", err)
 		}
@@ -191,7 +191,7 @@ func test(ctx context.Context, best Task, r *recipes.Recipe, dir string, data *D
 	}
 	if r.Output.Predictions {
 		p := filepath.Join(dir, rundir.PredictionsFile)
-		if err := predictFile(ctx, best, r.Data.Test, data, r.Data.Limits, p); err != nil {
+		if err := predictFile(ctx, best, r.Data.Test.Pipeline(), data, r.Data.Limits.Pipeline(), p); err != nil {
 			return fmt.Errorf("test predictions: %w", err)
 		}
 		out.Files = append(out.Files, p)
@@ -328,11 +328,11 @@ func LoadRun(dir string, reg *Registry, dataRoot string) (*Loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := rundir.LoadVocabs(rundir.VocabDir(dir), r.Data.Limits)
+	v, err := rundir.LoadVocabs(rundir.VocabDir(dir), r.Data.Limits.Pipeline())
 	if err != nil {
 		return nil, err
 	}
-	tok, err := pipeline.NewTokenizer(r.Data.Tokenizer)
+	tok, err := pipeline.NewTokenizer(r.Data.Tokenizer.Pipeline())
 	if err != nil {
 		return nil, err
 	}

@@ -151,7 +151,7 @@ prediction as DIR/attention-ROW.json and a heat map DIR/attention-ROW.png.`,
 			if err != nil {
 				return usageError{err}
 			}
-			ropts := []pipeline.Option{pipeline.WithLimits(m.Recipe().Data.Limits), pipeline.WithContext(c.Context())}
+			ropts := []pipeline.Option{pipeline.WithLimits(m.Recipe().Data.Limits.Pipeline()), pipeline.WithContext(c.Context())}
 			if input != "-" {
 				report, finish := progress.Bar(os.Stderr, "predict "+filepath.Base(input))
 				defer finish()

@@ -139,7 +139,7 @@ func (t *Task) Init(s tasks.Setup) error {
 	}
 	t.opts, t.recipe, t.vocab = opts, s.Recipe, s.Vocabs.Input
 	var err error
-	if t.tok, err = pipeline.NewTokenizer(s.Recipe.Data.Tokenizer); err != nil {
+	if t.tok, err = pipeline.NewTokenizer(s.Recipe.Data.Tokenizer.Pipeline()); err != nil {
 		return err
 	}
 	rng := kit.InitRNG(s.Recipe)
@@ -544,7 +544,7 @@ func (t *Task) sample(prefix []string, c condition, o tasks.GenerateOptions) []t
 // join writes a generated sequence after its prefix as text.
 func (t *Task) join(prefix, toks []string) string {
 	sep := " "
-	if strings.EqualFold(t.recipe.Data.Tokenizer.Kind, "char") {
+	if strings.EqualFold(t.recipe.Data.Tokenizer.Pipeline().Kind, "char") {
 		sep = ""
 	}
 	return strings.Join(append(slices.Clone(prefix), toks...), sep)

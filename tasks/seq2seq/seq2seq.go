@@ -200,8 +200,8 @@ func (t *Task) Init(s tasks.Setup) error {
 	r := s.Recipe
 	t.opts, t.target, t.source, t.dropout, t.bidir = opts, s.Vocabs.Target, s.Vocabs.Input, r.Model.Dropout, r.Model.Bidirectional
 	t.sep = " "
-	kind := r.Data.Tokenizer.Kind
-	if tc := r.Data.Tokenizer.Target; tc != nil {
+	kind := r.Data.Tokenizer.Pipeline().Kind
+	if tc := r.Data.Tokenizer.Pipeline().Target; tc != nil {
 		kind = tc.Kind
 	}
 	if strings.EqualFold(kind, "char") {

@@ -1,0 +1,84 @@
+package recipes
+
+import "github.com/seqkit/seqkit/pipeline"
+
+// The data section's own types: the recipe's keys, their documentation and
+// bounds are declared here, and each converts to the pipeline's
+// configuration it stands for (which has no YAML of its own).
+
+// Source is one split's data: a file, its format (empty: from the extension)
+// and the column mapping, or parallel text files.
+type Source struct {
+	Path     string          `yaml:"path,omitempty" doc:"the split's file (relative to the recipe, or ${data}/…)"`
+	Format   pipeline.Format `yaml:"format,omitempty" doc:"csv, tsv, jsonl, conll, text, dict, parquet, arrow or arrows (default: from the extension)"`
+	Columns  Columns         `yaml:"columns,omitempty" doc:"which field of the file holds each role"`
+	Files    Columns         `yaml:"files,omitempty" doc:"parallel text files, one per role, whose line i together form example i"`
+	NoHeader bool            `yaml:"no_header,omitempty" doc:"a CSV or TSV file without a header row: columns are 1-based numbers, negative from the end"`
+	Stream   bool            `yaml:"stream,omitempty" doc:"read a text file as one continuous stream (a language model's corpus)"`
+	// Content identifies a generated split by its content (Materialize).
+	Content string `yaml:"-"`
+}
+
+// Columns maps the fields of a source to the roles a task uses: a column
+// name, or for CoNLL a 1-based column number (negative from the end).
+type Columns struct {
+	Text    string `yaml:"text,omitempty" doc:"text that the tokenizer splits"`
+	Tokens  string `yaml:"tokens,omitempty" doc:"pre-split tokens"`
+	Tags    string `yaml:"tags,omitempty" doc:"one tag per token"`
+	Label   string `yaml:"label,omitempty" doc:"a label per example"`
+	Target  string `yaml:"target,omitempty" doc:"target text (seq2seq)"`
+	Feature string `yaml:"feature,omitempty" doc:"an extra attribute of each token, embedded beside it (e.g. part of speech)"`
+	Vector  string `yaml:"vector,omitempty" doc:"a list of numbers per example, what a generator can be conditioned on"`
+}
+
+// Pipeline is the source for pipeline.Open.
+func (s Source) Pipeline() pipeline.Source {
+	return pipeline.Source{Path: s.Path, Format: s.Format, Columns: pipeline.Columns(s.Columns), Files: pipeline.Columns(s.Files),
+		NoHeader: s.NoHeader, Stream: s.Stream, Content: s.Content}
+}
+
+// given reports whether the split names any file.
+func (s Source) given() bool { return s.Path != "" || s.Files != Columns{} }
+
+// Tokenizer is how text becomes tokens.
+type Tokenizer struct {
+	Kind      string `yaml:"kind,omitempty" doc:"whitespace (default), char or regex"`
+	Pattern   string `yaml:"pattern,omitempty" doc:"the token pattern of kind regex"`
+	Lower     bool   `yaml:"lower,omitempty" doc:"lower-case the text first"`
+	Normalize string `yaml:"normalize,omitempty" doc:"Unicode normalisation first: nfc or nfkc"`
+	// Target, when set, splits the target column instead (characters in,
+	// phones out, for grapheme-to-phoneme).
+	Target *Tokenizer `yaml:"target,omitempty" doc:"a tokenizer of its own for the target column"`
+}
+
+// Pipeline is the tokenizer's configuration for pipeline.NewTokenizer.
+func (t Tokenizer) Pipeline() pipeline.TokenizerConfig {
+	c := pipeline.TokenizerConfig{Kind: t.Kind, Pattern: t.Pattern, Lower: t.Lower, Normalize: t.Normalize}
+	if t.Target != nil {
+		target := t.Target.Pipeline()
+		c.Target = &target
+	}
+	return c
+}
+
+// Vocab bounds the vocabularies built from the training split.
+type Vocab struct {
+	MinFreq int `yaml:"min_freq,omitempty" doc:"drop tokens seen fewer times" min:"0"`
+	MaxSize int `yaml:"max_size,omitempty" doc:"most entries, specials included (0: no cap)" min:"0"`
+}
+
+// Pipeline is the vocabulary configuration, without the limits and the
+// character vocabulary, which the caller adds.
+func (v Vocab) Pipeline() pipeline.VocabConfig {
+	return pipeline.VocabConfig{MinFreq: v.MinFreq, MaxSize: v.MaxSize}
+}
+
+// Limits bound what a file may make seqkit allocate (pipeline.Limits).
+type Limits struct {
+	MaxLineBytes int `yaml:"max_line_bytes,omitempty" doc:"longest line of a text-based source, in bytes (default 8 MiB)" min:"0" max:"1073741824"`
+	MaxTokens    int `yaml:"max_tokens,omitempty" doc:"most tokens in one example's input or target (default 100000)" min:"0" max:"100000000"`
+	MaxVocab     int `yaml:"max_vocab,omitempty" doc:"most distinct tokens a vocabulary may count, or a vocabulary file hold (default 10000000)" min:"0" max:"1000000000"`
+}
+
+// Pipeline is the limits for the pipeline's readers and encoders.
+func (l Limits) Pipeline() pipeline.Limits { return pipeline.Limits(l) }
