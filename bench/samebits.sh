@@ -9,19 +9,21 @@
 #   diff /tmp/before.txt /tmp/after.txt
 # bench/samebits.txt holds the lines of the last recorded run and the CPU it
 # ran on. Recipes that read ../shared/datasets need it beside the checkout.
-#   bash bench/samebits.sh [RECIPE ...]   # default: taipei reverse names-language mr-sentiment
+#   bash bench/samebits.sh [RECIPE ...]   # default: taipei reverse names-language mr-sentiment forecast-min-temp
 set -euo pipefail
 cd "$(dirname "$0")/.."
 recipes=("$@")
-[ ${#recipes[@]} -gt 0 ] || recipes=(taipei reverse names-language mr-sentiment)
+[ ${#recipes[@]} -gt 0 ] || recipes=(taipei reverse names-language mr-sentiment forecast-min-temp)
 bin=$(mktemp -d)/seqkit
 work=$(mktemp -d)
 trap 'rm -rf "$work" "$(dirname "$bin")"' EXIT
 go build -o "$bin" ./cmd/seqkit
+# The forecasting recipe runs the example plugin.
+go build -o "$work/plugins/seqkit-plugin-forecast" ./plugins/examples/forecast/cmd/seqkit-plugin-forecast
 echo "# $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, $(go env GOVERSION)"
 for r in "${recipes[@]}"; do
   out="$work/$r"
-  XDG_CACHE_HOME="$work/cache" "$bin" run "$r" -o "$out" --data-root ../shared/datasets >/dev/null 2>"$work/$r.log" ||
+  XDG_CACHE_HOME="$work/cache" "$bin" run "$r" -o "$out" --data-root ../shared/datasets --plugin-dir "$work/plugins" >/dev/null 2>"$work/$r.log" ||
     { echo "$r: failed"; tail -3 "$work/$r.log"; continue; }
   # loop.json's MetricsBytes is the size of metrics.jsonl, whose throughput
   # figures vary: it is hashed without it.
