@@ -53,6 +53,11 @@ type RunResult struct {
 // dev and test, writes test predictions, learning curves and report.md, and
 // predicts the recipe's examples.
 func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, error) {
+	// Preparing the data points a generated recipe's splits at their files:
+	// on a copy, so the caller's recipe stays as written (a second Run of it
+	// saves the same recipe.yaml).
+	rc := *r
+	r = &rc
 	dir := opt.Dir
 	fresh, unlock, err := rundir.Open(dir, opt.Force, opt.Resume)
 	if err != nil {
@@ -119,10 +124,13 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 	if opt.NoTest {
 		return out, nil
 	}
-	best, err := loadBest(opt.Registry, r, dir, data.Vocabs)
+	// The best model is opened as any trained run is: LoadRun, which
+	// model.Open (seqkit predict, eval, generate) goes through too.
+	loaded, err := LoadRun(dir, opt.Registry, "")
 	if err != nil {
 		return nil, err
 	}
+	best := loaded.Task
 	if data.Test != nil {
 		if err := test(ctx, best, r, dir, data, out); err != nil {
 			return nil, err
@@ -150,27 +158,6 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 		return nil, err
 	}
 	return out, nil
-}
-
-// loadBest loads the run's best checkpoint for testing and predicting.
-func loadBest(reg *Registry, r *recipes.Recipe, dir string, v pipeline.Vocabs) (Task, error) {
-	best, err := reg.New(r.Task.Type)
-	if err != nil {
-		return nil, err
-	}
-	if err := best.Init(Setup{Recipe: r, Vocabs: v}); err != nil {
-		return nil, err
-	}
-	if err := rundir.CheckVocabSums(filepath.Join(dir, rundir.BestDir), v); err != nil {
-		return nil, err
-	}
-	if err := best.Load(filepath.Join(dir, rundir.BestDir), false); err != nil {
-		return nil, err
-	}
-	if f, ok := best.(Freezer); ok {
-		f.Freeze(true) // the best model only evaluates and predicts from here
-	}
-	return best, nil
 }
 
 // test evaluates the best model on the test split once, and writes its

@@ -77,6 +77,9 @@ func TestSameBitsTwice(t *testing.T) {
 		if _, err := tasks.Run(context.Background(), r, tasks.RunOptions{Dir: dir, Registry: reg, Prepare: tasks.PrepareOptions{CacheDir: t.TempDir()}}); err != nil {
 			t.Fatal(err)
 		}
+		if r.Data.Train.Path != "" {
+			t.Fatalf("Run pointed the caller's recipe at its generated files (%s)", r.Data.Train.Path)
+		}
 		runs[i] = map[string]string{}
 		for _, f := range []string{"checkpoints/best/model.safetensors", "checkpoints/last/optimizer.safetensors", rundir.PredictionsFile} {
 			b, err := os.ReadFile(filepath.Join(dir, f))
