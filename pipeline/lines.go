@@ -80,27 +80,18 @@ func newCountingReader(f *os.File) *countingReader {
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	if !c.started {
+		// Read the first three bytes and put them back unless they are a BOM.
 		c.started = true
 		var head [3]byte
 		n, err := io.ReadFull(c.r, head[:])
-		c.n += int64(n)
-		rest := head[:n]
-		if bytes.Equal(rest, bom) {
-			rest = nil
+		if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+			return 0, err
 		}
-		if len(rest) > 0 || err != nil {
-			k := copy(p, rest)
-			if k < len(rest) { // p shorter than three bytes: keep the rest
-				c.r = io.MultiReader(bytes.NewReader(rest[k:]), c.r)
-			}
-			if err == io.ErrUnexpectedEOF {
-				err = nil
-			}
-			if k > 0 {
-				err = nil
-			}
-			return k, err
+		if bytes.Equal(head[:n], bom) {
+			c.n += int64(n)
+			n = 0
 		}
+		c.r = io.MultiReader(bytes.NewReader(head[:n]), c.r)
 	}
 	n, err := c.r.Read(p)
 	c.n += int64(n)

@@ -82,7 +82,7 @@ func checkSize(r *recipes.Recipe, v pipeline.Vocabs) error {
 // from DIR/vocab when a previous run saved them there, so a resumed run and
 // eval and predict use the same ids) and every split is encoded into the cache.
 func Prepare(r *recipes.Recipe, dir string, opt PrepareOptions) (*Data, error) {
-	if err := r.Materialize(filepath.Join(dir, "data")); err != nil {
+	if err := r.Materialize(filepath.Join(dir, rundir.DataDir)); err != nil {
 		return nil, err
 	}
 	tok, err := pipeline.NewTokenizer(r.Data.Tokenizer.Pipeline())
@@ -117,7 +117,7 @@ func Prepare(r *recipes.Recipe, dir string, opt PrepareOptions) (*Data, error) {
 		if uc, err := os.UserCacheDir(); err == nil {
 			cache = filepath.Join(uc, "seqkit")
 		} else {
-			cache = filepath.Join(dir, "cache")
+			cache = filepath.Join(dir, rundir.CacheDir)
 		}
 	}
 	if err := os.MkdirAll(cache, 0o755); err != nil {
@@ -140,7 +140,7 @@ func Prepare(r *recipes.Recipe, dir string, opt PrepareOptions) (*Data, error) {
 		}
 		popts := []pipeline.Option{lines, stop}
 		if r.Data.SkipErrors {
-			f, err := os.Create(filepath.Join(dir, "rejects."+name+".txt"))
+			f, err := os.Create(filepath.Join(dir, rundir.RejectsFile(name)))
 			if err != nil {
 				d.Close()
 				return nil, err

@@ -107,6 +107,11 @@ func TestNamesLMLearns(t *testing.T) {
 	if _, err := gen.Generate(o); err == nil || !strings.Contains(err.Error(), "not conditioned") {
 		t.Errorf("a condition for an unconditional model: error %v", err)
 	}
+	// A library caller's count is bounded too, before a logit is allocated.
+	o.Condition, o.Num = "", 1<<26
+	if _, err := gen.Generate(o); err == nil || !strings.Contains(err.Error(), "logits a step, more than 67108864") {
+		t.Errorf("%d sequences at once: error %v", o.Num, err)
+	}
 }
 
 // TestConditionalGeneration trains a generator conditioned on the language on a

@@ -1,18 +1,12 @@
 package rundir
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-
-	"github.com/seqkit/seqkit/pipeline"
 )
 
 // lockFile is held (flock) by the process that uses a run directory.
@@ -44,10 +38,12 @@ var errLocked = errors.New("locked")
 func runFile(name string) bool {
 	switch name {
 	case RecipeFile, MetricsFile, ReportFile, PredictionsFile, SamplesFile,
-		"checkpoints", "vocab", "data", "cache", "loss.png", "dev.png", "confusion.png":
+		"checkpoints", "vocab", DataDir, CacheDir, LossPlot, DevPlot:
 		return true
 	}
-	for _, pattern := range []string{"rejects.*.txt", "attention-*.png"} {
+	// The figures the built-in tasks draw (Figures): a plugin's own figures
+	// are not deleted, and --force names them.
+	for _, pattern := range []string{RejectsFile("*"), "confusion.png", "attention-*.png"} {
 		if ok, _ := filepath.Match(pattern, name); ok {
 			return true
 		}
@@ -76,68 +72,4 @@ func RemoveTemps(dir string) error {
 		}
 		return nil
 	})
-}
-
-// vocabSumsFile, in a checkpoint folder, records the hashes of the
-// vocabularies its weights were trained with: a vocabulary file edited,
-// reordered or swapped afterwards would map ids to the wrong tokens silently.
-const vocabSumsFile = "vocab.sha256.json"
-
-// vocabSums hashes each vocabulary of v by its entries in id order, keyed by
-// its file name in vocab/.
-func vocabSums(v pipeline.Vocabs) map[string]string {
-	sums := map[string]string{}
-	for _, s := range v.Slots() {
-		voc := *s.Vocab
-		if voc == nil {
-			continue
-		}
-		h := sha256.New()
-		for id := range voc.Len() {
-			h.Write([]byte(voc.Token(int32(id))))
-			h.Write([]byte{0})
-		}
-		sums[vocabFile(s)] = hex.EncodeToString(h.Sum(nil))
-	}
-	if v.Vector > 0 {
-		sums[vectorFile] = strconv.Itoa(v.Vector)
-	}
-	return sums
-}
-
-// WriteVocabSums records the vocabularies of v in checkpoint folder dir.
-func WriteVocabSums(dir string, v pipeline.Vocabs) error {
-	b, err := json.MarshalIndent(vocabSums(v), "", "  ")
-	if err != nil {
-		return err
-	}
-	return pipeline.WriteFileAtomic(filepath.Join(dir, vocabSumsFile), append(b, '\n'))
-}
-
-// CheckVocabSums refuses to load checkpoint folder ckpt with vocabularies
-// other than those it was trained with. A checkpoint of a seqkit before the
-// record is taken as it is.
-func CheckVocabSums(ckpt string, v pipeline.Vocabs) error {
-	b, err := pipeline.ReadFileLimited(filepath.Join(ckpt, vocabSumsFile), 1<<16)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	var want map[string]string
-	if err := json.Unmarshal(b, &want); err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrRunDir, filepath.Join(ckpt, vocabSumsFile), err)
-	}
-	got := vocabSums(v)
-	names := []string{vectorFile}
-	for _, s := range v.Slots() {
-		names = append(names, vocabFile(s))
-	}
-	for _, name := range names {
-		if want[name] != got[name] {
-			return fmt.Errorf("%w: vocab/%s is not the vocabulary %s was trained with (an entry was edited, moved or swapped, or the file added or removed): restore the run's own vocab/, or train again", ErrRunDir, name, ckpt)
-		}
-	}
-	return nil
 }

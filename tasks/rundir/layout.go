@@ -15,7 +15,14 @@ const (
 	ReportFile      = "report.md"
 	PredictionsFile = "predictions.test.jsonl"
 	SamplesFile     = "samples.jsonl"
+	DataDir         = "data"     // the splits of a generated recipe
+	CacheDir        = "cache"    // encoded datasets, when the user has no cache folder
+	LossPlot        = "loss.png" // learning curves
+	DevPlot         = "dev.png"
 )
+
+// RejectsFile holds the examples of a split left out by data.skip_errors.
+func RejectsFile(split string) string { return "rejects." + split + ".txt" }
 
 // ErrRunDir reports a run directory that cannot be used as asked.
 var ErrRunDir = errors.New("run directory")

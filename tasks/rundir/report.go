@@ -64,12 +64,12 @@ func Curves(dir, metric string) ([]string, error) {
 		if len(devLoss) > 0 {
 			series = append(series, "dev", devLoss)
 		}
-		if err := draw("loss.png", "loss", "loss", series...); err != nil {
+		if err := draw(LossPlot, "loss", "loss", series...); err != nil {
 			return files, err
 		}
 	}
 	if len(dev) > 0 {
-		if err := draw("dev.png", "dev "+metric, metric, "dev", dev); err != nil {
+		if err := draw(DevPlot, "dev "+metric, metric, "dev", dev); err != nil {
 			return files, err
 		}
 	}

@@ -1,6 +1,9 @@
 package rundir
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -69,4 +72,68 @@ func LoadVocabs(dir string, lim pipeline.Limits) (pipeline.Vocabs, error) {
 		return v, fmt.Errorf("%s: want the length of the vector column, a positive number", filepath.Join(dir, vectorFile))
 	}
 	return v, nil
+}
+
+// vocabSumsFile, in a checkpoint folder, records the hashes of the
+// vocabularies its weights were trained with: a vocabulary file edited,
+// reordered or swapped afterwards would map ids to the wrong tokens silently.
+const vocabSumsFile = "vocab.sha256.json"
+
+// vocabSums hashes each vocabulary of v by its entries in id order, keyed by
+// its file name in vocab/.
+func vocabSums(v pipeline.Vocabs) map[string]string {
+	sums := map[string]string{}
+	for _, s := range v.Slots() {
+		voc := *s.Vocab
+		if voc == nil {
+			continue
+		}
+		h := sha256.New()
+		for id := range voc.Len() {
+			h.Write([]byte(voc.Token(int32(id))))
+			h.Write([]byte{0})
+		}
+		sums[vocabFile(s)] = hex.EncodeToString(h.Sum(nil))
+	}
+	if v.Vector > 0 {
+		sums[vectorFile] = strconv.Itoa(v.Vector)
+	}
+	return sums
+}
+
+// WriteVocabSums records the vocabularies of v in checkpoint folder dir.
+func WriteVocabSums(dir string, v pipeline.Vocabs) error {
+	b, err := json.MarshalIndent(vocabSums(v), "", "  ")
+	if err != nil {
+		return err
+	}
+	return pipeline.WriteFileAtomic(filepath.Join(dir, vocabSumsFile), append(b, '\n'))
+}
+
+// CheckVocabSums refuses to load checkpoint folder ckpt with vocabularies
+// other than those it was trained with. A checkpoint of a seqkit before the
+// record is taken as it is.
+func CheckVocabSums(ckpt string, v pipeline.Vocabs) error {
+	b, err := pipeline.ReadFileLimited(filepath.Join(ckpt, vocabSumsFile), 1<<16)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var want map[string]string
+	if err := json.Unmarshal(b, &want); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrRunDir, filepath.Join(ckpt, vocabSumsFile), err)
+	}
+	got := vocabSums(v)
+	names := []string{vectorFile}
+	for _, s := range v.Slots() {
+		names = append(names, vocabFile(s))
+	}
+	for _, name := range names {
+		if want[name] != got[name] {
+			return fmt.Errorf("%w: vocab/%s is not the vocabulary %s was trained with (an entry was edited, moved or swapped, or the file added or removed): restore the run's own vocab/, or train again", ErrRunDir, name, ckpt)
+		}
+	}
+	return nil
 }
