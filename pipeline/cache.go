@@ -48,6 +48,13 @@ func Fingerprint(src Source, settings ...any) (string, error) {
 		return "", fmt.Errorf("pipeline: fingerprint: %w", err)
 	}
 	paths := []string{src.Path}
+	if src.Sharded() {
+		shards, err := src.Shards()
+		if err != nil {
+			return "", err
+		}
+		paths = shards // every shard's name, size, time and ends
+	}
 	if content != "" {
 		fmt.Fprintf(h, "content\x00%s\x00", content)
 		paths = nil
@@ -155,7 +162,7 @@ func (c Cache) Prepare(src Source, enc *Encoder, workers int, opts ...Option) (*
 	}
 	defer r.Release()
 	var rep Report
-	rep.Seal, err = WriteDataset(data, enc.Schema(), func(emit func(arrow.RecordBatch) error) error {
+	rep.Seal, err = WriteDataset(data, enc.schema(src.Sharded()), func(emit func(arrow.RecordBatch) error) error {
 		st, err := enc.EncodeAll(r, workers, emit)
 		rep.EncodeStats = st
 		return withPath(err, src.Path)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,7 +19,6 @@ import (
 // the first.
 type csvSource struct {
 	path    string
-	f       *os.File
 	cr      *countingReader
 	r       *csv.Reader // CSV
 	lim     *recordLimit
@@ -39,8 +37,7 @@ func openCSV(path string, format Format, cols Columns, noHeader bool, maxLine in
 	var err error
 	if format == TSV {
 		s.tsv, err = openLines(path, maxLine)
-	} else if s.f, err = openFile(path); err == nil {
-		s.cr = newCountingReader(s.f)
+	} else if s.cr, err = openCounting(path); err == nil {
 		s.lim = &recordLimit{r: s.cr}
 		s.lim.reset(maxLine)
 		s.r = csv.NewReader(s.lim)
@@ -215,7 +212,7 @@ func (s *csvSource) close() error {
 	if s.tsv != nil {
 		return s.tsv.close()
 	}
-	return s.f.Close()
+	return s.cr.close()
 }
 
 func (s *csvSource) progress() (done, total int64) {

@@ -117,6 +117,7 @@ func (s EncodeStats) OOVRate() float64 {
 // roleColumns finds the role columns of a read record.
 type roleColumns struct {
 	row                         *array.Int64
+	shard                       *array.Int32
 	text, label, target         *array.String
 	tokens, tags, feature       *array.List
 	vector                      *array.List
@@ -131,6 +132,8 @@ func columnsOf(rec arrow.RecordBatch) (roleColumns, error) {
 		switch f.Name {
 		case RowField:
 			c.row, ok = col.(*array.Int64)
+		case ShardField:
+			c.shard, ok = col.(*array.Int32)
 		case RoleText.String():
 			c.text, ok = col.(*array.String)
 		case RoleLabel.String():
@@ -183,9 +186,19 @@ func (e *Encoder) inputTokens(c roleColumns, i int, buf []string) []string {
 }
 
 // Schema returns the schema of encoded records for the vocabularies present.
-func (e *Encoder) Schema() *arrow.Schema {
+// The records of a sharded source also carry its [ShardField] column, after
+// the row column ([Encoder.ShardSchema]).
+func (e *Encoder) Schema() *arrow.Schema { return e.schema(false) }
+
+// ShardSchema is [Encoder.Schema] for a sharded source's records.
+func (e *Encoder) ShardSchema() *arrow.Schema { return e.schema(true) }
+
+func (e *Encoder) schema(sharded bool) *arrow.Schema {
 	ids := arrow.ListOf(arrow.PrimitiveTypes.Int32)
 	fields := []arrow.Field{{Name: RowField, Type: arrow.PrimitiveTypes.Int64}}
+	if sharded {
+		fields = append(fields, arrow.Field{Name: ShardField, Type: arrow.PrimitiveTypes.Int32})
+	}
 	if e.Vocabs.Input != nil {
 		fields = append(fields, arrow.Field{Name: IDsField, Type: ids}, arrow.Field{Name: LengthField, Type: arrow.PrimitiveTypes.Int32})
 		if e.Vocabs.Chars != nil {
@@ -233,7 +246,7 @@ func (e *Encoder) Encode(rec arrow.RecordBatch) (arrow.RecordBatch, EncodeStats,
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	b := array.NewRecordBuilder(mem, e.Schema())
+	b := array.NewRecordBuilder(mem, e.schema(c.shard != nil))
 	defer b.Release()
 	n := int(rec.NumRows())
 	var toks []string
@@ -242,6 +255,9 @@ func (e *Encoder) Encode(rec arrow.RecordBatch) (arrow.RecordBatch, EncodeStats,
 	next := func() array.Builder { col++; return b.Field(col) }
 	rowB := b.Field(0).(*array.Int64Builder)
 	rowB.AppendValues(c.row.Int64Values(), nil)
+	if c.shard != nil {
+		next().(*array.Int32Builder).AppendValues(c.shard.Int32Values(), nil)
+	}
 	if v.Input != nil {
 		ids, lens := next().(*array.ListBuilder), next().(*array.Int32Builder)
 		vb := ids.ValueBuilder().(*array.Int32Builder)

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"os"
 )
 
 // lines reads a file line by line, counting lines from 1 and dropping the line end
@@ -13,7 +12,6 @@ import (
 type lines struct {
 	path string
 	max  int
-	f    *os.File
 	cr   *countingReader
 	br   *bufio.Reader
 	n    int
@@ -21,12 +19,11 @@ type lines struct {
 }
 
 func openLines(path string, max int) (*lines, error) {
-	f, err := openFile(path)
+	cr, err := openCounting(path)
 	if err != nil {
 		return nil, err
 	}
-	cr := newCountingReader(f)
-	return &lines{path: path, max: max, f: f, cr: cr, br: bufio.NewReaderSize(cr, 1<<16)}, nil
+	return &lines{path: path, max: max, cr: cr, br: bufio.NewReaderSize(cr, 1<<16)}, nil
 }
 
 // next returns the next line (valid until the following call) or io.EOF.
@@ -51,6 +48,9 @@ func (l *lines) next() ([]byte, error) {
 			return nil, io.EOF
 		}
 		if err != nil && err != io.EOF {
+			if _, ok := err.(*Error); ok { // a shard that does not decompress
+				return nil, err
+			}
 			return nil, fmt.Errorf("pipeline: %s: %w", l.path, err)
 		}
 		l.n++
@@ -58,24 +58,47 @@ func (l *lines) next() ([]byte, error) {
 	}
 }
 
-func (l *lines) close() error { return l.f.Close() }
+func (l *lines) close() error { return l.cr.close() }
 
-// countingReader counts the bytes read from a file, for progress reports. It
-// drops a UTF-8 byte-order mark at the start of the file, as every reader of
-// text does (one rule for CSV, TSV, JSON Lines, CoNLL, text and dictionaries).
+// countingReader reads a text file, decompressed when its name ends in .gz or
+// .zst, and counts the file's bytes read, for progress reports. It drops a UTF-8
+// byte-order mark at the start of the text, as every reader of text does (one
+// rule for CSV, TSV, JSON Lines, CoNLL, text and dictionaries).
 type countingReader struct {
-	r       io.Reader
-	n       int64
+	r       io.Reader // the text
+	file    *counter  // the file's bytes, compressed or not
 	total   int64
 	started bool
+	closers []func() error
 }
 
-func newCountingReader(f *os.File) *countingReader {
-	c := &countingReader{r: f}
+// counter counts the bytes read through it.
+type counter struct {
+	r io.Reader
+	n int64
+}
+
+func (c *counter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func openCounting(path string) (*countingReader, error) {
+	f, err := openFile(path)
+	if err != nil {
+		return nil, err
+	}
+	c := &countingReader{file: &counter{r: f}, closers: []func() error{f.Close}}
 	if st, err := f.Stat(); err == nil {
 		c.total = st.Size()
 	}
-	return c
+	c.r, err = decompress(path, c.file, c)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return c, nil
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
@@ -88,16 +111,25 @@ func (c *countingReader) Read(p []byte) (int, error) {
 			return 0, err
 		}
 		if bytes.Equal(head[:n], bom) {
-			c.n += int64(n)
 			n = 0
 		}
 		c.r = io.MultiReader(bytes.NewReader(head[:n]), c.r)
 	}
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
+	return c.r.Read(p)
 }
 
 var bom = []byte("\ufeff")
 
-func (c *countingReader) progress() (done, total int64) { return c.n, c.total }
+func (c *countingReader) progress() (done, total int64) { return c.file.n, c.total }
+
+// close closes the decompressor and the file.
+func (c *countingReader) close() error {
+	var err error
+	for i := len(c.closers) - 1; i >= 0; i-- {
+		if e := c.closers[i](); e != nil && err == nil {
+			err = e
+		}
+	}
+	c.closers = nil
+	return err
+}

@@ -78,9 +78,10 @@ func WithProgress(report func(done, total int64)) Option {
 
 // example is one parsed row before it goes into the Arrow builders.
 type example struct {
-	line int
-	str  [numRoles]string
-	list [numRoles][]string
+	shard int
+	line  int
+	str   [numRoles]string
+	list  [numRoles][]string
 }
 
 // rowSource is what each format implements. next fills ex with the next example and
@@ -97,6 +98,7 @@ type rowSource interface {
 // it to keep it longer. Release the Reader when done; that closes the file.
 type Reader struct {
 	path    string
+	sharded bool
 	src     rowSource
 	roles   []Role
 	schema  *arrow.Schema
@@ -117,7 +119,8 @@ type Reader struct {
 
 var _ array.RecordReader = (*Reader)(nil)
 
-// Path is the file the reader reads (the first of parallel files).
+// Path is the file the reader reads (the first of parallel files), or the
+// path, glob or folder of a sharded source.
 func (r *Reader) Path() string { return r.path }
 
 // Open starts reading src. The format comes from src.Format or, when empty, from the
@@ -128,81 +131,119 @@ func Open(src Source, opts ...Option) (*Reader, error) {
 	if cfg.batchRows <= 0 {
 		return nil, fmt.Errorf("pipeline: batch rows must be positive, got %d", cfg.batchRows)
 	}
+	sharded := src.Sharded()
 	path := src.Path
-	if path == "" {
-		path = firstFile(src.Files)
-	}
-	format := src.Format
-	if format == "" && src.Path == "" && src.Files != (Columns{}) {
-		format = Text // parallel files are always line-aligned text
-	}
-	if format == "" {
-		f, err := FormatOf(path)
-		if err != nil {
+	var shards []string
+	if sharded {
+		if src.Files != (Columns{}) {
+			return nil, fmt.Errorf("pipeline: parallel files (files) are single files; a sharded source takes path or paths")
+		}
+		if src.Path != "" && len(src.Paths) > 0 {
+			return nil, fmt.Errorf("pipeline: a source takes either path or paths, not both")
+		}
+		var err error
+		if shards, err = src.Shards(); err != nil {
 			return nil, err
 		}
-		format = f
+		path = shards[0]
+	} else if path == "" {
+		path = firstFile(src.Files)
 	}
-	cols := src.Columns
+	format, err := src.DetectFormat()
+	if err != nil {
+		return nil, err
+	}
 	if src.Stream && format != Text {
 		return nil, fmt.Errorf("pipeline: %s: stream applies to the text format only", path)
 	}
-	var (
-		rs  rowSource
-		err error
-	)
-	switch format {
-	case CSV, TSV:
-		rs, err = openCSV(src.Path, format, cols, src.NoHeader, cfg.maxLine)
-	case JSONL:
-		rs, err = openJSONL(src.Path, cols, cfg.maxLine)
-	case CoNLL:
-		if cols == (Columns{}) {
-			cols = Columns{Tokens: "1", Tags: "-1"}
-		}
-		rs, err = openCoNLL(src.Path, cols, cfg.maxLine, cfg.maxTokens)
-	case Text:
-		if src.Columns != (Columns{}) {
-			return nil, fmt.Errorf("pipeline: %s: a text source is one example per line, so columns do not apply; name parallel files with files, or set the format (csv, tsv, jsonl)", path)
-		}
-		files := src.Files
-		if files == (Columns{}) {
-			files = Columns{Text: src.Path}
-		} else if src.Path != "" {
-			return nil, fmt.Errorf("pipeline: a text source takes either path or files, not both")
-		}
-		cols = Columns{}
-		for _, r := range files.roles() {
-			cols = cols.with(r, "line")
-		}
-		if src.Stream {
-			if len(files.roles()) != 1 || files.Text == "" {
-				return nil, fmt.Errorf("pipeline: a stream source is one text file (path), not parallel files")
-			}
-			rs, err = openStream(files.Text, cfg.maxLine)
-			break
-		}
-		rs, err = openText(files, cfg.maxLine)
-	case Dict:
-		cols = Columns{Text: "word", Target: "pronunciation"}
-		rs, err = openDict(src.Path, cfg.maxLine)
-	case Parquet, ArrowFile, ArrowStream:
-		rs, err = openArrow(src.Path, format, cols, cfg.mem)
-	default:
-		return nil, fmt.Errorf("pipeline: unknown format %q", format)
-	}
+	cols, err := mapping(src, format, path)
 	if err != nil {
 		return nil, err
+	}
+	open := func(p string) (rowSource, error) { return openOne(p, src, format, cols, cfg) }
+	rs, err := open(path)
+	if err != nil {
+		return nil, err
+	}
+	name := path
+	if sharded {
+		rs = newShardSource(shards, rs, open)
+		name = src.Path
+		if name == "" {
+			name = strings.Join(src.Paths, ",")
+		}
 	}
 	roles := cols.roles()
 	if len(roles) == 0 {
 		rs.close()
 		return nil, fmt.Errorf("pipeline: %s: the column mapping names no column (text, tokens, tags, label, target, feature or vector)", path)
 	}
-	r := &Reader{path: path, src: rs, roles: roles, schema: Schema(roles), rows: cfg.batchRows, rejects: cfg.rejects, progress: cfg.progress, part: src.Part, ctx: cfg.ctx}
+	r := &Reader{path: name, src: rs, roles: roles, schema: schema(roles, sharded), sharded: sharded, rows: cfg.batchRows, rejects: cfg.rejects, progress: cfg.progress, part: src.Part, ctx: cfg.ctx}
 	r.bld = array.NewRecordBuilder(cfg.mem, r.schema)
 	r.refs.Store(1)
 	return r, nil
+}
+
+// mapping is the column mapping a format reads: the source's, or the one the
+// format implies.
+func mapping(src Source, format Format, path string) (Columns, error) {
+	cols := src.Columns
+	switch format {
+	case CoNLL:
+		if cols == (Columns{}) {
+			cols = Columns{Tokens: "1", Tags: "-1"}
+		}
+	case Text:
+		if src.Columns != (Columns{}) {
+			return cols, fmt.Errorf("pipeline: %s: a text source is one example per line, so columns do not apply; name parallel files with files, or set the format (csv, tsv, jsonl)", path)
+		}
+		if src.Files != (Columns{}) && src.Path != "" {
+			return cols, fmt.Errorf("pipeline: a text source takes either path or files, not both")
+		}
+		files := src.Files
+		if files == (Columns{}) {
+			files = Columns{Text: "line"}
+		}
+		cols = Columns{}
+		for _, r := range files.roles() {
+			cols = cols.with(r, "line")
+		}
+		if src.Stream && (len(files.roles()) != 1 || files.Text == "") {
+			return cols, fmt.Errorf("pipeline: a stream source is one text file (path), not parallel files")
+		}
+	case Dict:
+		cols = Columns{Text: "word", Target: "pronunciation"}
+	}
+	return cols, nil
+}
+
+// openOne opens one file of src (one shard) in format with the mapping cols.
+func openOne(path string, src Source, format Format, cols Columns, cfg config) (rowSource, error) {
+	switch format {
+	case CSV, TSV:
+		return openCSV(path, format, cols, src.NoHeader, cfg.maxLine)
+	case JSONL:
+		return openJSONL(path, cols, cfg.maxLine)
+	case CoNLL:
+		return openCoNLL(path, cols, cfg.maxLine, cfg.maxTokens)
+	case Text:
+		if src.Stream {
+			return openStream(path, cfg.maxLine)
+		}
+		files := src.Files
+		if files == (Columns{}) {
+			files = Columns{Text: path}
+		}
+		return openText(files, cfg.maxLine)
+	case Dict:
+		return openDict(path, cfg.maxLine)
+	case Parquet, ArrowFile, ArrowStream:
+		if _, ext := trimCompression(path); ext != "" {
+			return nil, fmt.Errorf("pipeline: %s: %s files are read uncompressed (Parquet and Arrow compress their own buffers)", path, format)
+		}
+		return openArrow(path, format, cols, cfg.mem)
+	}
+	return nil, fmt.Errorf("pipeline: unknown format %q", format)
 }
 
 func (c Columns) with(r Role, v string) Columns {
@@ -280,7 +321,7 @@ func (r *Reader) Next() bool {
 			r.err = err
 			return false
 		}
-		if r.part != nil && r.part.Split.Part(int64(ex.line)) != r.part.Index {
+		if r.part != nil && r.part.Split.Part(orderKey(ex.shard, ex.line)) != r.part.Index {
 			continue
 		}
 		r.append(&ex)
@@ -339,8 +380,13 @@ func (r *Reader) has(role Role) bool {
 
 func (r *Reader) append(ex *example) {
 	r.bld.Field(0).(*array.Int64Builder).Append(int64(ex.line))
+	first := 1
+	if r.sharded {
+		r.bld.Field(1).(*array.Int32Builder).Append(int32(ex.shard))
+		first = 2
+	}
 	for i, role := range r.roles {
-		f := r.bld.Field(i + 1)
+		f := r.bld.Field(i + first)
 		if !role.isList() {
 			f.(*array.StringBuilder).Append(ex.str[role])
 			continue

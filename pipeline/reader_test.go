@@ -50,6 +50,8 @@ func recordRows(rec arrow.RecordBatch) []row {
 			switch col := rec.Column(c).(type) {
 			case *array.Int64:
 				rw[f.Name] = int(col.Value(i))
+			case *array.Int32:
+				rw[f.Name] = int(col.Value(i))
 			case *array.String:
 				rw[f.Name] = col.Value(i)
 			case *array.List:

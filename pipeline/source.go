@@ -32,9 +32,11 @@ var extFormats = map[string]Format{
 	".arrow": ArrowFile, ".feather": ArrowFile, ".ipc": ArrowFile, ".arrows": ArrowStream,
 }
 
-// FormatOf returns the format a file's extension implies.
+// FormatOf returns the format a file's extension implies, looking through a
+// compression extension (.gz, .zst).
 func FormatOf(path string) (Format, error) {
-	ext := strings.ToLower(filepath.Ext(path))
+	base, _ := trimCompression(path)
+	ext := strings.ToLower(filepath.Ext(base))
 	if f, ok := extFormats[ext]; ok {
 		return f, nil
 	}
@@ -127,14 +129,18 @@ func (c Columns) roles() []Role {
 }
 
 // Source is one split's data: a file, its format (empty: from the extension) and
-// the column mapping. For the text format, Files names parallel files whose line i
+// the column mapping. Path may also be a glob (train-*.jsonl.gz) or a folder of
+// shards, and Paths a list of files, globs and folders: see [Source.Shards].
+// Text files may be compressed (.gz, .zst), read by their extension. For the text format, Files names parallel files whose line i
 // together form example i, one file per role (ATIS's seq.in, seq.out and label);
 // a single Path of text format fills the Text role.
 type Source struct {
-	Path    string  `json:"path,omitempty"`
-	Format  Format  `json:"format,omitempty"`
-	Columns Columns `json:"columns,omitempty"`
-	Files   Columns `json:"files,omitempty"`
+	Path string `json:"path,omitempty"`
+	// Paths, in place of Path, lists the shards: files, globs or folders.
+	Paths   []string `json:"paths,omitempty"`
+	Format  Format   `json:"format,omitempty"`
+	Columns Columns  `json:"columns,omitempty"`
+	Files   Columns  `json:"files,omitempty"`
 	// NoHeader says a CSV or TSV file has no header row; Columns then holds 1-based
 	// column numbers, negative from the end.
 	NoHeader bool `json:"no_header,omitempty"`
@@ -166,9 +172,17 @@ const RowField = "row"
 
 // Schema returns the schema of the records read for the given roles: the row
 // position, then each role in order, strings as utf8 and token or tag lists as
-// list<utf8>.
-func Schema(roles []Role) *arrow.Schema {
+// list<utf8>. [ShardSchema] adds the shard column of a sharded source.
+func Schema(roles []Role) *arrow.Schema { return schema(roles, false) }
+
+// ShardSchema is [Schema] with the [ShardField] column after the row column.
+func ShardSchema(roles []Role) *arrow.Schema { return schema(roles, true) }
+
+func schema(roles []Role, sharded bool) *arrow.Schema {
 	fields := []arrow.Field{{Name: RowField, Type: arrow.PrimitiveTypes.Int64}}
+	if sharded {
+		fields = append(fields, arrow.Field{Name: ShardField, Type: arrow.PrimitiveTypes.Int32})
+	}
 	for _, r := range roles {
 		var t arrow.DataType = arrow.BinaryTypes.String
 		if r.isList() {

@@ -9,7 +9,8 @@ import "github.com/seqkit/seqkit/pipeline"
 // Source is one split's data: a file, its format (empty: from the extension)
 // and the column mapping, or parallel text files.
 type Source struct {
-	Path     string          `yaml:"path,omitempty" doc:"the split's file (relative to the recipe, or ${data}/…)"`
+	Path     string          `yaml:"path,omitempty" doc:"the split's file, a glob of shards (train-*.jsonl.gz) or a folder of shards (relative to the recipe, or ${data}/…); .gz and .zst are read by extension"`
+	Paths    []string        `yaml:"paths,omitempty" doc:"in place of path, a list of shards: files, globs or folders"`
 	Format   pipeline.Format `yaml:"format,omitempty" doc:"csv, tsv, jsonl, conll, text, dict, parquet, arrow or arrows (default: from the extension)"`
 	Columns  Columns         `yaml:"columns,omitempty" doc:"which field of the file holds each role"`
 	Files    Columns         `yaml:"files,omitempty" doc:"parallel text files, one per role, whose line i together form example i"`
@@ -33,12 +34,12 @@ type Columns struct {
 
 // Pipeline is the source for pipeline.Open.
 func (s Source) Pipeline() pipeline.Source {
-	return pipeline.Source{Path: s.Path, Format: s.Format, Columns: pipeline.Columns(s.Columns), Files: pipeline.Columns(s.Files),
+	return pipeline.Source{Path: s.Path, Paths: s.Paths, Format: s.Format, Columns: pipeline.Columns(s.Columns), Files: pipeline.Columns(s.Files),
 		NoHeader: s.NoHeader, Stream: s.Stream, Content: s.Content}
 }
 
 // given reports whether the split names any file.
-func (s Source) given() bool { return s.Path != "" || s.Files != Columns{} }
+func (s Source) given() bool { return s.Path != "" || len(s.Paths) > 0 || s.Files != Columns{} }
 
 // Tokenizer is how text becomes tokens.
 type Tokenizer struct {

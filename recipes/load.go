@@ -430,7 +430,7 @@ func (l *loader) check(n *yaml.Node, v reflect.Value, key string) {
 			seen[k.Value] = true
 			fv := v.FieldByIndex(idx)
 			l.check(val, fv, sub)
-			if v.Type() == sourceType && (k.Value == "path" || k.Value == "files") {
+			if v.Type() == sourceType && (k.Value == "path" || k.Value == "paths" || k.Value == "files") {
 				l.resolvePaths(val, fv)
 			}
 			if (v.Type() == reflect.TypeFor[Output]() && k.Value == "dir") || (v.Type() == reflect.TypeFor[Windows]() && k.Value == "source") {
@@ -592,6 +592,10 @@ func (l *loader) resolvePaths(n *yaml.Node, v reflect.Value) {
 	case reflect.Struct:
 		for i := range v.NumField() {
 			l.resolvePaths(n, v.Field(i))
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			l.resolvePaths(n, v.Index(i))
 		}
 	}
 }

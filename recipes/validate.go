@@ -128,6 +128,13 @@ func (l *loader) checkData(r *Recipe) {
 			continue
 		}
 		key := "data." + name
+		if src.Sharded() {
+			if _, err := src.Shards(); err != nil {
+				l.keyErr(KeyError{key, strings.TrimPrefix(err.Error(), "pipeline: ")})
+				missing = append(missing, strings.Join(append([]string{src.Path}, src.Paths...), " "))
+			}
+			continue
+		}
 		for _, p := range append([]string{src.Path}, src.Files.Text, src.Files.Tokens, src.Files.Tags, src.Files.Label, src.Files.Target) {
 			if p == "" {
 				continue

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -32,18 +33,25 @@ func newInspectCmd(e *env) *cobra.Command {
 		noHeader bool
 	)
 	c := &cobra.Command{
-		Use:   "inspect FILE",
+		Use:   "inspect FILE|GLOB|DIR...",
 		Short: "Summarise a data file: rows, tokens, lengths, vocabulary, labels and tags",
 		Example: `  seqkit data inspect ../shared/datasets/conll2000/train.txt --format conll
   seqkit data inspect reviews.csv --text review --label sentiment
-  seqkit data inspect names.txt --tokenizer char`,
-		Args: args(cobra.ExactArgs(1)),
+  seqkit data inspect names.txt --tokenizer char
+  seqkit data inspect 'corpus/train-*.jsonl.gz' --text text --label label`,
+		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(c *cobra.Command, a []string) error {
 			src := pipeline.Source{Path: a[0], Format: pipeline.Format(format), Columns: cols, NoHeader: noHeader}
+			if len(a) > 1 {
+				src.Path, src.Paths = "", a
+			}
 			if src.Format == "" {
-				f, err := pipeline.FormatOf(a[0])
-				if err != nil {
+				f, err := src.DetectFormat()
+				if err != nil && strings.Contains(err.Error(), "extension") {
 					return usageError{fmt.Errorf("%w; name it with --format", err)}
+				}
+				if err != nil {
+					return err
 				}
 				src.Format = f
 			}
@@ -71,7 +79,7 @@ func newInspectCmd(e *env) *cobra.Command {
 				return err
 			}
 			defer ds.Close()
-			printSummary(c.OutOrStdout(), a[0], pipeline.Summarize(ds, v), v, rep)
+			printSummary(c.OutOrStdout(), strings.Join(a, " "), pipeline.Summarize(ds, v), v, rep)
 			return nil
 		},
 	}

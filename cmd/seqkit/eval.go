@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -82,28 +83,33 @@ func newEvalCmd(e *env) *cobra.Command {
 // Long on purpose: a cobra command is its help, flags and run in one literal.
 func newPredictCmd(e *env) *cobra.Command {
 	var (
-		dir, input, output, format string
-		cols                       pipeline.Columns
-		batch                      int
-		attention                  string
+		dir, output, format string
+		inputs              []string
+		cols                pipeline.Columns
+		batch               int
+		attention           string
 	)
 	c := &cobra.Command{
-		Use:   "predict -m RUN_DIR --input FILE --output FILE",
+		Use:   "predict -m RUN_DIR --input FILE|GLOB|DIR --output FILE",
 		Short: "Predict a file (or stdin) in batch with a trained run, streaming",
 		Long: `predict reads any input format the pipeline reads (text lines, CSV, TSV, JSON Lines,
 CoNLL, Parquet, Arrow), record batch by record batch, and writes the input columns
 with the predictions as JSON Lines, CSV, TSV or Parquet, chosen by the output
 file's extension. --input - reads text lines from stdin; --output - writes JSON
 Lines to stdout. Memory stays bounded whatever the size of the input.
+The input may be sharded: a glob, a folder of shards, or --input given several
+times; .gz and .zst files are read by extension. The rows of a sharded input
+keep their order key, the shard and row columns.
 --attention DIR writes, for a seq2seq model, the attention weights behind every
 prediction as DIR/attention-ROW.json and a heat map DIR/attention-ROW.png.`,
 		Example: `  seqkit predict -m runs/taipei --input requests.txt --output tags.jsonl
   echo "arrive Taipei on November 2nd" | seqkit predict -m runs/taipei --input - --output -
   seqkit predict -m runs/intent --input test.csv --text utterance --output out.parquet
+  seqkit predict -m runs/intent --input 'shards/part-*.jsonl.gz' --text text --output out.jsonl
   echo "seqkit" | seqkit predict -m runs/cmudict-g2p --input - --output - --attention att/`,
 		Args: args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
-			if dir == "" || input == "" || output == "" {
+			if dir == "" || len(inputs) == 0 || output == "" {
 				return usageError{fmt.Errorf("predict needs -m RUN_DIR, --input FILE and --output FILE")}
 			}
 			if batch < 1 || batch > 100_000 {
@@ -116,12 +122,19 @@ prediction as DIR/attention-ROW.json and a heat map DIR/attention-ROW.png.`,
 			if err != nil {
 				return err
 			}
+			input := inputs[0]
 			src := pipeline.Source{Path: input, Format: pipeline.Format(format), Columns: cols}
+			if len(inputs) > 1 {
+				src.Path, src.Paths = "", inputs
+				if slices.Contains(inputs, "-") {
+					return usageError{fmt.Errorf("--input - (stdin) cannot be one of several inputs")}
+				}
+			}
 			if input == "-" {
 				src.Path, src.Format = "/dev/stdin", pipeline.Text
 			}
 			if src.Format == "" {
-				f, err := pipeline.FormatOf(input)
+				f, err := src.DetectFormat()
 				if err != nil {
 					return usageError{fmt.Errorf("%w; name it with --format", err)}
 				}
@@ -131,10 +144,15 @@ prediction as DIR/attention-ROW.json and a heat map DIR/attention-ROW.png.`,
 			if output != "-" && input != "-" {
 				// The output replaces its file at the end: naming the input
 				// there would lose it.
-				a, errA := os.Stat(input)
+				shards, err := src.Shards()
+				if err != nil {
+					return err
+				}
 				b, errB := os.Stat(output)
-				if errA == nil && errB == nil && os.SameFile(a, b) {
-					return usageError{fmt.Errorf("--output %s is the input file: predicting would overwrite it; write elsewhere", output)}
+				for _, in := range shards {
+					if a, errA := os.Stat(in); errA == nil && errB == nil && os.SameFile(a, b) {
+						return usageError{fmt.Errorf("--output %s is the input file: predicting would overwrite it; write elsewhere", output)}
+					}
 				}
 			}
 			var out io.Writer = os.Stdout
@@ -190,7 +208,7 @@ prediction as DIR/attention-ROW.json and a heat map DIR/attention-ROW.png.`,
 		},
 	}
 	c.Flags().StringVarP(&dir, "model", "m", "", "run directory written by seqkit run or train")
-	c.Flags().StringVar(&input, "input", "", "input file, or - for text lines on stdin")
+	c.Flags().StringArrayVar(&inputs, "input", nil, "input file, glob or folder of shards (repeat for a list), or - for text lines on stdin")
 	c.Flags().StringVar(&output, "output", "", "output file (.jsonl, .csv, .tsv, .parquet), or - for JSON Lines on stdout")
 	c.Flags().StringVar(&format, "format", "", "input format: "+strings.Join(formats(), ", ")+" (default: from the extension)")
 	c.Flags().StringVar(&cols.Text, "text", "", "input column holding the text")

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -200,6 +201,24 @@ func TestEvalAndPredict(t *testing.T) {
 		}
 		if out == "out.csv" && !strings.HasPrefix(string(b), "row,text,tags\n1,fly from Boston to Taipei on Friday,O O B-fromloc") {
 			t.Errorf("%s:\n%s", out, b)
+		}
+	}
+	// Sharded input: a folder of a plain and a gzip shard predicts as the
+	// lines one after the other, each row with its order key.
+	shards := t.TempDir()
+	os.WriteFile(filepath.Join(shards, "a.txt"), []byte("fly from Boston to Taipei on Friday\n"), 0o644)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte("leave Tokyo at 5 pm\n"))
+	zw.Close()
+	os.WriteFile(filepath.Join(shards, "b.txt.gz"), gz.Bytes(), 0o644)
+	for _, input := range [][]string{{"--input", shards}, {"--input", filepath.Join(shards, "*")}, {"--input", filepath.Join(shards, "a.txt"), "--input", filepath.Join(shards, "b.txt.gz")}} {
+		res := seqkit(t, demoDir, append([]string{"predict", "-m", dir, "--output", "-"}, input...)...)
+		want := `{"row":1,"shard":0,"text":"fly from Boston to Taipei on Friday","tags":["O","O","B-fromloc.city_name","O","B-toloc.city_name","O","B-depart_date.day_name"]}
+{"row":1,"shard":1,"text":"leave Tokyo at 5 pm","tags":["O","B-fromloc.city_name","O","B-depart_time.time","I-depart_time.time"]}
+`
+		if res.code != 0 || res.stdout != want {
+			t.Errorf("predict %v: exit %d\n%s%s", input, res.code, res.stdout, res.stderr)
 		}
 	}
 	// Lines from stdin to JSON Lines on stdout.
