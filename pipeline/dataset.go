@@ -106,6 +106,44 @@ func OpenDataset(path string, seal Seal) (d *Dataset, err error) {
 	return d, nil
 }
 
+// OpenDatasets maps the shard files of one split, each checked against its
+// seal as [OpenDataset] does, as one dataset: their records one after the
+// other, so batching indexes (and shuffles) rows across every shard. The
+// shards must share one schema.
+func OpenDatasets(paths []string, seals []Seal) (*Dataset, error) {
+	if len(paths) == 0 || len(paths) != len(seals) {
+		return nil, fmt.Errorf("pipeline: %d dataset files and %d seals", len(paths), len(seals))
+	}
+	all := &Dataset{path: filepath.Dir(paths[0])}
+	var unmaps []func() error
+	all.unmap = func() error {
+		var errs []error
+		for _, u := range unmaps {
+			errs = append(errs, u())
+		}
+		return errors.Join(errs...)
+	}
+	for i, p := range paths {
+		d, err := OpenDataset(p, seals[i])
+		if err != nil {
+			all.Close()
+			return nil, err
+		}
+		if all.schema == nil {
+			all.schema = d.schema
+		} else if !d.schema.Equal(all.schema) {
+			d.Close()
+			all.Close()
+			return nil, &Error{Path: p, Err: fmt.Errorf("schema %s differs from the first shard's %s", d.schema, all.schema)}
+		}
+		all.records = append(all.records, d.records...)
+		all.rows += d.rows
+		d.records = nil
+		unmaps = append(unmaps, d.unmap)
+	}
+	return all, nil
+}
+
 // Schema is the schema of the encoded records.
 func (d *Dataset) Schema() *arrow.Schema { return d.schema }
 

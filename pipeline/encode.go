@@ -87,7 +87,8 @@ type EncodeStats struct {
 	UnknownLabels  map[string]int
 }
 
-func (s *EncodeStats) add(o EncodeStats) {
+// Add counts o into s: the stats of a dataset from those of its shards.
+func (s *EncodeStats) Add(o EncodeStats) {
 	s.Rows += o.Rows
 	s.Tokens += o.Tokens
 	s.UnknownTokens += o.UnknownTokens
@@ -389,9 +390,38 @@ func labelID(v *Vocab, s string, unknown *map[string]int) int32 {
 // the input (and target) vocabulary bounded by cfg, the tag and label vocabularies
 // with every value seen.
 func BuildVocabs(r array.RecordReader, tok *Tokenizer, cfg VocabConfig) (Vocabs, error) {
-	in, tags, labels, target, chars, feature := Counter{}, Counter{}, Counter{}, Counter{}, Counter{}, Counter{}
-	vector := 0
-	var has roleColumns
+	c, err := CountVocabs(r, tok, cfg)
+	if err != nil {
+		return Vocabs{}, err
+	}
+	return c.Build(cfg)
+}
+
+// VocabCounts is what building vocabularies counts in training records. The
+// counts of the shards of a split, merged in any order ([VocabCounts.Merge]),
+// equal the counts of the whole split, so vocabularies built by a distributed
+// job are those of one process: [Counter.Build] breaks ties by bytes, not by
+// the order tokens were seen.
+type VocabCounts struct {
+	Input, Tags, Labels, Target, Chars, Feature Counter
+	// Has says which roles the records held (a role may hold no token).
+	HasInput, HasTags, HasLabels, HasTarget, HasFeature bool
+	// Vector is the vector length of the first row (by order key) that has
+	// one, VectorKey that row's order key; VectorKey is -1 without one.
+	Vector    int
+	VectorKey int64
+}
+
+// NewVocabCounts returns empty counts.
+func NewVocabCounts() VocabCounts {
+	return VocabCounts{Input: Counter{}, Tags: Counter{}, Labels: Counter{}, Target: Counter{}, Chars: Counter{}, Feature: Counter{}, VectorKey: -1}
+}
+
+// CountVocabs counts the records of r (a training split, or one shard of it).
+// An example over cfg.Limits' token bound, and more distinct values than its
+// vocabulary bound, are errors.
+func CountVocabs(r array.RecordReader, tok *Tokenizer, cfg VocabConfig) (VocabCounts, error) {
+	vc := NewVocabCounts()
 	var toks []string
 	e := &Encoder{Tokenizer: tok}
 	maxTok, maxVocab := cfg.Limits.Tokens(), cfg.Limits.Vocab()
@@ -399,74 +429,114 @@ func BuildVocabs(r array.RecordReader, tok *Tokenizer, cfg VocabConfig) (Vocabs,
 		rec := r.RecordBatch()
 		c, err := columnsOf(rec)
 		if err != nil {
-			return Vocabs{}, err
+			return vc, err
 		}
-		has = c
+		vc.HasInput = vc.HasInput || c.text != nil || c.tokens != nil
+		vc.HasTags = vc.HasTags || c.tags != nil
+		vc.HasLabels = vc.HasLabels || c.label != nil
+		vc.HasTarget = vc.HasTarget || c.target != nil
+		vc.HasFeature = vc.HasFeature || c.feature != nil
 		for i := 0; i < int(rec.NumRows()); i++ {
 			if c.text != nil || c.tokens != nil {
 				toks = e.inputTokens(c, i, toks)
 				if len(toks) > maxTok {
-					return Vocabs{}, tooManyTokens(int(c.row.Value(i)), "input", len(toks), maxTok)
+					return vc, tooManyTokens(int(c.row.Value(i)), "input", len(toks), maxTok)
 				}
-				in.Add(toks...)
+				vc.Input.Add(toks...)
 				if cfg.Chars {
 					for _, t := range toks {
 						for _, r := range t {
-							chars[string(r)]++
+							vc.Chars[string(r)]++
 						}
 					}
 				}
 			}
 			if c.tags != nil {
-				tags.Add(listStrings(c.tags, i)...)
+				vc.Tags.Add(listStrings(c.tags, i)...)
 			}
 			if c.feature != nil {
-				feature.Add(listStrings(c.feature, i)...)
+				vc.Feature.Add(listStrings(c.feature, i)...)
 			}
 			if c.label != nil {
-				labels.Add(c.label.Value(i))
+				vc.Labels.Add(c.label.Value(i))
 			}
-			if c.vector != nil && vector == 0 {
-				vector = len(listStrings(c.vector, i))
-				if vector == 0 || vector > maxVector {
-					return Vocabs{}, &Error{Line: int(c.row.Value(i)), Err: fmt.Errorf("the vector column has %d numbers; want 1 to %d", vector, maxVector)}
+			if c.vector != nil && vc.VectorKey < 0 {
+				n := len(listStrings(c.vector, i))
+				if n == 0 || n > maxVector {
+					return vc, &Error{Line: int(c.row.Value(i)), Err: fmt.Errorf("the vector column has %d numbers; want 1 to %d", n, maxVector)}
 				}
+				vc.Vector, vc.VectorKey = n, c.key(i)
 			}
 			if c.target != nil {
 				toks = tok.TargetTokens(toks[:0], c.target.Value(i))
 				if len(toks) > maxTok {
-					return Vocabs{}, tooManyTokens(int(c.row.Value(i)), "target", len(toks), maxTok)
+					return vc, tooManyTokens(int(c.row.Value(i)), "target", len(toks), maxTok)
 				}
-				target.Add(toks...)
+				vc.Target.Add(toks...)
 			}
 		}
 		// Checked per record batch: a vocabulary overshoots by one batch at most.
-		if n := max(len(in), len(target), len(chars), len(tags), len(labels), len(feature)); n > maxVocab {
-			return Vocabs{}, &Error{Line: int(c.row.Value(int(rec.NumRows()) - 1)), Err: fmt.Errorf("more than %d distinct tokens or labels by this line, the limit (data.limits.max_vocab): is a column mapped wrong? else raise the limit", maxVocab)}
+		if vc.distinct() > maxVocab {
+			return vc, &Error{Line: int(c.row.Value(int(rec.NumRows()) - 1)), Err: fmt.Errorf("more than %d distinct tokens or labels by this line, the limit (data.limits.max_vocab): is a column mapped wrong? else raise the limit", maxVocab)}
 		}
 	}
-	if err := r.Err(); err != nil {
-		return Vocabs{}, err
+	return vc, r.Err()
+}
+
+func (vc *VocabCounts) distinct() int {
+	return max(len(vc.Input), len(vc.Target), len(vc.Chars), len(vc.Tags), len(vc.Labels), len(vc.Feature))
+}
+
+// key is the order key of row i.
+func (c roleColumns) key(i int) int64 {
+	shard := 0
+	if c.shard != nil {
+		shard = int(c.shard.Value(i))
+	}
+	return orderKey(shard, int(c.row.Value(i)))
+}
+
+// Merge adds the counts of o (another shard) to vc.
+func (vc *VocabCounts) Merge(o VocabCounts) {
+	for _, p := range []struct{ dst, src Counter }{{vc.Input, o.Input}, {vc.Tags, o.Tags}, {vc.Labels, o.Labels}, {vc.Target, o.Target}, {vc.Chars, o.Chars}, {vc.Feature, o.Feature}} {
+		for k, n := range p.src {
+			p.dst[k] += n
+		}
+	}
+	vc.HasInput = vc.HasInput || o.HasInput
+	vc.HasTags = vc.HasTags || o.HasTags
+	vc.HasLabels = vc.HasLabels || o.HasLabels
+	vc.HasTarget = vc.HasTarget || o.HasTarget
+	vc.HasFeature = vc.HasFeature || o.HasFeature
+	if o.VectorKey >= 0 && (vc.VectorKey < 0 || o.VectorKey < vc.VectorKey) {
+		vc.Vector, vc.VectorKey = o.Vector, o.VectorKey
+	}
+}
+
+// Build makes the vocabularies of the counts, bounded by cfg.
+func (vc VocabCounts) Build(cfg VocabConfig) (Vocabs, error) {
+	if n := vc.distinct(); n > cfg.Limits.Vocab() {
+		return Vocabs{}, fmt.Errorf("pipeline: %d distinct tokens or labels, more than the limit %d (data.limits.max_vocab): is a column mapped wrong? else raise the limit", n, cfg.Limits.Vocab())
 	}
 	var v Vocabs
-	if has.text != nil || has.tokens != nil {
-		v.Input = in.Build(cfg)
+	if vc.HasInput {
+		v.Input = vc.Input.Build(cfg)
 		if cfg.Chars {
-			v.Chars = chars.Build(VocabConfig{})
+			v.Chars = vc.Chars.Build(VocabConfig{})
 		}
 	}
-	if has.tags != nil {
-		v.Tags = tags.BuildLabels()
+	if vc.HasTags {
+		v.Tags = vc.Tags.BuildLabels()
 	}
-	if has.feature != nil {
-		v.Feature = feature.Build(VocabConfig{})
+	if vc.HasFeature {
+		v.Feature = vc.Feature.Build(VocabConfig{})
 	}
-	if has.label != nil {
-		v.Labels = labels.BuildLabels()
+	if vc.HasLabels {
+		v.Labels = vc.Labels.BuildLabels()
 	}
-	v.Vector = vector
-	if has.target != nil {
-		v.Target = target.Build(cfg)
+	v.Vector = vc.Vector
+	if vc.HasTarget {
+		v.Target = vc.Target.Build(cfg)
 	}
 	return v, nil
 }
@@ -551,7 +621,7 @@ func (e *Encoder) EncodeAll(r array.RecordReader, workers int, emit func(arrow.R
 		res := <-done
 		if res.err == nil && firstErr == nil {
 			res.err = emit(res.rec)
-			total.add(res.st)
+			total.Add(res.st)
 		}
 		if res.rec != nil {
 			res.rec.Release()

@@ -30,6 +30,8 @@ type config struct {
 	maxLine   int
 	maxTokens int
 	ctx       context.Context
+	shard     int // with onlyShard, the one shard to read
+	onlyShard bool
 }
 
 // WithAllocator makes the reader allocate Arrow memory from mem (tests pass a
@@ -56,6 +58,12 @@ func newConfig(opts []Option) config {
 // WithContext stops reading, with ctx's cause as the error, once ctx is done
 // (a Ctrl-C): checked before every record batch.
 func WithContext(ctx context.Context) Option { return func(c *config) { c.ctx = ctx } }
+
+// WithShard makes the reader of a sharded source read only its shard i (in
+// [Source.Shards] order), its rows numbered as when the whole source is read:
+// what one worker of a distributed job reads. An empty shard is no error; it
+// reads no rows.
+func WithShard(i int) Option { return func(c *config) { c.shard, c.onlyShard = i, true } }
 
 // WithLimits applies a recipe's data.limits to reading: the longest line and,
 // for CoNLL, whose sentences gather many lines, the most tokens of one
@@ -97,21 +105,22 @@ type rowSource interface {
 // [Reader.RecordBatch] is valid until the next call to [Reader.Next]; call Retain on
 // it to keep it longer. Release the Reader when done; that closes the file.
 type Reader struct {
-	path    string
-	sharded bool
-	src     rowSource
-	roles   []Role
-	schema  *arrow.Schema
-	bld     *array.RecordBuilder
-	rows    int
-	cur     arrow.RecordBatch
-	part    *Part
-	err     error
-	done    bool
-	read    int
-	rejects io.Writer
-	skipped int
-	refs    atomic.Int64
+	path       string
+	sharded    bool
+	mayBeEmpty bool // one shard of many
+	src        rowSource
+	roles      []Role
+	schema     *arrow.Schema
+	bld        *array.RecordBuilder
+	rows       int
+	cur        arrow.RecordBatch
+	part       *Part
+	err        error
+	done       bool
+	read       int
+	rejects    io.Writer
+	skipped    int
+	refs       atomic.Int64
 
 	progress func(done, total int64)
 	ctx      context.Context
@@ -146,6 +155,14 @@ func Open(src Source, opts ...Option) (*Reader, error) {
 			return nil, err
 		}
 		path = shards[0]
+		if cfg.onlyShard {
+			if cfg.shard < 0 || cfg.shard >= len(shards) {
+				return nil, fmt.Errorf("pipeline: shard %d of a source of %d shards", cfg.shard, len(shards))
+			}
+			path = shards[cfg.shard]
+		}
+	} else if cfg.onlyShard {
+		return nil, fmt.Errorf("pipeline: %s: a shard of a source that is not sharded", src.Path)
 	} else if path == "" {
 		path = firstFile(src.Files)
 	}
@@ -166,7 +183,10 @@ func Open(src Source, opts ...Option) (*Reader, error) {
 		return nil, err
 	}
 	name := path
-	if sharded {
+	if sharded && cfg.onlyShard {
+		rs = &shardSource{paths: []string{path}, base: cfg.shard, open: open, cur: rs, sizes: []int64{0}}
+		name = path
+	} else if sharded {
 		rs = newShardSource(shards, rs, open)
 		name = src.Path
 		if name == "" {
@@ -178,7 +198,7 @@ func Open(src Source, opts ...Option) (*Reader, error) {
 		rs.close()
 		return nil, fmt.Errorf("pipeline: %s: the column mapping names no column (text, tokens, tags, label, target, feature or vector)", path)
 	}
-	r := &Reader{path: name, src: rs, roles: roles, schema: schema(roles, sharded), sharded: sharded, rows: cfg.batchRows, rejects: cfg.rejects, progress: cfg.progress, part: src.Part, ctx: cfg.ctx}
+	r := &Reader{path: name, src: rs, roles: roles, schema: schema(roles, sharded), sharded: sharded, mayBeEmpty: cfg.onlyShard, rows: cfg.batchRows, rejects: cfg.rejects, progress: cfg.progress, part: src.Part, ctx: cfg.ctx}
 	r.bld = array.NewRecordBuilder(cfg.mem, r.schema)
 	r.refs.Store(1)
 	return r, nil
@@ -328,7 +348,7 @@ func (r *Reader) Next() bool {
 		n++
 	}
 	r.read += n
-	if r.done && r.read == 0 {
+	if r.done && r.read == 0 && !r.mayBeEmpty {
 		r.err = &Error{Path: r.path, Err: errors.New("no examples: the file is empty or every example was rejected")}
 		return false
 	}

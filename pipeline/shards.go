@@ -157,6 +157,7 @@ func expand(p string) ([]string, error) {
 // open makes for each, numbering their rows by shard.
 type shardSource struct {
 	paths  []string
+	base   int // the index of paths[0] among the source's shards
 	open   func(path string) (rowSource, error)
 	i      int // the shard cur reads
 	cur    rowSource
@@ -186,7 +187,7 @@ func (s *shardSource) next(ex *example) error {
 			s.cur = rs
 		}
 		err := s.cur.next(ex)
-		ex.shard = s.i
+		ex.shard = s.base + s.i
 		if err != io.EOF {
 			return err
 		}

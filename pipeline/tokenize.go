@@ -34,6 +34,9 @@ type Tokenizer struct {
 	norm   bool
 }
 
+// Config is the configuration the tokenizer was made from.
+func (t *Tokenizer) Config() TokenizerConfig { return t.cfg }
+
 // NewTokenizer checks cfg and returns its tokenizer.
 func NewTokenizer(cfg TokenizerConfig) (*Tokenizer, error) {
 	t := &Tokenizer{cfg: cfg}

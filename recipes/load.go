@@ -110,6 +110,9 @@ func load(path string, data []byte, opt Options) (*Recipe, error) {
 	for _, s := range opt.Sets {
 		l.set(root, s)
 	}
+	if !opt.Alone {
+		l.prepared(root)
+	}
 	if len(l.errs) > 0 {
 		return nil, l.errs
 	}
@@ -433,7 +436,7 @@ func (l *loader) check(n *yaml.Node, v reflect.Value, key string) {
 			if v.Type() == sourceType && (k.Value == "path" || k.Value == "paths" || k.Value == "files") {
 				l.resolvePaths(val, fv)
 			}
-			if (v.Type() == reflect.TypeFor[Output]() && k.Value == "dir") || (v.Type() == reflect.TypeFor[Windows]() && k.Value == "source") {
+			if (v.Type() == reflect.TypeFor[Output]() && k.Value == "dir") || (v.Type() == reflect.TypeFor[Data]() && k.Value == "prepared") || (v.Type() == reflect.TypeFor[Windows]() && k.Value == "source") {
 				l.resolvePaths(val, fv)
 			}
 			if f := v.Type().FieldByIndex(idx); fv.Kind() != reflect.Struct {

@@ -41,6 +41,10 @@ type Data struct {
 	// SkipErrors skips malformed examples (written to rejects files in the run
 	// directory) instead of stopping at the first.
 	SkipErrors bool `yaml:"skip_errors,omitempty" doc:"skip malformed examples instead of failing"`
+	// Prepared trains from a dataset seqkit data prepare -o wrote: its
+	// encoded shards and vocabularies, and the sources, split, tokenizer and
+	// vocabulary settings it was prepared with.
+	Prepared string `yaml:"prepared,omitempty" doc:"a folder written by seqkit data prepare -o: train on its encoded splits and vocabularies (it fixes train, dev, test, split, tokenizer and vocab)"`
 }
 
 // Generate selects a built-in data generator and the size of each split.

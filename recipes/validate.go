@@ -118,8 +118,8 @@ func (d *Data) Splits() map[string]pipeline.Source {
 // checkData opens every source and reads its first examples, so a missing file,
 // a missing column or an unreadable format is reported before any work starts.
 func (l *loader) checkData(r *Recipe) {
-	if r.Data.Generate != nil {
-		return
+	if r.Data.Generate != nil || r.Data.Prepared != "" {
+		return // generated when the run starts; encoded already
 	}
 	var missing []string
 	for _, name := range []string{"train", "dev", "test"} {

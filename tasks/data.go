@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 
 	"github.com/seqkit/seqkit/pipeline"
 	"github.com/seqkit/seqkit/recipes"
+	"github.com/seqkit/seqkit/tasks/prepared"
 	"github.com/seqkit/seqkit/tasks/rundir"
 )
 
@@ -81,7 +84,13 @@ func checkSize(r *recipes.Recipe, v pipeline.Vocabs) error {
 // written to DIR/data, the vocabularies are built from the training split (or read
 // from DIR/vocab when a previous run saved them there, so a resumed run and
 // eval and predict use the same ids) and every split is encoded into the cache.
+//
+// With data.prepared, the splits and vocabularies are those of the prepared
+// dataset, memory-mapped shard by shard; nothing is read or encoded.
 func Prepare(r *recipes.Recipe, dir string, opt PrepareOptions) (*Data, error) {
+	if r.Data.Prepared != "" {
+		return openPrepared(r, dir, opt)
+	}
 	if err := r.Materialize(filepath.Join(dir, rundir.DataDir)); err != nil {
 		return nil, err
 	}
@@ -165,6 +174,70 @@ func Prepare(r *recipes.Recipe, dir string, opt PrepareOptions) (*Data, error) {
 		case "test":
 			d.Test = ds
 		}
+	}
+	return d, nil
+}
+
+// openPrepared is [Prepare] for a recipe with data.prepared.
+func openPrepared(r *recipes.Recipe, dir string, opt PrepareOptions) (*Data, error) {
+	src := r.Data.Prepared
+	m, err := prepared.Open(src)
+	if err != nil {
+		return nil, err
+	}
+	if m.Tokenizer != r.Data.Tokenizer.Pipeline() {
+		return nil, fmt.Errorf("%w: data.tokenizer is not the one %s was prepared with (%+v)", recipes.ErrRecipe, src, m.Tokenizer)
+	}
+	tok, err := pipeline.NewTokenizer(m.Tokenizer)
+	if err != nil {
+		return nil, err
+	}
+	lim := r.Data.Limits.Pipeline()
+	d := &Data{Tokenizer: tok, Reports: map[string]pipeline.Report{}, vocabDir: rundir.VocabDir(dir)}
+	if d.Vocabs, err = m.LoadVocabs(src, lim); err != nil {
+		return nil, err
+	}
+	if err := checkSize(r, d.Vocabs); err != nil {
+		return nil, err
+	}
+	// The run keeps its own copy, which eval and predict read; a resumed run
+	// checks that the dataset still has the vocabularies it began with.
+	if saved, err := rundir.LoadVocabs(d.vocabDir, lim); errors.Is(err, fs.ErrNotExist) {
+		if err := rundir.SaveVocabs(d.vocabDir, d.Vocabs); err != nil {
+			return nil, err
+		}
+	} else if err != nil {
+		return nil, err
+	} else if !maps.Equal(rundir.VocabSums(saved), rundir.VocabSums(d.Vocabs)) {
+		return nil, fmt.Errorf("%w: %s has vocabularies other than the run's vocab/ (prepared again since the run began?)", rundir.ErrRunDir, src)
+	}
+	want := opt.Splits
+	if want == nil {
+		want = []string{"train", "dev", "test"}
+	}
+	for _, name := range want {
+		ds, err := m.Dataset(src, name)
+		if err != nil {
+			d.Close()
+			return nil, fmt.Errorf("%s split: %w", name, err)
+		}
+		if ds == nil {
+			continue
+		}
+		sp := m.Splits[name]
+		d.Reports[name] = pipeline.Report{EncodeStats: sp.Stats, Skipped: sp.Skipped, Cached: true}
+		switch name {
+		case "train":
+			d.Train = ds
+		case "dev":
+			d.Dev = ds
+		case "test":
+			d.Test = ds
+		}
+	}
+	if d.Train == nil && slices.Contains(want, "train") {
+		d.Close()
+		return nil, fmt.Errorf("%s has no train split", src)
 	}
 	return d, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -133,9 +134,16 @@ func newPrepareCmd(e *env) *cobra.Command {
 	f := recipeFlags{env: e}
 	var out, cacheDir string
 	c := &cobra.Command{
-		Use:   "prepare RECIPE",
-		Short: "Build a recipe's vocabularies and encode its splits into the cache, without training",
-		Example: `  seqkit data prepare my.yaml -o runs/my-data
+		Use:   "prepare RECIPE [-o DIR]",
+		Short: "Build a recipe's vocabularies and encode its splits, without training",
+		Long: `prepare reads a recipe's splits, builds the vocabularies from the training split and
+encodes every split. With -o DIR it writes a prepared dataset that you own: DIR/vocab/,
+each split as Arrow IPC shards (DIR/train/part-00000.arrow, one per input shard),
+DIR/data.yaml (the data section it was prepared from) and DIR/manifest.json, written
+last, so a half-written folder is never taken for a dataset. A recipe with
+data.prepared: DIR trains from it without reading the sources again. Without -o the
+splits are encoded into the cache that train and run use.`,
+		Example: `  seqkit data prepare my.yaml -o data/my-prepared
   seqkit data prepare taipei`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, a []string) error {
@@ -143,53 +151,74 @@ func newPrepareCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if out == "" {
-				tmp, err := os.MkdirTemp("", "seqkit-prepare")
+			rep, _ := newReporter(os.Stderr, "text")
+			opt := tasks.PrepareOptions{CacheDir: cacheDir, Progress: rep.progress, Context: c.Context()}
+			w := c.OutOrStdout()
+			if out != "" {
+				m, err := tasks.PrepareDataset(r, out, opt)
 				if err != nil {
 					return err
 				}
-				defer os.RemoveAll(tmp)
-				out = tmp
-			} else if err := os.MkdirAll(out, 0o755); err != nil {
+				reports := map[string]pipeline.Report{}
+				for name, sp := range m.Splits {
+					reports[name] = pipeline.Report{EncodeStats: sp.Stats, Skipped: sp.Skipped}
+				}
+				v, err := m.LoadVocabs(out, r.Data.Limits.Pipeline())
+				if err != nil {
+					return err
+				}
+				printPrepared(w, reports, v)
+				fmt.Fprintf(w, "prepared dataset: %s (train with data.prepared: %s)\n", out, out)
+				return nil
+			}
+			tmp, err := os.MkdirTemp("", "seqkit-prepare")
+			if err != nil {
 				return err
 			}
-			rep, _ := newReporter(os.Stderr, "text")
-			data, err := tasks.Prepare(r, out, tasks.PrepareOptions{CacheDir: cacheDir, Progress: rep.progress, Context: c.Context()})
+			e.temp(tmp)
+			defer os.RemoveAll(tmp)
+			data, err := tasks.Prepare(r, tmp, opt)
 			if err != nil {
 				return err
 			}
 			defer data.Close()
-			w := c.OutOrStdout()
-			for _, name := range []string{"train", "dev", "test"} {
-				rp, ok := data.Reports[name]
-				if !ok {
-					continue
-				}
-				state := "encoded"
-				if rp.Cached {
-					state = "cached"
-				}
-				fmt.Fprintf(w, "%-5s %7d rows %9d tokens  OOV %.2f%%  %s\n", name, rp.Rows, rp.Tokens, 100*rp.OOVRate(), state)
-				for tag, n := range rp.UnknownTags {
-					fmt.Fprintf(w, "      tag %q not in training data: %d\n", tag, n)
-				}
-				for l, n := range rp.UnknownLabels {
-					fmt.Fprintf(w, "      label %q not in training data: %d\n", l, n)
-				}
-			}
-			fmt.Fprintf(w, "vocabulary: %d input tokens", data.Vocabs.Input.Len())
-			if data.Vocabs.Tags != nil {
-				fmt.Fprintf(w, ", %d tags", data.Vocabs.Tags.Len())
-			}
-			if data.Vocabs.Labels != nil {
-				fmt.Fprintf(w, ", %d labels", data.Vocabs.Labels.Len())
-			}
-			fmt.Fprintln(w)
+			printPrepared(w, data.Reports, data.Vocabs)
 			return nil
 		},
 	}
 	f.add(c)
-	c.Flags().StringVarP(&out, "output", "o", "", "folder to keep the vocabularies in (vocab/)")
-	c.Flags().StringVar(&cacheDir, "cache-dir", "", "folder for encoded datasets (default: the user cache folder)")
+	c.Flags().StringVarP(&out, "output", "o", "", "folder to write the prepared dataset to")
+	c.Flags().StringVar(&cacheDir, "cache-dir", "", "folder for encoded datasets without -o (default: the user cache folder)")
 	return c
+}
+
+// printPrepared prints what preparing each split found.
+func printPrepared(w io.Writer, reports map[string]pipeline.Report, v pipeline.Vocabs) {
+	for _, name := range []string{"train", "dev", "test"} {
+		rp, ok := reports[name]
+		if !ok {
+			continue
+		}
+		state := "encoded"
+		if rp.Cached {
+			state = "cached"
+		}
+		fmt.Fprintf(w, "%-5s %7d rows %9d tokens  OOV %.2f%%  %s\n", name, rp.Rows, rp.Tokens, 100*rp.OOVRate(), state)
+		for _, u := range []struct {
+			kind string
+			m    map[string]int
+		}{{"tag", rp.UnknownTags}, {"label", rp.UnknownLabels}} {
+			for _, k := range slices.Sorted(maps.Keys(u.m)) {
+				fmt.Fprintf(w, "      %s %q not in training data: %d\n", u.kind, k, u.m[k])
+			}
+		}
+	}
+	fmt.Fprintf(w, "vocabulary: %d input tokens", v.Input.Len())
+	if v.Tags != nil {
+		fmt.Fprintf(w, ", %d tags", v.Tags.Len())
+	}
+	if v.Labels != nil {
+		fmt.Fprintf(w, ", %d labels", v.Labels.Len())
+	}
+	fmt.Fprintln(w)
 }

@@ -79,9 +79,9 @@ func LoadVocabs(dir string, lim pipeline.Limits) (pipeline.Vocabs, error) {
 // reordered or swapped afterwards would map ids to the wrong tokens silently.
 const vocabSumsFile = "vocab.sha256.json"
 
-// vocabSums hashes each vocabulary of v by its entries in id order, keyed by
+// VocabSums hashes each vocabulary of v by its entries in id order, keyed by
 // its file name in vocab/.
-func vocabSums(v pipeline.Vocabs) map[string]string {
+func VocabSums(v pipeline.Vocabs) map[string]string {
 	sums := map[string]string{}
 	for _, s := range v.Slots() {
 		voc := *s.Vocab
@@ -103,7 +103,7 @@ func vocabSums(v pipeline.Vocabs) map[string]string {
 
 // WriteVocabSums records the vocabularies of v in checkpoint folder dir.
 func WriteVocabSums(dir string, v pipeline.Vocabs) error {
-	b, err := json.MarshalIndent(vocabSums(v), "", "  ")
+	b, err := json.MarshalIndent(VocabSums(v), "", "  ")
 	if err != nil {
 		return err
 	}
@@ -125,7 +125,7 @@ func CheckVocabSums(ckpt string, v pipeline.Vocabs) error {
 	if err := json.Unmarshal(b, &want); err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrRunDir, filepath.Join(ckpt, vocabSumsFile), err)
 	}
-	got := vocabSums(v)
+	got := VocabSums(v)
 	names := []string{vectorFile}
 	for _, s := range v.Slots() {
 		names = append(names, vocabFile(s))

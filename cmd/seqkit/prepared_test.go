@@ -1,0 +1,101 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// treeSums hashes every file under dir by its path relative to dir.
+func treeSums(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	sums := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		s := sha256.Sum256(b)
+		sums[rel] = hex.EncodeToString(s[:])
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sums
+}
+
+// TestPreparedDataset checks seqkit data prepare -o: the folder it writes
+// (vocabularies, shards, data section, manifest), the same bytes when run
+// again, training from it with the bits of training from the sources, and
+// the refusals of a half-written or altered dataset.
+func TestPreparedDataset(t *testing.T) {
+	dir := t.TempDir()
+	res := seqkit(t, dir, "data", "prepare", "taipei", "-o", "prep")
+	if res.code != 0 || !strings.Contains(res.stdout, "train     600 rows") {
+		t.Fatalf("prepare: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	prep := filepath.Join(dir, "prep")
+	first := treeSums(t, prep)
+	for _, f := range []string{"manifest.json", "data.yaml", "vocab/input.txt", "vocab/tags.txt", "train/part-00000.arrow", "dev/part-00000.arrow", "test/part-00000.arrow"} {
+		if first[f] == "" {
+			t.Errorf("prepared dataset lacks %s (has %v)", f, first)
+		}
+	}
+	if res := seqkit(t, dir, "data", "prepare", "taipei", "-o", "prep"); res.code != 0 {
+		t.Fatalf("prepare again: %s", res.stderr)
+	}
+	again := treeSums(t, prep)
+	for f, s := range first {
+		if again[f] != s {
+			t.Errorf("%s differs when prepared again", f)
+		}
+	}
+	if len(again) != len(first) {
+		t.Errorf("prepared again: %d files, first %d", len(again), len(first))
+	}
+
+	// Training from the folder gives the bits of training from the sources.
+	os.WriteFile(filepath.Join(dir, "fromprep.yaml"), []byte("extends: taipei\ndata:\n  prepared: prep\n"), 0o644)
+	for _, r := range [][]string{{"train", "taipei", "-o", "raw"}, {"train", "fromprep.yaml", "-o", "prepared"}} {
+		if res := seqkit(t, dir, append(r, "--set", "train.epochs=1")...); res.code != 0 {
+			t.Fatalf("%v: exit %d\n%s", r, res.code, res.stderr)
+		}
+	}
+	raw, fromPrep := treeSums(t, filepath.Join(dir, "raw")), treeSums(t, filepath.Join(dir, "prepared"))
+	for _, f := range []string{"checkpoints/best/model.safetensors", "vocab/input.txt", "vocab/tags.txt"} {
+		if raw[f] == "" || raw[f] != fromPrep[f] {
+			t.Errorf("%s: trained from the prepared dataset differs from trained from the sources", f)
+		}
+	}
+	if res := seqkit(t, dir, "eval", "-m", "prepared"); res.code != 0 || !strings.Contains(res.stdout, "f1") {
+		t.Errorf("eval of a run trained from a prepared dataset: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+
+	// Keys that the dataset fixes may not be set beside it.
+	os.WriteFile(filepath.Join(dir, "clash.yaml"), []byte("extends: taipei\ndata:\n  prepared: prep\n  tokenizer: {lower: false}\n"), 0o644)
+	if res := seqkit(t, dir, "train", "clash.yaml", "-o", "clash"); res.code == 0 || !strings.Contains(res.stderr, "data.tokenizer") || !strings.Contains(res.stderr, "comes from data.prepared") {
+		t.Errorf("tokenizer beside data.prepared: exit %d %s", res.code, res.stderr)
+	}
+	// An altered shard is refused by its seal.
+	shard := filepath.Join(prep, "train", "part-00000.arrow")
+	b, _ := os.ReadFile(shard)
+	os.WriteFile(shard, append(b, 0), 0o644)
+	if res := seqkit(t, dir, "train", "fromprep.yaml", "-o", "altered"); res.code == 0 || !strings.Contains(res.stderr, shard) {
+		t.Errorf("altered shard: exit %d %s", res.code, res.stderr)
+	}
+	// Without its manifest (a preparation that did not finish) the folder is
+	// not a dataset.
+	os.Remove(filepath.Join(prep, "manifest.json"))
+	if res := seqkit(t, dir, "train", "fromprep.yaml", "-o", "half"); res.code == 0 || !strings.Contains(res.stderr, "has no manifest.json") {
+		t.Errorf("no manifest: exit %d %s", res.code, res.stderr)
+	}
+}
