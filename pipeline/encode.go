@@ -477,10 +477,14 @@ func CountVocabs(r array.RecordReader, tok *Tokenizer, cfg VocabConfig) (VocabCo
 		}
 		// Checked per record batch: a vocabulary overshoots by one batch at most.
 		if vc.distinct() > maxVocab {
-			return vc, &Error{Line: int(c.row.Value(int(rec.NumRows()) - 1)), Err: fmt.Errorf("more than %d distinct tokens or labels by this line, the limit (data.limits.max_vocab): is a column mapped wrong? else raise the limit", maxVocab)}
+			return vc, &Error{Line: int(c.row.Value(int(rec.NumRows()) - 1)), Err: errTooManyDistinct(maxVocab)}
 		}
 	}
 	return vc, r.Err()
+}
+
+func errTooManyDistinct(limit int) error {
+	return fmt.Errorf("more than %d distinct tokens or labels by this line, the limit (data.limits.max_vocab): is a column mapped wrong? else raise the limit", limit)
 }
 
 func (vc *VocabCounts) distinct() int {

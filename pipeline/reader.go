@@ -25,7 +25,7 @@ type Option func(*config)
 type config struct {
 	mem       memory.Allocator
 	batchRows int
-	rejects   io.Writer
+	rejects   func(shard int, bad *Error) error
 	progress  func(done, total int64)
 	maxLine   int
 	maxTokens int
@@ -45,7 +45,20 @@ func WithBatchRows(n int) Option { return func(c *config) { c.batchRows = n } }
 // WithSkipErrors makes the reader skip bad examples instead of failing: each is
 // written to rejects as one line "position<TAB>reason" and counted ([Reader.Skipped]).
 // Problems that make the rest of the file unreadable still fail.
-func WithSkipErrors(rejects io.Writer) Option { return func(c *config) { c.rejects = rejects } }
+func WithSkipErrors(rejects io.Writer) Option {
+	return WithRejects(func(_ int, bad *Error) error {
+		_, err := fmt.Fprintf(rejects, "%s\t%s\n", bad.Position(), bad.Err)
+		return err
+	})
+}
+
+// WithRejects skips bad examples as [WithSkipErrors] does, handing each to
+// reject with the index of its shard (0 for a source of one file): for a
+// caller that keeps rejects as records, such as a distributed job's
+// rejects output of (shard, row, reason).
+func WithRejects(reject func(shard int, bad *Error) error) Option {
+	return func(c *config) { c.rejects = reject }
+}
 
 func newConfig(opts []Option) config {
 	cfg := config{mem: memory.DefaultAllocator, batchRows: DefaultBatchRows, maxLine: DefaultMaxLineBytes, maxTokens: DefaultMaxTokens}
@@ -118,7 +131,7 @@ type Reader struct {
 	err        error
 	done       bool
 	read       int
-	rejects    io.Writer
+	rejects    func(int, *Error) error
 	skipped    int
 	refs       atomic.Int64
 
@@ -331,7 +344,7 @@ func (r *Reader) Next() bool {
 		var bad *Error
 		if err != nil && errors.As(err, &bad) && !bad.fatal && r.rejects != nil {
 			r.skipped++
-			if _, werr := fmt.Fprintf(r.rejects, "%s\t%s\n", bad.Position(), bad.Err); werr != nil {
+			if werr := r.rejects(ex.shard, bad); werr != nil {
 				r.err = fmt.Errorf("pipeline: writing rejects: %w", werr)
 				return false
 			}

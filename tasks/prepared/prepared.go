@@ -78,6 +78,7 @@ func NewSplit(src pipeline.Source, enc *pipeline.Encoder) (*Split, error) {
 		}
 		n, schema = len(shards), enc.ShardSchema()
 	}
+	src.Content = "" // the files themselves, whoever wrote them
 	fp, err := pipeline.Fingerprint(src, enc.Tokenizer.Config(), rundir.VocabSums(enc.Vocabs), enc.MaxTokens)
 	if err != nil {
 		return nil, err
@@ -174,7 +175,7 @@ func Begin(dir string) error {
 // ours reports whether name, in a dataset folder, is one a preparation writes.
 func ours(name string) bool {
 	switch name {
-	case ManifestFile, DataFile, VocabDir, rundir.DataDir, "train", "dev", "test":
+	case ManifestFile, DataFile, VocabDir, rundir.DataDir, "train", "dev", "test", "rejects":
 		return true
 	}
 	return strings.Contains(name, ".tmp") || strings.HasPrefix(name, VocabDir+".") ||

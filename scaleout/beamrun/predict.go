@@ -1,0 +1,167 @@
+package beamrun
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strconv"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/seqkit/seqkit/internal/atomicfile"
+	"github.com/seqkit/seqkit/model"
+	"github.com/seqkit/seqkit/pipeline"
+	"github.com/seqkit/seqkit/scaleout"
+	"github.com/seqkit/seqkit/tasks/rundir"
+)
+
+func init() {
+	register.DoFn3x1[context.Context, int, func([]byte), error](&predictFn{})
+	register.DoFn3x1[context.Context, int, func(*[]byte) bool, error](&predictedFn{})
+}
+
+// buildPredict adds the prediction job: one element per input shard, each
+// predicted into its own output shard by a worker holding the model, then
+// the manifest.
+func buildPredict(s beam.Scope, job scaleout.Job) error {
+	j := job.Predict
+	n, err := shards(j.Input)
+	if err != nil {
+		return err
+	}
+	cfg, err := job.Encode()
+	if err != nil {
+		return err
+	}
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	s = s.Scope("predict")
+	done := beam.ParDo(s, &predictFn{Job: string(cfg)}, beam.Create(s, toAny(idx)...))
+	beam.ParDo0(s, &predictedFn{Job: string(cfg)}, beam.GroupByKey(s, beam.AddFixedKey(s, done)))
+	return nil
+}
+
+// predictFn predicts input shards. Each instance opens the model once, in
+// Setup, and predicts shard after shard with it.
+type predictFn struct {
+	Job string
+
+	job      scaleout.Job
+	model    *model.Model
+	rows     beam.Counter
+	rejected beam.Counter
+}
+
+func (f *predictFn) Setup() error {
+	job, err := scaleout.DecodeJob([]byte(f.Job))
+	if err != nil {
+		return err
+	}
+	if job.Predict == nil {
+		return fmt.Errorf("scaleout: not a predict job")
+	}
+	f.job = job
+	f.model, err = model.Open(job.Predict.Model, model.Options{BatchSize: job.Predict.BatchSize})
+	f.rows = beam.NewCounter(counterSpace, rowsCounter)
+	f.rejected = beam.NewCounter(counterSpace, rejectedCounter)
+	return err
+}
+
+func (f *predictFn) ProcessElement(ctx context.Context, shard int, emit func([]byte)) error {
+	j := f.job.Predict
+	if strconv.Itoa(shard) == f.job.FailShard {
+		return fmt.Errorf("scaleout: shard %d fails (a test's injected fault)", shard)
+	}
+	rej := newRejects(filepath.Join(j.Out, scaleout.RejectsDir, scaleout.OutputShard(shard, ".jsonl")))
+	opts := []pipeline.Option{pipeline.WithLimits(f.model.Recipe().Data.Limits.Pipeline()), pipeline.WithContext(ctx), pipeline.WithRejects(rej.add)}
+	if j.Input.Sharded() {
+		opts = append(opts, pipeline.WithShard(shard))
+	}
+	rd, err := pipeline.Open(j.Input, opts...)
+	if err != nil {
+		return err
+	}
+	defer rd.Release()
+	name := scaleout.OutputShard(shard, j.Ext)
+	out, err := atomicfile.Create(filepath.Join(j.Out, name))
+	if err != nil {
+		return err
+	}
+	defer out.Abort()
+	w, err := rundir.NewRowWriter(name, out)
+	if err != nil {
+		return err
+	}
+	preds, err := f.model.Predict(ctx, rd)
+	if err != nil {
+		return err
+	}
+	defer preds.Release()
+	var rows int64
+	for preds.Next() {
+		if err := w.Write(preds.RecordBatch()); err != nil {
+			return err
+		}
+		rows += preds.RecordBatch().NumRows()
+	}
+	if err := preds.Err(); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	if err := out.Commit(); err != nil {
+		return err
+	}
+	if err := rej.commit(); err != nil {
+		return err
+	}
+	f.rows.Inc(ctx, rows)
+	f.rejected.Inc(ctx, int64(rej.n))
+	return emitJSON(emit, scaleout.PredictedShard{Shard: shard, File: name, Rows: rows, Rejected: int64(rej.n)})
+}
+
+// predictedFn writes the manifest of a prediction job once every shard is
+// predicted.
+type predictedFn struct {
+	Job string
+}
+
+func (f *predictedFn) ProcessElement(ctx context.Context, _ int, results func(*[]byte) bool) error {
+	job, err := scaleout.DecodeJob([]byte(f.Job))
+	if err != nil {
+		return err
+	}
+	n, err := shards(job.Predict.Input)
+	if err != nil {
+		return err
+	}
+	m := scaleout.PredictOutput{Shards: make([]scaleout.PredictedShard, n)}
+	var b []byte
+	for results(&b) {
+		var p scaleout.PredictedShard
+		if err := json.Unmarshal(b, &p); err != nil {
+			return err
+		}
+		if p.Shard < 0 || p.Shard >= n || m.Shards[p.Shard].File != "" {
+			return fmt.Errorf("scaleout: unexpected result for shard %d", p.Shard)
+		}
+		m.Shards[p.Shard] = p
+		m.Rows += p.Rows
+		m.Rejected += p.Rejected
+	}
+	for i, p := range m.Shards {
+		if p.File == "" {
+			return fmt.Errorf("scaleout: shard %d was not predicted", i)
+		}
+	}
+	out, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return pipeline.WriteFileAtomic(filepath.Join(job.Predict.Out, scaleout.PredictManifest), append(out, '\n'))
+}
