@@ -156,7 +156,7 @@ type Source struct {
 	// whoever wrote it (a generated split): the cache fingerprint uses it in
 	// place of the path and modification time, so the same generated data,
 	// written to another folder, finds its encoding in the cache.
-	Content string `json:"-"`
+	Content string `json:"content,omitempty"`
 }
 
 // Part selects part Index of a [RatioSplit] of a source's rows.

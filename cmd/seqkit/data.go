@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -12,7 +15,9 @@ import (
 
 	"github.com/seqkit/seqkit/internal/progress"
 	"github.com/seqkit/seqkit/pipeline"
+	"github.com/seqkit/seqkit/scaleout"
 	"github.com/seqkit/seqkit/tasks"
+	"github.com/seqkit/seqkit/tasks/prepared"
 )
 
 func newDataCmd(e *env) *cobra.Command {
@@ -28,20 +33,30 @@ func newDataCmd(e *env) *cobra.Command {
 
 func newInspectCmd(e *env) *cobra.Command {
 	var (
-		format   string
-		cols     pipeline.Columns
-		tok      pipeline.TokenizerConfig
-		noHeader bool
+		format, vocab, output string
+		cols                  pipeline.Columns
+		tok                   pipeline.TokenizerConfig
+		noHeader              bool
+		beam                  beamFlags
 	)
 	c := &cobra.Command{
-		Use:   "inspect FILE|GLOB|DIR...",
+		Use:   "inspect FILE|GLOB|DIR... [--runner R [-- RUNNER FLAGS]]",
 		Short: "Summarise a data file: rows, tokens, lengths, vocabulary, labels and tags",
+		Long: `inspect reads a data file, a glob or folder of shards, or several files, and prints
+its rows, tokens, length percentiles, vocabulary size, label and tag counts and, with
+--vocab, the share of tokens missing from a vocabulary. With --runner it runs as an
+Apache Beam job, shard by shard, with the same result.`,
 		Example: `  seqkit data inspect ../shared/datasets/conll2000/train.txt --format conll
   seqkit data inspect reviews.csv --text review --label sentiment
   seqkit data inspect names.txt --tokenizer char
-  seqkit data inspect 'corpus/train-*.jsonl.gz' --text text --label label`,
-		Args: args(cobra.MinimumNArgs(1)),
-		RunE: func(c *cobra.Command, a []string) error {
+  seqkit data inspect 'corpus/train-*.jsonl.gz' --text text --label label --vocab runs/x/vocab/input.txt
+  seqkit data inspect 'corpus/train-*.jsonl.gz' --text text --runner prism`,
+		Args: args(cobra.ArbitraryArgs),
+		RunE: func(c *cobra.Command, all []string) error {
+			a, runnerArgs, err := beam.split(c, all, -1)
+			if err != nil {
+				return err
+			}
 			src := pipeline.Source{Path: a[0], Format: pipeline.Format(format), Columns: cols, NoHeader: noHeader}
 			if len(a) > 1 {
 				src.Path, src.Paths = "", a
@@ -63,24 +78,32 @@ func newInspectCmd(e *env) *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
-			report, finish := progress.Bar(os.Stderr, "reading")
-			v, err := pipeline.VocabsOf(src, t, pipeline.VocabConfig{}, pipeline.WithProgress(report), pipeline.WithContext(c.Context()))
-			finish()
-			if err != nil {
-				return err
+			var voc *pipeline.Vocab
+			if vocab != "" {
+				if voc, err = pipeline.LoadVocab(vocab, 0); err != nil {
+					return err
+				}
 			}
-			tmp, err := os.MkdirTemp("", "seqkit-inspect")
-			if err != nil {
-				return err
+			var p pipeline.Profile
+			if beam.runner != "" {
+				if p, err = inspectBeam(c.Context(), e, &beam, src, tok, vocab, output, runnerArgs); err != nil {
+					return err
+				}
+			} else {
+				report, finish := progress.Bar(os.Stderr, "reading")
+				r, err := pipeline.Open(src, pipeline.WithProgress(report), pipeline.WithContext(c.Context()))
+				if err != nil {
+					finish()
+					return err
+				}
+				p, err = pipeline.ProfileRecords(r, t, voc, pipeline.Limits{})
+				r.Release()
+				finish()
+				if err != nil {
+					return err
+				}
 			}
-			e.temp(tmp)
-			defer os.RemoveAll(tmp)
-			ds, rep, err := pipeline.Cache{Dir: tmp}.Prepare(src, &pipeline.Encoder{Tokenizer: t, Vocabs: v}, 0, pipeline.WithContext(c.Context()))
-			if err != nil {
-				return err
-			}
-			defer ds.Close()
-			printSummary(c.OutOrStdout(), strings.Join(a, " "), pipeline.Summarize(ds, v), v, rep)
+			printSummary(c.OutOrStdout(), strings.Join(a, " "), p, voc, vocab)
 			return nil
 		},
 	}
@@ -94,16 +117,83 @@ func newInspectCmd(e *env) *cobra.Command {
 	c.Flags().StringVar(&tok.Kind, "tokenizer", "whitespace", "whitespace, char or regex")
 	c.Flags().StringVar(&tok.Pattern, "pattern", "", "token pattern for --tokenizer regex")
 	c.Flags().BoolVar(&tok.Lower, "lower", false, "lower-case first")
+	c.Flags().StringVar(&vocab, "vocab", "", "a vocabulary file (one token per line, as a run's vocab/input.txt) to measure the OOV rate against")
+	c.Flags().StringVar(&output, "output", "", "with --runner: the file the job writes its summary to (JSON), on a filesystem the workers share (default: a temporary file, for prism)")
+	beam.add(c)
 	return c
 }
 
-func printSummary(w io.Writer, name string, s pipeline.Summary, v pipeline.Vocabs, rep pipeline.Report) {
+// inspectBeam runs the inspection as a Beam job and reads its profile.
+func inspectBeam(ctx context.Context, e *env, b *beamFlags, src pipeline.Source, tok pipeline.TokenizerConfig, vocab, output string, runnerArgs []string) (pipeline.Profile, error) {
+	p := pipeline.NewProfile()
+	if output == "" {
+		f, err := os.CreateTemp("", "seqkit-inspect-*.json")
+		if err != nil {
+			return p, err
+		}
+		f.Close()
+		output = f.Name()
+		e.temp(output)
+		defer os.Remove(output)
+	}
+	var err error
+	if output, err = filepath.Abs(output); err != nil {
+		return p, err
+	}
+	if src, err = absSource(src); err != nil {
+		return p, err
+	}
+	if vocab != "" {
+		if vocab, err = filepath.Abs(vocab); err != nil {
+			return p, err
+		}
+	}
+	job := scaleout.Job{Inspect: &scaleout.InspectJob{Input: src, Tokenizer: tok, Vocab: vocab, Out: output}}
+	if _, err := e.runBeam(ctx, b, job, runnerArgs); err != nil {
+		return p, err
+	}
+	data, err := pipeline.ReadFileLimited(output, 1<<30)
+	if err != nil {
+		return p, err
+	}
+	if err := json.Unmarshal(data, &p); err != nil {
+		return p, fmt.Errorf("%s: %w", output, err)
+	}
+	return p, nil
+}
+
+// absSource makes a source's paths absolute: a job's workers do not share
+// seqkit's working folder.
+func absSource(src pipeline.Source) (pipeline.Source, error) {
+	var err error
+	abs := func(p *string) {
+		if *p != "" && err == nil {
+			*p, err = filepath.Abs(*p)
+		}
+	}
+	abs(&src.Path)
+	src.Paths = slices.Clone(src.Paths)
+	for i := range src.Paths {
+		abs(&src.Paths[i])
+	}
+	return src, err
+}
+
+func printSummary(w io.Writer, name string, p pipeline.Profile, voc *pipeline.Vocab, vocabFile string) {
+	s := p.Summary()
 	fmt.Fprintf(w, "%s\n", name)
 	fmt.Fprintf(w, "  rows        %d\n", s.Rows)
-	fmt.Fprintf(w, "  tokens      %d (vocabulary %d with specials)\n", s.Tokens, v.Input.Len())
+	fmt.Fprintf(w, "  tokens      %d (vocabulary %d with specials)\n", s.Tokens, len(p.Input)+len(pipeline.Specials))
 	fmt.Fprintf(w, "  length      min %d  p50 %d  p90 %d  p99 %d  max %d  mean %.1f\n", s.MinLen, s.P50, s.P90, s.P99, s.MaxLen, s.MeanLen)
-	if v.Target != nil {
-		fmt.Fprintf(w, "  target      %d tokens, vocabulary %d\n", rep.TargetTokens, v.Target.Len())
+	if voc != nil {
+		fmt.Fprintf(w, "  oov         %.2f%% of tokens not in %s (%d entries)\n", 100*s.OOVRate, vocabFile, voc.Len())
+	}
+	if len(p.Target) > 0 {
+		var n int
+		for _, c := range p.Target {
+			n += c
+		}
+		fmt.Fprintf(w, "  target      %d tokens, vocabulary %d\n", n, len(p.Target)+len(pipeline.Specials))
 	}
 	for _, d := range []struct {
 		name string
@@ -132,9 +222,12 @@ func printSummary(w io.Writer, name string, s pipeline.Summary, v pipeline.Vocab
 
 func newPrepareCmd(e *env) *cobra.Command {
 	f := recipeFlags{env: e}
-	var out, cacheDir string
+	var (
+		out, cacheDir string
+		beam          beamFlags
+	)
 	c := &cobra.Command{
-		Use:   "prepare RECIPE [-o DIR]",
+		Use:   "prepare RECIPE [-o DIR] [--runner R [-- RUNNER FLAGS]]",
 		Short: "Build a recipe's vocabularies and encode its splits, without training",
 		Long: `prepare reads a recipe's splits, builds the vocabularies from the training split and
 encodes every split. With -o DIR it writes a prepared dataset that you own: DIR/vocab/,
@@ -142,11 +235,24 @@ each split as Arrow IPC shards (DIR/train/part-00000.arrow, one per input shard)
 DIR/data.yaml (the data section it was prepared from) and DIR/manifest.json, written
 last, so a half-written folder is never taken for a dataset. A recipe with
 data.prepared: DIR trains from it without reading the sources again. Without -o the
-splits are encoded into the cache that train and run use.`,
+splits are encoded into the cache that train and run use.
+
+With --runner (and -o) the same dataset, byte for byte, is written by an Apache Beam
+job: prism runs it on this machine; flink, spark, dataflow and universal on a cluster
+whose workers see DIR and the sources at the same paths.`,
 		Example: `  seqkit data prepare my.yaml -o data/my-prepared
-  seqkit data prepare taipei`,
-		Args: args(cobra.ExactArgs(1)),
-		RunE: func(c *cobra.Command, a []string) error {
+  seqkit data prepare taipei
+  seqkit data prepare my.yaml -o data/my-prepared --runner prism
+  seqkit data prepare my.yaml -o /shared/my-prepared --runner flink -- --endpoint=localhost:8099 --environment_type=LOOPBACK`,
+		Args: args(cobra.ArbitraryArgs),
+		RunE: func(c *cobra.Command, all []string) error {
+			a, runnerArgs, err := beam.split(c, all, 1)
+			if err != nil {
+				return err
+			}
+			if beam.runner != "" && out == "" {
+				return usageError{fmt.Errorf("--runner writes a prepared dataset: give -o DIR")}
+			}
 			r, err := f.load(a[0], false)
 			if err != nil {
 				return err
@@ -155,8 +261,24 @@ splits are encoded into the cache that train and run use.`,
 			opt := tasks.PrepareOptions{CacheDir: cacheDir, Progress: rep.progress, Context: c.Context()}
 			w := c.OutOrStdout()
 			if out != "" {
-				m, err := tasks.PrepareDataset(r, out, opt)
-				if err != nil {
+				var m *prepared.Manifest
+				if beam.runner != "" {
+					job, err := scaleout.NewPrepareJob(r, out)
+					if err != nil {
+						return err
+					}
+					for name, src := range job.Splits {
+						if job.Splits[name], err = absSource(src); err != nil {
+							return err
+						}
+					}
+					if _, err := e.runBeam(c.Context(), &beam, scaleout.Job{Prepare: job}, runnerArgs); err != nil {
+						return err
+					}
+					if m, err = prepared.Open(out); err != nil {
+						return err
+					}
+				} else if m, err = tasks.PrepareDataset(r, out, opt); err != nil {
 					return err
 				}
 				reports := map[string]pipeline.Report{}
@@ -189,6 +311,7 @@ splits are encoded into the cache that train and run use.`,
 	f.add(c)
 	c.Flags().StringVarP(&out, "output", "o", "", "folder to write the prepared dataset to")
 	c.Flags().StringVar(&cacheDir, "cache-dir", "", "folder for encoded datasets without -o (default: the user cache folder)")
+	beam.add(c)
 	return c
 }
 

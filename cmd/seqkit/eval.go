@@ -16,6 +16,7 @@ import (
 	"github.com/seqkit/seqkit/internal/progress"
 	"github.com/seqkit/seqkit/model"
 	"github.com/seqkit/seqkit/pipeline"
+	"github.com/seqkit/seqkit/scaleout"
 	"github.com/seqkit/seqkit/tasks"
 
 	"github.com/seqkit/seqkit/internal/atomicfile"
@@ -88,9 +89,11 @@ func newPredictCmd(e *env) *cobra.Command {
 		cols                pipeline.Columns
 		batch               int
 		attention           string
+		outFormat           string
+		beam                beamFlags
 	)
 	c := &cobra.Command{
-		Use:   "predict -m RUN_DIR --input FILE|GLOB|DIR --output FILE",
+		Use:   "predict -m RUN_DIR --input FILE|GLOB|DIR --output FILE|DIR [--runner R [-- RUNNER FLAGS]]",
 		Short: "Predict a file (or stdin) in batch with a trained run, streaming",
 		Long: `predict reads any input format the pipeline reads (text lines, CSV, TSV, JSON Lines,
 CoNLL, Parquet, Arrow), record batch by record batch, and writes the input columns
@@ -101,14 +104,24 @@ The input may be sharded: a glob, a folder of shards, or --input given several
 times; .gz and .zst files are read by extension. The rows of a sharded input
 keep their order key, the shard and row columns.
 --attention DIR writes, for a seq2seq model, the attention weights behind every
-prediction as DIR/attention-ROW.json and a heat map DIR/attention-ROW.png.`,
+prediction as DIR/attention-ROW.json and a heat map DIR/attention-ROW.png.
+
+With --runner it runs as an Apache Beam job: --output is then a folder that receives
+one output shard per input shard (part-00000.jsonl, …, rows in input order, each with
+its shard and row), rejects/ (bad rows with their shard, row and reason, counted, not
+fatal) and _manifest.json, written last. The predictions are those of one process.`,
 		Example: `  seqkit predict -m runs/taipei --input requests.txt --output tags.jsonl
   echo "arrive Taipei on November 2nd" | seqkit predict -m runs/taipei --input - --output -
   seqkit predict -m runs/intent --input test.csv --text utterance --output out.parquet
   seqkit predict -m runs/intent --input 'shards/part-*.jsonl.gz' --text text --output out.jsonl
-  echo "seqkit" | seqkit predict -m runs/cmudict-g2p --input - --output - --attention att/`,
-		Args: args(cobra.NoArgs),
-		RunE: func(c *cobra.Command, _ []string) error {
+  echo "seqkit" | seqkit predict -m runs/cmudict-g2p --input - --output - --attention att/
+  seqkit predict -m runs/intent --input 'shards/*.jsonl.gz' --output preds/ --runner prism`,
+		Args: args(cobra.ArbitraryArgs),
+		RunE: func(c *cobra.Command, all []string) error {
+			_, runnerArgs, err := beam.split(c, all, 0)
+			if err != nil {
+				return err
+			}
 			if dir == "" || len(inputs) == 0 || output == "" {
 				return usageError{fmt.Errorf("predict needs -m RUN_DIR, --input FILE and --output FILE")}
 			}
@@ -141,6 +154,9 @@ prediction as DIR/attention-ROW.json and a heat map DIR/attention-ROW.png.`,
 				src.Format = f
 			}
 			src = m.Source(src)
+			if beam.runner != "" {
+				return predictBeam(c, e, &beam, dir, src, output, outFormat, attention, batch, runnerArgs)
+			}
 			if output != "-" && input != "-" {
 				// The output replaces its file at the end: naming the input
 				// there would lose it.
@@ -218,7 +234,43 @@ prediction as DIR/attention-ROW.json and a heat map DIR/attention-ROW.png.`,
 	c.Flags().StringVar(&cols.Vector, "vector", "", "input column holding the vector a conditional generator generates for")
 	c.Flags().IntVar(&batch, "batch-size", 64, "sequences per prediction batch")
 	c.Flags().StringVar(&attention, "attention", "", "folder for the attention weights and heat maps of every prediction (seq2seq)")
+	c.Flags().StringVar(&outFormat, "output-format", "jsonl", "with --runner: the format of the output shards (jsonl, csv, tsv or parquet)")
+	beam.add(c)
 	return c
+}
+
+// predictBeam runs the prediction as a Beam job into the folder output.
+func predictBeam(c *cobra.Command, e *env, b *beamFlags, dir string, src pipeline.Source, output, outFormat, attention string, batch int, runnerArgs []string) error {
+	if output == "-" || src.Path == "/dev/stdin" || attention != "" {
+		return usageError{fmt.Errorf("--runner reads files and writes a folder of shards: no stdin, stdout or --attention")}
+	}
+	if !slices.Contains([]string{"jsonl", "csv", "tsv", "parquet"}, outFormat) {
+		return usageError{fmt.Errorf("--output-format %q: want jsonl, csv, tsv or parquet", outFormat)}
+	}
+	var err error
+	if src, err = absSource(src); err != nil {
+		return err
+	}
+	if dir, err = filepath.Abs(dir); err != nil {
+		return err
+	}
+	if output, err = filepath.Abs(output); err != nil {
+		return err
+	}
+	if err := scaleout.BeginPredict(output); err != nil {
+		return err
+	}
+	job := scaleout.Job{Predict: &scaleout.PredictJob{Model: dir, Input: src, Out: output, Ext: "." + outFormat, BatchSize: batch}}
+	counts, err := e.runBeam(c.Context(), b, job, runnerArgs)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.ErrOrStderr(), "predicted %d rows → %s", counts.Rows, output)
+	if counts.Rejected > 0 {
+		fmt.Fprintf(c.ErrOrStderr(), " (%d bad rows rejected: %s)", counts.Rejected, filepath.Join(output, scaleout.RejectsDir))
+	}
+	fmt.Fprintln(c.ErrOrStderr())
+	return nil
 }
 
 func formats() []string {

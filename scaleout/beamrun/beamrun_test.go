@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -17,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/seqkit/seqkit/model"
@@ -32,7 +32,7 @@ import (
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	slog.SetLogLoggerLevel(slog.LevelError) // prism's progress
+	beamlog.LogLevel = "error" // prism's progress
 	beam.Init()
 	os.Exit(m.Run())
 }

@@ -78,7 +78,6 @@ func NewSplit(src pipeline.Source, enc *pipeline.Encoder) (*Split, error) {
 		}
 		n, schema = len(shards), enc.ShardSchema()
 	}
-	src.Content = "" // the files themselves, whoever wrote them
 	fp, err := pipeline.Fingerprint(src, enc.Tokenizer.Config(), rundir.VocabSums(enc.Vocabs), enc.MaxTokens)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestRunnerPrism runs data prepare, predict and data inspect as Beam jobs on
+// prism, as a user would, and checks each against its one-process run: the
+// same prepared dataset bytes, the same predictions, the same summary.
+func TestRunnerPrism(t *testing.T) {
+	run, _ := demo(t)
+	dir := t.TempDir()
+	shards := filepath.Join(dir, "shards")
+	os.Mkdir(shards, 0o755)
+	for s := range 3 {
+		var b bytes.Buffer
+		z := gzip.NewWriter(&b)
+		for i := range 4 {
+			fmt.Fprintf(z, "{\"text\": \"leave Taipei on November %dnd\"}\n", s*4+i+1)
+		}
+		z.Close()
+		os.WriteFile(filepath.Join(shards, fmt.Sprintf("p-%d.jsonl.gz", s)), b.Bytes(), 0o644)
+	}
+
+	// prepare
+	one := seqkit(t, dir, "data", "prepare", "taipei", "-o", "one")
+	viaBeam := seqkit(t, dir, "data", "prepare", "taipei", "-o", "beam", "--runner", "prism")
+	if one.code != 0 || viaBeam.code != 0 || one.stdout == "" {
+		t.Fatalf("prepare: exit %d and %d\n%s\n%s", one.code, viaBeam.code, one.stderr, viaBeam.stderr)
+	}
+	// The generated splits are written into each folder, so the manifests
+	// differ only in where the sources are and when they were written.
+	m1, m2 := manifestWithout(t, filepath.Join(dir, "one")), manifestWithout(t, filepath.Join(dir, "beam"))
+	if m1 != m2 || !strings.Contains(m1, `"rows": 600`) {
+		t.Errorf("manifests differ:\n%s\n%s", m1, m2)
+	}
+	a, b := treeSums(t, filepath.Join(dir, "one")), treeSums(t, filepath.Join(dir, "beam"))
+	for _, f := range []string{"data.yaml", "vocab/input.txt", "vocab/tags.txt", "train/part-00000.arrow", "test/part-00000.arrow"} {
+		if a[f] == "" || a[f] != b[f] {
+			t.Errorf("prepared %s differs with --runner prism", f)
+		}
+	}
+
+	// predict
+	single := seqkit(t, dir, "predict", "-m", run, "--input", filepath.Join(shards, "*.jsonl.gz"), "--output", "-")
+	res := seqkit(t, dir, "predict", "-m", run, "--input", filepath.Join(shards, "*.jsonl.gz"), "--output", "preds", "--runner", "prism")
+	if single.code != 0 || res.code != 0 || !strings.Contains(res.stderr, "predicted 12 rows") {
+		t.Fatalf("predict: exit %d and %d\n%s\n%s", single.code, res.code, single.stderr, res.stderr)
+	}
+	var got bytes.Buffer
+	for s := range 3 {
+		part, err := os.ReadFile(filepath.Join(dir, "preds", fmt.Sprintf("part-%05d.jsonl", s)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.Write(part)
+	}
+	if got.String() != single.stdout {
+		t.Errorf("predictions with --runner prism:\n%s\nwithout:\n%s", got.String(), single.stdout)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "preds", "_manifest.json")); err != nil {
+		t.Error(err)
+	}
+
+	// inspect
+	in := seqkit(t, dir, "data", "inspect", shards, "--vocab", filepath.Join(run, "vocab", "input.txt"), "--lower")
+	ib := seqkit(t, dir, "data", "inspect", shards, "--vocab", filepath.Join(run, "vocab", "input.txt"), "--lower", "--runner", "prism")
+	if in.code != 0 || ib.code != 0 || in.stdout != ib.stdout || !strings.Contains(in.stdout, "rows        12") || !strings.Contains(in.stdout, "oov ") {
+		t.Errorf("inspect: exit %d and %d\n%s\nwith --runner prism:\n%s%s", in.code, ib.code, in.stdout, ib.stdout, ib.stderr)
+	}
+
+	// usage
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"data", "prepare", "taipei", "--runner", "nope", "-o", "x"}, `--runner "nope"`},
+		{[]string{"data", "prepare", "taipei", "--runner", "prism"}, "give -o DIR"},
+		{[]string{"data", "prepare", "taipei", "-o", "y", "--", "--endpoint=x"}, "give --runner"},
+		{[]string{"predict", "-m", run, "--input", "-", "--output", "-", "--runner", "prism"}, "no stdin"},
+	} {
+		if res := seqkit(t, dir, c.args...); res.code != 2 || !strings.Contains(res.stderr, c.want) {
+			t.Errorf("%v: exit %d %q, want 2 and %q", c.args, res.code, res.stderr, c.want)
+		}
+	}
+	// Without seqkit-beam, --runner says how to get it.
+	alone := filepath.Join(t.TempDir(), "seqkit")
+	b0, _ := os.ReadFile(bin)
+	os.WriteFile(alone, b0, 0o755)
+	cmd := command(dir, "data", "inspect", shards, "--runner", "prism")
+	cmd.Path = alone
+	cmd.Env = append(cmd.Env, "PATH=/nonexistent")
+	if res := run2(t, cmd); res.code != 2 || !strings.Contains(res.stderr, "go install github.com/seqkit/seqkit/cmd/seqkit-beam") {
+		t.Errorf("without seqkit-beam: exit %d %q", res.code, res.stderr)
+	}
+}
+
+// manifestWithout is a prepared dataset's manifest without the fields that
+// name the source files (their paths, and fingerprints of paths and times).
+func manifestWithout(t *testing.T, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if !strings.Contains(l, `"fingerprint"`) && !strings.Contains(l, `"input"`) {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
