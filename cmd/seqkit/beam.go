@@ -94,6 +94,7 @@ func (e *env) runBeam(ctx context.Context, b *beamFlags, job scaleout.Job, runne
 	cmd := exec.CommandContext(ctx, prog, append([]string{"--job", f.Name(), "--runner", b.runner}, runnerArgs...)...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }
 	cmd.WaitDelay = 5 * time.Second
+	dieWithParent(cmd)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, os.Stderr
 	if err := cmd.Run(); err != nil {

@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"compress/gzip"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/seqkit/seqkit/pipeline/synth"
 )
 
 // TestRunnerPrism runs data prepare, predict and data inspect as Beam jobs on
@@ -116,4 +120,51 @@ func manifestWithout(t *testing.T, dir string) string {
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// TestKilledJob kills seqkit (kill -9) while its prism job is writing shards:
+// the folder is not taken for a dataset (no manifest; training from it is
+// refused), and the same command run again finishes with the bytes of an
+// uninterrupted run.
+func TestKilledJob(t *testing.T) {
+	dir := t.TempDir()
+	corpus := filepath.Join(dir, "corpus")
+	os.Mkdir(corpus, 0o755)
+	for s := range 8 {
+		os.WriteFile(filepath.Join(corpus, fmt.Sprintf("part-%d.conll", s)), synth.TaipeiCoNLL(6000, uint64(s), 0), 0o644)
+	}
+	os.WriteFile(filepath.Join(dir, "r.yaml"), []byte("extends: taipei\ndata:\n  prepared: prep\n"), 0o644)
+	recipe := fmt.Sprintf("name: killed\ndata:\n  train: {path: %q, format: conll}\n  tokenizer: {lower: true}\ntask: {type: tagging}\n", corpus)
+	os.WriteFile(filepath.Join(dir, "corpus.yaml"), []byte(recipe), 0o644)
+	if res := seqkit(t, dir, "data", "prepare", "corpus.yaml", "-o", "one"); res.code != 0 {
+		t.Fatalf("prepare: %s", res.stderr)
+	}
+	want := treeSums(t, filepath.Join(dir, "one"))
+
+	cmd := start(t, dir, io.Discard, "data", "prepare", "corpus.yaml", "-o", "prep", "--runner", "prism")
+	first := filepath.Join(dir, "prep", "train", "part-00000.arrow")
+	if !waitFor(60*time.Second, exists(first)) {
+		t.Fatal("no shard written")
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	time.Sleep(200 * time.Millisecond) // seqkit-beam dies with it
+	if _, err := os.Stat(filepath.Join(dir, "prep", "manifest.json")); err == nil {
+		t.Skip("the job finished before it was killed: no kill to check on this machine")
+	}
+	if res := seqkit(t, dir, "train", "r.yaml", "-o", "run"); res.code == 0 || !strings.Contains(res.stderr, "has no manifest.json") {
+		t.Errorf("training from a killed preparation: exit %d %s", res.code, res.stderr)
+	}
+	if res := seqkit(t, dir, "data", "prepare", "corpus.yaml", "-o", "prep", "--runner", "prism"); res.code != 0 {
+		t.Fatalf("prepare again: %s", res.stderr)
+	}
+	got := treeSums(t, filepath.Join(dir, "prep"))
+	if len(got) != len(want) {
+		t.Errorf("after a kill and a rerun: %d files, an uninterrupted run %d (%v)", len(got), len(want), got)
+	}
+	for f, s := range want {
+		if got[f] != s {
+			t.Errorf("%s differs after a kill and a rerun", f)
+		}
+	}
 }
