@@ -128,29 +128,42 @@ func expand(p string) ([]string, error) {
 	if err != nil || !st.IsDir() {
 		return []string{p}, nil // opening it says what is wrong
 	}
-	ents, err := os.ReadDir(p)
+	// Read in chunks, so that a folder of millions of files is refused at
+	// the bound instead of listed whole first.
+	d, err := os.Open(p)
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
+	defer d.Close()
 	var files []string
-	for _, e := range ents {
-		name := e.Name()
-		if strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") {
-			continue
-		}
-		if e.Type().IsRegular() || e.Type()&fs.ModeSymlink != 0 {
-			if st, err := os.Stat(filepath.Join(p, name)); err == nil && st.Mode().IsRegular() {
-				files = append(files, filepath.Join(p, name))
+	for {
+		ents, err := d.ReadDir(1024)
+		for _, e := range ents {
+			name := e.Name()
+			if strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") {
+				continue
+			}
+			if e.Type().IsRegular() || e.Type()&fs.ModeSymlink != 0 {
+				if st, err := os.Stat(filepath.Join(p, name)); err == nil && st.Mode().IsRegular() {
+					files = append(files, filepath.Join(p, name))
+				}
 			}
 		}
 		if len(files) > MaxShards {
 			return nil, fmt.Errorf("pipeline: %s: more than %d files; name fewer, larger shards", p, MaxShards)
 		}
+		if err == io.EOF || len(ents) == 0 {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: %w", err)
+		}
 	}
+	slices.Sort(files)
 	if len(files) == 0 {
 		return nil, fmt.Errorf("pipeline: the folder %s holds no data file", p)
 	}
-	return files, nil // ReadDir sorts by name
+	return files, nil
 }
 
 // shardSource reads shards one after the other through the rowSource that
