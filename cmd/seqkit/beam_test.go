@@ -1,3 +1,8 @@
+//go:build !purego
+
+// The Beam jobs run no kernel of their own: CI's purego pass, which reruns
+// the suite on the portable kernels, leaves them (and Beam's build) out.
+
 package main
 
 import (
@@ -8,9 +13,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/seqkit/seqkit/internal/gobuild"
 	"github.com/seqkit/seqkit/pipeline/synth"
 )
 
@@ -18,6 +25,7 @@ import (
 // prism, as a user would, and checks each against its one-process run: the
 // same prepared dataset bytes, the same predictions, the same summary.
 func TestRunnerPrism(t *testing.T) {
+	buildBeam(t)
 	run, _ := demo(t)
 	dir := t.TempDir()
 	shards := filepath.Join(dir, "shards")
@@ -127,6 +135,7 @@ func manifestWithout(t *testing.T, dir string) string {
 // refused), and the same command run again finishes with the bytes of an
 // uninterrupted run.
 func TestKilledJob(t *testing.T) {
+	buildBeam(t)
 	dir := t.TempDir()
 	corpus := filepath.Join(dir, "corpus")
 	os.Mkdir(corpus, 0o755)
@@ -166,5 +175,24 @@ func TestKilledJob(t *testing.T) {
 		if got[f] != s {
 			t.Errorf("%s differs after a kill and a rerun", f)
 		}
+	}
+}
+
+var (
+	beamOnce sync.Once
+	beamErr  error
+)
+
+// buildBeam builds seqkit-beam beside the seqkit under test, where --runner
+// looks first, once.
+func buildBeam(t *testing.T) {
+	t.Helper()
+	beamOnce.Do(func() {
+		if out, err := gobuild.Command("-o", filepath.Join(filepath.Dir(bin), "seqkit-beam"), "../seqkit-beam").CombinedOutput(); err != nil {
+			beamErr = fmt.Errorf("go build seqkit-beam: %v\n%s", err, out)
+		}
+	})
+	if beamErr != nil {
+		t.Fatal(beamErr)
 	}
 }

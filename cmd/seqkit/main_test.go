@@ -37,11 +37,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	// seqkit-beam beside seqkit, where --runner looks first.
-	if out, err := gobuild.Command("-o", filepath.Join(dir, "seqkit-beam"), "../seqkit-beam").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build seqkit-beam: %v\n%s", err, out)
-		os.Exit(1)
-	}
+
 	code := m.Run()
 	os.RemoveAll(dir)
 	if demoDir != "" {
