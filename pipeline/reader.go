@@ -52,6 +52,11 @@ func WithSkipErrors(rejects io.Writer) Option {
 	})
 }
 
+// IgnoreRejects, given to [WithRejects], skips bad examples without a
+// record: for a pass whose rejects another pass writes (counting a
+// vocabulary before encoding).
+func IgnoreRejects(int, *Error) error { return nil }
+
 // WithRejects skips bad examples as [WithSkipErrors] does, handing each to
 // reject with the index of its shard (0 for a source of one file): for a
 // caller that keeps rejects as records, such as a distributed job's

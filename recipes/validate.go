@@ -159,7 +159,11 @@ func (l *loader) checkData(r *Recipe) {
 		if !ok {
 			continue
 		}
-		rd, err := pipeline.Open(src, pipeline.WithBatchRows(8), pipeline.WithLimits(r.Data.Limits.Pipeline()))
+		opts := []pipeline.Option{pipeline.WithBatchRows(8), pipeline.WithLimits(r.Data.Limits.Pipeline())}
+		if r.Data.SkipErrors {
+			opts = append(opts, pipeline.WithRejects(pipeline.IgnoreRejects))
+		}
+		rd, err := pipeline.Open(src, opts...)
 		if err == nil {
 			if !rd.Next() {
 				if err = rd.Err(); err == nil && name == "train" {

@@ -110,7 +110,11 @@ func Prepare(r *recipes.Recipe, dir string, opt PrepareOptions) (*Data, error) {
 		cfg := r.Data.Vocab.Pipeline()
 		cfg.Chars = r.Model.Char != nil
 		cfg.Limits = lim
-		d.Vocabs, err = pipeline.VocabsOf(r.Data.Splits()["train"], tok, cfg, lines, stop)
+		opts := []pipeline.Option{lines, stop}
+		if r.Data.SkipErrors {
+			opts = append(opts, pipeline.WithRejects(pipeline.IgnoreRejects)) // the encoding writes them
+		}
+		d.Vocabs, err = pipeline.VocabsOf(r.Data.Splits()["train"], tok, cfg, opts...)
 		if err == nil {
 			err = checkSize(r, d.Vocabs)
 		}

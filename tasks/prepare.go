@@ -46,6 +46,9 @@ func PrepareDataset(r *recipes.Recipe, dir string, opt PrepareOptions) (*prepare
 	cfg.Chars = r.Model.Char != nil
 	cfg.Limits = lim
 	splits := r.Data.Splits()
+	if r.Data.SkipErrors {
+		read = append(read, pipeline.WithRejects(pipeline.IgnoreRejects)) // the encoding writes them
+	}
 	v, err := pipeline.VocabsOf(splits["train"], tok, cfg, read...)
 	if err != nil {
 		return nil, fmt.Errorf("train split: %w", err)
@@ -71,17 +74,17 @@ func PrepareDataset(r *recipes.Recipe, dir string, opt PrepareOptions) (*prepare
 		if err != nil {
 			return nil, fmt.Errorf("%s split: %w", name, err)
 		}
-		popts := read
+		popts := []pipeline.Option{pipeline.WithLimits(lim), pipeline.WithContext(ctx)}
 		if r.Data.SkipErrors {
 			f, err := os.Create(filepath.Join(dir, rundir.RejectsFile(name)))
 			if err != nil {
 				return nil, err
 			}
 			defer f.Close()
-			popts = append(popts[:len(popts):len(popts)], pipeline.WithSkipErrors(f))
+			popts = append(popts, pipeline.WithSkipErrors(f))
 		}
 		if opt.Progress != nil {
-			popts = append(popts[:len(popts):len(popts)], pipeline.WithProgress(opt.Progress(name)))
+			popts = append(popts, pipeline.WithProgress(opt.Progress(name)))
 		}
 		for i := range len(sp.Shards) {
 			sh, st, skipped, err := prepared.EncodeShard(dir, name, src, i, enc, workers, popts...)

@@ -196,3 +196,28 @@ func buildBeam(t *testing.T) {
 		t.Fatal(beamErr)
 	}
 }
+
+// TestSkipErrorsPrism: with data.skip_errors the Beam job skips a bad
+// training example where one process does, and keeps it in rejects/ with
+// its shard, row and reason.
+func TestSkipErrorsPrism(t *testing.T) {
+	buildBeam(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "train.jsonl"), []byte("{\"text\": \"a b\", \"label\": \"x\"}\nnot json\n{\"text\": \"b c\", \"label\": \"y\"}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "r.yaml"), []byte("name: se\ndata:\n  train: {path: train.jsonl, columns: {text: text, label: label}}\n  skip_errors: true\ntask: {type: classify}\n"), 0o644)
+	one := seqkit(t, dir, "data", "prepare", "r.yaml", "-o", "one")
+	res := seqkit(t, dir, "data", "prepare", "r.yaml", "-o", "beam", "--runner", "prism")
+	if one.code != 0 || res.code != 0 || res.stdout != strings.Replace(one.stdout, "one", "beam", -1) {
+		t.Fatalf("prepare: exit %d and %d\n%s%s\n%s", one.code, res.code, one.stdout, res.stderr, res.stdout)
+	}
+	a, b := treeSums(t, filepath.Join(dir, "one")), treeSums(t, filepath.Join(dir, "beam"))
+	for _, f := range []string{"manifest.json", "vocab/input.txt", "vocab/labels.txt", "train/part-00000.arrow"} {
+		if a[f] == "" || a[f] != b[f] {
+			t.Errorf("%s differs with --runner prism", f)
+		}
+	}
+	rej, _ := os.ReadFile(filepath.Join(dir, "beam", "rejects", "train-00000.jsonl"))
+	if !strings.Contains(string(rej), `"shard":0,"row":2`) || !strings.Contains(string(rej), "invalid JSON") {
+		t.Errorf("rejects/ %q", rej)
+	}
+}

@@ -99,3 +99,24 @@ func TestPreparedDataset(t *testing.T) {
 		t.Errorf("no manifest: exit %d %s", res.code, res.stderr)
 	}
 }
+
+// TestSkipErrorsFirstRows checks data.skip_errors with a bad example among
+// the first rows of the training split: the recipe's check and the
+// vocabulary count pass over it (they used to stop at it), and preparing
+// writes it to the rejects file once, counted in the manifest.
+func TestSkipErrorsFirstRows(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "train.jsonl"), []byte("{\"text\": \"a b\", \"label\": \"x\"}\nnot json\n{\"text\": \"b c\", \"label\": \"y\"}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "r.yaml"), []byte("name: se\ndata:\n  train: {path: train.jsonl, columns: {text: text, label: label}}\n  skip_errors: true\ntask: {type: classify}\ntrain: {epochs: 1}\n"), 0o644)
+	if res := seqkit(t, dir, "data", "prepare", "r.yaml", "-o", "p"); res.code != 0 || !strings.Contains(res.stdout, "train       2 rows") {
+		t.Fatalf("prepare: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	rej, _ := os.ReadFile(filepath.Join(dir, "p", "rejects.train.txt"))
+	man, _ := os.ReadFile(filepath.Join(dir, "p", "manifest.json"))
+	if strings.Count(string(rej), "\n") != 1 || !strings.Contains(string(rej), "train.jsonl:2:2\tinvalid JSON") || !strings.Contains(string(man), `"skipped": 1`) {
+		t.Errorf("rejects %q, manifest %s", rej, man)
+	}
+	if res := seqkit(t, dir, "train", "r.yaml", "-o", "run"); res.code != 0 {
+		t.Errorf("train: exit %d %s", res.code, res.stderr)
+	}
+}

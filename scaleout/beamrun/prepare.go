@@ -125,7 +125,7 @@ func (f *countFn) ProcessElement(ctx context.Context, shard int, emit func([]byt
 		opts = append(opts, pipeline.WithShard(shard))
 	}
 	if j.SkipErrors {
-		opts = append(opts, pipeline.WithRejects(func(int, *pipeline.Error) error { return nil }))
+		opts = append(opts, pipeline.WithRejects(pipeline.IgnoreRejects)) // the encoding writes them
 	}
 	r, err := pipeline.Open(src, opts...)
 	if err != nil {
@@ -214,6 +214,9 @@ type encoded struct {
 // encodeFn encodes one shard of one split into its shard file.
 type encodeFn struct {
 	Job string
+
+	sums   string // of the vocabularies loaded, read once per instance
+	vocabs pipeline.Vocabs
 }
 
 func (f *encodeFn) ProcessElement(ctx context.Context, task string, sums []byte, emit func([]byte)) error {
@@ -229,10 +232,13 @@ func (f *encodeFn) ProcessElement(ctx context.Context, task string, sums []byte,
 	if err != nil {
 		return fmt.Errorf("scaleout: task %q", task)
 	}
-	v, err := loadVocabs(j, sums)
-	if err != nil {
-		return err
+	if f.sums != string(sums) {
+		if f.vocabs, err = loadVocabs(j, sums); err != nil {
+			return err
+		}
+		f.sums = string(sums)
 	}
+	v := f.vocabs
 	tok, err := pipeline.NewTokenizer(j.Tokenizer)
 	if err != nil {
 		return err
