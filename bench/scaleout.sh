@@ -42,16 +42,17 @@ isa=AVX2; case "$flags" in *avx512f*) isa="AVX-512";; esac
   echo "# job      format runner   seconds  MB/s  rows/s  peak_RSS_MB"
 } > "$OUT"
 
-# measure NAME FORMAT RUNNER TEXT_MB ROWS -- COMMAND...: runs the command
-# under GNU time and appends a line.
-measure() {
-  local name=$1 format=$2 runner=$3 mb=$4 rowsfile=$5; shift 6
+# timed COMMAND...: runs the command under GNU time; sets secs and rss (KB).
+timed() {
   local t; t=$(mktemp)
   /usr/bin/time -f "%e %M" -o "$t" "$@" > "$WORK/last.out" 2> "$WORK/last.err" || { cat "$WORK/last.err"; exit 1; }
-  read -r secs rss < "$t"; rm -f "$t"
-  local rows; rows=$(cat "$rowsfile")
-  printf "%-8s %-6s %-7s %8.1f %6.1f %8.0f %8.0f\n" "$name" "$format" "$runner" "$secs" \
-    "$(echo "$mb / $secs" | bc -l)" "$(echo "$rows / $secs" | bc -l)" "$(echo "$rss / 1024" | bc -l)" | tee -a "$OUT"
+  read -r secs rss < <(tail -n1 "$t"); rm -f "$t"
+}
+
+# report NAME FORMAT RUNNER TEXT_MB ROWS: appends the line of the last timed run.
+report() {
+  printf "%-8s %-6s %-7s %8.1f %6.1f %8.0f %8.0f\n" "$1" "$2" "$3" "$secs" \
+    "$(echo "$4 / $secs" | bc -l)" "$(echo "$5 / $secs" | bc -l)" "$(echo "$rss / 1024" | bc -l)" | tee -a "$OUT"
 }
 
 for format in jsonl conll; do
@@ -70,12 +71,11 @@ task: {type: tagging}
 train: {epochs: 1}
 YAML
   rm -rf "$WORK/prep-one" "$WORK/prep-prism"
-  # Rows come from the manifest; the first run writes it.
-  "$SK" data prepare "$WORK/$format.yaml" -o "$WORK/prep-count" > /dev/null
-  grep -m1 '"rows"' "$WORK/prep-count/manifest.json" | tr -dc 0-9 > "$WORK/rows"
-  rm -rf "$WORK/prep-count"
-  measure prepare $format one "$MB" "$WORK/rows" -- "$SK" data prepare "$WORK/$format.yaml" -o "$WORK/prep-one"
-  measure prepare $format prism "$MB" "$WORK/rows" -- "$SK" data prepare "$WORK/$format.yaml" -o "$WORK/prep-prism" --runner prism
+  timed "$SK" data prepare "$WORK/$format.yaml" -o "$WORK/prep-one"
+  rows=$(grep -m1 '"rows"' "$WORK/prep-one/manifest.json" | tr -dc 0-9)
+  report prepare $format one "$MB" "$rows"
+  timed "$SK" data prepare "$WORK/$format.yaml" -o "$WORK/prep-prism" --runner prism
+  report prepare $format prism "$MB" "$rows"
   diff -r "$WORK/prep-one" "$WORK/prep-prism" > /dev/null || { echo "prepare: the prism dataset differs from one process's"; exit 1; }
   rm -rf "$WORK/prep-one" "$WORK/prep-prism"
 done
@@ -87,10 +87,11 @@ inputs=()
 for ((s = 0; s < PREDICT_SHARDS; s++)); do inputs+=(--input "$(printf '%s/jsonl/part-%05d.jsonl.gz' "$corpus" "$s")"); done
 pmb=$(( MB * PREDICT_SHARDS / SHARDS ))
 rm -rf "$WORK/pred-one.jsonl" "$WORK/pred-prism"
-"$SK" data inspect "${inputs[@]/--input/}" --tokens tokens > "$WORK/inspect.txt"
-awk '/rows/ {print $2; exit}' "$WORK/inspect.txt" > "$WORK/rows"
-measure predict jsonl one "$pmb" "$WORK/rows" -- "$SK" predict -m "$WORK/run" "${inputs[@]}" --tokens tokens --output "$WORK/pred-one.jsonl"
-measure predict jsonl prism "$pmb" "$WORK/rows" -- "$SK" predict -m "$WORK/run" "${inputs[@]}" --tokens tokens --output "$WORK/pred-prism" --runner prism
+timed "$SK" predict -m "$WORK/run" "${inputs[@]}" --tokens tokens --output "$WORK/pred-one.jsonl"
+rows=$(wc -l < "$WORK/pred-one.jsonl")
+report predict jsonl one "$pmb" "$rows"
+timed "$SK" predict -m "$WORK/run" "${inputs[@]}" --tokens tokens --output "$WORK/pred-prism" --runner prism
+report predict jsonl prism "$pmb" "$rows"
 cat "$WORK"/pred-prism/part-*.jsonl | cmp -s - "$WORK/pred-one.jsonl" || { echo "predict: prism's predictions differ from one process's"; exit 1; }
 rm -rf "$WORK/pred-one.jsonl" "$WORK/pred-prism"
 echo "# prism's outputs were checked equal to one process's (prepared datasets byte for byte, predictions line for line)" >> "$OUT"

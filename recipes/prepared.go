@@ -2,8 +2,6 @@ package recipes
 
 import (
 	"bytes"
-	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -97,7 +95,7 @@ func (l *loader) prepared(root *yaml.Node) {
 	}
 	file := filepath.Join(dir, preparedData)
 	b, err := pipeline.ReadFileLimited(file, 1<<20)
-	if errors.Is(err, fs.ErrNotExist) || err != nil {
+	if err != nil {
 		l.errAt(v, "data.prepared", "%s: %v", file, err)
 		return
 	}
