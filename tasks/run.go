@@ -176,7 +176,9 @@ func test(ctx context.Context, best Task, r *recipes.Recipe, dir string, data *D
 		}
 		out.Files = append(out.Files, files...)
 	}
-	if r.Output.Predictions {
+	if r.Output.Predictions && (r.Data.Prepared == "" || readable(r.Data.Test.Pipeline())) {
+		// A prepared dataset may have travelled without its sources: then
+		// the test split is evaluated but its predictions are not written.
 		p := filepath.Join(dir, rundir.PredictionsFile)
 		if err := predictFile(ctx, best, r.Data.Test.Pipeline(), data, r.Data.Limits.Pipeline(), p); err != nil {
 			return fmt.Errorf("test predictions: %w", err)
@@ -346,4 +348,22 @@ func LoadRun(dir string, reg *Registry, dataRoot string) (*Loaded, error) {
 		f.Freeze(true)
 	}
 	return &Loaded{Dir: dir, Recipe: r, Task: task, Vocabs: v, Tok: tok}, nil
+}
+
+// readable reports whether every file of src is there to read.
+func readable(src pipeline.Source) bool {
+	files := []string{src.Files.Text, src.Files.Tokens, src.Files.Tags, src.Files.Label, src.Files.Target, src.Files.Feature, src.Files.Vector}
+	if src.Path != "" || len(src.Paths) > 0 {
+		shards, err := src.Shards()
+		if err != nil {
+			return false
+		}
+		files = append(files, shards...)
+	}
+	for _, f := range files {
+		if _, err := os.Stat(f); f != "" && err != nil {
+			return false
+		}
+	}
+	return true
 }

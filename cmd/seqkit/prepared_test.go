@@ -80,6 +80,24 @@ func TestPreparedDataset(t *testing.T) {
 		t.Errorf("eval of a run trained from a prepared dataset: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
 
+	// A whole run from the folder writes test predictions from the sources;
+	// without them (a dataset moved to another machine) it still trains and
+	// evaluates, and leaves the predictions out.
+	if res := seqkit(t, dir, "run", "fromprep.yaml", "-o", "full", "--set", "train.epochs=1"); res.code != 0 {
+		t.Fatalf("run from a prepared dataset: %s", res.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "full", "predictions.test.jsonl")); err != nil {
+		t.Error(err)
+	}
+	os.Rename(filepath.Join(prep, "data"), filepath.Join(dir, "elsewhere"))
+	res = seqkit(t, dir, "run", "fromprep.yaml", "-o", "moved", "--set", "train.epochs=1")
+	if res.code != 0 || !strings.Contains(res.stdout, "f1") {
+		t.Fatalf("run from a prepared dataset without its sources: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "moved", "predictions.test.jsonl")); err == nil {
+		t.Error("predictions written without the test sources")
+	}
+
 	// Keys that the dataset fixes may not be set beside it.
 	os.WriteFile(filepath.Join(dir, "clash.yaml"), []byte("extends: taipei\ndata:\n  prepared: prep\n  tokenizer: {lower: false}\n"), 0o644)
 	if res := seqkit(t, dir, "train", "clash.yaml", "-o", "clash"); res.code == 0 || !strings.Contains(res.stderr, "data.tokenizer") || !strings.Contains(res.stderr, "comes from data.prepared") {
