@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"slices"
 
@@ -189,7 +190,7 @@ func openPrepared(r *recipes.Recipe, dir string, opt PrepareOptions) (*Data, err
 	if err != nil {
 		return nil, err
 	}
-	if m.Tokenizer != r.Data.Tokenizer.Pipeline() {
+	if !reflect.DeepEqual(m.Tokenizer, r.Data.Tokenizer.Pipeline()) { // Target is a pointer
 		return nil, fmt.Errorf("%w: data.tokenizer is not the one %s was prepared with (%+v)", recipes.ErrRecipe, src, m.Tokenizer)
 	}
 	tok, err := pipeline.NewTokenizer(m.Tokenizer)

@@ -138,3 +138,18 @@ func TestSkipErrorsFirstRows(t *testing.T) {
 		t.Errorf("train: exit %d %s", res.code, res.stderr)
 	}
 }
+
+// TestPreparedTargetTokenizer trains from a prepared dataset whose recipe has
+// a target tokenizer of its own (a pointer in the configuration: compared by
+// value, not by address).
+func TestPreparedTargetTokenizer(t *testing.T) {
+	dir := t.TempDir()
+	sets := []string{"--set", "data.generate={name: reverse, train: 300, dev: 30, test: 30, seed: 3}", "--set", "data.tokenizer.target={kind: whitespace}"}
+	if res := seqkit(t, dir, append([]string{"data", "prepare", "reverse", "-o", "prep"}, sets...)...); res.code != 0 {
+		t.Fatalf("prepare: %s", res.stderr)
+	}
+	os.WriteFile(filepath.Join(dir, "r.yaml"), []byte("extends: reverse\ndata:\n  prepared: prep\n"), 0o644)
+	if res := seqkit(t, dir, "train", "r.yaml", "-o", "run", "--set", "train.epochs=1"); res.code != 0 {
+		t.Fatalf("train from a prepared dataset with a target tokenizer: exit %d %s", res.code, res.stderr)
+	}
+}
