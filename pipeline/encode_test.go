@@ -29,6 +29,11 @@ func TestTokenizers(t *testing.T) {
 		{pipeline.TokenizerConfig{Kind: "char", Normalize: "nfc"}, "n\u0303", []string{"ñ"}},
 		{pipeline.TokenizerConfig{Normalize: "nfkc"}, "\ufb01ne", []string{"fine"}},
 		{pipeline.TokenizerConfig{}, "\ufb01ne", []string{"\ufb01ne"}},
+		// NFD splits a Hangul syllable into its letters (jamo) and an accented
+		// letter into base and mark; NFKD also folds the ligature.
+		{pipeline.TokenizerConfig{Kind: "char", Normalize: "nfd"}, "한글", []string{"\u1112", "\u1161", "\u11ab", "\u1100", "\u1173", "\u11af"}},
+		{pipeline.TokenizerConfig{Kind: "char", Normalize: "nfd"}, "ñ", []string{"n", "\u0303"}},
+		{pipeline.TokenizerConfig{Kind: "char", Normalize: "nfkd"}, "\ufb01é", []string{"f", "i", "e", "\u0301"}},
 	}
 	for _, c := range cases {
 		tok, err := pipeline.NewTokenizer(c.cfg)
@@ -39,7 +44,20 @@ func TestTokenizers(t *testing.T) {
 			t.Errorf("%+v on %q = %q, want %q", c.cfg, c.in, got, c.want)
 		}
 	}
-	for _, bad := range []pipeline.TokenizerConfig{{Kind: "bpe"}, {Kind: "regex"}, {Kind: "regex", Pattern: "("}, {Normalize: "nfd"}} {
+	// Compose writes decomposed text back as NFC: the letters a model
+	// predicts join into the syllables a reader expects.
+	dec := pipeline.TokenizerConfig{Kind: "char", Normalize: "nfd", Compose: true}
+	tok, err := pipeline.NewTokenizer(dec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := dec.ComposeText(strings.Join(tok.Tokens(nil, "한글 café"), "")); got != "한글 café" {
+		t.Errorf("composed %q (% x)", got, got)
+	}
+	if got := (pipeline.TokenizerConfig{Normalize: "nfd"}).ComposeText("\u1112\u1161\u11ab"); got != "\u1112\u1161\u11ab" {
+		t.Errorf("without compose: %q", got)
+	}
+	for _, bad := range []pipeline.TokenizerConfig{{Kind: "bpe"}, {Kind: "regex"}, {Kind: "regex", Pattern: "("}, {Normalize: "nfx"}, {Normalize: "nfc", Compose: true}, {Compose: true}} {
 		if _, err := pipeline.NewTokenizer(bad); err == nil {
 			t.Errorf("%+v: no error", bad)
 		}

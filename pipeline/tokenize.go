@@ -18,8 +18,15 @@ type TokenizerConfig struct {
 	Pattern string `json:"pattern,omitempty"`
 	// Lower lower-cases the text first.
 	Lower bool `json:"lower,omitempty"`
-	// Normalize applies Unicode normalisation first: "" (none), "nfc" or "nfkc".
+	// Normalize applies Unicode normalisation first: "" (none), "nfc",
+	// "nfkc", or the decomposing "nfd" and "nfkd", which split a Hangul
+	// syllable into its letters (jamo) and an accented letter into base and
+	// mark, so a character model sees their parts.
 	Normalize string `json:"normalize,omitempty"`
+	// Compose joins text that a model writes in these tokens back into NFC
+	// (a prediction, a generated sample), for a decomposing normalisation:
+	// what a reader of Hangul or of accented text expects.
+	Compose bool `json:"compose,omitempty"`
 	// Target, when set, splits the target column instead: characters in,
 	// whitespace-separated phones out, for grapheme-to-phoneme.
 	Target *TokenizerConfig `json:"target,omitempty"`
@@ -69,10 +76,27 @@ func NewTokenizer(cfg TokenizerConfig) (*Tokenizer, error) {
 		t.form, t.norm = norm.NFC, true
 	case "nfkc":
 		t.form, t.norm = norm.NFKC, true
+	case "nfd":
+		t.form, t.norm = norm.NFD, true
+	case "nfkd":
+		t.form, t.norm = norm.NFKD, true
 	default:
-		return nil, fmt.Errorf("pipeline: unknown normalisation %q (want nfc or nfkc)", cfg.Normalize)
+		return nil, fmt.Errorf("pipeline: unknown normalisation %q (want nfc, nfkc, nfd or nfkd)", cfg.Normalize)
+	}
+	if cfg.Compose && t.form != norm.NFD && t.form != norm.NFKD {
+		return nil, fmt.Errorf("pipeline: compose joins decomposed text back: it needs normalize nfd or nfkd, not %q", cfg.Normalize)
 	}
 	return t, nil
+}
+
+// ComposeText returns text written in this tokenizer's tokens as a reader
+// expects it: composed into NFC when the configuration asks for it
+// (Compose), unchanged otherwise.
+func (cfg TokenizerConfig) ComposeText(s string) string {
+	if cfg.Compose {
+		return norm.NFC.String(s)
+	}
+	return s
 }
 
 // Clean applies the normalisation and lower-casing without splitting; it is what

@@ -46,7 +46,8 @@ type Tokenizer struct {
 	Kind      string `yaml:"kind,omitempty" doc:"whitespace (default), char or regex"`
 	Pattern   string `yaml:"pattern,omitempty" doc:"the token pattern of kind regex"`
 	Lower     bool   `yaml:"lower,omitempty" doc:"lower-case the text first"`
-	Normalize string `yaml:"normalize,omitempty" doc:"Unicode normalisation first: nfc or nfkc"`
+	Normalize string `yaml:"normalize,omitempty" doc:"Unicode normalisation first: nfc, nfkc, or the decomposing nfd and nfkd (Hangul syllables into letters, accented letters into base and mark)" enum:"nfc,nfkc,nfd,nfkd"`
+	Compose   bool   `yaml:"compose,omitempty" doc:"with nfd or nfkd: write predictions and samples back in NFC"`
 	// Target, when set, splits the target column instead (characters in,
 	// phones out, for grapheme-to-phoneme).
 	Target *Tokenizer `yaml:"target,omitempty" doc:"a tokenizer of its own for the target column"`
@@ -54,7 +55,7 @@ type Tokenizer struct {
 
 // Pipeline is the tokenizer's configuration for pipeline.NewTokenizer.
 func (t Tokenizer) Pipeline() pipeline.TokenizerConfig {
-	c := pipeline.TokenizerConfig{Kind: t.Kind, Pattern: t.Pattern, Lower: t.Lower, Normalize: t.Normalize}
+	c := pipeline.TokenizerConfig{Kind: t.Kind, Pattern: t.Pattern, Lower: t.Lower, Normalize: t.Normalize, Compose: t.Compose}
 	if t.Target != nil {
 		target := t.Target.Pipeline()
 		c.Target = &target

@@ -544,10 +544,11 @@ func (t *Task) sample(prefix []string, c condition, o tasks.GenerateOptions) []t
 // join writes a generated sequence after its prefix as text.
 func (t *Task) join(prefix, toks []string) string {
 	sep := " "
-	if strings.EqualFold(t.recipe.Data.Tokenizer.Pipeline().Kind, "char") {
+	tc := t.recipe.Data.Tokenizer.Pipeline()
+	if strings.EqualFold(tc.Kind, "char") {
 		sep = ""
 	}
-	return strings.Join(append(slices.Clone(prefix), toks...), sep)
+	return tc.ComposeText(strings.Join(append(slices.Clone(prefix), toks...), sep))
 }
 
 // start reads <bos> and the prefix for c.B sequences of condition c in one pass

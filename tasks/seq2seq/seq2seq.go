@@ -151,21 +151,22 @@ func check(r *recipes.Recipe) []recipes.KeyError {
 // predicts the next target token from its attentional vector
 // tanh(W_c [context; state]).
 type Task struct {
-	opts    *Options
-	target  *pipeline.Vocab
-	sep     string // joins output tokens
-	enc     *kit.Encoder
-	bridge  []*nn.Linear[float32] // encoder summary → first state of each decoder layer
-	emb     *nn.Embedding[float32]
-	dec     *nn.RNN[float32]
-	att     *nn.Attention[float32]
-	combine *nn.Linear[float32]
-	out     *nn.Linear[float32]
-	dropout float64
-	bidir   bool
-	core    *kit.Core
-	source  *pipeline.Vocab
-	strip   *regexp.Regexp // nil unless strip_pattern
+	opts      *Options
+	target    *pipeline.Vocab
+	sep       string                   // joins output tokens
+	targetTok pipeline.TokenizerConfig // of the targets: composes output text
+	enc       *kit.Encoder
+	bridge    []*nn.Linear[float32] // encoder summary → first state of each decoder layer
+	emb       *nn.Embedding[float32]
+	dec       *nn.RNN[float32]
+	att       *nn.Attention[float32]
+	combine   *nn.Linear[float32]
+	out       *nn.Linear[float32]
+	dropout   float64
+	bidir     bool
+	core      *kit.Core
+	source    *pipeline.Vocab
+	strip     *regexp.Regexp // nil unless strip_pattern
 	// shown keeps the first decoded sequences of the last evaluation, for the
 	// attention plots.
 	shown []shownSeq
@@ -200,10 +201,12 @@ func (t *Task) Init(s tasks.Setup) error {
 	r := s.Recipe
 	t.opts, t.target, t.source, t.dropout, t.bidir = opts, s.Vocabs.Target, s.Vocabs.Input, r.Model.Dropout, r.Model.Bidirectional
 	t.sep = " "
-	kind := r.Data.Tokenizer.Pipeline().Kind
-	if tc := r.Data.Tokenizer.Pipeline().Target; tc != nil {
-		kind = tc.Kind
+	tc := r.Data.Tokenizer.Pipeline()
+	if tc.Target != nil {
+		tc = *tc.Target
 	}
+	kind := tc.Kind
+	t.targetTok = tc
 	if strings.EqualFold(kind, "char") {
 		t.sep = ""
 	}
@@ -701,14 +704,14 @@ func (t *Task) Predict(b *pipeline.Batch) (arrow.RecordBatch, error) {
 	defer nb.Release()
 	vb := nb.ValueBuilder().(*array.StringBuilder)
 	for j := range b.B {
-		ob.Append(strings.Join(t.text(hyps[j][0].tokens), t.sep))
+		ob.Append(t.targetTok.ComposeText(strings.Join(t.text(hyps[j][0].tokens), t.sep)))
 		sb.Append(hyps[j][0].score)
 		nb.Append(true)
 		for k, h := range hyps[j] {
 			if k >= max(t.opts.NBest, 1) {
 				break
 			}
-			vb.Append(fmt.Sprintf("%.4f\t%s", h.score, strings.Join(t.text(h.tokens), t.sep)))
+			vb.Append(fmt.Sprintf("%.4f\t%s", h.score, t.targetTok.ComposeText(strings.Join(t.text(h.tokens), t.sep))))
 		}
 	}
 	fields := []arrow.Field{{Name: "output", Type: arrow.BinaryTypes.String}, {Name: "score", Type: arrow.PrimitiveTypes.Float64}}
