@@ -453,6 +453,45 @@ func (s *Stream) Len() int { return max(s.per()-1+s.T-1, 0) / s.T }
 // Tokens is the number of tokens predicted in one pass.
 func (s *Stream) Tokens() int { return max(s.per()-1, 0) * s.B }
 
+// Every yields the batches of one evaluation pass that predicts every token
+// of the stream but the first (which has nothing before it): the B streams
+// split the N-1 predictions into parts of sizes differing by at most one,
+// each starting from the token before its first prediction, so nothing is
+// dropped at the ends of the streams or in the remainder. A stream shorter
+// than the window has its tail padded, with Next -1 (no target) there.
+func (s *Stream) Every() iter.Seq[*Batch] {
+	B, n := s.B, len(s.ids)-1 // predictions
+	return func(yield func(*Batch) bool) {
+		if n <= 0 {
+			return
+		}
+		start := func(b int) int { return b * n / B } // of stream b's predictions
+		longest := start(1) - start(0)
+		for b := range B {
+			longest = max(longest, start(b+1)-start(b))
+		}
+		for off := 0; off < longest; off += s.T {
+			steps := min(s.T, longest-off)
+			bt := &Batch{T: steps, B: B, IDs: make([]int32, steps*B), Next: make([]int32, steps*B), Lengths: make([]int, B), Offset: off}
+			for b := range B {
+				first, size := start(b), start(b+1)-start(b)
+				bt.Lengths[b] = steps
+				for t := range steps {
+					if off+t < size {
+						bt.IDs[t*B+b] = s.ids[first+off+t]
+						bt.Next[t*B+b] = s.ids[first+off+t+1]
+					} else {
+						bt.IDs[t*B+b], bt.Next[t*B+b] = PadID, -1
+					}
+				}
+			}
+			if !yield(bt) {
+				return
+			}
+		}
+	}
+}
+
 // Batches yields the batches of one pass in order.
 func (s *Stream) Batches() iter.Seq[*Batch] {
 	per, B := s.per(), s.B

@@ -89,4 +89,34 @@ func TestStreams(t *testing.T) {
 	if stream.Tokens() != B*(per-1) {
 		t.Errorf("Tokens %d, want %d", stream.Tokens(), B*(per-1))
 	}
+
+	// Every scores each token but the first, in order within each stream,
+	// where Batches drops the stream ends and the remainder.
+	if len(want)%B == 0 {
+		t.Fatalf("the test text divides into %d streams: pick a length that does not", B)
+	}
+	byStream := make([][][2]int32, B)
+	scored := 0
+	for bt := range stream.Every() {
+		for b := range B {
+			for s := range bt.T {
+				if y := bt.Next[s*B+b]; y >= 0 {
+					byStream[b] = append(byStream[b], [2]int32{bt.IDs[s*B+b], y})
+					scored++
+				}
+			}
+		}
+	}
+	if scored != len(want)-1 {
+		t.Errorf("Every scores %d tokens of %d, want all but the first", scored, len(want))
+	}
+	var pairs [][2]int32
+	for b := range B {
+		pairs = append(pairs, byStream[b]...)
+	}
+	for i, p := range pairs {
+		if p != [2]int32{want[i], want[i+1]} {
+			t.Fatalf("prediction %d is %v, want %v", i, p, [2]int32{want[i], want[i+1]})
+		}
+	}
 }

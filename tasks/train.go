@@ -574,14 +574,15 @@ func Until(ctx context.Context, seq iter.Seq[*pipeline.Batch]) iter.Seq[*pipelin
 }
 
 // EvalBatches batches a split for evaluation: bucketed by length, not shuffled,
-// nothing left out for length; with train.bptt, the split's stream in order.
+// nothing left out for length; with train.bptt, the split's stream in order,
+// every token but the first scored (Stream.Every).
 func EvalBatches(ds *pipeline.Dataset, r *recipes.Recipe) iter.Seq[*pipeline.Batch] {
 	if r.Train.BPTT > 0 {
 		s, err := pipeline.NewStream(ds, r.Data.Batch.Size, r.Train.BPTT)
 		if err != nil {
 			return func(func(*pipeline.Batch) bool) {}
 		}
-		return s.Batches()
+		return s.Every()
 	}
 	b, err := pipeline.NewBatcher(ds, pipeline.BatchConfig{Size: r.Data.Batch.Size, MaxTokens: r.Data.Batch.MaxTokens, Bucket: true})
 	if err != nil {
