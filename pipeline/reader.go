@@ -30,7 +30,8 @@ type config struct {
 	maxLine   int
 	maxTokens int
 	ctx       context.Context
-	shard     int // with onlyShard, the one shard to read
+	shard     int    // with onlyShard, the index of the one shard to read
+	shardFile string // and its file
 	onlyShard bool
 }
 
@@ -77,11 +78,15 @@ func newConfig(opts []Option) config {
 // (a Ctrl-C): checked before every record batch.
 func WithContext(ctx context.Context) Option { return func(c *config) { c.ctx = ctx } }
 
-// WithShard makes the reader of a sharded source read only its shard i (in
-// [Source.Shards] order), its rows numbered as when the whole source is read:
-// what one worker of a distributed job reads. An empty shard is no error; it
-// reads no rows.
-func WithShard(i int) Option { return func(c *config) { c.shard, c.onlyShard = i, true } }
+// WithShard makes the reader of a sharded source read only file, its shard i
+// in [Source.Shards] order, its rows numbered as when the whole source is
+// read: what one worker of a distributed job reads. The caller lists the
+// shards once and hands each reader its file, so that reading every shard of
+// a source lists its folder once, not once a shard. An empty shard is no
+// error; it reads no rows.
+func WithShard(i int, file string) Option {
+	return func(c *config) { c.shard, c.shardFile, c.onlyShard = i, file, true }
+}
 
 // WithLimits applies a recipe's data.limits to reading: the longest line and,
 // for CoNLL, whose sentences gather many lines, the most tokens of one
@@ -160,31 +165,36 @@ func Open(src Source, opts ...Option) (*Reader, error) {
 	}
 	sharded := src.Sharded()
 	path := src.Path
-	var shards []string
-	if sharded {
-		if src.Files != (Columns{}) {
-			return nil, fmt.Errorf("pipeline: parallel files (files) are single files; a sharded source takes path or paths")
-		}
-		if src.Path != "" && len(src.Paths) > 0 {
-			return nil, fmt.Errorf("pipeline: a source takes either path or paths, not both")
-		}
-		var err error
-		if shards, err = src.Shards(); err != nil {
-			return nil, err
-		}
-		path = shards[0]
-		if cfg.onlyShard {
-			if cfg.shard < 0 || cfg.shard >= len(shards) {
-				return nil, fmt.Errorf("pipeline: shard %d of a source of %d shards", cfg.shard, len(shards))
-			}
-			path = shards[cfg.shard]
-		}
-	} else if cfg.onlyShard {
+	var (
+		shards []string
+		format = src.Format
+		err    error
+	)
+	switch {
+	case sharded && (src.Files != (Columns{})):
+		return nil, fmt.Errorf("pipeline: parallel files (files) are single files; a sharded source takes path or paths")
+	case sharded && src.Path != "" && len(src.Paths) > 0:
+		return nil, fmt.Errorf("pipeline: a source takes either path or paths, not both")
+	case cfg.onlyShard && !sharded:
 		return nil, fmt.Errorf("pipeline: %s: a shard of a source that is not sharded", src.Path)
-	} else if path == "" {
-		path = firstFile(src.Files)
+	case cfg.onlyShard:
+		// The caller listed the shards: reading one lists none again.
+		if path = cfg.shardFile; format == "" {
+			format, err = FormatOf(path)
+		}
+	case sharded:
+		if shards, err = src.Shards(); err == nil {
+			path = shards[0]
+			if format == "" {
+				format, err = formatOf(shards)
+			}
+		}
+	default:
+		if path == "" {
+			path = firstFile(src.Files)
+		}
+		format, err = src.DetectFormat()
 	}
-	format, err := src.DetectFormat()
 	if err != nil {
 		return nil, err
 	}
@@ -201,9 +211,10 @@ func Open(src Source, opts ...Option) (*Reader, error) {
 		return nil, err
 	}
 	name := path
-	if sharded && cfg.onlyShard {
-		rs = &shardSource{paths: []string{path}, base: cfg.shard, open: open, cur: rs, sizes: []int64{0}}
-		name = path
+	if cfg.onlyShard {
+		ss := newShardSource([]string{path}, rs, open)
+		ss.base = cfg.shard
+		rs = ss
 	} else if sharded {
 		rs = newShardSource(shards, rs, open)
 		name = src.Path

@@ -88,6 +88,11 @@ func (s Source) DetectFormat() (Format, error) {
 	if err != nil {
 		return "", err
 	}
+	return formatOf(shards)
+}
+
+// formatOf is the format the extensions of shards imply, one for all.
+func formatOf(shards []string) (Format, error) {
 	f, err := FormatOf(shards[0])
 	if err != nil {
 		return "", err
@@ -98,6 +103,15 @@ func (s Source) DetectFormat() (Format, error) {
 		}
 	}
 	return f, nil
+}
+
+// Inputs lists the files to read one by one, each with [WithShard]: the
+// shards of a sharded source, else its one file (Path).
+func (s Source) Inputs() ([]string, error) {
+	if s.Sharded() {
+		return s.Shards()
+	}
+	return []string{s.Path}, nil
 }
 
 func hasMeta(p string) bool { return strings.ContainsAny(p, "*?[") }

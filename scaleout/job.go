@@ -29,7 +29,7 @@ import (
 
 	"github.com/seqkit/seqkit/pipeline"
 	"github.com/seqkit/seqkit/recipes"
-	"github.com/seqkit/seqkit/tasks/prepared"
+	"github.com/seqkit/seqkit/tasks"
 	"github.com/seqkit/seqkit/tasks/rundir"
 )
 
@@ -136,21 +136,12 @@ type PredictedShard struct {
 	Rejected int64  `json:"rejected"`
 }
 
-// NewPrepareJob readies dir for the recipe's prepared dataset and returns the
-// job that writes it, as tasks.PrepareDataset does in one process: the folder
-// stops counting as a dataset (prepared.Begin) and generated splits are
-// written to it first, so the job only reads files.
+// NewPrepareJob readies dir for the recipe's prepared dataset
+// (tasks.BeginDataset, as one process does: generated splits are written to
+// it first, so the job only reads files) and returns the job that writes it.
 func NewPrepareJob(r *recipes.Recipe, dir string) (*PrepareJob, error) {
-	rc := *r // materializing generated splits points the recipe at them
-	r = &rc
-	dir, err := filepath.Abs(dir)
+	r, dir, err := tasks.BeginDataset(r, dir)
 	if err != nil {
-		return nil, err
-	}
-	if err := prepared.Begin(dir); err != nil {
-		return nil, err
-	}
-	if err := r.Materialize(filepath.Join(dir, rundir.DataDir)); err != nil {
 		return nil, err
 	}
 	y, err := r.Data.PreparedYAML(dir)

@@ -43,6 +43,11 @@ func (d *Data) Close() error {
 	return errors.Join(errs...)
 }
 
+// set keeps ds as split name.
+func (d *Data) set(name string, ds *pipeline.Dataset) {
+	*map[string]**pipeline.Dataset{"train": &d.Train, "dev": &d.Dev, "test": &d.Test}[name] = ds
+}
+
 // PrepareOptions tune [Prepare].
 type PrepareOptions struct {
 	// CacheDir holds encoded datasets across runs; empty means the user's cache
@@ -171,14 +176,7 @@ func Prepare(r *recipes.Recipe, dir string, opt PrepareOptions) (*Data, error) {
 			return nil, fmt.Errorf("%s split: %w", name, err)
 		}
 		d.Reports[name] = rep
-		switch name {
-		case "train":
-			d.Train = ds
-		case "dev":
-			d.Dev = ds
-		case "test":
-			d.Test = ds
-		}
+		d.set(name, ds)
 	}
 	return d, nil
 }
@@ -231,14 +229,7 @@ func openPrepared(r *recipes.Recipe, dir string, opt PrepareOptions) (*Data, err
 		}
 		sp := m.Splits[name]
 		d.Reports[name] = pipeline.Report{EncodeStats: sp.Stats, Skipped: sp.Skipped, Cached: true}
-		switch name {
-		case "train":
-			d.Train = ds
-		case "dev":
-			d.Dev = ds
-		case "test":
-			d.Test = ds
-		}
+		d.set(name, ds)
 	}
 	if d.Train == nil && slices.Contains(want, "train") {
 		d.Close()

@@ -49,14 +49,7 @@ func Predict(ctx context.Context, task Task, src pipeline.Source, tok *pipeline.
 	defer rd.Release()
 	out := PredictRecords(ctx, task, nil, rd, tok, v, opt)
 	defer out.Release()
-	for out.Next() {
-		rec := out.RecordBatch()
-		if err := w.Write(rec); err != nil {
-			return rows, err
-		}
-		rows += rec.NumRows()
-	}
-	return rows, out.Err()
+	return rundir.WriteAll(w, out)
 }
 
 // PredictRecords predicts the record batches of in (the schema pipeline.Open

@@ -20,16 +20,8 @@ import (
 // dir stops counting as one when this starts, and counts again only once
 // this finishes; run again after a crash, it writes the same bytes.
 func PrepareDataset(r *recipes.Recipe, dir string, opt PrepareOptions) (*prepared.Manifest, error) {
-	rc := *r // materializing generated splits points the recipe at them
-	r = &rc
-	dir, err := filepath.Abs(dir)
+	r, dir, err := BeginDataset(r, dir)
 	if err != nil {
-		return nil, err
-	}
-	if err := prepared.Begin(dir); err != nil {
-		return nil, err
-	}
-	if err := r.Materialize(filepath.Join(dir, rundir.DataDir)); err != nil {
 		return nil, err
 	}
 	ctx := opt.Context
@@ -70,7 +62,11 @@ func PrepareDataset(r *recipes.Recipe, dir string, opt PrepareOptions) (*prepare
 		if !ok {
 			continue
 		}
-		sp, err := prepared.NewSplit(src, enc)
+		inputs, err := src.Inputs()
+		if err != nil {
+			return nil, fmt.Errorf("%s split: %w", name, err)
+		}
+		sp, err := prepared.NewSplit(src, enc, len(inputs))
 		if err != nil {
 			return nil, fmt.Errorf("%s split: %w", name, err)
 		}
@@ -83,15 +79,30 @@ func PrepareDataset(r *recipes.Recipe, dir string, opt PrepareOptions) (*prepare
 			defer f.Close()
 			popts = append(popts, pipeline.WithSkipErrors(f))
 		}
+		// One bar for the split: each shard reports past the ones before it.
+		var report func(done, total int64)
+		var before, total int64
 		if opt.Progress != nil {
-			popts = append(popts, pipeline.WithProgress(opt.Progress(name)))
+			report = opt.Progress(name)
+			for _, f := range inputs {
+				if st, err := os.Stat(f); err == nil {
+					total += st.Size()
+				}
+			}
 		}
-		for i := range len(sp.Shards) {
-			sh, st, skipped, err := prepared.EncodeShard(dir, name, src, i, enc, workers, popts...)
+		for i, input := range inputs {
+			shardOpts := popts
+			if report != nil {
+				shardOpts = append(popts[:len(popts):len(popts)], pipeline.WithProgress(func(done, _ int64) { report(before+done, total) }))
+			}
+			sh, st, skipped, err := prepared.EncodeShard(dir, name, src, i, input, enc, workers, shardOpts...)
 			if err != nil {
 				return nil, fmt.Errorf("%s split: %w", name, err)
 			}
 			sp.Set(i, sh, st, skipped)
+			if fi, err := os.Stat(input); err == nil {
+				before += fi.Size()
+			}
 		}
 		if sp.Rows == 0 {
 			return nil, fmt.Errorf("%s split: no examples: its files are empty or every example was rejected", name)
@@ -106,4 +117,24 @@ func PrepareDataset(r *recipes.Recipe, dir string, opt PrepareOptions) (*prepare
 		return nil, err
 	}
 	return m, prepared.Commit(dir, m)
+}
+
+// BeginDataset is how writing a prepared dataset in dir starts, in one process
+// and before a distributed job alike: the folder stops counting as a dataset
+// (prepared.Begin) and the recipe's generated splits are written into it. It
+// returns a copy of the recipe pointing at those files (the caller's stays as
+// written) and dir made absolute.
+func BeginDataset(r *recipes.Recipe, dir string) (*recipes.Recipe, string, error) {
+	rc := *r
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := prepared.Begin(dir); err != nil {
+		return nil, "", err
+	}
+	if err := rc.Materialize(filepath.Join(dir, rundir.DataDir)); err != nil {
+		return nil, "", err
+	}
+	return &rc, dir, nil
 }

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seqkit/seqkit/tasks/tasktest"
+
 	"github.com/seqkit/seqkit/internal/gobuild"
 	"github.com/seqkit/seqkit/pipeline/synth"
 )
@@ -52,7 +54,7 @@ func TestRunnerPrism(t *testing.T) {
 	if m1 != m2 || !strings.Contains(m1, `"rows": 600`) {
 		t.Errorf("manifests differ:\n%s\n%s", m1, m2)
 	}
-	a, b := treeSums(t, filepath.Join(dir, "one")), treeSums(t, filepath.Join(dir, "beam"))
+	a, b := tasktest.TreeSums(t, filepath.Join(dir, "one")), tasktest.TreeSums(t, filepath.Join(dir, "beam"))
 	for _, f := range []string{"data.yaml", "vocab/input.txt", "vocab/tags.txt", "train/part-00000.arrow", "test/part-00000.arrow"} {
 		if a[f] == "" || a[f] != b[f] {
 			t.Errorf("prepared %s differs with --runner prism", f)
@@ -148,7 +150,7 @@ func TestKilledJob(t *testing.T) {
 	if res := seqkit(t, dir, "data", "prepare", "corpus.yaml", "-o", "one"); res.code != 0 {
 		t.Fatalf("prepare: %s", res.stderr)
 	}
-	want := treeSums(t, filepath.Join(dir, "one"))
+	want := tasktest.TreeSums(t, filepath.Join(dir, "one"))
 
 	cmd := start(t, dir, io.Discard, "data", "prepare", "corpus.yaml", "-o", "prep", "--runner", "prism")
 	first := filepath.Join(dir, "prep", "train", "part-00000.arrow")
@@ -167,7 +169,7 @@ func TestKilledJob(t *testing.T) {
 	if res := seqkit(t, dir, "data", "prepare", "corpus.yaml", "-o", "prep", "--runner", "prism"); res.code != 0 {
 		t.Fatalf("prepare again: %s", res.stderr)
 	}
-	got := treeSums(t, filepath.Join(dir, "prep"))
+	got := tasktest.TreeSums(t, filepath.Join(dir, "prep"))
 	if len(got) != len(want) {
 		t.Errorf("after a kill and a rerun: %d files, an uninterrupted run %d (%v)", len(got), len(want), got)
 	}
@@ -210,7 +212,7 @@ func TestSkipErrorsPrism(t *testing.T) {
 	if one.code != 0 || res.code != 0 || res.stdout != strings.Replace(one.stdout, "one", "beam", -1) {
 		t.Fatalf("prepare: exit %d and %d\n%s%s\n%s", one.code, res.code, one.stdout, res.stderr, res.stdout)
 	}
-	a, b := treeSums(t, filepath.Join(dir, "one")), treeSums(t, filepath.Join(dir, "beam"))
+	a, b := tasktest.TreeSums(t, filepath.Join(dir, "one")), tasktest.TreeSums(t, filepath.Join(dir, "beam"))
 	for _, f := range []string{"manifest.json", "vocab/input.txt", "vocab/labels.txt", "train/part-00000.arrow"} {
 		if a[f] == "" || a[f] != b[f] {
 			t.Errorf("%s differs with --runner prism", f)

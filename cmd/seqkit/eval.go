@@ -201,14 +201,8 @@ fatal) and _manifest.json, written last. The predictions are those of one proces
 				return err
 			}
 			defer preds.Release()
-			n := int64(0)
-			for preds.Next() {
-				if err := w.Write(preds.RecordBatch()); err != nil {
-					return err
-				}
-				n += preds.RecordBatch().NumRows()
-			}
-			if err := preds.Err(); err != nil {
+			n, err := rundir.WriteAll(w, preds)
+			if err != nil {
 				return err
 			}
 			if err := w.Close(); err != nil {

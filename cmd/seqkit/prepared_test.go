@@ -1,37 +1,13 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// treeSums hashes every file under dir by its path relative to dir.
-func treeSums(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	sums := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		s := sha256.Sum256(b)
-		sums[rel] = hex.EncodeToString(s[:])
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sums
-}
+	"github.com/seqkit/seqkit/tasks/tasktest"
+)
 
 // TestPreparedDataset checks seqkit data prepare -o: the folder it writes
 // (vocabularies, shards, data section, manifest), the same bytes when run
@@ -44,7 +20,7 @@ func TestPreparedDataset(t *testing.T) {
 		t.Fatalf("prepare: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
 	prep := filepath.Join(dir, "prep")
-	first := treeSums(t, prep)
+	first := tasktest.TreeSums(t, prep)
 	for _, f := range []string{"manifest.json", "data.yaml", "vocab/input.txt", "vocab/tags.txt", "train/part-00000.arrow", "dev/part-00000.arrow", "test/part-00000.arrow"} {
 		if first[f] == "" {
 			t.Errorf("prepared dataset lacks %s (has %v)", f, first)
@@ -53,7 +29,7 @@ func TestPreparedDataset(t *testing.T) {
 	if res := seqkit(t, dir, "data", "prepare", "taipei", "-o", "prep"); res.code != 0 {
 		t.Fatalf("prepare again: %s", res.stderr)
 	}
-	again := treeSums(t, prep)
+	again := tasktest.TreeSums(t, prep)
 	for f, s := range first {
 		if again[f] != s {
 			t.Errorf("%s differs when prepared again", f)
@@ -70,7 +46,7 @@ func TestPreparedDataset(t *testing.T) {
 			t.Fatalf("%v: exit %d\n%s", r, res.code, res.stderr)
 		}
 	}
-	raw, fromPrep := treeSums(t, filepath.Join(dir, "raw")), treeSums(t, filepath.Join(dir, "prepared"))
+	raw, fromPrep := tasktest.TreeSums(t, filepath.Join(dir, "raw")), tasktest.TreeSums(t, filepath.Join(dir, "prepared"))
 	for _, f := range []string{"checkpoints/best/model.safetensors", "vocab/input.txt", "vocab/tags.txt"} {
 		if raw[f] == "" || raw[f] != fromPrep[f] {
 			t.Errorf("%s: trained from the prepared dataset differs from trained from the sources", f)

@@ -7,17 +7,16 @@ package beamrun_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/seqkit/seqkit/tasks/tasktest"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
@@ -85,29 +84,6 @@ func shardedRecipe(t *testing.T) *recipes.Recipe {
 	return r
 }
 
-// treeSums hashes every file under dir by its path relative to dir.
-func treeSums(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	sums := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		s := sha256.Sum256(b)
-		sums[rel] = hex.EncodeToString(s[:])
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sums
-}
-
 func runPrepare(t *testing.T, r *recipes.Recipe, dir, fail string) error {
 	t.Helper()
 	j, err := scaleout.NewPrepareJob(r, dir)
@@ -130,7 +106,7 @@ func TestPrepare(t *testing.T) {
 	if _, err := tasks.PrepareDataset(r, one, tasks.PrepareOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	want := treeSums(t, one)
+	want := tasktest.TreeSums(t, one)
 	if len(want) != 4+4+3+2 { // manifest, data.yaml, vocab ×2; shards 4 + 3 + 2
 		t.Errorf("one process wrote %d files: %v", len(want), want)
 	}
@@ -143,7 +119,7 @@ func TestPrepare(t *testing.T) {
 	if err := runPrepare(t, r, beamDir, ""); err != nil {
 		t.Fatal(err)
 	}
-	got := treeSums(t, beamDir)
+	got := tasktest.TreeSums(t, beamDir)
 	if !reflect.DeepEqual(got, want) {
 		for f := range want {
 			if got[f] != want[f] {

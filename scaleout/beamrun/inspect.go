@@ -2,7 +2,6 @@ package beamrun
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -13,7 +12,7 @@ import (
 )
 
 func init() {
-	register.DoFn3x1[context.Context, int, func([]byte), error](&profileFn{})
+	register.DoFn3x1[context.Context, string, func([]byte), error](&profileFn{})
 	register.Combiner1[[]byte](&mergeProfilesFn{})
 	register.DoFn2x1[context.Context, []byte, error](&writeProfileFn{})
 }
@@ -21,20 +20,16 @@ func init() {
 // buildInspect adds the inspection job: each shard profiled, the profiles
 // merged (a combine), the result written as JSON.
 func buildInspect(s beam.Scope, job scaleout.Job) error {
-	n, err := shards(job.Inspect.Input)
-	if err != nil {
-		return err
-	}
 	cfg, err := job.Encode()
 	if err != nil {
 		return err
 	}
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
-	}
 	s = s.Scope("inspect")
-	profiles := beam.ParDo(s, &profileFn{Job: string(cfg)}, beam.Create(s, toAny(idx)...))
+	shards, err := createRefs(s, "", job.Inspect.Input)
+	if err != nil {
+		return err
+	}
+	profiles := beam.ParDo(s, &profileFn{Job: string(cfg)}, shards)
 	beam.ParDo0(s, &writeProfileFn{Job: string(cfg)}, beam.Combine(s, &mergeProfilesFn{}, profiles))
 	return nil
 }
@@ -59,12 +54,16 @@ type profileFn struct {
 
 func (f *profileFn) Setup() { f.rows = beam.NewCounter(counterSpace, rowsCounter) }
 
-func (f *profileFn) ProcessElement(ctx context.Context, shard int, emit func([]byte)) error {
+func (f *profileFn) ProcessElement(ctx context.Context, elem string, emit func([]byte)) error {
 	j, err := inspectJob(f.Job)
 	if err != nil {
 		return err
 	}
-	p, err := profileShard(ctx, j, shard)
+	ref, err := decodeRef(elem)
+	if err != nil {
+		return err
+	}
+	p, err := profileShard(ctx, j, ref)
 	if err != nil {
 		return err
 	}
@@ -73,7 +72,7 @@ func (f *profileFn) ProcessElement(ctx context.Context, shard int, emit func([]b
 }
 
 // profileShard profiles shard i of the job's input.
-func profileShard(ctx context.Context, j *scaleout.InspectJob, i int) (pipeline.Profile, error) {
+func profileShard(ctx context.Context, j *scaleout.InspectJob, ref shardRef) (pipeline.Profile, error) {
 	tok, err := pipeline.NewTokenizer(j.Tokenizer)
 	if err != nil {
 		return pipeline.Profile{}, err
@@ -84,11 +83,7 @@ func profileShard(ctx context.Context, j *scaleout.InspectJob, i int) (pipeline.
 			return pipeline.Profile{}, err
 		}
 	}
-	opts := []pipeline.Option{pipeline.WithContext(ctx)}
-	if j.Input.Sharded() {
-		opts = append(opts, pipeline.WithShard(i))
-	}
-	r, err := pipeline.Open(j.Input, opts...)
+	r, err := ref.open(j.Input, pipeline.WithContext(ctx))
 	if err != nil {
 		return pipeline.Profile{}, err
 	}
@@ -100,15 +95,7 @@ func profileShard(ctx context.Context, j *scaleout.InspectJob, i int) (pipeline.
 type mergeProfilesFn struct{}
 
 func (mergeProfilesFn) MergeAccumulators(a, b []byte) ([]byte, error) {
-	pa, pb := pipeline.NewProfile(), pipeline.NewProfile()
-	if err := json.Unmarshal(a, &pa); err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal(b, &pb); err != nil {
-		return nil, err
-	}
-	pa.Merge(pb)
-	return json.Marshal(pa)
+	return mergeJSON(a, b, pipeline.NewProfile, (*pipeline.Profile).Merge)
 }
 
 // writeProfileFn writes the merged profile to the job's output.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
-	"strconv"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -18,7 +17,7 @@ import (
 )
 
 func init() {
-	register.DoFn3x1[context.Context, int, func([]byte), error](&predictFn{})
+	register.DoFn3x1[context.Context, string, func([]byte), error](&predictFn{})
 	register.DoFn3x1[context.Context, int, func(*[]byte) bool, error](&predictedFn{})
 }
 
@@ -26,22 +25,17 @@ func init() {
 // predicted into its own output shard by a worker holding the model, then
 // the manifest.
 func buildPredict(s beam.Scope, job scaleout.Job) error {
-	j := job.Predict
-	n, err := shards(j.Input)
-	if err != nil {
-		return err
-	}
 	cfg, err := job.Encode()
 	if err != nil {
 		return err
 	}
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
-	}
 	s = s.Scope("predict")
-	done := beam.ParDo(s, &predictFn{Job: string(cfg)}, beam.Create(s, toAny(idx)...))
-	beam.ParDo0(s, &predictedFn{Job: string(cfg)}, beam.GroupByKey(s, beam.AddFixedKey(s, done)))
+	elems, err := refs("", job.Predict.Input)
+	if err != nil {
+		return err
+	}
+	done := beam.ParDo(s, &predictFn{Job: string(cfg)}, beam.Create(s, elems...))
+	beam.ParDo0(s, &predictedFn{Job: string(cfg), Shards: len(elems)}, beam.GroupByKey(s, beam.AddFixedKey(s, done)))
 	return nil
 }
 
@@ -71,17 +65,18 @@ func (f *predictFn) Setup() error {
 	return err
 }
 
-func (f *predictFn) ProcessElement(ctx context.Context, shard int, emit func([]byte)) error {
+func (f *predictFn) ProcessElement(ctx context.Context, elem string, emit func([]byte)) error {
 	j := f.job.Predict
-	if strconv.Itoa(shard) == f.job.FailShard {
-		return fmt.Errorf("scaleout: shard %d fails (a test's injected fault)", shard)
+	ref, err := decodeRef(elem)
+	if err != nil {
+		return err
 	}
+	if ref.key() == f.job.FailShard {
+		return fmt.Errorf("scaleout: shard %s fails (a test's injected fault)", ref.key())
+	}
+	shard := ref.Index
 	rej := newRejects(filepath.Join(j.Out, scaleout.RejectsDir, scaleout.OutputShard(shard, ".jsonl")))
-	opts := []pipeline.Option{pipeline.WithLimits(f.model.Recipe().Data.Limits.Pipeline()), pipeline.WithContext(ctx), pipeline.WithRejects(rej.add)}
-	if j.Input.Sharded() {
-		opts = append(opts, pipeline.WithShard(shard))
-	}
-	rd, err := pipeline.Open(j.Input, opts...)
+	rd, err := ref.open(j.Input, pipeline.WithLimits(f.model.Recipe().Data.Limits.Pipeline()), pipeline.WithContext(ctx), pipeline.WithRejects(rej.add))
 	if err != nil {
 		return err
 	}
@@ -101,14 +96,8 @@ func (f *predictFn) ProcessElement(ctx context.Context, shard int, emit func([]b
 		return err
 	}
 	defer preds.Release()
-	var rows int64
-	for preds.Next() {
-		if err := w.Write(preds.RecordBatch()); err != nil {
-			return err
-		}
-		rows += preds.RecordBatch().NumRows()
-	}
-	if err := preds.Err(); err != nil {
+	rows, err := rundir.WriteAll(w, preds)
+	if err != nil {
 		return err
 	}
 	if err := w.Close(); err != nil {
@@ -128,7 +117,8 @@ func (f *predictFn) ProcessElement(ctx context.Context, shard int, emit func([]b
 // predictedFn writes the manifest of a prediction job once every shard is
 // predicted.
 type predictedFn struct {
-	Job string
+	Job    string
+	Shards int // as listed when the job was built
 }
 
 func (f *predictedFn) ProcessElement(ctx context.Context, _ int, results func(*[]byte) bool) error {
@@ -136,10 +126,7 @@ func (f *predictedFn) ProcessElement(ctx context.Context, _ int, results func(*[
 	if err != nil {
 		return err
 	}
-	n, err := shards(job.Predict.Input)
-	if err != nil {
-		return err
-	}
+	n := f.Shards
 	m := scaleout.PredictOutput{Shards: make([]scaleout.PredictedShard, n)}
 	var b []byte
 	for results(&b) {

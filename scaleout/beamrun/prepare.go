@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -21,22 +20,13 @@ import (
 )
 
 func init() {
-	register.DoFn3x1[context.Context, int, func([]byte), error](&countFn{})
+	register.DoFn3x1[context.Context, string, func([]byte), error](&countFn{})
 	register.Combiner1[[]byte](&mergeCountsFn{})
 	register.DoFn3x1[context.Context, []byte, func([]byte), error](&vocabFn{})
 	register.DoFn4x1[context.Context, string, []byte, func([]byte), error](&encodeFn{})
 	register.DoFn3x1[context.Context, int, func(*[]byte) bool, error](&commitFn{})
 	register.Emitter1[[]byte]()
 	register.Iter1[[]byte]()
-}
-
-// shards returns the number of files of src (1 when it is one file).
-func shards(src pipeline.Source) (int, error) {
-	if !src.Sharded() {
-		return 1, nil
-	}
-	s, err := src.Shards()
-	return len(s), err
 }
 
 // buildPrepare adds the prepare job to the pipeline: count the training
@@ -52,39 +42,32 @@ func buildPrepare(s beam.Scope, job scaleout.Job) error {
 	if err != nil {
 		return err
 	}
-	var tasks []string
-	var train []int
+	s = s.Scope("prepare")
+	var all []beam.PCollection
+	var train beam.PCollection
+	n := map[string]int{}
 	for _, name := range []string{"train", "dev", "test"} {
 		src, ok := j.Splits[name]
 		if !ok {
 			continue
 		}
-		n, err := shards(src)
+		elems, err := refs(name, src)
 		if err != nil {
 			return fmt.Errorf("%s split: %w", name, err)
 		}
-		for i := range n {
-			tasks = append(tasks, name+"/"+strconv.Itoa(i))
-			if name == "train" {
-				train = append(train, i)
-			}
+		c := beam.Create(s, elems...)
+		n[name] = len(elems)
+		if name == "train" {
+			train = c
 		}
+		all = append(all, c)
 	}
-	s = s.Scope("prepare")
-	counts := beam.ParDo(s, &countFn{Job: string(cfg)}, beam.Create(s, toAny(train)...))
+	counts := beam.ParDo(s, &countFn{Job: string(cfg)}, train)
 	merged := beam.Combine(s, &mergeCountsFn{}, counts)
 	sums := beam.ParDo(s, &vocabFn{Job: string(cfg)}, merged)
-	written := beam.ParDo(s, &encodeFn{Job: string(cfg)}, beam.Create(s, toAny(tasks)...), beam.SideInput{Input: sums})
-	beam.ParDo0(s, &commitFn{Job: string(cfg)}, beam.GroupByKey(s, beam.AddFixedKey(s, written)))
+	written := beam.ParDo(s, &encodeFn{Job: string(cfg)}, beam.Flatten(s, all...), beam.SideInput{Input: sums})
+	beam.ParDo0(s, &commitFn{Job: string(cfg), Shards: n}, beam.GroupByKey(s, beam.AddFixedKey(s, written)))
 	return nil
-}
-
-func toAny[T any](xs []T) []any {
-	out := make([]any, len(xs))
-	for i, x := range xs {
-		out[i] = x
-	}
-	return out
 }
 
 // prepareJob decodes the job a DoFn carries.
@@ -110,8 +93,12 @@ type countFn struct {
 	Job string
 }
 
-func (f *countFn) ProcessElement(ctx context.Context, shard int, emit func([]byte)) error {
+func (f *countFn) ProcessElement(ctx context.Context, elem string, emit func([]byte)) error {
 	_, j, err := prepareJob(f.Job)
+	if err != nil {
+		return err
+	}
+	ref, err := decodeRef(elem)
 	if err != nil {
 		return err
 	}
@@ -119,15 +106,11 @@ func (f *countFn) ProcessElement(ctx context.Context, shard int, emit func([]byt
 	if err != nil {
 		return err
 	}
-	src := j.Splits["train"]
 	opts := []pipeline.Option{pipeline.WithLimits(j.Limits), pipeline.WithContext(ctx)}
-	if src.Sharded() {
-		opts = append(opts, pipeline.WithShard(shard))
-	}
 	if j.SkipErrors {
 		opts = append(opts, pipeline.WithRejects(pipeline.IgnoreRejects)) // the encoding writes them
 	}
-	r, err := pipeline.Open(src, opts...)
+	r, err := ref.open(j.Splits["train"], opts...)
 	if err != nil {
 		return err
 	}
@@ -149,15 +132,7 @@ func (f *countFn) ProcessElement(ctx context.Context, shard int, emit func([]byt
 type mergeCountsFn struct{}
 
 func (mergeCountsFn) MergeAccumulators(a, b []byte) ([]byte, error) {
-	ca, cb := pipeline.NewVocabCounts(), pipeline.NewVocabCounts()
-	if err := json.Unmarshal(a, &ca); err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal(b, &cb); err != nil {
-		return nil, err
-	}
-	ca.Merge(cb)
-	return json.Marshal(ca)
+	return mergeJSON(a, b, pipeline.NewVocabCounts, (*pipeline.VocabCounts).Merge)
 }
 
 // vocabFn builds the vocabularies from the merged counts, writes them to the
@@ -219,19 +194,19 @@ type encodeFn struct {
 	vocabs pipeline.Vocabs
 }
 
-func (f *encodeFn) ProcessElement(ctx context.Context, task string, sums []byte, emit func([]byte)) error {
+func (f *encodeFn) ProcessElement(ctx context.Context, elem string, sums []byte, emit func([]byte)) error {
 	job, j, err := prepareJob(f.Job)
 	if err != nil {
 		return err
 	}
-	if task == job.FailShard {
-		return fmt.Errorf("scaleout: shard %s fails (a test's injected fault)", task)
-	}
-	name, idx, _ := strings.Cut(task, "/")
-	i, err := strconv.Atoi(idx)
+	ref, err := decodeRef(elem)
 	if err != nil {
-		return fmt.Errorf("scaleout: task %q", task)
+		return err
 	}
+	if ref.key() == job.FailShard {
+		return fmt.Errorf("scaleout: shard %s fails (a test's injected fault)", ref.key())
+	}
+	name, i := ref.Split, ref.Index
 	if f.sums != string(sums) {
 		if f.vocabs, err = loadVocabs(j, sums); err != nil {
 			return err
@@ -250,7 +225,7 @@ func (f *encodeFn) ProcessElement(ctx context.Context, task string, sums []byte,
 		rej = newRejects(filepath.Join(j.Out, scaleout.RejectsDir, fmt.Sprintf("%s-%05d.jsonl", name, i)))
 		opts = append(opts, pipeline.WithRejects(rej.add))
 	}
-	sh, st, skipped, err := prepared.EncodeShard(j.Out, name, j.Splits[name], i, enc, 1, opts...)
+	sh, st, skipped, err := prepared.EncodeShard(j.Out, name, j.Splits[name], i, ref.File, enc, 1, opts...)
 	if err != nil {
 		return fmt.Errorf("%s split: %w", name, err)
 	}
@@ -260,19 +235,11 @@ func (f *encodeFn) ProcessElement(ctx context.Context, task string, sums []byte,
 	return emitJSON(emit, encoded{name, i, sh, st, skipped})
 }
 
-func emitJSON(emit func([]byte), v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	emit(b)
-	return nil
-}
-
 // commitFn writes the manifest once every shard is written: the one step
 // that makes the folder a dataset.
 type commitFn struct {
-	Job string
+	Job    string
+	Shards map[string]int // of each split, as listed when the job was built
 }
 
 func (f *commitFn) ProcessElement(ctx context.Context, _ int, results func(*[]byte) bool) error {
@@ -300,7 +267,7 @@ func (f *commitFn) ProcessElement(ctx context.Context, _ int, results func(*[]by
 	enc := &pipeline.Encoder{Tokenizer: tok, Vocabs: v, MaxTokens: j.Limits.MaxTokens}
 	m := &prepared.Manifest{Tokenizer: j.Tokenizer, Vocabs: rundir.VocabSums(v), Splits: map[string]*prepared.Split{}}
 	for _, name := range slices.Sorted(maps.Keys(j.Splits)) {
-		sp, err := prepared.NewSplit(j.Splits[name], enc)
+		sp, err := prepared.NewSplit(j.Splits[name], enc, f.Shards[name])
 		if err != nil {
 			return err
 		}

@@ -66,17 +66,13 @@ type Shard struct {
 	Seal  pipeline.Seal `json:"seal"`
 }
 
-// NewSplit starts the manifest entry of a split of src encoded by enc: one
-// shard per input shard, to be filled in with [Split.Set].
-func NewSplit(src pipeline.Source, enc *pipeline.Encoder) (*Split, error) {
-	n := 1
+// NewSplit starts the manifest entry of a split of src encoded by enc: n
+// shards, one per input file ([pipeline.Source.Inputs]), to be filled in with
+// [Split.Set].
+func NewSplit(src pipeline.Source, enc *pipeline.Encoder, n int) (*Split, error) {
 	schema := enc.Schema()
 	if src.Sharded() {
-		shards, err := src.Shards()
-		if err != nil {
-			return nil, err
-		}
-		n, schema = len(shards), enc.ShardSchema()
+		schema = enc.ShardSchema()
 	}
 	fp, err := pipeline.Fingerprint(src, enc.Tokenizer.Config(), rundir.VocabSums(enc.Vocabs), enc.MaxTokens)
 	if err != nil {
@@ -103,28 +99,19 @@ var shardName = regexp.MustCompile(`^(train|dev|test)/part-[0-9]{5,6}\.arrow$`)
 // maxManifest bounds the manifest read: MaxShards entries of three splits.
 const maxManifest = 256 << 20
 
-// EncodeShard reads shard i of src (its only file when src is not sharded),
-// encodes it with enc and writes it to dir as [ShardFile] of split, atomically:
-// the file appears whole or not at all, so a retried or repeated call writes
-// the same bytes over it. It is the one step that one process and every worker
-// of a distributed job run.
+// EncodeShard reads input, shard i of src (its one file when src is not
+// sharded; see [pipeline.Source.Inputs]), encodes it with enc and writes it to
+// dir as [ShardFile] of split, atomically: the file appears whole or not at
+// all, so a retried or repeated call writes the same bytes over it. It is the
+// one step that one process and every worker of a distributed job run.
 // It returns the shard, what encoding counted, and the bad examples skipped
 // (with pipeline.WithSkipErrors). workers encode in parallel (0: GOMAXPROCS).
-func EncodeShard(dir, split string, src pipeline.Source, i int, enc *pipeline.Encoder, workers int, opts ...pipeline.Option) (Shard, pipeline.EncodeStats, int, error) {
+func EncodeShard(dir, split string, src pipeline.Source, i int, input string, enc *pipeline.Encoder, workers int, opts ...pipeline.Option) (Shard, pipeline.EncodeStats, int, error) {
 	var st pipeline.EncodeStats
-	input := src.Path
 	if src.Sharded() {
-		shards, err := src.Shards()
-		if err != nil {
-			return Shard{}, st, 0, err
-		}
-		if i < 0 || i >= len(shards) {
-			return Shard{}, st, 0, fmt.Errorf("prepared: shard %d of %d", i, len(shards))
-		}
-		input = shards[i]
-		opts = append(opts, pipeline.WithShard(i))
-	} else if i != 0 {
-		return Shard{}, st, 0, fmt.Errorf("prepared: shard %d of a source of one file", i)
+		opts = append(opts, pipeline.WithShard(i, input))
+	} else if i != 0 || input != src.Path {
+		return Shard{}, st, 0, fmt.Errorf("prepared: shard %d (%s) of a source of one file, %s", i, input, src.Path)
 	}
 	r, err := pipeline.Open(src, opts...)
 	if err != nil {

@@ -26,12 +26,16 @@ func write(t *testing.T, dir string) (*prepared.Manifest, pipeline.Source, *pipe
 	if err := prepared.Begin(dir); err != nil {
 		t.Fatal(err)
 	}
-	sp, err := prepared.NewSplit(src, enc)
+	inputs, err := src.Inputs()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range sp.Shards {
-		sh, st, skipped, err := prepared.EncodeShard(dir, "train", src, i, enc, 1)
+	sp, err := prepared.NewSplit(src, enc, len(inputs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, input := range inputs {
+		sh, st, skipped, err := prepared.EncodeShard(dir, "train", src, i, input, enc, 1)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -23,6 +23,19 @@ type RowWriter interface {
 	Close() error
 }
 
+// WriteAll writes every record batch of r to w and returns the rows written,
+// or r's error; it leaves w open.
+func WriteAll(w RowWriter, r array.RecordReader) (rows int64, err error) {
+	for r.Next() {
+		rec := r.RecordBatch()
+		if err := w.Write(rec); err != nil {
+			return rows, err
+		}
+		rows += rec.NumRows()
+	}
+	return rows, r.Err()
+}
+
 // NewRowWriter returns a writer for the format of path's extension: .jsonl or
 // .json (JSON Lines), .csv, .tsv or .parquet. Path "-" writes JSON Lines.
 func NewRowWriter(path string, w io.Writer) (RowWriter, error) {

@@ -5,6 +5,9 @@ package tasktest
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -72,4 +75,28 @@ func Run(t testing.TB, reg *tasks.Registry, recipe string, sets ...string) *task
 		t.Fatal(err)
 	}
 	return res
+}
+
+// TreeSums hashes every file under dir by its path relative to dir: what tests
+// compare to say two runs wrote the same bytes.
+func TreeSums(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	sums := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		s := sha256.Sum256(b)
+		sums[rel] = hex.EncodeToString(s[:])
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sums
 }
