@@ -25,11 +25,11 @@ func buildInspect(s beam.Scope, job scaleout.Job) error {
 		return err
 	}
 	s = s.Scope("inspect")
-	shards, err := createRefs(s, "", job.Inspect.Input)
+	elems, err := refs("", job.Inspect.Input)
 	if err != nil {
 		return err
 	}
-	profiles := beam.ParDo(s, &profileFn{Job: string(cfg)}, shards)
+	profiles := beam.ParDo(s, &profileFn{Job: string(cfg)}, beam.Create(s, elems...))
 	beam.ParDo0(s, &writeProfileFn{Job: string(cfg)}, beam.Combine(s, &mergeProfilesFn{}, profiles))
 	return nil
 }

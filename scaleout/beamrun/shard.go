@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-
 	"github.com/seqkit/seqkit/pipeline"
 )
 
@@ -42,15 +40,6 @@ func refs(split string, src pipeline.Source) ([]any, error) {
 		out[i] = string(b)
 	}
 	return out, nil
-}
-
-// createRefs is a PCollection of the shards of src.
-func createRefs(s beam.Scope, split string, src pipeline.Source) (beam.PCollection, error) {
-	elems, err := refs(split, src)
-	if err != nil {
-		return beam.PCollection{}, err
-	}
-	return beam.Create(s, elems...), nil
 }
 
 func decodeRef(elem string) (shardRef, error) {
