@@ -43,11 +43,12 @@ type Options struct {
 	AttentionDir string
 }
 
-// Model is a trained run, ready to predict.
+// Model is a trained run, or an ensemble of runs, ready to predict.
 type Model struct {
-	run  *tasks.Loaded
-	opt  Options
-	turn sync.Mutex // held around each prediction batch
+	run     *tasks.Loaded
+	members []*tasks.Loaded // the runs of an ensemble; run alone otherwise
+	opt     Options
+	turn    sync.Mutex // held around each prediction batch
 }
 
 // Builtin is a registry of the built-in task types.
@@ -63,23 +64,50 @@ func Builtin() *tasks.Registry {
 
 // Open loads the run in dir (the folder seqkit run or train wrote) with its
 // best weights. Only files inside dir are read: recipe.yaml, vocab/ and
-// checkpoints/best.
+// checkpoints/best. A folder of seeds (seqkit run --seeds) opens as the
+// ensemble of its finished seeds.
 func Open(dir string, opt Options) (*Model, error) {
+	return OpenEnsemble([]string{dir}, opt)
+}
+
+// OpenEnsemble loads the runs in dirs (each a run directory or a folder of
+// seeds) as one model that predicts from all of them: an ensemble, whose
+// members must share their task type, vocabularies and tokenizer. Each
+// task's Ensemble says how it combines them; one run is the run itself.
+// Memory is the sum of the members'.
+func OpenEnsemble(dirs []string, opt Options) (*Model, error) {
 	if opt.Registry == nil {
 		opt.Registry = Builtin()
 	}
 	if opt.BatchSize < 0 || opt.BatchSize > 100_000 {
 		return nil, fmt.Errorf("model: batch size must be in [1, 100000], got %d", opt.BatchSize)
 	}
-	run, err := tasks.LoadRun(dir, opt.Registry, opt.DataRoot)
+	run, members, err := tasks.LoadEnsemble(dirs, opt.Registry, opt.DataRoot)
 	if err != nil {
 		return nil, err
 	}
 	if _, ok := run.Task.(tasks.Attender); opt.AttentionDir != "" && !ok {
 		return nil, fmt.Errorf("model: %s: %w", run.Task.Info().Name, ErrNoAttention)
 	}
-	return &Model{run: run, opt: opt}, nil
+	return &Model{run: run, members: members, opt: opt}, nil
 }
+
+// Members are the runs of an ensemble, each a model of its own (one, the
+// model itself, for a single run): for comparing the ensemble with its
+// members.
+func (m *Model) Members() []*Model {
+	if len(m.members) == 1 {
+		return []*Model{m}
+	}
+	out := make([]*Model, len(m.members))
+	for i, r := range m.members {
+		out[i] = &Model{run: r, members: []*tasks.Loaded{r}, opt: m.opt}
+	}
+	return out
+}
+
+// Dir is the run directory (of an ensemble: its first member's).
+func (m *Model) Dir() string { return m.run.Dir }
 
 // Recipe is the run's recipe, every default stated.
 func (m *Model) Recipe() *recipes.Recipe { return m.run.Recipe }

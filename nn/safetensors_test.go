@@ -1,12 +1,14 @@
 package nn_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -171,5 +173,60 @@ func FuzzLoadSafetensors(f *testing.F) {
 		w := nn.NewTensor[float32](2, 3)
 		w.Name = "w"
 		nn.LoadSafetensors(p, []*nn.Tensor[float32]{w})
+		// Reading a checkpoint whole allocates no more than the file holds.
+		if ts, _, err := nn.ReadSafetensors(p); err == nil {
+			n := 0
+			for _, t := range ts {
+				n += 4 * len(t.Data)
+			}
+			if n > len(data) {
+				t.Errorf("read %d bytes of tensors from a file of %d", n, len(data))
+			}
+		}
 	})
+}
+
+// TestAverageSafetensors: the average of checkpoints is their element-wise
+// mean, refused for checkpoints of different shapes; ReadSafetensors reads
+// what Save wrote and refuses a header whose shapes outgrow the file.
+func TestAverageSafetensors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, shape []int, vals ...float32) string {
+		w := nn.NewTensor[float32](shape...)
+		w.Name = "w"
+		copy(w.Data, vals)
+		b := nn.NewTensor[float32](1)
+		b.Name, b.Data[0] = "b", vals[0]*10
+		p := filepath.Join(dir, name)
+		if err := nn.SaveSafetensors(p, []*nn.Tensor[float32]{w, b}, map[string]string{"task": name}); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a := write("a", []int{2, 2}, 1, 2, 3, 4)
+	b := write("b", []int{2, 2}, 3, 2, 1, 0)
+	c := write("c", []int{2, 2}, 2, 5, 2, 2)
+	out := filepath.Join(dir, "avg")
+	if err := nn.AverageSafetensors(out, []string{a, b, c}); err != nil {
+		t.Fatal(err)
+	}
+	ts, meta, err := nn.ReadSafetensors(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ts) != 2 || ts[0].Name != "b" || ts[0].Data[0] != 20 || ts[1].Name != "w" || !slices.Equal(ts[1].Data, []float32{2, 3, 2, 2}) || meta["task"] != "c" {
+		t.Errorf("average %v %v %v", ts[0], ts[1], meta)
+	}
+	if err := nn.AverageSafetensors(out, []string{a, write("d", []int{4}, 1, 2, 3, 4)}); err == nil {
+		t.Error("checkpoints of different shapes averaged")
+	}
+	// A header claiming a tensor larger than the file.
+	raw, _ := os.ReadFile(a)
+	hostile := bytes.Replace(raw, []byte(`"shape":[2,2]`), []byte(`"shape":[999999999,999999999]`), 1)
+	hostile = append(binary.LittleEndian.AppendUint64(nil, binary.LittleEndian.Uint64(hostile)+uint64(len(hostile)-len(raw))), hostile[8:]...)
+	p := filepath.Join(dir, "hostile")
+	os.WriteFile(p, hostile, 0o644)
+	if _, _, err := nn.ReadSafetensors(p); !errors.Is(err, nn.ErrCheckpoint) {
+		t.Errorf("hostile shape: %v", err)
+	}
 }

@@ -178,6 +178,10 @@ type Train struct {
 	// EMA evaluates and keeps a moving average of the weights instead of the
 	// last ones (nn.EMA).
 	EMA float64 `yaml:"ema,omitempty" doc:"evaluate and keep an exponential moving average of the weights with this decay, e.g. 0.999 (0: off)" min:"0" max:"0.99999"`
+	// AverageLast averages the weights of the last K evaluations' checkpoints
+	// when training ends (fairseq's checkpoint averaging); the average
+	// replaces the best checkpoint when dev scores it better.
+	AverageLast int `yaml:"average_last,omitempty" doc:"at the end, average the weights of the last K dev evaluations and keep the average if dev prefers it (0: off)" min:"0" max:"50"`
 	// SkipNonFinite leaves out a batch whose loss or gradient norm is NaN or
 	// infinite instead of stopping the run; each one is a line of metrics.jsonl.
 	SkipNonFinite bool      `yaml:"skip_nonfinite,omitempty" doc:"leave out a batch whose loss or gradients are NaN or infinite (counted, and named in metrics.jsonl) instead of stopping the run"`

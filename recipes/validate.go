@@ -78,6 +78,9 @@ func (r *Recipe) validate() []KeyError {
 	if t.EarlyStop.Patience > 0 && !d.Dev.given() && d.Generate == nil && d.Split == nil {
 		add("train.early_stop.patience", "early stopping needs a dev split (data.dev)")
 	}
+	if t.AverageLast > 0 && !d.Dev.given() && d.Generate == nil && d.Split == nil {
+		add("train.average_last", "checkpoint averaging needs a dev split (data.dev) to evaluate on")
+	}
 	return errs
 }
 

@@ -62,7 +62,7 @@ type PrepareJob struct {
 // PredictJob predicts a sharded input with a trained run into a folder of
 // output shards, one per input shard.
 type PredictJob struct {
-	Model     string          `json:"model"`
+	Models    []string        `json:"models"` // run directories: several are an ensemble
 	Input     pipeline.Source `json:"input"`
 	Out       string          `json:"out"`
 	Ext       string          `json:"ext"` // of the output shards: .jsonl, .csv, .tsv or .parquet

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -53,6 +54,7 @@ type RunResult struct {
 // dev and test, writes test predictions, learning curves and report.md, and
 // predicts the recipe's examples.
 func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, error) {
+	start := time.Now()
 	// Preparing the data points a generated recipe's splits at their files:
 	// on a copy, so the caller's recipe stays as written (a second Run of it
 	// saves the same recipe.yaml).
@@ -122,7 +124,7 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 	}
 	out := &RunResult{Dir: dir, Train: res, Dev: res.Best}
 	if opt.NoTest {
-		return out, nil
+		return out, writeResults(r, out, time.Since(start))
 	}
 	// The best model is opened as any trained run is: LoadRun, which
 	// model.Open (seqkit predict, eval, generate) goes through too.
@@ -157,7 +159,16 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 	if err := writeReport(r, best.Info(), res, dir, out); err != nil {
 		return nil, err
 	}
-	return out, nil
+	return out, writeResults(r, out, time.Since(start))
+}
+
+// writeResults writes results.json, last: a run that has one is finished.
+// Seconds is the wall time of this process's part of the run: training, and
+// the test evaluation and predictions.
+func writeResults(r *recipes.Recipe, out *RunResult, took time.Duration) error {
+	res := out.Train
+	return rundir.WriteResults(out.Dir, rundir.Results{Seed: r.Train.Seed, Steps: res.Steps, Epochs: res.Epochs,
+		BestStep: res.BestStep, Averaged: res.Averaged, Seconds: took.Seconds(), Dev: out.Dev, Test: out.Test})
 }
 
 // test evaluates the best model on the test split once, and writes its
@@ -212,7 +223,7 @@ func sample(gen Generator, dir string, out *RunResult) (err error) {
 // writeReport writes report.md, listing the files of the run.
 func writeReport(r *recipes.Recipe, info Info, res *Result, dir string, out *RunResult) error {
 	rep := rundir.Report{Name: r.Name, Description: r.Description, Task: info.Name, Metric: info.Metric, Steps: res.Steps, Epochs: res.Epochs,
-		Elapsed: res.Elapsed, BestStep: res.BestStep, Dev: out.Dev, Test: out.Test}
+		Elapsed: res.Elapsed, BestStep: res.BestStep, Averaged: res.Averaged, Dev: out.Dev, Test: out.Test}
 	for _, f := range append([]string{filepath.Join(dir, rundir.RecipeFile), filepath.Join(dir, rundir.MetricsFile), filepath.Join(dir, rundir.BestDir, rundir.ModelFile)}, out.Files...) {
 		rel, _ := filepath.Rel(dir, f)
 		rep.Files = append(rep.Files, rel)

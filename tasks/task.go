@@ -169,3 +169,15 @@ type Generated struct {
 	LogProb   float64 `json:"logprob"` // natural log of its probability under the model (after the prefix, with <eos>)
 	Tokens    int     `json:"tokens"`  // generated tokens, <eos> included
 }
+
+// Ensembler is implemented by tasks whose trained models combine into one that
+// predicts from all of them (seqkit eval and predict with several -m):
+// Ensemble returns a task that evaluates and predicts with the receiver and
+// others together, each member unchanged. The ensemble does not train or save.
+type Ensembler interface {
+	Ensemble(others []Task) (Task, error)
+}
+
+// ErrEnsemble is wrapped by the errors of models that do not combine: another
+// task, other vocabularies, another output layer.
+var ErrEnsemble = errors.New("the models do not form an ensemble")

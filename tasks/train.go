@@ -84,6 +84,9 @@ type Result struct {
 	Epochs   int
 	Best     Metrics // dev metrics of the best checkpoint (nil without dev)
 	BestStep int
+	// Averaged, when positive, says that the best checkpoint is the average
+	// of the weights of that many evaluations (train.average_last).
+	Averaged int
 	// Skipped counts the batches left out for a non-finite loss or gradient
 	// (train.skip_nonfinite).
 	Skipped int
@@ -124,12 +127,20 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 	if err := l.checkpoint(); err != nil {
 		return nil, err
 	}
+	var averaged int
+	if l.r.Train.AverageLast > 0 {
+		// After the last checkpoint: a run killed while averaging resumes
+		// at the end and averages again.
+		if averaged, err = l.averageLast(); err != nil {
+			return nil, err
+		}
+	}
 	if l.bestMetrics == nil && l.st.HaveBest {
 		// A resumed run evaluated its best before the interruption: read it back.
 		l.bestMetrics, _ = rundir.ReadDevMetrics(filepath.Join(t.Dir, rundir.MetricsFile), l.st.BestStep)
 	}
 	st := l.st
-	return &Result{Steps: st.Step, Epochs: st.Epoch, Best: l.bestMetrics, BestStep: st.BestStep, Skipped: st.Skipped, Elapsed: time.Since(start)}, nil
+	return &Result{Steps: st.Step, Epochs: st.Epoch, Best: l.bestMetrics, BestStep: st.BestStep, Averaged: averaged, Skipped: st.Skipped, Elapsed: time.Since(start)}, nil
 }
 
 // loop is one run of the training loop: what Train sets up, and the state it
@@ -480,6 +491,11 @@ func (l *loop) evaluate(epoch int) error {
 		}
 	} else {
 		st.Bad++
+	}
+	if k := l.r.Train.AverageLast; k > 0 {
+		if err := l.snapshot(k); err != nil {
+			return err
+		}
 	}
 	if st.Plateau != nil {
 		st.Plateau.Observe(v)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"github.com/seqkit/seqkit/nn"
 	"github.com/seqkit/seqkit/pipeline"
 	"github.com/seqkit/seqkit/recipes"
 	"github.com/seqkit/seqkit/tasks"
@@ -292,6 +293,72 @@ func TestMetricsLine(t *testing.T) {
 		var back rundir.MetricsLine
 		if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, c.line) {
 			t.Errorf("read %+v (%v), want %+v", back, err, c.line)
+		}
+	}
+}
+
+// peaked is a scripted task whose weights are a safetensors tensor
+// [w, 2w] (w: the steps applied) and whose dev f1 peaks at w = peak: the
+// loop averages its checkpoints as any task's.
+type peaked struct {
+	scripted
+	peak float64
+}
+
+func (p *peaked) Evaluate(iter.Seq[*pipeline.Batch]) (tasks.Metrics, error) {
+	p.evals++
+	f1 := 100 - math.Abs(p.weights-p.peak)
+	return tasks.Metrics{"f1": f1, "loss": 1 - f1/100}, nil
+}
+func (p *peaked) Save(dir string, resumable bool) error {
+	w := nn.NewTensor[float32](2)
+	w.Name, w.Data[0], w.Data[1] = "w", float32(p.weights), float32(2*p.weights)
+	return nn.SaveSafetensors(filepath.Join(dir, rundir.ModelFile), []*nn.Tensor[float32]{w}, nil)
+}
+func (p *peaked) Load(dir string, resumable bool) error {
+	w := nn.NewTensor[float32](2)
+	w.Name = "w"
+	if _, err := nn.LoadSafetensors(filepath.Join(dir, rundir.ModelFile), []*nn.Tensor[float32]{w}); err != nil {
+		return err
+	}
+	p.weights = float64(w.Data[0])
+	return nil
+}
+
+// TestAverageLast: train.average_last keeps the weights of the last K
+// evaluations, averages them at the end, and makes the average the best
+// checkpoint only when dev scores it better.
+func TestAverageLast(t *testing.T) {
+	for _, c := range []struct {
+		peak     float64
+		averaged int
+		best     float64
+	}{
+		// Evaluations after 10, 20, 30 and 40 steps; the last two average
+		// to 35 steps.
+		{peak: 35, averaged: 2, best: 35}, // f1 75, 85, 95, 95; the average 100
+		{peak: 30, averaged: 0, best: 30}, // f1 80, 90, 100, 90; the average 95
+	} {
+		r, d, dir := prepared(t, "train.epochs=4", "train.average_last=2")
+		task := &peaked{peak: c.peak}
+		res, err := (&tasks.Trainer{Recipe: r, Task: task, Data: d, Dir: dir}).Train(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		best := &peaked{}
+		if err := best.Load(filepath.Join(dir, rundir.BestDir), false); err != nil {
+			t.Fatal(err)
+		}
+		if res.Averaged != c.averaged || best.weights != c.best || res.Best["f1"] != 100-math.Abs(c.best-c.peak) {
+			t.Errorf("peak %g: averaged %d, best %g (f1 %g); want %d, %g", c.peak, res.Averaged, best.weights, res.Best["f1"], c.averaged, c.best)
+		}
+		recent, _ := filepath.Glob(filepath.Join(dir, "checkpoints/recent/step-*"))
+		if len(recent) != 2 {
+			t.Errorf("kept %v, want the last two", recent)
+		}
+		b, _ := os.ReadFile(filepath.Join(dir, rundir.MetricsFile))
+		if !strings.Contains(string(b), `"averaged":2`) || !strings.Contains(string(b), `"split":"average"`) {
+			t.Errorf("metrics.jsonl lacks the average's line:\n%s", b)
 		}
 	}
 }

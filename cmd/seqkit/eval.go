@@ -25,17 +25,27 @@ import (
 
 func newEvalCmd(e *env) *cobra.Command {
 	var (
-		dir, split, dataRoot, cacheDir string
-		asJSON                         bool
+		dirs                      []string
+		split, dataRoot, cacheDir string
+		asJSON                    bool
 	)
 	c := &cobra.Command{
-		Use:   "eval -m RUN_DIR",
-		Short: "Evaluate a trained run's best checkpoint on a split of its recipe",
+		Use:   "eval -m RUN_DIR [-m RUN_DIR …]",
+		Short: "Evaluate a trained run's best checkpoint, or an ensemble of runs, on a split of its recipe",
+		Long: `eval scores the best checkpoint of a run on a split of its recipe's data.
+Several -m, or a folder of seeds (seqkit run --seeds), evaluate their ensemble: the
+models must share task, vocabularies and tokenizer. A classifier's ensemble averages
+the class probabilities; a tagger's averages a CRF's emissions and transitions (a
+softmax head's probabilities); seq2seq and generate average the next-token
+probabilities at every decoding step. Each member is evaluated too, and their mean
+printed beside the ensemble's.`,
 		Example: `  seqkit eval -m runs/taipei
-  seqkit eval -m runs/taipei --split dev --json`,
+  seqkit eval -m runs/taipei --split dev --json
+  seqkit eval -m runs/chunk-seeds          # the ensemble of a folder of seeds
+  seqkit eval -m runs/g2p-a -m runs/g2p-b`,
 		Args: args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
-			if dir == "" {
+			if len(dirs) == 0 {
 				return usageError{fmt.Errorf("eval needs the run directory: -m RUN_DIR")}
 			}
 			if split != "train" && split != "dev" && split != "test" {
@@ -44,10 +54,14 @@ func newEvalCmd(e *env) *cobra.Command {
 			if dataRoot == "" {
 				dataRoot = os.Getenv("SEQKIT_DATA")
 			}
-			run, err := model.Open(dir, model.Options{Registry: e.registry(), DataRoot: dataRoot})
+			run, err := model.OpenEnsemble(dirs, model.Options{Registry: e.registry(), DataRoot: dataRoot})
+			if errors.Is(err, tasks.ErrEnsemble) {
+				return usageError{err}
+			}
 			if err != nil {
 				return err
 			}
+			dir := run.Dir()
 			data, err := tasks.Prepare(run.Recipe(), dir, tasks.PrepareOptions{CacheDir: cacheDir, Splits: []string{split}, Context: c.Context()})
 			if err != nil {
 				return err
@@ -57,23 +71,47 @@ func newEvalCmd(e *env) *cobra.Command {
 			if ds == nil {
 				return usageError{fmt.Errorf("the recipe in %s has no %s split", filepath.Join(dir, rundir.RecipeFile), split)}
 			}
-			m, err := run.Task().Evaluate(tasks.Until(c.Context(), tasks.EvalBatches(ds, run.Recipe())))
-			if err == nil && c.Context().Err() != nil {
-				err = context.Cause(c.Context())
+			evaluate := func(task tasks.Task) (tasks.Metrics, error) {
+				m, err := task.Evaluate(tasks.Until(c.Context(), tasks.EvalBatches(ds, run.Recipe())))
+				if err == nil && c.Context().Err() != nil {
+					err = context.Cause(c.Context())
+				}
+				return m, err
 			}
+			m, err := evaluate(run.Task())
 			if err != nil {
 				return err
 			}
+			main := run.Task().Info().Metric
+			members := run.Members()
+			if len(members) == 1 {
+				if asJSON {
+					b, _ := json.Marshal(map[string]any{"split": split, "metrics": m})
+					fmt.Fprintln(c.OutOrStdout(), string(b))
+					return nil
+				}
+				fmt.Fprintf(c.OutOrStdout(), "%s: %s\n", split, metricsText(m, main))
+				return nil
+			}
+			each := make([]tasks.Metrics, len(members))
+			for i, mm := range members {
+				if each[i], err = evaluate(mm.Task()); err != nil {
+					return fmt.Errorf("member %s: %w", mm.Dir(), err)
+				}
+			}
+			mean := rundir.Summarize(each)
 			if asJSON {
-				b, _ := json.Marshal(map[string]any{"split": split, "metrics": m})
+				b, _ := json.Marshal(map[string]any{"split": split, "metrics": m, "members": each, "members_mean": mean})
 				fmt.Fprintln(c.OutOrStdout(), string(b))
 				return nil
 			}
-			fmt.Fprintf(c.OutOrStdout(), "%s: %s\n", split, metricsText(m, run.Task().Info().Metric))
+			out := c.OutOrStdout()
+			fmt.Fprintf(out, "%s, ensemble of %d: %s\n", split, len(members), metricsText(m, main))
+			fmt.Fprintf(out, "%s, members' mean ± std: %s\n", split, statsText(mean, main))
 			return nil
 		},
 	}
-	c.Flags().StringVarP(&dir, "model", "m", "", "run directory written by seqkit run or train")
+	c.Flags().StringArrayVarP(&dirs, "model", "m", nil, "run directory written by seqkit run or train, or a folder of seeds; repeat it for an ensemble")
 	c.Flags().StringVar(&split, "split", "test", "split to evaluate: train, dev or test")
 	c.Flags().StringVar(&dataRoot, "data-root", "", "data root for recipes that use ${data}")
 	c.Flags().StringVar(&cacheDir, "cache-dir", "", "folder for encoded datasets")
@@ -84,13 +122,14 @@ func newEvalCmd(e *env) *cobra.Command {
 // Long on purpose: a cobra command is its help, flags and run in one literal.
 func newPredictCmd(e *env) *cobra.Command {
 	var (
-		dir, output, format string
-		inputs              []string
-		cols                pipeline.Columns
-		batch               int
-		attention           string
-		outFormat           string
-		beam                beamFlags
+		dirs           []string
+		output, format string
+		inputs         []string
+		cols           pipeline.Columns
+		batch          int
+		attention      string
+		outFormat      string
+		beam           beamFlags
 	)
 	c := &cobra.Command{
 		Use:   "predict -m RUN_DIR --input FILE|GLOB|DIR --output FILE|DIR [--runner R [-- RUNNER FLAGS]]",
@@ -103,6 +142,7 @@ Lines to stdout. Memory stays bounded whatever the size of the input.
 The input may be sharded: a glob, a folder of shards, or --input given several
 times; .gz and .zst files are read by extension. The rows of a sharded input
 keep their order key, the shard and row columns.
+Several -m, or a folder of seeds, predict as their ensemble (see seqkit eval --help).
 --attention DIR writes, for a seq2seq model, the attention weights behind every
 prediction as DIR/attention-ROW.json and a heat map DIR/attention-ROW.png.
 
@@ -115,21 +155,22 @@ fatal) and _manifest.json, written last. The predictions are those of one proces
   seqkit predict -m runs/intent --input test.csv --text utterance --output out.parquet
   seqkit predict -m runs/intent --input 'shards/part-*.jsonl.gz' --text text --output out.jsonl
   echo "seqkit" | seqkit predict -m runs/cmudict-g2p --input - --output - --attention att/
-  seqkit predict -m runs/intent --input 'shards/*.jsonl.gz' --output preds/ --runner prism`,
+  seqkit predict -m runs/intent --input 'shards/*.jsonl.gz' --output preds/ --runner prism
+  seqkit predict -m runs/intent-seeds --input test.csv --output out.jsonl   # the ensemble of its seeds`,
 		Args: args(cobra.ArbitraryArgs),
 		RunE: func(c *cobra.Command, all []string) error {
 			_, runnerArgs, err := beam.split(c, all, 0)
 			if err != nil {
 				return err
 			}
-			if dir == "" || len(inputs) == 0 || output == "" {
+			if len(dirs) == 0 || len(inputs) == 0 || output == "" {
 				return usageError{fmt.Errorf("predict needs -m RUN_DIR, --input FILE and --output FILE")}
 			}
 			if batch < 1 || batch > 100_000 {
 				return usageError{fmt.Errorf("--batch-size must be in [1, 100000], got %d", batch)}
 			}
-			m, err := model.Open(dir, model.Options{Registry: e.registry(), DataRoot: os.Getenv("SEQKIT_DATA"), BatchSize: batch, AttentionDir: attention})
-			if errors.Is(err, model.ErrNoAttention) {
+			m, err := model.OpenEnsemble(dirs, model.Options{Registry: e.registry(), DataRoot: os.Getenv("SEQKIT_DATA"), BatchSize: batch, AttentionDir: attention})
+			if errors.Is(err, model.ErrNoAttention) || errors.Is(err, tasks.ErrEnsemble) {
 				return usageError{fmt.Errorf("--attention: %w", err)}
 			}
 			if err != nil {
@@ -155,7 +196,7 @@ fatal) and _manifest.json, written last. The predictions are those of one proces
 			}
 			src = m.Source(src)
 			if beam.runner != "" {
-				return predictBeam(c, e, &beam, dir, src, output, outFormat, attention, batch, runnerArgs)
+				return predictBeam(c, e, &beam, dirs, src, output, outFormat, attention, batch, runnerArgs)
 			}
 			if output != "-" && input != "-" {
 				// The output replaces its file at the end: naming the input
@@ -217,7 +258,7 @@ fatal) and _manifest.json, written last. The predictions are those of one proces
 			return nil
 		},
 	}
-	c.Flags().StringVarP(&dir, "model", "m", "", "run directory written by seqkit run or train")
+	c.Flags().StringArrayVarP(&dirs, "model", "m", nil, "run directory written by seqkit run or train, or a folder of seeds; repeat it for an ensemble")
 	c.Flags().StringArrayVar(&inputs, "input", nil, "input file, glob or folder of shards (repeat for a list), or - for text lines on stdin")
 	c.Flags().StringVar(&output, "output", "", "output file (.jsonl, .csv, .tsv, .parquet), or - for JSON Lines on stdout")
 	c.Flags().StringVar(&format, "format", "", "input format: "+strings.Join(formats(), ", ")+" (default: from the extension)")
@@ -234,7 +275,7 @@ fatal) and _manifest.json, written last. The predictions are those of one proces
 }
 
 // predictBeam runs the prediction as a Beam job into the folder output.
-func predictBeam(c *cobra.Command, e *env, b *beamFlags, dir string, src pipeline.Source, output, outFormat, attention string, batch int, runnerArgs []string) error {
+func predictBeam(c *cobra.Command, e *env, b *beamFlags, dirs []string, src pipeline.Source, output, outFormat, attention string, batch int, runnerArgs []string) error {
 	if output == "-" || src.Path == "/dev/stdin" || attention != "" {
 		return usageError{fmt.Errorf("--runner reads files and writes a folder of shards: no stdin, stdout or --attention")}
 	}
@@ -245,8 +286,11 @@ func predictBeam(c *cobra.Command, e *env, b *beamFlags, dir string, src pipelin
 	if src, err = absSource(src); err != nil {
 		return err
 	}
-	if dir, err = filepath.Abs(dir); err != nil {
-		return err
+	models := make([]string, len(dirs))
+	for i, d := range dirs {
+		if models[i], err = filepath.Abs(d); err != nil {
+			return err
+		}
 	}
 	if output, err = filepath.Abs(output); err != nil {
 		return err
@@ -254,7 +298,7 @@ func predictBeam(c *cobra.Command, e *env, b *beamFlags, dir string, src pipelin
 	if err := scaleout.BeginPredict(output); err != nil {
 		return err
 	}
-	job := scaleout.Job{Predict: &scaleout.PredictJob{Model: dir, Input: src, Out: output, Ext: "." + outFormat, BatchSize: batch}}
+	job := scaleout.Job{Predict: &scaleout.PredictJob{Models: models, Input: src, Out: output, Ext: "." + outFormat, BatchSize: batch}}
 	counts, err := e.runBeam(c.Context(), b, job, runnerArgs)
 	if err != nil {
 		return err

@@ -27,6 +27,8 @@ type reporter struct {
 	every  time.Duration
 	dev    string
 	closed bool
+	prefix string // before every line and bar: which of several runs
+	seed   int    // the seed of the JSON events, from 1 (0: a single run)
 }
 
 func newReporter(f *os.File, format string) (*reporter, error) {
@@ -40,7 +42,7 @@ func newReporter(f *os.File, format string) (*reporter, error) {
 
 // logf writes a plain message line (above the bar on a terminal).
 func (r *reporter) logf(format string, a ...any) {
-	msg := fmt.Sprintf(format, a...)
+	msg := r.prefix + fmt.Sprintf(format, a...)
 	if r.json {
 		b, _ := json.Marshal(map[string]any{"time": time.Now().Format(time.RFC3339), "msg": msg})
 		fmt.Fprintln(r.w, string(b))
@@ -97,18 +99,21 @@ func (r *reporter) event(e tasks.Event) {
 		case "eval":
 			out["dev"], out["best_"+e.Metric] = e.Metrics, e.Best
 		}
+		if r.seed > 0 {
+			out["seed"] = r.seed
+		}
 		b, _ := json.Marshal(out)
 		fmt.Fprintln(r.w, string(b))
 		return
 	}
 	if e.Kind == "skipped" {
-		fmt.Fprintf(r.w, "step %d epoch %d: skipped a batch with a non-finite loss or gradient\n", e.Step, e.Epoch)
+		fmt.Fprintf(r.w, "%sstep %d epoch %d: skipped a batch with a non-finite loss or gradient\n", r.prefix, e.Step, e.Epoch)
 		return
 	}
 	if e.Kind == "eval" {
 		r.dev = fmt.Sprintf("dev %s %.4g (best %.4g)", e.Metric, e.Metrics[e.Metric], e.Best)
 		if !r.tty {
-			fmt.Fprintf(r.w, "step %d/%d epoch %d: dev %s\n", e.Step, e.Steps, e.Epoch, metricsText(e.Metrics, e.Metric))
+			fmt.Fprintf(r.w, "%sstep %d/%d epoch %d: dev %s\n", r.prefix, e.Step, e.Steps, e.Epoch, metricsText(e.Metrics, e.Metric))
 		}
 		return
 	}
@@ -121,13 +126,13 @@ func (r *reporter) event(e tasks.Event) {
 				progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionShowElapsedTimeOnFinish(),
 				progressbar.OptionThrottle(100*time.Millisecond))
 		}
-		r.bar.Describe(fmt.Sprintf("epoch %d  loss %.4f  %s  %.0f tok/s", e.Epoch, e.Loss, r.dev, e.TokensPerSec))
+		r.bar.Describe(fmt.Sprintf(r.prefix+"epoch %d  loss %.4f  %s  %.0f tok/s", e.Epoch, e.Loss, r.dev, e.TokensPerSec))
 		r.bar.Set(e.Step)
 		return
 	}
 	if time.Since(r.last) >= r.every || e.Step == e.Steps {
 		r.last = time.Now()
-		fmt.Fprintf(r.w, "step %d/%d epoch %d: loss %.4f lr %.3g %.0f tok/s\n", e.Step, e.Steps, e.Epoch, e.Loss, e.LR, e.TokensPerSec)
+		fmt.Fprintf(r.w, "%sstep %d/%d epoch %d: loss %.4f lr %.3g %.0f tok/s\n", r.prefix, e.Step, e.Steps, e.Epoch, e.Loss, e.LR, e.TokensPerSec)
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/seqkit/seqkit/internal/gobuild"
 	"github.com/seqkit/seqkit/pipeline/synth"
+	"github.com/seqkit/seqkit/tasks/rundir"
 	"github.com/seqkit/seqkit/tasks/tasktest"
 )
 
@@ -612,4 +613,81 @@ func TestPredictAttention(t *testing.T) {
 			t.Errorf("row %d: no heat map (%v)", row, err)
 		}
 	}
+}
+
+// TestSeeds: run --seeds trains one run per seed and summarises them; a
+// folder of seeds resumes (finished seeds kept, a missing one trained) and
+// evaluates as an ensemble.
+func TestSeeds(t *testing.T) {
+	tmp := t.TempDir()
+	out := filepath.Join(tmp, "seeds")
+	res := seqkit(t, tmp, "run", "taipei", "--set", "train.epochs=1", "--seeds", "2", "--jobs", "2", "-o", out)
+	if res.code != 0 {
+		t.Fatalf("run --seeds: exit %d\n%s", res.code, res.stderr)
+	}
+	if !strings.Contains(res.stdout, "test over 2 seeds: f1 ") {
+		t.Errorf("stdout:\n%s", res.stdout)
+	}
+	read := func() rundir.Seeds {
+		s, err := rundir.ReadSeeds(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := read()
+	var f1 []float64
+	for i := 1; i <= 2; i++ {
+		r, err := rundir.ReadResults(rundir.SeedDir(out, i))
+		if err != nil || r.Seed != uint64(i) {
+			t.Fatalf("seed %d: %+v %v", i, r, err)
+		}
+		f1 = append(f1, r.Test["f1"])
+	}
+	if got := s.Test["f1"]; len(s.Runs) != 2 || got.Mean != (f1[0]+f1[1])/2 || got.Min != min(f1[0], f1[1]) || got.N != 2 {
+		t.Errorf("summary %+v of %v", got, f1)
+	}
+	report, _ := os.ReadFile(filepath.Join(out, "report.md"))
+	if !strings.Contains(string(report), "| f1 (main) | ") || !strings.Contains(string(report), "| seed-2 | 2 |") {
+		t.Errorf("report.md:\n%s", report)
+	}
+	// An existing folder needs --resume or --force.
+	if res := seqkit(t, tmp, "run", "taipei", "--set", "train.epochs=1", "--seeds", "2", "-o", out); res.code != 2 || !strings.Contains(res.stderr, "already exists") {
+		t.Errorf("rerun: exit %d %s", res.code, res.stderr)
+	}
+	// Resumed with a third seed, and seed 2 lost: seed 1 is read back, not
+	// trained again.
+	best := filepath.Join(rundir.SeedDir(out, 1), "checkpoints/best/model.safetensors")
+	before, _ := os.Stat(best)
+	os.RemoveAll(rundir.SeedDir(out, 2))
+	res = seqkit(t, tmp, "run", "taipei", "--set", "train.epochs=1", "--seeds", "3", "-o", out, "--resume")
+	if res.code != 0 {
+		t.Fatalf("resume: exit %d\n%s", res.code, res.stderr)
+	}
+	if after, _ := os.Stat(best); !after.ModTime().Equal(before.ModTime()) {
+		t.Error("a finished seed was trained again")
+	}
+	if s := read(); len(s.Runs) != 3 || s.Runs[1].Test["f1"] != f1[1] {
+		t.Errorf("after resuming: %+v (seed 2 had f1 %g before)", s.Runs, f1[1])
+	}
+	// The folder is an ensemble of its seeds.
+	res = seqkit(t, tmp, "eval", "-m", out)
+	if res.code != 0 || !strings.Contains(res.stdout, "test, ensemble of 3: f1") || !strings.Contains(res.stdout, "members' mean ± std: f1") {
+		t.Errorf("eval of the folder: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	res = seqkit(t, tmp, "eval", "-m", rundir.SeedDir(out, 1), "-m", demoRunOf(t), "--json")
+	if res.code != 2 || !strings.Contains(res.stderr, "do not form an ensemble") {
+		t.Errorf("ensemble of different vocabularies: exit %d %s", res.code, res.stderr)
+	}
+}
+
+// demoRunOf trains a run whose vocabularies differ from taipei's (two
+// epochs of reverse), for the ensemble refusals.
+func demoRunOf(t *testing.T) string {
+	dir := filepath.Join(t.TempDir(), "reverse")
+	res := seqkit(t, t.TempDir(), "train", "reverse", "--set", "data.generate.train=200", "--set", "train.epochs=1", "-o", dir)
+	if res.code != 0 {
+		t.Fatalf("train reverse: exit %d %s", res.code, res.stderr)
+	}
+	return dir
 }

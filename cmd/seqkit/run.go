@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -48,6 +49,8 @@ type runFlags struct {
 	initFrom  string
 	cacheDir  string
 	logFormat string
+	seeds     int
+	jobs      int
 }
 
 func newRunCmd(e *env, full bool) *cobra.Command {
@@ -60,11 +63,18 @@ checkpoint on the dev and test splits, writes test predictions, learning curves 
 report.md into the run directory, and prints the recipe's example predictions.
 With no RECIPE it runs the built-in Taipei demo.
 
+--seeds N trains N runs, seed-1 … seed-N under the run directory (train.seed,
+train.seed+1, …; the data splits stay the same), at most --jobs at a time, and
+writes the mean, standard deviation, min and max of every dev and test metric
+over them into report.md and seeds.json. --resume continues such a folder.
+seqkit eval and predict take the folder as an ensemble of its seeds.
+
 The run directory (-o, default runs/NAME) holds the effective recipe, the
 vocabularies, checkpoints/best and checkpoints/last, metrics.jsonl and the report.`,
 		Example: `  seqkit run
   seqkit run recipes/my.yaml -o runs/exp1 --set train.epochs=3
-  seqkit run recipes/my.yaml -o runs/exp1 --resume     # after an interruption`,
+  seqkit run recipes/my.yaml -o runs/exp1 --resume     # after an interruption
+  seqkit run conll2000-chunk --seeds 3 -o runs/chunk  # runs/chunk/seed-1..3, report.md: mean ± std`,
 		Args: args(cobra.MaximumNArgs(1)),
 	}
 	if !full {
@@ -81,6 +91,8 @@ vocabularies, checkpoints/best and checkpoints/last, metrics.jsonl and the repor
 	c.Flags().StringVar(&f.initFrom, "init-from", "", "start from the best weights of another run directory")
 	c.Flags().StringVar(&f.cacheDir, "cache-dir", "", "folder for encoded datasets (default: the user cache folder)")
 	c.Flags().StringVar(&f.logFormat, "log-format", "text", "progress output: text or json")
+	c.Flags().IntVar(&f.seeds, "seeds", 0, fmt.Sprintf("train this many runs with successive seeds and summarise them (at most %d)", tasks.MaxSeeds))
+	c.Flags().IntVar(&f.jobs, "jobs", 1, "with --seeds: runs trained at a time")
 	c.RunE = func(c *cobra.Command, a []string) error {
 		name := recipes.DefaultRecipe
 		if len(a) > 0 {
@@ -113,6 +125,9 @@ func runRecipe(c *cobra.Command, name string, f *runFlags, full bool) error {
 		}
 		dir = freeDir(filepath.Join("runs", r.Name))
 	}
+	if c.Flags().Changed("seeds") || c.Flags().Changed("jobs") {
+		return runSeeds(c, name, r, dir, f, full)
+	}
 	rep.logf("seqkit: %s (%s) → %s", r.Name, r.Task.Type, dir)
 	// Every phase of a run stops by itself at a signal (training with a
 	// checkpoint), however long that takes.
@@ -123,20 +138,7 @@ func runRecipe(c *cobra.Command, name string, f *runFlags, full bool) error {
 		Observe: rep.event, NoTest: !full,
 	})
 	rep.done()
-	if errors.Is(err, tasks.ErrStopped) || errors.Is(err, tasks.ErrWrite) {
-		again := []string{"seqkit", c.Name(), shellQuote(name)}
-		for _, s := range f.sets {
-			again = append(again, "--set", shellQuote(s))
-		}
-		if f.dataRoot != "" {
-			again = append(again, "--data-root", shellQuote(f.dataRoot))
-		}
-		return fmt.Errorf("%w; continue it with: %s -o %s --resume", err, strings.Join(again, " "), shellQuote(dir))
-	}
-	if errors.Is(err, rundir.ErrRunDir) {
-		return usageError{err}
-	}
-	if err != nil {
+	if err := f.resumable(c, name, dir, err); err != nil {
 		return err
 	}
 	out := c.OutOrStdout()
@@ -154,6 +156,124 @@ func runRecipe(c *cobra.Command, name string, f *runFlags, full bool) error {
 	printGenerated(out, res.Generated)
 	fmt.Fprintf(out, "run directory: %s\n", dir)
 	return nil
+}
+
+// resumable adds to a stopped run's error the command that continues it.
+func (f *runFlags) resumable(c *cobra.Command, name, dir string, err error) error {
+	if errors.Is(err, tasks.ErrStopped) || errors.Is(err, tasks.ErrWrite) {
+		again := []string{"seqkit", c.Name(), shellQuote(name)}
+		for _, s := range f.sets {
+			again = append(again, "--set", shellQuote(s))
+		}
+		if f.dataRoot != "" {
+			again = append(again, "--data-root", shellQuote(f.dataRoot))
+		}
+		if f.seeds > 0 {
+			again = append(again, "--seeds", fmt.Sprint(f.seeds))
+		}
+		return fmt.Errorf("%w; continue it with: %s -o %s --resume", err, strings.Join(again, " "), shellQuote(dir))
+	}
+	if errors.Is(err, rundir.ErrRunDir) {
+		return usageError{err}
+	}
+	return err
+}
+
+// runSeeds trains the recipe once per seed (--seeds) and prints the summary.
+func runSeeds(c *cobra.Command, name string, r *recipes.Recipe, dir string, f *runFlags, full bool) error {
+	if f.seeds < 1 || f.seeds > tasks.MaxSeeds {
+		return usageError{fmt.Errorf("--seeds must be in [1, %d], got %d", tasks.MaxSeeds, f.seeds)}
+	}
+	if f.jobs < 1 || f.jobs > f.seeds {
+		return usageError{fmt.Errorf("--jobs must be in [1, --seeds], got %d", f.jobs)}
+	}
+	if f.initFrom != "" {
+		return usageError{errors.New("--init-from and --seeds exclude each other: fine-tune one run at a time")}
+	}
+	f.env.graceful.Store(true)
+	reps := make([]*reporter, f.seeds+1)
+	rep := func(i int) *reporter {
+		if reps[i] == nil {
+			reps[i], _ = newReporter(os.Stderr, f.logFormat)
+			reps[i].prefix, reps[i].seed = fmt.Sprintf("seed %d/%d: ", i, f.seeds), i
+			if f.jobs > 1 {
+				reps[i].tty = false // bars of several runs at once would overwrite each other
+			}
+		}
+		return reps[i]
+	}
+	top, _ := newReporter(os.Stderr, f.logFormat)
+	top.logf("seqkit: %s (%s), %d seeds, %d at a time → %s", r.Name, r.Task.Type, f.seeds, f.jobs, dir)
+	popt := tasks.PrepareOptions{CacheDir: f.cacheDir}
+	if f.jobs == 1 {
+		popt.Progress = top.progress
+	}
+	var mu sync.Mutex
+	sum, err := tasks.RunSeeds(c.Context(), r, tasks.SeedsOptions{
+		RunOptions: tasks.RunOptions{Dir: dir, Force: f.force, Resume: f.resume, Registry: f.env.registry(), Prepare: popt, NoTest: !full},
+		Seeds:      f.seeds, Jobs: f.jobs,
+		ObserveSeed: func(i int, e tasks.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			rep(i).event(e)
+		},
+		Finished: func(i int, res rundir.Results) {
+			mu.Lock()
+			defer mu.Unlock()
+			rep(i).done()
+			main := r.Task.Type
+			if info, err := f.env.registry().New(r.Task.Type); err == nil {
+				main = info.Info().Metric
+			}
+			msg := fmt.Sprintf("seed %d/%d (train.seed %d): %d steps in %.0f s", i, f.seeds, res.Seed, res.Steps, res.Seconds)
+			if v, ok := res.Dev[main]; ok {
+				msg += fmt.Sprintf(", dev %s %.*f", main, rundir.Digits(v), v)
+			}
+			if v, ok := res.Test[main]; ok {
+				msg += fmt.Sprintf(", test %s %.*f", main, rundir.Digits(v), v)
+			}
+			top.logf("%s", msg)
+		},
+	})
+	for _, r := range reps {
+		if r != nil {
+			r.done()
+		}
+	}
+	if err := f.resumable(c, name, dir, err); err != nil {
+		return err
+	}
+	out := c.OutOrStdout()
+	for _, part := range []struct {
+		split string
+		stats map[string]rundir.Stat
+	}{{"dev", sum.Dev}, {"test", sum.Test}} {
+		if len(part.stats) > 0 {
+			fmt.Fprintf(out, "%s over %d seeds: %s\n", part.split, len(sum.Runs), statsText(part.stats, sum.Metric))
+		}
+	}
+	fmt.Fprintf(out, "summary: %s\n", filepath.Join(dir, rundir.ReportFile))
+	return nil
+}
+
+// statsText prints mean ± std of the main metric first, then the others.
+func statsText(stats map[string]rundir.Stat, main string) string {
+	keys := make([]string, 0, len(stats))
+	for k := range stats {
+		if k != main && !strings.Contains(k, "/") {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	if _, ok := stats[main]; ok {
+		keys = append([]string{main}, keys...)
+	}
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		d := rundir.Digits(stats[k].Mean)
+		parts[i] = fmt.Sprintf("%s %.*f ± %.*f", k, d, stats[k].Mean, d, stats[k].Std)
+	}
+	return strings.Join(parts, "  ")
 }
 
 func printExamples(w io.Writer, rows []map[string]any) {

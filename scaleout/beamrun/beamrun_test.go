@@ -188,7 +188,7 @@ func TestPredict(t *testing.T) {
 	}
 
 	out := filepath.Join(t.TempDir(), "out")
-	job := scaleout.Job{Predict: &scaleout.PredictJob{Model: run, Input: src, Out: out, Ext: ".jsonl", BatchSize: 4}}
+	job := scaleout.Job{Predict: &scaleout.PredictJob{Models: []string{run}, Input: src, Out: out, Ext: ".jsonl", BatchSize: 4}}
 	if err := scaleout.BeginPredict(out); err != nil {
 		t.Fatal(err)
 	}

@@ -119,7 +119,47 @@ type Task struct {
 	base    *baseline
 	// confusion of the last evaluation, [gold][pred] (single-label).
 	confusion [][]int
+	// ens are the members of an ensemble (Ensemble), the receiver first; nil
+	// for one model.
+	ens []*Task
 }
+
+// Ensemble implements [tasks.Ensembler]: the members' class probabilities are
+// averaged (softmax, or each class's sigmoid for multi-label), and the
+// prediction, score and loss are those of the average.
+func (t *Task) Ensemble(others []tasks.Task) (tasks.Task, error) {
+	ens, err := tasks.Gather(t, others, func(m *Task) error {
+		if m.opts.MultiLabel != t.opts.MultiLabel || !slices.Equal(m.classes, t.classes) {
+			return fmt.Errorf("the members predict different classes (multi_label or labels differ)")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	e := *t
+	e.ens = ens
+	return &e, nil
+}
+
+// scores returns the logits of a batch for evaluation and prediction: the
+// model's, or the ensemble's combined ones.
+func (t *Task) scores(b *pipeline.Batch) *nn.Tensor[float32] {
+	if t.ens == nil {
+		return t.logits(nil, b, false)
+	}
+	lgs := make([]*nn.Tensor[float32], len(t.ens))
+	for i, m := range t.ens {
+		lgs[i] = m.logits(nil, b, false)
+	}
+	if t.opts.MultiLabel {
+		return kit.LogitMeanSigmoid(lgs)
+	}
+	return kit.LogMeanProbs(lgs)
+}
+
+// errEnsemble is the error of training or saving an ensemble.
+var errEnsemble = fmt.Errorf("classify: an ensemble evaluates and predicts; it does not train or save")
 
 // Freeze implements tasks.Freezer.
 func (t *Task) Freeze(on bool) { t.enc.Freeze(on) }
@@ -249,6 +289,9 @@ func (t *Task) loss(tp *nn.Tape, lg *nn.Tensor[float32], labels []int32) *nn.Ten
 
 // TrainStep implements tasks.Task.
 func (t *Task) TrainStep(b *pipeline.Batch, lr float64) (tasks.Step, error) {
+	if t.ens != nil {
+		return tasks.Step{}, errEnsemble
+	}
 	if b.Labels == nil {
 		return tasks.Step{}, fmt.Errorf("classify: batch has no labels")
 	}
@@ -329,7 +372,7 @@ func (t *Task) Evaluate(batches iter.Seq[*pipeline.Batch]) (tasks.Metrics, error
 		if b.Labels == nil {
 			return nil, fmt.Errorf("classify: evaluation data has no labels")
 		}
-		lg := t.logits(nil, b, false)
+		lg := t.scores(b)
 		lossSum += float64(t.loss(nil, lg, b.Labels).Data[0]) * float64(b.B)
 		pred, _ := t.predict(lg)
 		for j := range b.B {
@@ -428,7 +471,7 @@ func (t *Task) Predict(b *pipeline.Batch) (arrow.RecordBatch, error) {
 	if err := t.enc.Check(b); err != nil {
 		return nil, err
 	}
-	pred, probs := t.predict(t.logits(nil, b, false))
+	pred, probs := t.predict(t.scores(b))
 	C := len(t.classes)
 	mem := memory.DefaultAllocator
 	lb, sb := array.NewStringBuilder(mem), array.NewFloat64Builder(mem)
@@ -456,6 +499,9 @@ func (t *Task) Predict(b *pipeline.Batch) (arrow.RecordBatch, error) {
 
 // Save implements tasks.Task.
 func (t *Task) Save(dir string, resumable bool) error {
+	if t.ens != nil {
+		return errEnsemble
+	}
 	if err := t.core.Save(dir, resumable, map[string]string{"task": "classify", "pooling": t.opts.Pooling}); err != nil {
 		return err
 	}

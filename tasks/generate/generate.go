@@ -120,7 +120,35 @@ type Task struct {
 	// carry is the training stream's state after the last window (truncated
 	// BPTT); zero at the start of a pass.
 	carry nn.State[float32]
+	// ens are the members of an ensemble (Ensemble), the receiver first; nil
+	// for one model.
+	ens []*Task
 }
+
+// Ensemble implements [tasks.Ensembler]: the members' next-token
+// probabilities are averaged at every step, in scoring (nll), sampling,
+// greedy and beam generation, each member reading the same tokens with its
+// own state.
+func (t *Task) Ensemble(others []tasks.Task) (tasks.Task, error) {
+	ens, err := tasks.Gather(t, others, func(m *Task) error {
+		switch {
+		case m.vector != t.vector || (m.labels == nil) != (t.labels == nil):
+			return fmt.Errorf("the members are conditioned differently (task.condition)")
+		case m.startID() != t.startID():
+			return fmt.Errorf("some members read streams (train.bptt) and some sequences")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	e := *t
+	e.ens = ens
+	return &e, nil
+}
+
+// errEnsemble is the error of training or saving an ensemble.
+var errEnsemble = fmt.Errorf("generate: an ensemble evaluates, predicts and generates; it does not train or save")
 
 // Info implements tasks.Task. The main metric is the negative log-likelihood per
 // predicted token (<eos> included), in nats.
@@ -328,6 +356,9 @@ func (t *Task) checkCondition(b *pipeline.Batch) error {
 
 // TrainStep implements tasks.Task.
 func (t *Task) TrainStep(b *pipeline.Batch, lr float64) (tasks.Step, error) {
+	if t.ens != nil {
+		return tasks.Step{}, errEnsemble
+	}
 	if err := t.checkCondition(b); err != nil {
 		return tasks.Step{}, err
 	}
@@ -379,19 +410,22 @@ func (t *Task) Evaluate(batches iter.Seq[*pipeline.Batch]) (tasks.Metrics, error
 	var sum float64
 	var count int
 	perLabel := map[string][2]float64{}
-	var carry nn.State[float32]
+	models := t.models()
+	carry := make([]nn.State[float32], len(models))
 	for b := range batches {
 		if err := t.checkCondition(b); err != nil {
 			return nil, err
 		}
-		var lg *nn.Tensor[float32]
+		lgs := make([]*nn.Tensor[float32], len(models))
 		var targets []int32
-		if b.Next != nil {
-			lg, targets, carry = t.window(nil, b, carry, nil)
-		} else {
-			lg, targets = t.logits(nil, b, nil)
+		for i, m := range models {
+			if b.Next != nil {
+				lgs[i], targets, carry[i] = m.window(nil, b, carry[i], nil)
+			} else {
+				lgs[i], targets = m.logits(nil, b, nil)
+			}
 		}
-		nll, n := seqNLL(lg, targets, b.B)
+		nll, n := seqNLL(kit.LogMeanProbs(lgs), targets, b.B)
 		for j := range b.B {
 			sum += nll[j]
 			count += n[j]
@@ -425,8 +459,12 @@ func (t *Task) Predict(b *pipeline.Batch) (arrow.RecordBatch, error) {
 	if err := t.checkCondition(b); err != nil {
 		return nil, err
 	}
-	lg, targets := t.logits(nil, b, nil)
-	nll, n := seqNLL(lg, targets, b.B)
+	lgs := make([]*nn.Tensor[float32], len(t.models()))
+	var targets []int32
+	for i, m := range t.models() {
+		lgs[i], targets = m.logits(nil, b, nil)
+	}
+	nll, n := seqNLL(kit.LogMeanProbs(lgs), targets, b.B)
 	mem := memory.DefaultAllocator
 	nb, lb := array.NewFloat64Builder(mem), array.NewFloat64Builder(mem)
 	defer nb.Release()
@@ -454,6 +492,9 @@ func (t *Task) Predict(b *pipeline.Batch) (arrow.RecordBatch, error) {
 
 // Save implements tasks.Task.
 func (t *Task) Save(dir string, resumable bool) error {
+	if t.ens != nil {
+		return errEnsemble
+	}
 	return t.core.Save(dir, resumable, map[string]string{"task": "generate", "condition": string(t.opts.Condition)})
 }
 
@@ -552,9 +593,52 @@ func (t *Task) join(prefix, toks []string) string {
 }
 
 // start reads <bos> and the prefix for c.B sequences of condition c in one pass
-// and returns the logits of the first generated token [B, V] and the state after
-// the prefix.
-func (t *Task) start(prefix []string, c condition) (*nn.Tensor[float32], nn.State[float32]) {
+// and returns the scores of the first generated token [B, V] (logits; an
+// ensemble's log of its members' mean probabilities) and each model's state
+// after the prefix.
+func (t *Task) start(prefix []string, c condition) (*nn.Tensor[float32], states) {
+	models := t.models()
+	lgs, st := make([]*nn.Tensor[float32], len(models)), make(states, len(models))
+	for i, m := range models {
+		lgs[i], st[i] = m.startOne(prefix, c)
+	}
+	return kit.LogMeanProbs(lgs), st
+}
+
+// next feeds one token per sequence of condition c and returns the next
+// scores [B, V] and states.
+func (t *Task) next(ids []int32, st states, c condition) (*nn.Tensor[float32], states) {
+	models := t.models()
+	lgs, out := make([]*nn.Tensor[float32], len(models)), make(states, len(models))
+	for i, m := range models {
+		lgs[i], out[i] = m.nextOne(ids, st[i], c)
+	}
+	return kit.LogMeanProbs(lgs), out
+}
+
+// states are the recurrent states of every model of an ensemble (of one
+// model alone), in generation.
+type states []nn.State[float32]
+
+// Select keeps rows of every state (beam search).
+func (s states) Select(rows []int) states {
+	out := make(states, len(s))
+	for i := range s {
+		out[i] = s[i].Select(rows)
+	}
+	return out
+}
+
+// models are the members of an ensemble, or the model alone.
+func (t *Task) models() []*Task {
+	if t.ens != nil {
+		return t.ens
+	}
+	return []*Task{t}
+}
+
+// startOne is start for one model.
+func (t *Task) startOne(prefix []string, c condition) (*nn.Tensor[float32], nn.State[float32]) {
 	B := c.B
 	feed := make([]int32, 0, len(prefix)+1)
 	feed = append(feed, t.startID())
@@ -588,9 +672,8 @@ func (t *Task) startID() int32 {
 	return pipeline.BOSID
 }
 
-// next feeds one token per sequence of condition c and returns the next logits
-// [B, V] and state.
-func (t *Task) next(ids []int32, state nn.State[float32], c condition) (*nn.Tensor[float32], nn.State[float32]) {
+// nextOne is next for one model.
+func (t *Task) nextOne(ids []int32, state nn.State[float32], c condition) (*nn.Tensor[float32], nn.State[float32]) {
 	B := len(ids)
 	out, state := t.forward(nil, &pipeline.Batch{T: 1, B: B, IDs: ids, Lengths: slices.Repeat([]int{1}, B)}, c, state, nil)
 	return t.out.Forward(nil, &nn.Tensor[float32]{Data: out.Data, Shape: []int{B, out.Shape[2]}}), state

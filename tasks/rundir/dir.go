@@ -37,7 +37,7 @@ var errLocked = errors.New("locked")
 // only ones --force deletes.
 func runFile(name string) bool {
 	switch name {
-	case RecipeFile, MetricsFile, ReportFile, PredictionsFile, SamplesFile,
+	case RecipeFile, MetricsFile, ReportFile, PredictionsFile, SamplesFile, ResultsFile,
 		"checkpoints", "vocab", DataDir, CacheDir, LossPlot, DevPlot:
 		return true
 	}

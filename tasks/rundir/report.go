@@ -83,6 +83,7 @@ type Report struct {
 	Steps, Epochs     int
 	Elapsed           time.Duration
 	BestStep          int
+	Averaged          int // the best is the average of this many evaluations' weights (0: it is not)
 	Dev, Test         Metrics
 	Files             []string // files in the run directory worth a look
 }
@@ -94,8 +95,12 @@ func (r Report) Markdown() string {
 	if r.Description != "" {
 		fmt.Fprintf(&b, "%s\n\n", r.Description)
 	}
-	fmt.Fprintf(&b, "Task %s; %d steps over %d epochs in %s; best dev checkpoint at step %d.\n\n",
-		r.Task, r.Steps, r.Epochs, r.Elapsed.Round(time.Second), r.BestStep)
+	best := fmt.Sprintf("best dev checkpoint at step %d", r.BestStep)
+	if r.Averaged > 0 {
+		best = fmt.Sprintf("best dev checkpoint: the average of the weights of the last %d evaluations (train.average_last)", r.Averaged)
+	}
+	fmt.Fprintf(&b, "Task %s; %d steps over %d epochs in %s; %s.\n\n",
+		r.Task, r.Steps, r.Epochs, r.Elapsed.Round(time.Second), best)
 	names := map[string]bool{}
 	for k := range r.Dev {
 		names[k] = true

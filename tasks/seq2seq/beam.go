@@ -15,9 +15,9 @@ import (
 // have finished or its length limit is reached (the live ones then count as
 // finished). Hypotheses are ranked by log-probability over the length penalty.
 func (t *Task) beam(b *pipeline.Batch, K int) [][]hypothesis {
-	m, s := t.encode(nil, b, nil)
+	d := t.start(b)
 	B, N := b.B, b.B*K
-	m, s = expand(m, s, K)
+	d.expand(K)
 	type live struct {
 		tokens []int32
 		score  float64
@@ -32,7 +32,6 @@ func (t *Task) beam(b *pipeline.Batch, K int) [][]hypothesis {
 	for r := range ids {
 		ids[r] = pipeline.BOSID
 	}
-	ones := slices.Repeat([]int{1}, N)
 	type cand struct {
 		k     int
 		id    int32
@@ -41,8 +40,7 @@ func (t *Task) beam(b *pipeline.Batch, K int) [][]hypothesis {
 	var lp []float64
 	var cands []cand
 	for step := 0; ; step++ {
-		att, s2, _ := t.decode(nil, ids, 1, N, ones, s, m, nil)
-		lg := t.out.Forward(nil, att)
+		lg, _ := d.step(ids)
 		V := lg.Shape[2]
 		parents := make([]int, N)
 		next := make([]int32, N)
@@ -101,7 +99,8 @@ func (t *Task) beam(b *pipeline.Batch, K int) [][]hypothesis {
 		if !slices.Contains(done, false) {
 			break
 		}
-		s, ids = reorder(s2, parents), next
+		d.reorder(parents)
+		ids = next
 	}
 	for j := range finished {
 		slices.SortStableFunc(finished[j], func(a, b hypothesis) int { return cmp.Compare(b.norm, a.norm) })

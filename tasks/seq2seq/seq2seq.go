@@ -170,7 +170,33 @@ type Task struct {
 	// shown keeps the first decoded sequences of the last evaluation, for the
 	// attention plots.
 	shown []shownSeq
+	// ens are the members of an ensemble (Ensemble), the receiver first; nil
+	// for one model.
+	ens []*Task
 }
+
+// Ensemble implements [tasks.Ensembler]: at every step of greedy and beam
+// decoding the members' next-token probabilities are averaged (each member
+// decoding the same prefixes with its own state), as fairseq's ensembles do;
+// the loss is the cross-entropy of the average. The attention weights shown
+// are the first member's.
+func (t *Task) Ensemble(others []tasks.Task) (tasks.Task, error) {
+	ens, err := tasks.Gather(t, others, func(m *Task) error {
+		if m.target.Len() != t.target.Len() {
+			return fmt.Errorf("the members' target vocabularies differ")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	e := *t
+	e.shown, e.ens = nil, ens
+	return &e, nil
+}
+
+// errEnsemble is the error of training or saving an ensemble.
+var errEnsemble = fmt.Errorf("seq2seq: an ensemble evaluates and predicts; it does not train or save")
 
 type shownSeq struct {
 	src []string
@@ -360,6 +386,9 @@ func teacher(b *pipeline.Batch) (in []int32, gold []int32, T int, lengths []int)
 // TrainStep implements tasks.Task: teacher forcing, cross-entropy per target
 // token.
 func (t *Task) TrainStep(b *pipeline.Batch, lr float64) (tasks.Step, error) {
+	if t.ens != nil {
+		return tasks.Step{}, errEnsemble
+	}
 	if b.Target == nil {
 		return tasks.Step{}, fmt.Errorf("seq2seq: batch has no target")
 	}
@@ -452,7 +481,7 @@ func banned(id int) bool { return int32(id) == pipeline.PadID || int32(id) == pi
 
 // greedy decodes a batch by taking the most likely token at every step.
 func (t *Task) greedy(b *pipeline.Batch) []hypothesis {
-	m, s := t.encode(nil, b, nil)
+	d := t.start(b)
 	B := b.B
 	hyps := make([]hypothesis, B)
 	done := make([]bool, B)
@@ -460,16 +489,13 @@ func (t *Task) greedy(b *pipeline.Batch) []hypothesis {
 	for j := range ids {
 		ids[j] = pipeline.BOSID
 	}
-	ones := slices.Repeat([]int{1}, B)
 	limit := 0
 	for _, n := range b.Lengths {
 		limit = max(limit, t.maxLen(n))
 	}
 	var lp []float64
 	for step := 0; step < limit; step++ {
-		att, s2, w := t.decode(nil, ids, 1, B, ones, s, m, nil)
-		s = s2
-		lg := t.out.Forward(nil, att)
+		lg, w := d.step(ids)
 		V, Ts := lg.Shape[2], w.Shape[2]
 		left := false
 		for j := range B {
@@ -510,6 +536,82 @@ func (t *Task) greedy(b *pipeline.Batch) []hypothesis {
 		hyps[j].norm = hyps[j].score / t.penalty(len(hyps[j].tokens))
 	}
 	return hyps
+}
+
+// decoding is the state of greedy or beam decoding: of one model, or of
+// every member of an ensemble, each decoder with its own state.
+type decoding struct {
+	models []*Task
+	mem    []encoded
+	st     []decState
+}
+
+// models are the members of an ensemble, or the model alone.
+func (t *Task) models() []*Task {
+	if t.ens != nil {
+		return t.ens
+	}
+	return []*Task{t}
+}
+
+// start encodes a batch for decoding.
+func (t *Task) start(b *pipeline.Batch) *decoding {
+	d := &decoding{models: t.models()}
+	for _, m := range d.models {
+		e, s := m.encode(nil, b, nil)
+		d.mem, d.st = append(d.mem, e), append(d.st, s)
+	}
+	return d
+}
+
+// step feeds one token per row and returns the next-token scores [1, N, V]
+// (the model's logits; an ensemble's log of its members' mean probabilities,
+// kit.LogMeanProbs) and the first model's attention weights [1, N, Ts].
+func (d *decoding) step(ids []int32) (lg, w *nn.Tensor[float32]) {
+	N := len(ids)
+	ones := slices.Repeat([]int{1}, N)
+	lgs := make([]*nn.Tensor[float32], len(d.models))
+	for i, m := range d.models {
+		att, s, wi := m.decode(nil, ids, 1, N, ones, d.st[i], d.mem[i], nil)
+		d.st[i] = s
+		lgs[i] = m.out.Forward(nil, att)
+		if i == 0 {
+			w = wi
+		}
+	}
+	lg = kit.LogMeanProbs(lgs)
+	if len(lgs) > 1 {
+		nn.Recycle(lgs...)
+	}
+	return lg, w
+}
+
+// expand repeats every sequence K times (beam search): row j·K+k is a copy
+// of row j.
+func (d *decoding) expand(K int) {
+	for i := range d.models {
+		d.mem[i], d.st[i] = expand(d.mem[i], d.st[i], K)
+	}
+}
+
+// reorder makes row r of every state a copy of row parents[r].
+func (d *decoding) reorder(parents []int) {
+	for i := range d.st {
+		d.st[i] = reorder(d.st[i], parents)
+	}
+}
+
+// ensembleLoss is the teacher-forced loss of an ensemble: the cross-entropy
+// of the members' mean next-token probabilities.
+func (t *Task) ensembleLoss(b *pipeline.Batch) float64 {
+	in, gold, T, lengths := teacher(b)
+	lgs := make([]*nn.Tensor[float32], len(t.ens))
+	for i, m := range t.ens {
+		e, s := m.encode(nil, b, nil)
+		att, _, _ := m.decode(nil, in, T, b.B, lengths, s, e, nil)
+		lgs[i] = m.out.Forward(nil, att)
+	}
+	return float64(nn.CrossEntropy(nil, kit.LogMeanProbs(lgs), gold, -1, nn.CEOptions{}).Data[0])
 }
 
 // penalty is the GNMT length penalty ((5+n)/6)^α.
@@ -592,7 +694,11 @@ func (t *Task) Evaluate(batches iter.Seq[*pipeline.Batch]) (tasks.Metrics, error
 		if b.Target == nil {
 			return nil, fmt.Errorf("seq2seq: evaluation data has no target")
 		}
-		lossSum += float64(t.loss(nil, b, nil).Data[0]) * float64(b.B)
+		if t.ens != nil {
+			lossSum += t.ensembleLoss(b) * float64(b.B)
+		} else {
+			lossSum += float64(t.loss(nil, b, nil).Data[0]) * float64(b.B)
+		}
 		rows += b.B
 		hyps := t.Decode(b)
 		if len(t.shown) < plots {
@@ -785,6 +891,9 @@ func (t *Task) Figures(dir string) ([]string, error) {
 
 // Save implements tasks.Task.
 func (t *Task) Save(dir string, resumable bool) error {
+	if t.ens != nil {
+		return errEnsemble
+	}
 	return t.core.Save(dir, resumable, map[string]string{"task": "seq2seq", "attention": t.opts.Attention})
 }
 

@@ -3,6 +3,7 @@ package tagging
 import (
 	"fmt"
 	"iter"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -130,7 +131,67 @@ type Task struct {
 	clf    *nn.Linear[float32]
 	ngrams *kit.NGramLayer // of the label head; nil unless joint.ngrams
 	core   *kit.Core
+	// ens are the members of an ensemble (Ensemble), the receiver first; nil
+	// for one model. An ensemble's crf holds the members' mean transitions.
+	ens []*Task
 }
+
+// Ensemble implements [tasks.Ensembler]. Under a CRF head the members'
+// emissions and transition scores are averaged: the result is a CRF whose
+// distribution over tag sequences is the members' geometric mean,
+// renormalised (a product of experts), decoded by Viterbi as one model is.
+// Under a softmax head, and for the joint label head, the members' per-token
+// (per-sentence) probabilities are averaged.
+func (t *Task) Ensemble(others []tasks.Task) (tasks.Task, error) {
+	ens, err := tasks.Gather(t, others, func(m *Task) error {
+		switch {
+		case (m.crf == nil) != (t.crf == nil):
+			return fmt.Errorf("the members' heads differ (task.head)")
+		case !slices.Equal(m.model, t.model):
+			return fmt.Errorf("the members predict different tags (task.scheme or task.train_scheme differ)")
+		case (m.clf == nil) != (t.clf == nil):
+			return fmt.Errorf("some members have a joint label head and some do not (task.joint)")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	e := *t
+	e.ens = ens
+	if t.crf != nil {
+		var trans, start, end []*nn.Tensor[float32]
+		for _, m := range e.ens {
+			trans, start, end = append(trans, m.crf.Trans), append(start, m.crf.Start), append(end, m.crf.End)
+		}
+		e.crf = &nn.CRF[float32]{Trans: kit.Mean(trans), Start: kit.Mean(start), End: kit.Mean(end), C: t.crf.C}
+	}
+	return &e, nil
+}
+
+// scores returns the tag emissions and joint label logits for evaluation and
+// prediction: the model's, or the ensemble's combined ones.
+func (t *Task) scores(b *pipeline.Batch) (em, lg *nn.Tensor[float32]) {
+	if t.ens == nil {
+		return t.forward(nil, b, false)
+	}
+	ems, lgs := make([]*nn.Tensor[float32], len(t.ens)), make([]*nn.Tensor[float32], len(t.ens))
+	for i, m := range t.ens {
+		ems[i], lgs[i] = m.forward(nil, b, false)
+	}
+	if t.crf != nil {
+		em = kit.Mean(ems)
+	} else {
+		em = kit.LogMeanProbs(ems)
+	}
+	if t.clf != nil {
+		lg = kit.LogMeanProbs(lgs)
+	}
+	return em, lg
+}
+
+// errEnsemble is the error of training or saving an ensemble.
+var errEnsemble = fmt.Errorf("tagging: an ensemble evaluates and predicts; it does not train or save")
 
 // Freeze implements tasks.Freezer.
 func (t *Task) Freeze(on bool) { t.enc.Freeze(on) }
@@ -293,6 +354,9 @@ func (t *Task) tagLoss(tp *nn.Tape, em *nn.Tensor[float32], targets []int32, b *
 
 // TrainStep implements tasks.Task.
 func (t *Task) TrainStep(b *pipeline.Batch, lr float64) (tasks.Step, error) {
+	if t.ens != nil {
+		return tasks.Step{}, errEnsemble
+	}
 	if b.Tags == nil {
 		return tasks.Step{}, fmt.Errorf("tagging: batch has no tags")
 	}
@@ -385,7 +449,7 @@ func (t *Task) Evaluate(batches iter.Seq[*pipeline.Batch]) (tasks.Metrics, error
 		if b.Tags == nil {
 			return nil, fmt.Errorf("tagging: evaluation data has no tags")
 		}
-		em, lg := t.forward(nil, b, false)
+		em, lg := t.scores(b)
 		loss := float64(t.tagLoss(nil, em, t.modelTargets(b), b).Data[0])
 		if lg != nil {
 			loss += t.opts.Joint.Weight * float64(nn.CrossEntropy(nil, lg, b.Labels, -1, nn.CEOptions{}).Data[0])
@@ -454,7 +518,7 @@ func (t *Task) Predict(b *pipeline.Batch) (arrow.RecordBatch, error) {
 	if err := t.enc.Check(b); err != nil {
 		return nil, err
 	}
-	em, lg := t.forward(nil, b, false)
+	em, lg := t.scores(b)
 	defer nn.Recycle(em, lg) // the scores are read into paths and labels below
 	n := max(t.opts.NBest, 1)
 	paths := t.decode(em, b.Lengths, n)
@@ -503,6 +567,9 @@ func (t *Task) Predict(b *pipeline.Batch) (arrow.RecordBatch, error) {
 
 // Save implements tasks.Task.
 func (t *Task) Save(dir string, resumable bool) error {
+	if t.ens != nil {
+		return errEnsemble
+	}
 	return t.core.Save(dir, resumable, map[string]string{"task": "tagging", "head": string(t.opts.Head)})
 }
 
