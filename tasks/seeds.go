@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"time"
+
+	"github.com/seqkit/seqkit/pipeline"
 
 	"github.com/seqkit/seqkit/recipes"
 	"github.com/seqkit/seqkit/tasks/rundir"
@@ -115,7 +118,54 @@ func RunSeeds(ctx context.Context, r *recipes.Recipe, opt SeedsOptions) (rundir.
 	if ctx.Err() != nil {
 		return summary(), fmt.Errorf("%w: %w", ErrStopped, context.Cause(ctx))
 	}
-	return summary(), nil
+	s := summary()
+	if opt.NoTest || opt.Seeds < 2 {
+		return s, nil
+	}
+	dirs := make([]string, opt.Seeds)
+	for i := range dirs {
+		dirs[i] = rundir.SeedDir(opt.Dir, i+1)
+	}
+	ens, err := seedsEnsemble(ctx, opt, dirs)
+	switch {
+	case errors.Is(err, ErrEnsemble):
+		return s, nil // a task that does not combine (a plugin's)
+	case err != nil:
+		return s, fmt.Errorf("the ensemble of the seeds: %w", err)
+	}
+	s.Ensemble = ens
+	return s, rundir.WriteSeeds(opt.Dir, s)
+}
+
+// seedsEnsemble evaluates the seeds' models as one ensemble on dev and test.
+func seedsEnsemble(ctx context.Context, opt SeedsOptions, dirs []string) (*rundir.Ensemble, error) {
+	start := time.Now()
+	run, _, err := LoadEnsemble(dirs, opt.Registry, "")
+	if err != nil {
+		return nil, err
+	}
+	data, err := Prepare(run.Recipe, dirs[0], PrepareOptions{CacheDir: opt.Prepare.CacheDir, Splits: []string{"dev", "test"}, Context: ctx})
+	if err != nil {
+		return nil, err
+	}
+	defer data.Close()
+	res := &rundir.Ensemble{Members: len(dirs)}
+	for _, split := range []struct {
+		ds  *pipeline.Dataset
+		out *Metrics
+	}{{data.Dev, &res.Dev}, {data.Test, &res.Test}} {
+		if split.ds == nil {
+			continue
+		}
+		if *split.out, err = run.Task.Evaluate(Until(ctx, EvalBatches(split.ds, run.Recipe))); err != nil {
+			return nil, err
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%w: %w", ErrStopped, context.Cause(ctx))
+		}
+	}
+	res.Seconds = time.Since(start).Seconds()
+	return res, nil
 }
 
 // runSeed runs the i-th seed in dir and files its results.

@@ -625,7 +625,7 @@ func TestSeeds(t *testing.T) {
 	if res.code != 0 {
 		t.Fatalf("run --seeds: exit %d\n%s", res.code, res.stderr)
 	}
-	if !strings.Contains(res.stdout, "test over 2 seeds: f1 ") {
+	if !strings.Contains(res.stdout, "test over 2 seeds: f1 ") || !strings.Contains(res.stdout, "test, ensemble of 2: f1 ") {
 		t.Errorf("stdout:\n%s", res.stdout)
 	}
 	read := func() rundir.Seeds {
@@ -643,6 +643,9 @@ func TestSeeds(t *testing.T) {
 			t.Fatalf("seed %d: %+v %v", i, r, err)
 		}
 		f1 = append(f1, r.Test["f1"])
+	}
+	if s.Ensemble == nil || s.Ensemble.Members != 2 || s.Ensemble.Test["f1"] <= 0 {
+		t.Errorf("no ensemble in the summary: %+v", s.Ensemble)
 	}
 	if got := s.Test["f1"]; len(s.Runs) != 2 || got.Mean != (f1[0]+f1[1])/2 || got.Min != min(f1[0], f1[1]) || got.N != 2 {
 		t.Errorf("summary %+v of %v", got, f1)
@@ -667,7 +670,7 @@ func TestSeeds(t *testing.T) {
 	if after, _ := os.Stat(best); !after.ModTime().Equal(before.ModTime()) {
 		t.Error("a finished seed was trained again")
 	}
-	if s := read(); len(s.Runs) != 3 || s.Runs[1].Test["f1"] != f1[1] {
+	if s := read(); len(s.Runs) != 3 || s.Runs[0].Test["f1"] != f1[0] || s.Ensemble == nil || s.Ensemble.Members != 3 {
 		t.Errorf("after resuming: %+v (seed 2 had f1 %g before)", s.Runs, f1[1])
 	}
 	// The folder is an ensemble of its seeds.

@@ -252,6 +252,9 @@ func runSeeds(c *cobra.Command, name string, r *recipes.Recipe, dir string, f *r
 			fmt.Fprintf(out, "%s over %d seeds: %s\n", part.split, len(sum.Runs), statsText(part.stats, sum.Metric))
 		}
 	}
+	if e := sum.Ensemble; e != nil && e.Test != nil {
+		fmt.Fprintf(out, "test, ensemble of %d: %s\n", e.Members, metricsText(e.Test, sum.Metric))
+	}
 	fmt.Fprintf(out, "summary: %s\n", filepath.Join(dir, rundir.ReportFile))
 	return nil
 }

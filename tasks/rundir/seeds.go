@@ -120,6 +120,17 @@ type Seeds struct {
 	Runs        []SeedRun       `json:"runs"`
 	Dev         map[string]Stat `json:"dev,omitempty"`
 	Test        map[string]Stat `json:"test,omitempty"`
+	// Ensemble holds the scores of all the seeds' models as one ensemble,
+	// once every seed has finished.
+	Ensemble *Ensemble `json:"ensemble,omitempty"`
+}
+
+// Ensemble is what an ensemble of the seeds scored.
+type Ensemble struct {
+	Members int     `json:"members"`
+	Dev     Metrics `json:"dev,omitempty"`
+	Test    Metrics `json:"test,omitempty"`
+	Seconds float64 `json:"seconds"` // to load the members and evaluate both splits
 }
 
 // SeedRun is one finished seed of a summary.
@@ -188,7 +199,15 @@ func (s Seeds) Markdown() string {
 			}
 		}
 		slices.Sort(keys)
-		fmt.Fprintf(&b, "## %s\n\n| metric | mean ± std | min | max |\n| --- | ---: | ---: | ---: |\n", part.split)
+		var ens Metrics
+		if s.Ensemble != nil {
+			ens = map[string]Metrics{"dev": s.Ensemble.Dev, "test": s.Ensemble.Test}[part.split]
+		}
+		head, rule := "| metric | mean ± std | min | max |", "| --- | ---: | ---: | ---: |"
+		if ens != nil {
+			head, rule = head+fmt.Sprintf(" ensemble of %d |", s.Ensemble.Members), rule+" ---: |"
+		}
+		fmt.Fprintf(&b, "## %s\n\n%s\n%s\n", part.split, head, rule)
 		for _, k := range keys {
 			st := part.stats[k]
 			d := Digits(st.Mean)
@@ -196,9 +215,20 @@ func (s Seeds) Markdown() string {
 			if k == s.Metric {
 				mark = " (main)"
 			}
-			fmt.Fprintf(&b, "| %s%s | %.*f ± %.*f | %.*f | %.*f |\n", k, mark, d, st.Mean, d, st.Std, d, st.Min, d, st.Max)
+			fmt.Fprintf(&b, "| %s%s | %.*f ± %.*f | %.*f | %.*f |", k, mark, d, st.Mean, d, st.Std, d, st.Min, d, st.Max)
+			if ens != nil {
+				if v, ok := ens[k]; ok {
+					fmt.Fprintf(&b, " %.*f |", d, v)
+				} else {
+					b.WriteString(" – |")
+				}
+			}
+			b.WriteString("\n")
 		}
 		b.WriteString("\n")
+	}
+	if s.Ensemble != nil {
+		fmt.Fprintf(&b, "The ensemble of the %d seeds (seqkit eval -m on this folder) took %.0f s to load and evaluate.\n\n", s.Ensemble.Members, s.Ensemble.Seconds)
 	}
 	fmt.Fprintf(&b, "## runs\n\n| run | seed | steps | epochs | best step | seconds | dev %s | test %s |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n", s.Metric, s.Metric)
 	cell := func(m Metrics) string {
