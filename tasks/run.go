@@ -168,7 +168,7 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 func writeResults(r *recipes.Recipe, out *RunResult, took time.Duration) error {
 	res := out.Train
 	return rundir.WriteResults(out.Dir, rundir.Results{Seed: r.Train.Seed, Steps: res.Steps, Epochs: res.Epochs,
-		BestStep: res.BestStep, Averaged: res.Averaged, Seconds: took.Seconds(), Dev: out.Dev, Test: out.Test})
+		BestStep: res.BestStep, Averaged: res.Averaged, StillImproving: res.StillImproving, Seconds: took.Seconds(), Dev: out.Dev, Test: out.Test})
 }
 
 // test evaluates the best model on the test split once, and writes its
@@ -223,7 +223,7 @@ func sample(gen Generator, dir string, out *RunResult) (err error) {
 // writeReport writes report.md, listing the files of the run.
 func writeReport(r *recipes.Recipe, info Info, res *Result, dir string, out *RunResult) error {
 	rep := rundir.Report{Name: r.Name, Description: r.Description, Task: info.Name, Metric: info.Metric, Steps: res.Steps, Epochs: res.Epochs,
-		Elapsed: res.Elapsed, BestStep: res.BestStep, Averaged: res.Averaged, Dev: out.Dev, Test: out.Test}
+		Elapsed: res.Elapsed, BestStep: res.BestStep, Averaged: res.Averaged, StillImproving: res.StillImproving, Dev: out.Dev, Test: out.Test}
 	for _, f := range append([]string{filepath.Join(dir, rundir.RecipeFile), filepath.Join(dir, rundir.MetricsFile), filepath.Join(dir, rundir.BestDir, rundir.ModelFile)}, out.Files...) {
 		rel, _ := filepath.Rel(dir, f)
 		rep.Files = append(rep.Files, rel)

@@ -84,6 +84,10 @@ type Result struct {
 	Epochs   int
 	Best     Metrics // dev metrics of the best checkpoint (nil without dev)
 	BestStep int
+	// StillImproving says that the last dev evaluation was the best and
+	// training ended at its epoch or step budget, not by early stopping: more
+	// training would likely have helped (a recipe moved to a larger dataset).
+	StillImproving bool
 	// Averaged, when positive, says that the best checkpoint is the average
 	// of the weights of that many evaluations (train.average_last).
 	Averaged int
@@ -140,7 +144,8 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 		l.bestMetrics, _ = rundir.ReadDevMetrics(filepath.Join(t.Dir, rundir.MetricsFile), l.st.BestStep)
 	}
 	st := l.st
-	return &Result{Steps: st.Step, Epochs: st.Epoch, Best: l.bestMetrics, BestStep: st.BestStep, Averaged: averaged, Skipped: st.Skipped, Elapsed: time.Since(start)}, nil
+	return &Result{Steps: st.Step, Epochs: st.Epoch, Best: l.bestMetrics, BestStep: st.BestStep, Averaged: averaged, Skipped: st.Skipped,
+		StillImproving: t.Data.Dev != nil && st.HaveBest && st.Bad == 0 && !st.Stopped, Elapsed: time.Since(start)}, nil
 }
 
 // loop is one run of the training loop: what Train sets up, and the state it

@@ -91,7 +91,7 @@ func TestEarlyStopping(t *testing.T) {
 	}
 	// Evaluations after epochs 1..4: 50, 70 (best), 60, 65: two without
 	// improvement stop the run after epoch 4.
-	if res.Epochs != 4 || res.Steps != 40 || res.BestStep != 20 || res.Best["f1"] != 70 {
+	if res.Epochs != 4 || res.Steps != 40 || res.BestStep != 20 || res.Best["f1"] != 70 || res.StillImproving {
 		t.Errorf("stopped after %d epochs, %d steps, best %v at step %d; want 4, 40, f1 70 at 20", res.Epochs, res.Steps, res.Best, res.BestStep)
 	}
 	best := &scripted{}
@@ -103,8 +103,12 @@ func TestEarlyStopping(t *testing.T) {
 func TestEvalEvery(t *testing.T) {
 	r, d, dir := prepared(t, "train.epochs=2", "train.eval_every=3")
 	task := &scripted{dev: []float64{1, 2, 3, 4, 5, 6, 7}}
-	if _, err := (&tasks.Trainer{Recipe: r, Task: task, Data: d, Dir: dir}).Train(context.Background()); err != nil {
+	res, err := (&tasks.Trainer{Recipe: r, Task: task, Data: d, Dir: dir}).Train(context.Background())
+	if err != nil {
 		t.Fatal(err)
+	}
+	if !res.StillImproving {
+		t.Error("a run whose every evaluation improved is not said to be still improving")
 	}
 	if task.evals != 6 { // steps 3, 6, …, 18 of 20
 		t.Errorf("%d evaluations, want 6", task.evals)

@@ -143,6 +143,9 @@ func runRecipe(c *cobra.Command, name string, f *runFlags, full bool) error {
 	}
 	out := c.OutOrStdout()
 	fmt.Fprintf(out, "trained %d steps (%d epochs) in %s\n", res.Train.Steps, res.Train.Epochs, res.Train.Elapsed.Round(1e7))
+	if res.Train.StillImproving {
+		fmt.Fprintf(c.ErrOrStderr(), "seqkit: dev was still improving when training ended (the last evaluation was the best): more epochs would likely help (--set train.epochs=N)\n")
+	}
 	if res.Train.Skipped > 0 {
 		fmt.Fprintf(out, "skipped %d batches with a non-finite loss or gradient (train.skip_nonfinite; see metrics.jsonl)\n", res.Train.Skipped)
 	}

@@ -83,7 +83,8 @@ type Report struct {
 	Steps, Epochs     int
 	Elapsed           time.Duration
 	BestStep          int
-	Averaged          int // the best is the average of this many evaluations' weights (0: it is not)
+	Averaged          int  // the best is the average of this many evaluations' weights (0: it is not)
+	StillImproving    bool // the last evaluation was the best, at the end of the budget
 	Dev, Test         Metrics
 	Files             []string // files in the run directory worth a look
 }
@@ -101,6 +102,9 @@ func (r Report) Markdown() string {
 	}
 	fmt.Fprintf(&b, "Task %s; %d steps over %d epochs in %s; %s.\n\n",
 		r.Task, r.Steps, r.Epochs, r.Elapsed.Round(time.Second), best)
+	if r.StillImproving {
+		b.WriteString("**Dev was still improving when training ended**: the last evaluation was the best. Raise train.epochs (early stopping ends the run when dev stops improving).\n\n")
+	}
 	names := map[string]bool{}
 	for k := range r.Dev {
 		names[k] = true

@@ -26,14 +26,17 @@ func SeedDir(dir string, i int) string { return filepath.Join(dir, fmt.Sprintf("
 // Results is what a finished run measured, in its results.json: what a
 // summary over seeds reads back from a run finished before an interruption.
 type Results struct {
-	Seed     uint64  `json:"seed"`
-	Steps    int     `json:"steps"`
-	Epochs   int     `json:"epochs"`
-	BestStep int     `json:"best_step"`
-	Averaged int     `json:"averaged,omitempty"` // the best is the average of this many evaluations' weights
-	Seconds  float64 `json:"seconds"`
-	Dev      Metrics `json:"dev,omitempty"`
-	Test     Metrics `json:"test,omitempty"`
+	Seed     uint64 `json:"seed"`
+	Steps    int    `json:"steps"`
+	Epochs   int    `json:"epochs"`
+	BestStep int    `json:"best_step"`
+	Averaged int    `json:"averaged,omitempty"` // the best is the average of this many evaluations' weights
+	// StillImproving: the last evaluation was the best, at the end of the
+	// epoch budget.
+	StillImproving bool    `json:"still_improving,omitempty"`
+	Seconds        float64 `json:"seconds"`
+	Dev            Metrics `json:"dev,omitempty"`
+	Test           Metrics `json:"test,omitempty"`
 }
 
 // ReadResults reads a run's results.json.
@@ -238,7 +241,11 @@ func (s Seeds) Markdown() string {
 		return "–"
 	}
 	for _, r := range s.Runs {
-		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %.0f | %s | %s |\n", r.Dir, r.Seed, r.Steps, r.Epochs, r.BestStep, r.Seconds, cell(r.Dev), cell(r.Test))
+		best := fmt.Sprint(r.BestStep)
+		if r.StillImproving {
+			best += " (the last evaluation: dev still improving)"
+		}
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %s | %.0f | %s | %s |\n", r.Dir, r.Seed, r.Steps, r.Epochs, best, r.Seconds, cell(r.Dev), cell(r.Test))
 	}
 	return b.String()
 }
