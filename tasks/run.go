@@ -71,16 +71,8 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 		return nil, err
 	}
 	if !fresh {
-		saved, err := pipeline.ReadFileLimited(filepath.Join(dir, rundir.RecipeFile), 1<<20)
-		if err != nil {
+		if err := sameRecipe(dir, r); err != nil {
 			return nil, err
-		}
-		now, err := r.YAML()
-		if err != nil {
-			return nil, err
-		}
-		if string(saved) != string(now) {
-			return nil, fmt.Errorf("%w %s was trained with a different recipe; resume with the same recipe and overrides (see %s)", rundir.ErrRunDir, dir, filepath.Join(dir, rundir.RecipeFile))
 		}
 	} else {
 		y, err := r.YAML()
@@ -169,6 +161,23 @@ func writeResults(r *recipes.Recipe, out *RunResult, took time.Duration) error {
 	res := out.Train
 	return rundir.WriteResults(out.Dir, rundir.Results{Seed: r.Train.Seed, Steps: res.Steps, Epochs: res.Epochs,
 		BestStep: res.BestStep, Averaged: res.Averaged, StillImproving: res.StillImproving, Seconds: took.Seconds(), Dev: out.Dev, Test: out.Test})
+}
+
+// sameRecipe checks that the run in dir was trained with r: a resumed run
+// continues only the recipe it started with.
+func sameRecipe(dir string, r *recipes.Recipe) error {
+	saved, err := pipeline.ReadFileLimited(filepath.Join(dir, rundir.RecipeFile), 1<<20)
+	if err != nil {
+		return err
+	}
+	now, err := r.YAML()
+	if err != nil {
+		return err
+	}
+	if string(saved) != string(now) {
+		return fmt.Errorf("%w %s was trained with a different recipe; resume with the same recipe and overrides (see %s)", rundir.ErrRunDir, dir, filepath.Join(dir, rundir.RecipeFile))
+	}
+	return nil
 }
 
 // test evaluates the best model on the test split once, and writes its

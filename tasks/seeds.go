@@ -87,6 +87,9 @@ func RunSeeds(ctx context.Context, r *recipes.Recipe, opt SeedsOptions) (rundir.
 		dir := rundir.SeedDir(opt.Dir, i)
 		if opt.Resume {
 			if res, err := rundir.ReadResults(dir); err == nil {
+				if err := sameRecipe(dir, seedRecipe(r, i)); err != nil {
+					return rundir.Seeds{}, err
+				}
 				if err := finish(i, res); err != nil {
 					return rundir.Seeds{}, err
 				}
@@ -168,17 +171,22 @@ func seedsEnsemble(ctx context.Context, opt SeedsOptions, dirs []string) (*rundi
 	return res, nil
 }
 
-// runSeed runs the i-th seed in dir and files its results.
-func runSeed(ctx context.Context, r *recipes.Recipe, opt SeedsOptions, i int, dir string, finish func(int, rundir.Results) error) error {
+// seedRecipe is the recipe of the i-th seed: train.seed increased by i−1.
+func seedRecipe(r *recipes.Recipe, i int) *recipes.Recipe {
 	rc := *r
 	rc.Train.Seed = r.Train.Seed + uint64(i-1)
+	return &rc
+}
+
+// runSeed runs the i-th seed in dir and files its results.
+func runSeed(ctx context.Context, r *recipes.Recipe, opt SeedsOptions, i int, dir string, finish func(int, rundir.Results) error) error {
 	ro := opt.RunOptions
 	ro.Dir = dir
 	ro.Observe = nil
 	if opt.ObserveSeed != nil {
 		ro.Observe = func(e Event) { opt.ObserveSeed(i, e) }
 	}
-	if _, err := Run(ctx, &rc, ro); err != nil {
+	if _, err := Run(ctx, seedRecipe(r, i), ro); err != nil {
 		return err
 	}
 	res, err := rundir.ReadResults(dir)

@@ -658,6 +658,10 @@ func TestSeeds(t *testing.T) {
 	if res := seqkit(t, tmp, "run", "taipei", "--set", "train.epochs=1", "--seeds", "2", "-o", out); res.code != 2 || !strings.Contains(res.stderr, "already exists") {
 		t.Errorf("rerun: exit %d %s", res.code, res.stderr)
 	}
+	// Resuming with another recipe is refused, finished seeds included.
+	if res := seqkit(t, tmp, "run", "taipei", "--set", "train.epochs=2", "--seeds", "2", "-o", out, "--resume"); res.code != 2 || !strings.Contains(res.stderr, "different recipe") {
+		t.Errorf("resume with another recipe: exit %d %s", res.code, res.stderr)
+	}
 	// Resumed with a third seed, and seed 2 lost: seed 1 is read back, not
 	// trained again.
 	best := filepath.Join(rundir.SeedDir(out, 1), "checkpoints/best/model.safetensors")
