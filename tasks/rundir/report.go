@@ -121,7 +121,7 @@ func (r Report) Markdown() string {
 		b.WriteString("| metric | dev | test |\n| --- | ---: | ---: |\n")
 		cellOf := func(m Metrics, k string) string {
 			if v, ok := m[k]; ok {
-				return fmt.Sprintf("%.2f", v)
+				return fmt.Sprintf("%.*f", Digits(v), v)
 			}
 			return "–"
 		}
