@@ -116,7 +116,7 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 	}
 	out := &RunResult{Dir: dir, Train: res, Dev: res.Best}
 	if opt.NoTest {
-		return out, writeResults(r, out, time.Since(start))
+		return out, writeResults(r, task.Info(), out, time.Since(start))
 	}
 	// The best model is opened as any trained run is: LoadRun, which
 	// model.Open (seqkit predict, eval, generate) goes through too.
@@ -151,15 +151,15 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 	if err := writeReport(r, best.Info(), res, dir, out); err != nil {
 		return nil, err
 	}
-	return out, writeResults(r, out, time.Since(start))
+	return out, writeResults(r, task.Info(), out, time.Since(start))
 }
 
 // writeResults writes results.json, last: a run that has one is finished.
 // Seconds is the wall time of this process's part of the run: training, and
 // the test evaluation and predictions.
-func writeResults(r *recipes.Recipe, out *RunResult, took time.Duration) error {
+func writeResults(r *recipes.Recipe, info Info, out *RunResult, took time.Duration) error {
 	res := out.Train
-	return rundir.WriteResults(out.Dir, rundir.Results{Seed: r.Train.Seed, Steps: res.Steps, Epochs: res.Epochs,
+	return rundir.WriteResults(out.Dir, rundir.Results{Task: info.Name, Metric: info.Metric, Seed: r.Train.Seed, Steps: res.Steps, Epochs: res.Epochs,
 		BestStep: res.BestStep, Averaged: res.Averaged, StillImproving: res.StillImproving, Seconds: took.Seconds(), Dev: out.Dev, Test: out.Test})
 }
 

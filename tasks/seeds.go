@@ -46,11 +46,9 @@ func RunSeeds(ctx context.Context, r *recipes.Recipe, opt SeedsOptions) (rundir.
 		return rundir.Seeds{}, fmt.Errorf("tasks: the number of seeds must be in [1, %d], got %d", MaxSeeds, opt.Seeds)
 	}
 	jobs := min(max(opt.Jobs, 1), opt.Seeds)
-	task, err := opt.Registry.New(r.Task.Type)
-	if err != nil {
+	if _, err := opt.Registry.New(r.Task.Type); err != nil {
 		return rundir.Seeds{}, err
 	}
-	info := task.Info()
 	unlock, err := rundir.OpenSeeds(opt.Dir, opt.Force, opt.Resume)
 	if err != nil {
 		return rundir.Seeds{}, err
@@ -72,7 +70,7 @@ func RunSeeds(ctx context.Context, r *recipes.Recipe, opt SeedsOptions) (rundir.
 				runs = append(runs, rundir.SeedRun{Dir: filepath.Base(rundir.SeedDir(opt.Dir, i+1)), Results: *res})
 			}
 		}
-		return rundir.NewSeeds(r.Name, r.Description, info.Name, info.Metric, runs)
+		return rundir.NewSeeds(r.Name, r.Description, runs)
 	}
 	finish := func(i int, res rundir.Results) error {
 		mu.Lock()

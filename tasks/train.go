@@ -87,6 +87,8 @@ type Result struct {
 	// StillImproving says that the last dev evaluation was the best and
 	// training ended at its epoch or step budget, not by early stopping: more
 	// training would likely have helped (a recipe moved to a larger dataset).
+	// A learning rate decayed linearly to zero is left out: its last steps
+	// improve dev by annealing, whatever the budget.
 	StillImproving bool
 	// Averaged, when positive, says that the best checkpoint is the average
 	// of the weights of that many evaluations (train.average_last).
@@ -145,7 +147,7 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 	}
 	st := l.st
 	return &Result{Steps: st.Step, Epochs: st.Epoch, Best: l.bestMetrics, BestStep: st.BestStep, Averaged: averaged, Skipped: st.Skipped,
-		StillImproving: t.Data.Dev != nil && st.HaveBest && st.Bad == 0 && !st.Stopped, Elapsed: time.Since(start)}, nil
+		StillImproving: t.Data.Dev != nil && st.HaveBest && st.Bad == 0 && !st.Stopped && l.r.Train.Schedule.Kind != recipes.WarmupLinear, Elapsed: time.Since(start)}, nil
 }
 
 // loop is one run of the training loop: what Train sets up, and the state it

@@ -224,10 +224,7 @@ func runSeeds(c *cobra.Command, name string, r *recipes.Recipe, dir string, f *r
 			mu.Lock()
 			defer mu.Unlock()
 			rep(i).done()
-			main := r.Task.Type
-			if info, err := f.env.registry().New(r.Task.Type); err == nil {
-				main = info.Info().Metric
-			}
+			main := res.Metric
 			msg := fmt.Sprintf("seed %d/%d (train.seed %d): %d steps in %.0f s", i, f.seeds, res.Seed, res.Steps, res.Seconds)
 			if v, ok := res.Dev[main]; ok {
 				msg += fmt.Sprintf(", dev %s %.*f", main, rundir.Digits(v), v)

@@ -26,6 +26,8 @@ func SeedDir(dir string, i int) string { return filepath.Join(dir, fmt.Sprintf("
 // Results is what a finished run measured, in its results.json: what a
 // summary over seeds reads back from a run finished before an interruption.
 type Results struct {
+	Task     string `json:"task"`   // the task's name (a plugin's own)
+	Metric   string `json:"metric"` // its main metric
 	Seed     uint64 `json:"seed"`
 	Steps    int    `json:"steps"`
 	Epochs   int    `json:"epochs"`
@@ -142,9 +144,16 @@ type SeedRun struct {
 	Results
 }
 
-// NewSeeds summarises finished runs.
-func NewSeeds(name, description, task, metric string, runs []SeedRun) Seeds {
-	s := Seeds{Name: name, Description: description, Task: task, Metric: metric, Runs: runs}
+// NewSeeds summarises finished runs; the task and its main metric are
+// those the runs recorded.
+func NewSeeds(name, description string, runs []SeedRun) Seeds {
+	s := Seeds{Name: name, Description: description, Runs: runs}
+	for _, r := range runs {
+		if r.Metric != "" {
+			s.Task, s.Metric = r.Task, r.Metric
+			break
+		}
+	}
 	var dev, test []Metrics
 	for _, r := range runs {
 		if r.Dev != nil {

@@ -41,10 +41,10 @@ func TestSummarize(t *testing.T) {
 // digits for a negative log-likelihood.
 func TestSeedsReport(t *testing.T) {
 	runs := []SeedRun{
-		{Dir: "seed-1", Results: Results{Seed: 1, Steps: 10, Dev: Metrics{"nll": 1.8934}, Test: Metrics{"nll": 1.8931}}},
+		{Dir: "seed-1", Results: Results{Task: "generate", Metric: "nll", Seed: 1, Steps: 10, Dev: Metrics{"nll": 1.8934}, Test: Metrics{"nll": 1.8931}}},
 		{Dir: "seed-2", Results: Results{Seed: 2, Steps: 10, Dev: Metrics{"nll": 1.8812}, Test: Metrics{"nll": 1.8795}}},
 	}
-	s := NewSeeds("names-lm", "", "generate", "nll", runs)
+	s := NewSeeds("names-lm", "", runs)
 	md := s.Markdown()
 	for _, want := range []string{"| nll (main) | 1.886 ± 0.010 | 1.879 | 1.893 |", "| seed-2 | 2 | 10 |"} {
 		if !strings.Contains(md, want) {
