@@ -29,5 +29,5 @@ for r in "$@"; do
     --plugin-dir "$out/plugins" --log-format json >"$dir.out" 2>"$dir.log" ||
     { echo "$r: failed"; tail -3 "$dir.log"; continue; }
   echo "$r: $(( $(date +%s) - start )) s wall"
-  grep -E "^(test|dev) " "$dir.out"
+  grep -E "^(test|dev)[ ,]" "$dir.out"
 done
