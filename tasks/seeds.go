@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/seqkit/seqkit/pipeline"
-
 	"github.com/seqkit/seqkit/recipes"
 	"github.com/seqkit/seqkit/tasks/rundir"
 )

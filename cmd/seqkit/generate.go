@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,9 +18,10 @@ import (
 // literal; the run checks every flag against the recipe's bounds.
 func newGenerateCmd(e *env) *cobra.Command {
 	var (
-		dir, judge string
-		o          tasks.GenerateOptions
-		asJS       bool
+		dirs  []string
+		judge string
+		o     tasks.GenerateOptions
+		asJS  bool
 	)
 	c := &cobra.Command{
 		Use:   "generate -m RUN_DIR",
@@ -37,21 +39,25 @@ generated for.`,
 		Example: `  seqkit generate -m runs/names-lm --num 20
   seqkit generate -m runs/names-lm --temperature 0.7 --top-k 10 --prefix "mar"
   seqkit generate -m runs/names-lm --beam 10          # the 10 most likely names
+  seqkit generate -m runs/names-lm-seeds --beam 10    # by the ensemble of a folder of seeds
   seqkit generate -m runs/names-by-language-gen --condition Italian --num 5 --json
   seqkit generate -m runs/names-by-language-gen --num 360 --judge runs/names-language
   seqkit generate -m runs/captions --condition "0.12 -0.5 0.33 0.9" --temperature 0`,
 		Args: args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
-			if dir == "" {
+			if len(dirs) == 0 {
 				return usageError{fmt.Errorf("generate needs -m RUN_DIR")}
 			}
-			run, err := model.Open(dir, model.Options{Registry: e.registry(), DataRoot: os.Getenv("SEQKIT_DATA")})
+			run, err := model.OpenEnsemble(dirs, model.Options{Registry: e.registry(), DataRoot: os.Getenv("SEQKIT_DATA")})
+			if errors.Is(err, tasks.ErrEnsemble) {
+				return usageError{err}
+			}
 			if err != nil {
 				return err
 			}
 			gen, ok := run.Task().(tasks.Generator)
 			if !ok {
-				return usageError{fmt.Errorf("%s holds a %s model, which does not generate; train a recipe with task: {type: generate}", dir, run.Task().Info().Name)}
+				return usageError{fmt.Errorf("%s holds a %s model, which does not generate; train a recipe with task: {type: generate}", run.Dir(), run.Task().Info().Name)}
 			}
 			opts := gen.GenerateDefaults()
 			f := c.Flags()
@@ -129,7 +135,7 @@ generated for.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVarP(&dir, "model", "m", "", "run directory of a trained generator")
+	f.StringArrayVarP(&dirs, "model", "m", nil, "run directory of a trained generator, or a folder of seeds; repeat it to generate with an ensemble")
 	f.IntVar(&o.Num, "num", 0, "sequences to generate (default: the recipe's samples)")
 	f.IntVar(&o.MaxLen, "max-len", 0, "maximum generated tokens (default: the recipe's max_len)")
 	f.Float64Var(&o.Temperature, "temperature", 0, "sampling temperature; 0 is greedy (default: the recipe's)")

@@ -509,6 +509,14 @@ func TestGenerate(t *testing.T) {
 	if a.code != 0 || a.stdout != b.stdout || len(strings.Fields(a.stdout)) != 5 {
 		t.Errorf("generate twice with seed 3: exit %d, %q then %q; want the same 5 names", a.code, a.stdout, b.stdout)
 	}
+	// An ensemble of the model with itself generates what the model does.
+	for _, how := range [][]string{{"--num", "5", "--seed", "3", "--temperature", "0"}, {"--beam", "3"}} {
+		one := seqkit(t, dir, append([]string{"generate", "-m", "runs/lm"}, how...)...)
+		two := seqkit(t, dir, append([]string{"generate", "-m", "runs/lm", "-m", "runs/lm"}, how...)...)
+		if one.code != 0 || two.stdout != one.stdout {
+			t.Errorf("generate %v: the ensemble of two copies wrote %q, the model %q (%s)", how, two.stdout, one.stdout, two.stderr)
+		}
+	}
 	js := seqkit(t, dir, "generate", "-m", "runs/lm", "--num", "2", "--json", "--temperature", "0.5", "--top-k", "5")
 	lines := strings.Split(strings.TrimSpace(js.stdout), "\n")
 	for _, l := range lines {
