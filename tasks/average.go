@@ -12,7 +12,7 @@ import (
 )
 
 // The folders of checkpoint averaging (train.average_last): the weights of
-// the last evaluations, one folder each (step-NNNNNNNNN), and their average.
+// the last evaluations, one folder each (step-NNNNNNNNNNNN), and their average.
 const (
 	recentDir   = "checkpoints/recent"
 	averagedDir = "checkpoints/averaged"
@@ -23,7 +23,7 @@ const (
 func (l *loop) snapshot(k int) error {
 	dir := filepath.Join(l.t.Dir, recentDir)
 	err := l.averaged(func() error {
-		return rundir.WriteDir(filepath.Join(dir, fmt.Sprintf("step-%09d", l.st.Step)), func(tmp string) error {
+		return rundir.WriteDir(filepath.Join(dir, fmt.Sprintf("step-%012d", l.st.Step)), func(tmp string) error {
 			if err := l.t.Task.Save(tmp, false); err != nil {
 				return err
 			}
@@ -57,7 +57,7 @@ func snapshots(dir string) ([]string, error) {
 	var out []string
 	for _, e := range entries {
 		var step int
-		if n, _ := fmt.Sscanf(e.Name(), "step-%09d", &step); n == 1 && e.IsDir() && e.Name() == fmt.Sprintf("step-%09d", step) {
+		if n, _ := fmt.Sscanf(e.Name(), "step-%012d", &step); n == 1 && e.IsDir() && e.Name() == fmt.Sprintf("step-%012d", step) {
 			out = append(out, filepath.Join(dir, e.Name()))
 		}
 	}
