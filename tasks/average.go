@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -69,7 +70,7 @@ func snapshots(dir string) ([]string, error) {
 // (nn.AverageSafetensors), scores the average on dev and makes it the best
 // checkpoint if dev scores it better than the best single one. It reports
 // how many checkpoints the best is the average of (0: it is not).
-func (l *loop) averageLast() (int, error) {
+func (l *loop) averageLast(ctx context.Context) (int, error) {
 	t, st := l.t, &l.st
 	snaps, err := snapshots(filepath.Join(t.Dir, recentDir))
 	if err != nil || len(snaps) < 2 || t.Data.Dev == nil {
@@ -96,7 +97,11 @@ func (l *loop) averageLast() (int, error) {
 	if err := t.Task.Load(avg, false); err != nil {
 		return 0, fmt.Errorf("averaged checkpoint: %w", err)
 	}
-	m, err := t.Task.Evaluate(EvalBatches(t.Data.Dev, l.r))
+	m, err := t.Task.Evaluate(Until(ctx, EvalBatches(t.Data.Dev, l.r)))
+	if err == nil && ctx.Err() != nil {
+		// The last checkpoint is written: a resumed run averages again.
+		err = fmt.Errorf("%w: %w before the averaged checkpoint was scored", ErrStopped, context.Cause(ctx))
+	}
 	if err != nil {
 		return 0, fmt.Errorf("dev evaluation of the averaged checkpoint: %w", err)
 	}

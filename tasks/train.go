@@ -137,7 +137,7 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 	if l.r.Train.AverageLast > 0 {
 		// After the last checkpoint: a run killed while averaging resumes
 		// at the end and averages again.
-		if averaged, err = l.averageLast(); err != nil {
+		if averaged, err = l.averageLast(ctx); err != nil {
 			return nil, err
 		}
 	}

@@ -82,32 +82,30 @@ printed beside the ensemble's.`,
 			if err != nil {
 				return err
 			}
-			main := run.Task().Info().Metric
+			main, out := run.Task().Info().Metric, c.OutOrStdout()
+			res := map[string]any{"split": split, "metrics": m}
 			members := run.Members()
-			if len(members) == 1 {
-				if asJSON {
-					b, _ := json.Marshal(map[string]any{"split": split, "metrics": m})
-					fmt.Fprintln(c.OutOrStdout(), string(b))
-					return nil
+			var mean map[string]rundir.Stat
+			if len(members) > 1 {
+				each := make([]tasks.Metrics, len(members))
+				for i, mm := range members {
+					if each[i], err = evaluate(mm.Task()); err != nil {
+						return fmt.Errorf("member %s: %w", mm.Dir(), err)
+					}
 				}
-				fmt.Fprintf(c.OutOrStdout(), "%s: %s\n", split, metricsText(m, main))
-				return nil
+				mean = rundir.Summarize(each)
+				res["members"], res["members_mean"] = each, mean
 			}
-			each := make([]tasks.Metrics, len(members))
-			for i, mm := range members {
-				if each[i], err = evaluate(mm.Task()); err != nil {
-					return fmt.Errorf("member %s: %w", mm.Dir(), err)
-				}
+			switch {
+			case asJSON:
+				b, _ := json.Marshal(res)
+				fmt.Fprintln(out, string(b))
+			case mean == nil:
+				fmt.Fprintf(out, "%s: %s\n", split, metricsText(m, main))
+			default:
+				fmt.Fprintf(out, "%s, ensemble of %d: %s\n", split, len(members), metricsText(m, main))
+				fmt.Fprintf(out, "%s, members' mean ± std: %s\n", split, statsText(mean, main))
 			}
-			mean := rundir.Summarize(each)
-			if asJSON {
-				b, _ := json.Marshal(map[string]any{"split": split, "metrics": m, "members": each, "members_mean": mean})
-				fmt.Fprintln(c.OutOrStdout(), string(b))
-				return nil
-			}
-			out := c.OutOrStdout()
-			fmt.Fprintf(out, "%s, ensemble of %d: %s\n", split, len(members), metricsText(m, main))
-			fmt.Fprintf(out, "%s, members' mean ± std: %s\n", split, statsText(mean, main))
 			return nil
 		},
 	}

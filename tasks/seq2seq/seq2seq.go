@@ -544,6 +544,7 @@ type decoding struct {
 	models []*Task
 	mem    []encoded
 	st     []decState
+	ones   []int // every row's length in one step, kept from step to step
 }
 
 // models are the members of an ensemble, or the model alone.
@@ -569,10 +570,12 @@ func (t *Task) start(b *pipeline.Batch) *decoding {
 // kit.LogMeanProbs) and the first model's attention weights [1, N, Ts].
 func (d *decoding) step(ids []int32) (lg, w *nn.Tensor[float32]) {
 	N := len(ids)
-	ones := slices.Repeat([]int{1}, N)
+	if len(d.ones) != N {
+		d.ones = slices.Repeat([]int{1}, N)
+	}
 	lgs := make([]*nn.Tensor[float32], len(d.models))
 	for i, m := range d.models {
-		att, s, wi := m.decode(nil, ids, 1, N, ones, d.st[i], d.mem[i], nil)
+		att, s, wi := m.decode(nil, ids, 1, N, d.ones, d.st[i], d.mem[i], nil)
 		d.st[i] = s
 		lgs[i] = m.out.Forward(nil, att)
 		if i == 0 {
