@@ -38,6 +38,9 @@ type Options struct {
 	DataRoot string
 	// BatchSize is the sequences of one prediction batch (default 64).
 	BatchSize int
+	// Sets override the run's decoding options, KEY=VALUE (task.beam=5; see
+	// recipes.DecodeKeys); a key that would change the model is refused.
+	Sets []string
 	// AttentionDir, when set, receives the attention weights behind every
 	// prediction of a model that attends (seq2seq), as JSON and heat maps.
 	AttentionDir string
@@ -82,7 +85,7 @@ func OpenEnsemble(dirs []string, opt Options) (*Model, error) {
 	if opt.BatchSize < 0 || opt.BatchSize > 100_000 {
 		return nil, fmt.Errorf("model: batch size must be in [1, 100000], got %d", opt.BatchSize)
 	}
-	run, members, err := tasks.LoadEnsemble(dirs, opt.Registry, opt.DataRoot)
+	run, members, err := tasks.LoadEnsemble(dirs, opt.Registry, opt.DataRoot, opt.Sets...)
 	if err != nil {
 		return nil, err
 	}

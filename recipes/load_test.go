@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -371,5 +372,33 @@ func TestParse(t *testing.T) {
 	_, err = recipes.Parse("sent", append([]byte("extends: taipei\n"), y...), recipes.Options{Tasks: registry(t), SkipData: true})
 	if err == nil || !strings.Contains(err.Error(), "sent:1:") || !strings.Contains(err.Error(), "extends") {
 		t.Errorf("extends in a parsed recipe: %v", err)
+	}
+}
+
+// TestDecodeSets: a trained model takes overrides of how it decodes only;
+// every other key is refused by name, with the keys it does take.
+func TestDecodeSets(t *testing.T) {
+	reg := registry(t)
+	if got, want := recipes.DecodeKeys(reg, "seq2seq"), []string{"task.beam", "task.length_penalty", "task.max_len_a", "task.max_len_b", "task.nbest", "task.strip_pattern"}; !slices.Equal(got, want) {
+		t.Errorf("seq2seq decode keys %v, want %v", got, want)
+	}
+	if got := recipes.DecodeKeys(reg, "tagging"); !slices.Equal(got, []string{"task.constrain", "task.nbest"}) {
+		t.Errorf("tagging decode keys %v", got)
+	}
+	if err := recipes.CheckDecodeSets(reg, "seq2seq", []string{"task.beam=5", "task.length_penalty=0.6"}); err != nil {
+		t.Errorf("decoding options refused: %v", err)
+	}
+	err := recipes.CheckDecodeSets(reg, "seq2seq", []string{"task.beam=5", "model.hidden=8", "task.attention=dot"})
+	var es recipes.Errors
+	if !errors.As(err, &es) || len(es) != 2 || !errors.Is(err, recipes.ErrRecipe) {
+		t.Fatalf("got %v, want two recipe errors", err)
+	}
+	for i, key := range []string{"model.hidden", "task.attention"} {
+		if msg := es[i].Error(); !strings.Contains(msg, "--set "+key) || !strings.Contains(msg, "task.beam, task.length_penalty") {
+			t.Errorf("error %q does not name %s and the keys taken", msg, key)
+		}
+	}
+	if err := recipes.CheckDecodeSets(reg, "no-such-task", []string{"task.beam=5"}); err == nil {
+		t.Error("an unknown task type took an override")
 	}
 }

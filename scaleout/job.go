@@ -67,6 +67,8 @@ type PredictJob struct {
 	Out       string          `json:"out"`
 	Ext       string          `json:"ext"` // of the output shards: .jsonl, .csv, .tsv or .parquet
 	BatchSize int             `json:"batch_size"`
+	// Sets override the models' decoding options (model.Options.Sets).
+	Sets []string `json:"sets,omitempty"`
 }
 
 // InspectJob summarises a (sharded) data source.

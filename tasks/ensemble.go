@@ -47,8 +47,9 @@ func Members(dirs []string) ([]string, error) {
 // several, combines them: the Loaded returned is the first run's with its
 // Task the ensemble, beside the members themselves. The members must be of
 // one task type, with the same vocabularies and tokenizer (the ids they read
-// and write are then the same).
-func LoadEnsemble(dirs []string, reg *Registry, dataRoot string) (*Loaded, []*Loaded, error) {
+// and write are then the same). sets override every member's decoding
+// options, as LoadRun's do.
+func LoadEnsemble(dirs []string, reg *Registry, dataRoot string, sets ...string) (*Loaded, []*Loaded, error) {
 	dirs, err := Members(dirs)
 	if err != nil {
 		return nil, nil, err
@@ -58,7 +59,7 @@ func LoadEnsemble(dirs []string, reg *Registry, dataRoot string) (*Loaded, []*Lo
 	}
 	members := make([]*Loaded, len(dirs))
 	for i, d := range dirs {
-		if members[i], err = LoadRun(d, reg, dataRoot); err != nil {
+		if members[i], err = LoadRun(d, reg, dataRoot, sets...); err != nil {
 			return nil, nil, err
 		}
 	}

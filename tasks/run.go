@@ -324,8 +324,10 @@ type Loaded struct {
 
 // LoadRun opens the run in dir with its best weights, for inference: the task
 // is frozen (Freezer). Only files inside dir are read: its recipe.yaml, vocab/
-// and checkpoints/best.
-func LoadRun(dir string, reg *Registry, dataRoot string) (*Loaded, error) {
+// and checkpoints/best. sets override the recipe's decoding options
+// (recipes.DecodeKeys, such as task.beam=5); any other key is refused, since
+// it would not describe the trained weights.
+func LoadRun(dir string, reg *Registry, dataRoot string, sets ...string) (*Loaded, error) {
 	rp := filepath.Join(dir, rundir.RecipeFile)
 	if _, err := os.Stat(rp); err != nil {
 		return nil, fmt.Errorf("%w %s: no %s here; give the folder a seqkit run wrote (-o)", rundir.ErrRunDir, dir, rundir.RecipeFile)
@@ -336,6 +338,14 @@ func LoadRun(dir string, reg *Registry, dataRoot string) (*Loaded, error) {
 	r, err := recipes.Load(rp, recipes.Options{Tasks: reg, SkipData: true, DataRoot: dataRoot, Alone: true})
 	if err != nil {
 		return nil, err
+	}
+	if len(sets) > 0 {
+		if err := recipes.CheckDecodeSets(reg, r.Task.Type, sets); err != nil {
+			return nil, err
+		}
+		if r, err = recipes.Load(rp, recipes.Options{Tasks: reg, SkipData: true, DataRoot: dataRoot, Alone: true, Sets: sets}); err != nil {
+			return nil, err
+		}
 	}
 	v, err := rundir.LoadVocabs(rundir.VocabDir(dir), r.Data.Limits.Pipeline())
 	if err != nil {

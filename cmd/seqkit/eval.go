@@ -28,6 +28,7 @@ func newEvalCmd(e *env) *cobra.Command {
 		dirs                      []string
 		split, dataRoot, cacheDir string
 		asJSON                    bool
+		sets                      []string
 	)
 	c := &cobra.Command{
 		Use:   "eval -m RUN_DIR [-m RUN_DIR …]",
@@ -38,9 +39,14 @@ models must share task, vocabularies and tokenizer. A classifier's ensemble aver
 the class probabilities; a tagger's averages a CRF's emissions and transitions (a
 softmax head's probabilities); seq2seq and generate average the next-token
 probabilities at every decoding step. Each member is evaluated too, and their mean
-printed beside the ensemble's.`,
+printed beside the ensemble's. --set changes how the model decodes and scores,
+with the task options that leave the trained weights alone: task.beam,
+task.length_penalty, task.max_len_a and task.max_len_b for seq2seq,
+task.constrain for a CRF tagger, task.threshold for a multi-label classifier.
+Any other key is refused by name.`,
 		Example: `  seqkit eval -m runs/taipei
   seqkit eval -m runs/taipei --split dev --json
+  seqkit eval -m runs/cmudict-g2p --set task.beam=5   # trained greedily, scored with a beam
   seqkit eval -m runs/chunk-seeds          # the ensemble of a folder of seeds
   seqkit eval -m runs/g2p-a -m runs/g2p-b`,
 		Args: args(cobra.NoArgs),
@@ -54,7 +60,7 @@ printed beside the ensemble's.`,
 			if dataRoot == "" {
 				dataRoot = os.Getenv("SEQKIT_DATA")
 			}
-			run, err := model.OpenEnsemble(dirs, model.Options{Registry: e.registry(), DataRoot: dataRoot})
+			run, err := model.OpenEnsemble(dirs, model.Options{Registry: e.registry(), DataRoot: dataRoot, Sets: sets})
 			if errors.Is(err, tasks.ErrEnsemble) {
 				return usageError{err}
 			}
@@ -114,6 +120,7 @@ printed beside the ensemble's.`,
 	c.Flags().StringVar(&dataRoot, "data-root", "", "data root for recipes that use ${data}")
 	c.Flags().StringVar(&cacheDir, "cache-dir", "", "folder for encoded datasets")
 	c.Flags().BoolVar(&asJSON, "json", false, "print the metrics as JSON")
+	c.Flags().StringArrayVar(&sets, "set", nil, "change a decoding option of the model, KEY=VALUE (repeatable), e.g. --set task.beam=5")
 	return c
 }
 
@@ -127,6 +134,7 @@ func newPredictCmd(e *env) *cobra.Command {
 		batch          int
 		attention      string
 		outFormat      string
+		sets           []string
 		beam           beamFlags
 	)
 	c := &cobra.Command{
@@ -141,6 +149,7 @@ The input may be sharded: a glob, a folder of shards, or --input given several
 times; .gz and .zst files are read by extension. The rows of a sharded input
 keep their order key, the shard and row columns.
 Several -m, or a folder of seeds, predict as their ensemble (see seqkit eval --help).
+--set changes how the model decodes, as for seqkit eval (task.beam=5, …).
 --attention DIR writes, for a seq2seq model, the attention weights behind every
 prediction as DIR/attention-ROW.json and a heat map DIR/attention-ROW.png.
 
@@ -167,7 +176,7 @@ fatal) and _manifest.json, written last. The predictions are those of one proces
 			if batch < 1 || batch > 100_000 {
 				return usageError{fmt.Errorf("--batch-size must be in [1, 100000], got %d", batch)}
 			}
-			m, err := model.OpenEnsemble(dirs, model.Options{Registry: e.registry(), DataRoot: os.Getenv("SEQKIT_DATA"), BatchSize: batch, AttentionDir: attention})
+			m, err := model.OpenEnsemble(dirs, model.Options{Registry: e.registry(), DataRoot: os.Getenv("SEQKIT_DATA"), BatchSize: batch, AttentionDir: attention, Sets: sets})
 			if errors.Is(err, model.ErrNoAttention) || errors.Is(err, tasks.ErrEnsemble) {
 				return usageError{fmt.Errorf("--attention: %w", err)}
 			}
@@ -194,7 +203,8 @@ fatal) and _manifest.json, written last. The predictions are those of one proces
 			}
 			src = m.Source(src)
 			if beam.runner != "" {
-				return predictBeam(c, e, &beam, dirs, src, output, outFormat, attention, batch, runnerArgs)
+				job := scaleout.PredictJob{Models: dirs, Input: src, Out: output, Ext: "." + outFormat, BatchSize: batch, Sets: sets}
+				return predictBeam(c, e, &beam, job, attention, runnerArgs)
 			}
 			if output != "-" && input != "-" {
 				// The output replaces its file at the end: naming the input
@@ -267,43 +277,45 @@ fatal) and _manifest.json, written last. The predictions are those of one proces
 	c.Flags().StringVar(&cols.Vector, "vector", "", "input column holding the vector a conditional generator generates for")
 	c.Flags().IntVar(&batch, "batch-size", 64, "sequences per prediction batch")
 	c.Flags().StringVar(&attention, "attention", "", "folder for the attention weights and heat maps of every prediction (seq2seq)")
+	c.Flags().StringArrayVar(&sets, "set", nil, "change a decoding option of the model, KEY=VALUE (repeatable), e.g. --set task.beam=5")
 	c.Flags().StringVar(&outFormat, "output-format", "jsonl", "with --runner: the format of the output shards (jsonl, csv, tsv or parquet)")
 	beam.add(c)
 	return c
 }
 
-// predictBeam runs the prediction as a Beam job into the folder output.
-func predictBeam(c *cobra.Command, e *env, b *beamFlags, dirs []string, src pipeline.Source, output, outFormat, attention string, batch int, runnerArgs []string) error {
-	if output == "-" || src.Path == "/dev/stdin" || attention != "" {
+// predictBeam runs the prediction job, whose paths it makes absolute for the
+// workers, as a Beam job into the folder job.Out.
+func predictBeam(c *cobra.Command, e *env, b *beamFlags, job scaleout.PredictJob, attention string, runnerArgs []string) error {
+	if job.Out == "-" || job.Input.Path == "/dev/stdin" || attention != "" {
 		return usageError{fmt.Errorf("--runner reads files and writes a folder of shards: no stdin, stdout or --attention")}
 	}
-	if !slices.Contains([]string{"jsonl", "csv", "tsv", "parquet"}, outFormat) {
-		return usageError{fmt.Errorf("--output-format %q: want jsonl, csv, tsv or parquet", outFormat)}
+	if !slices.Contains([]string{".jsonl", ".csv", ".tsv", ".parquet"}, job.Ext) {
+		return usageError{fmt.Errorf("--output-format %q: want jsonl, csv, tsv or parquet", strings.TrimPrefix(job.Ext, "."))}
 	}
 	var err error
-	if src, err = absSource(src); err != nil {
+	if job.Input, err = absSource(job.Input); err != nil {
 		return err
 	}
-	models := make([]string, len(dirs))
-	for i, d := range dirs {
+	models := make([]string, len(job.Models))
+	for i, d := range job.Models {
 		if models[i], err = filepath.Abs(d); err != nil {
 			return err
 		}
 	}
-	if output, err = filepath.Abs(output); err != nil {
+	job.Models = models
+	if job.Out, err = filepath.Abs(job.Out); err != nil {
 		return err
 	}
-	if err := scaleout.BeginPredict(output); err != nil {
+	if err := scaleout.BeginPredict(job.Out); err != nil {
 		return err
 	}
-	job := scaleout.Job{Predict: &scaleout.PredictJob{Models: models, Input: src, Out: output, Ext: "." + outFormat, BatchSize: batch}}
-	counts, err := e.runBeam(c.Context(), b, job, runnerArgs)
+	counts, err := e.runBeam(c.Context(), b, scaleout.Job{Predict: &job}, runnerArgs)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.ErrOrStderr(), "predicted %d rows → %s", counts.Rows, output)
+	fmt.Fprintf(c.ErrOrStderr(), "predicted %d rows → %s", counts.Rows, job.Out)
 	if counts.Rejected > 0 {
-		fmt.Fprintf(c.ErrOrStderr(), " (%d bad rows rejected: %s)", counts.Rejected, filepath.Join(output, scaleout.RejectsDir))
+		fmt.Fprintf(c.ErrOrStderr(), " (%d bad rows rejected: %s)", counts.Rejected, filepath.Join(job.Out, scaleout.RejectsDir))
 	}
 	fmt.Fprintln(c.ErrOrStderr())
 	return nil

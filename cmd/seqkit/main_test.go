@@ -621,6 +621,50 @@ func TestPredictAttention(t *testing.T) {
 			t.Errorf("row %d: no heat map (%v)", row, err)
 		}
 	}
+
+	// --set changes decoding for eval and predict, and nothing else: outputs
+	// cut to one token score below the recipe's limit, the run's recipe
+	// stays as it was, and a key of the model is refused by name.
+	recipe, _ := os.ReadFile(filepath.Join(dir, "rev", rundir.RecipeFile))
+	exact := func(sets ...string) float64 {
+		t.Helper()
+		args := []string{"eval", "-m", "rev", "--json"}
+		for _, s := range sets {
+			args = append(args, "--set", s)
+		}
+		r := seqkit(t, dir, args...)
+		var ev struct{ Metrics map[string]float64 }
+		if err := json.Unmarshal([]byte(r.stdout), &ev); r.code != 0 || err != nil {
+			t.Fatalf("eval %v: exit %d %v\n%s", sets, r.code, err, r.stderr)
+		}
+		return ev.Metrics["exact_match"]
+	}
+	if full, cut := exact(), exact("task.max_len_a=0", "task.max_len_b=1"); full < 10 || cut >= full/2 {
+		t.Errorf("exact match %.2f, cut to one token %.2f", full, cut)
+	}
+	r = seqkit(t, dir, "predict", "-m", "rev", "--input", in, "--output", "-", "--set", "task.beam=3", "--set", "task.nbest=3")
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		var p struct{ NBest []string }
+		if err := json.Unmarshal([]byte(line), &p); err != nil || len(p.NBest) != 3 {
+			t.Errorf("predict with a beam of 3 and its 3 best: %q (%v) %s", line, err, r.stderr)
+		}
+	}
+	r = seqkit(t, dir, "predict", "-m", "rev", "--input", in, "--output", "-", "--set", "task.max_len_a=0", "--set", "task.max_len_b=1")
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		var p struct{ Output string }
+		if err := json.Unmarshal([]byte(line), &p); err != nil || strings.Contains(p.Output, " ") {
+			t.Errorf("predict with one output token: %q (%v) %s", line, err, r.stderr)
+		}
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, "rev", rundir.RecipeFile)); !bytes.Equal(after, recipe) {
+		t.Error("eval --set changed the run's recipe")
+	}
+	for _, cmd := range [][]string{{"eval", "-m", "rev"}, {"predict", "-m", "rev", "--input", in, "--output", "-"}} {
+		r := seqkit(t, dir, append(cmd, "--set", "model.hidden=8")...)
+		if r.code != 2 || !strings.Contains(r.stderr, "--set model.hidden=8: model.hidden: is fixed by training") || !strings.Contains(r.stderr, "task.beam") {
+			t.Errorf("%s --set model.hidden=8: exit %d\n%s", cmd[0], r.code, r.stderr)
+		}
+	}
 }
 
 // TestSeeds: run --seeds trains one run per seed and summarises them; a

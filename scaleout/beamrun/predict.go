@@ -59,7 +59,7 @@ func (f *predictFn) Setup() error {
 		return fmt.Errorf("scaleout: not a predict job")
 	}
 	f.job = job
-	f.model, err = model.OpenEnsemble(job.Predict.Models, model.Options{BatchSize: job.Predict.BatchSize})
+	f.model, err = model.OpenEnsemble(job.Predict.Models, model.Options{BatchSize: job.Predict.BatchSize, Sets: job.Predict.Sets})
 	f.rows = beam.NewCounter(counterSpace, rowsCounter)
 	f.rejected = beam.NewCounter(counterSpace, rejectedCounter)
 	return err

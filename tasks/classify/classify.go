@@ -26,7 +26,7 @@ type Options struct {
 	// class whose probability reaches Threshold (sigmoid outputs).
 	MultiLabel bool    `yaml:"multi_label" doc:"several labels per example (sigmoid outputs)"`
 	Separator  string  `yaml:"separator,omitempty" doc:"joins the labels of one example (multi_label)"`
-	Threshold  float64 `yaml:"threshold,omitempty" doc:"probability from which a class is predicted (multi_label)" min:"0" max:"1"`
+	Threshold  float64 `yaml:"threshold,omitempty" doc:"probability from which a class is predicted (multi_label)" decode:"true" min:"0" max:"1"`
 	// ClassWeights "balanced" weighs each class's loss by n / (classes · count),
 	// as scikit-learn's class_weight="balanced", for imbalanced data.
 	ClassWeights ClassWeights `yaml:"class_weights" doc:"loss weights per class" enum:"none,balanced"`

@@ -41,11 +41,11 @@ type Options struct {
 	Condition Condition `yaml:"condition" doc:"condition on the label or vector column: none, init (it sets the first hidden state of every layer) or input (an extra input at every step)" enum:"none,init,input"`
 	// Samples, MaxLen, Temperature, TopK and TopP are the defaults of seqkit
 	// generate and what seqkit run shows after training.
-	Samples     int     `yaml:"samples" doc:"sequences generated and shown after training" min:"0" max:"10000"`
-	MaxLen      int     `yaml:"max_len" doc:"longest generated sequence, in tokens" min:"1" max:"100000"`
-	Temperature float64 `yaml:"temperature" doc:"sampling temperature (0: always the most likely token)" min:"0" max:"100"`
-	TopK        int     `yaml:"top_k,omitempty" doc:"sample among the k most likely tokens (0: all)" min:"0"`
-	TopP        float64 `yaml:"top_p,omitempty" doc:"sample among the most likely tokens holding this much probability (0 or 1: all)" min:"0" max:"1"`
+	Samples     int     `yaml:"samples" doc:"sequences generated and shown after training" decode:"true" min:"0" max:"10000"`
+	MaxLen      int     `yaml:"max_len" doc:"longest generated sequence, in tokens" decode:"true" min:"1" max:"100000"`
+	Temperature float64 `yaml:"temperature" doc:"sampling temperature (0: always the most likely token)" decode:"true" min:"0" max:"100"`
+	TopK        int     `yaml:"top_k,omitempty" doc:"sample among the k most likely tokens (0: all)" decode:"true" min:"0"`
+	TopP        float64 `yaml:"top_p,omitempty" doc:"sample among the most likely tokens holding this much probability (0 or 1: all)" decode:"true" min:"0" max:"1"`
 }
 
 // Type registers the generate task: task: {type: generate}.

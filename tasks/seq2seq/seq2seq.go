@@ -38,12 +38,12 @@ type Options struct {
 	// model.embedding equal to model.hidden).
 	TieEmbeddings bool `yaml:"tie_embeddings,omitempty" doc:"share the target embedding and the output weights"`
 	// Beam is the beam size of decoding; 1 is greedy.
-	Beam          int     `yaml:"beam" doc:"beam size of decoding (1: greedy)" min:"1" max:"100"`
-	LengthPenalty float64 `yaml:"length_penalty,omitempty" doc:"alpha of the GNMT length penalty ((5+len)/6)^alpha dividing beam scores (0: none)" min:"0" max:"5"`
-	NBest         int     `yaml:"nbest,omitempty" doc:"predict the n best sequences with their scores (at most beam)" min:"0" max:"100"`
+	Beam          int     `yaml:"beam" doc:"beam size of decoding (1: greedy)" decode:"true" min:"1" max:"100"`
+	LengthPenalty float64 `yaml:"length_penalty,omitempty" doc:"alpha of the GNMT length penalty ((5+len)/6)^alpha dividing beam scores (0: none)" decode:"true" min:"0" max:"5"`
+	NBest         int     `yaml:"nbest,omitempty" doc:"predict the n best sequences with their scores (at most beam)" decode:"true" min:"0" max:"100"`
 	// MaxLenA and MaxLenB bound the output length at a·source length + b.
-	MaxLenA float64 `yaml:"max_len_a" doc:"output length limit: a·source length + b" min:"0" max:"10"`
-	MaxLenB int     `yaml:"max_len_b" doc:"output length limit: a·source length + b" min:"1" max:"100000"`
+	MaxLenA float64 `yaml:"max_len_a" doc:"output length limit: a·source length + b" decode:"true" min:"0" max:"10"`
+	MaxLenB int     `yaml:"max_len_b" doc:"output length limit: a·source length + b" decode:"true" min:"1" max:"100000"`
 	// ScheduledSampling feeds the decoder, in training, its own most likely
 	// previous token instead of the gold one with this probability, so that it
 	// learns to recover from its mistakes (Bengio et al. 2015, who raise the
@@ -51,7 +51,7 @@ type Options struct {
 	ScheduledSampling float64 `yaml:"scheduled_sampling,omitempty" doc:"probability of feeding the decoder its own previous prediction instead of the gold token in training" min:"0" max:"1"`
 	// StripPattern also scores with this regular expression removed from every
 	// token ("[0-9]" drops CMUdict's stress digits).
-	StripPattern string `yaml:"strip_pattern,omitempty" doc:"also score with this regular expression removed from every output token, e.g. \"[0-9]\" for stress digits"`
+	StripPattern string `yaml:"strip_pattern,omitempty" doc:"also score with this regular expression removed from every output token, e.g. \"[0-9]\" for stress digits" decode:"true"`
 }
 
 // SizeOf implements recipes.Sizer: the bridge, target embedding, decoder,

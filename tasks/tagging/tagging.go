@@ -25,9 +25,9 @@ type Options struct {
 	Scheme      Scheme `yaml:"scheme" doc:"tag scheme of the data" enum:"iob1,bio,bioes"`
 	TrainScheme Scheme `yaml:"train_scheme,omitempty" doc:"tag scheme the model learns in (default: the data's)" enum:"iob1,bio,bioes"`
 	// Constrain forbids transitions the scheme does not allow when a CRF decodes.
-	Constrain bool `yaml:"constrain" doc:"CRF decoding obeys the tag scheme (no I-x after O)"`
+	Constrain bool `yaml:"constrain" doc:"CRF decoding obeys the tag scheme (no I-x after O)" decode:"true"`
 	// NBest writes the n best tag sequences with their scores when predicting (CRF).
-	NBest          int     `yaml:"nbest,omitempty" doc:"predict the n best tag sequences (crf)" min:"0" max:"100"`
+	NBest          int     `yaml:"nbest,omitempty" doc:"predict the n best tag sequences (crf)" decode:"true" min:"0" max:"100"`
 	LabelSmoothing float64 `yaml:"label_smoothing,omitempty" doc:"label smoothing of the softmax tag loss" min:"0" max:"0.5"`
 	// Joint adds a sentence-label head (the intent in ATIS) on the same encoder.
 	Joint *Joint `yaml:"joint,omitempty" doc:"also predict a sentence label from the same encoder"`
