@@ -22,6 +22,22 @@ type conllSource struct {
 	index [numRoles]int // 1-based, negative from the end
 	ncols int
 	max   int // tokens of one sentence
+	// fields is the buffer of a line's fields, reused from line to line, and
+	// lists those of a sentence's token lists, from sentence to sentence.
+	fields []string
+	lists  [numRoles][]string
+}
+
+// appendSplit appends strings.Split(s, sep) to dst.
+func appendSplit(dst []string, s string, sep byte) []string {
+	for {
+		i := strings.IndexByte(s, sep)
+		if i < 0 {
+			return append(dst, s)
+		}
+		dst = append(dst, s[:i])
+		s = s[i+1:]
+	}
 }
 
 // conlluNames are the CoNLL-U column names a mapping may use instead of numbers.
@@ -86,12 +102,16 @@ func (s *conllSource) next(ex *example) error {
 		if bad != nil {
 			continue // the rest of a bad sentence, not split into fields
 		}
-		var fields []string
+		// One string for the line, its fields substrings of it: a string per
+		// field (or a slice of them, as strings.Split makes) would be most
+		// of the allocations of reading a CoNLL file.
+		str := string(line)
 		if bytes.IndexByte(line, '\t') >= 0 {
-			fields = strings.Split(string(line), "\t")
+			s.fields = appendSplit(s.fields[:0], str, '\t')
 		} else {
-			fields = strings.Fields(string(line))
+			s.fields = appendFields(s.fields[:0], str)
 		}
+		fields := s.fields
 		if s.ncols == 0 {
 			s.ncols = len(fields)
 			for _, role := range s.roles {
@@ -102,6 +122,12 @@ func (s *conllSource) next(ex *example) error {
 		}
 		if ex.line == 0 {
 			ex.line = s.l.n
+			// The token lists of the last sentence, emptied: the reader
+			// copies an example into its builders before it asks for the
+			// next one.
+			for _, role := range s.roles {
+				ex.list[role] = s.lists[role][:0]
+			}
 		}
 		if bad != nil {
 			continue // the rest of a bad sentence
@@ -129,6 +155,7 @@ func (s *conllSource) next(ex *example) error {
 				i += s.ncols + 1
 			}
 			ex.list[role] = append(ex.list[role], fields[i-1])
+			s.lists[role] = ex.list[role]
 		}
 	}
 }

@@ -163,14 +163,17 @@ func columnsOf(rec arrow.RecordBatch) (roleColumns, error) {
 }
 
 // listStrings returns row i of a list<utf8> column.
-func listStrings(l *array.List, i int) []string {
+func listStrings(l *array.List, i int) []string { return appendList(nil, l, i) }
+
+// appendList appends row i of a list<utf8> column to dst: listStrings into
+// a buffer that is reused from row to row.
+func appendList(dst []string, l *array.List, i int) []string {
 	s, e := l.ValueOffsets(i)
 	vals := l.ListValues().(*array.String)
-	out := make([]string, 0, e-s)
 	for j := s; j < e; j++ {
-		out = append(out, vals.Value(int(j)))
+		dst = append(dst, vals.Value(int(j)))
 	}
-	return out
+	return dst
 }
 
 // inputTokens returns the input tokens of row i: the tokens column cleaned, or the
@@ -178,8 +181,9 @@ func listStrings(l *array.List, i int) []string {
 func (e *Encoder) inputTokens(c roleColumns, i int, buf []string) []string {
 	buf = buf[:0]
 	if c.tokens != nil {
-		for _, t := range listStrings(c.tokens, i) {
-			buf = append(buf, e.Tokenizer.Clean(t))
+		buf = appendList(buf, c.tokens, i)
+		for j, t := range buf {
+			buf[j] = e.Tokenizer.Clean(t)
 		}
 		return buf
 	}
@@ -292,7 +296,8 @@ func (e *Encoder) Encode(rec arrow.RecordBatch) (arrow.RecordBatch, EncodeStats,
 		vb := fb.ValueBuilder().(*array.Int32Builder)
 		for i := 0; i < n; i++ {
 			fb.Append(true)
-			for _, f := range listStrings(c.feature, i) {
+			toks = appendList(toks[:0], c.feature, i)
+			for _, f := range toks {
 				id, ok := v.Feature.ID(f)
 				if !ok {
 					id = UnkID
@@ -318,7 +323,8 @@ func (e *Encoder) Encode(rec arrow.RecordBatch) (arrow.RecordBatch, EncodeStats,
 		vb := tb.ValueBuilder().(*array.Int32Builder)
 		for i := 0; i < n; i++ {
 			tb.Append(true)
-			for _, t := range listStrings(c.tags, i) {
+			toks = appendList(toks[:0], c.tags, i)
+			for _, t := range toks {
 				vb.Append(labelID(v.Tags, t, &st.UnknownTags))
 			}
 		}

@@ -13,6 +13,8 @@ type jsonlSource struct {
 	l     *lines
 	cols  Columns
 	roles []Role
+	keys  []string // the key of each role
+	vals  [][]byte // scanObject's raw values, one per key
 }
 
 func openJSONL(path string, cols Columns, maxLine int) (*jsonlSource, error) {
@@ -20,7 +22,12 @@ func openJSONL(path string, cols Columns, maxLine int) (*jsonlSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &jsonlSource{l: l, cols: cols, roles: cols.roles()}, nil
+	s := &jsonlSource{l: l, cols: cols, roles: cols.roles()}
+	for _, role := range s.roles {
+		s.keys = append(s.keys, cols.get(role))
+	}
+	s.vals = make([][]byte, len(s.keys))
+	return s, nil
 }
 
 func (s *jsonlSource) next(ex *example) error {
@@ -35,6 +42,59 @@ func (s *jsonlSource) next(ex *example) error {
 		}
 	}
 	ex.line = s.l.n
+	if s.fast(line, ex) {
+		return nil
+	}
+	return s.slow(line, ex)
+}
+
+// fast fills ex from a line the scanner takes whose values are all plain
+// (strings without escapes, arrays of them, a number or boolean label), and
+// reports whether it did; anything else goes to slow, which says what is
+// wrong where something is.
+func (s *jsonlSource) fast(line []byte, ex *example) bool {
+	if !scanObject(line, s.keys, s.vals) {
+		return false
+	}
+	for k, role := range s.roles {
+		raw := s.vals[k]
+		if raw == nil {
+			return false
+		}
+		if role.isList() {
+			if raw[0] == '"' {
+				str, ok := plainString(raw)
+				if !ok {
+					return false
+				}
+				ex.list[role] = fields(role, str)
+				continue
+			}
+			list, ok := plainStrings(raw, nil)
+			if !ok {
+				return false
+			}
+			ex.list[role] = list
+			continue
+		}
+		if raw[0] == '"' {
+			str, ok := plainString(raw)
+			if !ok {
+				return false
+			}
+			ex.str[role] = str
+			continue
+		}
+		if role != RoleLabel || raw[0] == '[' || raw[0] == '{' || raw[0] == 'n' {
+			return false
+		}
+		ex.str[role] = string(raw) // a number or boolean label (0/1, true), as written
+	}
+	return true
+}
+
+// slow is next through encoding/json.
+func (s *jsonlSource) slow(line []byte, ex *example) error {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(line, &obj); err != nil {
 		var se *json.SyntaxError
