@@ -35,6 +35,26 @@ func writeCoNLL(b testing.TB, path string, size int64) int64 {
 	return n
 }
 
+// writeCSV writes about size bytes of the rows writeJSONL writes, as CSV with
+// a header.
+func writeCSV(b testing.TB, path string, size int64) int64 {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	n, _ := w.WriteString("text,label\n")
+	total := int64(n)
+	for i := 0; total < size; i++ {
+		k, _ := fmt.Fprintf(w, "w%d w%d w%d w%d w%d w%d w%d w%d w%d w%d w%d w%d,%c\n",
+			i%1000, (i*7)%1000, (i*13)%1000, (i*17)%1000, (i*19)%1000, (i*23)%1000, (i*29)%1000, (i*31)%1000, (i*37)%1000, (i*41)%1000, (i*43)%1500, (i*47)%1000, 'a'+rune(i%2))
+		total += int64(k)
+	}
+	w.Flush()
+	f.Close()
+	return total
+}
+
 // BenchmarkEncode measures reading, encoding (2 workers) and caching a 64 MB file,
 // cold (a new cache every time) and cached (the cache is there).
 func BenchmarkEncode(b *testing.B) {
@@ -44,9 +64,10 @@ func BenchmarkEncode(b *testing.B) {
 		src  pipeline.Source
 		size int64
 	}
-	jsonl, conll := filepath.Join(dir, "x.jsonl"), filepath.Join(dir, "x.conll")
+	jsonl, conll, csv := filepath.Join(dir, "x.jsonl"), filepath.Join(dir, "x.conll"), filepath.Join(dir, "x.csv")
 	inputs := []input{
 		{"jsonl", pipeline.Source{Path: jsonl, Columns: pipeline.Columns{Text: "text", Label: "label"}}, writeJSONL(b, jsonl, 64<<20)},
+		{"csv", pipeline.Source{Path: csv, Columns: pipeline.Columns{Text: "text", Label: "label"}}, writeCSV(b, csv, 64<<20)},
 		{"conll", pipeline.Source{Path: conll}, writeCoNLL(b, conll, 64<<20)},
 	}
 	tok, _ := pipeline.NewTokenizer(pipeline.TokenizerConfig{})
@@ -69,6 +90,8 @@ func BenchmarkEncode(b *testing.B) {
 			b.Run(name, func(b *testing.B) {
 				cacheDir := filepath.Join(dir, "cache-"+in.name)
 				rows := 0
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
 				for b.Loop() {
 					if !cached {
 						b.StopTimer()
@@ -85,9 +108,11 @@ func BenchmarkEncode(b *testing.B) {
 					rows = d.NumRows()
 					d.Close()
 				}
+				runtime.ReadMemStats(&after)
 				sec := b.Elapsed().Seconds() / float64(b.N)
 				b.ReportMetric(float64(in.size)/sec/1e6, "MB/s")
 				b.ReportMetric(float64(rows)/sec, "rows/s")
+				b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(b.N)/float64(rows), "allocs/row")
 			})
 		}
 	}
