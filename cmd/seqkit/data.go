@@ -44,9 +44,11 @@ func newInspectCmd(e *env) *cobra.Command {
 		Short: "Summarise a data file: rows, tokens, lengths, vocabulary, labels and tags",
 		Long: `inspect reads a data file, a glob or folder of shards, or several files, and prints
 its rows, tokens, length percentiles, vocabulary size, label and tag counts and, with
---vocab, the share of tokens missing from a vocabulary. With --runner it runs as an
-Apache Beam job, shard by shard, with the same result.`,
-		Example: `  seqkit data inspect ../shared/datasets/conll2000/train.txt --format conll
+--vocab, the share of tokens missing from a vocabulary. The format comes from
+--format or the extension; a .txt file whose lines hold a fixed number of columns
+with blank lines between sentences is read as CoNLL, and inspect says so. With
+--runner it runs as an Apache Beam job, shard by shard, with the same result.`,
+		Example: `  seqkit data inspect ../shared/datasets/conll2000/train.txt   # a CoNLL file named .txt: sniffed
   seqkit data inspect reviews.csv --text review --label sentiment
   seqkit data inspect names.txt --tokenizer char
   seqkit data inspect 'corpus/train-*.jsonl.gz' --text text --label label --vocab runs/x/vocab/input.txt
@@ -70,6 +72,15 @@ Apache Beam job, shard by shard, with the same result.`,
 					return err
 				}
 				src.Format = f
+				// A .txt file may be a CoNLL column file (CoNLL-2000's
+				// train.txt): read as lines, it would count every token
+				// line as an example.
+				if f == pipeline.Text && !src.Sharded() && cols == (pipeline.Columns{}) {
+					if n, ok := pipeline.SniffCoNLL(src.Path); ok {
+						src.Format = pipeline.CoNLL
+						fmt.Fprintf(c.ErrOrStderr(), "%s looks like a CoNLL file (%d columns on every line, blank lines between sentences): read as CoNLL, tokens in column 1 and tags in the last; --format text reads it as lines\n", src.Path, n)
+					}
+				}
 			}
 			if cols == (pipeline.Columns{}) && src.Format != pipeline.CoNLL && src.Format != pipeline.Text {
 				src.Columns.Text = "text"

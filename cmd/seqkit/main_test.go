@@ -750,3 +750,19 @@ func demoRunOf(t *testing.T) string {
 	}
 	return dir
 }
+
+// TestInspectSniffsCoNLL: a CoNLL file named .txt is read as CoNLL, with a
+// note on stderr, unless --format says text.
+func TestInspectSniffsCoNLL(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "train.txt")
+	os.WriteFile(p, []byte("Confidence NN B-NP\nin IN B-PP\nthe DT B-NP\n\nChancellor NNP O\nsaid VBD B-VP\n. . O\n\nIt PRP B-NP\nfell VBD B-VP\n"), 0o644)
+	r := seqkit(t, dir, "data", "inspect", p)
+	if r.code != 0 || !strings.Contains(r.stdout, "rows        3") || !strings.Contains(r.stderr, "looks like a CoNLL file (3 columns") {
+		t.Errorf("inspect: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = seqkit(t, dir, "data", "inspect", p, "--format", "text")
+	if r.code != 0 || !strings.Contains(r.stdout, "rows        8") || strings.Contains(r.stderr, "CoNLL") {
+		t.Errorf("inspect --format text: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
