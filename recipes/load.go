@@ -198,6 +198,21 @@ func (l *loader) tree(path, fromDir string, depth int) (*yaml.Node, error) {
 			return nil, err
 		}
 		root.Content = slices.Delete(root.Content, i, i+2)
+		// What names and describes the base does not carry over to a recipe
+		// that does not say: its runs are named after its own file, and one
+		// that reads other data is not described as reading the base's.
+		if mapIndex(root, "name") < 0 {
+			if j := mapIndex(base, "name"); j >= 0 {
+				base.Content = slices.Delete(base.Content, j, j+2)
+			}
+		}
+		if mapIndex(root, "description") < 0 && mapIndex(root, "data") >= 0 {
+			if j := mapIndex(base, "description"); j >= 0 {
+				d := base.Content[j+1]
+				d.Value = fmt.Sprintf("the %s recipe on the data of %s (%s: %s)", v.Value, file, v.Value, d.Value)
+				l.mark(d, origin{file, dir})
+			}
+		}
 		return merge(base, root), nil
 	}
 	return root, nil

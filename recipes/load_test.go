@@ -402,3 +402,30 @@ func TestDecodeSets(t *testing.T) {
 		t.Error("an unknown task type took an override")
 	}
 }
+
+// TestExtendsNameAndDescription: a recipe that extends another is named
+// after its own file unless it says otherwise, and one that reads other
+// data is not described as reading the base's.
+func TestExtendsNameAndDescription(t *testing.T) {
+	dir := t.TempDir()
+	conll := filepath.Join(dir, "tiny.conll")
+	b, _ := os.ReadFile("testdata/tiny.conll")
+	os.WriteFile(conll, b, 0o644)
+	for _, c := range []struct {
+		file, yaml, name, desc string
+	}{
+		{"mine.yaml", "extends: conll2000-chunk\ndata: {train: {path: tiny.conll}, test: {path: tiny.conll}}\n", "mine", "the conll2000-chunk recipe on the data of " + filepath.Join(dir, "mine.yaml") + " (conll2000-chunk: BiLSTM-CRF chunker"},
+		{"wider.yaml", "extends: conll2000-chunk\nmodel: {hidden: 300}\n", "wider", "BiLSTM-CRF chunker on CoNLL-2000"},
+		{"own.yaml", "extends: conll2000-chunk\nname: chunks\ndescription: my chunker\ndata: {train: {path: tiny.conll}, test: {path: tiny.conll}}\n", "chunks", "my chunker"},
+	} {
+		p := filepath.Join(dir, c.file)
+		os.WriteFile(p, []byte(c.yaml), 0o644)
+		r, err := recipes.Load(p, recipes.Options{Tasks: registry(t), SkipData: true})
+		if err != nil {
+			t.Fatalf("%s: %v", c.file, err)
+		}
+		if r.Name != c.name || !strings.HasPrefix(r.Description, c.desc) {
+			t.Errorf("%s: name %q, description %q; want %q, %q…", c.file, r.Name, r.Description, c.name, c.desc)
+		}
+	}
+}
