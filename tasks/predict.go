@@ -292,7 +292,7 @@ func writeAttention(task Task, b *pipeline.Batch, dir string) error {
 		if err := pipeline.WriteFileAtomic(base+".json", append(js, '\n')); err != nil {
 			return err
 		}
-		if err := rundir.HeatMap(base+".png", "attention", "source", "output", m.Source, m.Output, m.Weights); err != nil {
+		if err := rundir.HeatMap(base+".png", "attention", "source", "output", m.Source, m.Output, m.Weights, nil); err != nil {
 			return fmt.Errorf("attention plot: %w", err)
 		}
 	}

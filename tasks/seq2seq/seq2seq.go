@@ -884,7 +884,7 @@ func (t *Task) Figures(dir string) ([]string, error) {
 	for i, s := range t.shown {
 		out := append(t.text(s.hyp.tokens), "<eos>")[:len(s.hyp.attn)]
 		p := filepath.Join(dir, fmt.Sprintf("attention-%d.png", i+1))
-		if err := rundir.HeatMap(p, "attention", "source", "output", s.src, out, s.hyp.attn); err != nil {
+		if err := rundir.HeatMap(p, "attention", "source", "output", s.src, out, s.hyp.attn, nil); err != nil {
 			return nil, fmt.Errorf("attention plot: %w", err)
 		}
 		files = append(files, p)
