@@ -20,7 +20,10 @@ func TestHeatMapCells(t *testing.T) {
 	if got := strings.Join(l.Labels, " "); got != "90 10 5" {
 		t.Errorf("labels %q", got)
 	}
-	white := func(i int) bool { r, g, b, _ := l.TextStyle[i].Color.RGBA(); return r == 0xffff && g == 0xffff && b == 0xffff }
+	white := func(i int) bool {
+		r, g, b, _ := l.TextStyle[i].Color.RGBA()
+		return r == 0xffff && g == 0xffff && b == 0xffff
+	}
 	if !white(0) || !white(1) || white(2) {
 		t.Errorf("text colours: %v %v %v", l.TextStyle[0].Color, l.TextStyle[1].Color, l.TextStyle[2].Color)
 	}
