@@ -270,7 +270,38 @@ func (e *Encoder) Encode(rec arrow.RecordBatch) (arrow.RecordBatch, EncodeStats,
 		if v.Chars != nil {
 			chars, clens = next().(*array.ListBuilder), next().(*array.ListBuilder)
 		}
-		for i := 0; i < n; i++ {
+		// Plain white-space splitting of a text column looks tokens up by
+		// their offsets in the row's text, storing no token string (each
+		// store would pass the garbage collector's write barrier).
+		plain := c.tokens == nil && chars == nil && e.Tokenizer.plain()
+		if plain {
+			spans := make([]int, 0, 256)
+			for i := 0; i < n; i++ {
+				text := c.text.Value(i)
+				ids.Append(true)
+				count := 0
+				for rest := text; len(rest) > 0; {
+					var sp []int
+					sp, next := fieldSpans(spans[:0], rest)
+					for k := 0; k < len(sp); k += 2 {
+						id, ok := v.Input.ID(rest[sp[k]:sp[k+1]])
+						if !ok {
+							id = UnkID
+							st.UnknownTokens++
+						}
+						vb.Append(id)
+					}
+					count += len(sp) / 2
+					rest = next
+				}
+				if count > maxTok {
+					return nil, st, tooManyTokens(int(c.row.Value(i)), "input", count, maxTok)
+				}
+				lens.Append(int32(count))
+				st.Tokens += int64(count)
+			}
+		}
+		for i := 0; i < n && !plain; i++ {
 			toks = e.inputTokens(c, i, toks)
 			if len(toks) > maxTok {
 				return nil, st, tooManyTokens(int(c.row.Value(i)), "input", len(toks), maxTok)

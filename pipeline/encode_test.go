@@ -273,3 +273,45 @@ func TestTargetTokenizer(t *testing.T) {
 		t.Error("a nested target tokenizer was accepted")
 	}
 }
+
+// TestEncodePlainText: plain white-space splitting of a text column, which
+// looks tokens up by offset, encodes as the general path does (here through
+// NFC normalisation, which changes none of these tokens): unicode spaces,
+// unknown words and rows longer than one buffer of offsets.
+func TestEncodePlainText(t *testing.T) {
+	long := strings.Repeat("w1 w2\u00a0w3 ", 150)
+	path := filepath.Join(t.TempDir(), "x.jsonl")
+	writeFile(t, path, `{"text": "  fly to\u2003Boston  "}`+"\n"+`{"text": "unseen w1\tw2"}`+"\n"+`{"text": "`+long+`"}`+"\n"+`{"text": "   "}`+"\n")
+	src := pipeline.Source{Path: path, Columns: pipeline.Columns{Text: "text"}}
+	encode := func(cfg pipeline.TokenizerConfig) ([]encRow, pipeline.EncodeStats) {
+		tok, _ := pipeline.NewTokenizer(cfg)
+		r, err := pipeline.Open(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Release()
+		vr, _ := pipeline.Open(pipeline.Source{Path: path, Columns: src.Columns})
+		v, err := pipeline.BuildVocabs(vr, tok, pipeline.VocabConfig{MinFreq: 2})
+		vr.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rows []encRow
+		st, err := (&pipeline.Encoder{Tokenizer: tok, Vocabs: v}).EncodeAll(r, 1, func(rec arrow.RecordBatch) error {
+			rows = append(rows, encodedRows(rec)...)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows, st
+	}
+	plain, pst := encode(pipeline.TokenizerConfig{})
+	general, gst := encode(pipeline.TokenizerConfig{Normalize: "nfc"})
+	if !reflect.DeepEqual(plain, general) || pst.Tokens != gst.Tokens || pst.UnknownTokens != gst.UnknownTokens {
+		t.Fatalf("plain path\n%v %+v\ngeneral path\n%v %+v", plain, pst, general, gst)
+	}
+	if plain[2].Length != 450 || plain[0].Length != 3 || plain[3].Length != 0 || pst.UnknownTokens != 4 {
+		t.Errorf("lengths %d %d %d, unknown %d", plain[0].Length, plain[2].Length, plain[3].Length, pst.UnknownTokens)
+	}
+}

@@ -151,6 +151,22 @@ var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': t
 // appendFields appends strings.Fields(s) to dst without allocating a slice
 // of its own: a row's tokens go into the encoder's buffer.
 func appendFields(dst []string, s string) []string {
+	var spans [64]int
+	for len(s) > 0 {
+		sp, rest := fieldSpans(spans[:0], s)
+		for k := 0; k < len(sp); k += 2 {
+			dst = append(dst, s[sp[k]:sp[k+1]])
+		}
+		s = rest
+	}
+	return dst
+}
+
+// fieldSpans appends to dst the start and end offsets in s of the fields
+// strings.Fields(s) returns, as many as dst has room for (at least one), and
+// returns them with the rest of s, which starts with the next field or is
+// empty. The encoder looks tokens up by offset, storing no string.
+func fieldSpans(dst []int, s string) ([]int, string) {
 	start := -1
 	for i := 0; i < len(s); {
 		var space bool
@@ -164,15 +180,24 @@ func appendFields(dst []string, s string) []string {
 		}
 		switch {
 		case space && start >= 0:
-			dst = append(dst, s[start:i])
+			dst = append(dst, start, i)
 			start = -1
+			if len(dst)+2 > cap(dst) && cap(dst) >= 2 {
+				return dst, s[i+w:]
+			}
 		case !space && start < 0:
 			start = i
 		}
 		i += w
 	}
 	if start >= 0 {
-		dst = append(dst, s[start:])
+		dst = append(dst, start, len(s))
 	}
-	return dst
+	return dst, ""
+}
+
+// plain reports whether Tokens only splits at white space (no normalisation,
+// lower-casing, characters or pattern): then fieldSpans finds its tokens.
+func (t *Tokenizer) plain() bool {
+	return t.re == nil && !t.norm && !t.cfg.Lower && !strings.EqualFold(t.cfg.Kind, "char")
 }
