@@ -30,6 +30,7 @@ type csvSource struct {
 	index   [numRoles]int
 	pending []string // a headerless file's first row, read to count its fields
 	pendAt  int
+	fields  []string // a TSV row's fields, reused from row to row
 }
 
 func openCSV(path string, format Format, cols Columns, noHeader bool, maxLine int) (*csvSource, error) {
@@ -42,6 +43,7 @@ func openCSV(path string, format Format, cols Columns, noHeader bool, maxLine in
 		s.lim.reset(maxLine)
 		s.r = csv.NewReader(s.lim)
 		s.r.FieldsPerRecord = -1 // checked in next, with the same message as TSV
+		s.r.ReuseRecord = true   // next copies what it keeps; the header is cloned
 	}
 	if err != nil {
 		return nil, err
@@ -106,7 +108,8 @@ func (s *csvSource) readRow() ([]string, int, error) {
 		if err != nil {
 			return nil, 0, err
 		}
-		return strings.Split(string(line), "\t"), s.tsv.n, nil
+		s.fields = appendSplit(s.fields[:0], string(line), '\t')
+		return s.fields, s.tsv.n, nil
 	}
 	start := s.r.InputOffset()
 	rec, err := s.r.Read()

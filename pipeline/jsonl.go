@@ -78,17 +78,17 @@ func (s *jsonlSource) fast(line []byte, ex *example) bool {
 			continue
 		}
 		if raw[0] == '"' {
-			str, ok := plainString(raw)
+			in, ok := plainBytes(raw)
 			if !ok {
 				return false
 			}
-			ex.str[role] = str
+			ex.raw[role] = in
 			continue
 		}
 		if role != RoleLabel || raw[0] == '[' || raw[0] == '{' || raw[0] == 'n' {
 			return false
 		}
-		ex.str[role] = string(raw) // a number or boolean label (0/1, true), as written
+		ex.raw[role] = raw // a number or boolean label (0/1, true), as written
 	}
 	return true
 }

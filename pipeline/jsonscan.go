@@ -245,14 +245,20 @@ func (s *jsonScanner) digits() bool {
 // plainString returns the text of a raw JSON string without escapes and in
 // valid UTF-8 (what encoding/json would give, without its work), or false.
 func plainString(raw []byte) (string, bool) {
+	in, ok := plainBytes(raw)
+	return string(in), ok
+}
+
+// plainBytes is plainString's text as the bytes of raw between its quotes.
+func plainBytes(raw []byte) ([]byte, bool) {
 	if len(raw) < 2 || raw[0] != '"' {
-		return "", false
+		return nil, false
 	}
 	in := raw[1 : len(raw)-1]
 	if bytes.IndexByte(in, '\\') >= 0 || !utf8.Valid(in) {
-		return "", false
+		return nil, false
 	}
-	return string(in), true
+	return in, true
 }
 
 // plainStrings returns the items of a raw JSON array of plain strings (see

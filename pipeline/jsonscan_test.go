@@ -63,6 +63,11 @@ func checkJSONFast(t *testing.T, line string) bool {
 		if !s.fast([]byte(line), &a) {
 			continue
 		}
+		for role, raw := range a.raw {
+			if raw != nil {
+				a.str[role], a.raw[role] = string(raw), nil
+			}
+		}
 		if err := s.slow([]byte(line), &b); err != nil || !reflect.DeepEqual(a, b) {
 			t.Errorf("%q with %v: fast %+v, slow %+v (%v)", line, cols, a, b, err)
 		}

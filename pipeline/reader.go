@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -113,6 +114,10 @@ type example struct {
 	line  int
 	str   [numRoles]string
 	list  [numRoles][]string
+	// raw, where set, is a str role's text as bytes of the source's line
+	// buffer, valid until its next call to next: the reader copies it into
+	// its builder before then, so the text is never a string of its own.
+	raw [numRoles][]byte
 }
 
 // rowSource is what each format implements. next fills ex with the next example and
@@ -400,11 +405,11 @@ func (r *Reader) check(ex *example) error {
 					return badf(r.path, ex.line, 0, "invalid UTF-8 in %s item %d", role, i+1)
 				}
 			}
-		} else if !utf8.ValidString(ex.str[role]) {
+		} else if ex.raw[role] != nil && !utf8.Valid(ex.raw[role]) || ex.raw[role] == nil && !utf8.ValidString(ex.str[role]) {
 			return badf(r.path, ex.line, 0, "invalid UTF-8 in %s", role)
 		}
 	}
-	if r.has(RoleLabel) && strings.TrimSpace(ex.str[RoleLabel]) == "" {
+	if r.has(RoleLabel) && strings.TrimSpace(ex.str[RoleLabel]) == "" && len(bytes.TrimSpace(ex.raw[RoleLabel])) == 0 {
 		// An empty label would become a class of its own; skip_errors leaves
 		// such examples out, counted.
 		return badf(r.path, ex.line, 0, "empty label")
@@ -437,7 +442,11 @@ func (r *Reader) append(ex *example) {
 	for i, role := range r.roles {
 		f := r.bld.Field(i + first)
 		if !role.isList() {
-			f.(*array.StringBuilder).Append(ex.str[role])
+			if b := ex.raw[role]; b != nil {
+				f.(*array.StringBuilder).BinaryBuilder.Append(b)
+			} else {
+				f.(*array.StringBuilder).Append(ex.str[role])
+			}
 			continue
 		}
 		lb := f.(*array.ListBuilder)
