@@ -460,6 +460,7 @@ func NewVocabCounts() VocabCounts {
 func CountVocabs(r array.RecordReader, tok *Tokenizer, cfg VocabConfig) (VocabCounts, error) {
 	vc := NewVocabCounts()
 	var toks []string
+	spans := make([]int, 0, 256)
 	e := &Encoder{Tokenizer: tok}
 	maxTok, maxVocab := cfg.Limits.Tokens(), cfg.Limits.Vocab()
 	for r.Next() {
@@ -473,8 +474,23 @@ func CountVocabs(r array.RecordReader, tok *Tokenizer, cfg VocabConfig) (VocabCo
 		vc.HasLabels = vc.HasLabels || c.label != nil
 		vc.HasTarget = vc.HasTarget || c.target != nil
 		vc.HasFeature = vc.HasFeature || c.feature != nil
+		plain := c.tokens == nil && c.text != nil && !cfg.Chars && tok.plain()
 		for i := 0; i < int(rec.NumRows()); i++ {
-			if c.text != nil || c.tokens != nil {
+			if plain {
+				// As Encode: tokens counted by their offsets in the text.
+				n, text := 0, c.text.Value(i)
+				for rest := text; len(rest) > 0; {
+					sp, next := fieldSpans(spans[:0], rest)
+					for k := 0; k < len(sp); k += 2 {
+						vc.Input.Add(rest[sp[k]:sp[k+1]])
+					}
+					n += len(sp) / 2
+					rest = next
+				}
+				if n > maxTok {
+					return vc, tooManyTokens(int(c.row.Value(i)), "input", n, maxTok)
+				}
+			} else if c.text != nil || c.tokens != nil {
 				toks = e.inputTokens(c, i, toks)
 				if len(toks) > maxTok {
 					return vc, tooManyTokens(int(c.row.Value(i)), "input", len(toks), maxTok)

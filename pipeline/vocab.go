@@ -52,10 +52,16 @@ type Vocab struct {
 // Counter counts tokens, for building a vocabulary from the training split only.
 type Counter map[string]int
 
-// Add counts each token once.
+// Add counts each token once. A token seen for the first time is copied: a
+// token cut from a row's text, or read from an Arrow buffer, would otherwise
+// keep that memory for as long as the counter lives.
 func (c Counter) Add(tokens ...string) {
 	for _, t := range tokens {
-		c[t]++
+		if n, ok := c[t]; ok {
+			c[t] = n + 1
+		} else {
+			c[strings.Clone(t)] = 1
+		}
 	}
 }
 
