@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -12,42 +13,41 @@ import (
 	"github.com/seqkit/seqkit/internal/quote"
 )
 
-// csvSource reads CSV (RFC 4180 quoting, through encoding/csv) or TSV (fields
-// split at tabs, no quoting, as TSV files are written). The first row is a header
-// naming the columns unless the source says there is none; then columns are
-// 1-based numbers, negative from the end. Every row must have as many fields as
-// the first.
+// csvSource reads CSV (RFC 4180 quoting) or TSV (fields split at tabs, no
+// quoting, as TSV files are written). The first row is a header naming the
+// columns unless the source says there is none; then columns are 1-based
+// numbers, negative from the end. Every row must have as many fields as the
+// first.
+//
+// A CSV line without a quote is split at its commas, as encoding/csv would
+// split it, without its work: most of the time of reading a CSV file. A
+// record with quotes goes to encoding/csv, which reads it from the same lines
+// (lineFeed) and words the errors; blank lines are skipped, as it does.
 type csvSource struct {
 	path    string
-	cr      *countingReader
-	r       *csv.Reader // CSV
-	lim     *recordLimit
-	max     int    // longest record, in bytes
-	end     int    // the line the last record read ended on
-	tsv     *lines // TSV
-	n       int    // fields per row
+	l       *lines
+	tsv     bool
+	r       *csv.Reader // CSV records with quotes
+	feed    *lineFeed   // the lines r reads
+	max     int         // longest record, in bytes
+	end     int         // the line the last record read ended on
+	n       int         // fields per row
 	roles   []Role
 	index   [numRoles]int
 	pending []string // a headerless file's first row, read to count its fields
 	pendAt  int
-	fields  []string // a TSV row's fields, reused from row to row
+	fields  []string // a row's fields, reused from row to row
 }
 
 func openCSV(path string, format Format, cols Columns, noHeader bool, maxLine int) (*csvSource, error) {
-	s := &csvSource{path: path, roles: cols.roles(), max: maxLine}
+	s := &csvSource{path: path, roles: cols.roles(), max: maxLine, tsv: format == TSV}
 	var err error
-	if format == TSV {
-		s.tsv, err = openLines(path, maxLine)
-	} else if s.cr, err = openCounting(path); err == nil {
-		s.lim = &recordLimit{r: s.cr}
-		s.lim.reset(maxLine)
-		s.r = csv.NewReader(s.lim)
-		s.r.FieldsPerRecord = -1 // checked in next, with the same message as TSV
-		s.r.ReuseRecord = true   // next copies what it keeps; the header is cloned
-	}
-	if err != nil {
+	if s.l, err = openLines(path, maxLine); err != nil {
 		return nil, err
 	}
+	s.feed = &lineFeed{l: s.l, max: maxLine}
+	s.r = csv.NewReader(s.feed)
+	s.r.FieldsPerRecord = -1 // checked in next, with the same message as TSV
 	first, line, err := s.readRow()
 	if err == io.EOF {
 		s.close()
@@ -103,62 +103,105 @@ func columnNumber(v string, n int) (int, error) {
 
 // readRow reads the next row and the line it starts on.
 func (s *csvSource) readRow() ([]string, int, error) {
-	if s.tsv != nil {
-		line, err := s.tsv.next()
+	for {
+		line, err := s.l.next()
 		if err != nil {
+			if s.l.tooLong && !s.tsv {
+				return nil, 0, s.tooLong(s.l.n) // a line over the bound: quotes in it are unknown ground
+			}
 			return nil, 0, err
 		}
-		s.fields = appendSplit(s.fields[:0], string(line), '\t')
-		return s.fields, s.tsv.n, nil
+		if s.tsv {
+			s.fields = appendSplit(s.fields[:0], string(line), '\t')
+			return s.fields, s.l.n, nil
+		}
+		if len(line) == 0 {
+			continue // encoding/csv skips blank lines
+		}
+		start := s.l.n
+		if bytes.IndexByte(line, '"') < 0 {
+			s.fields = appendSplit(s.fields[:0], string(line), ',')
+			s.end = start
+			return s.fields, start, nil
+		}
+		before := s.feed.n
+		s.feed.push(line)
+		rec, err := s.r.Read()
+		s.end = s.l.n
+		if errors.Is(err, errRecordTooLong) {
+			return nil, 0, s.tooLong(start)
+		}
+		if err != nil && err != io.EOF {
+			// encoding/csv counts the lines it was given; the file's are
+			// shifted by those it was not.
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				shift := start - (before + 1)
+				pe.StartLine += shift
+				pe.Line += shift
+			}
+			return nil, 0, csvError(s.path, err)
+		}
+		return rec, start, nil
 	}
-	start := s.r.InputOffset()
-	rec, err := s.r.Read()
-	if errors.Is(err, errRecordTooLong) || err == nil && s.r.InputOffset()-start > int64(s.max) {
-		// Reading cannot go on: the rest of the record is unknown ground.
-		e := badf(s.path, s.end+1, 0, "the record starting here is longer than %d bytes (data.limits.max_line_bytes): a quote that is never closed, a file without line ends, or raise the limit", s.max)
-		e.fatal = true
-		return nil, 0, e
-	}
-	if err == io.EOF {
-		return nil, 0, io.EOF
-	}
-	if err != nil {
-		return nil, 0, csvError(s.path, err)
-	}
-	s.lim.reset(s.max)
-	line, _ := s.r.FieldPos(0)
-	last, _ := s.r.FieldPos(len(rec) - 1)
-	s.end = last + strings.Count(rec[len(rec)-1], "\n")
-	return rec, line, nil
+}
+
+// tooLong is the fatal error of a record over the bound, starting at line.
+func (s *csvSource) tooLong(line int) error {
+	e := badf(s.path, line, 0, "the record starting here is longer than %d bytes (data.limits.max_line_bytes): a quote that is never closed, a file without line ends, or raise the limit", s.max)
+	e.fatal = true
+	return e
 }
 
 // errRecordTooLong stops encoding/csv, which has no bound of its own, from
-// buffering a record without end (a quote never closed, a file without line
-// ends) whole.
+// gathering a record without end (a quote never closed) whole.
 var errRecordTooLong = errors.New("record too long")
 
-// recordLimit lets a reader read at most a record's bound, plus what
-// encoding/csv's buffer reads ahead, until it is reset for the next record.
-type recordLimit struct {
-	r    io.Reader
-	left int
+// lineFeed gives encoding/csv the lines of a record with quotes: the first,
+// pushed, then the following ones from the file as it asks for them, one
+// line a read, so that it never reads past the end of the record. A record
+// over max bytes, or a line over the lines' bound, ends in errRecordTooLong.
+type lineFeed struct {
+	l       *lines
+	max     int
+	buf     []byte
+	pending []byte // what is left of the current line, with its '\n'
+	n       int    // lines given
+	size    int    // bytes of the current record given
 }
 
-// csvReadAhead is encoding/csv's buffer (bufio's default size).
-const csvReadAhead = 4096
+func (f *lineFeed) push(line []byte) {
+	f.set(line)
+	f.size = 0
+}
 
-func (l *recordLimit) reset(max int) { l.left = max + 2*csvReadAhead }
+// set makes line, with its line end if it had one, the next to give.
+func (f *lineFeed) set(line []byte) {
+	f.buf = append(f.buf[:0], line...)
+	if f.l.eol {
+		f.buf = append(f.buf, '\n')
+	}
+	f.pending = f.buf
+	f.n++
+}
 
-func (l *recordLimit) Read(p []byte) (int, error) {
-	if l.left <= 0 {
+func (f *lineFeed) Read(p []byte) (int, error) {
+	if len(f.pending) == 0 {
+		line, err := f.l.next()
+		if f.l.tooLong {
+			return 0, errRecordTooLong
+		}
+		if err != nil {
+			return 0, err
+		}
+		f.set(line)
+	}
+	k := copy(p, f.pending)
+	f.pending = f.pending[k:]
+	if f.size += k; f.size > f.max+1 {
 		return 0, errRecordTooLong
 	}
-	if len(p) > l.left {
-		p = p[:l.left]
-	}
-	n, err := l.r.Read(p)
-	l.left -= n
-	return n, err
+	return k, nil
 }
 
 // quoteList quotes the first names of a header, each bounded and escaped.
@@ -211,16 +254,6 @@ func (s *csvSource) next(ex *example) error {
 	return nil
 }
 
-func (s *csvSource) close() error {
-	if s.tsv != nil {
-		return s.tsv.close()
-	}
-	return s.cr.close()
-}
+func (s *csvSource) close() error { return s.l.close() }
 
-func (s *csvSource) progress() (done, total int64) {
-	if s.tsv != nil {
-		return s.tsv.cr.progress()
-	}
-	return s.cr.progress()
-}
+func (s *csvSource) progress() (done, total int64) { return s.l.cr.progress() }

@@ -16,6 +16,9 @@ type lines struct {
 	br   *bufio.Reader
 	n    int
 	buf  []byte
+	eol  bool // the last line read ended with a line end (the file's last may not)
+	// tooLong is whether next's last error was a line over max.
+	tooLong bool
 }
 
 func openLines(path string, max int) (*lines, error) {
@@ -29,6 +32,7 @@ func openLines(path string, max int) (*lines, error) {
 // next returns the next line (valid until the following call) or io.EOF.
 func (l *lines) next() ([]byte, error) {
 	l.buf = l.buf[:0]
+	l.tooLong = false
 	for {
 		chunk, err := l.br.ReadSlice('\n')
 		l.buf = append(l.buf, chunk...)
@@ -39,6 +43,7 @@ func (l *lines) next() ([]byte, error) {
 			}
 			l.n++
 			l.buf = l.buf[:0]
+			l.tooLong = true
 			return nil, badf(l.path, l.n, 0, "line longer than %d bytes (data.limits.max_line_bytes): a file without line ends, or raise the limit", l.max)
 		}
 		if err == bufio.ErrBufferFull {
@@ -54,6 +59,7 @@ func (l *lines) next() ([]byte, error) {
 			return nil, fmt.Errorf("pipeline: %s: %w", l.path, err)
 		}
 		l.n++
+		l.eol = bytes.HasSuffix(l.buf, []byte("\n"))
 		return bytes.TrimSuffix(bytes.TrimSuffix(l.buf, []byte("\n")), []byte("\r")), nil
 	}
 }

@@ -362,16 +362,18 @@ func (r *Reader) Next() bool {
 			r.done = true
 			break
 		}
-		var bad *Error
-		if err != nil && errors.As(err, &bad) && !bad.fatal && r.rejects != nil {
-			r.skipped++
-			if werr := r.rejects(ex.shard, bad); werr != nil {
-				r.err = fmt.Errorf("pipeline: writing rejects: %w", werr)
-				return false
-			}
-			continue
-		}
 		if err != nil {
+			// Declared here: its address escapes into errors.As, and
+			// declared for every row it cost an allocation per row.
+			var bad *Error
+			if errors.As(err, &bad) && !bad.fatal && r.rejects != nil {
+				r.skipped++
+				if werr := r.rejects(ex.shard, bad); werr != nil {
+					r.err = fmt.Errorf("pipeline: writing rejects: %w", werr)
+					return false
+				}
+				continue
+			}
 			r.err = err
 			return false
 		}
