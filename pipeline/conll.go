@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -22,9 +23,13 @@ type conllSource struct {
 	index [numRoles]int // 1-based, negative from the end
 	ncols int
 	max   int // tokens of one sentence
-	// fields is the buffer of a line's fields, reused from line to line, and
-	// lists those of a sentence's token lists, from sentence to sentence.
-	fields []string
+	// spans are a line's field offsets; sent the mapped fields of the
+	// sentence so far, offs their offsets in it per role, tokens their count;
+	// lists the sentence's token lists. All are reused.
+	spans  []int
+	sent   []byte
+	offs   [numRoles][]int
+	tokens int
 	lists  [numRoles][]string
 }
 
@@ -72,6 +77,10 @@ func openCoNLL(path string, cols Columns, maxLine, maxTokens int) (*conllSource,
 
 func (s *conllSource) next(ex *example) error {
 	var bad error
+	s.sent, s.tokens = s.sent[:0], 0
+	for role := range s.offs {
+		s.offs[role] = s.offs[role][:0]
+	}
 	for {
 		line, err := s.l.next()
 		if err == io.EOF {
@@ -79,6 +88,7 @@ func (s *conllSource) next(ex *example) error {
 				return bad
 			}
 			if ex.line > 0 {
+				s.finish(ex)
 				return nil
 			}
 			return io.EOF
@@ -92,6 +102,7 @@ func (s *conllSource) next(ex *example) error {
 				return bad
 			}
 			if ex.line > 0 {
+				s.finish(ex)
 				return nil
 			}
 			continue
@@ -102,18 +113,14 @@ func (s *conllSource) next(ex *example) error {
 		if bad != nil {
 			continue // the rest of a bad sentence, not split into fields
 		}
-		// One string for the line, its fields substrings of it: a string per
-		// field (or a slice of them, as strings.Split makes) would be most
-		// of the allocations of reading a CoNLL file.
-		str := string(line)
 		if bytes.IndexByte(line, '\t') >= 0 {
-			s.fields = appendSplit(s.fields[:0], str, '\t')
+			s.spans = splitSpans(s.spans[:0], line, '\t')
 		} else {
-			s.fields = appendFields(s.fields[:0], str)
+			s.spans = byteFieldSpans(s.spans[:0], line)
 		}
-		fields := s.fields
+		nf := len(s.spans) / 2
 		if s.ncols == 0 {
-			s.ncols = len(fields)
+			s.ncols = nf
 			for _, role := range s.roles {
 				if i := s.index[role]; i > s.ncols || -i > s.ncols {
 					return fmt.Errorf("pipeline: %s:%d: column %d for %s, but the file has %d columns", s.l.path, s.l.n, i, role, s.ncols)
@@ -122,42 +129,94 @@ func (s *conllSource) next(ex *example) error {
 		}
 		if ex.line == 0 {
 			ex.line = s.l.n
-			// The token lists of the last sentence, emptied: the reader
-			// copies an example into its builders before it asks for the
-			// next one.
-			for _, role := range s.roles {
-				ex.list[role] = s.lists[role][:0]
-			}
 		}
-		if bad != nil {
-			continue // the rest of a bad sentence
-		}
-		if len(fields) != s.ncols {
-			bad = badf(s.l.path, s.l.n, 0, "%d columns, but the file's token lines have %d", len(fields), s.ncols)
+		if nf != s.ncols {
+			bad = badf(s.l.path, s.l.n, 0, "%d columns, but the file's token lines have %d", nf, s.ncols)
 			continue
 		}
 		if !utf8.Valid(line) {
 			bad = badf(s.l.path, s.l.n, 0, "invalid UTF-8")
 			continue
 		}
-		if len(s.roles) > 0 && len(ex.list[s.roles[0]]) >= s.max {
+		if len(s.roles) > 0 && s.tokens >= s.max {
 			// Stop gathering: the sentence would hold a file without blank lines whole.
 			bad = badf(s.l.path, ex.line, 0, "the sentence has more than %d tokens (data.limits.max_tokens): a file without blank lines between sentences, or raise the limit", s.max)
-			ex.list = [numRoles][]string{}
 			continue
 		}
-		if s.ncols == 10 && strings.ContainsAny(fields[0], "-.") {
+		if s.ncols == 10 && bytes.ContainsAny(line[s.spans[0]:s.spans[1]], "-.") {
 			continue // CoNLL-U multiword token or empty node
 		}
+		// The sentence's fields go into one buffer, made one string at its
+		// end (finish): a string per line was most of the allocations of
+		// reading a CoNLL file.
 		for _, role := range s.roles {
 			i := s.index[role]
 			if i < 0 {
 				i += s.ncols + 1
 			}
-			ex.list[role] = append(ex.list[role], fields[i-1])
-			s.lists[role] = ex.list[role]
+			a := len(s.sent)
+			s.sent = append(s.sent, line[s.spans[2*(i-1)]:s.spans[2*i-1]]...)
+			s.offs[role] = append(s.offs[role], a, len(s.sent))
 		}
+		s.tokens++
 	}
+}
+
+// finish sets ex's token lists from the sentence gathered: substrings of one
+// string, in lists reused from sentence to sentence (the reader copies an
+// example into its builders before it asks for the next one).
+func (s *conllSource) finish(ex *example) {
+	str := string(s.sent)
+	for _, role := range s.roles {
+		list, offs := s.lists[role][:0], s.offs[role]
+		for k := 0; k < len(offs); k += 2 {
+			list = append(list, str[offs[k]:offs[k+1]])
+		}
+		ex.list[role], s.lists[role] = list, list
+	}
+}
+
+// splitSpans appends the start and end offsets of the fields of
+// bytes.Split(b, {sep}).
+func splitSpans(dst []int, b []byte, sep byte) []int {
+	start := 0
+	for {
+		i := bytes.IndexByte(b[start:], sep)
+		if i < 0 {
+			return append(dst, start, len(b))
+		}
+		dst = append(dst, start, start+i)
+		start += i + 1
+	}
+}
+
+// byteFieldSpans appends the start and end offsets of the fields of
+// strings.Fields(string(b)).
+func byteFieldSpans(dst []int, b []byte) []int {
+	start := -1
+	for i := 0; i < len(b); {
+		var space bool
+		w := 1
+		if c := b[i]; c < utf8.RuneSelf {
+			space = asciiSpace[c]
+		} else {
+			var r rune
+			r, w = utf8.DecodeRune(b[i:])
+			space = unicode.IsSpace(r)
+		}
+		switch {
+		case space && start >= 0:
+			dst = append(dst, start, i)
+			start = -1
+		case !space && start < 0:
+			start = i
+		}
+		i += w
+	}
+	if start >= 0 {
+		dst = append(dst, start, len(b))
+	}
+	return dst
 }
 
 func (s *conllSource) close() error { return s.l.close() }
