@@ -93,7 +93,6 @@ func refNext(s *conllSource, ex *example) error {
 	}
 }
 
-
 var conllInputs = []string{
 	"a DT B-NP\nb NN I-NP\n\nc VB B-VP\n",
 	"# comment\n-DOCSTART- -X- O\n\nx\ty\tz\n\n\n  \nw\tv\tu\n",
