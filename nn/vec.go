@@ -96,6 +96,14 @@ func scaleBy[T Float](x []T, a T) {
 	}
 }
 
+// mul sets dst[i] *= src[i].
+func mul[T Float](dst, src []T) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] *= v
+	}
+}
+
 // axpy sets dst[i] += a·src[i].
 func axpy[T Float](dst, src []T, a T) {
 	if d, s, ok := as32(dst, src); ok {
