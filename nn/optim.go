@@ -249,17 +249,13 @@ func parallelOn(procs, n int, f func(lo, hi int)) {
 func ClipGradNorm[T Float](params []*Tensor[T], maxNorm float64) float64 {
 	var sq float64
 	for _, p := range params {
-		for _, g := range p.Grad {
-			sq += float64(g) * float64(g)
-		}
+		sq += sumSq64(p.Grad)
 	}
 	norm := math.Sqrt(sq)
 	if maxNorm > 0 && norm > maxNorm {
 		s := T(maxNorm / (norm + 1e-6))
 		for _, p := range params {
-			for i := range p.Grad {
-				p.Grad[i] *= s
-			}
+			scaleBy(p.Grad, s)
 		}
 	}
 	return norm

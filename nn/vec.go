@@ -85,6 +85,19 @@ func sum64[T Float](x []T) float64 {
 	return s
 }
 
+// sumSq64 returns the sum of the squares of x in float64 (for float32, in
+// vmath.SumSq64's order).
+func sumSq64[T Float](x []T) float64 {
+	if x32, _, ok := as32(x, x); ok {
+		return vmath.SumSq64(x32)
+	}
+	var s float64
+	for _, v := range x {
+		s += float64(v) * float64(v)
+	}
+	return s
+}
+
 // scaleBy sets x[i] *= a.
 func scaleBy[T Float](x []T, a T) {
 	if x32, _, ok := as32(x, x); ok {

@@ -32,6 +32,7 @@ func adam(w, g, m, v []float32, k *AdamConsts[float32]) {
 }
 func maxAVX(x []float32) float32         { return maxAVX2(&x[0], len(x)) }
 func sum64(x []float32) float64          { return sum64AVX2(&x[0], len(x)) }
+func sumSq64(x []float32) float64        { return sumSq64AVX2(&x[0], len(x)) }
 func scale(x []float32, a float32)       { scaleAVX2(&x[0], len(x), a) }
 func axpy(dst, src []float32, a float32) { axpyAVX2(&dst[0], &src[0], len(dst), a) }
 

@@ -14,6 +14,7 @@ func tanh(dst, src []float32)                           {}
 func adam(w, g, m, v []float32, k *AdamConsts[float32]) {}
 func maxAVX(x []float32) float32                        { return 0 }
 func sum64(x []float32) float64                         { return 0 }
+func sumSq64(x []float32) float64                       { return 0 }
 func scale(x []float32, a float32)                      {}
 func axpy(dst, src []float32, a float32)                {}
 

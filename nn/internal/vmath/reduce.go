@@ -44,6 +44,36 @@ func sum64Go(x []float32) float64 {
 	return (a0 + a2) + (a1 + a3)
 }
 
+// SumSq64 returns the sum of the squares of x in float64 (each square rounded
+// to float64, then added), in Sum64's order: a gradient's squared norm.
+func SumSq64(x []float32) float64 {
+	n := vector(len(x))
+	var s float64
+	if n > 0 {
+		s = sumSq64(x[:n])
+	} else {
+		n = len(x) &^ 7
+		s = sumSq64Go(x[:n])
+	}
+	for _, v := range x[n:] {
+		s += float64(float64(v) * float64(v))
+	}
+	return s
+}
+
+func sumSq64Go(x []float32) float64 {
+	var s [8]float64
+	for i := 0; i+8 <= len(x); i += 8 {
+		for j := range s {
+			// The conversion rounds the product, so that no compiler fuses
+			// it into the sum: the AVX2 kernel multiplies, then adds.
+			s[j] += float64(float64(x[i+j]) * float64(x[i+j]))
+		}
+	}
+	a0, a1, a2, a3 := s[0]+s[4], s[1]+s[5], s[2]+s[6], s[3]+s[7]
+	return (a0 + a2) + (a1 + a3)
+}
+
 // Scale sets x[i] *= a.
 func Scale(x []float32, a float32) {
 	n := vector(len(x))

@@ -34,6 +34,11 @@ func maxAVX2(x *float32, n int) float32
 //go:noescape
 func sum64AVX2(x *float32, n int) float64
 
+// sumSq64AVX2 is sumSq64Go for n a multiple of 8.
+//
+//go:noescape
+func sumSq64AVX2(x *float32, n int) float64
+
 // scaleAVX2 sets x[i] *= a for i < n, n a multiple of 8.
 //
 //go:noescape

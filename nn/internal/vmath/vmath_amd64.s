@@ -527,6 +527,37 @@ sum_done:
 	VZEROUPPER
 	RET
 
+// func sumSq64AVX2(x *float32, n int) float64
+// Requires: AVX, SSE2
+TEXT ·sumSq64AVX2(SB), NOSPLIT, $0-24
+	MOVQ   x+0(FP), AX
+	MOVQ   n+8(FP), CX
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+
+sumsq_loop:
+	CMPQ      CX, $0x00000008
+	JL        sumsq_done
+	VCVTPS2PD (AX), Y2
+	VCVTPS2PD 16(AX), Y3
+	VMULPD    Y2, Y2, Y2
+	VMULPD    Y3, Y3, Y3
+	VADDPD    Y2, Y0, Y0
+	VADDPD    Y3, Y1, Y1
+	ADDQ      $0x00000020, AX
+	SUBQ      $0x00000008, CX
+	JMP       sumsq_loop
+
+sumsq_done:
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X1
+	VPERMILPD    $0x01, X1, X0
+	VADDSD       X0, X1, X1
+	MOVSD        X1, ret+16(FP)
+	VZEROUPPER
+	RET
+
 // func scaleAVX2(x *float32, n int, a float32)
 // Requires: AVX, AVX2, SSE
 TEXT ·scaleAVX2(SB), NOSPLIT, $0-20

@@ -212,7 +212,7 @@ func TestAdamMatchesScalar(t *testing.T) {
 	}
 }
 
-// TestReductionsMatchGo checks Max, Sum64, Scale and Axpy against plain Go
+// TestReductionsMatchGo checks Max, Sum64, SumSq64, Scale and Axpy against plain Go
 // loops (Sum64 against the order its documentation states) at every length to
 // 70, with large and tiny values mixed so that a different summation order
 // would show.
@@ -236,6 +236,13 @@ func TestReductionsMatchGo(t *testing.T) {
 		}
 		if got := Sum64(x); math.Float64bits(got) != math.Float64bits(want) {
 			t.Fatalf("n=%d: Sum64 = %v, want %v", n, got, want)
+		}
+		wantSq := sumSq64Go(x[:n&^7])
+		for _, v := range x[n&^7:] {
+			wantSq += float64(v) * float64(v)
+		}
+		if got := SumSq64(x); math.Float64bits(got) != math.Float64bits(wantSq) {
+			t.Fatalf("n=%d: SumSq64 = %v, want %v", n, got, wantSq)
 		}
 		y := make([]float32, n)
 		for i := range y {
@@ -263,6 +270,13 @@ func TestReductionsMatchGo(t *testing.T) {
 	}
 	if got, want := Sum64(x), (s[0]+s[4]+(s[2]+s[6]))+(s[1]+s[5]+(s[3]+s[7])); got != want {
 		t.Fatalf("Sum64 = %v, want %v", got, want)
+	}
+	s = [8]float64{}
+	for i, v := range x {
+		s[i%8] += float64(v) * float64(v)
+	}
+	if got, want := SumSq64(x), (s[0]+s[4]+(s[2]+s[6]))+(s[1]+s[5]+(s[3]+s[7])); got != want {
+		t.Fatalf("SumSq64 = %v, want %v", got, want)
 	}
 }
 

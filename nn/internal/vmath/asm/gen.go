@@ -275,7 +275,7 @@ func gruBack() {
 }
 
 // reductions emits the kernels of the softmax and the sums of gradients:
-// maxAVX2, sum64AVX2, scaleAVX2 and axpyAVX2, for n a multiple of 8.
+// maxAVX2, sum64AVX2, sumSq64AVX2, scaleAVX2 and axpyAVX2, for n a multiple of 8.
 func reductions() {
 	TEXT("maxAVX2", NOSPLIT, "func(x *float32, n int) float32")
 	Pragma("noescape")
@@ -321,6 +321,34 @@ func reductions() {
 	u := XMM()
 	VPERMILPD(U8(1), h, u)
 	VADDSD(u, h, h) // (a0+a2) + (a1+a3)
+	Store(h, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+
+	TEXT("sumSq64AVX2", NOSPLIT, "func(x *float32, n int) float64")
+	Pragma("noescape")
+	Doc("sumSq64AVX2 is sumSq64Go for n a multiple of 8.")
+	x = ptr("x")
+	n = Load(Param("n"), GP64())
+	a0, a1 = YMM(), YMM()
+	VXORPD(a0, a0, a0)
+	VXORPD(a1, a1, a1)
+	blocks("sumsq", n, []Mem{x}, func() {
+		lo, hi2 := YMM(), YMM()
+		VCVTPS2PD(x, lo)
+		VCVTPS2PD(x.Offset(16), hi2)
+		VMULPD(lo, lo, lo) // rounded, then added: no FMA, as the Go loop
+		VMULPD(hi2, hi2, hi2)
+		VADDPD(lo, a0, a0)
+		VADDPD(hi2, a1, a1)
+	})
+	VADDPD(a1, a0, a0)
+	h = XMM()
+	VEXTRACTF128(U8(1), a0, h)
+	VADDPD(h, a0.AsX(), h)
+	u = XMM()
+	VPERMILPD(U8(1), h, u)
+	VADDSD(u, h, h)
 	Store(h, ReturnIndex(0))
 	VZEROUPPER()
 	RET()
