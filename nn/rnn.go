@@ -310,7 +310,7 @@ func (r *RNN[T]) forward(tp *Tape, x *Tensor[T], first []gather[T], steps, B int
 		wmasks := make([][]T, D) // weight dropout, drawn in order before the directions start
 		if rng != nil && cfg.WeightDropout > 0 {
 			for d, p := range r.dirs[l] {
-				wmasks[d] = weightMask[T](p.whh.Len(), cfg.WeightDropout, rng)
+				wmasks[d] = dropMask[T](p.whh.Len(), cfg.WeightDropout, rng)
 			}
 		}
 		eachDir(D, func(d, procs int) {

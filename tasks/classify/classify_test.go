@@ -69,8 +69,10 @@ train: {epochs: 4, lr: 0.003}
 
 // TestSentimentNGrams trains the mr-sentiment recipe with its n-gram layer on a
 // quarter of the training sentences for two epochs: it must clear chance by far,
-// and beat the same small model without the n-gram layer by far (measured, with the
-// recipe's weight decay: 65.9 against 54.1).
+// and beat the same small model without the n-gram layer. Measured with train.seed
+// 1, 2 and 3: 64.7, 66.0 and 64.7 with the n-grams against 60.8, 53.0 and 55.8
+// without (two epochs on a quarter of the data leave the BiLSTM alone at the edge
+// of learning, so the gap depends on the seed: 3.9 to 13 points).
 func TestSentimentNGrams(t *testing.T) {
 	dir := tasktest.NeedData(t, "mr")
 	tmp := t.TempDir()
@@ -83,7 +85,7 @@ func TestSentimentNGrams(t *testing.T) {
 		acc[n] = res.Dev["accuracy"]
 	}
 	t.Logf("dev accuracy without n-grams %.2f, with %.2f", acc[0], acc[2])
-	if acc[2] < 64 || acc[2] < acc[0]+8 {
-		t.Errorf("dev accuracy with n-grams %.2f, want ≥ 64 and 8 points over %.2f without", acc[2], acc[0])
+	if acc[2] < 64 || acc[2] < acc[0]+3 {
+		t.Errorf("dev accuracy with n-grams %.2f, want ≥ 64 and 3 points over %.2f without", acc[2], acc[0])
 	}
 }
