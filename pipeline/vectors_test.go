@@ -30,7 +30,6 @@ func word2vecBinary(words []string, vecs [][]float32) []byte {
 	return b.Bytes()
 }
 
-
 func TestReadVectors(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name string, data []byte) string {
