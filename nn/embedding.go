@@ -12,6 +12,9 @@ type Embedding[T Float] struct {
 	W          *Tensor[T]
 	Vocab, Dim int
 	PaddingIdx int
+	// Frozen keeps W as it is: no gradient reaches it (pretrained vectors
+	// used as they are).
+	Frozen bool
 }
 
 // NewEmbedding returns an embedding table initialised N(0, 1) like PyTorch's.
@@ -41,7 +44,7 @@ func (e *Embedding[T]) Forward(tp *Tape, ids []int32, shape ...int) *Tensor[T] {
 		copy(out.Data[i*e.Dim:(i+1)*e.Dim], e.W.Data[int(id)*e.Dim:(int(id)+1)*e.Dim])
 	}
 	tp.Record(func() {
-		if out.Grad == nil {
+		if out.Grad == nil || e.Frozen {
 			return
 		}
 		dw := e.W.EnsureGrad()

@@ -87,3 +87,22 @@ func Summarize(ds *Dataset, v Vocabs) Summary {
 	}
 	return s
 }
+
+// IDCounts counts each input id of ds (the ids column), for ids below n; an
+// id outside [0, n) is not counted.
+func IDCounts(ds *Dataset, n int) []int64 {
+	counts := make([]int64, n)
+	for _, rec := range ds.Records() {
+		for i, f := range rec.Schema().Fields() {
+			if f.Name != IDsField {
+				continue
+			}
+			for _, id := range rec.Column(i).(*array.List).ListValues().(*array.Int32).Int32Values() {
+				if id >= 0 && int(id) < n {
+					counts[id]++
+				}
+			}
+		}
+	}
+	return counts
+}

@@ -123,6 +123,24 @@ func NewVocab(tokens []string, specials bool) (*Vocab, error) {
 	return v, nil
 }
 
+// Extend returns the vocabulary with the tokens it lacks of toks appended, in
+// their order, until it holds maxSize entries (0: no bound): the words of
+// pretrained vectors the training data did not have. The ids of v's own
+// tokens do not change.
+func (v *Vocab) Extend(toks []string, maxSize int) *Vocab {
+	out := newVocab(nil, v.tokens, 0, v.specials)
+	for _, t := range toks {
+		if maxSize > 0 && out.Len() >= maxSize {
+			break
+		}
+		if _, ok := out.ids[t]; !ok {
+			out.ids[t] = int32(len(out.tokens))
+			out.tokens = append(out.tokens, t)
+		}
+	}
+	return out
+}
+
 // Len is the number of entries.
 func (v *Vocab) Len() int { return len(v.tokens) }
 

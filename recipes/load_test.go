@@ -40,7 +40,7 @@ func TestErrors(t *testing.T) {
 		want []string // each a full error line
 	}{
 		{"bad_key.yaml", nil, []string{
-			`testdata/bad_key.yaml:4:3: model.hiden: unknown key; did you mean "hidden"? (known: bidirectional, cell, char, dropout, embedding, feature_embedding, forget_gate, hidden, layers, limits, peephole, variational, weight_dropout)`}},
+			`testdata/bad_key.yaml:4:3: model.hiden: unknown key; did you mean "hidden"? (known: bidirectional, cell, char, dropout, embedding, embedding_init, feature_embedding, forget_gate, hidden, layers, limits, peephole, variational, weight_dropout)`}},
 		{"bad_type.yaml", nil, []string{
 			`testdata/bad_type.yaml:6:11: train.epochs: want an integer, got "many"`}},
 		{"missing_file.yaml", nil, []string{
@@ -64,7 +64,7 @@ func TestErrors(t *testing.T) {
 		{"ok.yaml", []string{"model.hidden=abc"}, []string{
 			`--set model.hidden=abc:1:14: model.hidden: want an integer, got "abc"`}},
 		{"ok.yaml", []string{"model.hiddn=3"}, []string{
-			`--set model.hiddn=3:1:1: model.hiddn: unknown key; did you mean "hidden"? (known: bidirectional, cell, char, dropout, embedding, feature_embedding, forget_gate, hidden, layers, limits, peephole, variational, weight_dropout)`}},
+			`--set model.hiddn=3:1:1: model.hiddn: unknown key; did you mean "hidden"? (known: bidirectional, cell, char, dropout, embedding, embedding_init, feature_embedding, forget_gate, hidden, layers, limits, peephole, variational, weight_dropout)`}},
 		// Model sizes past model.limits (the issue's cases), each naming the key.
 		{"ok.yaml", []string{"model.hidden=1000000"}, []string{
 			`--set model.hidden=1000000:1:14: model.hidden: the model would have 8e+12 parameters (8e+12 of them sized by this key), more than model.limits.max_params (500000000): lower it, or raise the limit`}},

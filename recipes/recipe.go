@@ -113,6 +113,9 @@ type Model struct {
 	// reads each word's characters and its final states join the word
 	// embedding, so words never seen in training still get a representation.
 	Char *Char `yaml:"char,omitempty" doc:"character-level word features (a BiLSTM over each word's characters)"`
+	// EmbeddingInit starts the token embedding from pretrained word vectors
+	// (word2vec, GloVe, fastText) instead of random values.
+	EmbeddingInit *EmbeddingInit `yaml:"embedding_init,omitempty" doc:"start the token embedding from a file of pretrained word vectors"`
 	// Limits bound the parameters and the memory of the model, checked when
 	// the recipe loads and again when the vocabularies are known.
 	Limits ModelLimits `yaml:"limits" doc:"bounds on the model's parameters and on the memory a training step needs, so a slip such as hidden: 1000000 is refused before anything is allocated"`
@@ -121,6 +124,22 @@ type Model struct {
 // Defaults implements [Defaulter]: a BiLSTM of 25 units per direction over
 // character embeddings of 25 (Lample et al. 2016).
 func (c *Char) Defaults() { *c = Char{Embedding: 25, Hidden: 25, Cell: CellLSTM} }
+
+// EmbeddingInit names a file of pretrained word vectors and how the token
+// embedding uses them. Its dimension must be model.embedding.
+type EmbeddingInit struct {
+	Path   string `yaml:"path" doc:"file of word vectors (plain, .gz or .zst; relative to the recipe)"`
+	Format string `yaml:"format" doc:"word2vec (text or binary, recognised), glove (text, no header) or fasttext_vec (.vec)" enum:"word2vec,glove,fasttext_vec"`
+	// Lower looks a word up lower-cased when the file lacks it as written
+	// (GloVe's files are lower-case).
+	Lower bool `yaml:"lower,omitempty" doc:"look a word up lower-cased when the file lacks it as written"`
+	// Freeze keeps the embedding as the file gives it: it is not trained.
+	Freeze bool `yaml:"freeze,omitempty" doc:"keep the pretrained embedding as it is (not trained)"`
+	// ExtendVocab adds the file's words that the training data lacks to the
+	// input vocabulary (up to data.vocab.max_size and data.limits), so that a
+	// dev or test word unseen in training gets its vector instead of <unk>.
+	ExtendVocab bool `yaml:"extend_vocab,omitempty" doc:"add the file's words absent from the training data to the input vocabulary, so that unseen words keep their vectors"`
+}
 
 // Char configures character-level word features.
 type Char struct {

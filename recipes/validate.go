@@ -39,6 +39,14 @@ func (r *Recipe) validate() []KeyError {
 		add("data.tokenizer", "%v", strings.TrimPrefix(err.Error(), "pipeline: "))
 	}
 	m := r.Model
+	if e := m.EmbeddingInit; e != nil {
+		if e.Path == "" {
+			add("model.embedding_init.path", "the file of word vectors is missing")
+		}
+		if e.Format == "" {
+			add("model.embedding_init.format", "say the file's format: word2vec, glove or fasttext_vec")
+		}
+	}
 	if m.Cell != CellLSTM {
 		if m.Peephole {
 			add("model.peephole", "peephole connections need cell: lstm, not %s", m.Cell)
@@ -121,6 +129,13 @@ func (d *Data) Splits() map[string]pipeline.Source {
 // checkData opens every source and reads its first examples, so a missing file,
 // a missing column or an unreadable format is reported before any work starts.
 func (l *loader) checkData(r *Recipe) {
+	if e := r.Model.EmbeddingInit; e != nil {
+		if st, err := os.Stat(e.Path); err != nil {
+			l.keyErr(KeyError{"model.embedding_init.path", "no such file: " + e.Path})
+		} else if !st.Mode().IsRegular() {
+			l.keyErr(KeyError{"model.embedding_init.path", e.Path + " is not a regular file (a folder, a pipe or a device)"})
+		}
+	}
 	if r.Data.Generate != nil || r.Data.Prepared != "" {
 		return // generated when the run starts; encoded already
 	}

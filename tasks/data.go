@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,10 +22,13 @@ import (
 // Data is a recipe's prepared data: the vocabularies (built from the training
 // split) and each split encoded and memory-mapped.
 type Data struct {
-	Vocabs            pipeline.Vocabs
-	Tokenizer         *pipeline.Tokenizer
-	Train, Dev, Test  *pipeline.Dataset
-	Reports           map[string]pipeline.Report
+	Vocabs           pipeline.Vocabs
+	Tokenizer        *pipeline.Tokenizer
+	Train, Dev, Test *pipeline.Dataset
+	Reports          map[string]pipeline.Report
+	// Added are the words model.embedding_init.extend_vocab added to the
+	// input vocabulary when it was built.
+	Added             int
 	rejects           []*os.File
 	vocabDir, dataDir string
 }
@@ -121,6 +125,9 @@ func Prepare(r *recipes.Recipe, dir string, opt PrepareOptions) (*Data, error) {
 			opts = append(opts, pipeline.WithRejects(pipeline.IgnoreRejects)) // the encoding writes them
 		}
 		d.Vocabs, err = pipeline.VocabsOf(r.Data.Splits()["train"], tok, cfg, opts...)
+		if e := r.Model.EmbeddingInit; err == nil && e != nil && e.ExtendVocab && d.Vocabs.Input != nil {
+			d.Vocabs.Input, d.Added, err = extendVocab(e, d.Vocabs.Input, cmp.Or(cfg.MaxSize, lim.Vocab()))
+		}
 		if err == nil {
 			err = checkSize(r, d.Vocabs)
 		}

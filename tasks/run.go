@@ -233,6 +233,11 @@ func sample(gen Generator, dir string, out *RunResult) (err error) {
 func writeReport(r *recipes.Recipe, info Info, res *Result, dir string, out *RunResult) error {
 	rep := rundir.Report{Name: r.Name, Description: r.Description, Task: info.Name, Metric: info.Metric, Steps: res.Steps, Epochs: res.Epochs,
 		Elapsed: res.Elapsed, BestStep: res.BestStep, Averaged: res.Averaged, StillImproving: res.StillImproving, Dev: out.Dev, Test: out.Test}
+	if c, err := ReadCoverage(dir); err != nil {
+		return err
+	} else if c != nil {
+		rep.Embedding = c.Text()
+	}
 	for _, f := range append([]string{filepath.Join(dir, rundir.RecipeFile), filepath.Join(dir, rundir.MetricsFile), filepath.Join(dir, rundir.BestDir, rundir.ModelFile)}, out.Files...) {
 		rel, _ := filepath.Rel(dir, f)
 		rep.Files = append(rep.Files, rel)

@@ -34,7 +34,7 @@ var ErrWrite = errors.New("cannot write the run directory")
 
 // Event is a moment in training, for progress bars and logs.
 type Event struct {
-	Kind         string // "step", "eval", "checkpoint", "epoch", "skipped"
+	Kind         string // "step", "eval", "checkpoint", "epoch", "skipped", "embedding"
 	Step, Epoch  int    // after this step; epoch counts from 1
 	Steps        int    // total steps planned (an estimate when batches vary)
 	Loss, LR     float64
@@ -42,6 +42,9 @@ type Event struct {
 	Metrics      Metrics // eval events: the dev metrics
 	Metric       string  // the watched dev metric
 	Best         float64 // its best value so far
+	// Coverage is, for the embedding event of a fresh run with
+	// model.embedding_init, what the pretrained vectors covered.
+	Coverage *Coverage
 }
 
 // Trainer runs the shared training loop for one task in one run directory.
@@ -259,6 +262,15 @@ func (l *loop) resume() error {
 		}
 		if err := t.Task.Load(filepath.Join(t.InitFrom, rundir.BestDir), false); err != nil {
 			return fmt.Errorf("init-from: %w", err)
+		}
+	case t.Recipe.Model.EmbeddingInit != nil:
+		// A fresh model: its embedding starts from the pretrained vectors.
+		c, err := initEmbedding(t.Recipe, t.Task, t.Data, t.Dir)
+		if err != nil {
+			return err
+		}
+		if t.Observe != nil {
+			t.Observe(Event{Kind: "embedding", Coverage: c})
 		}
 	}
 	return nil

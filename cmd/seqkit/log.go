@@ -98,12 +98,18 @@ func (r *reporter) event(e tasks.Event) {
 			out["loss"], out["lr"], out["tokens_per_s"] = e.Loss, e.LR, e.TokensPerSec
 		case "eval":
 			out["dev"], out["best_"+e.Metric] = e.Metrics, e.Best
+		case "embedding":
+			out["coverage"] = e.Coverage
 		}
 		if r.seed > 0 {
 			out["seed"] = r.seed
 		}
 		b, _ := json.Marshal(out)
 		fmt.Fprintln(r.w, string(b))
+		return
+	}
+	if e.Kind == "embedding" && e.Coverage != nil {
+		fmt.Fprintf(r.w, "%sembedding: %s\n", r.prefix, e.Coverage.Text())
 		return
 	}
 	if e.Kind == "skipped" {

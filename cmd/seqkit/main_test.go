@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,6 +22,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/seqkit/seqkit/internal/gobuild"
+	"github.com/seqkit/seqkit/nn"
 	"github.com/seqkit/seqkit/pipeline/synth"
 	"github.com/seqkit/seqkit/tasks/rundir"
 	"github.com/seqkit/seqkit/tasks/tasktest"
@@ -764,5 +767,97 @@ func TestInspectSniffsCoNLL(t *testing.T) {
 	r = seqkit(t, dir, "data", "inspect", p, "--format", "text")
 	if r.code != 0 || !strings.Contains(r.stdout, "rows        8") || strings.Contains(r.stderr, "CoNLL") {
 		t.Errorf("inspect --format text: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestEmbeddingInit trains the demo from a small GloVe file: the coverage is
+// reported (stderr, embedding_init.json, report.md); frozen, the embedding
+// rows of the file's words are its vectors after training, and trained they
+// are not; extend_vocab adds the file's words the data lacks; a file of
+// another dimension is refused by name.
+func TestEmbeddingInit(t *testing.T) {
+	dir := t.TempDir()
+	vec := func(seed int) string {
+		var b strings.Builder
+		for i := range 32 {
+			fmt.Fprintf(&b, " %.3f", float64((seed*37+i*11)%23-11)/10)
+		}
+		return b.String()
+	}
+	words := []string{"to", "on", "from", "taipei", "zebra"}
+	var glove strings.Builder
+	for i, w := range words {
+		glove.WriteString(w + vec(i) + "\n")
+	}
+	os.WriteFile(filepath.Join(dir, "vectors.txt"), []byte(glove.String()), 0o644)
+	run := func(out string, sets ...string) result {
+		args := []string{"run", "taipei", "-o", out, "--set", "train.epochs=2", "--set", "output.plots=false",
+			"--set", "model.embedding_init={path: " + filepath.Join(dir, "vectors.txt") + ", format: glove}"}
+		for _, s := range sets {
+			args = append(args, "--set", s)
+		}
+		return seqkit(t, dir, args...)
+	}
+	rows := func(out string) map[string][]float32 {
+		ts, _, err := nn.ReadSafetensors(filepath.Join(dir, out, "checkpoints", "best", "model.safetensors"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		vocab, _ := os.ReadFile(filepath.Join(dir, out, "vocab", "input.txt"))
+		got := map[string][]float32{}
+		for _, w := range ts {
+			if w.Name != "embedding.weight" {
+				continue
+			}
+			for id, tok := range strings.Split(strings.TrimSpace(string(vocab)), "\n") {
+				got[tok] = w.Data[id*32 : (id+1)*32]
+			}
+		}
+		return got
+	}
+	want := func(i int) []float32 {
+		var v []float32
+		for _, f := range strings.Fields(vec(i)) {
+			x, _ := strconv.ParseFloat(f, 32)
+			v = append(v, float32(x))
+		}
+		return v
+	}
+	r := run("frozen", "model.embedding_init.freeze=true")
+	if r.code != 0 || !strings.Contains(r.stderr, "embedding: 4 of ") || !strings.Contains(r.stderr, "training tokens have a vector in vectors.txt; frozen") {
+		t.Fatalf("frozen run: exit %d\n%s", r.code, r.stderr)
+	}
+	got := rows("frozen")
+	if !slices.Equal(got["to"], want(0)) || !slices.Equal(got["from"], want(2)) || !slices.Equal(got["taipei"], want(3)) {
+		t.Errorf("frozen rows changed: to %v, want %v", got["to"], want(0))
+	}
+	var cov struct{ Words, Found, Lower int }
+	b, _ := os.ReadFile(filepath.Join(dir, "frozen", "embedding_init.json"))
+	if err := json.Unmarshal(b, &cov); err != nil || cov.Found < 3 || cov.Words < 100 {
+		t.Errorf("embedding_init.json: %s (%v)", b, err)
+	}
+	if rep, _ := os.ReadFile(filepath.Join(dir, "frozen", "report.md")); !strings.Contains(string(rep), "Pretrained embedding: ") {
+		t.Errorf("report.md says nothing of the embedding:\n%s", rep)
+	}
+	if r := run("trained"); r.code != 0 || slices.Equal(rows("trained")["to"], want(0)) {
+		t.Errorf("trained run: exit %d, to's row still the file's\n%s", r.code, r.stderr)
+	}
+	if r := run("extended", "model.embedding_init.extend_vocab=true"); r.code != 0 || !strings.Contains(r.stderr, "words added from the file (extend_vocab)") {
+		t.Errorf("extend_vocab: exit %d\n%s", r.code, r.stderr)
+	} else if v, _ := os.ReadFile(filepath.Join(dir, "extended", "vocab", "input.txt")); !strings.Contains(string(v), "\nzebra\n") {
+		t.Errorf("zebra not added to the vocabulary")
+	}
+	if r := run("dim", "model.embedding=16"); r.code != 2 || !strings.Contains(r.stderr, "model.embedding is 16, but the vectors of") {
+		t.Errorf("another dimension: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := run("missing", "model.embedding_init.path="+filepath.Join(dir, "nowhere.txt")); r.code != 2 || !strings.Contains(r.stderr, "model.embedding_init.path: no such file") {
+		t.Errorf("a missing file: exit %d\n%s", r.code, r.stderr)
+	}
+	// Cased text: Taipei finds taipei's vector by the lower-case fallback.
+	os.WriteFile(filepath.Join(dir, "train.csv"), []byte("text,label\nfly to Taipei,a\nTaipei from zebra,b\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "cased.yaml"), []byte("data: {train: {path: train.csv, columns: {text: text, label: label}}}\nmodel: {embedding: 32, hidden: 8}\ntask: {type: classify}\ntrain: {epochs: 1}\n"), 0o644)
+	r = seqkit(t, dir, "train", "cased.yaml", "-o", "cased", "--set", "model.embedding_init={path: vectors.txt, format: glove, lower: true}")
+	if r.code != 0 || !strings.Contains(r.stderr, "embedding: 4 of 5 words (80.0%) and 83.3% of the training tokens") || !strings.Contains(r.stderr, "(1 by their lower-case form)") {
+		t.Errorf("lower-case fallback: exit %d\n%s", r.code, r.stderr)
 	}
 }

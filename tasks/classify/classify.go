@@ -168,6 +168,10 @@ func (t *Task) Freeze(on bool) { t.enc.Freeze(on) }
 func (t *Task) Average(on bool) { t.core.Average(on) }
 
 // Info implements tasks.Task.
+// InputEmbedding implements tasks.Embedder: the encoder's token embedding,
+// which model.embedding_init fills.
+func (t *Task) InputEmbedding() *nn.Embedding[float32] { return t.enc.Emb }
+
 func (t *Task) Info() tasks.Info {
 	return tasks.Info{Name: "classify", Version: "1", Metric: "accuracy", HigherIsBetter: true}
 }

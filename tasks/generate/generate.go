@@ -152,6 +152,10 @@ var errEnsemble = fmt.Errorf("generate: an ensemble evaluates, predicts and gene
 
 // Info implements tasks.Task. The main metric is the negative log-likelihood per
 // predicted token (<eos> included), in nats.
+// InputEmbedding implements tasks.Embedder: the encoder's token embedding,
+// which model.embedding_init fills.
+func (t *Task) InputEmbedding() *nn.Embedding[float32] { return t.enc.Emb }
+
 func (t *Task) Info() tasks.Info {
 	return tasks.Info{Name: "generate", Version: "1", Metric: "nll", HigherIsBetter: false, Lower: []string{"perplexity"}}
 }

@@ -51,6 +51,10 @@ func (e *Encoder) Freeze(on bool) {
 // Frozen reports whether inference runs through an nn.Lookup (Freeze).
 func (e *Encoder) Frozen() bool { return e.lookup != nil }
 
+// EmbeddingName names the token embedding (EmbeddingName.weight), the one
+// model.embedding_init fills and may freeze.
+const EmbeddingName = "embedding"
+
 // NewEncoder builds the encoder of recipe r for the input vocabularies.
 func NewEncoder(r *recipes.Recipe, v pipeline.Vocabs, rng *rand.Rand) (*Encoder, error) {
 	return NewEncoderWith(r, v, 0, rng)
@@ -64,7 +68,8 @@ func NewEncoderWith(r *recipes.Recipe, v pipeline.Vocabs, extra int, rng *rand.R
 		return nil, err
 	}
 	cfg.InputSize += extra
-	emb := nn.NewEmbedding[float32]("embedding", v.Input.Len(), r.Model.Embedding, int(pipeline.PadID), rng)
+	emb := nn.NewEmbedding[float32](EmbeddingName, v.Input.Len(), r.Model.Embedding, int(pipeline.PadID), rng)
+	emb.Frozen = r.Model.EmbeddingInit != nil && r.Model.EmbeddingInit.Freeze
 	e := &Encoder{Emb: emb, Dropout: r.Model.Dropout, Variational: r.Model.Variational}
 	if c := r.Model.Char; c != nil {
 		if v.Chars == nil {
@@ -224,7 +229,11 @@ func (e *Encoder) charFeatures(tp *nn.Tape, b *pipeline.Batch) *nn.Tensor[float3
 // the recipe, gradient clipping and the dropout random source. It saves and
 // restores all of it, so a task built on it resumes exactly.
 type Core struct {
+	// Params are every weight of the model, which checkpoints hold; train
+	// those the optimizer updates: all but a frozen pretrained embedding
+	// (model.embedding_init.freeze).
 	Params []*nn.Tensor[float32]
+	train  []*nn.Tensor[float32]
 	// RNG drives dropout during training.
 	RNG  *rand.Rand
 	pcg  *rand.PCG
@@ -244,21 +253,26 @@ func NewCore(r *recipes.Recipe, params []*nn.Tensor[float32]) (*Core, error) {
 	t := r.Train
 	c := &Core{Params: params, clip: t.Clip, pcg: rand.NewPCG(t.Seed, 0xd509_0417)}
 	c.RNG = rand.New(c.pcg)
+	frozen := r.Model.EmbeddingInit != nil && r.Model.EmbeddingInit.Freeze
 	for _, p := range params {
+		if frozen && p.Name == EmbeddingName+".weight" {
+			continue
+		}
 		p.EnsureGrad()
+		c.train = append(c.train, p)
 	}
 	switch t.Optimizer {
 	case recipes.Adam:
-		c.opt = nn.NewAdam(params, nn.AdamConfig{WeightDecay: t.Decay})
+		c.opt = nn.NewAdam(c.train, nn.AdamConfig{WeightDecay: t.Decay})
 	case recipes.AdamW:
-		c.opt = nn.NewAdamW(params, nn.AdamConfig{WeightDecay: t.Decay})
+		c.opt = nn.NewAdamW(c.train, nn.AdamConfig{WeightDecay: t.Decay})
 	case recipes.SGD:
-		c.opt = nn.NewSGD(params, nn.SGDConfig{Momentum: t.Momentum, WeightDecay: t.Decay})
+		c.opt = nn.NewSGD(c.train, nn.SGDConfig{Momentum: t.Momentum, WeightDecay: t.Decay})
 	default:
 		return nil, fmt.Errorf("kit: unknown optimizer %q", t.Optimizer)
 	}
 	if t.EMA > 0 {
-		c.ema = nn.NewEMA(c.opt, params, t.EMA)
+		c.ema = nn.NewEMA(c.opt, c.train, t.EMA)
 		c.opt = c.ema
 	}
 	return c, nil
@@ -278,12 +292,12 @@ func (c *Core) Average(on bool) {
 // optimizer step at rate lr, then clears the gradients. A loss or gradient norm
 // that is NaN or infinite stops before the weights change.
 func (c *Core) Update(tp *nn.Tape, loss *nn.Tensor[float32], lr float64) (gradNorm float64, err error) {
-	defer nn.ZeroGrads(c.Params)
+	defer nn.ZeroGrads(c.train)
 	if l := float64(loss.Data[0]); math.IsNaN(l) || math.IsInf(l, 0) {
 		return 0, fmt.Errorf("%w: loss is %v", tasks.ErrDiverged, l)
 	}
 	nn.Backward(tp, loss)
-	norm := nn.ClipGradNorm(c.Params, c.clip)
+	norm := nn.ClipGradNorm(c.train, c.clip)
 	if math.IsNaN(norm) || math.IsInf(norm, 0) {
 		return norm, fmt.Errorf("%w: gradient norm is %v", tasks.ErrDiverged, norm)
 	}

@@ -85,8 +85,9 @@ type Report struct {
 	Steps, Epochs     int
 	Elapsed           time.Duration
 	BestStep          int
-	Averaged          int  // the best is the average of this many evaluations' weights (0: it is not)
-	StillImproving    bool // the last evaluation was the best, at the end of the budget
+	Averaged          int    // the best is the average of this many evaluations' weights (0: it is not)
+	StillImproving    bool   // the last evaluation was the best, at the end of the budget
+	Embedding         string // what model.embedding_init's vectors covered, when the run used them
 	Dev, Test         Metrics
 	Files             []string // files in the run directory worth a look
 }
@@ -104,6 +105,9 @@ func (r Report) Markdown() string {
 	}
 	fmt.Fprintf(&b, "Task %s; %d steps over %d epochs in %s; %s.\n\n",
 		r.Task, r.Steps, r.Epochs, r.Elapsed.Round(time.Second), best)
+	if r.Embedding != "" {
+		fmt.Fprintf(&b, "Pretrained embedding: %s.\n\n", r.Embedding)
+	}
 	if r.StillImproving {
 		b.WriteString("**Dev was still improving when training ended**: the last evaluation was the best. Raise train.epochs (early stopping ends the run when dev stops improving).\n\n")
 	}

@@ -211,6 +211,10 @@ func (t *Task) Average(on bool) { t.core.Average(on) }
 
 // Info implements tasks.Task. The main metric is exact match: the share of
 // sequences decoded exactly right.
+// InputEmbedding implements tasks.Embedder: the encoder's token embedding,
+// which model.embedding_init fills.
+func (t *Task) InputEmbedding() *nn.Embedding[float32] { return t.enc.Emb }
+
 func (t *Task) Info() tasks.Info {
 	return tasks.Info{Name: "seq2seq", Version: "1", Metric: "exact_match", HigherIsBetter: true, Lower: []string{"sequence_error_rate", "token_error_rate", "sequence_error_rate_stripped", "token_error_rate_stripped"}}
 }
