@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -859,5 +860,63 @@ func TestEmbeddingInit(t *testing.T) {
 	r = seqkit(t, dir, "train", "cased.yaml", "-o", "cased", "--set", "model.embedding_init={path: vectors.txt, format: glove, lower: true}")
 	if r.code != 0 || !strings.Contains(r.stderr, "embedding: 4 of 5 words (80.0%) and 83.3% of the training tokens") || !strings.Contains(r.stderr, "(1 by their lower-case form)") {
 		t.Errorf("lower-case fallback: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// TestServeShutdown serves the demo, sends requests that wait in the batcher
+// (--max-wait 1s), and stops the server with SIGTERM while they wait: every
+// one is answered 200 with its prediction, the process exits 0, and the port
+// takes no new connection after.
+func TestServeShutdown(t *testing.T) {
+	dir, _ := demo(t)
+	cmd := command(t.TempDir(), "serve", "-m", dir, "--addr", "127.0.0.1:0", "--max-wait", "1s", "--max-batch", "1000")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	lines := bufio.NewScanner(stderr)
+	var url string
+	for lines.Scan() {
+		if _, rest, ok := strings.Cut(lines.Text(), " on http://"); ok {
+			url = "http://" + strings.Fields(rest)[0]
+			break
+		}
+	}
+	if url == "" {
+		t.Fatal("the server did not say where it listens")
+	}
+	go io.Copy(io.Discard, stderr)
+	const n = 8
+	codes, tags := make([]int, n), make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			resp, err := http.Post(url+"/v1/predict", "application/json", strings.NewReader(`{"inputs": ["arrive Taipei on November 2nd"]}`))
+			if err != nil {
+				t.Errorf("request %d: %v", i, err)
+				return
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			codes[i], tags[i] = resp.StatusCode, string(b)
+		})
+	}
+	time.Sleep(300 * time.Millisecond) // the requests wait in the batcher
+	cmd.Process.Signal(syscall.SIGTERM)
+	wg.Wait()
+	for i := range n {
+		if codes[i] != 200 || !strings.Contains(tags[i], `"B-toloc.city_name"`) {
+			t.Errorf("request %d: %d %s", i, codes[i], tags[i])
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("exit: %v", err)
+	}
+	if _, err := http.Get(url + "/healthz"); err == nil {
+		t.Error("the port still answers after the server stopped")
 	}
 }
