@@ -23,6 +23,7 @@ type fake struct {
 	batches []int
 	block   chan struct{}
 	entered chan struct{} // with block: told when a batch waits on it
+	delay   time.Duration // each batch takes this long
 }
 
 func (f *fake) PredictTexts(texts []string) ([]map[string]any, error) {
@@ -30,6 +31,7 @@ func (f *fake) PredictTexts(texts []string) ([]map[string]any, error) {
 		f.entered <- struct{}{}
 		<-f.block
 	}
+	time.Sleep(f.delay)
 	f.mu.Lock()
 	f.batches = append(f.batches, len(texts))
 	f.mu.Unlock()
@@ -94,10 +96,11 @@ func TestPredict(t *testing.T) {
 }
 
 // TestBatching: concurrent requests share batches, none larger than
-// MaxBatch; with MaxBatch 1 every input is a batch of its own.
+// MaxBatch; with MaxBatch 1 every input is a batch of its own. Each batch
+// takes 100 ms, so that the requests pile up behind the first.
 func TestBatching(t *testing.T) {
 	for _, maxBatch := range []int{8, 1} {
-		f := &fake{}
+		f := &fake{delay: 100 * time.Millisecond}
 		_, ts := start(t, f, Options{MaxBatch: maxBatch, MaxWait: 50 * time.Millisecond})
 		var wg sync.WaitGroup
 		for i := range 24 {
