@@ -20,22 +20,7 @@ func kernelAVX2Set(k int, a *float32, b *float32, c *float32, ldc int, bias *flo
 //go:noescape
 func kernelAVX2SetBias(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
 
-// kernelAVX512 is kernelAVX2 (the 6×16 tile, C += A·B) with AVX-512.
-//
-//go:noescape
-func kernelAVX512(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
-
-// kernelAVX512Set is kernelAVX512 storing A·B over the tile instead of adding it.
-//
-//go:noescape
-func kernelAVX512Set(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
-
-// kernelAVX512SetBias is kernelAVX512 storing A·B plus the 16 biases at bias in every row of the tile.
-//
-//go:noescape
-func kernelAVX512SetBias(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
-
-// kernelAVX2R5 is kernelAVX2 for the first 5 rows of the tile.
+// kernelAVX2R5 is kernelAVX for the first 5 rows of the tile.
 //
 //go:noescape
 func kernelAVX2R5(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
@@ -50,22 +35,7 @@ func kernelAVX2SetR5(k int, a *float32, b *float32, c *float32, ldc int, bias *f
 //go:noescape
 func kernelAVX2SetBiasR5(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
 
-// kernelAVX512R5 is kernelAVX512 for the first 5 rows of the tile.
-//
-//go:noescape
-func kernelAVX512R5(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
-
-// kernelAVX512SetR5 is kernelAVX512Set for the first 5 rows of the tile.
-//
-//go:noescape
-func kernelAVX512SetR5(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
-
-// kernelAVX512SetBiasR5 is kernelAVX512SetBias for the first 5 rows of the tile.
-//
-//go:noescape
-func kernelAVX512SetBiasR5(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
-
-// kernelAVX2R4 is kernelAVX2 for the first 4 rows of the tile.
+// kernelAVX2R4 is kernelAVX for the first 4 rows of the tile.
 //
 //go:noescape
 func kernelAVX2R4(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
@@ -80,22 +50,7 @@ func kernelAVX2SetR4(k int, a *float32, b *float32, c *float32, ldc int, bias *f
 //go:noescape
 func kernelAVX2SetBiasR4(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
 
-// kernelAVX512R4 is kernelAVX512 for the first 4 rows of the tile.
-//
-//go:noescape
-func kernelAVX512R4(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
-
-// kernelAVX512SetR4 is kernelAVX512Set for the first 4 rows of the tile.
-//
-//go:noescape
-func kernelAVX512SetR4(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
-
-// kernelAVX512SetBiasR4 is kernelAVX512SetBias for the first 4 rows of the tile.
-//
-//go:noescape
-func kernelAVX512SetBiasR4(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
-
-// kernelAVX2R3 is kernelAVX2 for the first 3 rows of the tile.
+// kernelAVX2R3 is kernelAVX for the first 3 rows of the tile.
 //
 //go:noescape
 func kernelAVX2R3(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
@@ -110,22 +65,7 @@ func kernelAVX2SetR3(k int, a *float32, b *float32, c *float32, ldc int, bias *f
 //go:noescape
 func kernelAVX2SetBiasR3(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
 
-// kernelAVX512R3 is kernelAVX512 for the first 3 rows of the tile.
-//
-//go:noescape
-func kernelAVX512R3(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
-
-// kernelAVX512SetR3 is kernelAVX512Set for the first 3 rows of the tile.
-//
-//go:noescape
-func kernelAVX512SetR3(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
-
-// kernelAVX512SetBiasR3 is kernelAVX512SetBias for the first 3 rows of the tile.
-//
-//go:noescape
-func kernelAVX512SetBiasR3(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
-
-// kernelAVX2R2 is kernelAVX2 for the first 2 rows of the tile.
+// kernelAVX2R2 is kernelAVX for the first 2 rows of the tile.
 //
 //go:noescape
 func kernelAVX2R2(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
@@ -140,22 +80,7 @@ func kernelAVX2SetR2(k int, a *float32, b *float32, c *float32, ldc int, bias *f
 //go:noescape
 func kernelAVX2SetBiasR2(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
 
-// kernelAVX512R2 is kernelAVX512 for the first 2 rows of the tile.
-//
-//go:noescape
-func kernelAVX512R2(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
-
-// kernelAVX512SetR2 is kernelAVX512Set for the first 2 rows of the tile.
-//
-//go:noescape
-func kernelAVX512SetR2(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
-
-// kernelAVX512SetBiasR2 is kernelAVX512SetBias for the first 2 rows of the tile.
-//
-//go:noescape
-func kernelAVX512SetBiasR2(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
-
-// kernelAVX2R1 is kernelAVX2 for the first 1 rows of the tile.
+// kernelAVX2R1 is kernelAVX for the first 1 rows of the tile.
 //
 //go:noescape
 func kernelAVX2R1(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
@@ -170,7 +95,173 @@ func kernelAVX2SetR1(k int, a *float32, b *float32, c *float32, ldc int, bias *f
 //go:noescape
 func kernelAVX2SetBiasR1(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
 
-// kernelAVX512R1 is kernelAVX512 for the first 1 rows of the tile.
+// kernelAVX512 adds A·B to the 12×32 tile of C at c (row stride ldc floats),
+// where a holds k packed columns of 12 values of A and b k packed rows of 32 values of B.
+//
+//go:noescape
+func kernelAVX512(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512Set is kernelAVX512 storing A·B over the tile instead of adding it.
+//
+//go:noescape
+func kernelAVX512Set(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512SetBias is kernelAVX512 storing A·B plus the 32 biases at bias in every row of the tile.
+//
+//go:noescape
+func kernelAVX512SetBias(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512R11 is kernelAVX for the first 11 rows of the tile.
+//
+//go:noescape
+func kernelAVX512R11(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512SetR11 is kernelAVX512Set for the first 11 rows of the tile.
+//
+//go:noescape
+func kernelAVX512SetR11(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512SetBiasR11 is kernelAVX512SetBias for the first 11 rows of the tile.
+//
+//go:noescape
+func kernelAVX512SetBiasR11(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512R10 is kernelAVX for the first 10 rows of the tile.
+//
+//go:noescape
+func kernelAVX512R10(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512SetR10 is kernelAVX512Set for the first 10 rows of the tile.
+//
+//go:noescape
+func kernelAVX512SetR10(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512SetBiasR10 is kernelAVX512SetBias for the first 10 rows of the tile.
+//
+//go:noescape
+func kernelAVX512SetBiasR10(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512R9 is kernelAVX for the first 9 rows of the tile.
+//
+//go:noescape
+func kernelAVX512R9(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512SetR9 is kernelAVX512Set for the first 9 rows of the tile.
+//
+//go:noescape
+func kernelAVX512SetR9(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512SetBiasR9 is kernelAVX512SetBias for the first 9 rows of the tile.
+//
+//go:noescape
+func kernelAVX512SetBiasR9(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512R8 is kernelAVX for the first 8 rows of the tile.
+//
+//go:noescape
+func kernelAVX512R8(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512SetR8 is kernelAVX512Set for the first 8 rows of the tile.
+//
+//go:noescape
+func kernelAVX512SetR8(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512SetBiasR8 is kernelAVX512SetBias for the first 8 rows of the tile.
+//
+//go:noescape
+func kernelAVX512SetBiasR8(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512R7 is kernelAVX for the first 7 rows of the tile.
+//
+//go:noescape
+func kernelAVX512R7(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512SetR7 is kernelAVX512Set for the first 7 rows of the tile.
+//
+//go:noescape
+func kernelAVX512SetR7(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512SetBiasR7 is kernelAVX512SetBias for the first 7 rows of the tile.
+//
+//go:noescape
+func kernelAVX512SetBiasR7(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512R6 is kernelAVX for the first 6 rows of the tile.
+//
+//go:noescape
+func kernelAVX512R6(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512SetR6 is kernelAVX512Set for the first 6 rows of the tile.
+//
+//go:noescape
+func kernelAVX512SetR6(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512SetBiasR6 is kernelAVX512SetBias for the first 6 rows of the tile.
+//
+//go:noescape
+func kernelAVX512SetBiasR6(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512R5 is kernelAVX for the first 5 rows of the tile.
+//
+//go:noescape
+func kernelAVX512R5(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512SetR5 is kernelAVX512Set for the first 5 rows of the tile.
+//
+//go:noescape
+func kernelAVX512SetR5(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512SetBiasR5 is kernelAVX512SetBias for the first 5 rows of the tile.
+//
+//go:noescape
+func kernelAVX512SetBiasR5(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512R4 is kernelAVX for the first 4 rows of the tile.
+//
+//go:noescape
+func kernelAVX512R4(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512SetR4 is kernelAVX512Set for the first 4 rows of the tile.
+//
+//go:noescape
+func kernelAVX512SetR4(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512SetBiasR4 is kernelAVX512SetBias for the first 4 rows of the tile.
+//
+//go:noescape
+func kernelAVX512SetBiasR4(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512R3 is kernelAVX for the first 3 rows of the tile.
+//
+//go:noescape
+func kernelAVX512R3(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512SetR3 is kernelAVX512Set for the first 3 rows of the tile.
+//
+//go:noescape
+func kernelAVX512SetR3(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512SetBiasR3 is kernelAVX512SetBias for the first 3 rows of the tile.
+//
+//go:noescape
+func kernelAVX512SetBiasR3(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512R2 is kernelAVX for the first 2 rows of the tile.
+//
+//go:noescape
+func kernelAVX512R2(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512SetR2 is kernelAVX512Set for the first 2 rows of the tile.
+//
+//go:noescape
+func kernelAVX512SetR2(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512SetBiasR2 is kernelAVX512SetBias for the first 2 rows of the tile.
+//
+//go:noescape
+func kernelAVX512SetBiasR2(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX512R1 is kernelAVX for the first 1 rows of the tile.
 //
 //go:noescape
 func kernelAVX512R1(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
@@ -186,7 +277,13 @@ func kernelAVX512SetR1(k int, a *float32, b *float32, c *float32, ldc int, bias 
 func kernelAVX512SetBiasR1(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
 
 // packTransAVX2 sets dst[l*16+j] = src[j*ldb+l] for j < 16 and l < kb, kb a multiple of 8:
-// a panel of op(B) from sixteen stored rows of B.
+// sixteen columns of a panel of op(B) from sixteen stored rows of B.
 //
 //go:noescape
 func packTransAVX2(dst *float32, src *float32, ldb int, kb int)
+
+// packTrans32AVX2 sets dst[l*32+j] = src[j*ldb+l] for j < 16 and l < kb, kb a multiple of 8:
+// sixteen columns of a panel of op(B) from sixteen stored rows of B.
+//
+//go:noescape
+func packTrans32AVX2(dst *float32, src *float32, ldb int, kb int)

@@ -5,30 +5,36 @@ import (
 	"sync"
 )
 
-// The micro-tile is mr×nr; the blocks are sized for this machine kind's caches: a
-// kc-deep B panel (512×16 floats, 32 KB) streams through L1 while the six
-// broadcasts of A come from a 12 KB panel, an mc×kc block of A (144 KB) stays in
-// L2, and a kc×nc block of B in L3. A kc of 512 covers the recurrent layers'
-// whole k (H up to 512) in one block, so C is read and written once: measured
-// on the lm's output product (1120×10000×512) 140 GFLOP/s at kc 256, 155 at 512.
+// The micro-tile is mr×nr, the kernel's; the blocks are sized for this machine
+// kind's caches: a kc-deep B panel (512×16 floats, 32 KB, for the AVX2 tile)
+// streams through L1 while the broadcasts of A come from a 12 KB panel, an
+// mc×kc block of A (144 KB) stays in L2, and a kc×nc block of B in L3. A kc of
+// 512 covers the recurrent layers' whole k (H up to 512) in one block, so C is
+// read and written once: measured on the lm's output product (1120×10000×512)
+// 140 GFLOP/s at kc 256, 155 at 512. mc and nc are multiples of every
+// kernel's mr and nr; maxMR and maxNR bound them.
 const (
-	mr = 6
-	nr = 16
-	kc = 512
-	mc = 72
-	nc = 2048
+	kc    = 512
+	mc    = 72
+	nc    = 2048
+	maxMR = 12
+	maxNR = 32
 )
 
 // parallelFlops is the size of product (2·m·n·k) from which both cores share the work:
 // below it, starting and joining goroutines costs more than it saves.
 const parallelFlops = 1 << 21
 
-// kernel adds the product of a packed k×mr panel of A and a packed k×nr panel of B to
-// the mr×nr tile of C at c with row stride ldc.
-// With add false it stores the product over the tile instead (C is not read),
-// plus bias (nr values, one per column) in every row when bias is not nil. It
-// computes and writes only the tile's first rows rows (1 to mr).
-type kernel func(k int, a, b, c []float32, ldc int, add bool, bias []float32, rows int)
+// kernel is a micro-kernel and the shape of its tile, mr rows by nr columns
+// (nr a multiple of 16, mr of 3). Its fn adds the product of a packed k×mr
+// panel of A and a packed k×nr panel of B to the mr×nr tile of C at c with row
+// stride ldc. With add false it stores the product over the tile instead (C is
+// not read), plus bias (nr values, one per column) in every row when bias is
+// not nil. It computes and writes only the tile's first rows rows (1 to mr).
+type kernel struct {
+	mr, nr int
+	fn     func(k int, a, b, c []float32, ldc int, add bool, bias []float32, rows int)
+}
 
 // Gemm computes C = alpha·op(A)·op(B) + beta·C on row-major matrices with the fastest
 // kernel this CPU runs: op(A) is m×k (A is k×m when transA), op(B) is k×n (B is n×k
@@ -53,16 +59,22 @@ func cores(procs int) int {
 // weights at every time step, and packing them each time costs as much as a
 // quarter of the product at batch sizes of 32 to 64.
 type Packed struct {
-	k, n int
-	data []float32 // for each kc-deep block of rows, the nr-wide panels of all n columns
+	k, n, nr int
+	data     []float32 // for each kc-deep block of rows, the nr-wide panels of all n columns
 }
 
-// Pack packs op(B), k×n (B is n×k when transB), with leading dimension ldb.
+// Pack packs op(B), k×n (B is n×k when transB), with leading dimension ldb,
+// for the kernel Gemm uses.
 func Pack(transB bool, k, n int, b []float32, ldb int) *Packed {
+	return pack(best.nr, transB, k, n, b, ldb)
+}
+
+// pack is Pack for a kernel of nr columns.
+func pack(nr int, transB bool, k, n int, b []float32, ldb int) *Packed {
 	np := roundUp(n, nr)
-	p := &Packed{k: k, n: n, data: make([]float32, k*np)}
+	p := &Packed{k: k, n: n, nr: nr, data: make([]float32, k*np)}
 	for pc := 0; pc < k; pc += kc {
-		packB(p.data[pc*np:], b, ldb, transB, pc, 0, min(kc, k-pc), n)
+		packB(p.data[pc*np:], nr, b, ldb, transB, pc, 0, min(kc, k-pc), n)
 	}
 	return p
 }
@@ -73,8 +85,8 @@ func (p *Packed) Dims() (k, n int) { return p.k, p.n }
 // panel returns the packed kb×nb block of op(B) at rows pc and column j0 (a
 // multiple of nr).
 func (p *Packed) panel(pc, j0, kb, nb int) []float32 {
-	o := pc*roundUp(p.n, nr) + j0*kb
-	return p.data[o : o+roundUp(nb, nr)*kb]
+	o := pc*roundUp(p.n, p.nr) + j0*kb
+	return p.data[o : o+roundUp(nb, p.nr)*kb]
 }
 
 // GemmBias computes C = alpha·op(A)·op(B) + bias, bias a row of n values added
@@ -103,7 +115,7 @@ func GemmPackedBias(procs int, transA bool, m int, alpha float32, a []float32, l
 	gemmBias(best, cores(procs), transA, false, m, b.n, b.k, alpha, a, lda, nil, 0, b, bias, c, ldc)
 }
 
-// Kernel names the micro-kernel Gemm uses on this CPU ("avx2" or "go").
+// Kernel names the micro-kernel Gemm uses on this CPU ("avx512", "avx2" or "go").
 func Kernel() string { return bestName }
 
 // gemm runs the product on up to procs goroutines; op(B) comes from b, or when pk
@@ -131,6 +143,10 @@ func gemmFull(kern kernel, procs int, transA, transB bool, m, n, k int, alpha fl
 	if m <= 0 || n <= 0 {
 		return
 	}
+	if pk != nil && pk.nr != kern.nr {
+		panic("sgemm: B was packed for another kernel")
+	}
+	mr, nr := kern.mr, kern.nr
 	// With beta 0 the first k-block stores its product (and the bias) without
 	// reading C (set), unless there is no product to store.
 	set := beta == 0 && k > 0 && alpha != 0
@@ -224,7 +240,7 @@ func split(n, unit, parts, w int) (lo, hi int) {
 // allocation per product, that is per recurrent step).
 type workspace struct {
 	a, b []float32
-	tile [mr * nr]float32
+	tile [maxMR * maxNR]float32
 }
 
 var workspaces = sync.Pool{New: func() any { return new(workspace) }}
@@ -234,6 +250,7 @@ var workspaces = sync.Pool{New: func() any { return new(workspace) }}
 // adding, bias nil or one value per column of C). With pk, op(B)'s columns are
 // pk's from col0 on, already packed.
 func block(kern kernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, pk *Packed, col0 int, set bool, bias, c []float32, ldc int) {
+	mr, nr := kern.mr, kern.nr
 	ws := workspaces.Get().(*workspace)
 	defer workspaces.Put(ws)
 	if need := mc * kc; cap(ws.a) < need {
@@ -252,11 +269,11 @@ func block(kern kernel, transA, transB bool, m, n, k int, alpha float32, a []flo
 			if pk != nil {
 				pb = pk.panel(pc, col0+jc, kb, nb)
 			} else {
-				packB(pb, b, ldb, transB, pc, jc, kb, nb)
+				packB(pb, nr, b, ldb, transB, pc, jc, kb, nb)
 			}
 			for ic := 0; ic < m; ic += mc {
 				mb := min(mc, m-ic)
-				packA(pa, a, lda, transA, ic, pc, mb, kb, alpha)
+				packA(pa, mr, a, lda, transA, ic, pc, mb, kb, alpha)
 				for jr := 0; jr < nb; jr += nr {
 					bp := pb[jr*kb : (jr+nr)*kb]
 					for ir := 0; ir < mb; ir += mr {
@@ -269,10 +286,10 @@ func block(kern kernel, transA, transB bool, m, n, k int, alpha float32, a []flo
 							bt = bias[jc+jr : jc+jr+cols]
 						}
 						if cols == nr {
-							kern(kb, ap, bp, c[ci:], ldc, add, bt, rows)
+							kern.fn(kb, ap, bp, c[ci:], ldc, add, bt, rows)
 							continue
 						}
-						kern(kb, ap, bp, tile[:], nr, false, nil, rows)
+						kern.fn(kb, ap, bp, tile[:], nr, false, nil, rows)
 						for i := 0; i < rows; i++ {
 							row := c[ci+i*ldc : ci+i*ldc+cols]
 							if bt != nil {
@@ -298,9 +315,9 @@ func block(kern kernel, transA, transB bool, m, n, k int, alpha float32, a []flo
 
 // packA copies alpha times the mb×kb block of op(A) at (i0, p0) into panels of mr
 // rows, each stored column after column, the last panel padded with zeros.
-func packA(dst, a []float32, lda int, trans bool, i0, p0, mb, kb int, alpha float32) {
+func packA(dst []float32, mr int, a []float32, lda int, trans bool, i0, p0, mb, kb int, alpha float32) {
 	if trans {
-		packAT(dst, a, lda, i0, p0, mb, kb, alpha)
+		packAT(dst, mr, a, lda, i0, p0, mb, kb, alpha)
 		return
 	}
 	for ir := 0; ir < mb; ir += mr {
@@ -309,24 +326,26 @@ func packA(dst, a []float32, lda int, trans bool, i0, p0, mb, kb int, alpha floa
 		if rows < mr {
 			clear(panel)
 		}
-		switch {
-		case rows == mr:
-			// Six rows read side by side, one panel column written at a time.
-			o := (i0+ir)*lda + p0
-			r0, r1, r2 := a[o:o+kb], a[o+lda:o+lda+kb], a[o+2*lda:o+2*lda+kb]
-			r3, r4, r5 := a[o+3*lda:o+3*lda+kb], a[o+4*lda:o+4*lda+kb], a[o+5*lda:o+5*lda+kb]
-			for l := range r0 {
-				col := (*[mr]float32)(panel[l*mr:])
-				col[0], col[1], col[2] = alpha*r0[l], alpha*r1[l], alpha*r2[l]
-				col[3], col[4], col[5] = alpha*r3[l], alpha*r4[l], alpha*r5[l]
-			}
-		default:
-			for ii := 0; ii < rows; ii++ {
-				i := i0 + ir + ii
-				src := a[i*lda+p0 : i*lda+p0+kb]
-				for l, v := range src {
-					panel[l*mr+ii] = alpha * v
+		if rows == mr && mr%6 == 0 {
+			// Six rows read side by side, six values of a panel column
+			// written at a time.
+			for g := 0; g < mr; g += 6 {
+				o := (i0+ir+g)*lda + p0
+				r0, r1, r2 := a[o:o+kb], a[o+lda:o+lda+kb], a[o+2*lda:o+2*lda+kb]
+				r3, r4, r5 := a[o+3*lda:o+3*lda+kb], a[o+4*lda:o+4*lda+kb], a[o+5*lda:o+5*lda+kb]
+				for l := range r0 {
+					col := (*[6]float32)(panel[l*mr+g:])
+					col[0], col[1], col[2] = alpha*r0[l], alpha*r1[l], alpha*r2[l]
+					col[3], col[4], col[5] = alpha*r3[l], alpha*r4[l], alpha*r5[l]
 				}
+			}
+			continue
+		}
+		for ii := 0; ii < rows; ii++ {
+			i := i0 + ir + ii
+			src := a[i*lda+p0 : i*lda+p0+kb]
+			for l, v := range src {
+				panel[l*mr+ii] = alpha * v
 			}
 		}
 	}
@@ -334,10 +353,10 @@ func packA(dst, a []float32, lda int, trans bool, i0, p0, mb, kb int, alpha floa
 
 // packAT is packA for A stored transposed (the weight gradients' products): a
 // stored row holds one column of the block, mb floats side by side. It reads the
-// rows in order, each once, and deals them out six at a time to the panels;
-// walking a panel down the rows instead jumps a whole row of A per six floats,
+// rows in order, each once, and deals them out mr at a time to the panels;
+// walking a panel down the rows instead jumps a whole row of A per mr floats,
 // and the page walks cost more than the copy.
-func packAT(dst, a []float32, lda, i0, p0, mb, kb int, alpha float32) {
+func packAT(dst []float32, mr int, a []float32, lda, i0, p0, mb, kb int, alpha float32) {
 	full := mb / mr * mr
 	if full < mb {
 		clear(dst[full*kb : (full+mr)*kb])
@@ -345,10 +364,16 @@ func packAT(dst, a []float32, lda, i0, p0, mb, kb int, alpha float32) {
 	for l := 0; l < kb; l++ {
 		src := a[(p0+l)*lda+i0 : (p0+l)*lda+i0+mb]
 		for ir := 0; ir < full; ir += mr {
-			s := (*[mr]float32)(src[ir:])
-			col := (*[mr]float32)(dst[ir*kb+l*mr:])
-			col[0], col[1], col[2] = alpha*s[0], alpha*s[1], alpha*s[2]
-			col[3], col[4], col[5] = alpha*s[3], alpha*s[4], alpha*s[5]
+			d := dst[ir*kb+l*mr : ir*kb+l*mr+mr]
+			s := src[ir : ir+mr]
+			for g := 0; g+6 <= mr; g += 6 {
+				s, col := (*[6]float32)(s[g:]), (*[6]float32)(d[g:])
+				col[0], col[1], col[2] = alpha*s[0], alpha*s[1], alpha*s[2]
+				col[3], col[4], col[5] = alpha*s[3], alpha*s[4], alpha*s[5]
+			}
+			for x := mr / 6 * 6; x < mr; x++ {
+				d[x] = alpha * s[x]
+			}
 		}
 		for ii := full; ii < mb; ii++ {
 			dst[full*kb+l*mr+ii-full] = alpha * src[ii]
@@ -358,7 +383,7 @@ func packAT(dst, a []float32, lda, i0, p0, mb, kb int, alpha float32) {
 
 // packB copies the kb×nb block of op(B) at (p0, j0) into panels of nr columns, each
 // stored row after row, the last panel padded with zeros.
-func packB(dst, b []float32, ldb int, trans bool, p0, j0, kb, nb int) {
+func packB(dst []float32, nr int, b []float32, ldb int, trans bool, p0, j0, kb, nb int) {
 	for jr := 0; jr < nb; jr += nr {
 		panel := dst[jr*kb : (jr+nr)*kb]
 		cols := min(nr, nb-jr)
@@ -366,17 +391,17 @@ func packB(dst, b []float32, ldb int, trans bool, p0, j0, kb, nb int) {
 			clear(panel)
 		}
 		if trans && cols == nr {
-			// B is stored transposed: sixteen rows read side by side, one panel
+			// B is stored transposed: nr rows read side by side, one panel
 			// row written at a time; eight at a time in AVX2 registers where
 			// the CPU has them (1.1 ns per float in Go).
-			done := packTrans(panel, b[(j0+jr)*ldb+p0:], ldb, kb)
-			var src [nr][]float32
-			for jj := range src {
+			done := packTrans(panel, nr, b[(j0+jr)*ldb+p0:], ldb, kb)
+			var src [maxNR][]float32
+			for jj := range nr {
 				o := (j0+jr+jj)*ldb + p0
 				src[jj] = b[o : o+kb]
 			}
 			for l := done; l < kb; l++ {
-				row := (*[nr]float32)(panel[l*nr:])
+				row := panel[l*nr : l*nr+nr]
 				for jj := range row {
 					row[jj] = src[jj][l]
 				}
@@ -393,11 +418,13 @@ func packB(dst, b []float32, ldb int, trans bool, p0, j0, kb, nb int) {
 			continue
 		}
 		if cols == nr {
-			// A whole panel row is one 64-byte move, not a call to memmove
+			// A whole panel row is 64-byte moves, not a call to memmove
 			// (BenchmarkPackB/stored: 0.38 -> 0.36 ns per float).
 			for l := 0; l < kb; l++ {
 				o := (p0+l)*ldb + j0 + jr
-				*(*[nr]float32)(panel[l*nr:]) = *(*[nr]float32)(b[o:])
+				for h := 0; h < nr; h += 16 {
+					*(*[16]float32)(panel[l*nr+h:]) = *(*[16]float32)(b[o+h:])
+				}
 			}
 			continue
 		}
@@ -410,10 +437,20 @@ func packB(dst, b []float32, ldb int, trans bool, p0, j0, kb, nb int) {
 
 func roundUp(n, unit int) int { return (n + unit - 1) / unit * unit }
 
-// kernelGo is the portable micro-kernel: the same contract as the assembly one. It
+// goKernel is the portable micro-kernel of the AVX2 tile, 6×16.
+var goKernel = kernel{mr: 6, nr: 16, fn: kernelGo}
+
+// kernelGo is the portable micro-kernel: the same contract as the assembly
+// one, for the 6×16 tile.
+func kernelGo(k int, a, b, c []float32, ldc int, add bool, bias []float32, rows int) {
+	kernelGoTile(6, 16, k, a, b, c, ldc, add, bias, rows)
+}
+
+// kernelGoTile is the portable micro-kernel of any mr×nr tile (mr a multiple
+// of 3, nr of 4): the reference the assembly kernels are checked against. It
 // works on 3×4 sub-tiles held in local variables, which the compiler keeps in
 // registers.
-func kernelGo(k int, a, b, c []float32, ldc int, add bool, bias []float32, rows int) {
+func kernelGoTile(mr, nr, k int, a, b, c []float32, ldc int, add bool, bias []float32, rows int) {
 	a, b = a[:k*mr], b[:k*nr]
 	for i0 := 0; i0 < rows; i0 += 3 {
 		for j0 := 0; j0 < nr; j0 += 4 {
@@ -459,6 +496,7 @@ func kernelGo(k int, a, b, c []float32, ldc int, add bool, bias []float32, rows 
 // run before trusting a kernel that cannot be tested where it was built.
 func agrees(kern kernel) bool {
 	const k = 11
+	mr, nr := kern.mr, kern.nr
 	a, b, bias := make([]float32, k*mr), make([]float32, k*nr), make([]float32, nr)
 	for i := range a {
 		a[i] = float32(i%7-3) / 4
@@ -480,8 +518,8 @@ func agrees(kern kernel) bool {
 			if mode == 2 {
 				bs = bias
 			}
-			kernelGo(k, a, b, want, nr, mode == 0, bs, rows)
-			kern(k, a, b, got, nr, mode == 0, bs, rows)
+			kernelGoTile(mr, nr, k, a, b, want, nr, mode == 0, bs, rows)
+			kern.fn(k, a, b, got, nr, mode == 0, bs, rows)
 			for i := range want {
 				if got[i] != want[i] {
 					return false

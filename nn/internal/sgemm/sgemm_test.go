@@ -110,7 +110,7 @@ func check(t *testing.T, rng *rand.Rand, kern kernel, procs int, ta, tb, packed,
 		}
 		gemmBias(kern, procs, ta, tb, m, n, k, alpha, a, lda, b, ldb, nil, bv, c, ldc)
 	} else if packed {
-		p := Pack(tb, k, n, b, ldb)
+		p := pack(kern.nr, tb, k, n, b, ldb)
 		if pk, pn := p.Dims(); pk != k || pn != n {
 			t.Fatalf("Pack dims %d×%d, want %d×%d", pk, pn, k, n)
 		}
@@ -193,7 +193,7 @@ func BenchmarkGemm(b *testing.B) {
 					}
 					var p *Packed
 					if packed {
-						p = Pack(s.tb, s.k, s.n, bb, ldb)
+						p = pack(kern.nr, s.tb, s.k, s.n, bb, ldb)
 					}
 					for b.Loop() {
 						if packed {
@@ -262,13 +262,13 @@ func BenchmarkPackB(b *testing.B) {
 	}{{"trans", 100, 512, true}, {"stored", 512, 256, false}} {
 		b.Run(c.name, func(b *testing.B) {
 			src := randSlice(rand.New(rand.NewPCG(1, 1)), c.k*c.n)
-			dst := make([]float32, roundUp(c.n, nr)*c.k)
+			dst := make([]float32, roundUp(c.n, best.nr)*c.k)
 			ld := c.n
 			if c.trans {
 				ld = c.k
 			}
 			for b.Loop() {
-				packB(dst, src, ld, c.trans, 0, 0, c.k, c.n)
+				packB(dst, best.nr, src, ld, c.trans, 0, 0, c.k, c.n)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(c.n*c.k), "ns/float")
 		})
@@ -284,18 +284,28 @@ func TestAgrees(t *testing.T) {
 			t.Errorf("kernel %s disagrees with the Go kernel", name)
 		}
 	}
+	const mr, nr = 12, 32 // the AVX-512 tile
+	tile := func(k int, a, b, c []float32, ldc int, add bool, bias []float32, rows int) {
+		kernelGoTile(mr, nr, k, a, b, c, ldc, add, bias, rows)
+	}
 	bad := map[string]kernel{
-		"off by one ulp": func(k int, a, b, c []float32, ldc int, add bool, bias []float32, rows int) {
-			kernelGo(k, a, b, c, ldc, add, bias, rows)
-			c[(rows-1)*ldc+5] = math.Nextafter32(c[(rows-1)*ldc+5], 100)
-		},
-		"writes past its rows": func(k int, a, b, c []float32, ldc int, add bool, bias []float32, rows int) {
-			kernelGo(k, a, b, c, ldc, add, bias, rows)
+		"off by one ulp": {mr, nr, func(k int, a, b, c []float32, ldc int, add bool, bias []float32, rows int) {
+			tile(k, a, b, c, ldc, add, bias, rows)
+			c[(rows-1)*ldc+21] = math.Nextafter32(c[(rows-1)*ldc+21], 100)
+		}},
+		"writes past its rows": {mr, nr, func(k int, a, b, c []float32, ldc int, add bool, bias []float32, rows int) {
+			tile(k, a, b, c, ldc, add, bias, rows)
 			c[rows*ldc] = 0
-		},
-		"no bias": func(k int, a, b, c []float32, ldc int, add bool, bias []float32, rows int) {
-			kernelGo(k, a, b, c, ldc, add, nil, rows)
-		},
+		}},
+		"no bias": {mr, nr, func(k int, a, b, c []float32, ldc int, add bool, bias []float32, rows int) {
+			tile(k, a, b, c, ldc, add, nil, rows)
+		}},
+		"is another tile's": {mr, nr, func(k int, a, b, c []float32, ldc int, add bool, bias []float32, rows int) {
+			kernelGoTile(6, 16, k, a, b, c, ldc, add, bias, min(rows, 6))
+		}},
+	}
+	if !agrees(kernel{mr, nr, tile}) {
+		t.Error("the Go kernel of the AVX-512 tile disagrees with itself")
 	}
 	for name, kern := range bad {
 		if agrees(kern) {

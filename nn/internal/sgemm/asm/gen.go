@@ -5,17 +5,25 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
 )
 
-// The tile is mr rows by nr columns: 6×16 floats keep 12 accumulators, two rows of B
-// and one broadcast in the 16 YMM registers, the shape BLIS uses on Haswell and Zen.
+// The AVX2 tile is mr rows by nr columns: 6×16 floats keep 12 accumulators, two
+// rows of B and one broadcast in the 16 YMM registers, the shape BLIS uses on
+// Haswell and Zen. The AVX-512 tile is mr512×nr512: 12×32 floats keep 24
+// accumulators and two rows of B in the 32 ZMM registers, and a step over k
+// loads 2 vectors of B and broadcasts 12 values of A for 24 FMAs, so that two
+// FMA units are busy while the two load ports keep up (a 6×16 tile of one ZMM a
+// row needs 7 loads for 6 FMAs: load-bound at 6/7 of the peak).
 const (
 	mr     = 6
 	nr     = 16
+	mr512  = 12
+	nr512  = 32
 	unroll = 4
 )
 
@@ -31,11 +39,18 @@ func main() {
 		kernel("kernelAVX2"+suffix, rows, true, false)
 		kernel("kernelAVX2Set"+suffix, rows, false, false)
 		kernel("kernelAVX2SetBias"+suffix, rows, false, true)
+	}
+	for rows := mr512; rows >= 1; rows-- {
+		suffix := ""
+		if rows < mr512 {
+			suffix = fmt.Sprintf("R%d", rows)
+		}
 		kernel512("kernelAVX512"+suffix, rows, true, false)
 		kernel512("kernelAVX512Set"+suffix, rows, false, false)
 		kernel512("kernelAVX512SetBias"+suffix, rows, false, true)
 	}
-	transpose()
+	transpose("packTransAVX2", nr)
+	transpose("packTrans32AVX2", nr512)
 	Generate()
 }
 
@@ -45,16 +60,16 @@ func main() {
 // signature (bias unused but in the bias kernels), so that Go can pick them
 // from a table.
 func kernel(name string, rows int, add, bias bool) {
-	header(name, "kernelAVX2", rows, add, bias,
+	header(name, "kernelAVX2", mr, nr, rows, add, bias,
 		fmt.Sprintf("%s adds A·B to the %d×%d tile of C at c (row stride ldc floats),", name, mr, nr),
 		fmt.Sprintf("where a holds k packed columns of %d values of A and b k packed rows of %d values of B.", mr, nr))
-	k, a, b, c, ldc := operands(rows)
+	k, a, b, c, ldc := operands(rows, nr)
 	acc := make([]VecVirtual, 2*rows)
 	for i := range acc {
 		acc[i] = YMM()
 		VXORPS(acc[i], acc[i], acc[i])
 	}
-	loop(name, k, a, b, func(p int) {
+	loop(name, k, a, b, mr, nr, func(p int) {
 		b0, b1 := YMM(), YMM()
 		VMOVUPS(b.Offset(4*nr*p), b0)
 		VMOVUPS(b.Offset(4*nr*p+32), b1)
@@ -90,49 +105,48 @@ func kernel(name string, rows int, add, bias bool) {
 	RET()
 }
 
-// kernel512 emits the AVX-512 micro-kernel of the same tile, packing and modes
-// as kernel: a row of the tile's sixteen columns is one ZMM register, so a
-// step over k is one load of B and one FMA per row. Even and odd steps of k
-// add into separate accumulators, summed at the end, so that twelve FMAs are
-// in flight, enough to keep two FMA units busy through their latency. Only
-// AVX-512F instructions are used.
+// kernel512 emits the AVX-512 micro-kernel for the first rows rows of the
+// mr512×nr512 tile, in the modes of kernel: a row of the tile is two ZMM
+// registers, a step over k two loads of B and, per row, one broadcast of A
+// and two FMAs. Only AVX-512F instructions are used.
 func kernel512(name string, rows int, add, bias bool) {
-	header(name, "kernelAVX512", rows, add, bias,
-		fmt.Sprintf("%s is kernelAVX2 (the %d×%d tile, C += A·B) with AVX-512.", name, mr, nr))
-	k, a, b, c, ldc := operands(rows)
-	var acc [2][]VecVirtual // [parity of the step][row]
-	for s := range acc {
-		acc[s] = make([]VecVirtual, rows)
-		for i := range acc[s] {
-			acc[s][i] = ZMM()
-			VPXORD(acc[s][i], acc[s][i], acc[s][i])
-		}
+	header(name, "kernelAVX512", mr512, nr512, rows, add, bias,
+		fmt.Sprintf("%s adds A·B to the %d×%d tile of C at c (row stride ldc floats),", name, mr512, nr512),
+		fmt.Sprintf("where a holds k packed columns of %d values of A and b k packed rows of %d values of B.", mr512, nr512))
+	k, a, b, c, ldc := operands(rows, nr512)
+	acc := make([]VecVirtual, 2*rows)
+	for i := range acc {
+		acc[i] = ZMM()
+		VPXORD(acc[i], acc[i], acc[i])
 	}
-	loop(name, k, a, b, func(p int) {
-		bv := ZMM()
-		VMOVUPS(b.Offset(4*nr*p), bv)
+	loop(name, k, a, b, mr512, nr512, func(p int) {
+		b0, b1 := ZMM(), ZMM()
+		VMOVUPS(b.Offset(4*nr512*p), b0)
+		VMOVUPS(b.Offset(4*nr512*p+64), b1)
 		for i := 0; i < rows; i++ {
 			t := ZMM()
-			VBROADCASTSS(a.Offset(4*(mr*p+i)), t)
-			VFMADD231PS(bv, t, acc[p%2][i])
+			VBROADCASTSS(a.Offset(4*(mr512*p+i)), t)
+			VFMADD231PS(b0, t, acc[2*i])
+			VFMADD231PS(b1, t, acc[2*i+1])
 		}
 	})
-	for i := 0; i < rows; i++ {
-		VADDPS(acc[1][i], acc[0][i], acc[0][i])
-	}
 	if bias {
 		bp := Mem{Base: Load(Param("bias"), GP64())}
-		bv := ZMM()
-		VMOVUPS(bp, bv)
+		b0, b1 := ZMM(), ZMM()
+		VMOVUPS(bp, b0)
+		VMOVUPS(bp.Offset(64), b1)
 		for i := 0; i < rows; i++ {
-			VADDPS(bv, acc[0][i], acc[0][i])
+			VADDPS(b0, acc[2*i], acc[2*i])
+			VADDPS(b1, acc[2*i+1], acc[2*i+1])
 		}
 	}
 	for i := 0; i < rows; i++ {
 		if add {
-			VADDPS(c, acc[0][i], acc[0][i])
+			VADDPS(c, acc[2*i], acc[2*i])
+			VADDPS(c.Offset(64), acc[2*i+1], acc[2*i+1])
 		}
-		VMOVUPS(acc[0][i], c)
+		VMOVUPS(acc[2*i], c)
+		VMOVUPS(acc[2*i+1], c.Offset(64))
 		if i < rows-1 {
 			ADDQ(ldc, c.Base)
 		}
@@ -143,14 +157,14 @@ func kernel512(name string, rows int, add, bias bool) {
 
 // header starts a kernel of the set whose full-tile adding kernel is base; doc
 // documents that one, the others say how they differ from it.
-func header(name, base string, rows int, add, bias bool, doc ...string) {
+func header(name, base string, mr, nr, rows int, add, bias bool, doc ...string) {
 	TEXT(name, NOSPLIT, "func(k int, a, b, c *float32, ldc int, bias *float32)")
 	Pragma("noescape")
 	switch {
 	case add && rows == mr:
 		Doc(doc...)
 	case rows < mr:
-		Doc(fmt.Sprintf("%s is %s for the first %d rows of the tile.", name, name[:len(name)-2], rows))
+		Doc(fmt.Sprintf("%s is %s for the first %d rows of the tile.", name, strings.TrimRight(name, "R0123456789"), rows))
 	case bias:
 		Doc(fmt.Sprintf("%s is %s storing A·B plus the %d biases at bias in every row of the tile.", name, base, nr))
 	default:
@@ -159,8 +173,8 @@ func header(name, base string, rows int, add, bias bool, doc ...string) {
 }
 
 // operands loads the kernel's arguments, ldc in bytes, and prefetches the
-// tile's rows of C.
-func operands(rows int) (k Register, a, b, c Mem, ldc Register) {
+// tile's rows of C, nr floats each.
+func operands(rows, nr int) (k Register, a, b, c Mem, ldc Register) {
 	k = Load(Param("k"), GP64())
 	a = Mem{Base: Load(Param("a"), GP64())}
 	b = Mem{Base: Load(Param("b"), GP64())}
@@ -174,7 +188,9 @@ func operands(rows int) (k Register, a, b, c Mem, ldc Register) {
 	p := GP64()
 	MOVQ(c.Base, p)
 	for i := 0; i < rows; i++ {
-		PREFETCHT0(Mem{Base: p})
+		for o := 0; o < 4*nr; o += 64 {
+			PREFETCHT0(Mem{Base: p, Disp: o})
+		}
 		PREFETCHT0(Mem{Base: p, Disp: 4*nr - 4})
 		if i < rows-1 {
 			ADDQ(ldc, p)
@@ -183,10 +199,11 @@ func operands(rows int) (k Register, a, b, c Mem, ldc Register) {
 	return k, a, b, c, ldc
 }
 
-// loop emits the loop over k: unroll steps at a time (step(p) for p < unroll,
-// reading A and B at offset p), then one at a time (step(0)), and then the
-// label name_store, where the caller's store follows.
-func loop(name string, k Register, a, b Mem, step func(p int)) {
+// loop emits the loop over k, through panels of mr values of A and nr of B a
+// step: unroll steps at a time (step(p) for p < unroll, reading A and B at
+// offset p), then one at a time (step(0)), and then the label name_store,
+// where the caller's store follows.
+func loop(name string, k Register, a, b Mem, mr, nr int, step func(p int)) {
 	Comment("Unrolled main loop over k.")
 	Label(name + "_unrolled")
 	CMPQ(k, U32(unroll))
@@ -212,15 +229,16 @@ func loop(name string, k Register, a, b Mem, step func(p int)) {
 	Label(name + "_store")
 }
 
-// transpose emits packTransAVX2, the packing of sixteen stored rows of B (B
-// transposed) into a panel, eight columns at a time through two 8×8 transposes
-// in registers.
-func transpose() {
-	TEXT("packTransAVX2", NOSPLIT, "func(dst, src *float32, ldb, kb int)")
+// transpose emits name, the packing of sixteen stored rows of B (B
+// transposed) into a panel whose rows are stride floats apart (the whole
+// panel of the AVX2 tile, or half of the AVX-512 tile's), eight columns at a
+// time through two 8×8 transposes in registers.
+func transpose(name string, stride int) {
+	TEXT(name, NOSPLIT, "func(dst, src *float32, ldb, kb int)")
 	Pragma("noescape")
 	Doc(
-		fmt.Sprintf("packTransAVX2 sets dst[l*%d+j] = src[j*ldb+l] for j < %d and l < kb, kb a multiple of 8:", nr, nr),
-		"a panel of op(B) from sixteen stored rows of B.",
+		fmt.Sprintf("%s sets dst[l*%d+j] = src[j*ldb+l] for j < 16 and l < kb, kb a multiple of 8:", name, stride),
+		"sixteen columns of a panel of op(B) from sixteen stored rows of B.",
 	)
 	dst := Mem{Base: Load(Param("dst"), GP64())}
 	src := Load(Param("src"), GP64())
@@ -230,9 +248,9 @@ func transpose() {
 	// row[j] points at stored row j; rows 0-7 go to the first half of each
 	// panel row, 8-15 to the second. Eight pointers: base and base+ldb·{1,2,3},
 	// the next four from base4 = base + 4·ldb.
-	Label("pt_loop")
+	Label(name+"_loop")
 	CMPQ(kb, U32(8))
-	JL(LabelRef("pt_done"))
+	JL(LabelRef(name+"_done"))
 	for half := 0; half < 2; half++ {
 		r := make([]VecVirtual, 8)
 		p := GP64()
@@ -270,15 +288,15 @@ func transpose() {
 			o0, o1 := YMM(), YMM()
 			VPERM2F128(U8(0x20), u[c+4], u[c], o0) // column c of the eight rows
 			VPERM2F128(U8(0x31), u[c+4], u[c], o1) // column c+4
-			VMOVUPS(o0, dst.Offset(4*(nr*c+8*half)))
-			VMOVUPS(o1, dst.Offset(4*(nr*(c+4)+8*half)))
+			VMOVUPS(o0, dst.Offset(4*(stride*c+8*half)))
+			VMOVUPS(o1, dst.Offset(4*(stride*(c+4)+8*half)))
 		}
 	}
 	ADDQ(U32(32), src)
-	ADDQ(U32(4*nr*8), dst.Base)
+	ADDQ(U32(4*stride*8), dst.Base)
 	SUBQ(U32(8), kb)
-	JMP(LabelRef("pt_loop"))
-	Label("pt_done")
+	JMP(LabelRef(name+"_loop"))
+	Label(name+"_done")
 	VZEROUPPER()
 	RET()
 }
