@@ -248,9 +248,9 @@ func transpose(name string, stride int) {
 	// row[j] points at stored row j; rows 0-7 go to the first half of each
 	// panel row, 8-15 to the second. Eight pointers: base and base+ldb·{1,2,3},
 	// the next four from base4 = base + 4·ldb.
-	Label(name+"_loop")
+	Label(name + "_loop")
 	CMPQ(kb, U32(8))
-	JL(LabelRef(name+"_done"))
+	JL(LabelRef(name + "_done"))
 	for half := 0; half < 2; half++ {
 		r := make([]VecVirtual, 8)
 		p := GP64()
@@ -295,8 +295,8 @@ func transpose(name string, stride int) {
 	ADDQ(U32(32), src)
 	ADDQ(U32(4*stride*8), dst.Base)
 	SUBQ(U32(8), kb)
-	JMP(LabelRef(name+"_loop"))
-	Label(name+"_done")
+	JMP(LabelRef(name + "_loop"))
+	Label(name + "_done")
 	VZEROUPPER()
 	RET()
 }
