@@ -81,21 +81,16 @@ func ReadCoverage(dir string) (*Coverage, error) {
 }
 
 // vectorsFor reads the file's vectors of the words of v (and of their
-// lower-case forms with lower), or all of its words (up to max) when v is
-// nil.
-func vectorsFor(e *recipes.EmbeddingInit, v *pipeline.Vocab, max int) (*pipeline.Vectors, error) {
-	opt := pipeline.VectorsOptions{Format: pipeline.VectorFormat(e.Format), MaxWords: max}
-	if v != nil {
-		want := map[string]bool{}
-		for _, w := range v.Tokens() {
-			want[w] = true
-			if e.Lower {
-				want[strings.ToLower(w)] = true
-			}
+// lower-case forms with lower).
+func vectorsFor(e *recipes.EmbeddingInit, v *pipeline.Vocab) (*pipeline.Vectors, error) {
+	want := map[string]bool{}
+	for _, w := range v.Tokens() {
+		want[w] = true
+		if e.Lower {
+			want[strings.ToLower(w)] = true
 		}
-		opt.Keep = func(w string) bool { return want[w] }
-		opt.MaxWords = len(want)
 	}
+	opt := pipeline.VectorsOptions{Format: pipeline.VectorFormat(e.Format), MaxWords: len(want), Keep: func(w string) bool { return want[w] }}
 	vecs, err := pipeline.ReadVectors(e.Path, opt)
 	if err != nil {
 		return nil, fmt.Errorf("model.embedding_init: %w", err)
@@ -106,11 +101,19 @@ func vectorsFor(e *recipes.EmbeddingInit, v *pipeline.Vocab, max int) (*pipeline
 // extendVocab adds the words of the vectors file that v lacks, up to maxSize
 // entries in all (0: up to the limit on distinct tokens).
 func extendVocab(e *recipes.EmbeddingInit, v *pipeline.Vocab, maxSize int) (*pipeline.Vocab, int, error) {
-	vecs, err := vectorsFor(e, nil, maxSize)
-	if err != nil {
-		return nil, 0, err
+	// Only the words are wanted here: Keep gathers them and keeps no vector,
+	// so a file of a million words costs their strings, not their numbers.
+	var words []string
+	opt := pipeline.VectorsOptions{Format: pipeline.VectorFormat(e.Format), Keep: func(w string) bool {
+		if len(words) < maxSize {
+			words = append(words, w)
+		}
+		return false
+	}}
+	if _, err := pipeline.ReadVectors(e.Path, opt); err != nil {
+		return nil, 0, fmt.Errorf("model.embedding_init: %w", err)
 	}
-	out := v.Extend(vecs.Words, maxSize)
+	out := v.Extend(words, maxSize)
 	return out, out.Len() - v.Len(), nil
 }
 
@@ -128,7 +131,7 @@ func initEmbedding(r *recipes.Recipe, task Task, data *Data, dir string) (*Cover
 	if emb == nil || v == nil || emb.Vocab != v.Len() {
 		return nil, fmt.Errorf("%w: model.embedding_init: the model has no input embedding of the input vocabulary", recipes.ErrRecipe)
 	}
-	vecs, err := vectorsFor(e, v, 0)
+	vecs, err := vectorsFor(e, v)
 	if err != nil {
 		return nil, err
 	}
