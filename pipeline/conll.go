@@ -6,7 +6,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -31,18 +30,6 @@ type conllSource struct {
 	offs   [numRoles][]int
 	tokens int
 	lists  [numRoles][]string
-}
-
-// appendSplit appends strings.Split(s, sep) to dst.
-func appendSplit(dst []string, s string, sep byte) []string {
-	for {
-		i := strings.IndexByte(s, sep)
-		if i < 0 {
-			return append(dst, s)
-		}
-		dst = append(dst, s[:i])
-		s = s[i+1:]
-	}
 }
 
 // conlluNames are the CoNLL-U column names a mapping may use instead of numbers.
@@ -116,7 +103,10 @@ func (s *conllSource) next(ex *example) error {
 		if bytes.IndexByte(line, '\t') >= 0 {
 			s.spans = splitSpans(s.spans[:0], line, '\t')
 		} else {
-			s.spans = byteFieldSpans(s.spans[:0], line)
+			s.spans = s.spans[:0]
+			for a, b := nextField(line, 0); a < len(line); a, b = nextField(line, b) {
+				s.spans = append(s.spans, a, b)
+			}
 		}
 		nf := len(s.spans) / 2
 		if s.ncols == 0 {
@@ -188,35 +178,6 @@ func splitSpans(dst []int, b []byte, sep byte) []int {
 		dst = append(dst, start, start+i)
 		start += i + 1
 	}
-}
-
-// byteFieldSpans appends the start and end offsets of the fields of
-// strings.Fields(string(b)).
-func byteFieldSpans(dst []int, b []byte) []int {
-	start := -1
-	for i := 0; i < len(b); {
-		var space bool
-		w := 1
-		if c := b[i]; c < utf8.RuneSelf {
-			space = asciiSpace[c]
-		} else {
-			var r rune
-			r, w = utf8.DecodeRune(b[i:])
-			space = unicode.IsSpace(r)
-		}
-		switch {
-		case space && start >= 0:
-			dst = append(dst, start, i)
-			start = -1
-		case !space && start < 0:
-			start = i
-		}
-		i += w
-	}
-	if start >= 0 {
-		dst = append(dst, start, len(b))
-	}
-	return dst
 }
 
 func (s *conllSource) close() error { return s.l.close() }

@@ -257,3 +257,15 @@ func (s *csvSource) next(ex *example) error {
 func (s *csvSource) close() error { return s.l.close() }
 
 func (s *csvSource) progress() (done, total int64) { return s.l.cr.progress() }
+
+// appendSplit appends strings.Split(s, sep) to dst.
+func appendSplit(dst []string, s string, sep byte) []string {
+	for {
+		i := strings.IndexByte(s, sep)
+		if i < 0 {
+			return append(dst, s)
+		}
+		dst = append(dst, s[:i])
+		s = s[i+1:]
+	}
+}

@@ -275,24 +275,18 @@ func (e *Encoder) Encode(rec arrow.RecordBatch) (arrow.RecordBatch, EncodeStats,
 		// store would pass the garbage collector's write barrier).
 		plain := c.tokens == nil && chars == nil && e.Tokenizer.plain()
 		if plain {
-			spans := make([]int, 0, 256)
 			for i := 0; i < n; i++ {
 				text := c.text.Value(i)
 				ids.Append(true)
 				count := 0
-				for rest := text; len(rest) > 0; {
-					var sp []int
-					sp, next := fieldSpans(spans[:0], rest)
-					for k := 0; k < len(sp); k += 2 {
-						id, ok := v.Input.ID(rest[sp[k]:sp[k+1]])
-						if !ok {
-							id = UnkID
-							st.UnknownTokens++
-						}
-						vb.Append(id)
+				for a, b := nextField(text, 0); a < len(text); a, b = nextField(text, b) {
+					id, ok := v.Input.ID(text[a:b])
+					if !ok {
+						id = UnkID
+						st.UnknownTokens++
 					}
-					count += len(sp) / 2
-					rest = next
+					vb.Append(id)
+					count++
 				}
 				if count > maxTok {
 					return nil, st, tooManyTokens(int(c.row.Value(i)), "input", count, maxTok)
@@ -460,7 +454,6 @@ func NewVocabCounts() VocabCounts {
 func CountVocabs(r array.RecordReader, tok *Tokenizer, cfg VocabConfig) (VocabCounts, error) {
 	vc := NewVocabCounts()
 	var toks []string
-	spans := make([]int, 0, 256)
 	e := &Encoder{Tokenizer: tok}
 	maxTok, maxVocab := cfg.Limits.Tokens(), cfg.Limits.Vocab()
 	for r.Next() {
@@ -479,13 +472,9 @@ func CountVocabs(r array.RecordReader, tok *Tokenizer, cfg VocabConfig) (VocabCo
 			if plain {
 				// As Encode: tokens counted by their offsets in the text.
 				n, text := 0, c.text.Value(i)
-				for rest := text; len(rest) > 0; {
-					sp, next := fieldSpans(spans[:0], rest)
-					for k := 0; k < len(sp); k += 2 {
-						vc.Input.Add(rest[sp[k]:sp[k+1]])
-					}
-					n += len(sp) / 2
-					rest = next
+				for a, b := nextField(text, 0); a < len(text); a, b = nextField(text, b) {
+					vc.Input.Add(text[a:b])
+					n++
 				}
 				if n > maxTok {
 					return vc, tooManyTokens(int(c.row.Value(i)), "input", n, maxTok)

@@ -277,7 +277,7 @@ func TestTargetTokenizer(t *testing.T) {
 // TestEncodePlainText: plain white-space splitting of a text column, which
 // looks tokens up by offset, encodes as the general path does (here through
 // NFC normalisation, which changes none of these tokens): unicode spaces,
-// unknown words and rows longer than one buffer of offsets.
+// unknown words and a long row.
 func TestEncodePlainText(t *testing.T) {
 	long := strings.Repeat("w1 w2\u00a0w3 ", 150)
 	path := filepath.Join(t.TempDir(), "x.jsonl")

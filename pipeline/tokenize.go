@@ -151,53 +151,44 @@ var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': t
 // appendFields appends strings.Fields(s) to dst without allocating a slice
 // of its own: a row's tokens go into the encoder's buffer.
 func appendFields(dst []string, s string) []string {
-	var spans [64]int
-	for len(s) > 0 {
-		sp, rest := fieldSpans(spans[:0], s)
-		for k := 0; k < len(sp); k += 2 {
-			dst = append(dst, s[sp[k]:sp[k+1]])
-		}
-		s = rest
+	for a, b := nextField(s, 0); a < len(s); a, b = nextField(s, b) {
+		dst = append(dst, s[a:b])
 	}
 	return dst
 }
 
-// fieldSpans appends to dst the start and end offsets in s of the fields
-// strings.Fields(s) returns, as many as dst has room for (at least one), and
-// returns them with the rest of s, which starts with the next field or is
-// empty. The encoder looks tokens up by offset, storing no string.
-func fieldSpans(dst []int, s string) ([]int, string) {
-	start := -1
-	for i := 0; i < len(s); {
-		var space bool
-		w := 1
-		if c := s[i]; c < utf8.RuneSelf {
-			space = asciiSpace[c]
-		} else {
-			var r rune
-			r, w = utf8.DecodeRuneInString(s[i:])
-			space = unicode.IsSpace(r)
-		}
-		switch {
-		case space && start >= 0:
-			dst = append(dst, start, i)
-			start = -1
-			if len(dst)+2 > cap(dst) && cap(dst) >= 2 {
-				return dst, s[i+w:]
+// nextField returns the bounds of the first field of s that starts at or
+// after i, as strings.Fields splits (Unicode white space), or a == len(s)
+// when there is none. The encoder and the CoNLL reader walk a row's fields
+// with it by offset, storing no string.
+func nextField[S ~string | ~[]byte](s S, i int) (a, b int) {
+	a = len(s)
+	for i < len(s) {
+		space, w := isSpaceAt(s, i)
+		if space {
+			if a < len(s) {
+				return a, i
 			}
-		case !space && start < 0:
-			start = i
+		} else if a == len(s) {
+			a = i
 		}
 		i += w
 	}
-	if start >= 0 {
-		dst = append(dst, start, len(s))
+	return a, len(s)
+}
+
+// isSpaceAt reports whether the character at s[i] is white space, and its width.
+func isSpaceAt[S ~string | ~[]byte](s S, i int) (bool, int) {
+	if c := s[i]; c < utf8.RuneSelf {
+		return asciiSpace[c], 1
 	}
-	return dst, ""
+	// Rare: at most UTFMax bytes, converted on the stack.
+	r, w := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
+	return unicode.IsSpace(r), w
 }
 
 // plain reports whether Tokens only splits at white space (no normalisation,
-// lower-casing, characters or pattern): then fieldSpans finds its tokens.
+// lower-casing, characters or pattern): then nextField finds its tokens.
 func (t *Tokenizer) plain() bool {
 	return t.re == nil && !t.norm && !t.cfg.Lower && !strings.EqualFold(t.cfg.Kind, "char")
 }
