@@ -31,50 +31,51 @@ func scanObject(line []byte, keys []string, vals [][]byte) bool {
 	clear(vals)
 	s := jsonScanner{b: line}
 	s.ws()
-	if !s.eat('{') {
-		return false
-	}
-	s.ws()
-	if s.eat('}') {
-		s.ws()
-		return s.i == len(s.b)
-	}
-	for {
-		s.ws()
-		if !s.peek('"') {
-			return false
-		}
-		start := s.i + 1
-		if !s.str() {
-			return false
-		}
-		key := s.b[start : s.i-1]
+	ok := s.peek('{') && s.object(0, func(key, val []byte) bool {
 		if bytes.IndexByte(key, '\\') >= 0 {
 			return false // an escaped key: let encoding/json unescape it
 		}
+		for k, name := range keys {
+			if string(key) == name {
+				vals[k] = val
+			}
+		}
+		return true
+	})
+	s.ws()
+	return ok && s.i == len(s.b)
+}
+
+// object skips the object at s.i, checking it, and gives each member's key
+// (without quotes) and raw value to member, when set; member returning
+// false stops the scan.
+func (s *jsonScanner) object(depth int, member func(key, val []byte) bool) bool {
+	s.i++
+	s.ws()
+	if s.eat('}') {
+		return true
+	}
+	for {
+		s.ws()
+		start := s.i + 1
+		if !s.peek('"') || !s.str() {
+			return false
+		}
+		key := s.b[start : s.i-1]
 		s.ws()
 		if !s.eat(':') {
 			return false
 		}
 		s.ws()
 		vstart := s.i
-		if !s.value(0) {
+		if !s.value(depth+1) || (member != nil && !member(key, s.b[vstart:s.i])) {
 			return false
-		}
-		for k, name := range keys {
-			if string(key) == name {
-				vals[k] = s.b[vstart:s.i]
-			}
 		}
 		s.ws()
 		if s.eat(',') {
 			continue
 		}
-		if !s.eat('}') {
-			return false
-		}
-		s.ws()
-		return s.i == len(s.b)
+		return s.eat('}')
 	}
 }
 
@@ -108,30 +109,7 @@ func (s *jsonScanner) value(depth int) bool {
 	case c == '"':
 		return s.str()
 	case c == '{':
-		s.i++
-		s.ws()
-		if s.eat('}') {
-			return true
-		}
-		for {
-			s.ws()
-			if !s.peek('"') || !s.str() {
-				return false
-			}
-			s.ws()
-			if !s.eat(':') {
-				return false
-			}
-			s.ws()
-			if !s.value(depth + 1) {
-				return false
-			}
-			s.ws()
-			if s.eat(',') {
-				continue
-			}
-			return s.eat('}')
-		}
+		return s.object(depth, nil)
 	case c == '[':
 		s.i++
 		s.ws()
@@ -271,7 +249,7 @@ func plainStrings(raw []byte, into []string) ([]string, bool) {
 	out := into[:0]
 	s.ws()
 	if s.eat(']') {
-		return out, true
+		return []string{}, true // empty, not nil: as encoding/json decodes []
 	}
 	for {
 		s.ws()

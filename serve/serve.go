@@ -89,7 +89,9 @@ type result struct {
 // New returns a server of p.
 func New(p Predictor, opt Options) *Server {
 	opt = opt.withDefaults()
-	return &Server{p: p, opt: opt, queue: make(chan item, opt.MaxInFlight*opt.MaxInputs/4+opt.MaxBatch),
+	// The queue holds a few batches' worth: a request whose inputs do not
+	// fit waits to send them, and requests are bounded by MaxInFlight.
+	return &Server{p: p, opt: opt, queue: make(chan item, 4*min(opt.MaxBatch, 4096)),
 		inFlight: make(chan struct{}, opt.MaxInFlight), m: newMetrics()}
 }
 
