@@ -67,11 +67,15 @@ func (m *CRF[T]) NLL(tp *Tape, emissions *Tensor[T], tags []int32, lengths []int
 	if tokens == 0 {
 		return out
 	}
+	// exp of the scores less their largest, as the emissions: no float32
+	// overflow whatever a score grows to. A sequence's log Z gets the
+	// shifts back: mS + (L-1)·mT + mE.
+	mT, mS, mE := maxOf(m.Trans.Data), maxOf(m.Start.Data), maxOf(m.End.Data)
 	expT := make([]T, C*C)
-	expShiftTo(expT, m.Trans.Data, 0)
+	expShiftTo(expT, m.Trans.Data, mT)
 	expStart, expEnd := make([]T, C), make([]T, C)
-	expShiftTo(expStart, m.Start.Data, 0)
-	expShiftTo(expEnd, m.End.Data, 0)
+	expShiftTo(expStart, m.Start.Data, mS)
+	expShiftTo(expEnd, m.End.Data, mE)
 	// alpha, beta and expE are [steps, B, C]: normalised rows, zero past a
 	// sequence's end; expE is exp(E - the row's max).
 	n := steps * B * C
@@ -131,7 +135,8 @@ func (m *CRF[T]) NLL(tp *Tape, emissions *Tensor[T], tags []int32, lengths []int
 				gold += float64(m.Trans.Data[int(tags[(t-1)*B+b])*C+y])
 			}
 		}
-		total += logZ[b] + math.Log(zEnd) - gold
+		shift := float64(mS) + float64(L-1)*float64(mT) + float64(mE)
+		total += logZ[b] + shift + math.Log(zEnd) - gold
 	}
 	out.Data[0] = T(total / float64(tokens))
 	tp.Record(func() {

@@ -331,3 +331,30 @@ func BenchmarkCRF(b *testing.B) {
 		})
 	}
 }
+
+// TestCRFLargeScores: scores whose exponentials overflow float32 (exp(100))
+// leave the NLL finite, and since a constant added to every transition adds
+// the same to every path of a sequence, the NLL and gradients do not move.
+func TestCRFLargeScores(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	crf, em, tags, lengths := crfCase[float32](rng, 12, 6, 9)
+	loss, grads := crfGrads(crf, em, func(tp *Tape) *Tensor[float32] { return crf.NLL(tp, em, tags, lengths) })
+	for i := range crf.Trans.Data {
+		crf.Trans.Data[i] += 100
+	}
+	for i := range crf.Start.Data {
+		crf.Start.Data[i] += 120
+		crf.End.Data[i] += 90
+	}
+	shifted, sgrads := crfGrads(crf, em, func(tp *Tape) *Tensor[float32] { return crf.NLL(tp, em, tags, lengths) })
+	if math.IsNaN(shifted[0]) || math.Abs(shifted[0]-loss[0]) > 1e-3*(1+math.Abs(loss[0])) {
+		t.Fatalf("NLL %v with the scores shifted, %v without", shifted[0], loss[0])
+	}
+	for k := range grads {
+		for i := range grads[k] {
+			if d := math.Abs(sgrads[k][i] - grads[k][i]); d > 1e-4 || math.IsNaN(sgrads[k][i]) {
+				t.Fatalf("gradient %d[%d]: %v shifted, %v not", k, i, sgrads[k][i], grads[k][i])
+			}
+		}
+	}
+}
