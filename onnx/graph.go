@@ -206,3 +206,16 @@ func int64s(v []int) []int64 {
 	}
 	return out
 }
+
+// Part is one graph of an exported model: most models are one graph (Name
+// ""); a seq2seq model is an encoder and a decoder step.
+type Part struct {
+	Name  string
+	Graph *Graph
+}
+
+// Exporter is a task whose trained model can be written as ONNX.
+type Exporter interface {
+	// ExportONNX builds the model's graphs, or says why it cannot.
+	ExportONNX() ([]Part, error)
+}

@@ -38,9 +38,9 @@ type Lengths struct {
 func NewLengths(g *Graph, lengths, x string) Lengths {
 	l := Lengths{I32: lengths, I64: g.Op("Cast", []string{lengths}, AInt("to", int64(Int64)))}
 	steps := g.Op("Gather", []string{g.Op("Shape", []string{x}), g.IntScalar(0)}) // T, a scalar
-	t := g.Op("Range", []string{g.IntScalar(0), steps, g.IntScalar(1)})             // [T]
+	t := g.Op("Range", []string{g.IntScalar(0), steps, g.IntScalar(1)})           // [T]
 	less := g.Op("Less", []string{
-		g.Op("Unsqueeze", []string{t, g.Ints(1)}),    // [T, 1]
+		g.Op("Unsqueeze", []string{t, g.Ints(1)}),     // [T, 1]
 		g.Op("Unsqueeze", []string{l.I64, g.Ints(0)}), // [1, B]
 	})
 	l.Mask = g.Op("Unsqueeze", []string{g.Op("Cast", []string{less}, AInt("to", int64(Float))), g.Ints(2)})
@@ -221,7 +221,7 @@ func Pool(g *Graph, x string, lens Lengths, mode nn.Pooling, bidirectional bool,
 	// Last: the output at step length-1 of each sequence (clamped at 0: a
 	// sequence of length 0 is masked to zeros below).
 	last := g.Op("Max", []string{g.Op("Sub", []string{lens.I64, g.IntScalar(1)}), g.IntScalar(0)}) // [B]
-	idx := g.Op("Unsqueeze", []string{last, g.Ints(0, 2)})                                          // [1, B, 1]
+	idx := g.Op("Unsqueeze", []string{last, g.Ints(0, 2)})                                         // [1, B, 1]
 	at := gatherSteps(g, x, idx)
 	if bidirectional {
 		first := gatherSteps(g, x, g.Op("Mul", []string{idx, g.IntScalar(0)}))
@@ -241,4 +241,59 @@ func gatherSteps(g *Graph, x, idx string) string {
 	rest := g.Op("Slice", []string{g.Op("Shape", []string{x}), g.Ints(1), g.Ints(3)}) // [B, D]
 	full := g.Op("Expand", []string{idx, g.Op("Concat", []string{g.Ints(1), rest}, AInt("axis", 0))})
 	return g.Op("Squeeze", []string{g.Op("GatherElements", []string{x, full}, AInt("axis", 0)), g.Ints(0)})
+}
+
+// maskedSoftmax0 is the softmax over axis 0 of scores [T, B, 1] within each
+// sequence's length (mask [T, B, 1]); padding gets weight 0.
+func maskedSoftmax0(g *Graph, scores, mask string) string {
+	low := g.Op("Mul", []string{g.Op("Sub", []string{mask, g.Scalar(1)}), g.Scalar(1e30)})
+	return g.Op("Softmax", []string{g.Op("Add", []string{scores, low})}, AInt("axis", 0))
+}
+
+// AttnPool is nn.AttnPool: tanh(W xₜ + b)·v scores, their softmax over each
+// sequence, and the weighted sum of x [T, B, D], giving [B, D].
+func AttnPool(g *Graph, p *nn.AttnPool[float32], x string, lens Lengths) string {
+	u := Tanh(g, Linear(g, p.Proj, x))
+	s := g.Op("MatMul", []string{u, g.Weights(p.V.Name, p.V.Data, p.V.Len(), 1)}) // [T, B, 1]
+	alpha := maskedSoftmax0(g, s, lens.Mask)
+	out := g.Op("ReduceSum", []string{g.Op("Mul", []string{alpha, x}), g.Ints(0)}, AInt("keepdims", 0))
+	any := g.Op("Unsqueeze", []string{g.Op("Greater", []string{lens.I64, g.IntScalar(0)}), g.Ints(1)})
+	return g.Op("Where", []string{any, out, g.Scalar(0)})
+}
+
+// transposed returns the [cols, rows] transpose of w [rows, cols].
+func transposed(w []float32, rows, cols int) []float32 {
+	t := make([]float32, len(w))
+	for r := range rows {
+		for c := range cols {
+			t[c*rows+r] = w[r*cols+c]
+		}
+	}
+	return t
+}
+
+// Attention is nn.Attention for one query per sequence: q [B, Dq] over the
+// keys k [Ts, B, Dk] within lens (of k). It returns the contexts [B, Dk] and
+// the weights [B, Ts].
+func Attention(g *Graph, at *nn.Attention[float32], q, k string, lens Lengths) (ctx, weights string) {
+	q1 := g.Op("Unsqueeze", []string{q, g.Ints(0)}) // [1, B, Dq]
+	var scores string                               // [Ts, B, 1]
+	switch at.Score {
+	case nn.Dot:
+		scores = g.Op("ReduceSum", []string{g.Op("Mul", []string{k, q1}), g.Ints(2)}, AInt("keepdims", 1))
+	case nn.General:
+		// W is [Dq, Dk]: the keys as the query sees them are k·Wᵀ.
+		kp := g.Op("MatMul", []string{k, g.Weights(at.W.Name, transposed(at.W.Data, at.Dq, at.Dk), at.Dk, at.Dq)})
+		scores = g.Op("ReduceSum", []string{g.Op("Mul", []string{kp, q1}), g.Ints(2)}, AInt("keepdims", 1))
+	case nn.Additive:
+		A := at.V.Len()
+		kp := g.Op("MatMul", []string{k, g.Weights(at.U.Name, transposed(at.U.Data, A, at.Dk), at.Dk, A)})
+		qp := g.Op("MatMul", []string{q1, g.Weights(at.W.Name, transposed(at.W.Data, A, at.Dq), at.Dq, A)})
+		e := Tanh(g, g.Op("Add", []string{kp, qp}))
+		scores = g.Op("MatMul", []string{e, g.Weights(at.V.Name, at.V.Data, A, 1)})
+	}
+	alpha := maskedSoftmax0(g, scores, lens.Mask)                                                      // [Ts, B, 1]
+	ctx = g.Op("ReduceSum", []string{g.Op("Mul", []string{alpha, k}), g.Ints(0)}, AInt("keepdims", 0)) // [B, Dk]
+	weights = g.Op("Transpose", []string{g.Op("Squeeze", []string{alpha, g.Ints(2)})}, AInts("perm", 1, 0))
+	return ctx, weights
 }

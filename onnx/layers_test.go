@@ -2,7 +2,6 @@ package onnx_test
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -10,31 +9,6 @@ import (
 	"github.com/seqkit/seqkit/onnx"
 	"github.com/seqkit/seqkit/onnx/onnxtest"
 )
-
-// tol is the parity asked of every export: ONNX Runtime's outputs within
-// 1e-5 of seqkit's (relative to values above 1).
-const tol = 1e-5
-
-// near reports the first element of got not within tol of want, over the
-// positions keep says to compare (nil: all).
-func near(t *testing.T, what string, got onnxtest.Value, want []float32, keep func(i int) bool) {
-	t.Helper()
-	if len(got.Data) != len(want) {
-		t.Fatalf("%s: %d values from ONNX Runtime, want %d (dims %v)", what, len(got.Data), len(want), got.Dims)
-	}
-	worst := 0.0
-	for i, w := range want {
-		if keep != nil && !keep(i) {
-			continue
-		}
-		d := math.Abs(got.Data[i]-float64(w)) / max(1, math.Abs(float64(w)))
-		if d > tol || math.IsNaN(got.Data[i]) {
-			t.Fatalf("%s[%d]: ONNX Runtime %g, seqkit %g", what, i, got.Data[i], w)
-		}
-		worst = max(worst, d)
-	}
-	t.Logf("%s: largest difference %.2g", what, worst)
-}
 
 func randomize(ps []*nn.Tensor[float32], rng *rand.Rand) {
 	for _, p := range ps {
@@ -117,14 +91,14 @@ func TestRNNParity(t *testing.T) {
 			}
 			got := onnxtest.Run(t, model, in).Runs[0]
 			valid := func(i int) bool { return i/(D*H)/B < lengths[i/(D*H)%B] }
-			near(t, "y", got["y"], y.Data, valid)
-			near(t, "hn", got["hn"], st.H.Data, nil)
+			onnxtest.Near(t, "y", got["y"], y.Data, valid)
+			onnxtest.Near(t, "hn", got["hn"], st.H.Data, nil)
 			if st.C != nil {
-				near(t, "cn", got["cn"], st.C.Data, nil)
+				onnxtest.Near(t, "cn", got["cn"], st.C.Data, nil)
 			}
 			for _, m := range []nn.Pooling{nn.PoolLast, nn.PoolMean, nn.PoolMax} {
 				want := nn.Pool(nil, y, lengths, m, cfg.Bidirectional)
-				near(t, fmt.Sprint("pool", int(m)), got[fmt.Sprint("pool", int(m))], want.Data, nil)
+				onnxtest.Near(t, fmt.Sprint("pool", int(m)), got[fmt.Sprint("pool", int(m))], want.Data, nil)
 			}
 		})
 	}

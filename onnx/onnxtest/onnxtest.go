@@ -7,11 +7,16 @@ package onnxtest
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	"github.com/seqkit/seqkit/onnx"
+	"github.com/seqkit/seqkit/pipeline"
+	"github.com/seqkit/seqkit/tasks"
 )
 
 // Value is a tensor going into or coming out of ONNX Runtime: its type
@@ -111,4 +116,99 @@ func RunFile(t testing.TB, path string, runs ...map[string]Value) Result {
 		t.Fatalf("ONNX Runtime's answer: %v", err)
 	}
 	return res
+}
+
+// Feeds are the encoder inputs of batch b (package kit's names): ids,
+// lengths, and features, chars and char_lengths when the batch has them. A
+// token without characters reads <unk>, as the encoder does.
+func Feeds(b *pipeline.Batch) map[string]Value {
+	f := map[string]Value{
+		"ids":     I64(b.IDs, b.T, b.B),
+		"lengths": I32(b.Lengths, b.B),
+	}
+	if b.Feature != nil {
+		f["features"] = I64(b.Feature, b.T, b.B)
+	}
+	if b.Chars != nil {
+		W := 1
+		for _, cs := range b.Chars {
+			W = max(W, len(cs))
+		}
+		chars, n := make([]int32, b.T*b.B*W), make([]int, b.T*b.B)
+		for p, cs := range b.Chars {
+			if len(cs) == 0 {
+				cs = []int32{pipeline.UnkID}
+			}
+			copy(chars[p*W:], cs)
+			n[p] = len(cs)
+		}
+		f["chars"], f["char_lengths"] = I64(chars, b.T, b.B, W), I32(n, b.T, b.B)
+	}
+	return f
+}
+
+// Tol is the parity asked of every export: ONNX Runtime's outputs within
+// 1e-5 of seqkit's (relative, for values above 1).
+const Tol = 1e-5
+
+// Near fails the test at the first element of got not within Tol of want,
+// over the positions keep says to compare (nil: all), and logs the largest
+// difference.
+func Near(t testing.TB, what string, got Value, want []float32, keep func(i int) bool) {
+	t.Helper()
+	if len(got.Data) != len(want) {
+		t.Fatalf("%s: %d values from ONNX Runtime, want %d (dims %v)", what, len(got.Data), len(want), got.Dims)
+	}
+	worst := 0.0
+	for i, w := range want {
+		if keep != nil && !keep(i) {
+			continue
+		}
+		d := math.Abs(got.Data[i]-float64(w)) / max(1, math.Abs(float64(w)))
+		if !(d <= Tol) {
+			t.Fatalf("%s[%d]: ONNX Runtime %g, seqkit %g", what, i, got.Data[i], w)
+		}
+		worst = max(worst, d)
+	}
+	t.Logf("%s: %d values, largest difference %.2g", what, len(want), worst)
+}
+
+// Export builds and encodes an exporter's graphs, by part name.
+func Export(t testing.TB, e onnx.Exporter) map[string][]byte {
+	t.Helper()
+	parts, err := e.ExportONNX()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]byte{}
+	for _, p := range parts {
+		b, err := p.Graph.Marshal("test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[p.Name] = b
+	}
+	return out
+}
+
+// TestBatches returns the first n evaluation batches of the test split of
+// the run in run.Dir: the real batches the exported model is checked on.
+func TestBatches(t testing.TB, run *tasks.Loaded, n int) []*pipeline.Batch {
+	t.Helper()
+	data, err := tasks.Prepare(run.Recipe, run.Dir, tasks.PrepareOptions{CacheDir: t.TempDir(), Splits: []string{"test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { data.Close() }) // the batches may view its buffers
+	var out []*pipeline.Batch
+	for b := range tasks.EvalBatches(data.Test, run.Recipe) {
+		if len(out) == n {
+			break
+		}
+		out = append(out, b)
+	}
+	if len(out) == 0 {
+		t.Fatal("the test split has no batches")
+	}
+	return out
 }

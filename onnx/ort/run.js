@@ -15,6 +15,7 @@ async function main() {
   for (const run of job.runs || []) {
     const feeds = {};
     for (const [name, v] of Object.entries(run)) {
+      if (!session.inputNames.includes(name)) continue; // a feed the model does not read
       const A = arrays[v.type];
       if (!A) throw new Error(`input ${name}: unknown type ${v.type}`);
       const data = v.type === 'int64' ? A.from(v.data, (x) => BigInt(x)) : A.from(v.data);
