@@ -22,34 +22,57 @@ import (
 // Value is a tensor going into or coming out of ONNX Runtime: its type
 // (float32, int32, int64 or bool), shape and values.
 type Value struct {
-	Type string    `json:"type"`
-	Dims []int     `json:"dims"`
-	Data []float64 `json:"data"`
+	Type string `json:"type"`
+	Dims []int  `json:"dims"`
+	Data []Num  `json:"data"`
+}
+
+// Num is a number of a Value: JSON's, or the strings Infinity, -Infinity and
+// NaN, which run.js writes for what JSON cannot hold.
+type Num float64
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (n *Num) UnmarshalJSON(b []byte) error {
+	switch string(b) {
+	case `"Infinity"`:
+		*n = Num(math.Inf(1))
+	case `"-Infinity"`:
+		*n = Num(math.Inf(-1))
+	case `"NaN"`:
+		*n = Num(math.NaN())
+	default:
+		var f float64
+		if err := json.Unmarshal(b, &f); err != nil {
+			return err
+		}
+		*n = Num(f)
+	}
+	return nil
 }
 
 // F32 is a float32 value of the given shape.
 func F32(data []float32, dims ...int) Value {
-	v := Value{Type: "float32", Dims: dims, Data: make([]float64, len(data))}
+	v := Value{Type: "float32", Dims: dims, Data: make([]Num, len(data))}
 	for i, x := range data {
-		v.Data[i] = float64(x)
+		v.Data[i] = Num(x)
 	}
 	return v
 }
 
 // I64 is an int64 value of the given shape.
 func I64(data []int32, dims ...int) Value {
-	v := Value{Type: "int64", Dims: dims, Data: make([]float64, len(data))}
+	v := Value{Type: "int64", Dims: dims, Data: make([]Num, len(data))}
 	for i, x := range data {
-		v.Data[i] = float64(x)
+		v.Data[i] = Num(x)
 	}
 	return v
 }
 
 // I32 is an int32 value of the given shape.
 func I32(data []int, dims ...int) Value {
-	v := Value{Type: "int32", Dims: dims, Data: make([]float64, len(data))}
+	v := Value{Type: "int32", Dims: dims, Data: make([]Num, len(data))}
 	for i, x := range data {
-		v.Data[i] = float64(x)
+		v.Data[i] = Num(x)
 	}
 	return v
 }
@@ -164,7 +187,11 @@ func Near(t testing.TB, what string, got Value, want []float32, keep func(i int)
 		if keep != nil && !keep(i) {
 			continue
 		}
-		d := math.Abs(got.Data[i]-float64(w)) / max(1, math.Abs(float64(w)))
+		g := float64(got.Data[i])
+		d := math.Abs(g-float64(w)) / max(1, math.Abs(float64(w)))
+		if math.IsInf(g, 0) && g == float64(w) {
+			d = 0
+		}
 		if !(d <= Tol) {
 			t.Fatalf("%s[%d]: ONNX Runtime %g, seqkit %g", what, i, got.Data[i], w)
 		}

@@ -1,6 +1,7 @@
 // Runs an ONNX model in ONNX Runtime (onnxruntime-node) for seqkit's parity
 // tests: reads {"model": path, "runs": [{name: {type, dims, data}}]} as JSON
-// on stdin and writes {"runs": [{name: {type, dims, data}}]} on stdout.
+// on stdin and writes {"runs": [{name: {type, dims, data}}]} on stdout, with
+// Infinity, -Infinity and NaN as strings (JSON has no such numbers).
 'use strict';
 const ort = require('onnxruntime-node');
 
@@ -24,7 +25,7 @@ async function main() {
     const res = await session.run(feeds);
     const got = {};
     for (const [name, t] of Object.entries(res)) {
-      got[name] = { type: t.type, dims: t.dims.map(Number), data: Array.from(t.data, Number) };
+      got[name] = { type: t.type, dims: t.dims.map(Number), data: Array.from(t.data, (x) => { const n = Number(x); return Number.isFinite(n) ? n : String(n); }) };
     }
     out.runs.push(got);
   }

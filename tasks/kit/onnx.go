@@ -77,7 +77,7 @@ func (e *Encoder) ONNX(g *onnx.Graph, o ONNXOptions) ONNXEncoder {
 func (e *Encoder) charONNX(g *onnx.Graph, ids string) string {
 	chars := g.Input(InputChars, onnx.Int64, "T", "B", "W")
 	clen := g.Input(InputCharLengths, onnx.Int32, "T", "B")
-	words := g.Op("Transpose", []string{g.Op("Reshape", []string{chars, g.Ints(-1, 0)})}, onnx.AInts("perm", 1, 0)) // [W, N]
+	words := g.Op("Transpose", []string{g.Op("Flatten", []string{chars}, onnx.AInt("axis", 2))}, onnx.AInts("perm", 1, 0)) // [W, N]
 	n := g.Op("Max", []string{g.Op("Reshape", []string{clen, g.Ints(-1)}), g.Op("Cast", []string{g.IntScalar(1)}, onnx.AInt("to", int64(onnx.Int32)))})
 	_, hn, _ := onnx.RNN(g, e.CharRNN, onnx.Embedding(g, e.CharEmb, words), n, "", "") // [2, N, H]
 	H := e.CharRNN.Config.HiddenSize
