@@ -29,9 +29,9 @@ type ONNXEncoder struct {
 
 // ONNXOptions are the choices of an exported encoder.
 type ONNXOptions struct {
-	// Extra is a value [T, B, extra] beside the token embeddings (a generator's
-	// condition), "" for none.
-	Extra string
+	// Extra, given the ids input, adds a value [T, B, extra] to go beside the
+	// token embeddings (a generator's condition); nil for none.
+	Extra func(ids string) string
 	// H0, C0 are initial states [layers·dirs, B, H], "" for zeros.
 	H0, C0 string
 	// Full leaves the lengths input out: every sequence fills all T steps (a
@@ -51,8 +51,8 @@ func (e *Encoder) ONNX(g *onnx.Graph, o ONNXOptions) ONNXEncoder {
 		r.Lens = onnx.NewLengths(g, seqLens, r.IDs)
 	}
 	parts := []string{onnx.Embedding(g, e.Emb, r.IDs)}
-	if o.Extra != "" {
-		parts = append(parts, o.Extra)
+	if o.Extra != nil {
+		parts = append(parts, o.Extra(r.IDs))
 	}
 	if e.FeatEmb != nil {
 		f := g.Input(InputFeatures, onnx.Int64, "T", "B")
