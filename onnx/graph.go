@@ -12,6 +12,7 @@ package onnx
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Opset is the version of the default ONNX operator set the graphs use:
@@ -219,3 +220,25 @@ type Exporter interface {
 	// ExportONNX builds the model's graphs, or says why it cannot.
 	ExportONNX() ([]Part, error)
 }
+
+// Signature describes the graph's inputs and outputs, one per line, as
+// "name type [dims]": what a caller feeds and reads.
+func (g *Graph) Signature() string {
+	var b strings.Builder
+	line := func(kind string, v valueInfo) {
+		dims := make([]string, len(v.dims))
+		for i, d := range v.dims {
+			dims[i] = fmt.Sprint(d)
+		}
+		fmt.Fprintf(&b, "  %-6s %-20s %-7s [%s]\n", kind, v.name, dtypeNames[v.dtype], strings.Join(dims, ", "))
+	}
+	for _, v := range g.inputs {
+		line("input", v)
+	}
+	for _, v := range g.output {
+		line("output", v)
+	}
+	return b.String()
+}
+
+var dtypeNames = map[DType]string{Float: "float32", Int32: "int32", Int64: "int64", Bool: "bool"}

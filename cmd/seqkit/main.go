@@ -196,7 +196,7 @@ predicts in batch. With no recipe, seqkit run trains the built-in Taipei demo.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w\nsee %s --help", err, c.CommandPath())}
 	})
-	root.AddCommand(newRunCmd(e, true), newRunCmd(e, false), newEvalCmd(e), newPredictCmd(e), newServeCmd(e), newGenerateCmd(e),
+	root.AddCommand(newRunCmd(e, true), newRunCmd(e, false), newEvalCmd(e), newPredictCmd(e), newServeCmd(e), newExportCmd(e), newGenerateCmd(e),
 		newDataCmd(e), newRecipeCmd(e), newPluginsCmd(e), newVersionCmd())
 	for _, group := range root.Commands() {
 		if group.HasSubCommands() && group.RunE == nil {

@@ -14,6 +14,8 @@ import (
 	"runtime"
 	"testing"
 
+	"google.golang.org/protobuf/encoding/protowire"
+
 	"github.com/seqkit/seqkit/onnx"
 	"github.com/seqkit/seqkit/pipeline"
 	"github.com/seqkit/seqkit/tasks"
@@ -238,4 +240,42 @@ func TestBatches(t testing.TB, run *tasks.Loaded, n int) []*pipeline.Batch {
 		t.Fatal("the test split has no batches")
 	}
 	return out
+}
+
+// Meta reads the metadata properties of an encoded ONNX model.
+func Meta(t testing.TB, model []byte) map[string]string {
+	t.Helper()
+	meta := map[string]string{}
+	for b := model; len(b) > 0; {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			t.Fatalf("model: %v", protowire.ParseError(n))
+		}
+		b = b[n:]
+		if num != 14 || typ != protowire.BytesType { // ModelProto.metadata_props
+			n = protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				t.Fatalf("model: %v", protowire.ParseError(n))
+			}
+			b = b[n:]
+			continue
+		}
+		entry, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			t.Fatalf("model: %v", protowire.ParseError(n))
+		}
+		b = b[n:]
+		var kv [2]string
+		for len(entry) > 0 {
+			f, _, m := protowire.ConsumeTag(entry)
+			s, k := protowire.ConsumeString(entry[m:])
+			if m < 0 || k < 0 || f < 1 || f > 2 {
+				t.Fatal("model: a bad metadata entry")
+			}
+			kv[f-1] = s
+			entry = entry[m+k:]
+		}
+		meta[kv[0]] = kv[1]
+	}
+	return meta
 }

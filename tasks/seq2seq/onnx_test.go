@@ -110,4 +110,3 @@ func argmaxOf(row []float32) int {
 	}
 	return best
 }
-
