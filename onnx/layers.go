@@ -215,8 +215,8 @@ func Pool(g *Graph, x string, lens Lengths, mode nn.Pooling, bidirectional bool,
 		// 0 (whose maximum is that score) are set to zeros.
 		low := g.Op("Mul", []string{g.Op("Sub", []string{lens.Mask, g.Scalar(1)}), g.Scalar(3e38)})
 		mx := g.Op("ReduceMax", []string{g.Op("Add", []string{x, low})}, AInts("axes", 0), AInt("keepdims", 0))
-		any := g.Op("Unsqueeze", []string{g.Op("Greater", []string{lens.I64, g.IntScalar(0)}), g.Ints(1)})
-		return g.Op("Where", []string{any, mx, g.Scalar(0)})
+		some := g.Op("Unsqueeze", []string{g.Op("Greater", []string{lens.I64, g.IntScalar(0)}), g.Ints(1)})
+		return g.Op("Where", []string{some, mx, g.Scalar(0)})
 	}
 	// Last: the output at step length-1 of each sequence (clamped at 0: a
 	// sequence of length 0 is masked to zeros below).
@@ -231,8 +231,8 @@ func Pool(g *Graph, x string, lens Lengths, mode nn.Pooling, bidirectional bool,
 			g.Op("Slice", []string{first, g.Ints(half), g.Ints(int64(D)), g.Ints(1)}),
 		}, AInt("axis", 1))
 	}
-	any := g.Op("Unsqueeze", []string{g.Op("Greater", []string{lens.I64, g.IntScalar(0)}), g.Ints(1)})
-	return g.Op("Where", []string{any, at, g.Scalar(0)})
+	some := g.Op("Unsqueeze", []string{g.Op("Greater", []string{lens.I64, g.IntScalar(0)}), g.Ints(1)})
+	return g.Op("Where", []string{some, at, g.Scalar(0)})
 }
 
 // gatherSteps picks x[idx[b], b, :] of x [T, B, D] for the step indices idx
@@ -257,8 +257,8 @@ func AttnPool(g *Graph, p *nn.AttnPool[float32], x string, lens Lengths) string 
 	s := g.Op("MatMul", []string{u, g.Weights(p.V.Name, p.V.Data, p.V.Len(), 1)}) // [T, B, 1]
 	alpha := maskedSoftmax0(g, s, lens.Mask)
 	out := g.Op("ReduceSum", []string{g.Op("Mul", []string{alpha, x}), g.Ints(0)}, AInt("keepdims", 0))
-	any := g.Op("Unsqueeze", []string{g.Op("Greater", []string{lens.I64, g.IntScalar(0)}), g.Ints(1)})
-	return g.Op("Where", []string{any, out, g.Scalar(0)})
+	some := g.Op("Unsqueeze", []string{g.Op("Greater", []string{lens.I64, g.IntScalar(0)}), g.Ints(1)})
+	return g.Op("Where", []string{some, out, g.Scalar(0)})
 }
 
 // transposed returns the [cols, rows] transpose of w [rows, cols].

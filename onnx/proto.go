@@ -27,7 +27,6 @@ const (
 	graphNode         = 1
 	graphName         = 2
 	graphInit         = 5
-	graphDoc          = 10
 	graphInput        = 11
 	graphOutput       = 12
 	nodeInput         = 1
@@ -66,8 +65,11 @@ func (g *Graph) Marshal(version string) ([]byte, error) {
 	for _, t := range g.inits {
 		size += 4 * max(len(t.f32), 2*len(t.i64))
 	}
+	for _, kv := range g.meta {
+		size += len(kv[0]) + len(kv[1])
+	}
 	if size >= maxInitializerLen {
-		return nil, fmt.Errorf("onnx: %d bytes of weights; a single ONNX file holds less than 2 GiB", size)
+		return nil, fmt.Errorf("onnx: %d bytes of weights and metadata; a single ONNX file holds less than 2 GiB", size)
 	}
 	var b []byte
 	b = protowire.AppendTag(b, modelIRVersion, protowire.VarintType)
