@@ -355,6 +355,11 @@ func (r *RNN[T]) forward(tp *Tape, x *Tensor[T], first []gather[T], steps, B int
 			for d, p := range r.dirs[l] {
 				Gemm(false, false, steps*B, p.in, G*H, 1, dXW[d], G*H, p.wih.Data, p.in, 1, all[d].dx, p.in)
 			}
+			// The tape replays this once: the pass's buffers go back.
+			for d := range D {
+				giveBack(dXW[d])
+				giveBack(caches[d].buf)
+			}
 		})
 		if l < L-1 {
 			out = Dropout(tp, out, cfg.Dropout, cfg.Variational, rng)
@@ -375,6 +380,7 @@ type dirCache[T Float] struct {
 	hn     []T // GRU: W_hn h + b_hn for each step [T, B, H]
 	whh    []T // the recurrent weights the pass used (after weight dropout)
 	wmask  []T // the weight dropout factors; nil without
+	buf    []T // the borrowed buffer gates, states, cells and hn lie in
 }
 
 // slot returns the index in dirCache.states of the state before (prev) and after
@@ -426,11 +432,15 @@ func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, look *gather[T], wmask []T, s
 	if cell == GRU {
 		n += steps*BH + B*GH
 	}
-	var buf []T
+	// Training's buffers are borrowed too, zeroed, and given back once the
+	// backward pass is done with them: made afresh for every pass, their
+	// zeroing by the runtime (page faults and madvise on new memory) and the
+	// collector's work were a sixth of an atis-joint epoch.
+	buf := borrow[T](n)
+	whole := buf
 	if keep {
-		buf = make([]T, n)
+		clear(buf)
 	} else {
-		buf = borrow[T](n)
 		defer giveBack(buf)
 	}
 	take := func(n int) []T {
@@ -556,7 +566,7 @@ func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, look *gather[T], wmask []T, s
 	if !keep {
 		return nil
 	}
-	return &dirCache[T]{x: x, steps: steps, batch: B, gates: gates, states: states, cells: cells, hn: hnBuf, whh: w, wmask: wmask}
+	return &dirCache[T]{x: x, steps: steps, batch: B, gates: gates, states: states, cells: cells, hn: hnBuf, whh: w, wmask: wmask, buf: whole}
 }
 
 // inputBias is the bias added to the input projection: b_ih, and b_hh too
@@ -627,10 +637,13 @@ func (p *rnnDir[T]) backward(cfg *RNNConfig, c *dirCache[T], lengths []int, off,
 	GH, BH := G*H, B*H
 	cell := cfg.Cell
 
-	dXW := make([]T, steps*B*GH) // gradient of the input pre-activations
-	dHW := dXW                   // gradient of the recurrent pre-activations
+	dXW := borrow[T](steps * B * GH) // gradient of the input pre-activations, given back by the caller
+	clear(dXW)
+	dHW := dXW // gradient of the recurrent pre-activations
 	if cell == GRU {
-		dHW = make([]T, steps*B*GH)
+		dHW = borrow[T](steps * B * GH)
+		clear(dHW)
+		defer giveBack(dHW)
 	}
 	dh, dhPrev := make([]T, BH), make([]T, BH)
 	if gr.dhn != nil {
