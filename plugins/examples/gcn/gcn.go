@@ -69,11 +69,11 @@ func (m *Model) Params() []*nn.Tensor[float64] { return []*nn.Tensor[float64]{m.
 
 // pass is a forward pass with what the backward pass needs.
 type pass struct {
-	xd       *CSR      // the features after dropout
-	p1       []float64 // Â·Xd·W₁ [N, H], before ReLU
-	h1d      []float64 // ReLU(p1) after dropout [N, H]
-	mask1    []float64 // the hidden dropout factors (0 or 1/(1-p)); nil without
-	logits   []float64 // Z [N, C]
+	xd     *CSR      // the features after dropout
+	p1     []float64 // Â·Xd·W₁ [N, H], before ReLU
+	h1d    []float64 // ReLU(p1) after dropout [N, H]
+	mask1  []float64 // the hidden dropout factors (0 or 1/(1-p)); nil without
+	logits []float64 // Z [N, C]
 }
 
 // forward computes the logits of every node; rng draws the dropout masks
