@@ -31,6 +31,13 @@ func TestExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The same run exports the same bytes.
+	if r := seqkit(t, tmp, "export", "-m", run, "-o", filepath.Join(tmp, "again.onnx")); r.code != 0 {
+		t.Fatalf("export again: exit %d\n%s", r.code, r.stderr)
+	}
+	if again, _ := os.ReadFile(filepath.Join(tmp, "again.onnx")); !slices.Equal(again, model) {
+		t.Error("two exports of one run differ")
+	}
 	meta := onnxtest.Meta(t, model)
 	var vocab, tags []string
 	if err := json.Unmarshal([]byte(meta["seqkit.vocab.input"]), &vocab); err != nil {
@@ -39,7 +46,7 @@ func TestExport(t *testing.T) {
 	if err := json.Unmarshal([]byte(meta["seqkit.tags"]), &tags); err != nil {
 		t.Fatalf("seqkit.tags: %v", err)
 	}
-	if meta["seqkit.task"] != "tagging" || !strings.Contains(meta["seqkit.recipe"], "taipei") {
+	if meta["seqkit.task"] != "tagging" || meta["seqkit.tag_scheme"] == "" || !strings.Contains(meta["seqkit.recipe"], "taipei") {
 		t.Errorf("metadata %v", meta)
 	}
 

@@ -3,6 +3,8 @@ package kit
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/seqkit/seqkit/onnx"
 	"github.com/seqkit/seqkit/pipeline"
@@ -132,7 +134,8 @@ func (l *NGramLayer) NGramInputs(b *pipeline.Batch) (ids []int32, K int) {
 func ONNXMeta(g *onnx.Graph, task, recipe string, vocabs map[string]*pipeline.Vocab) error {
 	g.Meta("seqkit.task", task)
 	g.Meta("seqkit.recipe", recipe)
-	for name, v := range vocabs {
+	for _, name := range slices.Sorted(maps.Keys(vocabs)) { // in order: the same run exports the same bytes
+		v := vocabs[name]
 		if v == nil {
 			continue
 		}

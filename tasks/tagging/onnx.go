@@ -54,6 +54,11 @@ func (t *Task) ExportONNX() ([]onnx.Part, error) {
 		return nil, err
 	}
 	g.Meta("seqkit.tags", string(tags))
+	scheme := t.opts.Scheme
+	if t.convert {
+		scheme = t.opts.TrainScheme // the data's scheme is seqkit.recipe's task.scheme
+	}
+	g.Meta("seqkit.tag_scheme", string(scheme))
 	if t.clf != nil {
 		lg := onnx.Linear(g, t.clf, t.pool.ONNX(g, enc.Out, enc.Lens, t.enc.OutputSize()))
 		if t.ngrams != nil {
