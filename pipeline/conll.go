@@ -164,6 +164,7 @@ func (s *conllSource) finish(ex *example) {
 		}
 		ex.list[role], s.lists[role] = list, list
 	}
+	ex.valid = true // every line was checked whole (utf8.Valid above)
 }
 
 // splitSpans appends the start and end offsets of the fields of

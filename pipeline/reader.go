@@ -119,6 +119,10 @@ type example struct {
 	// its builder before then, so the text is never a string of its own.
 	// The source has checked that it is UTF-8.
 	raw [numRoles][]byte
+	// valid says the source has checked that every field is UTF-8 (a CoNLL
+	// line is checked whole, and fields cut from it at ASCII separators stay
+	// valid), so the reader does not check each again.
+	valid bool
 }
 
 // rowSource is what each format implements. next fills ex with the next example and
@@ -403,6 +407,9 @@ func (r *Reader) Next() bool {
 // check applies the rules every format shares: valid UTF-8, one tag per token.
 func (r *Reader) check(ex *example) error {
 	for _, role := range r.roles {
+		if ex.valid {
+			break
+		}
 		if role.isList() {
 			for i, s := range ex.list[role] {
 				if !utf8.ValidString(s) {
