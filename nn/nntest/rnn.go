@@ -33,6 +33,7 @@ func CheckRNN(t *testing.T, cfg nn.RNNConfig) {
 	t.Run("gradients", func(t *testing.T) { checkGradients(t, cfg) })
 	t.Run("padding", func(t *testing.T) { checkPadding(t, cfg) })
 	t.Run("float32", func(t *testing.T) { checkFloat32(t, cfg) })
+	t.Run("float32 gradients", func(t *testing.T) { checkFloat32Grads(t, cfg) })
 	if cfg.NoForgetGate {
 		t.Run("unused", func(t *testing.T) { checkUnused(t, cfg) })
 	}
@@ -266,6 +267,52 @@ func checkFloat32(t *testing.T, cfg nn.RNNConfig) {
 		}
 		if d := math.Abs(fin64.C.Data[i] - float64(fin32.C.Data[i])); d > Float32Tol {
 			t.Fatalf("float32 final cell state %d differs from float64 by %g", i, d)
+		}
+	}
+}
+
+// checkFloat32Grads trains one step in float32 and in float64 from the same
+// weights and requires the same gradients to float32's precision. Two passes
+// go on the tape, and an inference pass runs between them and the backward
+// pass: float32 training borrows its buffers from the pool that inference
+// uses, so one given back before the backward pass is done with it is
+// overwritten and the gradients go wrong.
+func checkFloat32Grads(t *testing.T, cfg nn.RNNConfig) {
+	grads := func(r64 *nn.RNN[float64], r32 *nn.RNN[float32], p problem) ([][]float64, [][]float32) {
+		x32 := convert(p.x)
+		init32 := nn.State[float32]{H: convert(p.init.H), C: convert(p.init.C)}
+		w := RandSlice(rand.New(rand.NewPCG(9, 9)), p.x.Len()/cfg.InputSize*cfg.OutputSize())
+		w32 := make([]float32, len(w))
+		for i, v := range w {
+			w32[i] = float32(v)
+		}
+		tp64, tp32 := new(nn.Tape), new(nn.Tape)
+		var outs64 []*nn.Tensor[float64]
+		var outs32 []*nn.Tensor[float32]
+		for range 2 {
+			o64, _ := r64.Forward(tp64, p.x, Lengths, p.init, nil)
+			o32, _ := r32.Forward(tp32, x32, Lengths, init32, nil)
+			outs64, outs32 = append(outs64, o64), append(outs32, o32)
+		}
+		r32.Forward(nil, x32, Lengths, init32, nil) // borrows from the pool
+		nn.Backward(tp64, WeightedSum(tp64, outs64, [][]float64{w, w}))
+		nn.Backward(tp32, WeightedSum(tp32, outs32, [][]float32{w32, w32}))
+		var g64 [][]float64
+		var g32 [][]float32
+		for k := range r64.Params() {
+			g64, g32 = append(g64, r64.Params()[k].Grad), append(g32, r32.Params()[k].Grad)
+		}
+		return g64, g32
+	}
+	r64, r32 := newRNN[float64](t, cfg, 4), newRNN[float32](t, cfg, 4)
+	nn.ZeroGrads(r64.Params())
+	nn.ZeroGrads(r32.Params())
+	g64, g32 := grads(r64, r32, newProblem(cfg, 4))
+	for k := range g64 {
+		for i, v := range g64[k] {
+			if d := math.Abs(v-float64(g32[k][i])) / max(1, math.Abs(v)); d > 1e-4 {
+				t.Fatalf("%s[%d]: float32 gradient %g, float64 %g", r64.Params()[k].Name, i, g32[k][i], v)
+			}
 		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/seqkit/seqkit/onnx"
 	"github.com/seqkit/seqkit/pipeline"
 	"github.com/seqkit/seqkit/tasks"
+	"github.com/seqkit/seqkit/tasks/tasktest"
 )
 
 // Value is a tensor going into or coming out of ONNX Runtime: its type
@@ -278,4 +279,21 @@ func Meta(t testing.TB, model []byte) map[string]string {
 		meta[kv[0]] = kv[1]
 	}
 	return meta
+}
+
+// Trained trains the recipe (a built-in name or a file) with sets on the
+// task type typ, as tasktest.Run does, and loads the run for inference as
+// seqkit export does.
+func Trained(t testing.TB, typ tasks.Type, recipe string, sets ...string) *tasks.Loaded {
+	t.Helper()
+	var reg tasks.Registry
+	if err := reg.Register(typ); err != nil {
+		t.Fatal(err)
+	}
+	res := tasktest.Run(t, &reg, recipe, sets...)
+	run, err := tasks.LoadRun(res.Dir, &reg, tasktest.DataRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return run
 }

@@ -7,17 +7,8 @@ import (
 	"testing"
 
 	"github.com/seqkit/seqkit/onnx/onnxtest"
-	"github.com/seqkit/seqkit/tasks"
 	"github.com/seqkit/seqkit/tasks/tasktest"
 )
-
-func reg(t *testing.T) *tasks.Registry {
-	var r tasks.Registry
-	if err := r.Register(Type()); err != nil {
-		t.Fatal(err)
-	}
-	return &r
-}
 
 // TestONNXParity exports small trained classifiers (a BiLSTM with max pooling
 // and the n-gram layer on MR; a BiGRU with attention pooling on names) and
@@ -38,12 +29,8 @@ func TestONNXParity(t *testing.T) {
 			tmp := t.TempDir()
 			train := tasktest.Slice(t, filepath.Join(dir, c.train), tmp, "train.tsv", 10, 0)
 			test := tasktest.Slice(t, filepath.Join(dir, c.test), tmp, "test.tsv", 4, 0)
-			res := tasktest.Run(t, reg(t), c.recipe, append(c.sets, "data.train.path="+train, "data.dev.path="+test,
+			run := onnxtest.Trained(t, Type(), c.recipe, append(c.sets, "data.train.path="+train, "data.dev.path="+test,
 				"data.test.path="+test, "train.epochs=1")...)
-			run, err := tasks.LoadRun(res.Dir, reg(t), tasktest.DataRoot)
-			if err != nil {
-				t.Fatal(err)
-			}
 			task := run.Task.(*Task)
 			model := onnxtest.Export(t, task)[""]
 			batches := onnxtest.TestBatches(t, run, 3)

@@ -12,7 +12,6 @@ import (
 	"github.com/seqkit/seqkit/nn"
 	"github.com/seqkit/seqkit/onnx/onnxtest"
 	"github.com/seqkit/seqkit/pipeline"
-	"github.com/seqkit/seqkit/tasks"
 	"github.com/seqkit/seqkit/tasks/tasktest"
 )
 
@@ -81,16 +80,8 @@ func TestONNXParity(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var reg tasks.Registry
-			if err := reg.Register(Type()); err != nil {
-				t.Fatal(err)
-			}
 			recipe, sets := c.sets(t, t.TempDir())
-			res := tasktest.Run(t, &reg, recipe, append(sets, small...)...)
-			run, err := tasks.LoadRun(res.Dir, &reg, tasktest.DataRoot)
-			if err != nil {
-				t.Fatal(err)
-			}
+			run := onnxtest.Trained(t, Type(), recipe, append(sets, small...)...)
 			task := run.Task.(*Task)
 			model := onnxtest.Export(t, task)[""]
 			b := onnxtest.TestBatches(t, run, 1)[0]

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/seqkit/seqkit/onnx/onnxtest"
-	"github.com/seqkit/seqkit/tasks"
 	"github.com/seqkit/seqkit/tasks/tasktest"
 )
 
@@ -73,16 +72,8 @@ func TestONNXParity(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var reg tasks.Registry
-			if err := reg.Register(Type()); err != nil {
-				t.Fatal(err)
-			}
 			recipe, sets := c.sets(t, t.TempDir())
-			res := tasktest.Run(t, &reg, recipe, append(sets, small...)...)
-			run, err := tasks.LoadRun(res.Dir, &reg, tasktest.DataRoot)
-			if err != nil {
-				t.Fatal(err)
-			}
+			run := onnxtest.Trained(t, Type(), recipe, append(sets, small...)...)
 			task := run.Task.(*Task)
 			batches := onnxtest.TestBatches(t, run, 3)
 			var feeds []map[string]onnxtest.Value
