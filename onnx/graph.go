@@ -27,7 +27,6 @@ const (
 	Float DType = 1
 	Int32 DType = 6
 	Int64 DType = 7
-	Bool  DType = 9
 )
 
 // Attr is a node attribute: a float, an int, a string, or a list of floats,
@@ -55,9 +54,6 @@ const (
 
 // AInt is an int attribute.
 func AInt(name string, v int64) Attr { return Attr{Name: name, Kind: AttrInt, I: v} }
-
-// AFloat is a float attribute.
-func AFloat(name string, v float32) Attr { return Attr{Name: name, Kind: AttrFloat, F: v} }
 
 // AString is a string attribute.
 func AString(name, v string) Attr { return Attr{Name: name, Kind: AttrString, S: v} }
@@ -144,14 +140,15 @@ func (g *Graph) Output(x, name string, t DType, dims ...Dim) {
 	g.output = append(g.output, valueInfo{name, t, dims})
 }
 
-// Weights adds a float initializer of the given shape, a copy of data, and
-// returns its name (name itself, or name with a suffix when taken).
+// Weights adds a float initializer of the given shape and returns its name
+// (name itself, or name with a suffix when taken). The graph keeps data, not
+// a copy: it must not change before Marshal.
 func (g *Graph) Weights(name string, data []float32, dims ...int) string {
 	if n := numel(dims); n != len(data) {
 		panic(fmt.Sprintf("onnx: %s: %d values for shape %v", name, len(data), dims))
 	}
 	name = g.fresh(name)
-	g.inits = append(g.inits, tensor{name: name, dims: int64s(dims), dtype: Float, f32: append([]float32(nil), data...)})
+	g.inits = append(g.inits, tensor{name: name, dims: int64s(dims), dtype: Float, f32: data})
 	return name
 }
 
@@ -241,4 +238,4 @@ func (g *Graph) Signature() string {
 	return b.String()
 }
 
-var dtypeNames = map[DType]string{Float: "float32", Int32: "int32", Int64: "int64", Bool: "bool"}
+var dtypeNames = map[DType]string{Float: "float32", Int32: "int32", Int64: "int64"}

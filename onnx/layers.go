@@ -14,13 +14,7 @@ func Embedding(g *Graph, e *nn.Embedding[float32], ids string) string {
 // Linear is x·Wᵀ + b over the last dimension of x: the weight is stored
 // transposed, [in, out], for MatMul.
 func Linear(g *Graph, l *nn.Linear[float32], x string) string {
-	wt := make([]float32, l.In*l.Out)
-	for o := range l.Out {
-		for i := range l.In {
-			wt[i*l.Out+o] = l.W.Data[o*l.In+i]
-		}
-	}
-	y := g.Op("MatMul", []string{x, g.Weights(l.W.Name, wt, l.In, l.Out)})
+	y := g.Op("MatMul", []string{x, g.Weights(l.W.Name, transposed(l.W.Data, l.Out, l.In), l.In, l.Out)})
 	return g.Op("Add", []string{y, g.Weights(l.B.Name, l.B.Data, l.Out)})
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -96,8 +97,8 @@ eval (task.constrain for a CRF tagger).`,
 				if err != nil {
 					return err
 				}
-				if err := atomicfile.WriteFile(path, b); err != nil {
-					return fmt.Errorf("export: writing %s: %w", path, err)
+				if err := writeStoppable(c.Context(), e, path, b); err != nil {
+					return err
 				}
 				fmt.Fprintf(c.OutOrStdout(), "wrote %s (%.1f MB)\n%s", path, float64(len(b))/1e6, p.Graph.Signature())
 			}
@@ -109,4 +110,29 @@ eval (task.constrain for a CRF tagger).`,
 	c.Flags().StringVarP(&out, "output", "o", "", "the file to write (default RUN_DIR/model.onnx); seq2seq writes NAME.encoder.onnx and NAME.decoder.onnx")
 	c.Flags().StringArrayVar(&sets, "set", nil, "a decoding option KEY=VALUE (repeatable), as for eval")
 	return c
+}
+
+// writeStoppable writes data to path whole or not at all, unless the command
+// was stopped (the first Ctrl-C): then it writes nothing, and a temporary file
+// cut short by the stop is removed (registered with e.temp).
+func writeStoppable(ctx context.Context, e *env, path string, data []byte) error {
+	if err := context.Cause(ctx); err != nil {
+		return err
+	}
+	f, err := atomicfile.Create(path)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	e.temp(f.Name())
+	defer f.Abort()
+	if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("export: writing %s: %w", path, err)
+	}
+	if err := context.Cause(ctx); err != nil {
+		return err
+	}
+	if err := f.Commit(); err != nil {
+		return fmt.Errorf("export: writing %s: %w", path, err)
+	}
+	return nil
 }

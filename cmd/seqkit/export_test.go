@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"os"
@@ -142,4 +143,22 @@ func viterbi1(out map[string]onnxtest.Value, L, C int) []int {
 		path[t-1] = back[t][path[t]]
 	}
 	return path
+}
+
+// TestExportStopped: a stopped export (the first Ctrl-C cancels the command's
+// context) writes neither the file nor a temporary one.
+func TestExportStopped(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(signalled{os.Interrupt})
+	err := writeStoppable(ctx, &env{}, filepath.Join(dir, "m.onnx"), []byte("model"))
+	if entries, _ := os.ReadDir(dir); err == nil || len(entries) != 0 {
+		t.Errorf("stopped export: error %v, files %v", err, entries)
+	}
+	if err := writeStoppable(context.Background(), &env{}, filepath.Join(dir, "m.onnx"), []byte("model")); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 || entries[0].Name() != "m.onnx" {
+		t.Errorf("export wrote %v", entries)
+	}
 }

@@ -77,6 +77,26 @@ func TestSparseKernels(t *testing.T) {
 	}
 }
 
+// mulDenseRef is MulDense the plain way, over the dense form of a: what the
+// kernel is tested against.
+func (a *CSR) mulDenseRef(x []float64, d int) []float64 {
+	dense := make([]float64, a.Rows*a.Cols)
+	for i := range a.Rows {
+		for k := a.RowPtr[i]; k < a.RowPtr[i+1]; k++ {
+			dense[i*a.Cols+int(a.Col[k])] += a.Val[k]
+		}
+	}
+	out := make([]float64, a.Rows*d)
+	for i := range a.Rows {
+		for c := range a.Cols {
+			for j := range d {
+				out[i*d+j] += dense[i*a.Cols+c] * x[c*d+j]
+			}
+		}
+	}
+	return out
+}
+
 func transpose(a *CSR) *CSR {
 	var rows, cols []int32
 	for i := range a.Rows {

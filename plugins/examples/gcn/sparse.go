@@ -21,7 +21,7 @@ func (a *CSR) NNZ() int { return len(a.Val) }
 // MulDense sets dst [Rows, d] to a·x for x [Cols, d], both row-major: per
 // stored value one scaled row of x added to a row of dst, the loop that
 // message passing is (a node sums its neighbours' rows). It is the graph's
-// hot path; mulDenseRef is its reference.
+// hot path; the tests hold it to a dense reference (mulDenseRef).
 func (a *CSR) MulDense(dst, x []float64, d int) {
 	if len(dst) != a.Rows*d || len(x) != a.Cols*d {
 		panic(fmt.Sprintf("gcn: %d×%d sparse times %d values of width %d into %d", a.Rows, a.Cols, len(x), d, len(dst)))
@@ -55,26 +55,6 @@ func (a *CSR) MulTDense(dst, x []float64, d int) {
 			}
 		}
 	}
-}
-
-// mulDenseRef is MulDense the plain way, over the dense form of a: what the
-// kernel is tested against.
-func (a *CSR) mulDenseRef(x []float64, d int) []float64 {
-	dense := make([]float64, a.Rows*a.Cols)
-	for i := range a.Rows {
-		for k := a.RowPtr[i]; k < a.RowPtr[i+1]; k++ {
-			dense[i*a.Cols+int(a.Col[k])] += a.Val[k]
-		}
-	}
-	out := make([]float64, a.Rows*d)
-	for i := range a.Rows {
-		for c := range a.Cols {
-			for j := range d {
-				out[i*d+j] += dense[i*a.Cols+c] * x[c*d+j]
-			}
-		}
-	}
-	return out
 }
 
 // NewCSR builds an n×m matrix from coordinate entries (duplicates summed),
