@@ -67,7 +67,7 @@ func (o Options) withDefaults() Options {
 type Server struct {
 	p        Predictor
 	opt      Options
-	queue    chan item
+	queue    chan []item // a request's inputs, at most MaxBatch of them
 	inFlight chan struct{}
 	draining atomic.Bool
 	m        metrics
@@ -89,9 +89,9 @@ type result struct {
 // New returns a server of p.
 func New(p Predictor, opt Options) *Server {
 	opt = opt.withDefaults()
-	// The queue holds a few batches' worth: a request whose inputs do not
-	// fit waits to send them, and requests are bounded by MaxInFlight.
-	return &Server{p: p, opt: opt, queue: make(chan item, 4*min(opt.MaxBatch, 4096)),
+	// The queue holds one run of inputs per request in flight; a request
+	// with more runs waits to send them.
+	return &Server{p: p, opt: opt, queue: make(chan []item, min(opt.MaxInFlight, 4096)),
 		inFlight: make(chan struct{}, opt.MaxInFlight), m: newMetrics()}
 }
 
@@ -106,56 +106,65 @@ func (s *Server) Drain() { s.draining.Store(true) }
 // Run predicts the queued inputs batch by batch until ctx is done and every
 // queued input is answered. Start it before serving.
 func (s *Server) Run(ctx context.Context) {
+	var held []item // a request's inputs that did not fit the last batch
 	for {
-		var first item
-		select {
-		case first = <-s.queue:
-		case <-ctx.Done():
-			// Inputs queued before the end are still answered.
-			for {
-				select {
-				case it := <-s.queue:
-					s.predict([]item{it})
-				default:
-					return
+		first := held
+		if first == nil {
+			select {
+			case first = <-s.queue:
+			case <-ctx.Done():
+				// Inputs queued before the end are still answered.
+				for {
+					select {
+					case its := <-s.queue:
+						s.predict(its)
+					default:
+						return
+					}
 				}
 			}
 		}
-		s.predict(s.gather(first))
+		var batch []item
+		batch, held = s.gather(first)
+		s.predict(batch)
 	}
 }
 
-// gather adds to first the inputs that queue within MaxWait, up to MaxBatch
-// (without MaxWait, or when no other request is in flight, those queued
-// already).
-func (s *Server) gather(first item) []item {
-	batch := []item{first}
+// gather adds to first the requests' inputs that queue within MaxWait, up to
+// MaxBatch (without MaxWait, or when no other request is in flight, those
+// queued already). A request's inputs stay together: the inputs of one that
+// would overflow the batch are returned as held, to begin the next.
+func (s *Server) gather(first []item) (batch, held []item) {
+	batch = first
 	var wait <-chan time.Time // nil without MaxWait
 	if s.opt.MaxWait > 0 {
 		timer := time.NewTimer(s.opt.MaxWait)
 		defer timer.Stop()
 		wait = timer.C
 	}
-	for len(batch) < s.opt.MaxBatch {
+	for requests := 1; len(batch) < s.opt.MaxBatch; requests++ {
+		var its []item
 		// Waiting helps only while other requests are in flight: a lone
 		// client is answered at once.
-		if wait == nil || len(s.inFlight) <= len(batch) {
+		if wait == nil || len(s.inFlight) <= requests {
 			select {
-			case it := <-s.queue:
-				batch = append(batch, it)
-				continue
+			case its = <-s.queue:
 			default:
-				return batch
+				return batch, nil
+			}
+		} else {
+			select {
+			case its = <-s.queue:
+			case <-wait:
+				return batch, nil
 			}
 		}
-		select {
-		case it := <-s.queue:
-			batch = append(batch, it)
-		case <-wait:
-			return batch
+		if len(batch)+len(its) > s.opt.MaxBatch {
+			return batch, its
 		}
+		batch = append(batch, its...)
 	}
-	return batch
+	return batch, nil
 }
 
 // predict answers a batch; when the batch fails as a whole, each input is
@@ -256,8 +265,16 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) int {
 		}
 	}
 	out := make(chan result, len(inputs))
+	its := make([]item, len(inputs))
 	for i, in := range inputs {
-		s.queue <- item{text: in, out: out, i: i}
+		its[i] = item{text: in, out: out, i: i}
+	}
+	// A request's inputs queue in runs of at most MaxBatch, each run
+	// predicted in one batch.
+	for len(its) > 0 {
+		n := min(len(its), s.opt.MaxBatch)
+		s.queue <- its[:n:n]
+		its = its[n:]
 	}
 	rows := make([]map[string]any, len(inputs))
 	for range inputs {

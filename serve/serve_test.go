@@ -117,6 +117,36 @@ func TestBatching(t *testing.T) {
 	}
 }
 
+// TestRequestsStayWhole: a request's inputs are predicted in one batch (in
+// runs of MaxBatch when it has more), and a request that would overflow a
+// batch begins the next instead of being split.
+func TestRequestsStayWhole(t *testing.T) {
+	f := &fake{delay: 50 * time.Millisecond}
+	_, ts := start(t, f, Options{MaxBatch: 4, MaxWait: 50 * time.Millisecond})
+	if code, out := post(t, ts.URL, `{"inputs": ["a", "b", "c", "d", "e", "f", "g"]}`); code != 200 || len(out["predictions"].([]any)) != 7 {
+		t.Fatalf("%d %v", code, out)
+	}
+	if fmt.Sprint(f.batches) != "[4 3]" {
+		t.Errorf("7 inputs with MaxBatch 4 were predicted in batches %v, want [4 3]", f.batches)
+	}
+	f.batches = nil
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Go(func() {
+			if code, _ := post(t, ts.URL, `{"inputs": ["x", "y", "z"]}`); code != 200 {
+				t.Errorf("code %d", code)
+			}
+		})
+	}
+	wg.Wait()
+	for _, b := range f.batches {
+		if b != 3 {
+			t.Errorf("requests of 3 inputs with MaxBatch 4 were predicted in batches %v: one was split", f.batches)
+			break
+		}
+	}
+}
+
 // TestBounds: every size a client sends is bounded, with a status and a
 // message that says which.
 func TestBounds(t *testing.T) {
