@@ -39,6 +39,10 @@ type BatchConfig struct {
 // Batch is a padded, time-major batch: element (t, b) of a [T, B] array is at
 // t·B + b. Padding is PadID in IDs and Target and -1 (no loss) in Tags.
 type Batch struct {
+	// Split, in the batch a whole-dataset task gets (tasks.Info.WholeDataset),
+	// names the split it stands for (train, dev or test): the batch has no
+	// rows, and the task takes the split's rows from its tables.
+	Split   string
 	Rows    []int64 // source row of each sequence
 	T, B    int
 	IDs     []int32 // [T, B]

@@ -27,6 +27,9 @@ const (
 	colChars   = "chars"   // list<list<int32>>: the character ids of each input token
 	// metaOffset is the schema metadata key of a stream batch's Offset.
 	metaOffset = "seqkit.offset"
+	// metaSplit is the schema metadata key of a whole-dataset task's batch:
+	// the split it stands for (pipeline.Batch.Split).
+	metaSplit = "seqkit.split"
 )
 
 // BatchSchema is the schema of the batches of data with vocabularies v: the
@@ -151,10 +154,14 @@ func batchRecord(b *pipeline.Batch) arrow.RecordBatch {
 		add(colChars, arrow.ListOf(ints), lb.NewArray())
 		lb.Release()
 	}
-	var meta arrow.Metadata
+	var keys, vals []string
 	if b.Next != nil {
-		meta = arrow.NewMetadata([]string{metaOffset}, []string{strconv.Itoa(b.Offset)})
+		keys, vals = append(keys, metaOffset), append(vals, strconv.Itoa(b.Offset))
 	}
+	if b.Split != "" {
+		keys, vals = append(keys, metaSplit), append(vals, b.Split)
+	}
+	meta := arrow.NewMetadata(keys, vals)
 	rec := array.NewRecordBatch(arrow.NewSchema(fields, &meta), cols, int64(B))
 	for _, c := range cols {
 		c.Release()
@@ -351,5 +358,6 @@ func recordBatch(rec arrow.RecordBatch) (*pipeline.Batch, error) {
 			return nil, fmt.Errorf("plugins: batch offset %q", v)
 		}
 	}
+	b.Split, _ = rec.Schema().Metadata().GetValue(metaSplit)
 	return b, nil
 }

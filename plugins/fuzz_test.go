@@ -78,7 +78,7 @@ func FuzzPluginMessages(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if rec, err := decodePrediction(data, 2); err == nil {
+		if rec, err := decodeRecord(data, 2); err == nil {
 			for i, col := range rec.Columns() {
 				for j := range col.Len() {
 					_ = col.ValueStr(j)

@@ -54,7 +54,11 @@ func Serve(typ tasks.Type) {
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: versionedPlugins(&typ),
-		GRPCServer:       plugin.DefaultGRPCServer,
-		Logger:           hclog.New(&hclog.LoggerOptions{Name: typ.Name, Level: hclog.Error, Output: os.Stderr}),
+		// The tables of Init may exceed gRPC's 4 MiB default; the host
+		// bounds them (MaxTablesBytes).
+		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
+			return plugin.DefaultGRPCServer(append(opts, grpc.MaxRecvMsgSize(MaxTablesBytes+64<<20)))
+		},
+		Logger: hclog.New(&hclog.LoggerOptions{Name: typ.Name, Level: hclog.Error, Output: os.Stderr}),
 	})
 }

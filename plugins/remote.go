@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -68,7 +69,57 @@ func (r *Remote) Info() tasks.Info {
 		return tasks.Info{Name: "plugin"}
 	}
 	d := r.p.Desc
-	return tasks.Info{Name: d.Name, Version: d.Version, Metric: d.Metric, HigherIsBetter: d.HigherIsBetter}
+	info := tasks.Info{Name: d.Name, Version: d.Version, Metric: d.Metric, HigherIsBetter: d.HigherIsBetter,
+		WholeDataset: slices.Contains(d.Capabilities, capWholeDataset)}
+	for _, t := range d.Tables {
+		spec := tasks.TableSpec{Name: t.Name, Doc: t.Doc}
+		for _, c := range t.Columns {
+			spec.Columns = append(spec.Columns, pipeline.TableColumn{Name: c.Name, Type: pipeline.ColumnType(c.Type)})
+		}
+		info.Tables = append(info.Tables, spec)
+	}
+	return info
+}
+
+// capWholeDataset is the capability of a task that trains on whole tables
+// (tasks.Info.WholeDataset).
+const capWholeDataset = "whole_dataset"
+
+// MaxTablesBytes bounds the tables the host sends a plugin with Init, in
+// their Arrow IPC form, all together.
+const MaxTablesBytes = 1 << 30
+
+// tablesTo reads the tables the plugin declared through s.Table and puts
+// them in req.
+func (r *Remote) tablesTo(req *proto.InitRequest, s tasks.Setup) error {
+	specs := r.Info().Tables
+	if len(specs) == 0 {
+		return nil
+	}
+	if s.Table == nil {
+		return fmt.Errorf("plugins: %s reads tables (%s), and none are given here", r.p.Name, specs[0].Name)
+	}
+	req.Tables = map[string][]byte{}
+	total := 0
+	for _, spec := range specs {
+		if _, err := pipeline.TableSchema(spec.Columns); err != nil {
+			return fmt.Errorf("plugins: %s declares table %s: %w", r.p.Name, spec.Name, err)
+		}
+		rec, err := s.Table(spec)
+		if err != nil {
+			return err
+		}
+		data, err := writeRecord(rec)
+		rec.Release()
+		if err != nil {
+			return err
+		}
+		if total += len(data); total > MaxTablesBytes {
+			return fmt.Errorf("plugins: %s: the tables take more than %d MiB in Arrow form, the most a plugin is sent", r.p.Name, MaxTablesBytes>>20)
+		}
+		req.Tables[spec.Name] = data
+	}
+	return nil
 }
 
 // Plugin returns the running plugin (nil before Init).
@@ -112,6 +163,9 @@ func (r *Remote) Init(s tasks.Setup) error {
 	}
 	req := &proto.InitRequest{}
 	vocabsTo(req, s.Vocabs)
+	if err := r.tablesTo(req, s); err != nil {
+		return err
+	}
 	if req.TrainSummaryJson, err = jsonMarshal(s.Train); err != nil {
 		return err
 	}
@@ -225,17 +279,22 @@ func (r *Remote) Predict(b *pipeline.Batch) (arrow.RecordBatch, error) {
 	if err != nil {
 		return nil, r.fail("predict", err)
 	}
-	rec, err := decodePrediction(resp.Batch, b.B)
+	rows := b.B
+	if b.Split != "" {
+		rows = -1 // a whole split's predictions
+	}
+	rec, err := decodeRecord(resp.Batch, rows)
 	if err != nil {
 		return nil, fmt.Errorf("plugins: %s: predict: %w", r.p.Name, err)
 	}
 	return rec, nil
 }
 
-// decodePrediction reads a plugin's answer to a predict call: one record batch
-// of rows rows. Every column is checked (lengths, offsets, UTF-8), so that
-// writing the rows cannot read out of bounds, whatever the plugin sent.
-func decodePrediction(data []byte, rows int) (rec arrow.RecordBatch, err error) {
+// decodeRecord reads one record batch of rows rows (any number when rows is
+// negative): a plugin's answer to a predict call, or a table the host sent.
+// Every column is checked (lengths, offsets, UTF-8), so that reading the rows
+// cannot go out of bounds, whatever the other side sent.
+func decodeRecord(data []byte, rows int) (rec arrow.RecordBatch, err error) {
 	defer func() {
 		if r := recover(); r != nil { // arrow's decoder panics on some corrupt input
 			// rec, if set, is still the reader's: it is retained only on success.
@@ -257,6 +316,9 @@ func decodePrediction(data []byte, rows int) (rec arrow.RecordBatch, err error) 
 		return nil, errors.New("no record batch in the answer")
 	}
 	rec = rd.RecordBatch()
+	if rows < 0 {
+		rows = int(rec.NumRows())
+	}
 	if int(rec.NumRows()) != rows {
 		return nil, fmt.Errorf("%d rows for %d sequences", rec.NumRows(), rows)
 	}

@@ -36,6 +36,16 @@ func (s *server) Describe(context.Context, *proto.DescribeRequest) (*proto.Descr
 	info := t.Info()
 	d := &proto.Description{Name: s.typ.Name, Version: info.Version, Metric: info.Metric, HigherIsBetter: info.HigherIsBetter,
 		Capabilities: []string{"train", "evaluate", "predict", "resumable"}}
+	if info.WholeDataset {
+		d.Capabilities = append(d.Capabilities, capWholeDataset)
+	}
+	for _, t := range info.Tables {
+		spec := &proto.TableSpec{Name: t.Name, Doc: t.Doc}
+		for _, c := range t.Columns {
+			spec.Columns = append(spec.Columns, &proto.ColumnSpec{Name: c.Name, Type: string(c.Type)})
+		}
+		d.Tables = append(d.Tables, spec)
+	}
 	if desc, ok := t.(interface{ Description() string }); ok {
 		d.Description = desc.Description()
 	}
@@ -75,7 +85,7 @@ func (s *server) Init(_ context.Context, req *proto.InitRequest) (*proto.InitRes
 		return nil, err
 	}
 	s.task = s.typ.New()
-	setup := tasks.Setup{Recipe: s.recipe, Vocabs: v}
+	setup := tasks.Setup{Recipe: s.recipe, Vocabs: v, Table: tablesFrom(req.Tables)}
 	if len(req.TrainSummaryJson) > 0 {
 		if err := jsonUnmarshal(req.TrainSummaryJson, &setup.Train); err != nil {
 			return nil, err
@@ -156,7 +166,7 @@ func (s *server) Predict(_ context.Context, req *proto.PredictRequest) (*proto.P
 		return nil, err
 	}
 	defer out.Release()
-	if int(out.NumRows()) != b.B {
+	if int(out.NumRows()) != b.B && b.Split == "" {
 		return nil, fmt.Errorf("the task predicted %d rows for %d sequences", out.NumRows(), b.B)
 	}
 	data, err := writeRecord(out)
@@ -178,6 +188,30 @@ func (s *server) Load(_ context.Context, req *proto.LoadRequest) (*proto.LoadRes
 		return nil, err
 	}
 	return &proto.LoadResponse{}, s.task.Load(req.Dir, req.Resumable)
+}
+
+// tablesFrom is the plugin's Setup.Table: the tables the host sent, each
+// checked against the columns the task asks for.
+func tablesFrom(tables map[string][]byte) func(tasks.TableSpec) (arrow.RecordBatch, error) {
+	return func(spec tasks.TableSpec) (arrow.RecordBatch, error) {
+		data, ok := tables[spec.Name]
+		if !ok {
+			return nil, status.Error(codes.InvalidArgument, fmt.Sprintf("the host sent no table %s", spec.Name))
+		}
+		want, err := pipeline.TableSchema(spec.Columns)
+		if err != nil {
+			return nil, err
+		}
+		rec, err := decodeRecord(data, -1)
+		if err != nil {
+			return nil, status.Error(codes.InvalidArgument, fmt.Sprintf("table %s: %v", spec.Name, err))
+		}
+		if !rec.Schema().Equal(want) {
+			rec.Release()
+			return nil, status.Error(codes.InvalidArgument, fmt.Sprintf("table %s has columns %s, want %s", spec.Name, rec.Schema(), want))
+		}
+		return rec, nil
+	}
 }
 
 // vocabsTo fills an InitRequest with v.

@@ -84,3 +84,34 @@ type Limits struct {
 
 // Pipeline is the limits for the pipeline's readers and encoders.
 func (l Limits) Pipeline() pipeline.Limits { return pipeline.Limits(l) }
+
+// Table is a file a task reads whole, beside its splits or in their place: a
+// graph's nodes or edges. The task declares the columns it needs and their
+// types (pipeline.ReadTable).
+type Table struct {
+	Name    string            `yaml:"name" doc:"the name the task asks for (seqkit plugins describe NAME lists a plugin's tables)"`
+	Path    string            `yaml:"path" doc:"a csv or tsv file with a header row, or jsonl (relative to the recipe, or ${data}/…); .gz and .zst are read by extension"`
+	Format  pipeline.Format   `yaml:"format,omitempty" doc:"csv, tsv or jsonl (default: from the extension)"`
+	Columns map[string]string `yaml:"columns,omitempty" doc:"the file's name for a column the task asks for by another name (task name: file name)"`
+}
+
+// Pipeline is the table's source for pipeline.ReadTable.
+func (t Table) Pipeline() pipeline.TableSource {
+	return pipeline.TableSource{Path: t.Path, Format: t.Format, Rename: t.Columns}
+}
+
+// Table returns the table called name, if the data section has it.
+func (d Data) Table(name string) (Table, bool) {
+	for _, t := range d.Tables {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return Table{}, false
+}
+
+// Whole reports whether the recipe trains on whole tables: it gives
+// data.tables and no training split (tasks.Info.WholeDataset).
+func (d Data) Whole() bool {
+	return len(d.Tables) > 0 && !d.Train.given() && d.Generate == nil && d.Prepared == ""
+}

@@ -451,7 +451,7 @@ func (l *loader) check(n *yaml.Node, v reflect.Value, key string) {
 			if v.Type() == sourceType && (k.Value == "path" || k.Value == "paths" || k.Value == "files") {
 				l.resolvePaths(val, fv)
 			}
-			if (v.Type() == reflect.TypeFor[Output]() && k.Value == "dir") || (v.Type() == reflect.TypeFor[Data]() && k.Value == "prepared") || (v.Type() == reflect.TypeFor[Windows]() && k.Value == "source") || (v.Type() == reflect.TypeFor[EmbeddingInit]() && k.Value == "path") {
+			if (v.Type() == reflect.TypeFor[Output]() && k.Value == "dir") || (v.Type() == reflect.TypeFor[Data]() && k.Value == "prepared") || (v.Type() == reflect.TypeFor[Windows]() && k.Value == "source") || (v.Type() == reflect.TypeFor[EmbeddingInit]() && k.Value == "path") || (v.Type() == reflect.TypeFor[Table]() && k.Value == "path") {
 				l.resolvePaths(val, fv)
 			}
 			if f := v.Type().FieldByIndex(idx); fv.Kind() != reflect.Struct {

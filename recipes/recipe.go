@@ -45,6 +45,10 @@ type Data struct {
 	// encoded shards and vocabularies, and the sources, split, tokenizer and
 	// vocabulary settings it was prepared with.
 	Prepared string `yaml:"prepared,omitempty" doc:"a folder written by seqkit data prepare -o: train on its encoded splits and vocabularies (it fixes train, dev, test, split, tokenizer and vocab)"`
+	// Tables are files a task reads whole: a graph's nodes and edges. A task
+	// that trains on whole tables (tasks.Info.WholeDataset) takes its splits
+	// from them, and the recipe gives no train, dev or test.
+	Tables []Table `yaml:"tables,omitempty" doc:"files a task reads whole, by name (a graph's nodes and edges); a task that trains on whole tables needs no train, dev or test"`
 }
 
 // Generate selects a built-in data generator and the size of each split.

@@ -19,8 +19,25 @@ func (r *Recipe) validate() []KeyError {
 		errs = append(errs, KeyError{key, fmt.Sprintf(format, args...)})
 	}
 	d := r.Data
-	if d.Generate == nil && !d.Train.given() {
-		add("data.train", "no training data: give a path (or files, or data.generate)")
+	if d.Generate == nil && !d.Train.given() && len(d.Tables) == 0 {
+		add("data.train", "no training data: give a path (or files, or data.generate, or data.tables for a task that trains on whole tables)")
+	}
+	seen := map[string]bool{}
+	for i, t := range d.Tables {
+		key := fmt.Sprintf("data.tables[%d]", i)
+		switch {
+		case t.Name == "":
+			add(key+".name", "missing: the name the task asks for")
+		case seen[t.Name]:
+			add(key+".name", "table %q is given twice", t.Name)
+		}
+		seen[t.Name] = true
+		if t.Path == "" {
+			add(key+".path", "missing: the table's file")
+		}
+		if t.Format != "" && t.Format != pipeline.CSV && t.Format != pipeline.TSV && t.Format != pipeline.JSONL {
+			add(key+".format", "a table is read from csv, tsv or jsonl, not %s", t.Format)
+		}
 	}
 	if d.Generate != nil {
 		for _, s := range []struct {
@@ -83,10 +100,10 @@ func (r *Recipe) validate() []KeyError {
 			add("train.schedule", "kind: warmup_linear needs a known length (epochs or steps)")
 		}
 	}
-	if t.EarlyStop.Patience > 0 && !d.Dev.given() && d.Generate == nil && d.Split == nil {
+	if t.EarlyStop.Patience > 0 && !d.Dev.given() && d.Generate == nil && d.Split == nil && !d.Whole() {
 		add("train.early_stop.patience", "early stopping needs a dev split (data.dev)")
 	}
-	if t.AverageLast > 0 && !d.Dev.given() && d.Generate == nil && d.Split == nil {
+	if t.AverageLast > 0 && !d.Dev.given() && d.Generate == nil && d.Split == nil && !d.Whole() {
 		add("train.average_last", "checkpoint averaging needs a dev split (data.dev) to evaluate on")
 	}
 	return errs
@@ -165,6 +182,14 @@ func (l *loader) checkData(r *Recipe) {
 					l.keyErr(KeyError{key, err.Error()})
 				}
 			}
+		}
+	}
+	for i, t := range r.Data.Tables {
+		if _, err := os.Stat(t.Path); errors.Is(err, fs.ErrNotExist) {
+			missing = append(missing, t.Path)
+			l.keyErr(KeyError{fmt.Sprintf("data.tables[%d].path", i), "file not found: " + t.Path})
+		} else if err != nil {
+			l.keyErr(KeyError{fmt.Sprintf("data.tables[%d].path", i), err.Error()})
 		}
 	}
 	if len(missing) > 0 {

@@ -25,7 +25,10 @@ type Data struct {
 	Vocabs           pipeline.Vocabs
 	Tokenizer        *pipeline.Tokenizer
 	Train, Dev, Test *pipeline.Dataset
-	Reports          map[string]pipeline.Report
+	// Whole says the recipe trains on whole tables (recipes.Data.Whole):
+	// the splits are nil, and the task finds their rows in its tables.
+	Whole   bool
+	Reports map[string]pipeline.Report
 	// Added are the words model.embedding_init.extend_vocab added to the
 	// input vocabulary when it was built.
 	Added             int
@@ -110,6 +113,12 @@ func Prepare(r *recipes.Recipe, dir string, opt PrepareOptions) (*Data, error) {
 	}
 	d := &Data{Tokenizer: tok, Reports: map[string]pipeline.Report{}, vocabDir: rundir.VocabDir(dir)}
 	lim := r.Data.Limits.Pipeline()
+	if r.Data.Whole() {
+		// A task that trains on whole tables reads them in Init: there are
+		// no splits to encode and no vocabularies.
+		d.Whole = true
+		return d, nil
+	}
 	lines := pipeline.WithLimits(lim)
 	ctx := opt.Context
 	if ctx == nil {

@@ -125,7 +125,7 @@ func Run(ctx context.Context, r *recipes.Recipe, opt RunOptions) (*RunResult, er
 		return nil, err
 	}
 	best := loaded.Task
-	if data.Test != nil {
+	if data.Test != nil || data.Whole {
 		if err := test(ctx, best, r, dir, data, out); err != nil {
 			return nil, err
 		}
@@ -183,7 +183,7 @@ func sameRecipe(dir string, r *recipes.Recipe) error {
 // test evaluates the best model on the test split once, and writes its
 // figures and test predictions.
 func test(ctx context.Context, best Task, r *recipes.Recipe, dir string, data *Data, out *RunResult) (err error) {
-	if out.Test, err = best.Evaluate(Until(ctx, EvalBatches(data.Test, r))); err == nil && ctx.Err() != nil {
+	if out.Test, err = best.Evaluate(Until(ctx, SplitBatches(data, "test", r))); err == nil && ctx.Err() != nil {
 		err = fmt.Errorf("%w: %w before the test evaluation finished", ErrStopped, context.Cause(ctx))
 	}
 	if err != nil {
@@ -196,7 +196,13 @@ func test(ctx context.Context, best Task, r *recipes.Recipe, dir string, data *D
 		}
 		out.Files = append(out.Files, files...)
 	}
-	if r.Output.Predictions && (r.Data.Prepared == "" || readable(r.Data.Test.Pipeline())) {
+	if r.Output.Predictions && data.Whole {
+		p := filepath.Join(dir, rundir.PredictionsFile)
+		if err := PredictSplit(best, "test", p); err != nil {
+			return fmt.Errorf("test predictions: %w", err)
+		}
+		out.Files = append(out.Files, p)
+	} else if r.Output.Predictions && (r.Data.Prepared == "" || readable(r.Data.Test.Pipeline())) {
 		// A prepared dataset may have travelled without its sources: then
 		// the test split is evaluated but its predictions are not written.
 		p := filepath.Join(dir, rundir.PredictionsFile)
@@ -261,6 +267,32 @@ func predictFile(ctx context.Context, task Task, src pipeline.Source, data *Data
 		return err
 	}
 	if _, err := Predict(ctx, task, src, data.Tokenizer, data.Vocabs, w, PredictOptions{Gold: true, Limits: limits}); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return f.Commit()
+}
+
+// PredictSplit writes a whole-dataset task's predictions of split name to
+// path (rundir.NewRowWriter's format, from its extension).
+func PredictSplit(task Task, name, path string) error {
+	f, err := atomicfile.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	w, err := rundir.NewRowWriter(path, f)
+	if err != nil {
+		return err
+	}
+	rec, err := task.Predict(&pipeline.Batch{Split: name})
+	if err != nil {
+		return err
+	}
+	defer rec.Release()
+	if err := w.Write(rec); err != nil {
 		return err
 	}
 	if err := w.Close(); err != nil {
@@ -352,9 +384,11 @@ func LoadRun(dir string, reg *Registry, dataRoot string, sets ...string) (*Loade
 			return nil, err
 		}
 	}
-	v, err := rundir.LoadVocabs(rundir.VocabDir(dir), r.Data.Limits.Pipeline())
-	if err != nil {
-		return nil, err
+	var v pipeline.Vocabs // none when the task trains on whole tables
+	if !r.Data.Whole() {
+		if v, err = rundir.LoadVocabs(rundir.VocabDir(dir), r.Data.Limits.Pipeline()); err != nil {
+			return nil, err
+		}
 	}
 	tok, err := pipeline.NewTokenizer(r.Data.Tokenizer.Pipeline())
 	if err != nil {
@@ -370,7 +404,7 @@ func LoadRun(dir string, reg *Registry, dataRoot string, sets ...string) (*Loade
 	if err != nil {
 		return nil, err
 	}
-	if err := task.Init(Setup{Recipe: r, Vocabs: v}); err != nil {
+	if err := task.Init(Setup{Recipe: r, Vocabs: v, Table: TableReader(context.Background(), r)}); err != nil {
 		return nil, err
 	}
 	if err := task.Load(filepath.Join(dir, rundir.BestDir), false); err != nil {

@@ -1,9 +1,12 @@
 package tasks
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"iter"
 	"slices"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -55,6 +58,24 @@ type Info struct {
 	// word error rate), for early stopping on them; the loss always does, and
 	// any other metric is taken to improve as it rises.
 	Lower []string
+	// Tables are the tables (recipe data.tables) the task reads in Init
+	// through Setup.Table, each with the columns it needs.
+	Tables []TableSpec
+	// WholeDataset says the task trains on its tables whole rather than on
+	// batches of examples (a graph's nodes, learned full-batch): its recipe
+	// gives data.tables and no train, dev or test; every epoch is one
+	// TrainStep, and every evaluation one Evaluate, on a batch without rows
+	// that names its split (pipeline.Batch.Split), whose rows the task finds
+	// in its tables. Predict gets such a batch too.
+	WholeDataset bool
+}
+
+// TableSpec is a table a task reads: its name in the recipe's data.tables and
+// the columns it needs, in order.
+type TableSpec struct {
+	Name    string
+	Doc     string
+	Columns []pipeline.TableColumn
 }
 
 // Better reports whether metric improves as it rises.
@@ -77,6 +98,33 @@ type Setup struct {
 	// Train describes the training split (label counts for class weights). It is
 	// empty when a trained model is loaded for evaluation or prediction.
 	Train pipeline.Summary
+	// Table reads a table the task declared in Info.Tables: one record batch
+	// of the declared columns, which the task releases. Nil when the caller
+	// has no tables to give.
+	Table func(spec TableSpec) (arrow.RecordBatch, error)
+}
+
+// TableReader is the Setup.Table of a recipe: it reads spec's table from the
+// recipe's data.tables, through pipeline.ReadTable, until ctx is done.
+func TableReader(ctx context.Context, r *recipes.Recipe) func(spec TableSpec) (arrow.RecordBatch, error) {
+	return func(spec TableSpec) (arrow.RecordBatch, error) {
+		t, ok := r.Data.Table(spec.Name)
+		if !ok {
+			return nil, fmt.Errorf("%w: data.tables: the %s task reads a table named %s (%s): give it with its file, columns %s", recipes.ErrRecipe, r.Task.Type, spec.Name, spec.Doc, columnList(spec.Columns))
+		}
+		return pipeline.ReadTable(ctx, t.Pipeline(), spec.Columns, r.Data.Limits.Pipeline())
+	}
+}
+
+func columnList(cols []pipeline.TableColumn) string {
+	var b strings.Builder
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s (%s)", c.Name, c.Type)
+	}
+	return b.String()
 }
 
 // Step is what one training step measured.

@@ -114,7 +114,7 @@ func (t *Trainer) metric() (string, bool) {
 // checkpoint and returns ErrStopped.
 func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 	start := time.Now()
-	l, err := t.start()
+	l, err := t.start(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +150,7 @@ func (t *Trainer) Train(ctx context.Context) (*Result, error) {
 	}
 	st := l.st
 	return &Result{Steps: st.Step, Epochs: st.Epoch, Best: l.bestMetrics, BestStep: st.BestStep, Averaged: averaged, Skipped: st.Skipped,
-		StillImproving: t.Data.Dev != nil && st.HaveBest && st.Bad == 0 && !st.Stopped && l.r.Train.Schedule.Kind != recipes.WarmupLinear, Elapsed: time.Since(start)}, nil
+		StillImproving: (t.Data.Dev != nil || t.Data.Whole) && st.HaveBest && st.Bad == 0 && !st.Stopped && l.r.Train.Schedule.Kind != recipes.WarmupLinear, Elapsed: time.Since(start)}, nil
 }
 
 // loop is one run of the training loop: what Train sets up, and the state it
@@ -174,13 +174,19 @@ type loop struct {
 
 // start initialises the task, resumes or fine-tunes as the trainer says, and
 // opens metrics.jsonl.
-func (t *Trainer) start() (*loop, error) {
+func (t *Trainer) start(ctx context.Context) (*loop, error) {
 	r := t.Recipe
-	setup := Setup{Recipe: r, Vocabs: t.Data.Vocabs, Train: pipeline.Summarize(t.Data.Train, t.Data.Vocabs)}
+	setup := Setup{Recipe: r, Vocabs: t.Data.Vocabs, Table: TableReader(ctx, r)}
+	if !t.Data.Whole {
+		setup.Train = pipeline.Summarize(t.Data.Train, t.Data.Vocabs)
+	}
 	if err := t.Task.Init(setup); err != nil {
 		return nil, err
 	}
-	batches, perEpoch, err := trainBatches(r, t.Data.Train)
+	if err := checkWhole(t.Task.Info(), t.Data.Whole); err != nil {
+		return nil, err
+	}
+	batches, perEpoch, err := trainBatches(r, t.Data)
 	if err != nil {
 		return nil, err
 	}
@@ -483,12 +489,12 @@ func (l *loop) saveBest() error {
 // decides early stopping.
 func (l *loop) evaluate(epoch int) error {
 	t, st := l.t, &l.st
-	if t.Data.Dev == nil {
+	if t.Data.Dev == nil && !t.Data.Whole {
 		return nil
 	}
 	var m Metrics
 	err := l.averaged(func() (err error) {
-		m, err = t.Task.Evaluate(EvalBatches(t.Data.Dev, l.r))
+		m, err = t.Task.Evaluate(SplitBatches(t.Data, "dev", l.r))
 		return err
 	})
 	if err != nil {
@@ -553,7 +559,11 @@ func (s streamEpochs) Epoch(int) iter.Seq[*pipeline.Batch] { return s.Batches() 
 // trainBatches batches the training split as the recipe says: shuffled (and
 // bucketed) sequences, or with train.bptt one stream cut into windows, and
 // returns the number of batches of an epoch.
-func trainBatches(r *recipes.Recipe, ds *pipeline.Dataset) (epochs, int, error) {
+func trainBatches(r *recipes.Recipe, data *Data) (epochs, int, error) {
+	if data.Whole {
+		return wholeEpochs{}, 1, nil
+	}
+	ds := data.Train
 	if r.Train.BPTT > 0 {
 		s, err := pipeline.NewStream(ds, r.Data.Batch.Size, r.Train.BPTT)
 		if err != nil {
@@ -583,6 +593,41 @@ func trainBatches(r *recipes.Recipe, ds *pipeline.Dataset) (epochs, int, error) 
 		}
 	}
 	return b, n, nil
+}
+
+// wholeEpochs are the epochs of a task that trains on whole tables: one
+// batch each, without rows, naming the training split.
+type wholeEpochs struct{}
+
+func (wholeEpochs) Epoch(int) iter.Seq[*pipeline.Batch] { return wholeSplit("train") }
+
+func wholeSplit(name string) iter.Seq[*pipeline.Batch] {
+	return func(yield func(*pipeline.Batch) bool) { yield(&pipeline.Batch{Split: name}) }
+}
+
+// checkWhole refuses a task and a recipe that disagree on whole tables.
+func checkWhole(info Info, whole bool) error {
+	switch {
+	case whole && !info.WholeDataset:
+		return fmt.Errorf("%w: data: the %s task trains on batches of examples: give data.train (data.tables alone is for tasks that train on whole tables)", recipes.ErrRecipe, info.Name)
+	case !whole && info.WholeDataset:
+		return fmt.Errorf("%w: data: the %s task trains on whole tables and finds its splits in them: give its data.tables and no train, dev, test or generate", recipes.ErrRecipe, info.Name)
+	}
+	return nil
+}
+
+// SplitBatches are the evaluation batches of split name (dev or test): the
+// split's batches (EvalBatches), or for a task that trains on whole tables
+// the one batch that names it; nothing when the data has no such split.
+func SplitBatches(data *Data, name string, r *recipes.Recipe) iter.Seq[*pipeline.Batch] {
+	if data.Whole {
+		return wholeSplit(name)
+	}
+	ds := map[string]*pipeline.Dataset{"train": data.Train, "dev": data.Dev, "test": data.Test}[name]
+	if ds == nil {
+		return func(func(*pipeline.Batch) bool) {}
+	}
+	return EvalBatches(ds, r)
 }
 
 // where names a batch's place in its split for error messages.

@@ -74,11 +74,11 @@ Any other key is refused by name.`,
 			}
 			defer data.Close()
 			ds := map[string]*pipeline.Dataset{"train": data.Train, "dev": data.Dev, "test": data.Test}[split]
-			if ds == nil {
+			if ds == nil && !data.Whole {
 				return usageError{fmt.Errorf("the recipe in %s has no %s split", filepath.Join(dir, rundir.RecipeFile), split)}
 			}
 			evaluate := func(task tasks.Task) (tasks.Metrics, error) {
-				m, err := task.Evaluate(tasks.Until(c.Context(), tasks.EvalBatches(ds, run.Recipe())))
+				m, err := task.Evaluate(tasks.Until(c.Context(), tasks.SplitBatches(data, split, run.Recipe())))
 				if err == nil && c.Context().Err() != nil {
 					err = context.Cause(c.Context())
 				}

@@ -101,7 +101,21 @@ in --plugin-dir, then in the folders of $SEQKIT_PLUGIN_PATH, then in ./plugins/b
 			for _, o := range d.Options {
 				fmt.Fprintf(w, "  %s\t%s\t(default %s)\t%s\n", o.Name, o.Type, o.Default, o.Doc)
 			}
-			return w.Flush()
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "capabilities: %s\n", strings.Join(d.Capabilities, ", "))
+			if len(d.Tables) > 0 {
+				fmt.Fprintf(out, "tables (data.tables: - {name: NAME, path: FILE}):\n")
+				for _, t := range d.Tables {
+					var cols []string
+					for _, c := range t.Columns {
+						cols = append(cols, fmt.Sprintf("%s (%s)", c.Name, c.Type))
+					}
+					fmt.Fprintf(out, "  %s: %s\n    columns: %s\n", t.Name, t.Doc, strings.Join(cols, ", "))
+				}
+			}
+			return nil
 		},
 	}
 	lock := &cobra.Command{

@@ -14,8 +14,10 @@ import (
 
 	"github.com/seqkit/seqkit/internal/gobuild"
 	"github.com/seqkit/seqkit/plugins/examples/forecast"
+	"github.com/seqkit/seqkit/plugins/examples/gcn"
 	"github.com/seqkit/seqkit/recipes"
 	"github.com/seqkit/seqkit/tasks"
+	"github.com/seqkit/seqkit/tasks/rundir"
 	"github.com/seqkit/seqkit/tasks/tasktest"
 )
 
@@ -103,6 +105,67 @@ func TestForecastPlugin(t *testing.T) {
 	}
 	if remote["mae"] >= remote["mae_persistence"] {
 		t.Errorf("test MAE %.3f does not beat persistence %.3f", remote["mae"], remote["mae_persistence"])
+	}
+	if p := running(bin); len(p) > 0 {
+		t.Errorf("plugin processes left: %v", p)
+	}
+}
+
+// TestGCNPlugin runs the cora-gcn recipe through the gcn plugin process with
+// the real CLI: plugins describe lists its tables and the whole_dataset
+// capability, the run reads the two tables and trains full batch (cut to 100
+// epochs here), eval scores the test split again with the same metrics, the
+// predictions hold one row per test node, and the metrics equal those of the
+// same task in-process.
+func TestGCNPlugin(t *testing.T) {
+	tasktest.NeedData(t, "cora")
+	dir := t.TempDir()
+	pdir := filepath.Join(dir, "plugins")
+	bin := buildPlugin(t, pdir, "gcn", "./plugins/examples/gcn/cmd/seqkit-plugin-gcn")
+	desc := seqkit(t, dir, "plugins", "describe", "gcn", "--plugin-dir", pdir)
+	if desc.code != 0 || !strings.Contains(desc.stdout, "whole_dataset") || !strings.Contains(desc.stdout, "features (list<int64>)") {
+		t.Fatalf("plugins describe: %d\n%s%s", desc.code, desc.stdout, desc.stderr)
+	}
+	root, _ := filepath.Abs(tasktest.DataRoot)
+	res := seqkit(t, dir, "run", "cora-gcn", "-o", "g", "--plugin-dir", pdir, "--data-root", root, "--set", "train.epochs=100")
+	if res.code != 0 {
+		t.Fatalf("run: %d\n%s", res.code, res.stderr)
+	}
+	remote := evalJSON(t, dir, "eval", "-m", "g", "--split", "test", "--json", "--plugin-dir", pdir, "--data-root", root)
+	if remote["accuracy"] < 75 {
+		t.Errorf("test accuracy %.1f after 100 epochs, want at least 75", remote["accuracy"])
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "g", rundir.PredictionsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	var first struct {
+		ID          int64 `json:"id"`
+		Label, Gold int64
+		Probability float64
+	}
+	if len(lines) != 1000 || json.Unmarshal([]byte(lines[0]), &first) != nil || first.ID != 1708 || first.Probability <= 0 {
+		t.Errorf("%d predictions, the first %s, want 1000 from node 1708", len(lines), lines[0])
+	}
+	var reg tasks.Registry
+	if err := reg.Register(gcn.Type()); err != nil {
+		t.Fatal(err)
+	}
+	r, err := recipes.Load("cora-gcn", recipes.Options{Tasks: &reg, DataRoot: root,
+		Sets: []string{"train.epochs=100", "task=null", "task={type: gcn, hidden: 16, dropout: 0.5, graph: true}"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, err := tasks.Run(context.Background(), r, tasks.RunOptions{Dir: filepath.Join(dir, "local"), Registry: &reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("plugin test %v\nin-process test %v", remote, local.Test)
+	for k, v := range local.Test {
+		if math.Abs(remote[k]-v) > 1e-9 {
+			t.Errorf("test %s: plugin %v, in-process %v", k, remote[k], v)
+		}
 	}
 	if p := running(bin); len(p) > 0 {
 		t.Errorf("plugin processes left: %v", p)

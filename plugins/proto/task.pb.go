@@ -72,10 +72,13 @@ type Description struct {
 	Description    string                 `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"` // one line for seqkit plugins list
 	Metric         string                 `protobuf:"bytes,4,opt,name=metric,proto3" json:"metric,omitempty"`           // the main dev metric
 	HigherIsBetter bool                   `protobuf:"varint,5,opt,name=higher_is_better,json=higherIsBetter,proto3" json:"higher_is_better,omitempty"`
-	Capabilities   []string               `protobuf:"bytes,6,rep,name=capabilities,proto3" json:"capabilities,omitempty"` // e.g. "predict", "resumable"
+	Capabilities   []string               `protobuf:"bytes,6,rep,name=capabilities,proto3" json:"capabilities,omitempty"` // e.g. "predict", "resumable", "whole_dataset"
 	Options        []*Option              `protobuf:"bytes,7,rep,name=options,proto3" json:"options,omitempty"`           // the recipe keys of its task section
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The tables the task reads (data.tables.NAME in the recipe), each with
+	// the columns it needs; the host reads them and sends them with Init.
+	Tables        []*TableSpec `protobuf:"bytes,8,rep,name=tables,proto3" json:"tables,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Description) Reset() {
@@ -157,6 +160,129 @@ func (x *Description) GetOptions() []*Option {
 	return nil
 }
 
+func (x *Description) GetTables() []*TableSpec {
+	if x != nil {
+		return x.Tables
+	}
+	return nil
+}
+
+// TableSpec is a table the task needs: its name in the recipe's data.tables
+// and the columns it reads.
+type TableSpec struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Doc           string                 `protobuf:"bytes,2,opt,name=doc,proto3" json:"doc,omitempty"`
+	Columns       []*ColumnSpec          `protobuf:"bytes,3,rep,name=columns,proto3" json:"columns,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TableSpec) Reset() {
+	*x = TableSpec{}
+	mi := &file_task_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TableSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TableSpec) ProtoMessage() {}
+
+func (x *TableSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_task_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TableSpec.ProtoReflect.Descriptor instead.
+func (*TableSpec) Descriptor() ([]byte, []int) {
+	return file_task_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *TableSpec) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *TableSpec) GetDoc() string {
+	if x != nil {
+		return x.Doc
+	}
+	return ""
+}
+
+func (x *TableSpec) GetColumns() []*ColumnSpec {
+	if x != nil {
+		return x.Columns
+	}
+	return nil
+}
+
+// ColumnSpec is one column of a table: its name in the file and its type
+// (int64, float64, string, list<int64>, list<float64>).
+type ColumnSpec struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Type          string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ColumnSpec) Reset() {
+	*x = ColumnSpec{}
+	mi := &file_task_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ColumnSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ColumnSpec) ProtoMessage() {}
+
+func (x *ColumnSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_task_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ColumnSpec.ProtoReflect.Descriptor instead.
+func (*ColumnSpec) Descriptor() ([]byte, []int) {
+	return file_task_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ColumnSpec) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ColumnSpec) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
 // Option is one recipe key the task accepts.
 type Option struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -170,7 +296,7 @@ type Option struct {
 
 func (x *Option) Reset() {
 	*x = Option{}
-	mi := &file_task_proto_msgTypes[2]
+	mi := &file_task_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -182,7 +308,7 @@ func (x *Option) String() string {
 func (*Option) ProtoMessage() {}
 
 func (x *Option) ProtoReflect() protoreflect.Message {
-	mi := &file_task_proto_msgTypes[2]
+	mi := &file_task_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -195,7 +321,7 @@ func (x *Option) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Option.ProtoReflect.Descriptor instead.
 func (*Option) Descriptor() ([]byte, []int) {
-	return file_task_proto_rawDescGZIP(), []int{2}
+	return file_task_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Option) GetName() string {
@@ -239,7 +365,7 @@ type ConfigureRequest struct {
 
 func (x *ConfigureRequest) Reset() {
 	*x = ConfigureRequest{}
-	mi := &file_task_proto_msgTypes[3]
+	mi := &file_task_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -251,7 +377,7 @@ func (x *ConfigureRequest) String() string {
 func (*ConfigureRequest) ProtoMessage() {}
 
 func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_task_proto_msgTypes[3]
+	mi := &file_task_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -264,7 +390,7 @@ func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureRequest.ProtoReflect.Descriptor instead.
 func (*ConfigureRequest) Descriptor() ([]byte, []int) {
-	return file_task_proto_rawDescGZIP(), []int{3}
+	return file_task_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ConfigureRequest) GetRecipeYaml() []byte {
@@ -292,7 +418,7 @@ type ConfigureResponse struct {
 
 func (x *ConfigureResponse) Reset() {
 	*x = ConfigureResponse{}
-	mi := &file_task_proto_msgTypes[4]
+	mi := &file_task_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -304,7 +430,7 @@ func (x *ConfigureResponse) String() string {
 func (*ConfigureResponse) ProtoMessage() {}
 
 func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_task_proto_msgTypes[4]
+	mi := &file_task_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -317,7 +443,7 @@ func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureResponse.ProtoReflect.Descriptor instead.
 func (*ConfigureResponse) Descriptor() ([]byte, []int) {
-	return file_task_proto_rawDescGZIP(), []int{4}
+	return file_task_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ConfigureResponse) GetErrors() []*KeyError {
@@ -337,7 +463,7 @@ type KeyError struct {
 
 func (x *KeyError) Reset() {
 	*x = KeyError{}
-	mi := &file_task_proto_msgTypes[5]
+	mi := &file_task_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -349,7 +475,7 @@ func (x *KeyError) String() string {
 func (*KeyError) ProtoMessage() {}
 
 func (x *KeyError) ProtoReflect() protoreflect.Message {
-	mi := &file_task_proto_msgTypes[5]
+	mi := &file_task_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -362,7 +488,7 @@ func (x *KeyError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeyError.ProtoReflect.Descriptor instead.
 func (*KeyError) Descriptor() ([]byte, []int) {
-	return file_task_proto_rawDescGZIP(), []int{5}
+	return file_task_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *KeyError) GetKey() string {
@@ -386,13 +512,16 @@ type InitRequest struct {
 	Vocabs           map[string]*Vocab      `protobuf:"bytes,1,rep,name=vocabs,proto3" json:"vocabs,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // input, tags, labels, target, chars, feature
 	Vector           int64                  `protobuf:"varint,2,opt,name=vector,proto3" json:"vector,omitempty"`                                                                          // length of the vector column, 0 if none
 	TrainSummaryJson []byte                 `protobuf:"bytes,3,opt,name=train_summary_json,json=trainSummaryJson,proto3" json:"train_summary_json,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The declared tables, by name, each an Arrow IPC stream of one record
+	// batch with the declared columns in the declared order.
+	Tables        map[string][]byte `protobuf:"bytes,4,rep,name=tables,proto3" json:"tables,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *InitRequest) Reset() {
 	*x = InitRequest{}
-	mi := &file_task_proto_msgTypes[6]
+	mi := &file_task_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -404,7 +533,7 @@ func (x *InitRequest) String() string {
 func (*InitRequest) ProtoMessage() {}
 
 func (x *InitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_task_proto_msgTypes[6]
+	mi := &file_task_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -417,7 +546,7 @@ func (x *InitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InitRequest.ProtoReflect.Descriptor instead.
 func (*InitRequest) Descriptor() ([]byte, []int) {
-	return file_task_proto_rawDescGZIP(), []int{6}
+	return file_task_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *InitRequest) GetVocabs() map[string]*Vocab {
@@ -441,6 +570,13 @@ func (x *InitRequest) GetTrainSummaryJson() []byte {
 	return nil
 }
 
+func (x *InitRequest) GetTables() map[string][]byte {
+	if x != nil {
+		return x.Tables
+	}
+	return nil
+}
+
 type Vocab struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Tokens        []string               `protobuf:"bytes,1,rep,name=tokens,proto3" json:"tokens,omitempty"`
@@ -451,7 +587,7 @@ type Vocab struct {
 
 func (x *Vocab) Reset() {
 	*x = Vocab{}
-	mi := &file_task_proto_msgTypes[7]
+	mi := &file_task_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -463,7 +599,7 @@ func (x *Vocab) String() string {
 func (*Vocab) ProtoMessage() {}
 
 func (x *Vocab) ProtoReflect() protoreflect.Message {
-	mi := &file_task_proto_msgTypes[7]
+	mi := &file_task_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -476,7 +612,7 @@ func (x *Vocab) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Vocab.ProtoReflect.Descriptor instead.
 func (*Vocab) Descriptor() ([]byte, []int) {
-	return file_task_proto_rawDescGZIP(), []int{7}
+	return file_task_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Vocab) GetTokens() []string {
@@ -501,7 +637,7 @@ type InitResponse struct {
 
 func (x *InitResponse) Reset() {
 	*x = InitResponse{}
-	mi := &file_task_proto_msgTypes[8]
+	mi := &file_task_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -513,7 +649,7 @@ func (x *InitResponse) String() string {
 func (*InitResponse) ProtoMessage() {}
 
 func (x *InitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_task_proto_msgTypes[8]
+	mi := &file_task_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -526,7 +662,7 @@ func (x *InitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InitResponse.ProtoReflect.Descriptor instead.
 func (*InitResponse) Descriptor() ([]byte, []int) {
-	return file_task_proto_rawDescGZIP(), []int{8}
+	return file_task_proto_rawDescGZIP(), []int{10}
 }
 
 // A batch is an Arrow IPC stream holding one record batch (see PROTOCOL.md for
@@ -541,7 +677,7 @@ type TrainStepRequest struct {
 
 func (x *TrainStepRequest) Reset() {
 	*x = TrainStepRequest{}
-	mi := &file_task_proto_msgTypes[9]
+	mi := &file_task_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -553,7 +689,7 @@ func (x *TrainStepRequest) String() string {
 func (*TrainStepRequest) ProtoMessage() {}
 
 func (x *TrainStepRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_task_proto_msgTypes[9]
+	mi := &file_task_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -566,7 +702,7 @@ func (x *TrainStepRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrainStepRequest.ProtoReflect.Descriptor instead.
 func (*TrainStepRequest) Descriptor() ([]byte, []int) {
-	return file_task_proto_rawDescGZIP(), []int{9}
+	return file_task_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TrainStepRequest) GetBatch() []byte {
@@ -594,7 +730,7 @@ type TrainStepResponse struct {
 
 func (x *TrainStepResponse) Reset() {
 	*x = TrainStepResponse{}
-	mi := &file_task_proto_msgTypes[10]
+	mi := &file_task_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -606,7 +742,7 @@ func (x *TrainStepResponse) String() string {
 func (*TrainStepResponse) ProtoMessage() {}
 
 func (x *TrainStepResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_task_proto_msgTypes[10]
+	mi := &file_task_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -619,7 +755,7 @@ func (x *TrainStepResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrainStepResponse.ProtoReflect.Descriptor instead.
 func (*TrainStepResponse) Descriptor() ([]byte, []int) {
-	return file_task_proto_rawDescGZIP(), []int{10}
+	return file_task_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *TrainStepResponse) GetLoss() float64 {
@@ -652,7 +788,7 @@ type EvaluateRequest struct {
 
 func (x *EvaluateRequest) Reset() {
 	*x = EvaluateRequest{}
-	mi := &file_task_proto_msgTypes[11]
+	mi := &file_task_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -664,7 +800,7 @@ func (x *EvaluateRequest) String() string {
 func (*EvaluateRequest) ProtoMessage() {}
 
 func (x *EvaluateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_task_proto_msgTypes[11]
+	mi := &file_task_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -677,7 +813,7 @@ func (x *EvaluateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateRequest.ProtoReflect.Descriptor instead.
 func (*EvaluateRequest) Descriptor() ([]byte, []int) {
-	return file_task_proto_rawDescGZIP(), []int{11}
+	return file_task_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *EvaluateRequest) GetBatch() []byte {
@@ -696,7 +832,7 @@ type EvaluateResponse struct {
 
 func (x *EvaluateResponse) Reset() {
 	*x = EvaluateResponse{}
-	mi := &file_task_proto_msgTypes[12]
+	mi := &file_task_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -708,7 +844,7 @@ func (x *EvaluateResponse) String() string {
 func (*EvaluateResponse) ProtoMessage() {}
 
 func (x *EvaluateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_task_proto_msgTypes[12]
+	mi := &file_task_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -721,7 +857,7 @@ func (x *EvaluateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateResponse.ProtoReflect.Descriptor instead.
 func (*EvaluateResponse) Descriptor() ([]byte, []int) {
-	return file_task_proto_rawDescGZIP(), []int{12}
+	return file_task_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *EvaluateResponse) GetMetrics() map[string]float64 {
@@ -740,7 +876,7 @@ type PredictRequest struct {
 
 func (x *PredictRequest) Reset() {
 	*x = PredictRequest{}
-	mi := &file_task_proto_msgTypes[13]
+	mi := &file_task_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -752,7 +888,7 @@ func (x *PredictRequest) String() string {
 func (*PredictRequest) ProtoMessage() {}
 
 func (x *PredictRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_task_proto_msgTypes[13]
+	mi := &file_task_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -765,7 +901,7 @@ func (x *PredictRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PredictRequest.ProtoReflect.Descriptor instead.
 func (*PredictRequest) Descriptor() ([]byte, []int) {
-	return file_task_proto_rawDescGZIP(), []int{13}
+	return file_task_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *PredictRequest) GetBatch() []byte {
@@ -786,7 +922,7 @@ type PredictResponse struct {
 
 func (x *PredictResponse) Reset() {
 	*x = PredictResponse{}
-	mi := &file_task_proto_msgTypes[14]
+	mi := &file_task_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -798,7 +934,7 @@ func (x *PredictResponse) String() string {
 func (*PredictResponse) ProtoMessage() {}
 
 func (x *PredictResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_task_proto_msgTypes[14]
+	mi := &file_task_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -811,7 +947,7 @@ func (x *PredictResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PredictResponse.ProtoReflect.Descriptor instead.
 func (*PredictResponse) Descriptor() ([]byte, []int) {
-	return file_task_proto_rawDescGZIP(), []int{14}
+	return file_task_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *PredictResponse) GetBatch() []byte {
@@ -831,7 +967,7 @@ type SaveRequest struct {
 
 func (x *SaveRequest) Reset() {
 	*x = SaveRequest{}
-	mi := &file_task_proto_msgTypes[15]
+	mi := &file_task_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -843,7 +979,7 @@ func (x *SaveRequest) String() string {
 func (*SaveRequest) ProtoMessage() {}
 
 func (x *SaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_task_proto_msgTypes[15]
+	mi := &file_task_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -856,7 +992,7 @@ func (x *SaveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveRequest.ProtoReflect.Descriptor instead.
 func (*SaveRequest) Descriptor() ([]byte, []int) {
-	return file_task_proto_rawDescGZIP(), []int{15}
+	return file_task_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SaveRequest) GetDir() string {
@@ -881,7 +1017,7 @@ type SaveResponse struct {
 
 func (x *SaveResponse) Reset() {
 	*x = SaveResponse{}
-	mi := &file_task_proto_msgTypes[16]
+	mi := &file_task_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -893,7 +1029,7 @@ func (x *SaveResponse) String() string {
 func (*SaveResponse) ProtoMessage() {}
 
 func (x *SaveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_task_proto_msgTypes[16]
+	mi := &file_task_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -906,7 +1042,7 @@ func (x *SaveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveResponse.ProtoReflect.Descriptor instead.
 func (*SaveResponse) Descriptor() ([]byte, []int) {
-	return file_task_proto_rawDescGZIP(), []int{16}
+	return file_task_proto_rawDescGZIP(), []int{18}
 }
 
 type LoadRequest struct {
@@ -919,7 +1055,7 @@ type LoadRequest struct {
 
 func (x *LoadRequest) Reset() {
 	*x = LoadRequest{}
-	mi := &file_task_proto_msgTypes[17]
+	mi := &file_task_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -931,7 +1067,7 @@ func (x *LoadRequest) String() string {
 func (*LoadRequest) ProtoMessage() {}
 
 func (x *LoadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_task_proto_msgTypes[17]
+	mi := &file_task_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -944,7 +1080,7 @@ func (x *LoadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadRequest.ProtoReflect.Descriptor instead.
 func (*LoadRequest) Descriptor() ([]byte, []int) {
-	return file_task_proto_rawDescGZIP(), []int{17}
+	return file_task_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *LoadRequest) GetDir() string {
@@ -969,7 +1105,7 @@ type LoadResponse struct {
 
 func (x *LoadResponse) Reset() {
 	*x = LoadResponse{}
-	mi := &file_task_proto_msgTypes[18]
+	mi := &file_task_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -981,7 +1117,7 @@ func (x *LoadResponse) String() string {
 func (*LoadResponse) ProtoMessage() {}
 
 func (x *LoadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_task_proto_msgTypes[18]
+	mi := &file_task_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -994,7 +1130,7 @@ func (x *LoadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadResponse.ProtoReflect.Descriptor instead.
 func (*LoadResponse) Descriptor() ([]byte, []int) {
-	return file_task_proto_rawDescGZIP(), []int{18}
+	return file_task_proto_rawDescGZIP(), []int{20}
 }
 
 var File_task_proto protoreflect.FileDescriptor
@@ -1003,7 +1139,7 @@ const file_task_proto_rawDesc = "" +
 	"\n" +
 	"\n" +
 	"task.proto\x12\x10seqkit.plugin.v1\"\x11\n" +
-	"\x0fDescribeRequest\"\xf7\x01\n" +
+	"\x0fDescribeRequest\"\xac\x02\n" +
 	"\vDescription\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12 \n" +
@@ -1011,7 +1147,16 @@ const file_task_proto_rawDesc = "" +
 	"\x06metric\x18\x04 \x01(\tR\x06metric\x12(\n" +
 	"\x10higher_is_better\x18\x05 \x01(\bR\x0ehigherIsBetter\x12\"\n" +
 	"\fcapabilities\x18\x06 \x03(\tR\fcapabilities\x122\n" +
-	"\aoptions\x18\a \x03(\v2\x18.seqkit.plugin.v1.OptionR\aoptions\"\\\n" +
+	"\aoptions\x18\a \x03(\v2\x18.seqkit.plugin.v1.OptionR\aoptions\x123\n" +
+	"\x06tables\x18\b \x03(\v2\x1b.seqkit.plugin.v1.TableSpecR\x06tables\"i\n" +
+	"\tTableSpec\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
+	"\x03doc\x18\x02 \x01(\tR\x03doc\x126\n" +
+	"\acolumns\x18\x03 \x03(\v2\x1c.seqkit.plugin.v1.ColumnSpecR\acolumns\"4\n" +
+	"\n" +
+	"ColumnSpec\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\"\\\n" +
 	"\x06Option\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x10\n" +
@@ -1025,14 +1170,18 @@ const file_task_proto_rawDesc = "" +
 	"\x06errors\x18\x01 \x03(\v2\x1a.seqkit.plugin.v1.KeyErrorR\x06errors\"6\n" +
 	"\bKeyError\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"\xea\x01\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"\xe8\x02\n" +
 	"\vInitRequest\x12A\n" +
 	"\x06vocabs\x18\x01 \x03(\v2).seqkit.plugin.v1.InitRequest.VocabsEntryR\x06vocabs\x12\x16\n" +
 	"\x06vector\x18\x02 \x01(\x03R\x06vector\x12,\n" +
-	"\x12train_summary_json\x18\x03 \x01(\fR\x10trainSummaryJson\x1aR\n" +
+	"\x12train_summary_json\x18\x03 \x01(\fR\x10trainSummaryJson\x12A\n" +
+	"\x06tables\x18\x04 \x03(\v2).seqkit.plugin.v1.InitRequest.TablesEntryR\x06tables\x1aR\n" +
 	"\vVocabsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12-\n" +
-	"\x05value\x18\x02 \x01(\v2\x17.seqkit.plugin.v1.VocabR\x05value:\x028\x01\";\n" +
+	"\x05value\x18\x02 \x01(\v2\x17.seqkit.plugin.v1.VocabR\x05value:\x028\x01\x1a9\n" +
+	"\vTablesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\";\n" +
 	"\x05Vocab\x12\x16\n" +
 	"\x06tokens\x18\x01 \x03(\tR\x06tokens\x12\x1a\n" +
 	"\bspecials\x18\x02 \x01(\bR\bspecials\"\x0e\n" +
@@ -1085,57 +1234,63 @@ func file_task_proto_rawDescGZIP() []byte {
 	return file_task_proto_rawDescData
 }
 
-var file_task_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_task_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_task_proto_goTypes = []any{
 	(*DescribeRequest)(nil),   // 0: seqkit.plugin.v1.DescribeRequest
 	(*Description)(nil),       // 1: seqkit.plugin.v1.Description
-	(*Option)(nil),            // 2: seqkit.plugin.v1.Option
-	(*ConfigureRequest)(nil),  // 3: seqkit.plugin.v1.ConfigureRequest
-	(*ConfigureResponse)(nil), // 4: seqkit.plugin.v1.ConfigureResponse
-	(*KeyError)(nil),          // 5: seqkit.plugin.v1.KeyError
-	(*InitRequest)(nil),       // 6: seqkit.plugin.v1.InitRequest
-	(*Vocab)(nil),             // 7: seqkit.plugin.v1.Vocab
-	(*InitResponse)(nil),      // 8: seqkit.plugin.v1.InitResponse
-	(*TrainStepRequest)(nil),  // 9: seqkit.plugin.v1.TrainStepRequest
-	(*TrainStepResponse)(nil), // 10: seqkit.plugin.v1.TrainStepResponse
-	(*EvaluateRequest)(nil),   // 11: seqkit.plugin.v1.EvaluateRequest
-	(*EvaluateResponse)(nil),  // 12: seqkit.plugin.v1.EvaluateResponse
-	(*PredictRequest)(nil),    // 13: seqkit.plugin.v1.PredictRequest
-	(*PredictResponse)(nil),   // 14: seqkit.plugin.v1.PredictResponse
-	(*SaveRequest)(nil),       // 15: seqkit.plugin.v1.SaveRequest
-	(*SaveResponse)(nil),      // 16: seqkit.plugin.v1.SaveResponse
-	(*LoadRequest)(nil),       // 17: seqkit.plugin.v1.LoadRequest
-	(*LoadResponse)(nil),      // 18: seqkit.plugin.v1.LoadResponse
-	nil,                       // 19: seqkit.plugin.v1.InitRequest.VocabsEntry
-	nil,                       // 20: seqkit.plugin.v1.EvaluateResponse.MetricsEntry
+	(*TableSpec)(nil),         // 2: seqkit.plugin.v1.TableSpec
+	(*ColumnSpec)(nil),        // 3: seqkit.plugin.v1.ColumnSpec
+	(*Option)(nil),            // 4: seqkit.plugin.v1.Option
+	(*ConfigureRequest)(nil),  // 5: seqkit.plugin.v1.ConfigureRequest
+	(*ConfigureResponse)(nil), // 6: seqkit.plugin.v1.ConfigureResponse
+	(*KeyError)(nil),          // 7: seqkit.plugin.v1.KeyError
+	(*InitRequest)(nil),       // 8: seqkit.plugin.v1.InitRequest
+	(*Vocab)(nil),             // 9: seqkit.plugin.v1.Vocab
+	(*InitResponse)(nil),      // 10: seqkit.plugin.v1.InitResponse
+	(*TrainStepRequest)(nil),  // 11: seqkit.plugin.v1.TrainStepRequest
+	(*TrainStepResponse)(nil), // 12: seqkit.plugin.v1.TrainStepResponse
+	(*EvaluateRequest)(nil),   // 13: seqkit.plugin.v1.EvaluateRequest
+	(*EvaluateResponse)(nil),  // 14: seqkit.plugin.v1.EvaluateResponse
+	(*PredictRequest)(nil),    // 15: seqkit.plugin.v1.PredictRequest
+	(*PredictResponse)(nil),   // 16: seqkit.plugin.v1.PredictResponse
+	(*SaveRequest)(nil),       // 17: seqkit.plugin.v1.SaveRequest
+	(*SaveResponse)(nil),      // 18: seqkit.plugin.v1.SaveResponse
+	(*LoadRequest)(nil),       // 19: seqkit.plugin.v1.LoadRequest
+	(*LoadResponse)(nil),      // 20: seqkit.plugin.v1.LoadResponse
+	nil,                       // 21: seqkit.plugin.v1.InitRequest.VocabsEntry
+	nil,                       // 22: seqkit.plugin.v1.InitRequest.TablesEntry
+	nil,                       // 23: seqkit.plugin.v1.EvaluateResponse.MetricsEntry
 }
 var file_task_proto_depIdxs = []int32{
-	2,  // 0: seqkit.plugin.v1.Description.options:type_name -> seqkit.plugin.v1.Option
-	5,  // 1: seqkit.plugin.v1.ConfigureResponse.errors:type_name -> seqkit.plugin.v1.KeyError
-	19, // 2: seqkit.plugin.v1.InitRequest.vocabs:type_name -> seqkit.plugin.v1.InitRequest.VocabsEntry
-	20, // 3: seqkit.plugin.v1.EvaluateResponse.metrics:type_name -> seqkit.plugin.v1.EvaluateResponse.MetricsEntry
-	7,  // 4: seqkit.plugin.v1.InitRequest.VocabsEntry.value:type_name -> seqkit.plugin.v1.Vocab
-	0,  // 5: seqkit.plugin.v1.Task.Describe:input_type -> seqkit.plugin.v1.DescribeRequest
-	3,  // 6: seqkit.plugin.v1.Task.Configure:input_type -> seqkit.plugin.v1.ConfigureRequest
-	6,  // 7: seqkit.plugin.v1.Task.Init:input_type -> seqkit.plugin.v1.InitRequest
-	9,  // 8: seqkit.plugin.v1.Task.TrainStep:input_type -> seqkit.plugin.v1.TrainStepRequest
-	11, // 9: seqkit.plugin.v1.Task.Evaluate:input_type -> seqkit.plugin.v1.EvaluateRequest
-	13, // 10: seqkit.plugin.v1.Task.Predict:input_type -> seqkit.plugin.v1.PredictRequest
-	15, // 11: seqkit.plugin.v1.Task.Save:input_type -> seqkit.plugin.v1.SaveRequest
-	17, // 12: seqkit.plugin.v1.Task.Load:input_type -> seqkit.plugin.v1.LoadRequest
-	1,  // 13: seqkit.plugin.v1.Task.Describe:output_type -> seqkit.plugin.v1.Description
-	4,  // 14: seqkit.plugin.v1.Task.Configure:output_type -> seqkit.plugin.v1.ConfigureResponse
-	8,  // 15: seqkit.plugin.v1.Task.Init:output_type -> seqkit.plugin.v1.InitResponse
-	10, // 16: seqkit.plugin.v1.Task.TrainStep:output_type -> seqkit.plugin.v1.TrainStepResponse
-	12, // 17: seqkit.plugin.v1.Task.Evaluate:output_type -> seqkit.plugin.v1.EvaluateResponse
-	14, // 18: seqkit.plugin.v1.Task.Predict:output_type -> seqkit.plugin.v1.PredictResponse
-	16, // 19: seqkit.plugin.v1.Task.Save:output_type -> seqkit.plugin.v1.SaveResponse
-	18, // 20: seqkit.plugin.v1.Task.Load:output_type -> seqkit.plugin.v1.LoadResponse
-	13, // [13:21] is the sub-list for method output_type
-	5,  // [5:13] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	4,  // 0: seqkit.plugin.v1.Description.options:type_name -> seqkit.plugin.v1.Option
+	2,  // 1: seqkit.plugin.v1.Description.tables:type_name -> seqkit.plugin.v1.TableSpec
+	3,  // 2: seqkit.plugin.v1.TableSpec.columns:type_name -> seqkit.plugin.v1.ColumnSpec
+	7,  // 3: seqkit.plugin.v1.ConfigureResponse.errors:type_name -> seqkit.plugin.v1.KeyError
+	21, // 4: seqkit.plugin.v1.InitRequest.vocabs:type_name -> seqkit.plugin.v1.InitRequest.VocabsEntry
+	22, // 5: seqkit.plugin.v1.InitRequest.tables:type_name -> seqkit.plugin.v1.InitRequest.TablesEntry
+	23, // 6: seqkit.plugin.v1.EvaluateResponse.metrics:type_name -> seqkit.plugin.v1.EvaluateResponse.MetricsEntry
+	9,  // 7: seqkit.plugin.v1.InitRequest.VocabsEntry.value:type_name -> seqkit.plugin.v1.Vocab
+	0,  // 8: seqkit.plugin.v1.Task.Describe:input_type -> seqkit.plugin.v1.DescribeRequest
+	5,  // 9: seqkit.plugin.v1.Task.Configure:input_type -> seqkit.plugin.v1.ConfigureRequest
+	8,  // 10: seqkit.plugin.v1.Task.Init:input_type -> seqkit.plugin.v1.InitRequest
+	11, // 11: seqkit.plugin.v1.Task.TrainStep:input_type -> seqkit.plugin.v1.TrainStepRequest
+	13, // 12: seqkit.plugin.v1.Task.Evaluate:input_type -> seqkit.plugin.v1.EvaluateRequest
+	15, // 13: seqkit.plugin.v1.Task.Predict:input_type -> seqkit.plugin.v1.PredictRequest
+	17, // 14: seqkit.plugin.v1.Task.Save:input_type -> seqkit.plugin.v1.SaveRequest
+	19, // 15: seqkit.plugin.v1.Task.Load:input_type -> seqkit.plugin.v1.LoadRequest
+	1,  // 16: seqkit.plugin.v1.Task.Describe:output_type -> seqkit.plugin.v1.Description
+	6,  // 17: seqkit.plugin.v1.Task.Configure:output_type -> seqkit.plugin.v1.ConfigureResponse
+	10, // 18: seqkit.plugin.v1.Task.Init:output_type -> seqkit.plugin.v1.InitResponse
+	12, // 19: seqkit.plugin.v1.Task.TrainStep:output_type -> seqkit.plugin.v1.TrainStepResponse
+	14, // 20: seqkit.plugin.v1.Task.Evaluate:output_type -> seqkit.plugin.v1.EvaluateResponse
+	16, // 21: seqkit.plugin.v1.Task.Predict:output_type -> seqkit.plugin.v1.PredictResponse
+	18, // 22: seqkit.plugin.v1.Task.Save:output_type -> seqkit.plugin.v1.SaveResponse
+	20, // 23: seqkit.plugin.v1.Task.Load:output_type -> seqkit.plugin.v1.LoadResponse
+	16, // [16:24] is the sub-list for method output_type
+	8,  // [8:16] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_task_proto_init() }
@@ -1149,7 +1304,7 @@ func file_task_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_task_proto_rawDesc), len(file_task_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -6,11 +6,16 @@
 //
 // trained full batch on the labelled nodes with softmax cross-entropy, an L2
 // penalty on W₁, Adam and early stopping on the dev loss, as the paper's code
-// does. Message passing is the sparse product Â·H (CSR.MulDense): each node
+// does. Message passing is the sparse product Â·H (sdk.CSR.MulDense): each node
 // sums its neighbours' rows, weighted by the normalised adjacency. Every
 // backward pass is derived by hand and checked against finite differences
 // (TestGradients). With the identity for Â the same code is the MLP baseline
 // the graph must beat.
+//
+// The task (Task) reads the graph from two tables it declares, nodes and
+// edges (recipe data.tables), and trains on them whole: seqkit gives it one
+// batch per epoch naming the split (tasks.Info.WholeDataset). The binary is
+// cmd/seqkit-plugin-gcn; the package also runs in-process, for the tests.
 package gcn
 
 import (
@@ -19,33 +24,18 @@ import (
 	"math/rand/v2"
 
 	"github.com/seqkit/seqkit/nn"
+	"github.com/seqkit/seqkit/plugins/sdk"
 )
 
 // Graph is one graph to learn on: features, propagation, labels and splits,
-// one row per node.
+// one row per node (the rows of the nodes table).
 type Graph struct {
-	X       *CSR    // node features [N, F], rows normalised to sum 1
-	Adj     *CSR    // the propagation Â [N, N]; the identity for an MLP
-	Labels  []int32 // [N] class of each node; read only where a split uses it
+	X       *sdk.CSR // node features [N, F], rows normalised to sum 1
+	Adj     *sdk.CSR // the propagation Â [N, N]; the identity for an MLP
+	Labels  []int32  // [N] class of each node; read only where a split uses it
 	Classes int
 	// Train, Dev and Test are the nodes of each split.
 	Train, Dev, Test []int32
-}
-
-// Config is the training setup; DefaultConfig is the paper's.
-type Config struct {
-	Hidden      int
-	Dropout     float64
-	LR          float64
-	WeightDecay float64 // on W₁ only, as the paper's 5e-4
-	Epochs      int
-	Patience    int // stop once the dev loss exceeds the mean of the last Patience
-	Seed        uint64
-}
-
-// DefaultConfig is Kipf and Welling's setting for the citation graphs.
-func DefaultConfig() Config {
-	return Config{Hidden: 16, Dropout: 0.5, LR: 0.01, WeightDecay: 5e-4, Epochs: 200, Patience: 10, Seed: 1}
 }
 
 // Model holds the two weight matrices, W₁ [F, hidden] and W₂ [hidden, classes]
@@ -69,7 +59,7 @@ func (m *Model) Params() []*nn.Tensor[float64] { return []*nn.Tensor[float64]{m.
 
 // pass is a forward pass with what the backward pass needs.
 type pass struct {
-	xd     *CSR      // the features after dropout
+	xd     *sdk.CSR  // the features after dropout
 	p1     []float64 // Â·Xd·W₁ [N, H], before ReLU
 	h1d    []float64 // ReLU(p1) after dropout [N, H]
 	mask1  []float64 // the hidden dropout factors (0 or 1/(1-p)); nil without
@@ -213,48 +203,6 @@ func (m *Model) backward(ps *pass, g *Graph, dz []float64, wd float64) {
 	}
 }
 
-// Result is what a training run reports.
-type Result struct {
-	Epochs            int
-	DevLoss, DevAcc   float64
-	TestLoss, TestAcc float64
-}
-
-// Train trains a new model on g as cfg says and returns it with its dev and
-// test figures (of the weights when training stopped, as the paper reports).
-func Train(g *Graph, cfg Config) (*Model, Result, error) {
-	if len(g.Train) == 0 {
-		return nil, Result{}, fmt.Errorf("gcn: no labelled training nodes")
-	}
-	rng := rand.New(rand.NewPCG(cfg.Seed, 0x9c4))
-	m := NewModel(g.X.Cols, cfg.Hidden, g.Classes, rng)
-	opt := nn.NewAdam(m.Params(), nn.AdamConfig{})
-	var devLosses []float64
-	var res Result
-	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
-		ps := m.forward(g, cfg.Dropout, rng)
-		_, dz := m.loss(ps, g, g.Train, cfg.WeightDecay, true)
-		m.backward(ps, g, dz, cfg.WeightDecay)
-		opt.Step(cfg.LR)
-		nn.ZeroGrads(m.Params())
-		res.Epochs = epoch
-		dl, _ := m.Evaluate(g, g.Dev)
-		if cfg.Patience > 0 && len(devLosses) >= cfg.Patience {
-			var mean float64
-			for _, l := range devLosses[len(devLosses)-cfg.Patience:] {
-				mean += l
-			}
-			if dl > mean/float64(cfg.Patience) {
-				break
-			}
-		}
-		devLosses = append(devLosses, dl)
-	}
-	res.DevLoss, res.DevAcc = m.Evaluate(g, g.Dev)
-	res.TestLoss, res.TestAcc = m.Evaluate(g, g.Test)
-	return m, res, nil
-}
-
 // Evaluate returns the mean cross-entropy and the accuracy (in %) over nodes,
 // without dropout.
 func (m *Model) Evaluate(g *Graph, nodes []int32) (loss, acc float64) {
@@ -274,4 +222,42 @@ func (m *Model) Evaluate(g *Graph, nodes []int32) (loss, acc float64) {
 		}
 	}
 	return loss, 100 * float64(right) / float64(len(nodes))
+}
+
+// NormAdjacency is Kipf and Welling's Â = D^-½ (A + I) D^-½ for n nodes and
+// undirected edges (each pair given once, either way round; repeats and
+// self-loops in the list count once): the graph's propagation matrix, built
+// once.
+func NormAdjacency(n int, src, dst []int32) (*sdk.CSR, error) {
+	if len(src) != len(dst) {
+		return nil, fmt.Errorf("sdk: %d edge sources and %d targets", len(src), len(dst))
+	}
+	type pair struct{ a, b int32 }
+	seen := make(map[pair]bool, 2*len(src)+n)
+	var rows, cols []int32
+	add := func(a, b int32) {
+		if !seen[pair{a, b}] {
+			seen[pair{a, b}] = true
+			rows, cols = append(rows, a), append(cols, b)
+		}
+	}
+	for i := range n {
+		add(int32(i), int32(i))
+	}
+	for k := range src {
+		if src[k] < 0 || int(src[k]) >= n || dst[k] < 0 || int(dst[k]) >= n {
+			return nil, fmt.Errorf("sdk: edge %d (%d, %d) names a node outside 0..%d", k+1, src[k], dst[k], n-1)
+		}
+		add(src[k], dst[k])
+		add(dst[k], src[k])
+	}
+	deg := make([]float64, n)
+	for _, r := range rows {
+		deg[r]++
+	}
+	vals := make([]float64, len(rows))
+	for k := range vals {
+		vals[k] = 1 / math.Sqrt(deg[rows[k]]*deg[cols[k]])
+	}
+	return sdk.NewCSR(n, n, rows, cols, vals)
 }

@@ -1,4 +1,4 @@
-package gcn
+package sdk
 
 import (
 	"fmt"
@@ -7,7 +7,9 @@ import (
 )
 
 // CSR is a sparse matrix in compressed sparse row form: row i holds the values
-// Val[RowPtr[i]:RowPtr[i+1]] at the columns Col[...], ascending.
+// Val[RowPtr[i]:RowPtr[i+1]] at the columns Col[...], ascending. It is what a
+// task makes of a table of edges or of sparse features (a bag of words), for
+// the products a graph network needs; build it with NewCSR.
 type CSR struct {
 	Rows, Cols int
 	RowPtr     []int
@@ -20,11 +22,11 @@ func (a *CSR) NNZ() int { return len(a.Val) }
 
 // MulDense sets dst [Rows, d] to a·x for x [Cols, d], both row-major: per
 // stored value one scaled row of x added to a row of dst, the loop that
-// message passing is (a node sums its neighbours' rows). It is the graph's
-// hot path; the tests hold it to a dense reference (mulDenseRef).
+// message passing is (a node sums its neighbours' rows). It is a graph
+// network's hot path; the tests hold it to a dense reference (mulDenseRef).
 func (a *CSR) MulDense(dst, x []float64, d int) {
 	if len(dst) != a.Rows*d || len(x) != a.Cols*d {
-		panic(fmt.Sprintf("gcn: %d×%d sparse times %d values of width %d into %d", a.Rows, a.Cols, len(x), d, len(dst)))
+		panic(fmt.Sprintf("sdk: %d×%d sparse times %d values of width %d into %d", a.Rows, a.Cols, len(x), d, len(dst)))
 	}
 	for i := range a.Rows {
 		out := dst[i*d : (i+1)*d]
@@ -43,7 +45,7 @@ func (a *CSR) MulDense(dst, x []float64, d int) {
 // input).
 func (a *CSR) MulTDense(dst, x []float64, d int) {
 	if len(dst) != a.Cols*d || len(x) != a.Rows*d {
-		panic(fmt.Sprintf("gcn: transposed %d×%d sparse times %d values of width %d into %d", a.Rows, a.Cols, len(x), d, len(dst)))
+		panic(fmt.Sprintf("sdk: transposed %d×%d sparse times %d values of width %d into %d", a.Rows, a.Cols, len(x), d, len(dst)))
 	}
 	clear(dst)
 	for i := range a.Rows {
@@ -58,15 +60,19 @@ func (a *CSR) MulTDense(dst, x []float64, d int) {
 }
 
 // NewCSR builds an n×m matrix from coordinate entries (duplicates summed),
-// each (row, col) bounded by the shape.
+// each (row, col) bounded by the shape; the shape is bounded by int32
+// indices, and the caller bounds n and m by what its data holds.
 func NewCSR(n, m int, rows, cols []int32, vals []float64) (*CSR, error) {
 	if len(rows) != len(cols) || len(rows) != len(vals) {
-		return nil, fmt.Errorf("gcn: %d rows, %d columns and %d values", len(rows), len(cols), len(vals))
+		return nil, fmt.Errorf("sdk: %d rows, %d columns and %d values", len(rows), len(cols), len(vals))
+	}
+	if n < 0 || m < 0 || n > math.MaxInt32 || m > math.MaxInt32 {
+		return nil, fmt.Errorf("sdk: a %d×%d sparse matrix: each side must be 0 to %d", n, m, math.MaxInt32)
 	}
 	order := make([]int, len(rows))
 	for k := range order {
 		if rows[k] < 0 || int(rows[k]) >= n || cols[k] < 0 || int(cols[k]) >= m {
-			return nil, fmt.Errorf("gcn: entry (%d, %d) outside a %d×%d matrix", rows[k], cols[k], n, m)
+			return nil, fmt.Errorf("sdk: entry (%d, %d) outside a %d×%d matrix", rows[k], cols[k], n, m)
 		}
 		order[k] = k
 	}
@@ -92,42 +98,4 @@ func NewCSR(n, m int, rows, cols []int32, vals []float64) (*CSR, error) {
 		a.RowPtr[i+1] += a.RowPtr[i]
 	}
 	return a, nil
-}
-
-// NormAdjacency is Kipf and Welling's Â = D^-½ (A + I) D^-½ for n nodes and
-// undirected edges (each pair given once, either way round; repeats and
-// self-loops in the list count once): the graph's propagation matrix, built
-// once.
-func NormAdjacency(n int, src, dst []int32) (*CSR, error) {
-	if len(src) != len(dst) {
-		return nil, fmt.Errorf("gcn: %d edge sources and %d targets", len(src), len(dst))
-	}
-	type pair struct{ a, b int32 }
-	seen := make(map[pair]bool, 2*len(src)+n)
-	var rows, cols []int32
-	add := func(a, b int32) {
-		if !seen[pair{a, b}] {
-			seen[pair{a, b}] = true
-			rows, cols = append(rows, a), append(cols, b)
-		}
-	}
-	for i := range n {
-		add(int32(i), int32(i))
-	}
-	for k := range src {
-		if src[k] < 0 || int(src[k]) >= n || dst[k] < 0 || int(dst[k]) >= n {
-			return nil, fmt.Errorf("gcn: edge %d (%d, %d) names a node outside 0..%d", k+1, src[k], dst[k], n-1)
-		}
-		add(src[k], dst[k])
-		add(dst[k], src[k])
-	}
-	deg := make([]float64, n)
-	for _, r := range rows {
-		deg[r]++
-	}
-	vals := make([]float64, len(rows))
-	for k := range vals {
-		vals[k] = 1 / math.Sqrt(deg[rows[k]]*deg[cols[k]])
-	}
-	return NewCSR(n, n, rows, cols, vals)
 }
