@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -23,6 +24,7 @@ import (
 	"github.com/seqkit/seqkit/tasks"
 	"github.com/seqkit/seqkit/tasks/classify"
 	"github.com/seqkit/seqkit/tasks/generate"
+	"github.com/seqkit/seqkit/tasks/rundir"
 	"github.com/seqkit/seqkit/tasks/seq2seq"
 	"github.com/seqkit/seqkit/tasks/tagging"
 )
@@ -142,9 +144,29 @@ func (m *Model) Source(src pipeline.Source) pipeline.Source {
 // PredictTexts predicts a few texts held in memory, one row each, as
 // seqkit run prints its examples.
 func (m *Model) PredictTexts(texts []string) ([]map[string]any, error) {
+	if err := m.examples(); err != nil {
+		return nil, err
+	}
 	m.turn.Lock()
 	defer m.turn.Unlock()
 	return tasks.PredictTexts(m.run.Task, texts, m.run.Tok, m.run.Vocabs)
+}
+
+// ErrWhole is the error of predicting new examples with a task that trains on
+// whole tables: it predicts the nodes of its own tables.
+var ErrWhole = errors.New("the task trains on whole tables and predicts their rows, not new examples")
+
+// PredictsExamples says whether the model predicts new examples (seqkit
+// predict, serve): ErrWhole, with where its predictions are, when it does
+// not.
+func (m *Model) PredictsExamples() error { return m.examples() }
+
+func (m *Model) examples() error {
+	if info := m.run.Task.Info(); info.WholeDataset {
+		return fmt.Errorf("model: %s: %w: its test predictions are in %s (seqkit eval -m %s --split dev scores another split)",
+			info.Name, ErrWhole, filepath.Join(m.run.Dir, rundir.PredictionsFile), m.run.Dir)
+	}
+	return nil
 }
 
 // ErrNoAttention is Open's error for an AttentionDir and a task that does not
@@ -158,6 +180,9 @@ var ErrNoAttention = errors.New("the task has no attention weights to write")
 // It stops, with ctx's cause, once ctx is done. Release the reader when done;
 // in stays the caller's.
 func (m *Model) Predict(ctx context.Context, in array.RecordReader) (array.RecordReader, error) {
+	if err := m.examples(); err != nil {
+		return nil, err
+	}
 	s := in.Schema()
 	if len(s.FieldIndices(pipeline.RoleText.String())) == 0 && len(s.FieldIndices(pipeline.RoleTokens.String())) == 0 {
 		return nil, fmt.Errorf("model: the input has no %s or %s column (it has %v)", pipeline.RoleText, pipeline.RoleTokens, s)

@@ -64,6 +64,11 @@ func TestBatchRoundTrip(t *testing.T) {
 	if _, err := DecodeBatch(data[:len(data)/2]); err == nil {
 		t.Error("a truncated batch decoded")
 	}
+	// A whole-dataset batch has no rows and names its split.
+	data, _ = EncodeBatch(&pipeline.Batch{Split: "dev"})
+	if got, err := DecodeBatch(data); err != nil || got.Split != "dev" || got.B != 0 {
+		t.Errorf("whole-dataset batch: %+v %v", got, err)
+	}
 }
 
 // TestBatchCells: a message of a few MB that pairs one long row with many

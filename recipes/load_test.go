@@ -88,6 +88,12 @@ func TestErrors(t *testing.T) {
 			`--set model.hidden: want KEY=VALUE, such as model.hidden=256`}},
 		{"ok.yaml", []string{"train.lr=0"}, []string{
 			`--set train.lr=0:1:10: train.lr: must be greater than 0, got 0`}},
+		// Tables: named once each, a file of a table format; data.train and
+		// data.dev are not needed beside them.
+		{"tables.yaml", nil, []string{
+			`testdata/tables.yaml:4:14: data.tables[1].name: table "nodes" is given twice`,
+			`testdata/tables.yaml:4:45: data.tables[1].format: a table is read from csv, tsv or jsonl, not parquet`,
+			`testdata/tables.yaml:5:7: data.tables[2].name: missing: the name the task asks for`}},
 		{"syntax.yaml", nil, []string{
 			`testdata/syntax.yaml:1:1: YAML syntax: did not find expected ',' or '}'`}},
 		{"cycle_a.yaml", nil, []string{

@@ -183,6 +183,9 @@ fatal) and _manifest.json, written last. The predictions are those of one proces
 			if err != nil {
 				return err
 			}
+			if err := m.PredictsExamples(); err != nil {
+				return usageError{err}
+			}
 			input := inputs[0]
 			src := pipeline.Source{Path: input, Format: pipeline.Format(format), Columns: cols}
 			if len(inputs) > 1 {

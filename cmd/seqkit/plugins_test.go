@@ -148,6 +148,9 @@ func TestGCNPlugin(t *testing.T) {
 	if len(lines) != 1000 || json.Unmarshal([]byte(lines[0]), &first) != nil || first.ID != 1708 || first.Probability <= 0 {
 		t.Errorf("%d predictions, the first %s, want 1000 from node 1708", len(lines), lines[0])
 	}
+	if p := seqkit(t, dir, "predict", "-m", "g", "--plugin-dir", pdir, "--input", filepath.Join(root, "cora", "nodes.tsv"), "--output", "-"); p.code != 2 || !strings.Contains(p.stderr, "predicts their rows, not new examples") {
+		t.Errorf("predict on new examples: %d\n%s", p.code, p.stderr)
+	}
 	var reg tasks.Registry
 	if err := reg.Register(gcn.Type()); err != nil {
 		t.Fatal(err)

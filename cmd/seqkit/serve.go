@@ -73,6 +73,9 @@ Ctrl-C the server stops accepting connections, answers the requests in flight
 			if err != nil {
 				return err
 			}
+			if err := m.PredictsExamples(); err != nil {
+				return usageError{err}
+			}
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return usageError{fmt.Errorf("--addr %s: %w", addr, err)}
