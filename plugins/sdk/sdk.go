@@ -3,6 +3,15 @@
 // training core with optimizers and checkpoints, the metrics), so that a plugin
 // holds only what is new about its task.
 //
+// A task whose data is not a sequence of examples declares tables
+// (tasks.Info.Tables) and reads them in Init (tasks.Setup.Table); the helpers
+// here read their columns (Int64s, Strings, Int64Lists), turn an id column
+// into row numbers and an edge list into row pairs (Rows, Pairs), and multiply
+// by a sparse matrix (CSR), which is what a graph network needs. With
+// tasks.Info.WholeDataset the task trains on its tables whole, one step an
+// epoch (../proto/PROTOCOL.md, "Whole-dataset tasks"); plugins/examples/gcn
+// is one.
+//
 // A plugin is a binary named seqkit-plugin-NAME whose main calls Serve:
 //
 //	func main() { sdk.Serve(forecast.Type()) }
