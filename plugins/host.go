@@ -257,10 +257,13 @@ func (h *Host) LaunchPath(name, path, pin string) (*Plugin, error) {
 		}
 	}
 	var logBuf bytes.Buffer
+	cmd := exec.Command(path)
+	// The plugin exits once this process is gone (exitWithParent).
+	cmd.Env = []string{fmt.Sprintf("%s=%d", hostPIDEnv, os.Getpid())}
 	p.client = plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: versionedPlugins(nil),
-		Cmd:              exec.Command(path),
+		Cmd:              cmd,
 		SecureConfig:     secure,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,

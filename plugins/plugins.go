@@ -2,7 +2,10 @@ package plugins
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"strconv"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -51,6 +54,13 @@ func (p *grpcPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc
 // Serve serves the task type typ to seqkit over go-plugin and returns when the
 // host is done with it. Plugin binaries call it through package sdk.
 func Serve(typ tasks.Type) {
+	parent := os.Getppid()
+	if pid, err := strconv.Atoi(os.Getenv(hostPIDEnv)); err == nil {
+		// The host may be gone before this line runs: its own id, not the
+		// parent found now, is what to compare with.
+		parent = pid
+	}
+	go exitWithParent(parent, time.Second)
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: versionedPlugins(&typ),
@@ -61,4 +71,20 @@ func Serve(typ tasks.Type) {
 		},
 		Logger: hclog.New(&hclog.LoggerOptions{Name: typ.Name, Level: hclog.Error, Output: os.Stderr}),
 	})
+}
+
+// hostPIDEnv names the host's process id in a plugin's environment.
+const hostPIDEnv = "SEQKIT_PLUGIN_HOST_PID"
+
+// exitWithParent ends the plugin once the process that started it is gone
+// (killed, or dead of a crash before it could stop the plugin): the plugin
+// is then re-parented, and its parent id changes. Without it, a plugin
+// outlives a host killed with SIGKILL, waiting for calls that never come.
+func exitWithParent(parent int, every time.Duration) {
+	for range time.Tick(every) {
+		if os.Getppid() != parent {
+			fmt.Fprintln(os.Stderr, "seqkit, which started this plugin, is gone: exiting")
+			os.Exit(1)
+		}
+	}
 }

@@ -125,6 +125,9 @@ func PrepareDataset(r *recipes.Recipe, dir string, opt PrepareOptions) (*prepare
 // returns a copy of the recipe pointing at those files (the caller's stays as
 // written) and dir made absolute.
 func BeginDataset(r *recipes.Recipe, dir string) (*recipes.Recipe, string, error) {
+	if r.Data.Whole() {
+		return nil, "", fmt.Errorf("%w: data: %s trains on whole tables (data.tables), which its task reads when a run starts; there are no splits to prepare", recipes.ErrRecipe, r.Name)
+	}
 	rc := *r
 	dir, err := filepath.Abs(dir)
 	if err != nil {

@@ -218,5 +218,35 @@ train: {epochs: 1000, checkpoint_every: 5}
 	}
 }
 
+// TestPluginOrphan: a plugin whose seqkit is killed outright (SIGKILL, which
+// seqkit cannot catch to stop it) exits by itself within seconds.
+func TestPluginOrphan(t *testing.T) {
+	dir := t.TempDir()
+	pdir := filepath.Join(dir, "plugins")
+	bin := buildPlugin(t, pdir, "testclassify", "./plugins/internal/testplugin")
+	var data strings.Builder
+	for i := range 2000 {
+		fmt.Fprintf(&data, "{\"text\": \"w%d w%d\", \"label\": \"%d\"}\n", i%7, i%5, i%2)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "d.jsonl"), []byte(data.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	recipe := "data:\n  train: {path: d.jsonl, columns: {text: text, label: label}}\nmodel: {embedding: 8, hidden: 8}\ntask: {type: plugin, name: testclassify}\ntrain: {epochs: 1000}\n"
+	if err := os.WriteFile(filepath.Join(dir, "r.yaml"), []byte(recipe), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd := start(t, dir, &stderr, "train", "r.yaml", "-o", "r", "--plugin-dir", pdir)
+	if !waitFor(60*time.Second, func() bool { return len(running(bin)) > 0 }) {
+		cmd.Process.Kill()
+		t.Fatalf("no plugin process\n%s", stderr.String())
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if !waitFor(10*time.Second, func() bool { return len(running(bin)) == 0 }) {
+		t.Errorf("the plugin outlived its killed seqkit by 10 s: %v", running(bin))
+	}
+}
+
 // seqkitBin is the seqkit binary these tests built.
 func seqkitBin() string { return bin }
