@@ -100,9 +100,10 @@ func (s *conllSource) next(ex *example) error {
 		if bad != nil {
 			continue // the rest of a bad sentence, not split into fields
 		}
+		ascii := false
 		if bytes.IndexByte(line, '\t') >= 0 {
 			s.spans = splitSpans(s.spans[:0], line, '\t')
-		} else {
+		} else if s.spans, ascii = asciiFields(s.spans[:0], line); !ascii {
 			s.spans = s.spans[:0]
 			for a, b := nextField(line, 0); a < len(line); a, b = nextField(line, b) {
 				s.spans = append(s.spans, a, b)
@@ -124,7 +125,7 @@ func (s *conllSource) next(ex *example) error {
 			bad = badf(s.l.path, s.l.n, 0, "%d columns, but the file's token lines have %d", nf, s.ncols)
 			continue
 		}
-		if !utf8.Valid(line) {
+		if !ascii && !utf8.Valid(line) { // ASCII is valid UTF-8
 			bad = badf(s.l.path, s.l.n, 0, "invalid UTF-8")
 			continue
 		}

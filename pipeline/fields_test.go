@@ -27,3 +27,31 @@ func FuzzAppendFields(f *testing.F) {
 		}
 	})
 }
+
+// FuzzASCIIFields: on an ASCII line the CoNLL reader's one-pass splitter
+// finds nextField's fields; any other byte sends it back to nextField.
+func FuzzASCIIFields(f *testing.F) {
+	for _, s := range fieldInputs {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ascii := asciiFields([]int{7}, []byte(s))
+		isASCII := true
+		for i := range len(s) {
+			isASCII = isASCII && s[i] < 0x80
+		}
+		if ascii != isASCII {
+			t.Fatalf("%q: ascii %v", s, ascii)
+		}
+		if !ascii {
+			return
+		}
+		want := []int{7}
+		for a, b := nextField(s, 0); a < len(s); a, b = nextField(s, b) {
+			want = append(want, a, b)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%q: got %v, want %v", s, got, want)
+		}
+	})
+}

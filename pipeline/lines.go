@@ -35,6 +35,15 @@ func (l *lines) next() ([]byte, error) {
 	l.tooLong = false
 	for {
 		chunk, err := l.br.ReadSlice('\n')
+		if err == nil && len(l.buf) == 0 && len(chunk) <= l.max {
+			// The whole line is in the reader's buffer: return it from
+			// there (valid until the next call, as promised) rather than
+			// copying every byte of the file once more.
+			l.n++
+			l.eol = true
+			line := bytes.TrimSuffix(chunk[:len(chunk)-1], []byte("\r"))
+			return line[:len(line):len(line)], nil // an append cannot reach the buffer
+		}
 		l.buf = append(l.buf, chunk...)
 		if len(l.buf) > l.max {
 			// Skip the rest of the line so that reading can go on at the next one.

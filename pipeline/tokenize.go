@@ -177,6 +177,31 @@ func nextField[S ~string | ~[]byte](s S, i int) (a, b int) {
 	return a, len(s)
 }
 
+// asciiFields appends to spans the start and end of each field of line, as
+// nextField finds them, when line is ASCII (one pass, no rune decoding: a
+// CoNLL file's token lines); it reports false, with spans of no meaning,
+// when line holds other bytes.
+func asciiFields(spans []int, line []byte) ([]int, bool) {
+	a := -1
+	for i, c := range line {
+		switch {
+		case c >= utf8.RuneSelf:
+			return spans, false
+		case asciiSpace[c]:
+			if a >= 0 {
+				spans = append(spans, a, i)
+				a = -1
+			}
+		case a < 0:
+			a = i
+		}
+	}
+	if a >= 0 {
+		spans = append(spans, a, len(line))
+	}
+	return spans, true
+}
+
 // isSpaceAt reports whether the character at s[i] is white space, and its width.
 func isSpaceAt[S ~string | ~[]byte](s S, i int) (bool, int) {
 	if c := s[i]; c < utf8.RuneSelf {
