@@ -164,7 +164,13 @@ func appendFields(dst []string, s string) []string {
 func nextField[S ~string | ~[]byte](s S, i int) (a, b int) {
 	a = len(s)
 	for i < len(s) {
-		space, w := isSpaceAt(s, i)
+		// ASCII inline (isSpaceAt is not inlined, and most text is ASCII).
+		space, w := false, 1
+		if c := s[i]; c < utf8.RuneSelf {
+			space = asciiSpace[c]
+		} else {
+			space, w = isSpaceAt(s, i)
+		}
 		if space {
 			if a < len(s) {
 				return a, i
