@@ -51,7 +51,9 @@ func TestAccuracy(t *testing.T) {
 // every branch and the special values, at every length up to 70 (the kernels
 // take multiples of 8, the rest goes to Go) and unaligned, in place and not. The
 // results must be the same bits, NaN for NaN.
-func TestKernelsMatchScalar(t *testing.T) {
+func TestKernelsMatchScalar(t *testing.T) { eachPath(t, kernelsMatchScalar) }
+
+func kernelsMatchScalar(t *testing.T) {
 	t.Logf("path %s", Path())
 	rng := rand.New(rand.NewPCG(1, 2))
 	special := []float32{0, float32(math.Copysign(0, -1)), 1e-30, -1e-30, 0.625, -0.625, 0.62499997, 9.1, -9.1, 9.100001,
@@ -109,7 +111,17 @@ func TestKernelsMatchScalar(t *testing.T) {
 	}
 }
 
+// BenchmarkSlices times the elementwise kernels on 4096 floats, on each path
+// this machine runs.
 func BenchmarkSlices(b *testing.B) {
+	for _, wide := range []bool{true, false} {
+		was := useWide(wide)
+		b.Run(Path(), benchSlices)
+		useWide(was)
+	}
+}
+
+func benchSlices(b *testing.B) {
 	x := make([]float32, 4096)
 	for i := range x {
 		x[i] = float32(i-2048) / 300
@@ -282,7 +294,9 @@ func TestReductionsMatchGo(t *testing.T) {
 
 // TestGRUBackMatchesGo runs GRUBack (the AVX2 kernel for the first multiple of
 // 8 units) against the Go loop for every H to 40, bit for bit.
-func TestGRUBackMatchesGo(t *testing.T) {
+func TestGRUBackMatchesGo(t *testing.T) { eachPath(t, gRUBackMatchesGo) }
+
+func gRUBackMatchesGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	for H := 1; H <= 40; H++ {
 		v := func(n int) []float32 {
@@ -309,7 +323,9 @@ func TestGRUBackMatchesGo(t *testing.T) {
 
 // TestGRUStepMatchesGo runs GRUStep (the AVX2 kernel for the first multiple of
 // 8 units) against the Go loop for every H to 40, bit for bit.
-func TestGRUStepMatchesGo(t *testing.T) {
+func TestGRUStepMatchesGo(t *testing.T) { eachPath(t, gRUStepMatchesGo) }
+
+func gRUStepMatchesGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	v := func(n int) []float32 {
 		s := make([]float32, n)
@@ -333,6 +349,19 @@ func TestGRUStepMatchesGo(t *testing.T) {
 			if math.Float32bits(hc[i]) != math.Float32bits(hc2[i]) || hn[i] != hn2[i] {
 				t.Fatalf("H=%d: h[%d] = %g (hn %g), Go %g (%g)", H, i, hc[i], hn[i], hc2[i], hn2[i])
 			}
+		}
+	}
+}
+
+// eachPath runs test with the AVX-512 elementwise kernels and without them
+// (on machines that run them; the AVX2 kernels alone elsewhere).
+func eachPath(t *testing.T, test func(t *testing.T)) {
+	for _, wide := range []bool{true, false} {
+		was := useWide(wide)
+		t.Run(Path(), test)
+		useWide(was)
+		if Path() != "avx512" && wide {
+			break // the one path of this machine ran above
 		}
 	}
 }

@@ -10,24 +10,49 @@ package main
 
 import (
 	"math"
+	"strconv"
+	"strings"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
 )
 
-// splat returns a 32-byte read-only constant holding eight copies of v.
-func splat(name string, v float32) Mem {
-	m := GLOBL(name, RODATA|NOPTR)
-	for i := 0; i < 8; i++ {
-		DATA(4*i, U32(math.Float32bits(v)))
+// isa is the instruction set a kernel is emitted for: AVX2 (eight floats a
+// register) or AVX-512 (sixteen). The elementwise kernels (exp, sigmoid,
+// tanh, the GRU steps) have both forms; the same operations in the same
+// order give the same bits in either.
+type isa struct {
+	suffix string // of kernel and constant names: "AVX2" kernels keep the bare constant names
+	lanes  int
+	vec    func() VecVirtual
+}
+
+var (
+	avx2   = isa{suffix: "AVX2", lanes: 8, vec: func() VecVirtual { return YMM() }}
+	avx512 = isa{suffix: "AVX512", lanes: 16, vec: func() VecVirtual { return ZMM() }}
+	cur    = avx2 // the instruction set being emitted
+)
+
+// wide reports whether cur is AVX-512.
+func wide() bool { return cur.lanes == 16 }
+
+// constName is a constant's name for cur: AVX-512's copies are 64 bytes.
+func constName(name string) string {
+	if wide() {
+		return name + "16"
 	}
-	return m
+	return name
+}
+
+// splat returns a read-only constant holding cur.lanes copies of v.
+func splat(name string, v float32) Mem {
+	return splatInt(name, math.Float32bits(v))
 }
 
 func splatInt(name string, v uint32) Mem {
-	m := GLOBL(name, RODATA|NOPTR)
-	for i := 0; i < 8; i++ {
+	m := GLOBL(constName(name), RODATA|NOPTR)
+	for i := 0; i < cur.lanes; i++ {
 		DATA(4*i, U32(v))
 	}
 	return m
@@ -54,29 +79,33 @@ func constants() {
 	bias127 = splatInt("bias127", 127)
 }
 
-// exp emits e**x for the eight floats of x, as vmath.Exp32 computes it, and
+// exp emits e**x for the floats of x, as vmath.Exp32 computes it, and
 // returns the register holding the result. x is overwritten.
 func exp(x VecVirtual) VecVirtual {
-	lo := YMM()
+	lo := cur.vec()
 	VMOVUPS(expLo, lo)
 	VMAXPS(x, lo, x) // x first: a NaN in x passes through, as in Exp32
-	hi := YMM()
+	hi := cur.vec()
 	VMOVUPS(expHi, hi)
 	VMINPS(x, hi, x)
-	v := YMM()
+	v := cur.vec()
 	VMULPS(log2e, x, v)
 	VADDPS(half, v, v)
-	fn := YMM()
-	VROUNDPS(U8(1), v, fn) // floor
-	t := YMM()
+	fn := cur.vec()
+	if wide() {
+		VRNDSCALEPS(U8(1), v, fn) // floor
+	} else {
+		VROUNDPS(U8(1), v, fn) // floor
+	}
+	t := cur.vec()
 	VMULPS(c1, fn, t)
 	VSUBPS(t, x, x)
 	VMULPS(c2, fn, t)
 	r := x
 	VSUBPS(t, r, r)
-	z := YMM()
+	z := cur.vec()
 	VMULPS(r, r, z)
-	p := YMM()
+	p := cur.vec()
 	VMULPS(p0, r, p)
 	for _, c := range []Mem{p1, p2, p3, p4} {
 		VADDPS(c, p, p)
@@ -86,7 +115,7 @@ func exp(x VecVirtual) VecVirtual {
 	VMULPS(z, p, p)
 	VADDPS(r, p, p)
 	VADDPS(one, p, p)
-	n := YMM()
+	n := cur.vec()
 	VCVTPS2DQ(fn, n) // fn is a whole number: exact
 	VPADDD(bias127, n, n)
 	VPSLLD(U8(23), n, n)
@@ -95,8 +124,11 @@ func exp(x VecVirtual) VecVirtual {
 }
 
 // loop emits the body of a kernel func(dst, src *float32, n int, ...) over n
-// floats, n a multiple of 8, computing each block of eight with body.
+// floats, n a multiple of cur.lanes, computing each block with body; name is
+// the kernel's name without its instruction set.
 func loop(name, extra, doc string, body func(x VecVirtual) VecVirtual, setup func()) {
+	name += cur.suffix
+	doc = strings.ReplaceAll(strings.ReplaceAll(doc, "NAME", name), "LANES", strconv.Itoa(cur.lanes))
 	TEXT(name, NOSPLIT, "func(dst, src *float32, n int"+extra+")")
 	Pragma("noescape")
 	Doc(doc)
@@ -107,7 +139,7 @@ func loop(name, extra, doc string, body func(x VecVirtual) VecVirtual, setup fun
 		setup()
 	}
 	blocks(name, n, []Mem{src, dst}, func() {
-		x := YMM()
+		x := cur.vec()
 		VMOVUPS(src, x)
 		VMOVUPS(body(x), dst)
 	})
@@ -116,41 +148,48 @@ func loop(name, extra, doc string, body func(x VecVirtual) VecVirtual, setup fun
 }
 
 func main() {
-	ConstraintExpr("!purego")
-	constants()
+	for _, set := range []isa{avx2, avx512} {
+		cur = set
+		constants()
+		elementwise()
+		if !wide() {
+			adam()
+			reductions()
+		}
+	}
+	Generate()
+}
 
+// elementwise emits the kernels of cur that have both forms.
+func elementwise() {
 	var shift VecVirtual
-	loop("expShiftAVX2", ", shift float32", "expShiftAVX2 sets dst[i] = Exp32(src[i] - shift) for i < n, n a multiple of 8.", func(x VecVirtual) VecVirtual {
+	loop("expShift", ", shift float32", "NAME sets dst[i] = Exp32(src[i] - shift) for i < n, n a multiple of LANES.", func(x VecVirtual) VecVirtual {
 		VSUBPS(shift, x, x)
 		return exp(x)
 	}, func() {
 		s := Load(Param("shift"), XMM())
-		shift = YMM()
+		shift = cur.vec()
 		VBROADCASTSS(s, shift)
 	})
-
-	loop("sigmoidAVX2", "", "sigmoidAVX2 sets dst[i] = Sigmoid32(src[i]) for i < n, n a multiple of 8.", sigmoid, nil)
-	loop("tanhAVX2", "", "tanhAVX2 sets dst[i] = Tanh32(src[i]) for i < n, n a multiple of 8.", tanh, nil)
-
-	adam()
-	reductions()
+	loop("sigmoid", "", "NAME sets dst[i] = Sigmoid32(src[i]) for i < n, n a multiple of LANES.", sigmoid, nil)
+	loop("tanh", "", "NAME sets dst[i] = Tanh32(src[i]) for i < n, n a multiple of LANES.", tanh, nil)
 	gruBack()
 	gruStep()
-	Generate()
 }
 
-// blocks emits a loop over n floats eight at a time: body on each block, then
-// every pointer of ptrs moved on by 32 bytes; it ends at the label
-// prefix_done, where the caller's epilogue follows.
+// blocks emits a loop over n floats cur.lanes at a time: body on each
+// block, then every pointer of ptrs moved on by a register's bytes; it ends at
+// the label prefix_done, where the caller's epilogue follows.
 func blocks(prefix string, n Register, ptrs []Mem, body func()) {
+	lanes := uint32(cur.lanes)
 	Label(prefix + "_loop")
-	CMPQ(n, U32(8))
+	CMPQ(n, U32(lanes))
 	JL(LabelRef(prefix + "_done"))
 	body()
 	for _, p := range ptrs {
-		ADDQ(U32(32), p.Base)
+		ADDQ(U32(4*lanes), p.Base)
 	}
-	SUBQ(U32(8), n)
+	SUBQ(U32(lanes), n)
 	JMP(LabelRef(prefix + "_loop"))
 	Label(prefix + "_done")
 }
@@ -171,12 +210,13 @@ func strides() (st, st2 Register) {
 	return st, st2
 }
 
-// gruStep emits gruStepAVX2, the GRU's forward step on a row, as
-// vmath.gruStepGo computes it.
+// gruStep emits gruStepAVX2 or gruStepAVX512, the GRU's forward step on a
+// row, as vmath.gruStepGo computes it.
 func gruStep() {
-	TEXT("gruStepAVX2", NOSPLIT, "func(gates, hr, hp, hc, hn *float32, h, stride int)")
+	name := "gruStep" + cur.suffix
+	TEXT(name, NOSPLIT, "func(gates, hr, hp, hc, hn *float32, h, stride int)")
 	Pragma("noescape")
-	Doc("gruStepAVX2 is GRUStepGo for h a multiple of 8; stride is H in bytes (the gap between gate blocks).")
+	Doc(name + " is GRUStepGo for h a multiple of " + strconv.Itoa(cur.lanes) + "; stride is H in bytes (the gap between gate blocks).")
 	g := ptr("gates")
 	hr := ptr("hr")
 	hp := ptr("hp")
@@ -184,30 +224,30 @@ func gruStep() {
 	hn := ptr("hn")
 	n := Load(Param("h"), GP64())
 	st, st2 := strides()
-	blocks("gstep", n, []Mem{g, hr, hp, hc, hn}, func() {
+	blocks("gstep"+cur.suffix, n, []Mem{g, hr, hp, hc, hn}, func() {
 		// r = σ(g_r + h_r), z = σ(g_z + h_z)
-		r := YMM()
+		r := cur.vec()
 		VMOVUPS(g, r)
 		VADDPS(hr, r, r)
 		r = sigmoid(r)
 		VMOVUPS(r, g)
-		z := YMM()
+		z := cur.vec()
 		VMOVUPS(at(g, st), z)
 		VADDPS(at(hr, st), z, z)
 		z = sigmoid(z)
 		VMOVUPS(z, at(g, st))
 		// hn = h_n; n = tanh(g_n + r·h_n)
-		hv := YMM()
+		hv := cur.vec()
 		VMOVUPS(at(hr, st2), hv)
 		VMOVUPS(hv, hn)
 		VMULPS(hv, r, hv)
-		nv := YMM()
+		nv := cur.vec()
 		VMOVUPS(at(g, st2), nv)
 		VADDPS(hv, nv, nv)
 		nv = tanh(nv)
 		VMOVUPS(nv, at(g, st2))
 		// h = (1-z)·n + z·hp
-		t := YMM()
+		t := cur.vec()
 		VMOVUPS(one, t)
 		VSUBPS(z, t, t)
 		VMULPS(nv, t, t)
@@ -219,12 +259,13 @@ func gruStep() {
 	RET()
 }
 
-// gruBack emits gruBackAVX2, the elementwise backward step of a GRU row, as
-// vmath.gruBackGo computes it.
+// gruBack emits gruBackAVX2 or gruBackAVX512, the elementwise backward step
+// of a GRU row, as vmath.gruBackGo computes it.
 func gruBack() {
-	TEXT("gruBackAVX2", NOSPLIT, "func(d, gates, hp, hn, dx, dhw *float32, h, stride int)")
+	name := "gruBack" + cur.suffix
+	TEXT(name, NOSPLIT, "func(d, gates, hp, hn, dx, dhw *float32, h, stride int)")
 	Pragma("noescape")
-	Doc("gruBackAVX2 is GRUBackGo for h a multiple of 8; stride is H in bytes (the gap between gate blocks).")
+	Doc(name + " is GRUBackGo for h a multiple of " + strconv.Itoa(cur.lanes) + "; stride is H in bytes (the gap between gate blocks).")
 	d := ptr("d")
 	g := ptr("gates")
 	hp := ptr("hp")
@@ -233,31 +274,31 @@ func gruBack() {
 	dhw := ptr("dhw")
 	n := Load(Param("h"), GP64())
 	st, st2 := strides()
-	oneV := YMM()
+	oneV := cur.vec()
 	VMOVUPS(one, oneV)
-	blocks("gru", n, []Mem{d, g, hp, hn, dx, dhw}, func() {
-		r, z, nn, dv := YMM(), YMM(), YMM(), YMM()
+	blocks("gru"+cur.suffix, n, []Mem{d, g, hp, hn, dx, dhw}, func() {
+		r, z, nn, dv := cur.vec(), cur.vec(), cur.vec(), cur.vec()
 		VMOVUPS(g, r)
 		VMOVUPS(at(g, st), z)
 		VMOVUPS(at(g, st2), nn)
 		VMOVUPS(d, dv)
-		t, u := YMM(), YMM()
+		t, u := cur.vec(), cur.vec()
 		// dan = d·(1-z)·(1-n·n)
-		dan := YMM()
+		dan := cur.vec()
 		VSUBPS(z, oneV, t)
 		VMULPS(t, dv, dan)
 		VMULPS(nn, nn, u)
 		VSUBPS(u, oneV, u)
 		VMULPS(u, dan, dan)
 		// daz = d·(hp-n)·z·(1-z)
-		daz := YMM()
+		daz := cur.vec()
 		VMOVUPS(hp, u)
 		VSUBPS(nn, u, u)
 		VMULPS(u, dv, daz)
 		VMULPS(z, daz, daz)
 		VMULPS(t, daz, daz)
 		// dar = dan·hn·r·(1-r)
-		dar := YMM()
+		dar := cur.vec()
 		VMULPS(hn, dan, dar)
 		VMULPS(r, dar, dar)
 		VSUBPS(r, oneV, t)
@@ -431,21 +472,28 @@ func adam() {
 	RET()
 }
 
-// sigmoid emits Sigmoid32 of the eight floats of x (overwritten).
+// sigmoid emits Sigmoid32 of the floats of x (overwritten).
 func sigmoid(x VecVirtual) VecVirtual {
-	zero := YMM()
-	VXORPS(zero, zero, zero)
+	zero := cur.vec()
+	if wide() {
+		VPXORD(zero, zero, zero)
+	} else {
+		VXORPS(zero, zero, zero)
+	}
 	VSUBPS(x, zero, x) // -x: 0 - x, exact, and -x of a NaN is a NaN
 	e := exp(x)
 	VADDPS(one, e, e)
-	o := YMM()
+	o := cur.vec()
 	VMOVUPS(one, o)
 	VDIVPS(e, o, o)
 	return o
 }
 
-// tanh emits Tanh32 of the eight floats of x.
+// tanh emits Tanh32 of the floats of x.
 func tanh(x VecVirtual) VecVirtual {
+	if wide() {
+		return tanh512(x)
+	}
 	a := YMM()
 	VANDPS(absM, x, a)
 	// Small |x|: the odd polynomial.
@@ -484,5 +532,47 @@ func tanh(x VecVirtual) VecVirtual {
 	VANDNPS(x, sign, sign) // ^absMask & x: the sign bit
 	VORPS(sign, l, l)
 	VBLENDVPS(small, s, l, l)
+	return l
+}
+
+// tanh512 is tanh for AVX-512: the same operations, with the comparisons
+// into mask registers and the blends and bitwise operations of AVX-512F.
+func tanh512(x VecVirtual) VecVirtual {
+	a := ZMM()
+	VPANDD(absM, x, a)
+	z := ZMM()
+	VMULPS(x, x, z)
+	s := ZMM()
+	VMULPS(t0, z, s)
+	VADDPS(t1, s, s)
+	VMULPS(z, s, s)
+	VSUBPS(t2, s, s)
+	VMULPS(z, s, s)
+	VADDPS(t3, s, s)
+	VMULPS(z, s, s)
+	VSUBPS(t4, s, s)
+	VMULPS(z, s, s)
+	VMULPS(x, s, s)
+	VADDPS(x, s, s)
+	small := K()
+	VCMPPS(U8(1), tanhSmall, a, small) // a < 0.625
+	big := K()
+	VCMPPS(U8(0x0e), tanhBig, a, big) // a > 9.1
+	e := ZMM()
+	VMULPS(two, a, e)
+	e = exp(e)
+	VADDPS(one, e, e)
+	l := ZMM()
+	VMOVUPS(two, l)
+	VDIVPS(e, l, l)
+	o := ZMM()
+	VMOVUPS(one, o)
+	VSUBPS(l, o, l)
+	VBLENDMPS(o, l, big, l)
+	sign := ZMM()
+	VMOVUPS(absM, sign)
+	VPANDND(x, sign, sign) // ^absMask & x: the sign bit
+	VPORD(sign, l, l)
+	VBLENDMPS(s, l, small, l)
 	return l
 }
