@@ -497,6 +497,10 @@ func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, look *gather[T], wmask []T, s
 		}
 	}
 	whh := packRecurrent(w, true, H, GH, steps)
+	// A GRU's inference reads its looked-up input projections in place,
+	// rather than copying each row to the gates buffer for gruStep to
+	// overwrite.
+	inPlace := look != nil && !keep && cell == GRU
 	// sweep runs every step for the batch rows [b0, b1) on at most procs cores.
 	sweep := func(b0, b1, procs int) {
 		// The step's variables live outside the loop, so the gate loop is one
@@ -528,6 +532,11 @@ func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, look *gather[T], wmask []T, s
 					cp, cc := cells[ps*BH+b*H:ps*BH+(b+1)*H], cells[cs*BH+b*H:cs*BH+(b+1)*H]
 					lstmStep(gr, cp, cc, hc, peep, H, cfg.NoForgetGate)
 				case GRU:
+					if inPlace {
+						id := int(look.ids[t*B+b])
+						gruInfer(look.table[id*GH:(id+1)*GH], hw[b*GH:(b+1)*GH], hp, hc)
+						break
+					}
 					gruStep(gr, hw[b*GH:(b+1)*GH], hp, hc, hnBuf[t*BH+b*H:t*BH+(b+1)*H])
 				}
 				o := out[(t*B+b)*stride+off : (t*B+b)*stride+off+H]
@@ -538,7 +547,9 @@ func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, look *gather[T], wmask []T, s
 			t = stepAt(p.reverse, s, steps)
 			ps, cs = slot(p.reverse, t, steps)
 			hprev, hcur = states[ps*BH:(ps+1)*BH], states[cs*BH:(cs+1)*BH]
-			if look != nil {
+			if inPlace {
+				g = gates // its rows are not read: each step reads its table rows in place
+			} else if look != nil {
 				g = gates
 				for b := b0; b < b1; b++ {
 					id := int(look.ids[t*B+b])

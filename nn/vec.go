@@ -195,6 +195,17 @@ func Recycle[T Float](ts ...*Tensor[T]) {
 }
 
 // gruStep is the forward step of a GRU row (see vmath.GRUStep).
+// gruInfer is gruStep for inference: g is only read, no activations or hn
+// are kept, and hc is the same bit for bit.
+func gruInfer[T Float](g, hr, hp, hc []T) {
+	if g32, hr32, ok := as32(g, hr); ok {
+		hp32, hc32, _ := as32(hp, hc)
+		vmath.GRUInfer(g32, hr32, hp32, hc32)
+		return
+	}
+	vmath.GRUInferGo(g, hr, hp, hc, 0)
+}
+
 func gruStep[T Float](g, hr, hp, hc, hn []T) {
 	if g32, hr32, ok := as32(g, hr); ok {
 		hp32, hc32, _ := as32(hp, hc)

@@ -133,6 +133,19 @@ func gruStep(g, hr, hp, hc, hn []float32, m int) {
 	}
 }
 
+// gruInfer runs the kernels on the first m units of the row (m a multiple of
+// 8).
+func gruInfer(g, hr, hp, hc []float32, m int) {
+	st := 4 * len(hp)
+	w := wide(m)
+	if w > 0 {
+		gruInferAVX512(&g[0], &hr[0], &hp[0], &hc[0], w, st)
+	}
+	if w < m {
+		gruInferAVX2(&g[w], &hr[w], &hp[w], &hc[w], m-w, st)
+	}
+}
+
 // useWide turns the AVX-512 kernels on or off (on only where they run), for
 // the tests of both paths; it returns the setting before.
 func useWide(on bool) bool {

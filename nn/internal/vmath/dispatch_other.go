@@ -22,4 +22,6 @@ func gruBack(d, g, hp, hn, dx, dhw []float32, m int) {}
 
 func gruStep(g, hr, hp, hc, hn []float32, m int) {}
 
+func gruInfer(g, hr, hp, hc []float32, m int) {}
+
 func useWide(bool) bool { return false }

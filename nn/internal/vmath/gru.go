@@ -61,3 +61,27 @@ func GRUStepGo[F Float](g, hr, hp, hc, hn []F, j0 int) {
 		hc[j] = (1-z)*n + z*hp[j]
 	}
 }
+
+// GRUInfer is GRUStep for inference: the same new state hc, bit for bit, with
+// g only read (a row of a looked-up input projection, read in place) and
+// neither the activations nor hn kept.
+func GRUInfer(g, hr, hp, hc []float32) {
+	H := len(hp)
+	g, hr, hc = g[:3*H], hr[:3*H], hc[:H]
+	m := vector(H)
+	if m > 0 {
+		gruInfer(g, hr, hp, hc, m)
+	}
+	GRUInferGo(g, hr, hp, hc, m)
+}
+
+// GRUInferGo is GRUInfer in Go for the units from j0 on.
+func GRUInferGo[F Float](g, hr, hp, hc []F, j0 int) {
+	H := len(hp)
+	for j := j0; j < H; j++ {
+		r := SigmoidOf(g[j] + hr[j])
+		z := SigmoidOf(g[H+j] + hr[H+j])
+		n := TanhOf(g[2*H+j] + r*hr[2*H+j])
+		hc[j] = (1-z)*n + z*hp[j]
+	}
+}

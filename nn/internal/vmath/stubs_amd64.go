@@ -27,6 +27,11 @@ func gruBackAVX2(d *float32, gates *float32, hp *float32, hn *float32, dx *float
 //go:noescape
 func gruStepAVX2(gates *float32, hr *float32, hp *float32, hc *float32, hn *float32, h int, stride int)
 
+// gruInferAVX2 is GRUInferGo for h a multiple of 8; stride is H in bytes (the gap between gate blocks).
+//
+//go:noescape
+func gruInferAVX2(gates *float32, hr *float32, hp *float32, hc *float32, h int, stride int)
+
 // adamAVX2 is adamGo for n a multiple of 8.
 //
 //go:noescape
@@ -81,3 +86,8 @@ func gruBackAVX512(d *float32, gates *float32, hp *float32, hn *float32, dx *flo
 //
 //go:noescape
 func gruStepAVX512(gates *float32, hr *float32, hp *float32, hc *float32, hn *float32, h int, stride int)
+
+// gruInferAVX512 is GRUInferGo for h a multiple of 16; stride is H in bytes (the gap between gate blocks).
+//
+//go:noescape
+func gruInferAVX512(gates *float32, hr *float32, hp *float32, hc *float32, h int, stride int)

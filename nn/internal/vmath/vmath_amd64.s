@@ -641,6 +641,169 @@ gstepAVX2_done:
 	VZEROUPPER
 	RET
 
+// func gruInferAVX2(gates *float32, hr *float32, hp *float32, hc *float32, h int, stride int)
+// Requires: AVX, AVX2
+TEXT ·gruInferAVX2(SB), NOSPLIT, $0-48
+	MOVQ gates+0(FP), AX
+	MOVQ hr+8(FP), CX
+	MOVQ hp+16(FP), DX
+	MOVQ hc+24(FP), BX
+	MOVQ h+32(FP), SI
+	MOVQ stride+40(FP), DI
+	MOVQ DI, R8
+	SHLQ $0x01, R8
+
+ginferAVX2_loop:
+	CMPQ      SI, $0x00000008
+	JL        ginferAVX2_done
+	VMOVUPS   (AX), Y0
+	VADDPS    (CX), Y0, Y0
+	VXORPS    Y1, Y1, Y1
+	VSUBPS    Y0, Y1, Y0
+	VMOVUPS   expLo<>+0(SB), Y1
+	VMAXPS    Y0, Y1, Y0
+	VMOVUPS   expHi<>+0(SB), Y1
+	VMINPS    Y0, Y1, Y0
+	VMULPS    log2e<>+0(SB), Y0, Y1
+	VADDPS    half<>+0(SB), Y1, Y1
+	VROUNDPS  $0x01, Y1, Y1
+	VMULPS    c1<>+0(SB), Y1, Y2
+	VSUBPS    Y2, Y0, Y0
+	VMULPS    c2<>+0(SB), Y1, Y2
+	VSUBPS    Y2, Y0, Y0
+	VMULPS    Y0, Y0, Y2
+	VMULPS    p0<>+0(SB), Y0, Y3
+	VADDPS    p1<>+0(SB), Y3, Y3
+	VMULPS    Y0, Y3, Y3
+	VADDPS    p2<>+0(SB), Y3, Y3
+	VMULPS    Y0, Y3, Y3
+	VADDPS    p3<>+0(SB), Y3, Y3
+	VMULPS    Y0, Y3, Y3
+	VADDPS    p4<>+0(SB), Y3, Y3
+	VMULPS    Y0, Y3, Y3
+	VADDPS    p5<>+0(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    Y0, Y3, Y3
+	VADDPS    one<>+0(SB), Y3, Y3
+	VCVTPS2DQ Y1, Y0
+	VPADDD    bias127<>+0(SB), Y0, Y0
+	VPSLLD    $0x17, Y0, Y0
+	VMULPS    Y0, Y3, Y3
+	VADDPS    one<>+0(SB), Y3, Y3
+	VMOVUPS   one<>+0(SB), Y0
+	VDIVPS    Y3, Y0, Y0
+	VMOVUPS   (AX)(DI*1), Y1
+	VADDPS    (CX)(DI*1), Y1, Y1
+	VXORPS    Y2, Y2, Y2
+	VSUBPS    Y1, Y2, Y1
+	VMOVUPS   expLo<>+0(SB), Y2
+	VMAXPS    Y1, Y2, Y1
+	VMOVUPS   expHi<>+0(SB), Y2
+	VMINPS    Y1, Y2, Y1
+	VMULPS    log2e<>+0(SB), Y1, Y2
+	VADDPS    half<>+0(SB), Y2, Y2
+	VROUNDPS  $0x01, Y2, Y2
+	VMULPS    c1<>+0(SB), Y2, Y3
+	VSUBPS    Y3, Y1, Y1
+	VMULPS    c2<>+0(SB), Y2, Y3
+	VSUBPS    Y3, Y1, Y1
+	VMULPS    Y1, Y1, Y3
+	VMULPS    p0<>+0(SB), Y1, Y4
+	VADDPS    p1<>+0(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    p2<>+0(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    p3<>+0(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    p4<>+0(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    p5<>+0(SB), Y4, Y4
+	VMULPS    Y3, Y4, Y4
+	VADDPS    Y1, Y4, Y4
+	VADDPS    one<>+0(SB), Y4, Y4
+	VCVTPS2DQ Y2, Y1
+	VPADDD    bias127<>+0(SB), Y1, Y1
+	VPSLLD    $0x17, Y1, Y1
+	VMULPS    Y1, Y4, Y4
+	VADDPS    one<>+0(SB), Y4, Y4
+	VMOVUPS   one<>+0(SB), Y1
+	VDIVPS    Y4, Y1, Y1
+	VMOVUPS   (CX)(R8*1), Y2
+	VMULPS    Y2, Y0, Y2
+	VMOVUPS   (AX)(R8*1), Y0
+	VADDPS    Y2, Y0, Y0
+	VANDPS    absMask<>+0(SB), Y0, Y2
+	VMULPS    Y0, Y0, Y3
+	VMULPS    t0<>+0(SB), Y3, Y4
+	VADDPS    t1<>+0(SB), Y4, Y4
+	VMULPS    Y3, Y4, Y4
+	VSUBPS    t2<>+0(SB), Y4, Y4
+	VMULPS    Y3, Y4, Y4
+	VADDPS    t3<>+0(SB), Y4, Y4
+	VMULPS    Y3, Y4, Y4
+	VSUBPS    t4<>+0(SB), Y4, Y4
+	VMULPS    Y3, Y4, Y4
+	VMULPS    Y0, Y4, Y4
+	VADDPS    Y0, Y4, Y4
+	VCMPPS    $0x01, tanhSmall<>+0(SB), Y2, Y3
+	VCMPPS    $0x0e, tanhBig<>+0(SB), Y2, Y5
+	VMULPS    two<>+0(SB), Y2, Y2
+	VMOVUPS   expLo<>+0(SB), Y6
+	VMAXPS    Y2, Y6, Y2
+	VMOVUPS   expHi<>+0(SB), Y6
+	VMINPS    Y2, Y6, Y2
+	VMULPS    log2e<>+0(SB), Y2, Y6
+	VADDPS    half<>+0(SB), Y6, Y6
+	VROUNDPS  $0x01, Y6, Y6
+	VMULPS    c1<>+0(SB), Y6, Y7
+	VSUBPS    Y7, Y2, Y2
+	VMULPS    c2<>+0(SB), Y6, Y7
+	VSUBPS    Y7, Y2, Y2
+	VMULPS    Y2, Y2, Y7
+	VMULPS    p0<>+0(SB), Y2, Y8
+	VADDPS    p1<>+0(SB), Y8, Y8
+	VMULPS    Y2, Y8, Y8
+	VADDPS    p2<>+0(SB), Y8, Y8
+	VMULPS    Y2, Y8, Y8
+	VADDPS    p3<>+0(SB), Y8, Y8
+	VMULPS    Y2, Y8, Y8
+	VADDPS    p4<>+0(SB), Y8, Y8
+	VMULPS    Y2, Y8, Y8
+	VADDPS    p5<>+0(SB), Y8, Y8
+	VMULPS    Y7, Y8, Y8
+	VADDPS    Y2, Y8, Y8
+	VADDPS    one<>+0(SB), Y8, Y8
+	VCVTPS2DQ Y6, Y2
+	VPADDD    bias127<>+0(SB), Y2, Y2
+	VPSLLD    $0x17, Y2, Y2
+	VMULPS    Y2, Y8, Y8
+	VADDPS    one<>+0(SB), Y8, Y8
+	VMOVUPS   two<>+0(SB), Y2
+	VDIVPS    Y8, Y2, Y2
+	VMOVUPS   one<>+0(SB), Y6
+	VSUBPS    Y2, Y6, Y2
+	VBLENDVPS Y5, Y6, Y2, Y2
+	VMOVUPS   absMask<>+0(SB), Y5
+	VANDNPS   Y0, Y5, Y5
+	VORPS     Y5, Y2, Y2
+	VBLENDVPS Y3, Y4, Y2, Y2
+	VMOVUPS   one<>+0(SB), Y0
+	VSUBPS    Y1, Y0, Y0
+	VMULPS    Y2, Y0, Y0
+	VMULPS    (DX), Y1, Y1
+	VADDPS    Y1, Y0, Y0
+	VMOVUPS   Y0, (BX)
+	ADDQ      $0x00000020, AX
+	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000020, DX
+	ADDQ      $0x00000020, BX
+	SUBQ      $0x00000008, SI
+	JMP       ginferAVX2_loop
+
+ginferAVX2_done:
+	VZEROUPPER
+	RET
+
 // func adamAVX2(w *float32, grad *float32, m *float32, v *float32, n int, k *float32)
 // Requires: AVX
 TEXT ·adamAVX2(SB), NOSPLIT, $0-48
@@ -1646,5 +1809,168 @@ gstepAVX512_loop:
 	JMP         gstepAVX512_loop
 
 gstepAVX512_done:
+	VZEROUPPER
+	RET
+
+// func gruInferAVX512(gates *float32, hr *float32, hp *float32, hc *float32, h int, stride int)
+// Requires: AVX, AVX512F
+TEXT ·gruInferAVX512(SB), NOSPLIT, $0-48
+	MOVQ gates+0(FP), AX
+	MOVQ hr+8(FP), CX
+	MOVQ hp+16(FP), DX
+	MOVQ hc+24(FP), BX
+	MOVQ h+32(FP), SI
+	MOVQ stride+40(FP), DI
+	MOVQ DI, R8
+	SHLQ $0x01, R8
+
+ginferAVX512_loop:
+	CMPQ        SI, $0x00000010
+	JL          ginferAVX512_done
+	VMOVUPS     (AX), Z0
+	VADDPS      (CX), Z0, Z0
+	VPXORD      Z1, Z1, Z1
+	VSUBPS      Z0, Z1, Z0
+	VMOVUPS     expLo16<>+0(SB), Z2
+	VMAXPS      Z0, Z2, Z0
+	VMOVUPS     expHi16<>+0(SB), Z2
+	VMINPS      Z0, Z2, Z0
+	VMULPS      log2e16<>+0(SB), Z0, Z2
+	VADDPS      half16<>+0(SB), Z2, Z2
+	VRNDSCALEPS $0x01, Z2, Z2
+	VMULPS      c116<>+0(SB), Z2, Z4
+	VSUBPS      Z4, Z0, Z0
+	VMULPS      c216<>+0(SB), Z2, Z4
+	VSUBPS      Z4, Z0, Z0
+	VMULPS      Z0, Z0, Z4
+	VMULPS      p016<>+0(SB), Z0, Z5
+	VADDPS      p116<>+0(SB), Z5, Z5
+	VMULPS      Z0, Z5, Z5
+	VADDPS      p216<>+0(SB), Z5, Z5
+	VMULPS      Z0, Z5, Z5
+	VADDPS      p316<>+0(SB), Z5, Z5
+	VMULPS      Z0, Z5, Z5
+	VADDPS      p416<>+0(SB), Z5, Z5
+	VMULPS      Z0, Z5, Z5
+	VADDPS      p516<>+0(SB), Z5, Z5
+	VMULPS      Z4, Z5, Z5
+	VADDPS      Z0, Z5, Z5
+	VADDPS      one16<>+0(SB), Z5, Z5
+	VCVTPS2DQ   Z2, Z0
+	VPADDD      bias12716<>+0(SB), Z0, Z0
+	VPSLLD      $0x17, Z0, Z0
+	VMULPS      Z0, Z5, Z5
+	VADDPS      one16<>+0(SB), Z5, Z5
+	VMOVUPS     one16<>+0(SB), Z0
+	VDIVPS      Z5, Z0, Z0
+	VMOVUPS     (AX)(DI*1), Z2
+	VADDPS      (CX)(DI*1), Z2, Z2
+	VPXORD      Z3, Z3, Z3
+	VSUBPS      Z2, Z3, Z2
+	VMOVUPS     expLo16<>+0(SB), Z4
+	VMAXPS      Z2, Z4, Z2
+	VMOVUPS     expHi16<>+0(SB), Z4
+	VMINPS      Z2, Z4, Z2
+	VMULPS      log2e16<>+0(SB), Z2, Z4
+	VADDPS      half16<>+0(SB), Z4, Z4
+	VRNDSCALEPS $0x01, Z4, Z4
+	VMULPS      c116<>+0(SB), Z4, Z5
+	VSUBPS      Z5, Z2, Z2
+	VMULPS      c216<>+0(SB), Z4, Z5
+	VSUBPS      Z5, Z2, Z2
+	VMULPS      Z2, Z2, Z5
+	VMULPS      p016<>+0(SB), Z2, Z6
+	VADDPS      p116<>+0(SB), Z6, Z6
+	VMULPS      Z2, Z6, Z6
+	VADDPS      p216<>+0(SB), Z6, Z6
+	VMULPS      Z2, Z6, Z6
+	VADDPS      p316<>+0(SB), Z6, Z6
+	VMULPS      Z2, Z6, Z6
+	VADDPS      p416<>+0(SB), Z6, Z6
+	VMULPS      Z2, Z6, Z6
+	VADDPS      p516<>+0(SB), Z6, Z6
+	VMULPS      Z5, Z6, Z6
+	VADDPS      Z2, Z6, Z6
+	VADDPS      one16<>+0(SB), Z6, Z6
+	VCVTPS2DQ   Z4, Z2
+	VPADDD      bias12716<>+0(SB), Z2, Z2
+	VPSLLD      $0x17, Z2, Z2
+	VMULPS      Z2, Z6, Z6
+	VADDPS      one16<>+0(SB), Z6, Z6
+	VMOVUPS     one16<>+0(SB), Z2
+	VDIVPS      Z6, Z2, Z2
+	VMOVUPS     (CX)(R8*1), Z4
+	VMULPS      Z4, Z0, Z4
+	VMOVUPS     (AX)(R8*1), Z0
+	VADDPS      Z4, Z0, Z0
+	VPANDD      absMask16<>+0(SB), Z0, Z4
+	VMULPS      Z0, Z0, Z5
+	VMULPS      t016<>+0(SB), Z5, Z6
+	VADDPS      t116<>+0(SB), Z6, Z6
+	VMULPS      Z5, Z6, Z6
+	VSUBPS      t216<>+0(SB), Z6, Z6
+	VMULPS      Z5, Z6, Z6
+	VADDPS      t316<>+0(SB), Z6, Z6
+	VMULPS      Z5, Z6, Z6
+	VSUBPS      t416<>+0(SB), Z6, Z6
+	VMULPS      Z5, Z6, Z6
+	VMULPS      Z0, Z6, Z6
+	VADDPS      Z0, Z6, Z6
+	VCMPPS      $0x01, tanhSmall16<>+0(SB), Z4, K1
+	VCMPPS      $0x0e, tanhBig16<>+0(SB), Z4, K2
+	VMULPS      two16<>+0(SB), Z4, Z4
+	VMOVUPS     expLo16<>+0(SB), Z5
+	VMAXPS      Z4, Z5, Z4
+	VMOVUPS     expHi16<>+0(SB), Z5
+	VMINPS      Z4, Z5, Z4
+	VMULPS      log2e16<>+0(SB), Z4, Z5
+	VADDPS      half16<>+0(SB), Z5, Z5
+	VRNDSCALEPS $0x01, Z5, Z5
+	VMULPS      c116<>+0(SB), Z5, Z7
+	VSUBPS      Z7, Z4, Z4
+	VMULPS      c216<>+0(SB), Z5, Z7
+	VSUBPS      Z7, Z4, Z4
+	VMULPS      Z4, Z4, Z7
+	VMULPS      p016<>+0(SB), Z4, Z8
+	VADDPS      p116<>+0(SB), Z8, Z8
+	VMULPS      Z4, Z8, Z8
+	VADDPS      p216<>+0(SB), Z8, Z8
+	VMULPS      Z4, Z8, Z8
+	VADDPS      p316<>+0(SB), Z8, Z8
+	VMULPS      Z4, Z8, Z8
+	VADDPS      p416<>+0(SB), Z8, Z8
+	VMULPS      Z4, Z8, Z8
+	VADDPS      p516<>+0(SB), Z8, Z8
+	VMULPS      Z7, Z8, Z8
+	VADDPS      Z4, Z8, Z8
+	VADDPS      one16<>+0(SB), Z8, Z8
+	VCVTPS2DQ   Z5, Z4
+	VPADDD      bias12716<>+0(SB), Z4, Z4
+	VPSLLD      $0x17, Z4, Z4
+	VMULPS      Z4, Z8, Z8
+	VADDPS      one16<>+0(SB), Z8, Z8
+	VMOVUPS     two16<>+0(SB), Z4
+	VDIVPS      Z8, Z4, Z4
+	VMOVUPS     one16<>+0(SB), Z5
+	VSUBPS      Z4, Z5, Z4
+	VBLENDMPS   Z5, Z4, K2, Z4
+	VMOVUPS     absMask16<>+0(SB), Z5
+	VPANDND     Z0, Z5, Z5
+	VPORD       Z5, Z4, Z4
+	VBLENDMPS   Z6, Z4, K1, Z4
+	VMOVUPS     one16<>+0(SB), Z0
+	VSUBPS      Z2, Z0, Z0
+	VMULPS      Z4, Z0, Z0
+	VMULPS      (DX), Z2, Z2
+	VADDPS      Z2, Z0, Z0
+	VMOVUPS     Z0, (BX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, BX
+	SUBQ        $0x00000010, SI
+	JMP         ginferAVX512_loop
+
+ginferAVX512_done:
 	VZEROUPPER
 	RET

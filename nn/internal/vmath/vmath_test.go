@@ -293,7 +293,8 @@ func TestReductionsMatchGo(t *testing.T) {
 }
 
 // TestGRUBackMatchesGo runs GRUBack (the AVX2 kernel for the first multiple of
-// 8 units) against the Go loop for every H to 40, bit for bit.
+// 8 units) against the Go loop for every H to 40, bit for bit, and GRUInfer
+// and its Go twin against GRUStep's new state.
 func TestGRUBackMatchesGo(t *testing.T) { eachPath(t, gRUBackMatchesGo) }
 
 func gRUBackMatchesGo(t *testing.T) {
@@ -322,7 +323,8 @@ func gRUBackMatchesGo(t *testing.T) {
 }
 
 // TestGRUStepMatchesGo runs GRUStep (the AVX2 kernel for the first multiple of
-// 8 units) against the Go loop for every H to 40, bit for bit.
+// 8 units) against the Go loop for every H to 40, bit for bit, and GRUInfer
+// and its Go twin against GRUStep's new state.
 func TestGRUStepMatchesGo(t *testing.T) { eachPath(t, gRUStepMatchesGo) }
 
 func gRUStepMatchesGo(t *testing.T) {
@@ -338,8 +340,21 @@ func gRUStepMatchesGo(t *testing.T) {
 		g, hr, hp := v(3*H), v(3*H), v(H)
 		g2 := append([]float32(nil), g...)
 		hc, hn, hc2, hn2 := v(H), v(H), v(H), v(H)
+		g3, hc3, hc4 := append([]float32(nil), g...), v(H), v(H)
+		GRUInfer(g3, hr, hp, hc3)
+		GRUInferGo(g3, hr, hp, hc4, 0)
+		for i := range g3 {
+			if g3[i] != g2[i] { // g2 is still GRUStep's input here
+				t.Fatalf("H=%d: GRUInfer wrote gate %d", H, i)
+			}
+		}
 		GRUStep(g, hr, hp, hc, hn)
 		GRUStepGo(g2, hr, hp, hc2, hn2, 0)
+		for i := range hc {
+			if math.Float32bits(hc3[i]) != math.Float32bits(hc[i]) || math.Float32bits(hc4[i]) != math.Float32bits(hc[i]) {
+				t.Fatalf("H=%d: GRUInfer h[%d] = %g, its Go twin %g, GRUStep %g", H, i, hc3[i], hc4[i], hc[i])
+			}
+		}
 		for i := range g {
 			if math.Float32bits(g[i]) != math.Float32bits(g2[i]) {
 				t.Fatalf("H=%d: gate %d = %g, Go %g", H, i, g[i], g2[i])

@@ -175,6 +175,7 @@ func elementwise() {
 	loop("tanh", "", "NAME sets dst[i] = Tanh32(src[i]) for i < n, n a multiple of LANES.", tanh, nil)
 	gruBack()
 	gruStep()
+	gruInfer()
 }
 
 // blocks emits a loop over n floats cur.lanes at a time: body on each
@@ -247,6 +248,49 @@ func gruStep() {
 		nv = tanh(nv)
 		VMOVUPS(nv, at(g, st2))
 		// h = (1-z)·n + z·hp
+		t := cur.vec()
+		VMOVUPS(one, t)
+		VSUBPS(z, t, t)
+		VMULPS(nv, t, t)
+		VMULPS(hp, z, z)
+		VADDPS(z, t, t)
+		VMOVUPS(t, hc)
+	})
+	VZEROUPPER()
+	RET()
+}
+
+// gruInfer emits gruInferAVX2 or gruInferAVX512, the GRU's forward step on
+// a row for inference, as vmath.GRUInferGo computes it: gruStep's arithmetic
+// with the gates only read and no hn, so that a looked-up input projection is
+// read in place.
+func gruInfer() {
+	name := "gruInfer" + cur.suffix
+	TEXT(name, NOSPLIT, "func(gates, hr, hp, hc *float32, h, stride int)")
+	Pragma("noescape")
+	Doc(name + " is GRUInferGo for h a multiple of " + strconv.Itoa(cur.lanes) + "; stride is H in bytes (the gap between gate blocks).")
+	g := ptr("gates")
+	hr := ptr("hr")
+	hp := ptr("hp")
+	hc := ptr("hc")
+	n := Load(Param("h"), GP64())
+	st, st2 := strides()
+	blocks("ginfer"+cur.suffix, n, []Mem{g, hr, hp, hc}, func() {
+		r := cur.vec()
+		VMOVUPS(g, r)
+		VADDPS(hr, r, r)
+		r = sigmoid(r)
+		z := cur.vec()
+		VMOVUPS(at(g, st), z)
+		VADDPS(at(hr, st), z, z)
+		z = sigmoid(z)
+		hv := cur.vec()
+		VMOVUPS(at(hr, st2), hv)
+		VMULPS(hv, r, hv)
+		nv := cur.vec()
+		VMOVUPS(at(g, st2), nv)
+		VADDPS(hv, nv, nv)
+		nv = tanh(nv)
 		t := cur.vec()
 		VMOVUPS(one, t)
 		VSUBPS(z, t, t)
