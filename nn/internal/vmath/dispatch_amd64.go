@@ -53,12 +53,12 @@ func agrees512() bool {
 	src := []float32{0, -0.3, 0.624, 0.626, -2, 5, 9.2, -9.2, 30, -30, 88, -88, 1e-3, -1e-3, 0.5, 3}
 	dst := make([]float32, len(src))
 	for _, f := range []struct {
-		asm func(dst, src *float32, n int)
-		go_ func(float32) float32
+		asm    func(dst, src *float32, n int)
+		scalar func(float32) float32
 	}{{tanhAVX512, Tanh32}, {sigmoidAVX512, Sigmoid32}, {func(d, s *float32, n int) { expShiftAVX512(d, s, n, 0) }, Exp32}} {
 		f.asm(&dst[0], &src[0], len(src))
 		for i, x := range src {
-			if math.Float32bits(dst[i]) != math.Float32bits(f.go_(x)) {
+			if math.Float32bits(dst[i]) != math.Float32bits(f.scalar(x)) {
 				return false
 			}
 		}
