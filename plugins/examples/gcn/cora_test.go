@@ -47,7 +47,9 @@ func runCora(t *testing.T, seed int, graph bool, sets ...string) *tasks.RunResul
 // tested) on the standard split over three seeds: mean test accuracy at
 // least 80.5 (the paper reports 81.5 over many seeds; GCN_SEEDS=10 runs ten
 // for the README), each run under 10 seconds, and the MLP on the same
-// features at least 20 points below.
+// features at least 20 points below. The MLP runs for the first seed only
+// (its ten seeds spread over 53.5–57.0, 26 points under the GCN), which
+// keeps the test a third shorter.
 func TestCora(t *testing.T) {
 	seeds := 3
 	if n, err := strconv.Atoi(os.Getenv("GCN_SEEDS")); err == nil && n > 0 && n <= 100 {
@@ -55,25 +57,30 @@ func TestCora(t *testing.T) {
 	}
 	var accs []float64
 	var gcnAcc, mlpAcc float64
+	mlpRuns := 0
 	for seed := 1; seed <= seeds; seed++ {
 		start := time.Now()
 		res := runCora(t, seed, true)
 		took := time.Since(start)
-		mlp := runCora(t, seed, false)
 		acc := res.Test["accuracy"]
-		t.Logf("seed %d: GCN test %.1f (dev %.1f, loss %.3f, %d epochs, %s), MLP test %.1f", seed, acc, res.Dev["accuracy"], res.Dev["loss"], res.Train.Epochs, took.Round(time.Millisecond), mlp.Test["accuracy"])
+		t.Logf("seed %d: GCN test %.1f (dev %.1f, loss %.3f, %d epochs, %s)", seed, acc, res.Dev["accuracy"], res.Dev["loss"], res.Train.Epochs, took.Round(time.Millisecond))
 		if took > 10*time.Second {
 			t.Errorf("seed %d: the run took %s, want under 10 s", seed, took)
 		}
 		gcnAcc += acc / float64(seeds)
-		mlpAcc += mlp.Test["accuracy"] / float64(seeds)
 		accs = append(accs, acc)
+		if seed == 1 || os.Getenv("GCN_SEEDS") != "" {
+			mlp := runCora(t, seed, false)
+			t.Logf("seed %d: MLP test %.1f", seed, mlp.Test["accuracy"])
+			mlpAcc, mlpRuns = mlpAcc+mlp.Test["accuracy"], mlpRuns+1
+		}
 	}
+	mlpAcc /= float64(mlpRuns)
 	var sd float64
 	for _, a := range accs {
 		sd += (a - gcnAcc) * (a - gcnAcc) / float64(max(1, seeds-1))
 	}
-	t.Logf("%d seeds: GCN test %.2f ± %.2f, MLP %.2f", seeds, gcnAcc, math.Sqrt(sd), mlpAcc)
+	t.Logf("%d seeds: GCN test %.2f ± %.2f; MLP %.2f over %d", seeds, gcnAcc, math.Sqrt(sd), mlpAcc, mlpRuns)
 	if gcnAcc < 80.5 || gcnAcc < mlpAcc+20 {
 		t.Errorf("mean test accuracy: GCN %.2f, MLP %.2f; want ≥ 80.5 and 20 points over the MLP", gcnAcc, mlpAcc)
 	}
