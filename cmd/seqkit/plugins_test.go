@@ -207,7 +207,7 @@ train: {epochs: 1000, checkpoint_every: 5}
 	}
 	cmd.Process.Signal(os.Interrupt)
 	cmd.Wait()
-	if code := cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(stderr.String(), "--resume") {
+	if code := cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(stderr.String(), "--plugin-dir "+pdir+" -o r --resume") {
 		t.Fatalf("exit %d, stderr %q", code, stderr.String())
 	}
 	if _, err := os.Stat(filepath.Join(dir, "r/checkpoints/last/model.safetensors")); err != nil {

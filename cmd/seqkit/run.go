@@ -174,6 +174,10 @@ func (f *runFlags) resumable(c *cobra.Command, name, dir string, err error) erro
 		if f.seeds > 0 {
 			again = append(again, "--seeds", fmt.Sprint(f.seeds))
 		}
+		if pd := c.Flags().Lookup("plugin-dir"); pd != nil && pd.Changed {
+			// A plugin's run is continued by the same plugin.
+			again = append(again, "--plugin-dir", shellQuote(pd.Value.String()))
+		}
 		return fmt.Errorf("%w; continue it with: %s -o %s --resume", err, strings.Join(again, " "), shellQuote(dir))
 	}
 	if errors.Is(err, rundir.ErrRunDir) {
