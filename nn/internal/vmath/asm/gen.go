@@ -174,8 +174,8 @@ func elementwise() {
 	loop("sigmoid", "", "NAME sets dst[i] = Sigmoid32(src[i]) for i < n, n a multiple of LANES.", sigmoid, nil)
 	loop("tanh", "", "NAME sets dst[i] = Tanh32(src[i]) for i < n, n a multiple of LANES.", tanh, nil)
 	gruBack()
-	gruStep()
-	gruInfer()
+	gruStep(false)
+	gruStep(true)
 }
 
 // blocks emits a loop over n floats cur.lanes at a time: body on each
@@ -212,85 +212,58 @@ func strides() (st, st2 Register) {
 }
 
 // gruStep emits gruStepAVX2 or gruStepAVX512, the GRU's forward step on a
-// row, as vmath.gruStepGo computes it.
-func gruStep() {
-	name := "gruStep" + cur.suffix
-	TEXT(name, NOSPLIT, "func(gates, hr, hp, hc, hn *float32, h, stride int)")
+// row, as vmath.gruStepGo computes it; with infer, gruInferAVX2 or
+// gruInferAVX512 (vmath.GRUInferGo): the same arithmetic with the gates only
+// read and no hn, so that a looked-up input projection is read in place.
+func gruStep(infer bool) {
+	kind, goName, sig, prefix := "gruStep", "GRUStepGo", "func(gates, hr, hp, hc, hn *float32, h, stride int)", "gstep"
+	if infer {
+		kind, goName, sig, prefix = "gruInfer", "GRUInferGo", "func(gates, hr, hp, hc *float32, h, stride int)", "ginfer"
+	}
+	name := kind + cur.suffix
+	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
-	Doc(name + " is GRUStepGo for h a multiple of " + strconv.Itoa(cur.lanes) + "; stride is H in bytes (the gap between gate blocks).")
+	Doc(name + " is " + goName + " for h a multiple of " + strconv.Itoa(cur.lanes) + "; stride is H in bytes (the gap between gate blocks).")
 	g := ptr("gates")
 	hr := ptr("hr")
 	hp := ptr("hp")
 	hc := ptr("hc")
-	hn := ptr("hn")
+	ptrs := []Mem{g, hr, hp, hc}
+	var hn Mem
+	if !infer {
+		hn = ptr("hn")
+		ptrs = append(ptrs, hn)
+	}
+	store := func(v VecVirtual, m Mem) { // training keeps the activations and hn
+		if !infer {
+			VMOVUPS(v, m)
+		}
+	}
 	n := Load(Param("h"), GP64())
 	st, st2 := strides()
-	blocks("gstep"+cur.suffix, n, []Mem{g, hr, hp, hc, hn}, func() {
+	blocks(prefix+cur.suffix, n, ptrs, func() {
 		// r = σ(g_r + h_r), z = σ(g_z + h_z)
 		r := cur.vec()
 		VMOVUPS(g, r)
 		VADDPS(hr, r, r)
 		r = sigmoid(r)
-		VMOVUPS(r, g)
+		store(r, g)
 		z := cur.vec()
 		VMOVUPS(at(g, st), z)
 		VADDPS(at(hr, st), z, z)
 		z = sigmoid(z)
-		VMOVUPS(z, at(g, st))
+		store(z, at(g, st))
 		// hn = h_n; n = tanh(g_n + r·h_n)
 		hv := cur.vec()
 		VMOVUPS(at(hr, st2), hv)
-		VMOVUPS(hv, hn)
+		store(hv, hn)
 		VMULPS(hv, r, hv)
 		nv := cur.vec()
 		VMOVUPS(at(g, st2), nv)
 		VADDPS(hv, nv, nv)
 		nv = tanh(nv)
-		VMOVUPS(nv, at(g, st2))
+		store(nv, at(g, st2))
 		// h = (1-z)·n + z·hp
-		t := cur.vec()
-		VMOVUPS(one, t)
-		VSUBPS(z, t, t)
-		VMULPS(nv, t, t)
-		VMULPS(hp, z, z)
-		VADDPS(z, t, t)
-		VMOVUPS(t, hc)
-	})
-	VZEROUPPER()
-	RET()
-}
-
-// gruInfer emits gruInferAVX2 or gruInferAVX512, the GRU's forward step on
-// a row for inference, as vmath.GRUInferGo computes it: gruStep's arithmetic
-// with the gates only read and no hn, so that a looked-up input projection is
-// read in place.
-func gruInfer() {
-	name := "gruInfer" + cur.suffix
-	TEXT(name, NOSPLIT, "func(gates, hr, hp, hc *float32, h, stride int)")
-	Pragma("noescape")
-	Doc(name + " is GRUInferGo for h a multiple of " + strconv.Itoa(cur.lanes) + "; stride is H in bytes (the gap between gate blocks).")
-	g := ptr("gates")
-	hr := ptr("hr")
-	hp := ptr("hp")
-	hc := ptr("hc")
-	n := Load(Param("h"), GP64())
-	st, st2 := strides()
-	blocks("ginfer"+cur.suffix, n, []Mem{g, hr, hp, hc}, func() {
-		r := cur.vec()
-		VMOVUPS(g, r)
-		VADDPS(hr, r, r)
-		r = sigmoid(r)
-		z := cur.vec()
-		VMOVUPS(at(g, st), z)
-		VADDPS(at(hr, st), z, z)
-		z = sigmoid(z)
-		hv := cur.vec()
-		VMOVUPS(at(hr, st2), hv)
-		VMULPS(hv, r, hv)
-		nv := cur.vec()
-		VMOVUPS(at(g, st2), nv)
-		VADDPS(hv, nv, nv)
-		nv = tanh(nv)
 		t := cur.vec()
 		VMOVUPS(one, t)
 		VSUBPS(z, t, t)
@@ -533,17 +506,16 @@ func sigmoid(x VecVirtual) VecVirtual {
 	return o
 }
 
-// tanh emits Tanh32 of the floats of x.
+// tanh emits Tanh32 of the floats of x. AVX-512 compares into mask
+// registers and has its own blend and bitwise instructions; the operations
+// are the same.
 func tanh(x VecVirtual) VecVirtual {
-	if wide() {
-		return tanh512(x)
-	}
-	a := YMM()
-	VANDPS(absM, x, a)
+	a := cur.vec()
+	and(absM, x, a)
 	// Small |x|: the odd polynomial.
-	z := YMM()
+	z := cur.vec()
 	VMULPS(x, x, z)
-	s := YMM()
+	s := cur.vec()
 	VMULPS(t0, z, s)
 	VADDPS(t1, s, s)
 	VMULPS(z, s, s)
@@ -556,67 +528,56 @@ func tanh(x VecVirtual) VecVirtual {
 	VMULPS(x, s, s)
 	VADDPS(x, s, s)
 	// Large |x|: 1 - 2/(e^{2|x|}+1), 1 past 9.1, with x's sign.
-	small := YMM()
+	small, big := mask(), mask()
 	VCMPPS(U8(1), tanhSmall, a, small) // a < 0.625
-	big := YMM()
-	VCMPPS(U8(0x0e), tanhBig, a, big) // a > 9.1
-	e := YMM()
+	VCMPPS(U8(0x0e), tanhBig, a, big)  // a > 9.1
+	e := cur.vec()
 	VMULPS(two, a, e)
 	e = exp(e)
 	VADDPS(one, e, e)
-	l := YMM()
+	l := cur.vec()
 	VMOVUPS(two, l)
 	VDIVPS(e, l, l)
-	o := YMM()
+	o := cur.vec()
 	VMOVUPS(one, o)
 	VSUBPS(l, o, l)
-	VBLENDVPS(big, o, l, l)
-	sign := YMM()
+	blend(big, o, l)
+	sign := cur.vec()
 	VMOVUPS(absM, sign)
-	VANDNPS(x, sign, sign) // ^absMask & x: the sign bit
-	VORPS(sign, l, l)
-	VBLENDVPS(small, s, l, l)
+	if wide() {
+		VPANDND(x, sign, sign) // ^absMask & x: the sign bit
+		VPORD(sign, l, l)
+	} else {
+		VANDNPS(x, sign, sign)
+		VORPS(sign, l, l)
+	}
+	blend(small, s, l)
 	return l
 }
 
-// tanh512 is tanh for AVX-512: the same operations, with the comparisons
-// into mask registers and the blends and bitwise operations of AVX-512F.
-func tanh512(x VecVirtual) VecVirtual {
-	a := ZMM()
-	VPANDD(absM, x, a)
-	z := ZMM()
-	VMULPS(x, x, z)
-	s := ZMM()
-	VMULPS(t0, z, s)
-	VADDPS(t1, s, s)
-	VMULPS(z, s, s)
-	VSUBPS(t2, s, s)
-	VMULPS(z, s, s)
-	VADDPS(t3, s, s)
-	VMULPS(z, s, s)
-	VSUBPS(t4, s, s)
-	VMULPS(z, s, s)
-	VMULPS(x, s, s)
-	VADDPS(x, s, s)
-	small := K()
-	VCMPPS(U8(1), tanhSmall, a, small) // a < 0.625
-	big := K()
-	VCMPPS(U8(0x0e), tanhBig, a, big) // a > 9.1
-	e := ZMM()
-	VMULPS(two, a, e)
-	e = exp(e)
-	VADDPS(one, e, e)
-	l := ZMM()
-	VMOVUPS(two, l)
-	VDIVPS(e, l, l)
-	o := ZMM()
-	VMOVUPS(one, o)
-	VSUBPS(l, o, l)
-	VBLENDMPS(o, l, big, l)
-	sign := ZMM()
-	VMOVUPS(absM, sign)
-	VPANDND(x, sign, sign) // ^absMask & x: the sign bit
-	VPORD(sign, l, l)
-	VBLENDMPS(s, l, small, l)
-	return l
+// mask is a register for a comparison's result: a mask register on AVX-512,
+// a vector on AVX2.
+func mask() Register {
+	if wide() {
+		return K()
+	}
+	return cur.vec()
+}
+
+// and sets dst = m & x.
+func and(m Mem, x, dst VecVirtual) {
+	if wide() {
+		VPANDD(m, x, dst)
+	} else {
+		VANDPS(m, x, dst)
+	}
+}
+
+// blend sets l = v where k is set, keeping l elsewhere.
+func blend(k Register, v, l VecVirtual) {
+	if wide() {
+		VBLENDMPS(v, l, k, l)
+	} else {
+		VBLENDVPS(k, v, l, l)
+	}
 }
