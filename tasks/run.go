@@ -198,7 +198,7 @@ func test(ctx context.Context, best Task, r *recipes.Recipe, dir string, data *D
 	}
 	if r.Output.Predictions && data.Whole {
 		p := filepath.Join(dir, rundir.PredictionsFile)
-		if err := PredictSplit(best, "test", p); err != nil {
+		if err := predictSplit(best, "test", p); err != nil {
 			return fmt.Errorf("test predictions: %w", err)
 		}
 		out.Files = append(out.Files, p)
@@ -257,27 +257,28 @@ func writeReport(r *recipes.Recipe, info Info, res *Result, dir string, out *Run
 }
 
 func predictFile(ctx context.Context, task Task, src pipeline.Source, data *Data, limits pipeline.Limits, path string) error {
-	f, err := atomicfile.Create(path)
-	if err != nil {
+	return writeRows(path, func(w rundir.RowWriter) error {
+		_, err := Predict(ctx, task, src, data.Tokenizer, data.Vocabs, w, PredictOptions{Gold: true, Limits: limits})
 		return err
-	}
-	defer f.Abort()
-	w, err := rundir.NewRowWriter(path, f)
-	if err != nil {
-		return err
-	}
-	if _, err := Predict(ctx, task, src, data.Tokenizer, data.Vocabs, w, PredictOptions{Gold: true, Limits: limits}); err != nil {
-		return err
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	return f.Commit()
+	})
 }
 
-// PredictSplit writes a whole-dataset task's predictions of split name to
-// path (rundir.NewRowWriter's format, from its extension).
-func PredictSplit(task Task, name, path string) error {
+// predictSplit writes a whole-dataset task's predictions of split name to
+// path.
+func predictSplit(task Task, name, path string) error {
+	return writeRows(path, func(w rundir.RowWriter) error {
+		rec, err := task.Predict(&pipeline.Batch{Split: name})
+		if err != nil {
+			return err
+		}
+		defer rec.Release()
+		return w.Write(rec)
+	})
+}
+
+// writeRows writes the rows fill gives to path, in the format of its
+// extension (rundir.NewRowWriter), whole or not at all.
+func writeRows(path string, fill func(w rundir.RowWriter) error) error {
 	f, err := atomicfile.Create(path)
 	if err != nil {
 		return err
@@ -287,12 +288,7 @@ func PredictSplit(task Task, name, path string) error {
 	if err != nil {
 		return err
 	}
-	rec, err := task.Predict(&pipeline.Batch{Split: name})
-	if err != nil {
-		return err
-	}
-	defer rec.Release()
-	if err := w.Write(rec); err != nil {
+	if err := fill(w); err != nil {
 		return err
 	}
 	if err := w.Close(); err != nil {
