@@ -83,20 +83,8 @@ func TestForecastPlugin(t *testing.T) {
 	}
 	remote := evalJSON(t, dir, "eval", "-m", "fc", "--split", "test", "--json", "--plugin-dir", pdir, "--data-root", root)
 	// The same recipe with the task in-process.
-	var reg tasks.Registry
-	if err := reg.Register(forecast.Type()); err != nil {
-		t.Fatal(err)
-	}
-	r, err := recipes.Load("forecast-min-temp", recipes.Options{Tasks: &reg, DataRoot: root,
-		Sets: []string{"train.epochs=3", "task=null", "task={type: forecast, window: 30, horizon: 1, season: 365, loss: mse}"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	local, err := tasks.Run(context.Background(), r, tasks.RunOptions{Dir: filepath.Join(dir, "local"), Registry: &reg,
-		Prepare: tasks.PrepareOptions{CacheDir: t.TempDir()}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	local := inProcess(t, forecast.Type(), "forecast-min-temp", root, filepath.Join(dir, "local"),
+		"train.epochs=3", "task=null", "task={type: forecast, window: 30, horizon: 1, season: 365, loss: mse}")
 	t.Logf("plugin test %v\nin-process test %v", remote, local.Test)
 	for k, v := range local.Test {
 		if math.Abs(remote[k]-v) > 1e-9 {
@@ -151,19 +139,8 @@ func TestGCNPlugin(t *testing.T) {
 	if p := seqkit(t, dir, "predict", "-m", "g", "--plugin-dir", pdir, "--input", filepath.Join(root, "cora", "nodes.tsv"), "--output", "-"); p.code != 2 || !strings.Contains(p.stderr, "predicts their rows, not new examples") {
 		t.Errorf("predict on new examples: %d\n%s", p.code, p.stderr)
 	}
-	var reg tasks.Registry
-	if err := reg.Register(gcn.Type()); err != nil {
-		t.Fatal(err)
-	}
-	r, err := recipes.Load("cora-gcn", recipes.Options{Tasks: &reg, DataRoot: root,
-		Sets: []string{"train.epochs=100", "task=null", "task={type: gcn, hidden: 16, dropout: 0.5, graph: true}"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	local, err := tasks.Run(context.Background(), r, tasks.RunOptions{Dir: filepath.Join(dir, "local"), Registry: &reg})
-	if err != nil {
-		t.Fatal(err)
-	}
+	local := inProcess(t, gcn.Type(), "cora-gcn", root, filepath.Join(dir, "local"),
+		"train.epochs=100", "task=null", "task={type: gcn, hidden: 16, dropout: 0.5, graph: true}")
 	t.Logf("plugin test %v\nin-process test %v", remote, local.Test)
 	for k, v := range local.Test {
 		if math.Abs(remote[k]-v) > 1e-9 {
@@ -173,6 +150,25 @@ func TestGCNPlugin(t *testing.T) {
 	if p := running(bin); len(p) > 0 {
 		t.Errorf("plugin processes left: %v", p)
 	}
+}
+
+// inProcess runs the built-in recipe name with the task type typ compiled
+// in, sets applied, into dir: what a plugin's run is compared with.
+func inProcess(t *testing.T, typ tasks.Type, name, root, dir string, sets ...string) *tasks.RunResult {
+	t.Helper()
+	var reg tasks.Registry
+	if err := reg.Register(typ); err != nil {
+		t.Fatal(err)
+	}
+	r, err := recipes.Load(name, recipes.Options{Tasks: &reg, DataRoot: root, Sets: sets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := tasks.Run(context.Background(), r, tasks.RunOptions{Dir: dir, Registry: &reg, Prepare: tasks.PrepareOptions{CacheDir: t.TempDir()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
 }
 
 // TestPluginInterrupt: Ctrl-C during a run through a plugin writes a checkpoint,
