@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 )
 
 // File is a file being written in place of path.
@@ -19,13 +21,44 @@ type File struct {
 	done bool
 }
 
-// Create starts writing path.
+// Create starts writing path. The file gets the permissions a plain
+// os.Create would give it (0666 less the umask), or those of the file it
+// replaces: os.CreateTemp's 0600 would hide predictions and exported models
+// from the other users a shared folder is meant for.
 func Create(path string) (*File, error) {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return nil, err
 	}
+	perm := 0o666 &^ umask()
+	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
+		perm = st.Mode().Perm()
+	}
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, err
+	}
 	return &File{File: f, path: path}, nil
+}
+
+// umask is the process's file mode creation mask, read from
+// /proc/self/status: syscall.Umask can only read it by setting it, which
+// races with other goroutines creating files. Where /proc has no such line
+// it is the usual 022.
+func umask() os.FileMode {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0o022
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Umask:"); ok {
+			if m, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
+				return os.FileMode(m) & os.ModePerm
+			}
+		}
+	}
+	return 0o022
 }
 
 // Commit makes what was written the file at path: sync, close, rename and a

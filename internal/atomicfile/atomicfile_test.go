@@ -42,3 +42,32 @@ func TestAtomic(t *testing.T) {
 		t.Errorf("commit after abort succeeded")
 	}
 }
+
+// TestMode: a new file gets 0666 less the umask, as os.Create gives it, not
+// os.CreateTemp's 0600; a replaced file keeps its own permissions.
+func TestMode(t *testing.T) {
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "plain")
+	f, err := os.Create(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	want, _ := os.Stat(plain)
+	p := filepath.Join(dir, "new")
+	if err := WriteFile(p, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.Stat(p); got.Mode().Perm() != want.Mode().Perm() {
+		t.Errorf("new file: mode %v, os.Create gives %v", got.Mode().Perm(), want.Mode().Perm())
+	}
+	if err := os.Chmod(p, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(p, []byte("y")); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.Stat(p); got.Mode().Perm() != 0o640 {
+		t.Errorf("replaced file: mode %v, want 0640", got.Mode().Perm())
+	}
+}
