@@ -16,11 +16,12 @@ go test ./pipeline -run '^$' -bench 'Encode/(jsonl|csv|conll)/(vocab|cold)$' -be
     for (i = 2; i <= NF; i++) {
       if ($i == "MB/s") mb[name] = mb[name] " " $(i-1)
       if ($i == "allocs/row") al[name] = $(i-1)
+      if ($i == "cores") co[name] = co[name] " " $(i-1)
     }
     if (!(name in seen)) { seen[name] = 1; order[++n] = name }
   }
   END {
-    print "| input / pass | MB/s (each run) | allocations per row |"
-    print "| --- | ---: | ---: |"
-    for (k = 1; k <= n; k++) { nm = order[k]; printf "| %s |%s | %s |\n", nm, mb[nm], (nm in al) ? al[nm] : "–" }
+    print "| input / pass | MB/s (each run) | cores busy | allocations per row |"
+    print "| --- | ---: | ---: | ---: |"
+    for (k = 1; k <= n; k++) { nm = order[k]; printf "| %s |%s |%s | %s |\n", nm, mb[nm], (nm in co) ? co[nm] : " –", (nm in al) ? al[nm] : "–" }
   }'

@@ -41,13 +41,11 @@ type csvSource struct {
 
 func openCSV(path string, format Format, cols Columns, noHeader bool, maxLine int) (*csvSource, error) {
 	s := &csvSource{path: path, roles: cols.roles(), max: maxLine, tsv: format == TSV}
-	var err error
-	if s.l, err = openLines(path, maxLine); err != nil {
+	l, err := openLines(path, maxLine)
+	if err != nil {
 		return nil, err
 	}
-	s.feed = &lineFeed{l: s.l, max: maxLine}
-	s.r = csv.NewReader(s.feed)
-	s.r.FieldsPerRecord = -1 // checked in next, with the same message as TSV
+	s.setLines(l)
 	first, line, err := s.readRow()
 	if err == io.EOF {
 		s.close()
@@ -83,6 +81,14 @@ func openCSV(path string, format Format, cols Columns, noHeader bool, maxLine in
 		s.index[role] = i
 	}
 	return s, nil
+}
+
+// setLines makes s read l.
+func (s *csvSource) setLines(l *lines) {
+	s.l = l
+	s.feed = &lineFeed{l: l, max: s.max}
+	s.r = csv.NewReader(s.feed)
+	s.r.FieldsPerRecord = -1 // checked in next, with the same message as TSV
 }
 
 // columnNumber turns a 1-based column number, negative from the end, into a

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"sync/atomic"
 )
 
 // lines reads a file line by line, counting lines from 1 and dropping the line end
@@ -19,6 +20,15 @@ type lines struct {
 	eol  bool // the last line read ended with a line end (the file's last may not)
 	// tooLong is whether next's last error was a line over max.
 	tooLong bool
+	// data, when cr is nil, is a chunk of the file in memory (chunks.go)
+	// whose lines next returns in place.
+	data []byte
+}
+
+// chunkLines reads the lines of a chunk of path held in memory, numbered
+// from base+1: what a worker of a parallel read parses.
+func chunkLines(path string, max int, data []byte, base int) *lines {
+	return &lines{path: path, max: max, data: data, n: base}
 }
 
 func openLines(path string, max int) (*lines, error) {
@@ -33,6 +43,9 @@ func openLines(path string, max int) (*lines, error) {
 func (l *lines) next() ([]byte, error) {
 	l.buf = l.buf[:0]
 	l.tooLong = false
+	if l.cr == nil {
+		return l.nextInChunk()
+	}
 	for {
 		chunk, err := l.br.ReadSlice('\n')
 		if err == nil && len(l.buf) == 0 && len(chunk) <= l.max {
@@ -73,7 +86,35 @@ func (l *lines) next() ([]byte, error) {
 	}
 }
 
-func (l *lines) close() error { return l.cr.close() }
+// nextInChunk is next for a chunk in memory. The framer (chunks.go) cut
+// the chunk at line ends and left out lines over max, so the serial reader
+// reports those.
+func (l *lines) nextInChunk() ([]byte, error) {
+	if len(l.data) == 0 {
+		return nil, io.EOF
+	}
+	line := l.data
+	l.eol = false
+	if i := bytes.IndexByte(l.data, '\n'); i >= 0 {
+		line, l.data, l.eol = l.data[:i], l.data[i+1:], true
+	} else {
+		l.data = nil
+	}
+	l.n++
+	if n := len(line); n > l.max || l.eol && n+1 > l.max { // the bound counts the '\n', as next's does
+		l.tooLong = true
+		return nil, badf(l.path, l.n, 0, "line longer than %d bytes (data.limits.max_line_bytes): a file without line ends, or raise the limit", l.max)
+	}
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	return line[:len(line):len(line)], nil
+}
+
+func (l *lines) close() error {
+	if l.cr == nil {
+		return nil
+	}
+	return l.cr.close()
+}
 
 // countingReader reads a text file, decompressed when its name ends in .gz or
 // .zst, and counts the file's bytes read, for progress reports. It drops a UTF-8
@@ -87,15 +128,16 @@ type countingReader struct {
 	closers []func() error
 }
 
-// counter counts the bytes read through it.
+// counter counts the bytes read through it. The count is atomic: in a
+// parallel read (chunks.go) the framer reads while Next reports progress.
 type counter struct {
 	r io.Reader
-	n int64
+	n atomic.Int64
 }
 
 func (c *counter) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
 }
 
@@ -135,7 +177,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 var bom = []byte("\ufeff")
 
-func (c *countingReader) progress() (done, total int64) { return c.file.n, c.total }
+func (c *countingReader) progress() (done, total int64) { return c.file.n.Load(), c.total }
 
 // close closes the decompressor and the file.
 func (c *countingReader) close() error {

@@ -34,6 +34,7 @@ type config struct {
 	shard     int    // with onlyShard, the index of the one shard to read
 	shardFile string // and its file
 	onlyShard bool
+	serial    bool // no parallel read (chunks.go): tests compare the two
 }
 
 // WithAllocator makes the reader allocate Arrow memory from mem (tests pass a
@@ -157,6 +158,9 @@ type Reader struct {
 
 	progress func(done, total int64)
 	ctx      context.Context
+	mem      memory.Allocator
+	par      *parallel // a parallel read under way (chunks.go)
+	serial   bool
 }
 
 var _ array.RecordReader = (*Reader)(nil)
@@ -237,7 +241,7 @@ func Open(src Source, opts ...Option) (*Reader, error) {
 		rs.close()
 		return nil, fmt.Errorf("pipeline: %s: the column mapping names no column (text, tokens, tags, label, target, feature or vector)", path)
 	}
-	r := &Reader{path: name, src: rs, roles: roles, schema: schema(roles, sharded), sharded: sharded, mayBeEmpty: cfg.onlyShard, rows: cfg.batchRows, rejects: cfg.rejects, progress: cfg.progress, part: src.Part, ctx: cfg.ctx}
+	r := &Reader{path: name, src: rs, roles: roles, schema: schema(roles, sharded), sharded: sharded, mayBeEmpty: cfg.onlyShard, rows: cfg.batchRows, rejects: cfg.rejects, progress: cfg.progress, part: src.Part, ctx: cfg.ctx, mem: cfg.mem, serial: cfg.serial}
 	r.bld = array.NewRecordBuilder(cfg.mem, r.schema)
 	r.refs.Store(1)
 	return r, nil
@@ -352,8 +356,19 @@ func (r *Reader) Next() bool {
 		return false
 	}
 	if r.ctx != nil && r.ctx.Err() != nil {
+		r.stopParallel()
 		r.err = context.Cause(r.ctx)
 		return false
+	}
+	if r.par != nil {
+		if r.nextParallel() {
+			r.report()
+			return true
+		}
+		if r.err != nil || r.done {
+			return r.noExamples()
+		}
+		// The framer gave up: the serial reader goes on where it stopped.
 	}
 	var ex example
 	n := 0
@@ -385,23 +400,39 @@ func (r *Reader) Next() bool {
 		if r.part != nil && r.part.Split.Part(orderKey(ex.shard, ex.line)) != r.part.Index {
 			continue
 		}
-		r.append(&ex)
+		r.appendTo(r.bld, &ex)
 		n++
 	}
 	r.read += n
-	if r.done && r.read == 0 && !r.mayBeEmpty {
-		r.err = &Error{Path: r.path, Err: errors.New("no examples: the file is empty or every example was rejected")}
-		return false
-	}
 	if n == 0 {
-		return false
+		return r.noExamples()
 	}
 	r.cur = r.bld.NewRecordBatch()
-	r.reserve(r.cur)
+	reserve(r.bld, r.cur)
+	r.report()
+	if cs, ok := r.src.(chunkSource); ok && !r.done && r.rejects == nil && r.part == nil && r.par == nil && !r.serial {
+		// After the first batch, the rest of the file is read in
+		// parallel. The source stands between two examples, and has
+		// learnt what its copies need (a header, the number of columns).
+		r.startParallel(cs, parallelWorkers())
+	}
+	return true
+}
+
+// noExamples is Next's false at the end or on an error, and the error of a
+// file that had no example.
+func (r *Reader) noExamples() bool {
+	if r.err == nil && r.done && r.read == 0 && !r.mayBeEmpty {
+		r.err = &Error{Path: r.path, Err: errors.New("no examples: the file is empty or every example was rejected")}
+	}
+	return false
+}
+
+// report reports the progress after a batch.
+func (r *Reader) report() {
 	if p, ok := r.src.(interface{ progress() (int64, int64) }); ok && r.progress != nil {
 		r.progress(p.progress())
 	}
-	return true
 }
 
 // check applies the rules every format shares: valid UTF-8, one tag per token.
@@ -443,15 +474,17 @@ func (r *Reader) has(role Role) bool {
 	return false
 }
 
-func (r *Reader) append(ex *example) {
-	r.bld.Field(0).(*array.Int64Builder).Append(int64(ex.line))
+// appendTo appends ex to the builder of a batch (the reader's own, or a
+// worker's in a parallel read).
+func (r *Reader) appendTo(bld *array.RecordBuilder, ex *example) {
+	bld.Field(0).(*array.Int64Builder).Append(int64(ex.line))
 	first := 1
 	if r.sharded {
-		r.bld.Field(1).(*array.Int32Builder).Append(int32(ex.shard))
+		bld.Field(1).(*array.Int32Builder).Append(int32(ex.shard))
 		first = 2
 	}
 	for i, role := range r.roles {
-		f := r.bld.Field(i + first)
+		f := bld.Field(i + first)
 		if !role.isList() {
 			if b := ex.raw[role]; b != nil {
 				f.(*array.StringBuilder).BinaryBuilder.Append(b)
@@ -469,12 +502,12 @@ func (r *Reader) append(ex *example) {
 	}
 }
 
-// reserve sizes the builders, emptied by NewRecordBatch, for a batch like
+// reserve sizes a reader's builders, emptied by NewRecordBatch, for a batch like
 // rec: grown from nothing, every batch's buffers were reallocated, zeroed and
 // copied at each doubling (the CoNLL cold pass gained 15–30% without that).
-func (r *Reader) reserve(rec arrow.RecordBatch) {
+func reserve(bld *array.RecordBuilder, rec arrow.RecordBatch) {
 	n := int(rec.NumRows())
-	for i, f := range r.bld.Fields() {
+	for i, f := range bld.Fields() {
 		f.Reserve(n)
 		switch b := f.(type) {
 		case *array.StringBuilder:
@@ -506,6 +539,7 @@ func (r *Reader) Release() {
 	if r.refs.Add(-1) != 0 {
 		return
 	}
+	r.stopParallel()
 	if r.cur != nil {
 		r.cur.Release()
 		r.cur = nil

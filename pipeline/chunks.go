@@ -1,0 +1,485 @@
+package pipeline
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+)
+
+// A parallel read. Parsing a line-based file on one goroutine bounds a whole
+// run's data preparation by one core, so after its first record batch a
+// Reader of JSON Lines, CSV, TSV or CoNLL hands the rest of the file to a
+// framer: one goroutine that only finds where examples end (a line end, a
+// CSV quote, a blank line) and cuts the text into chunks of exactly the
+// batch's number of examples, which workers parse into record batches with
+// copies of the source. The batches come out in the file's order, with the
+// rows, line numbers and errors the serial reader gives, and the same batch
+// boundaries. What the framer cannot frame cheaply (a line over the bound, a
+// CSV quote that is not RFC 4180, a chunk over chunkCap) goes back to the
+// serial reader from the start of its chunk, which reads the rest of the
+// file as before: it words the errors, skips over long lines and bounds
+// what it gathers. A read that skips bad examples or keeps a part of a
+// split stays serial (a skipped example changes where a batch ends).
+
+// chunkCap bounds a chunk's text: the framer hands a longer one to the
+// serial reader rather than hold it.
+const chunkCap = 16 << 20
+
+// chunkSource is a source a parallel read can cut into chunks.
+type chunkSource interface {
+	rowSource
+	// lineReader is the source's lines, which the framer goes on reading
+	// from where the source stands (between two examples).
+	lineReader() *lines
+	// framer returns a new framer of the source's format.
+	framer() framer
+	// over returns a copy of the source that reads the lines of a chunk,
+	// with what the source learnt of the file (header, columns).
+	over(l *lines) rowSource
+}
+
+// framer follows a format's examples over lines.
+type framer interface {
+	// line takes the next line (without its line end) and reports whether
+	// an example ends with it, or ok false when it cannot tell cheaply.
+	line(b []byte) (ends, ok bool)
+	// eof reports whether the end of the text ends an example, or ok
+	// false when the text ends inside one in a way only the serial reader
+	// can word.
+	eof() (ends, ok bool)
+}
+
+// chunk is a piece of the text holding whole examples, and the number of
+// lines before it.
+type chunk struct {
+	text []byte
+	base int
+}
+
+// chunkResult is a chunk parsed: a record batch, or an error; handoff says
+// that the framer stopped at this point and the serial reader goes on.
+type chunkResult struct {
+	rec     arrow.RecordBatch
+	rows    int
+	err     error
+	handoff bool
+}
+
+// parallel is the machinery of a parallel read: the framer, the workers and
+// the results in the order of their chunks.
+type parallel struct {
+	order chan chan chunkResult
+	stop  chan struct{}
+	wg    sync.WaitGroup
+}
+
+// startParallel starts reading the rest of src in chunks of r.rows
+// examples on workers goroutines.
+func (r *Reader) startParallel(src chunkSource, workers int) {
+	p := &parallel{order: make(chan chan chunkResult, 2*workers), stop: make(chan struct{})}
+	type job struct {
+		c    chunk
+		done chan chunkResult
+	}
+	jobs := make(chan job)
+	for range workers {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			bld := array.NewRecordBuilder(r.mem, r.schema)
+			defer bld.Release()
+			for j := range jobs {
+				j.done <- r.parseChunk(src, bld, j.c)
+			}
+		}()
+	}
+	l := src.lineReader()
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		defer close(p.order)
+		defer close(jobs)
+		send := func(res chunkResult) bool {
+			done := make(chan chunkResult, 1)
+			done <- res
+			select {
+			case p.order <- done:
+				return true
+			case <-p.stop:
+				return false
+			}
+		}
+		fr := frameChunks{l: l, f: src.framer(), want: r.rows, ctx: r.ctx}
+		for {
+			c, end, err := fr.next()
+			if err != nil {
+				send(chunkResult{err: err})
+				return
+			}
+			if end != nil {
+				// Hand the rest, from the start of the chunk, back to the
+				// source's own lines: l.br and l.n as if it had read up to
+				// here itself.
+				l.br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(end.text), l.br), 1<<16)
+				l.n = end.base
+				send(chunkResult{handoff: true})
+				return
+			}
+			if c.text == nil {
+				return // the end of the file
+			}
+			done := make(chan chunkResult, 1)
+			select {
+			case p.order <- done:
+			case <-p.stop:
+				return
+			}
+			select {
+			case jobs <- job{c, done}:
+			case <-p.stop:
+				return
+			}
+		}
+	}()
+	r.par = p
+}
+
+// parseChunk reads a chunk's examples into a record batch with a copy of
+// src, as the serial reader would.
+func (r *Reader) parseChunk(src chunkSource, bld *array.RecordBuilder, c chunk) chunkResult {
+	s := src.over(chunkLines(r.path, src.lineReader().max, c.text, c.base))
+	n := 0
+	var ex example // one for the chunk: its address escapes into next
+	for {
+		ex = example{}
+		err := s.next(&ex)
+		if err == nil {
+			err = r.check(&ex)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			bld.NewRecordBatch().Release() // empties the builder for the next chunk
+			return chunkResult{err: err}
+		}
+		r.appendTo(bld, &ex)
+		n++
+	}
+	rec := bld.NewRecordBatch()
+	reserve(bld, rec)
+	return chunkResult{rec: rec, rows: n}
+}
+
+// nextParallel is Next's step in a parallel read. It reports false when
+// there is no batch from the workers: at the end, on an error, or at a
+// handoff, after which r.par is nil and the serial reader goes on.
+func (r *Reader) nextParallel() bool {
+	for {
+		done, ok := <-r.par.order
+		if !ok {
+			r.stopParallel()
+			r.done = true
+			return false
+		}
+		res := <-done
+		switch {
+		case res.err != nil:
+			r.err = res.err
+			r.stopParallel()
+			return false
+		case res.handoff:
+			r.stopParallel()
+			return false
+		case res.rows == 0: // blank lines at the end of the file
+			res.rec.Release()
+			continue
+		}
+		r.cur = res.rec
+		r.read += res.rows
+		return true
+	}
+}
+
+// stopParallel stops the framer and the workers, waits for them, and
+// releases the batches no one will read.
+func (r *Reader) stopParallel() {
+	p := r.par
+	if p == nil {
+		return
+	}
+	r.par = nil
+	close(p.stop)
+	p.wg.Wait()
+	// Every worker has sent what it will send; a chunk the framer queued but
+	// no worker took has no result.
+	for done := range p.order {
+		select {
+		case res := <-done:
+			if res.rec != nil {
+				res.rec.Release()
+			}
+		default:
+		}
+	}
+}
+
+// frameChunks cuts chunks of want examples from lines.
+type frameChunks struct {
+	l    *lines
+	f    framer
+	want int
+	ctx  context.Context
+	// buf[start:] is read and not yet in a chunk; buf[:start] is in chunks
+	// that workers may still read, so it is never written again.
+	buf   []byte
+	start int
+	eof   bool
+}
+
+// next returns the next chunk; at the end of the file a chunk with nil text;
+// where the framer gives up, end: the text from the start of the chunk
+// that the serial reader reads.
+func (fc *frameChunks) next() (c chunk, end *chunk, err error) {
+	if fc.ctx != nil && fc.ctx.Err() != nil {
+		return c, nil, context.Cause(fc.ctx)
+	}
+	base, pos, lines, examples := fc.l.n, 0, 0, 0
+	giveUp := func() (chunk, *chunk, error) {
+		return chunk{}, &chunk{text: fc.buf[fc.start:], base: base}, nil
+	}
+	for {
+		rest := fc.buf[fc.start:]
+		for examples < fc.want {
+			i := bytes.IndexByte(rest[pos:], '\n')
+			if i < 0 {
+				break
+			}
+			line := rest[pos : pos+i]
+			if len(line)+1 > fc.l.max {
+				return giveUp()
+			}
+			ends, ok := fc.f.line(bytes.TrimSuffix(line, []byte("\r")))
+			if !ok {
+				return giveUp()
+			}
+			pos += i + 1
+			lines++
+			if ends {
+				examples++
+			}
+		}
+		if examples == fc.want || fc.eof {
+			break
+		}
+		if len(rest) >= chunkCap {
+			return giveUp()
+		}
+		if err := fc.fill(); err != nil {
+			return c, nil, err
+		}
+	}
+	rest := fc.buf[fc.start:]
+	if examples < fc.want { // the end of the file
+		if pos < len(rest) { // its last line has no line end
+			line := rest[pos:]
+			if len(line) > fc.l.max {
+				return giveUp()
+			}
+			ends, ok := fc.f.line(bytes.TrimSuffix(line, []byte("\r")))
+			if !ok {
+				return giveUp()
+			}
+			pos, lines = len(rest), lines+1
+			if ends {
+				examples++
+			}
+		}
+		if _, ok := fc.f.eof(); !ok {
+			return giveUp()
+		}
+		if pos == 0 {
+			return chunk{}, nil, nil
+		}
+	}
+	c = chunk{text: rest[:pos:pos], base: base}
+	fc.start += pos
+	fc.l.n += lines
+	return c, nil, nil
+}
+
+// fill reads more of the file into buf, in a new array when the old one is
+// full: its chunks stay with the workers.
+func (fc *frameChunks) fill() error {
+	if cap(fc.buf)-len(fc.buf) < 64<<10 {
+		rest := fc.buf[fc.start:]
+		fc.buf = append(make([]byte, 0, max(1<<20, 2*len(rest))), rest...)
+		fc.start = 0
+	}
+	n, err := fc.l.br.Read(fc.buf[len(fc.buf):cap(fc.buf)])
+	fc.buf = fc.buf[:len(fc.buf)+n]
+	if err == io.EOF {
+		fc.eof = true
+		return nil
+	}
+	if err != nil {
+		if _, ok := err.(*Error); ok { // a file that does not decompress
+			return err
+		}
+		return fmt.Errorf("pipeline: %s: %w", fc.l.path, err)
+	}
+	return nil
+}
+
+// parallelWorkers is the number of goroutines that parse chunks.
+func parallelWorkers() int { return runtime.GOMAXPROCS(0) }
+
+
+// JSON Lines: an example is a line that is not blank.
+
+func (s *jsonlSource) lineReader() *lines { return s.l }
+func (s *jsonlSource) framer() framer     { return jsonlFramer{} }
+
+func (s *jsonlSource) over(l *lines) rowSource {
+	return &jsonlSource{l: l, cols: s.cols, roles: s.roles, keys: s.keys, vals: make([][]byte, len(s.keys))}
+}
+
+type jsonlFramer struct{}
+
+func (jsonlFramer) line(b []byte) (bool, bool) { return !blank(b), true }
+func (jsonlFramer) eof() (bool, bool)          { return false, true }
+
+// blank is whether b is only white space, as bytes.TrimSpace sees it.
+func blank(b []byte) bool {
+	if len(b) > 0 && b[0] > ' ' && b[0] < 0x80 {
+		return false
+	}
+	return len(bytes.TrimSpace(b)) == 0
+}
+
+// CoNLL: an example is a group of lines up to a blank line that holds a
+// token line (a line that is not a comment or -DOCSTART-): the serial
+// reader gives each such group as an example or an error.
+
+func (s *conllSource) lineReader() *lines { return s.l }
+func (s *conllSource) framer() framer     { return &conllFramer{} }
+
+func (s *conllSource) over(l *lines) rowSource {
+	return &conllSource{l: l, cols: s.cols, roles: s.roles, index: s.index, ncols: s.ncols, max: s.max}
+}
+
+type conllFramer struct{ tokens bool }
+
+func (f *conllFramer) line(b []byte) (bool, bool) {
+	if blank(b) {
+		ends := f.tokens
+		f.tokens = false
+		return ends, true
+	}
+	if t := bytes.TrimSpace(b); t[0] != '#' && !bytes.HasPrefix(t, []byte("-DOCSTART-")) {
+		f.tokens = true
+	}
+	return false, true
+}
+
+func (f *conllFramer) eof() (bool, bool) { return f.tokens, true }
+
+// CSV and TSV: a TSV line is a row; a CSV row is a line that is not empty,
+// or, with quotes, the lines up to where its last quoted field closes, as
+// RFC 4180 reads them. A quote RFC 4180 does not allow goes to the serial
+// reader, whose encoding/csv words the error.
+
+func (s *csvSource) lineReader() *lines { return s.l }
+
+func (s *csvSource) framer() framer {
+	if s.tsv {
+		return tsvFramer{}
+	}
+	return &csvFramer{max: s.max}
+}
+
+func (s *csvSource) over(l *lines) rowSource {
+	c := &csvSource{path: s.path, tsv: s.tsv, max: s.max, n: s.n, roles: s.roles, index: s.index}
+	c.setLines(l)
+	return c
+}
+
+type tsvFramer struct{}
+
+func (tsvFramer) line([]byte) (bool, bool) { return true, true }
+func (tsvFramer) eof() (bool, bool)        { return false, true }
+
+type csvFramer struct {
+	max    int
+	quoted bool // inside a quoted field at the end of the last line
+	size   int  // bytes of the row so far
+}
+
+func (f *csvFramer) line(b []byte) (bool, bool) {
+	if !f.quoted {
+		if len(b) == 0 {
+			return false, true // encoding/csv skips empty lines
+		}
+		if bytes.IndexByte(b, '"') < 0 {
+			return true, true
+		}
+		f.size = 0
+	}
+	if f.size += len(b) + 1; f.size > f.max {
+		return false, false
+	}
+	// fieldStart: at the start of a field; in a quoted field, a quote
+	// closes it or, doubled, stands for itself.
+	fieldStart, i := !f.quoted, 0
+	for i < len(b) {
+		if !f.quoted {
+			if fieldStart && b[i] == '"' {
+				f.quoted, fieldStart = true, false
+				i++
+				continue
+			}
+			j := bytes.IndexAny(b[i:], `,"`)
+			if j < 0 {
+				return true, true
+			}
+			if b[i+j] == '"' {
+				return false, false // a quote inside an unquoted field
+			}
+			i += j + 1
+			fieldStart = true
+			continue
+		}
+		j := bytes.IndexByte(b[i:], '"')
+		if j < 0 {
+			return false, true // the field goes on on the next line
+		}
+		i += j + 1
+		if i < len(b) && b[i] == '"' {
+			i++
+			continue
+		}
+		f.quoted = false
+		if i < len(b) && b[i] != ',' {
+			return false, false // text after a closing quote
+		}
+		if i < len(b) {
+			i++
+			fieldStart = true
+			if i == len(b) {
+				return true, true // a last field that is empty
+			}
+		}
+	}
+	return !f.quoted, true
+}
+
+// eof: a quoted field still open at the end of the file is an error the
+// serial reader words.
+func (f *csvFramer) eof() (bool, bool) { return false, !f.quoted }

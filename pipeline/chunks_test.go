@@ -1,0 +1,234 @@
+package pipeline
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// withSerial keeps a reader serial, to compare it with a parallel read.
+func withSerial() Option { return func(c *config) { c.serial = true } }
+
+// readDump reads src and writes down every batch (its rows, each column's
+// values) and the error, as text to compare.
+func readDump(t testing.TB, src Source, opts ...Option) string {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	var b strings.Builder
+	r, err := Open(src, append(opts, WithAllocator(mem))...)
+	if err != nil {
+		return "open: " + err.Error()
+	}
+	defer r.Release()
+	for r.Next() {
+		rec := r.RecordBatch()
+		fmt.Fprintf(&b, "batch %d\n", rec.NumRows())
+		for i := range int(rec.NumRows()) {
+			for _, col := range rec.Columns() {
+				fmt.Fprintf(&b, "%q ", col.ValueStr(i))
+			}
+			b.WriteString("\n")
+		}
+	}
+	if err := r.Err(); err != nil {
+		fmt.Fprintf(&b, "error: %v\n", err)
+	}
+	return b.String()
+}
+
+// sameRead checks that a parallel read of data gives what a serial one
+// gives, batch by batch, and the same error.
+func sameRead(t testing.TB, data []byte, name string, src Source, batchRows, maxLine int) {
+	p := filepath.Join(t.(interface{ TempDir() string }).TempDir(), name)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src.Path = p
+	opts := []Option{WithBatchRows(batchRows), WithMaxLineBytes(maxLine)}
+	serial := readDump(t, src, append(opts, withSerial())...)
+	par := readDump(t, src, opts...)
+	if serial != par {
+		t.Fatalf("%s, %d rows a batch, lines of at most %d bytes: the parallel read differs\nserial:\n%s\nparallel:\n%s\ninput:\n%q", name, batchRows, maxLine, clipDump(serial), clipDump(par), clipDump(string(data)))
+	}
+}
+
+func clipDump(s string) string {
+	if len(s) > 3000 {
+		return s[:3000] + "…"
+	}
+	return s
+}
+
+// Sources of every format a parallel read cuts, with every role mapped.
+var chunkFormats = []struct {
+	name string
+	src  Source
+}{
+	{"x.jsonl", Source{Columns: Columns{Text: "text", Label: "label"}}},
+	{"x.csv", Source{Columns: Columns{Text: "text", Label: "label"}}},
+	{"x.tsv", Source{Columns: Columns{Text: "text", Label: "label"}}},
+	{"x.conll", Source{}},
+}
+
+// chunkText writes n examples of a format, with what the framers must get
+// right: blank lines, CRLF, comments, quotes over lines, bad examples and
+// long lines.
+func chunkText(name string, n int, rng *rand.Rand) []byte {
+	var b bytes.Buffer
+	word := func() string { return []string{"a", "bb", "ccc", "é", "x y", "日本"}[rng.IntN(6)] }
+	eol := func() string {
+		if rng.IntN(8) == 0 {
+			return "\r\n"
+		}
+		return "\n"
+	}
+	switch name {
+	case "x.jsonl":
+		for range n {
+			switch rng.IntN(12) {
+			case 0:
+				b.WriteString("  " + eol())
+			case 1:
+				fmt.Fprintf(&b, `{"text": "%s", "label": 1}`, word())
+			case 2:
+				b.WriteString(`{"text": "esc\"aped", "label": "b"}`)
+			case 3:
+				fmt.Fprintf(&b, `{"text": "%s", "label": "%s"}`, strings.Repeat("long ", 30), word())
+			default:
+				fmt.Fprintf(&b, `{"text": "%s %s", "label": "%s"}`, word(), word(), word())
+			}
+			b.WriteString(eol())
+		}
+	case "x.csv":
+		b.WriteString("text,label\n")
+		for range n {
+			switch rng.IntN(12) {
+			case 0:
+				b.WriteString(eol())
+			case 1:
+				fmt.Fprintf(&b, `"%s, ""quoted""",%s`, word(), word())
+			case 2:
+				fmt.Fprintf(&b, "\"over\n%s\nlines\",%s", word(), word())
+			case 3:
+				fmt.Fprintf(&b, "%s,%s,", word(), word()) // three fields
+			case 4:
+				fmt.Fprintf(&b, `"%s",""`, word())
+			case 5:
+				fmt.Fprintf(&b, `%s,"%s"`, strings.Repeat("long ", 30), word())
+			default:
+				fmt.Fprintf(&b, "%s %s,%s", word(), word(), word())
+			}
+			b.WriteString(eol())
+		}
+	case "x.tsv":
+		b.WriteString("text\tlabel\n")
+		for range n {
+			switch rng.IntN(10) {
+			case 0:
+				b.WriteString(eol())
+			case 1:
+				fmt.Fprintf(&b, "%s\t\"%s\"", word(), word())
+			case 2:
+				fmt.Fprintf(&b, "%s\t%s", strings.Repeat("long ", 30), word())
+			default:
+				fmt.Fprintf(&b, "%s %s\t%s", word(), word(), word())
+			}
+			b.WriteString(eol())
+		}
+	case "x.conll":
+		for range n {
+			switch rng.IntN(10) {
+			case 0:
+				b.WriteString("-DOCSTART- -X- O" + eol() + eol())
+			case 1:
+				b.WriteString("# a comment" + eol())
+			case 2:
+				b.WriteString(eol())
+			}
+			for range 1 + rng.IntN(5) {
+				if rng.IntN(40) == 0 {
+					fmt.Fprintf(&b, "%s O", strings.Repeat("long", 40))
+				} else {
+					fmt.Fprintf(&b, "%s B-X", word()[:1])
+				}
+				b.WriteString(eol())
+			}
+			b.WriteString(eol())
+		}
+	}
+	return b.Bytes()
+}
+
+// TestParallelRead: for each format, a parallel read gives the batches, rows
+// and errors of a serial read, over many files with what the framers must get
+// right, with small batches (many chunks) and a line bound that some lines
+// pass (handed back to the serial reader, and taken up again after them).
+func TestParallelRead(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, f := range chunkFormats {
+		for trial := range 40 {
+			n := 1 + rng.IntN(300)
+			data := chunkText(f.name, n, rng)
+			batch := 1 + rng.IntN(20)
+			maxLine := DefaultMaxLineBytes
+			if trial%3 == 0 {
+				maxLine = 100
+			}
+			sameRead(t, data, f.name, f.src, batch, maxLine)
+		}
+	}
+}
+
+// TestParallelReadStarts: a file of many batches is read in parallel (the
+// framer cuts it), and its rows come out in order with their lines.
+func TestParallelReadStarts(t *testing.T) {
+	var b strings.Builder
+	for i := range 5000 {
+		fmt.Fprintf(&b, "{\"text\": \"w%d\", \"label\": \"a\"}\n", i)
+	}
+	p := filepath.Join(t.TempDir(), "x.jsonl")
+	os.WriteFile(p, []byte(b.String()), 0o644)
+	r, err := Open(Source{Path: p, Columns: Columns{Text: "text", Label: "label"}}, WithBatchRows(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Release()
+	line, parallel := 0, false
+	for r.Next() {
+		parallel = parallel || r.par != nil
+		rows := r.RecordBatch().Column(0).ValueStr
+		for i := range int(r.RecordBatch().NumRows()) {
+			line++
+			if got := rows(i); got != fmt.Sprint(line) {
+				t.Fatalf("row %d has line %s", line, got)
+			}
+		}
+	}
+	if r.Err() != nil || line != 5000 || !parallel {
+		t.Errorf("err %v, %d rows, parallel %v", r.Err(), line, parallel)
+	}
+}
+
+// FuzzParallelRead holds a parallel read of any text to a serial one.
+func FuzzParallelRead(f *testing.F) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for k := range chunkFormats {
+		f.Add(chunkText(chunkFormats[k].name, 20, rng), uint8(k), uint8(2), false)
+	}
+	f.Add([]byte("text,label\n\"a\nb\",c\n\"d\"\"\",e\nf,g\n\"h\",\"i\n"), uint8(1), uint8(1), false)
+	f.Add([]byte("a O\n\n# c\n\n-DOCSTART-\n\nb O\nc O\n"), uint8(3), uint8(1), true)
+	f.Fuzz(func(t *testing.T, data []byte, format, batch uint8, short bool) {
+		ff := chunkFormats[int(format)%len(chunkFormats)]
+		maxLine := DefaultMaxLineBytes
+		if short {
+			maxLine = 16
+		}
+		sameRead(t, data, ff.name, ff.src, 1+int(batch)%8, maxLine)
+	})
+}
