@@ -341,7 +341,6 @@ func (fc *frameChunks) fill() error {
 // parallelWorkers is the number of goroutines that parse chunks.
 func parallelWorkers() int { return runtime.GOMAXPROCS(0) }
 
-
 // JSON Lines: an example is a line that is not blank.
 
 func (s *jsonlSource) lineReader() *lines { return s.l }
