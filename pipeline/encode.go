@@ -232,6 +232,12 @@ func (e *Encoder) schema(sharded bool) *arrow.Schema {
 // Long on purpose: one pass over a record batch builds every output
 // column side by side, so each row is read once.
 func (e *Encoder) Encode(rec arrow.RecordBatch) (arrow.RecordBatch, EncodeStats, error) {
+	return e.encode(rec, nil)
+}
+
+// encode is Encode into b, a builder of the encoded schema that EncodeAll's
+// workers keep from record to record, sized by the last (nil: a new one).
+func (e *Encoder) encode(rec arrow.RecordBatch, b *array.RecordBuilder) (arrow.RecordBatch, EncodeStats, error) {
 	var st EncodeStats
 	if e.Tokenizer == nil {
 		return nil, st, fmt.Errorf("pipeline: the encoder has no tokenizer")
@@ -247,12 +253,10 @@ func (e *Encoder) Encode(rec arrow.RecordBatch) (arrow.RecordBatch, EncodeStats,
 	if (v.Tags != nil && c.tags == nil) || (v.Labels != nil && c.label == nil) || (v.Target != nil && c.target == nil) || (v.Feature != nil && c.feature == nil) || (v.Vector > 0 && c.vector == nil) {
 		return nil, st, fmt.Errorf("pipeline: the record lacks a field that a vocabulary is for")
 	}
-	mem := e.Mem
-	if mem == nil {
-		mem = memory.DefaultAllocator
+	if b == nil || !b.Schema().Equal(e.schema(c.shard != nil)) {
+		b = array.NewRecordBuilder(e.mem(), e.schema(c.shard != nil))
+		defer b.Release()
 	}
-	b := array.NewRecordBuilder(mem, e.schema(c.shard != nil))
-	defer b.Release()
 	n := int(rec.NumRows())
 	var toks []string
 	maxTok := Limits{MaxTokens: e.MaxTokens}.Tokens()
@@ -384,7 +388,16 @@ func (e *Encoder) Encode(rec arrow.RecordBatch) (arrow.RecordBatch, EncodeStats,
 		}
 	}
 	st.Rows = int64(n)
-	return b.NewRecordBatch(), st, nil
+	out := b.NewRecordBatch()
+	reserve(b, out)
+	return out, st, nil
+}
+
+func (e *Encoder) mem() memory.Allocator {
+	if e.Mem == nil {
+		return memory.DefaultAllocator
+	}
+	return e.Mem
 }
 
 // appendChars appends the character ids of one row's tokens and their lengths.
@@ -626,8 +639,10 @@ func (e *Encoder) EncodeAll(r array.RecordReader, workers int, emit func(arrow.R
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			b := array.NewRecordBuilder(e.mem(), e.schema(r.Schema().HasField(ShardField)))
+			defer b.Release()
 			for j := range jobs {
-				out, st, err := e.Encode(j.rec)
+				out, st, err := e.encode(j.rec, b)
 				j.rec.Release()
 				j.done <- result{out, st, err}
 			}
