@@ -259,6 +259,10 @@ func (e *Encoder) encode(rec arrow.RecordBatch, b *array.RecordBuilder) (arrow.R
 	}
 	n := int(rec.NumRows())
 	var toks []string
+	// rowIDs holds a row's ids, appended to a list in one call: a value at
+	// a time, the builder checked its capacity and set a validity bit for
+	// each.
+	var rowIDs []int32
 	maxTok := Limits{MaxTokens: e.MaxTokens}.Tokens()
 	col := 0
 	next := func() array.Builder { col++; return b.Field(col) }
@@ -282,21 +286,22 @@ func (e *Encoder) encode(rec arrow.RecordBatch, b *array.RecordBuilder) (arrow.R
 			for i := 0; i < n; i++ {
 				text := c.text.Value(i)
 				ids.Append(true)
-				count := 0
+				row := rowIDs[:0]
 				for a, b := nextField(text, 0); a < len(text); a, b = nextField(text, b) {
 					id, ok := v.Input.ID(text[a:b])
 					if !ok {
 						id = UnkID
 						st.UnknownTokens++
 					}
-					vb.Append(id)
-					count++
+					row = append(row, id)
 				}
-				if count > maxTok {
-					return nil, st, tooManyTokens(int(c.row.Value(i)), "input", count, maxTok)
+				if len(row) > maxTok {
+					return nil, st, tooManyTokens(int(c.row.Value(i)), "input", len(row), maxTok)
 				}
-				lens.Append(int32(count))
-				st.Tokens += int64(count)
+				vb.AppendValues(row, nil)
+				lens.Append(int32(len(row)))
+				st.Tokens += int64(len(row))
+				rowIDs = row
 			}
 		}
 		for i := 0; i < n && !plain; i++ {
@@ -305,14 +310,16 @@ func (e *Encoder) encode(rec arrow.RecordBatch, b *array.RecordBuilder) (arrow.R
 				return nil, st, tooManyTokens(int(c.row.Value(i)), "input", len(toks), maxTok)
 			}
 			ids.Append(true)
+			rowIDs = rowIDs[:0]
 			for _, t := range toks {
 				id, ok := v.Input.ID(t)
 				if !ok {
 					id = UnkID
 					st.UnknownTokens++
 				}
-				vb.Append(id)
+				rowIDs = append(rowIDs, id)
 			}
+			vb.AppendValues(rowIDs, nil)
 			lens.Append(int32(len(toks)))
 			st.Tokens += int64(len(toks))
 			if chars != nil {
@@ -353,9 +360,11 @@ func (e *Encoder) encode(rec arrow.RecordBatch, b *array.RecordBuilder) (arrow.R
 		for i := 0; i < n; i++ {
 			tb.Append(true)
 			toks = appendList(toks[:0], c.tags, i)
+			rowIDs = rowIDs[:0]
 			for _, t := range toks {
-				vb.Append(labelID(v.Tags, t, &st.UnknownTags))
+				rowIDs = append(rowIDs, labelID(v.Tags, t, &st.UnknownTags))
 			}
+			vb.AppendValues(rowIDs, nil)
 		}
 	}
 	if v.Labels != nil {
