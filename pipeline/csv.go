@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/seqkit/seqkit/internal/quote"
 )
@@ -37,6 +38,12 @@ type csvSource struct {
 	pending []string // a headerless file's first row, read to count its fields
 	pendAt  int
 	fields  []string // a row's fields, reused from row to row
+	// raw, when the mapping has no list column and a row is a line split at
+	// its separators, is that line (valid until the next line is read) and
+	// spans its fields' offsets: next hands the fields to the reader as bytes,
+	// with no string made of the line (readRow's rawRow).
+	raw   []byte
+	spans []int
 }
 
 func openCSV(path string, format Format, cols Columns, noHeader bool, maxLine int) (*csvSource, error) {
@@ -118,6 +125,9 @@ func (s *csvSource) readRow() ([]string, int, error) {
 			return nil, 0, err
 		}
 		if s.tsv {
+			if s.rawRow(line, '\t') {
+				return nil, s.l.n, nil
+			}
 			s.fields = appendSplit(s.fields[:0], string(line), '\t')
 			return s.fields, s.l.n, nil
 		}
@@ -126,6 +136,10 @@ func (s *csvSource) readRow() ([]string, int, error) {
 		}
 		start := s.l.n
 		if bytes.IndexByte(line, '"') < 0 {
+			if s.rawRow(line, ',') {
+				s.end = start
+				return nil, start, nil
+			}
 			s.fields = appendSplit(s.fields[:0], string(line), ',')
 			s.end = start
 			return s.fields, start, nil
@@ -236,14 +250,47 @@ func csvError(path string, err error) error {
 	return fmt.Errorf("pipeline: %s: %w", path, err)
 }
 
+// rawRow splits line at sep into s.spans, for next to read as bytes, when
+// the header has been read and no column is a list; it reports whether it
+// did.
+func (s *csvSource) rawRow(line []byte, sep byte) bool {
+	if s.n == 0 {
+		return false // the header, or a headerless file's first row
+	}
+	for _, role := range s.roles {
+		if role.isList() {
+			return false
+		}
+	}
+	s.raw, s.spans = line, splitSpans(s.spans[:0], line, sep)
+	return true
+}
+
 func (s *csvSource) next(ex *example) error {
 	rec, line := s.pending, s.pendAt
 	s.pending = nil
 	if rec == nil {
 		var err error
+		s.raw = nil
 		if rec, line, err = s.readRow(); err != nil {
 			return err
 		}
+	}
+	if rec == nil && s.raw != nil {
+		ex.line = line
+		if n := len(s.spans) / 2; n != s.n {
+			return badf(s.path, line, 0, "%d fields, but the first row has %d", n, s.n)
+		}
+		for _, role := range s.roles {
+			i := s.index[role]
+			f := s.raw[s.spans[2*i]:s.spans[2*i+1]]
+			if !utf8.Valid(f) {
+				return badf(s.path, line, 0, "invalid UTF-8 in %s", role)
+			}
+			ex.raw[role] = f
+		}
+		ex.valid = true
+		return nil
 	}
 	ex.line = line
 	if len(rec) != s.n {
