@@ -3,12 +3,14 @@ package pipeline
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
@@ -231,4 +233,69 @@ func FuzzParallelRead(f *testing.F) {
 		}
 		sameRead(t, data, ff.name, ff.src, 1+int(batch)%8, maxLine)
 	})
+}
+
+// TestParallelEncode: EncodeAll on a reader read in parallel, whose workers
+// encode the batches, gives the encoded batches, statistics and errors of
+// EncodeAll on a serial reader, encoding errors (too many tokens) and
+// reading errors included.
+func TestParallelEncode(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	tok, err := NewTokenizer(TokenizerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range chunkFormats {
+		for trial := range 12 {
+			p := filepath.Join(t.TempDir(), f.name)
+			if err := os.WriteFile(p, chunkText(f.name, 50+rng.IntN(400), rng), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			src := f.src
+			src.Path = p
+			vr, err := Open(src, WithSkipErrors(io.Discard))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Vocabularies from part of the data, so that some tokens and
+			// labels are unknown.
+			v, err := BuildVocabs(vr, tok, VocabConfig{MaxSize: 8})
+			vr.Release()
+			if err != nil {
+				t.Fatal(err)
+			}
+			enc := &Encoder{Tokenizer: tok, Vocabs: v}
+			if trial%3 == 0 {
+				enc.MaxTokens = 4
+			}
+			batch := 1 + rng.IntN(30)
+			encodeDump := func(opts ...Option) string {
+				mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+				defer mem.AssertSize(t, 0)
+				enc.Mem = mem
+				r, err := Open(src, append(opts, WithBatchRows(batch), WithAllocator(mem))...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer r.Release()
+				var b strings.Builder
+				st, err := enc.EncodeAll(r, 2, func(rec arrow.RecordBatch) error {
+					fmt.Fprintf(&b, "batch %d\n", rec.NumRows())
+					for i := range int(rec.NumRows()) {
+						for _, col := range rec.Columns() {
+							fmt.Fprintf(&b, "%s ", col.ValueStr(i))
+						}
+						b.WriteString("\n")
+					}
+					return nil
+				})
+				fmt.Fprintf(&b, "stats %+v\nerror %v\n", st, err)
+				return b.String()
+			}
+			serial, par := encodeDump(withSerial()), encodeDump()
+			if serial != par {
+				t.Fatalf("%s, %d rows a batch: encoding a parallel read differs\nserial:\n%s\nparallel:\n%s", f.name, batch, clipDump(serial), clipDump(par))
+			}
+		}
+	}
 }

@@ -237,8 +237,7 @@ func (e *Encoder) Encode(rec arrow.RecordBatch) (arrow.RecordBatch, EncodeStats,
 
 // encode is Encode into b, a builder of the encoded schema that EncodeAll's
 // workers keep from record to record, sized by the last (nil: a new one).
-func (e *Encoder) encode(rec arrow.RecordBatch, b *array.RecordBuilder) (arrow.RecordBatch, EncodeStats, error) {
-	var st EncodeStats
+func (e *Encoder) encode(rec arrow.RecordBatch, b *array.RecordBuilder) (_ arrow.RecordBatch, st EncodeStats, err error) {
 	if e.Tokenizer == nil {
 		return nil, st, fmt.Errorf("pipeline: the encoder has no tokenizer")
 	}
@@ -257,6 +256,15 @@ func (e *Encoder) encode(rec arrow.RecordBatch, b *array.RecordBuilder) (arrow.R
 		b = array.NewRecordBuilder(e.mem(), e.schema(c.shard != nil))
 		defer b.Release()
 	}
+	defer func() {
+		if err != nil {
+			// Empty what the failed batch left in the builder, a field at a
+			// time (they hold different numbers of rows), for the next.
+			for _, f := range b.Fields() {
+				f.NewArray().Release()
+			}
+		}
+	}()
 	n := int(rec.NumRows())
 	var toks []string
 	// rowIDs holds a row's ids, appended to a list in one call: a value at
