@@ -525,7 +525,7 @@ func (f *conllFramer) line(b []byte) (bool, bool) {
 		f.tokens = false
 		return ends, true
 	}
-	if t := bytes.TrimSpace(b); t[0] != '#' && !bytes.HasPrefix(t, []byte("-DOCSTART-")) {
+	if !conllSkipped(b) {
 		f.tokens = true
 	}
 	return false, true

@@ -83,8 +83,7 @@ func (s *conllSource) next(ex *example) error {
 		if err != nil {
 			return err
 		}
-		t := bytes.TrimSpace(line)
-		if len(t) == 0 {
+		if blank(line) {
 			if bad != nil {
 				return bad
 			}
@@ -94,7 +93,7 @@ func (s *conllSource) next(ex *example) error {
 			}
 			continue
 		}
-		if t[0] == '#' || bytes.HasPrefix(t, []byte("-DOCSTART-")) {
+		if conllSkipped(line) {
 			continue
 		}
 		if bad != nil {
@@ -151,6 +150,16 @@ func (s *conllSource) next(ex *example) error {
 		}
 		s.tokens++
 	}
+}
+
+// conllSkipped is whether a line that is not blank is a comment or a
+// -DOCSTART- line.
+func conllSkipped(line []byte) bool {
+	if c := line[0]; c > ' ' && c < 0x80 && c != '#' && c != '-' {
+		return false // most lines: a token
+	}
+	t := bytes.TrimSpace(line)
+	return t[0] == '#' || bytes.HasPrefix(t, []byte("-DOCSTART-"))
 }
 
 // finish sets ex's token lists from the sentence gathered: substrings of one
