@@ -27,7 +27,8 @@ import (
 // CSV quote that is not RFC 4180, a chunk over chunkCap) goes back to the
 // serial reader from the start of its chunk, which reads the rest of the
 // file as before: it words the errors, skips over long lines and bounds
-// what it gathers. A read that skips bad examples or keeps a part of a
+// what it gathers. (Each of those is an error but for batches of over
+// chunkCap, which cutting again would read twice.) A read that skips bad examples or keeps a part of a
 // split stays serial (a skipped example changes where a batch ends).
 
 // chunkCap bounds a chunk's text: the framer hands a longer one to the
@@ -322,6 +323,7 @@ func (r *Reader) nextParallel() bool {
 			return false
 		case res.handoff:
 			r.stopParallel()
+			r.serial = true
 			return false
 		case res.rows == 0: // blank lines at the end of the file
 			res.rec.Release()

@@ -170,7 +170,7 @@ func chunkText(name string, n int, rng *rand.Rand) []byte {
 // TestParallelRead: for each format, a parallel read gives the batches, rows
 // and errors of a serial read, over many files with what the framers must get
 // right, with small batches (many chunks) and a line bound that some lines
-// pass (handed back to the serial reader, and taken up again after them).
+// pass (the rest handed back to the serial reader).
 func TestParallelRead(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, f := range chunkFormats {
@@ -297,5 +297,35 @@ func TestParallelEncode(t *testing.T) {
 				t.Fatalf("%s, %d rows a batch: encoding a parallel read differs\nserial:\n%s\nparallel:\n%s", f.name, batch, clipDump(serial), clipDump(par))
 			}
 		}
+	}
+}
+
+// TestParallelReadGivesUp: batches over chunkCap are read on one goroutine
+// from where the framer gave up to the end, with the serial read's rows.
+func TestParallelReadGivesUp(t *testing.T) {
+	var b bytes.Buffer
+	long := strings.Repeat("w ", 300<<10)
+	for i := range 100 {
+		fmt.Fprintf(&b, "{\"text\": \"%s\", \"label\": \"%d\"}\n", long, i)
+	}
+	// Only the labels are kept, which number the rows: a dump of the text
+	// would take seconds.
+	src := Source{Columns: Columns{Label: "label"}}
+	sameRead(t, b.Bytes(), "x.jsonl", src, 30, DefaultMaxLineBytes)
+
+	p := filepath.Join(t.TempDir(), "x.jsonl")
+	os.WriteFile(p, b.Bytes(), 0o644)
+	src.Path = p
+	r, err := Open(src, WithBatchRows(30))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Release()
+	rows := 0
+	for r.Next() {
+		rows += int(r.RecordBatch().NumRows())
+	}
+	if r.Err() != nil || rows != 100 || !r.serial {
+		t.Errorf("err %v, %d rows, serial at the end %v", r.Err(), rows, r.serial)
 	}
 }
