@@ -160,7 +160,7 @@ type Reader struct {
 	ctx      context.Context
 	mem      memory.Allocator
 	par      *parallel // a parallel read under way (chunks.go)
-	serial   bool // no parallel read: asked for, or the framer gave up
+	serial   bool      // no parallel read: asked for, or the framer gave up
 }
 
 var _ array.RecordReader = (*Reader)(nil)
