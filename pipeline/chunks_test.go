@@ -2,13 +2,17 @@ package pipeline
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -328,4 +332,45 @@ func TestParallelReadGivesUp(t *testing.T) {
 	if r.Err() != nil || rows != 100 || !r.serial {
 		t.Errorf("err %v, %d rows, serial at the end %v", r.Err(), rows, r.serial)
 	}
+}
+
+// TestParallelReadStops: a cancelled context stops a parallel read at the
+// next batch with its cause, and Release leaves no goroutine or batch behind.
+func TestParallelReadStops(t *testing.T) {
+	var b strings.Builder
+	for i := range 20000 {
+		fmt.Fprintf(&b, "{\"text\": \"w%d\", \"label\": \"a\"}\n", i)
+	}
+	p := filepath.Join(t.TempDir(), "x.jsonl")
+	os.WriteFile(p, []byte(b.String()), 0o644)
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	before := runtime.NumGoroutine()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	stop := errors.New("interrupted")
+	r, err := Open(Source{Path: p, Columns: Columns{Text: "text", Label: "label"}}, WithBatchRows(100), WithContext(ctx), WithAllocator(mem))
+	if err != nil {
+		t.Fatal(err)
+	}
+	batches := 0
+	for r.Next() {
+		if batches++; batches == 3 {
+			if r.par == nil {
+				t.Fatal("not read in parallel")
+			}
+			cancel(stop)
+		}
+	}
+	if !errors.Is(r.Err(), stop) || batches != 3 {
+		t.Errorf("after %d batches: %v, want the cause", batches, r.Err())
+	}
+	r.Release()
+	for range 100 {
+		if runtime.NumGoroutine() <= before {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Errorf("%d goroutines, %d before", runtime.NumGoroutine(), before)
 }
