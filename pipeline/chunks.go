@@ -135,14 +135,12 @@ func (r *Reader) startParallel(src chunkSource, workers int) {
 		defer p.wg.Done()
 		defer close(p.order)
 		defer close(jobs)
-		send := func(res chunkResult) bool {
+		send := func(res chunkResult) {
 			done := make(chan chunkResult, 1)
 			done <- res
 			select {
 			case p.order <- done:
-				return true
 			case <-p.stop:
-				return false
 			}
 		}
 		fr := frameChunks{l: l, f: src.framer(), want: r.rows, ctx: r.ctx, free: p.free}
@@ -153,10 +151,10 @@ func (r *Reader) startParallel(src chunkSource, workers int) {
 				return
 			}
 			if end != nil {
-				// The array stays with the serial reader, never going
-				// back to free. Hand the rest, from the start of the chunk, back to the
+				// Hand the rest, from the start of the chunk, back to the
 				// source's own lines: l.br and l.n as if it had read up to
-				// here itself.
+				// here itself. The array stays with the serial reader and
+				// never goes back to free.
 				l.br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(end.text), l.br), 1<<16)
 				l.n = end.base
 				send(chunkResult{handoff: true})

@@ -252,7 +252,8 @@ func (e *Encoder) encode(rec arrow.RecordBatch, b *array.RecordBuilder) (_ arrow
 	if (v.Tags != nil && c.tags == nil) || (v.Labels != nil && c.label == nil) || (v.Target != nil && c.target == nil) || (v.Feature != nil && c.feature == nil) || (v.Vector > 0 && c.vector == nil) {
 		return nil, st, fmt.Errorf("pipeline: the record lacks a field that a vocabulary is for")
 	}
-	if b == nil || !b.Schema().Equal(e.schema(c.shard != nil)) {
+	kept := b != nil && b.Schema().Equal(e.schema(c.shard != nil))
+	if !kept {
 		b = array.NewRecordBuilder(e.mem(), e.schema(c.shard != nil))
 		defer b.Release()
 	}
@@ -406,7 +407,9 @@ func (e *Encoder) encode(rec arrow.RecordBatch, b *array.RecordBuilder) (_ arrow
 	}
 	st.Rows = int64(n)
 	out := b.NewRecordBatch()
-	reserve(b, out)
+	if kept {
+		reserve(b, out)
+	}
 	return out, st, nil
 }
 
