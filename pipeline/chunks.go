@@ -407,7 +407,9 @@ func (fc *frameChunks) next() (c chunk, end *chunk, err error) {
 		if examples == fc.want || fc.eof {
 			break
 		}
-		if len(rest) >= chunkCap {
+		if len(rest) >= chunkCap || len(rest)-pos > fc.l.max {
+			// Too much for a chunk, or a line already over the bound: the
+			// serial reader skips it without holding it.
 			return giveUp()
 		}
 		if err := fc.fill(); err != nil {

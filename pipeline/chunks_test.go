@@ -374,3 +374,37 @@ func TestParallelReadStops(t *testing.T) {
 	}
 	t.Errorf("%d goroutines, %d before", runtime.NumGoroutine(), before)
 }
+
+// TestParallelReadLongLine: a line over the bound after the first batch is
+// given to the serial reader once it passes the bound, not gathered whole:
+// reading a 24 MiB line under a 1 MiB bound allocates a few MiB.
+func TestParallelReadLongLine(t *testing.T) {
+	var b bytes.Buffer
+	for i := range 3000 {
+		fmt.Fprintf(&b, "{\"text\": \"w%d\", \"label\": \"a\"}\n", i)
+	}
+	b.WriteString(`{"text": "`)
+	b.Write(bytes.Repeat([]byte("a"), 24<<20))
+	p := filepath.Join(t.TempDir(), "x.jsonl")
+	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b = bytes.Buffer{}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	r, err := Open(Source{Path: p, Columns: Columns{Text: "text", Label: "label"}}, WithBatchRows(100), WithMaxLineBytes(1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r.Next() {
+	}
+	r.Release()
+	runtime.ReadMemStats(&after)
+	if err := r.Err(); err == nil || !strings.Contains(err.Error(), ":3001: line longer than") {
+		t.Errorf("error %v, want line 3001 over the bound", err)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+		t.Errorf("allocated %d MiB", alloc>>20)
+	}
+}
