@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -28,8 +29,11 @@ import (
 // serial reader from the start of its chunk, which reads the rest of the
 // file as before: it words the errors, skips over long lines and bounds
 // what it gathers. (Each of those is an error but for batches of over
-// chunkCap, which cutting again would read twice.) A read that skips bad examples or keeps a part of a
-// split stays serial (a skipped example changes where a batch ends).
+// chunkCap, which cutting again would read twice.) Bad examples skipped
+// (WithRejects) and rows of another part of a split leave a chunk's batch
+// short: the reader then cuts batches again from the rows pending, so that
+// they end where the serial reader's do, and hands the rejects to their
+// callback in the file's order.
 
 // chunkCap bounds a chunk's text: the framer hands a longer one to the
 // serial reader rather than hold it.
@@ -92,10 +96,18 @@ func (a *textArray) release(free chan []byte) {
 // chunkResult is a chunk parsed: a record batch, or an error; handoff says
 // that the framer stopped at this point and the serial reader goes on.
 type chunkResult struct {
-	rec     arrow.RecordBatch
-	rows    int
-	err     error
-	handoff bool
+	rec      arrow.RecordBatch
+	rows     int
+	rejected []rejection // bad examples skipped, in order (WithRejects)
+	err      error
+	handoff  bool
+}
+
+// rejection is a bad example a worker skipped, for the reader to hand to
+// its rejects callback in the file's order.
+type rejection struct {
+	shard int
+	bad   *Error
 }
 
 // parallel is the machinery of a parallel read: the framer, the workers and
@@ -189,6 +201,7 @@ func (r *Reader) parseChunk(src chunkSource, c chunk, last *batchBuf) (chunkResu
 	s := src.over(chunkLines(r.path, src.lineReader().max, c.text, c.base))
 	b := newBatchBuf(len(r.roles), last)
 	var ex example // one for the chunk: its address escapes into next
+	var rejected []rejection
 	for {
 		ex = example{}
 		err := s.next(&ex)
@@ -199,11 +212,21 @@ func (r *Reader) parseChunk(src chunkSource, c chunk, last *batchBuf) (chunkResu
 			break
 		}
 		if err != nil {
-			return chunkResult{err: err}, last
+			var bad *Error
+			if errors.As(err, &bad) && !bad.fatal && r.rejects != nil {
+				rejected = append(rejected, rejection{ex.shard, bad})
+				continue
+			}
+			// The rows before the error still fill the batches the
+			// serial reader would give before it.
+			return chunkResult{rec: b.record(r.schema, r.roles, r.sharded), rows: len(b.rows), rejected: rejected, err: err}, last
+		}
+		if r.part != nil && r.part.Split.Part(orderKey(ex.shard, ex.line)) != r.part.Index {
+			continue
 		}
 		b.add(r, &ex)
 	}
-	return chunkResult{rec: b.record(r.schema, r.roles, r.sharded), rows: len(b.rows)}, b
+	return chunkResult{rec: b.record(r.schema, r.roles, r.sharded), rows: len(b.rows), rejected: rejected}, b
 }
 
 // batchBuf gathers a chunk's examples as the columns of a record batch, in
@@ -304,32 +327,151 @@ func (b *batchBuf) record(schema *arrow.Schema, roles []Role, sharded bool) arro
 
 // nextParallel is Next's step in a parallel read. It reports false when
 // there is no batch from the workers: at the end, on an error, or at a
-// handoff, after which r.par is nil and the serial reader goes on.
+// handoff, after which r.par is nil and the serial reader goes on (with
+// the rows pending, which it takes first).
+//
+// A chunk holds a batch's examples, so its batch is the serial reader's
+// unless examples were rejected or left to another part of a split; then
+// batches are cut again from the rows pending, to the serial reader's
+// boundaries.
 func (r *Reader) nextParallel() bool {
 	for {
+		if r.pendRows >= r.rows {
+			r.takePending(r.rows)
+			return true
+		}
+		if r.parErr != nil {
+			// The rows short of a batch before the error are dropped, as
+			// the serial reader drops them.
+			r.err, r.parErr = r.parErr, nil
+			r.dropPending()
+			r.stopParallel()
+			return false
+		}
 		done, ok := <-r.par.order
 		if !ok {
 			r.stopParallel()
 			r.done = true
+			if r.pendRows > 0 {
+				r.takePending(r.pendRows)
+				return true
+			}
 			return false
 		}
 		res := <-done
+		for _, rj := range res.rejected {
+			r.skipped++
+			if err := r.rejects(rj.shard, rj.bad); err != nil {
+				res.err = fmt.Errorf("pipeline: writing rejects: %w", err)
+				break
+			}
+		}
 		switch {
-		case res.err != nil:
-			r.err = res.err
-			r.stopParallel()
-			return false
 		case res.handoff:
 			r.stopParallel()
 			r.serial = true
 			return false
-		case res.rows == 0: // blank lines at the end of the file
-			res.rec.Release()
+		case res.rows == 0: // blank lines, or only rejected or other parts' rows
+			if res.rec != nil {
+				res.rec.Release()
+			}
+			r.parErr = res.err
 			continue
+		case r.pendRows == 0 && res.rows == r.rows && res.err == nil:
+			r.cur = res.rec
+			r.read += res.rows
+			return true
 		}
-		r.cur = res.rec
-		r.read += res.rows
-		return true
+		r.pend = append(r.pend, res.rec)
+		r.pendRows += res.rows
+		r.parErr = res.err
+	}
+}
+
+// dropPending releases the rows pending.
+func (r *Reader) dropPending() {
+	for _, rec := range r.pend {
+		rec.Release()
+	}
+	r.pend, r.pendRows = nil, 0
+}
+
+// takePending makes the first n pending rows the current batch.
+func (r *Reader) takePending(n int) {
+	var parts []arrow.RecordBatch
+	for left := n; left > 0; {
+		rec := r.pend[0]
+		k := int(rec.NumRows())
+		if k > left {
+			parts = append(parts, rec.NewSlice(0, int64(left)))
+			r.pend[0] = rec.NewSlice(int64(left), int64(k))
+			rec.Release()
+			break
+		}
+		parts = append(parts, rec)
+		r.pend = r.pend[1:]
+		left -= k
+	}
+	cols := make([]arrow.Array, len(parts[0].Columns()))
+	for i := range cols {
+		arrs := make([]arrow.Array, len(parts))
+		for j, p := range parts {
+			arrs[j] = p.Column(i)
+		}
+		var err error
+		if cols[i], err = array.Concatenate(arrs, r.mem); err != nil {
+			panic(err) // the parts share a schema
+		}
+	}
+	r.cur = array.NewRecordBatch(r.schema, cols, int64(n))
+	for _, c := range cols {
+		c.Release()
+	}
+	for _, p := range parts {
+		p.Release()
+	}
+	r.pendRows -= n
+	r.read += n
+}
+
+// appendPending copies the pending rows into the reader's builder, for the
+// serial reader to go on from after a handoff.
+func (r *Reader) appendPending() int {
+	n := r.pendRows
+	for _, rec := range r.pend {
+		for i, f := range r.bld.Fields() {
+			appendValues(f, rec.Column(i))
+		}
+		rec.Release()
+	}
+	r.pend, r.pendRows = nil, 0
+	return n
+}
+
+// appendValues appends the values of a, a column of the reader's schema, to
+// b.
+func appendValues(b array.Builder, a arrow.Array) {
+	switch b := b.(type) {
+	case *array.Int64Builder:
+		b.AppendValues(a.(*array.Int64).Int64Values(), nil)
+	case *array.Int32Builder:
+		b.AppendValues(a.(*array.Int32).Int32Values(), nil)
+	case *array.StringBuilder:
+		s := a.(*array.String)
+		for i := range s.Len() {
+			b.Append(s.Value(i))
+		}
+	case *array.ListBuilder:
+		l := a.(*array.List)
+		for i := range l.Len() {
+			b.Append(true)
+			from, to := l.ValueOffsets(i)
+			vals := l.ListValues().(*array.String)
+			vb := b.ValueBuilder().(*array.StringBuilder)
+			for j := from; j < to; j++ {
+				vb.Append(vals.Value(int(j)))
+			}
+		}
 	}
 }
 

@@ -22,11 +22,15 @@ import (
 func withSerial() Option { return func(c *config) { c.serial = true } }
 
 // readDump reads src and writes down every batch (its rows, each column's
-// values) and the error, as text to compare.
-func readDump(t testing.TB, src Source, opts ...Option) string {
+// values), the error, and with skip the rejects and their count, as text to
+// compare.
+func readDump(t testing.TB, src Source, skip bool, opts ...Option) string {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	var b strings.Builder
+	var b, rejects strings.Builder
+	if skip {
+		opts = append(opts, WithSkipErrors(&rejects))
+	}
 	r, err := Open(src, append(opts, WithAllocator(mem))...)
 	if err != nil {
 		return "open: " + err.Error()
@@ -45,11 +49,15 @@ func readDump(t testing.TB, src Source, opts ...Option) string {
 	if err := r.Err(); err != nil {
 		fmt.Fprintf(&b, "error: %v\n", err)
 	}
+	if skip {
+		fmt.Fprintf(&b, "skipped %d:\n%s", r.Skipped(), rejects.String())
+	}
 	return b.String()
 }
 
 // sameRead checks that a parallel read of data gives what a serial one
-// gives, batch by batch, and the same error.
+// gives, batch by batch, and the same error: as it is, skipping bad
+// examples, and keeping each part of a split.
 func sameRead(t testing.TB, data []byte, name string, src Source, batchRows, maxLine int) {
 	p := filepath.Join(t.(interface{ TempDir() string }).TempDir(), name)
 	if err := os.WriteFile(p, data, 0o644); err != nil {
@@ -57,10 +65,18 @@ func sameRead(t testing.TB, data []byte, name string, src Source, batchRows, max
 	}
 	src.Path = p
 	opts := []Option{WithBatchRows(batchRows), WithMaxLineBytes(maxLine)}
-	serial := readDump(t, src, append(opts, withSerial())...)
-	par := readDump(t, src, opts...)
-	if serial != par {
-		t.Fatalf("%s, %d rows a batch, lines of at most %d bytes: the parallel read differs\nserial:\n%s\nparallel:\n%s\ninput:\n%q", name, batchRows, maxLine, clipDump(serial), clipDump(par), clipDump(string(data)))
+	split := RatioSplit{Ratios: []float64{0.7, 0.3}, Seed: 1}
+	for _, c := range []struct {
+		how  string
+		skip bool
+		part *Part
+	}{{"as it is", false, nil}, {"skipping bad examples", true, nil}, {"part 0 of 2", false, &Part{split, 0}}, {"part 1 of 2, skipping", true, &Part{split, 1}}} {
+		src.Part = c.part
+		serial := readDump(t, src, c.skip, append(opts, withSerial())...)
+		par := readDump(t, src, c.skip, opts...)
+		if serial != par {
+			t.Fatalf("%s %s, %d rows a batch, lines of at most %d bytes: the parallel read differs\nserial:\n%s\nparallel:\n%s\ninput:\n%q", name, c.how, batchRows, maxLine, clipDump(serial), clipDump(par), clipDump(string(data)))
+		}
 	}
 }
 

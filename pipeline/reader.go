@@ -159,8 +159,11 @@ type Reader struct {
 	progress func(done, total int64)
 	ctx      context.Context
 	mem      memory.Allocator
-	par      *parallel // a parallel read under way (chunks.go)
-	serial   bool      // no parallel read: asked for, or the framer gave up
+	par      *parallel           // a parallel read under way (chunks.go)
+	pend     []arrow.RecordBatch // its rows not yet in a batch
+	pendRows int
+	parErr   error // its error, once the batches before it are given
+	serial   bool  // no parallel read: asked for, or the framer gave up
 }
 
 var _ array.RecordReader = (*Reader)(nil)
@@ -368,10 +371,11 @@ func (r *Reader) Next() bool {
 		if r.err != nil || r.done {
 			return r.noExamples()
 		}
-		// The framer gave up: the serial reader goes on where it stopped.
+		// The framer gave up: the serial reader goes on where it stopped,
+		// after the rows pending.
 	}
 	var ex example
-	n := 0
+	n := r.appendPending()
 	for n < r.rows {
 		ex = example{}
 		err := r.src.next(&ex)
@@ -410,7 +414,7 @@ func (r *Reader) Next() bool {
 	r.cur = r.bld.NewRecordBatch()
 	reserve(r.bld, r.cur)
 	r.report()
-	if cs, ok := r.src.(chunkSource); ok && !r.done && r.rejects == nil && r.part == nil && r.par == nil && !r.serial {
+	if cs, ok := r.src.(chunkSource); ok && !r.done && r.par == nil && !r.serial {
 		// After the first batch, the rest of the file is read in
 		// parallel. The source stands between two examples, and has
 		// learnt what its copies need (a header, the number of columns).
@@ -546,6 +550,7 @@ func (r *Reader) Release() {
 		r.cur.Release()
 		r.cur = nil
 	}
+	r.dropPending()
 	r.bld.Release()
 	r.src.close()
 }
