@@ -18,7 +18,8 @@ import (
 
 // A parallel read. Parsing a line-based file on one goroutine bounds a whole
 // run's data preparation by one core, so after its first record batch a
-// Reader of JSON Lines, CSV, TSV or CoNLL hands the rest of the file to a
+// Reader of JSON Lines, CSV, TSV, CoNLL, one text file or a pronunciation
+// dictionary hands the rest of the file to a
 // framer: one goroutine that only finds where examples end (a line end, a
 // CSV quote, a blank line) and cuts the text into chunks of exactly the
 // batch's number of examples, which workers parse into record batches with
@@ -45,7 +46,8 @@ type chunkSource interface {
 	// lineReader is the source's lines, which the framer goes on reading
 	// from where the source stands (between two examples).
 	lineReader() *lines
-	// framer returns a new framer of the source's format.
+	// framer returns a new framer of the source's format, or nil if this
+	// source cannot be cut (parallel text files).
 	framer() framer
 	// over returns a copy of the source that reads the lines of a chunk,
 	// with what the source learnt of the file (header, columns).
@@ -628,19 +630,42 @@ func (fc *frameChunks) fill() error {
 // parallelWorkers is the number of goroutines that parse chunks.
 func parallelWorkers() int { return runtime.GOMAXPROCS(0) }
 
-// JSON Lines: an example is a line that is not blank.
+// JSON Lines and one text file: an example is a line that is not blank.
 
 func (s *jsonlSource) lineReader() *lines { return s.l }
-func (s *jsonlSource) framer() framer     { return jsonlFramer{} }
+func (s *jsonlSource) framer() framer     { return lineFramer{} }
 
 func (s *jsonlSource) over(l *lines) rowSource {
 	return &jsonlSource{l: l, cols: s.cols, roles: s.roles, keys: s.keys, vals: make([][]byte, len(s.keys))}
 }
 
-type jsonlFramer struct{}
+func (t *textSource) lineReader() *lines { return t.files[0] }
 
-func (jsonlFramer) line(b []byte) (bool, bool) { return !blank(b), true }
-func (jsonlFramer) eof() (bool, bool)          { return false, true }
+// framer is nil for parallel files, read in step, which stay serial.
+func (t *textSource) framer() framer {
+	if len(t.files) > 1 {
+		return nil
+	}
+	return lineFramer{}
+}
+
+func (t *textSource) over(l *lines) rowSource { return &textSource{roles: t.roles, files: []*lines{l}} }
+
+type lineFramer struct{}
+
+func (lineFramer) line(b []byte) (bool, bool) { return !blank(b), true }
+func (lineFramer) eof() (bool, bool)          { return false, true }
+
+// Pronunciation dictionaries: an example is a line with an entry.
+
+func (d *dictSource) lineReader() *lines      { return d.l }
+func (d *dictSource) framer() framer          { return dictFramer{} }
+func (d *dictSource) over(l *lines) rowSource { return &dictSource{l: l} }
+
+type dictFramer struct{}
+
+func (dictFramer) line(b []byte) (bool, bool) { return dictEntry(b) != nil, true }
+func (dictFramer) eof() (bool, bool)          { return false, true }
 
 // blank is whether b is only white space, as bytes.TrimSpace sees it.
 func blank(b []byte) bool {

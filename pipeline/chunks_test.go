@@ -96,6 +96,8 @@ var chunkFormats = []struct {
 	{"x.csv", Source{Columns: Columns{Text: "text", Label: "label"}}},
 	{"x.tsv", Source{Columns: Columns{Text: "text", Label: "label"}}},
 	{"x.conll", Source{}},
+	{"x.txt", Source{}},
+	{"x.dict", Source{}},
 }
 
 // chunkText writes n examples of a format, with what the framers must get
@@ -160,6 +162,38 @@ func chunkText(name string, n int, rng *rand.Rand) []byte {
 				fmt.Fprintf(&b, "%s\t%s", strings.Repeat("long ", 30), word())
 			default:
 				fmt.Fprintf(&b, "%s %s\t%s", word(), word(), word())
+			}
+			b.WriteString(eol())
+		}
+	case "x.txt":
+		for range n {
+			switch rng.IntN(8) {
+			case 0:
+				b.WriteString(" \t")
+			case 1:
+				b.WriteString(strings.Repeat("long ", 30))
+			case 2:
+				b.WriteString("bad \xff")
+			default:
+				fmt.Fprintf(&b, "%s %s", word(), word())
+			}
+			b.WriteString(eol())
+		}
+	case "x.dict":
+		for range n {
+			switch rng.IntN(10) {
+			case 0:
+				b.WriteString(";;; a comment")
+			case 1:
+				b.WriteString("   # only a comment")
+			case 2:
+				b.WriteString("noentry")
+			case 3:
+				fmt.Fprintf(&b, "%s(2)  %s %s # note", word(), word(), word())
+			case 4:
+				b.WriteString(strings.Repeat("LONG ", 30))
+			default:
+				fmt.Fprintf(&b, "%s  %s %s", word(), word(), word())
 			}
 			b.WriteString(eol())
 		}

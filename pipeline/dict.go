@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"bytes"
-	"fmt"
 	"regexp"
 
 	"github.com/seqkit/seqkit/internal/quote"
@@ -33,22 +32,32 @@ func (d *dictSource) next(ex *example) error {
 		if err != nil {
 			return err // io.EOF at the end
 		}
-		if i := bytes.IndexByte(line, '#'); i >= 0 {
-			line = line[:i]
-		}
-		line = bytes.TrimSpace(line)
-		if len(line) == 0 || bytes.HasPrefix(line, []byte(";;;")) {
+		if line = dictEntry(line); line == nil {
 			continue
 		}
 		i := bytes.IndexAny(line, " \t")
 		if i < 0 {
-			return fmt.Errorf("pipeline: %s:%d: a dictionary entry needs a word and a pronunciation, got %s", d.l.path, d.l.n, quote.Q(string(line)))
+			// A bad example like any other: skip_errors leaves it out.
+			return badf(d.l.path, d.l.n, 0, "a dictionary entry needs a word and a pronunciation, got %s", quote.Q(string(line)))
 		}
 		ex.str[RoleText] = variantMark.ReplaceAllString(string(line[:i]), "")
 		ex.str[RoleTarget] = string(bytes.TrimSpace(line[i:]))
 		ex.line = d.l.n
 		return nil
 	}
+}
+
+// dictEntry is a dictionary line without its comment and surrounding space,
+// or nil for a line with no entry (blank, or a ";;;" comment).
+func dictEntry(line []byte) []byte {
+	if i := bytes.IndexByte(line, '#'); i >= 0 {
+		line = line[:i]
+	}
+	line = bytes.TrimSpace(line)
+	if len(line) == 0 || bytes.HasPrefix(line, []byte(";;;")) {
+		return nil
+	}
+	return line
 }
 
 func (d *dictSource) close() error { return d.l.close() }

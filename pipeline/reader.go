@@ -414,7 +414,7 @@ func (r *Reader) Next() bool {
 	r.cur = r.bld.NewRecordBatch()
 	reserve(r.bld, r.cur)
 	r.report()
-	if cs, ok := r.src.(chunkSource); ok && !r.done && r.par == nil && !r.serial {
+	if cs, ok := r.src.(chunkSource); ok && !r.done && r.par == nil && !r.serial && cs.framer() != nil {
 		// After the first batch, the rest of the file is read in
 		// parallel. The source stands between two examples, and has
 		// learnt what its copies need (a header, the number of columns).
