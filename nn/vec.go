@@ -194,7 +194,6 @@ func Recycle[T Float](ts ...*Tensor[T]) {
 	}
 }
 
-// gruStep is the forward step of a GRU row (see vmath.GRUStep).
 // gruInfer is gruStep for inference: g is only read, no activations or hn
 // are kept, and hc is the same bit for bit.
 func gruInfer[T Float](g, hr, hp, hc []T) {
@@ -206,6 +205,7 @@ func gruInfer[T Float](g, hr, hp, hc []T) {
 	vmath.GRUInferGo(g, hr, hp, hc, 0)
 }
 
+// gruStep is the forward step of a GRU row (see vmath.GRUStep).
 func gruStep[T Float](g, hr, hp, hc, hn []T) {
 	if g32, hr32, ok := as32(g, hr); ok {
 		hp32, hc32, _ := as32(hp, hc)

@@ -268,7 +268,7 @@ func newBatchBuf(roles int, last *batchBuf) *batchBuf {
 	return b
 }
 
-// add is Reader.appendTo into b.
+// add is Reader.append into b.
 func (b *batchBuf) add(r *Reader, ex *example) {
 	b.rows = append(b.rows, int64(ex.line))
 	if r.sharded {
@@ -434,47 +434,6 @@ func (r *Reader) takePending(n int) {
 	}
 	r.pendRows -= n
 	r.read += n
-}
-
-// appendPending copies the pending rows into the reader's builder, for the
-// serial reader to go on from after a handoff.
-func (r *Reader) appendPending() int {
-	n := r.pendRows
-	for _, rec := range r.pend {
-		for i, f := range r.bld.Fields() {
-			appendValues(f, rec.Column(i))
-		}
-		rec.Release()
-	}
-	r.pend, r.pendRows = nil, 0
-	return n
-}
-
-// appendValues appends the values of a, a column of the reader's schema, to
-// b.
-func appendValues(b array.Builder, a arrow.Array) {
-	switch b := b.(type) {
-	case *array.Int64Builder:
-		b.AppendValues(a.(*array.Int64).Int64Values(), nil)
-	case *array.Int32Builder:
-		b.AppendValues(a.(*array.Int32).Int32Values(), nil)
-	case *array.StringBuilder:
-		s := a.(*array.String)
-		for i := range s.Len() {
-			b.Append(s.Value(i))
-		}
-	case *array.ListBuilder:
-		l := a.(*array.List)
-		for i := range l.Len() {
-			b.Append(true)
-			from, to := l.ValueOffsets(i)
-			vals := l.ListValues().(*array.String)
-			vb := b.ValueBuilder().(*array.StringBuilder)
-			for j := from; j < to; j++ {
-				vb.Append(vals.Value(int(j)))
-			}
-		}
-	}
 }
 
 // stopParallel stops the framer and the workers, waits for them, and

@@ -44,6 +44,7 @@ type csvSource struct {
 	// with no string made of the line (readRow's rawRow).
 	raw   []byte
 	spans []int
+	lists bool // a column is a list: rows are strings (rawRow)
 }
 
 func openCSV(path string, format Format, cols Columns, noHeader bool, maxLine int) (*csvSource, error) {
@@ -96,6 +97,10 @@ func (s *csvSource) setLines(l *lines) {
 	s.feed = &lineFeed{l: l, max: s.max}
 	s.r = csv.NewReader(s.feed)
 	s.r.FieldsPerRecord = -1 // checked in next, with the same message as TSV
+	s.lists = false
+	for _, role := range s.roles {
+		s.lists = s.lists || role.isList()
+	}
 }
 
 // columnNumber turns a 1-based column number, negative from the end, into a
@@ -254,13 +259,8 @@ func csvError(path string, err error) error {
 // the header has been read and no column is a list; it reports whether it
 // did.
 func (s *csvSource) rawRow(line []byte, sep byte) bool {
-	if s.n == 0 {
-		return false // the header, or a headerless file's first row
-	}
-	for _, role := range s.roles {
-		if role.isList() {
-			return false
-		}
+	if s.n == 0 || s.lists {
+		return false // the header, a headerless file's first row, or list fields
 	}
 	s.raw, s.spans = line, splitSpans(s.spans[:0], line, sep)
 	return true

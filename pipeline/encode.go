@@ -252,9 +252,10 @@ func (e *Encoder) encode(rec arrow.RecordBatch, b *array.RecordBuilder) (_ arrow
 	if (v.Tags != nil && c.tags == nil) || (v.Labels != nil && c.label == nil) || (v.Target != nil && c.target == nil) || (v.Feature != nil && c.feature == nil) || (v.Vector > 0 && c.vector == nil) {
 		return nil, st, fmt.Errorf("pipeline: the record lacks a field that a vocabulary is for")
 	}
-	kept := b != nil && b.Schema().Equal(e.schema(c.shard != nil))
+	encoded := e.schema(c.shard != nil)
+	kept := b != nil && b.Schema().Equal(encoded)
 	if !kept {
-		b = array.NewRecordBuilder(e.mem(), e.schema(c.shard != nil))
+		b = array.NewRecordBuilder(e.mem(), encoded)
 		defer b.Release()
 	}
 	defer func() {

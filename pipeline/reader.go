@@ -38,7 +38,8 @@ type config struct {
 }
 
 // WithAllocator makes the reader allocate Arrow memory from mem (tests pass a
-// memory.CheckedAllocator to find leaks).
+// memory.CheckedAllocator to find leaks). The batches a parallel read's
+// workers build are Go memory, which the garbage collector frees.
 func WithAllocator(mem memory.Allocator) Option { return func(c *config) { c.mem = mem } }
 
 // WithBatchRows sets the number of examples per record batch, which with the length
@@ -375,8 +376,8 @@ func (r *Reader) Next() bool {
 		// after the rows pending.
 	}
 	var ex example
-	n := r.appendPending()
-	for n < r.rows {
+	n := 0
+	for n < r.rows-r.pendRows {
 		ex = example{}
 		err := r.src.next(&ex)
 		if err == nil {
@@ -404,15 +405,25 @@ func (r *Reader) Next() bool {
 		if r.part != nil && r.part.Split.Part(orderKey(ex.shard, ex.line)) != r.part.Index {
 			continue
 		}
-		r.appendTo(r.bld, &ex)
+		r.append(&ex)
 		n++
 	}
-	r.read += n
-	if n == 0 {
+	if n == 0 && r.pendRows == 0 {
 		return r.noExamples()
 	}
-	r.cur = r.bld.NewRecordBatch()
-	reserve(r.bld, r.cur)
+	if n > 0 {
+		r.cur = r.bld.NewRecordBatch()
+		reserve(r.bld, r.cur)
+		r.read += n
+	}
+	if r.pendRows > 0 {
+		// After a handoff: the rows the workers left come first.
+		if r.cur != nil {
+			r.pend, r.pendRows, r.read = append(r.pend, r.cur), r.pendRows+n, r.read-n
+			r.cur = nil
+		}
+		r.takePending(r.pendRows)
+	}
 	r.report()
 	if cs, ok := r.src.(chunkSource); ok && !r.done && r.par == nil && !r.serial && cs.framer() != nil {
 		// After the first batch, the rest of the file is read in
@@ -478,17 +489,16 @@ func (r *Reader) has(role Role) bool {
 	return false
 }
 
-// appendTo appends ex to the builder of a batch (the reader's own, or a
-// worker's in a parallel read).
-func (r *Reader) appendTo(bld *array.RecordBuilder, ex *example) {
-	bld.Field(0).(*array.Int64Builder).Append(int64(ex.line))
+// append appends ex to the batch being built.
+func (r *Reader) append(ex *example) {
+	r.bld.Field(0).(*array.Int64Builder).Append(int64(ex.line))
 	first := 1
 	if r.sharded {
-		bld.Field(1).(*array.Int32Builder).Append(int32(ex.shard))
+		r.bld.Field(1).(*array.Int32Builder).Append(int32(ex.shard))
 		first = 2
 	}
 	for i, role := range r.roles {
-		f := bld.Field(i + first)
+		f := r.bld.Field(i + first)
 		if !role.isList() {
 			if b := ex.raw[role]; b != nil {
 				f.(*array.StringBuilder).BinaryBuilder.Append(b)
