@@ -352,34 +352,58 @@ func packA(dst []float32, mr int, a []float32, lda int, trans bool, i0, p0, mb, 
 }
 
 // packAT is packA for A stored transposed (the weight gradients' products): a
-// stored row holds one column of the block, mb floats side by side. It reads the
-// rows in order, each once, and deals them out mr at a time to the panels;
-// walking a panel down the rows instead jumps a whole row of A per mr floats,
-// and the page walks cost more than the copy.
+// stored row holds one column of the block, mb floats side by side. It deals
+// packTRows stored rows at a time out to the panels, so that their floats
+// stay in L1 while each panel gets a run of packTRows·mr floats; a whole
+// stored row at a time writes to mb/mr places a panel (kb·mr floats) apart,
+// which at kb 512 all fall in one L1 set, and walking a panel down all kb rows
+// jumps a whole row of A per mr floats, where the page walks cost more than
+// the copy. A panel row is copied through an array of exactly mr floats: a
+// loop over six-float groups of it compiled to code four times as slow.
+// Measured on the classifier's weight gradients (768×128 and 768×256, k
+// 4096, AVX2 kernel): 117 -> 138 and 142 -> 156 GFLOP/s.
 func packAT(dst []float32, mr int, a []float32, lda, i0, p0, mb, kb int, alpha float32) {
 	full := mb / mr * mr
 	if full < mb {
 		clear(dst[full*kb : (full+mr)*kb])
 	}
-	for l := 0; l < kb; l++ {
-		src := a[(p0+l)*lda+i0 : (p0+l)*lda+i0+mb]
+	for l0 := 0; l0 < kb; l0 += packTRows {
+		rows := min(packTRows, kb-l0)
+		o := (p0+l0)*lda + i0
 		for ir := 0; ir < full; ir += mr {
-			d := dst[ir*kb+l*mr : ir*kb+l*mr+mr]
-			s := src[ir : ir+mr]
-			for g := 0; g+6 <= mr; g += 6 {
-				s, col := (*[6]float32)(s[g:]), (*[6]float32)(d[g:])
-				col[0], col[1], col[2] = alpha*s[0], alpha*s[1], alpha*s[2]
-				col[3], col[4], col[5] = alpha*s[3], alpha*s[4], alpha*s[5]
-			}
-			for x := mr / 6 * 6; x < mr; x++ {
-				d[x] = alpha * s[x]
+			d := dst[ir*kb+l0*mr : ir*kb+(l0+rows)*mr]
+			for r := range rows {
+				s, dr := a[o+r*lda+ir:o+r*lda+ir+mr], d[r*mr:r*mr+mr]
+				switch mr {
+				case 6:
+					s, dr := (*[6]float32)(s), (*[6]float32)(dr)
+					dr[0], dr[1], dr[2] = alpha*s[0], alpha*s[1], alpha*s[2]
+					dr[3], dr[4], dr[5] = alpha*s[3], alpha*s[4], alpha*s[5]
+					continue
+				case 12:
+					s, dr := (*[12]float32)(s), (*[12]float32)(dr)
+					dr[0], dr[1], dr[2] = alpha*s[0], alpha*s[1], alpha*s[2]
+					dr[3], dr[4], dr[5] = alpha*s[3], alpha*s[4], alpha*s[5]
+					dr[6], dr[7], dr[8] = alpha*s[6], alpha*s[7], alpha*s[8]
+					dr[9], dr[10], dr[11] = alpha*s[9], alpha*s[10], alpha*s[11]
+					continue
+				}
+				for x := range dr {
+					dr[x] = alpha * s[x]
+				}
 			}
 		}
-		for ii := full; ii < mb; ii++ {
-			dst[full*kb+l*mr+ii-full] = alpha * src[ii]
+		for r := range rows {
+			src := a[o+r*lda : o+r*lda+mb]
+			for ii := full; ii < mb; ii++ {
+				dst[full*kb+(l0+r)*mr+ii-full] = alpha * src[ii]
+			}
 		}
 	}
 }
+
+// packTRows is how many stored rows packAT deals out together.
+const packTRows = 16
 
 // packB copies the kb×nb block of op(B) at (p0, j0) into panels of nr columns, each
 // stored row after row, the last panel padded with zeros.

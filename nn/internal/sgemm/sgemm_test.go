@@ -170,6 +170,8 @@ func BenchmarkGemm(b *testing.B) {
 		{"out-1120x10000x512T", false, true, 1120, 10000, 512},
 		{"outdW-5000x256x640T", true, false, 5000, 256, 640},
 		{"outdX-640x256x5000", false, false, 640, 256, 5000},
+		{"gru-dWih-768x128x4096T", true, false, 768, 128, 4096},
+		{"gru-dWhh-768x256x4096T", true, false, 768, 256, 4096},
 	}
 	for name, kern := range kernels() {
 		for _, s := range shapes {
