@@ -449,8 +449,8 @@ func packB(dst []float32, nr int, b []float32, ldb int, trans bool, p0, j0, kb, 
 		if cols == nr {
 			// A whole panel row is 64-byte moves through a local array: an
 			// array assigned from one slice to another is a call to memmove,
-			// as the compiler cannot tell that they do not overlap, and the
-			// calls were 3% of a cmudict-g2p epoch.
+			// as the compiler cannot tell that they do not overlap
+			// (BenchmarkPackB/stored: 0.31-0.42 -> 0.27 ns a float).
 			for l := 0; l < kb; l++ {
 				o := (p0+l)*ldb + j0 + jr
 				for h := 0; h < nr; h += 16 {
