@@ -436,7 +436,8 @@ func (p *rnnDir[T]) forward(cfg *RNNConfig, x []T, look *gather[T], wmask []T, s
 	// pass is done with them: made afresh for every pass, their zeroing by the
 	// runtime (page faults and madvise on new memory) and the collector's work
 	// were a sixth of an atis-joint epoch. They are not cleared either (3 ms of
-	// the classifier benchmark's 60, on one core): every value the backward
+	// the classifier benchmark's 60 on one core of an AMD EPYC, AVX2 kernels):
+	// every value the backward
 	// pass reads is written first (TestBorrowedNotCleared).
 	buf := borrow[T](n)
 	whole := buf
@@ -651,7 +652,7 @@ func (p *rnnDir[T]) backward(cfg *RNNConfig, c *dirCache[T], lengths []int, off,
 	// The gradients of the input and the recurrent pre-activations; every row is
 	// written by the sweep (a padded row with zeros), so that borrowed buffers
 	// need no clearing first, which on one core took 4 ms of the classifier
-	// benchmark's 60. dXW is given back by the caller.
+	// benchmark's 60 (AMD EPYC, AVX2 kernels). dXW is given back by the caller.
 	dXW := borrow[T](steps * B * GH)
 	dHW := dXW
 	if cell == GRU {
@@ -691,9 +692,12 @@ func (p *rnnDir[T]) backward(cfg *RNNConfig, c *dirCache[T], lengths []int, off,
 			dgx, dgh := dXW[t*B*GH:(t+1)*B*GH], dHW[t*B*GH:(t+1)*B*GH]
 			for b := b0; b < b1; b++ {
 				if t >= lengths[b] {
-					// No gradient for the weights from a padded row.
+					// No gradient for the weights from a padded row
+					// (dgh is dgx but for the GRU).
 					clear(dgx[b*GH : (b+1)*GH])
-					clear(dgh[b*GH : (b+1)*GH])
+					if cell == GRU {
+						clear(dgh[b*GH : (b+1)*GH])
+					}
 					continue
 				}
 				dhb := dh[b*H : (b+1)*H]

@@ -198,7 +198,8 @@ func gemmFull(kern kernel, procs int, transA, transB bool, m, n, k int, alpha fl
 	}
 	// Every part on a new goroutine, the caller only waiting. Running the
 	// first part on the caller instead was a third slower on the recurrent
-	// steps (32×512×128 and 64×768×256, 2 cores): Go puts a new goroutine in
+	// steps (32×512×128 and 64×768×256, 2 cores of an AMD EPYC, AVX2
+	// kernel): Go puts a new goroutine in
 	// the creating P's next slot, where another P steals it only after a
 	// delay, while a blocked caller hands its P over at once.
 	var wg sync.WaitGroup
@@ -366,7 +367,7 @@ func packA(dst []float32, mr int, a []float32, lda int, trans bool, i0, p0, mb, 
 // the copy. A panel row is copied through an array of exactly mr floats: a
 // loop over six-float groups of it compiled to code four times as slow.
 // Measured on the classifier's weight gradients (768×128 and 768×256, k
-// 4096, AVX2 kernel): 117 -> 138 and 142 -> 156 GFLOP/s.
+// 4096, AVX2 kernel on an AMD EPYC): 117 -> 138 and 142 -> 156 GFLOP/s.
 func packAT(dst []float32, mr int, a []float32, lda, i0, p0, mb, kb int, alpha float32) {
 	full := mb / mr * mr
 	if full < mb {
@@ -398,7 +399,7 @@ func packAT(dst []float32, mr int, a []float32, lda, i0, p0, mb, kb int, alpha f
 				}
 			}
 		}
-		for r := range rows {
+		for r := 0; r < rows && full < mb; r++ {
 			src := a[o+r*lda : o+r*lda+mb]
 			for ii := full; ii < mb; ii++ {
 				dst[full*kb+(l0+r)*mr+ii-full] = alpha * src[ii]
@@ -450,7 +451,8 @@ func packB(dst []float32, nr int, b []float32, ldb int, trans bool, p0, j0, kb, 
 			// A whole panel row is 64-byte moves through a local array: an
 			// array assigned from one slice to another is a call to memmove,
 			// as the compiler cannot tell that they do not overlap
-			// (BenchmarkPackB/stored: 0.31-0.42 -> 0.27 ns a float).
+			// (BenchmarkPackB/stored, AVX2 path of an AMD EPYC: 0.31-0.42 ->
+			// 0.27 ns a float).
 			for l := 0; l < kb; l++ {
 				o := (p0+l)*ldb + j0 + jr
 				for h := 0; h < nr; h += 16 {
