@@ -703,9 +703,7 @@ func (p *rnnDir[T]) backward(cfg *RNNConfig, c *dirCache[T], lengths []int, off,
 				dhb := dh[b*H : (b+1)*H]
 				if gr.dy != nil {
 					dyb := gr.dy[(t*B+b)*stride+off : (t*B+b)*stride+off+H]
-					for j, v := range dyb {
-						dhb[j] += v
-					}
+					axpy(dhb, dyb, 1) // 1·v is v: the bits of dhb[j] += v
 				}
 				gb, dxb, dhwb := g[b*GH:(b+1)*GH], dgx[b*GH:(b+1)*GH], dgh[b*GH:(b+1)*GH]
 				switch cell {
@@ -724,6 +722,11 @@ func (p *rnnDir[T]) backward(cfg *RNNConfig, c *dirCache[T], lengths []int, off,
 					cp := c.cells[ps*BH+b*H : ps*BH+(b+1)*H]
 					cc := c.cells[cs*BH+b*H : cs*BH+(b+1)*H]
 					dcb, dcp := dc[b*H:(b+1)*H], dcPrev[b*H:(b+1)*H]
+					if peep == nil && !cfg.NoForgetGate {
+						lstmBack(dhb, dcb, gb, cp, cc, dxb, dcp)
+						break
+					}
+					// Peepholes or no forget gate: the same step in Go.
 					tanhTo(tcs, cc)
 					for j := 0; j < H; j++ {
 						i, f, gg, o := gb[j], gb[H+j], gb[2*H+j], gb[3*H+j]

@@ -139,6 +139,19 @@ func gruBack[T Float](d, g, hp, hn, dx, dhw []T) {
 	vmath.GRUBackGo(d, g, hp, hn, dx, dhw, 0)
 }
 
+// lstmBack is the LSTM's elementwise backward step on a row (forget gate, no
+// peepholes): vmath's kernels for float32, their Go twin for float64.
+func lstmBack[T Float](dh, dc, g, cp, cc, dx, dcp []T) {
+	if dh32, dc32, ok := as32(dh, dc); ok {
+		g32, cp32, _ := as32(g, cp)
+		cc32, dx32, _ := as32(cc, dx)
+		dcp32, _, _ := as32(dcp, dcp)
+		vmath.LSTMBack(dh32, dc32, g32, cp32, cc32, dx32, dcp32)
+		return
+	}
+	vmath.LSTMBackGo(dh, dc, g, cp, cc, dx, dcp, 0)
+}
+
 // pools holds float32 buffers lent to inference (borrow, giveBack, Recycle),
 // one sync.Pool per length: batches of one shape ask for the same lengths
 // again and again.

@@ -153,3 +153,16 @@ func useWide(on bool) bool {
 	avx512 = on && avx2 && cpu.X86.HasAVX512F && agrees512()
 	return was
 }
+
+// lstmBack runs the kernels on the first m units of the row (m a multiple of
+// 8); the gate blocks lie len(dh) floats apart.
+func lstmBack(dh, dc, g, cp, cc, dx, dcp []float32, m int) {
+	st := 4 * len(dh)
+	w := wide(m)
+	if w > 0 {
+		lstmBackAVX512(&dh[0], &dc[0], &g[0], &cp[0], &cc[0], &dx[0], &dcp[0], w, st)
+	}
+	if w < m {
+		lstmBackAVX2(&dh[w], &dc[w], &g[w], &cp[w], &cc[w], &dx[w], &dcp[w], m-w, st)
+	}
+}

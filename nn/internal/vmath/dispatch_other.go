@@ -20,6 +20,8 @@ func axpy(dst, src []float32, a float32)                {}
 
 func gruBack(d, g, hp, hn, dx, dhw []float32, m int) {}
 
+func lstmBack(dh, dc, g, cp, cc, dx, dcp []float32, m int) {}
+
 func gruStep(g, hr, hp, hc, hn []float32, m int) {}
 
 func gruInfer(g, hr, hp, hc []float32, m int) {}

@@ -22,6 +22,11 @@ func tanhAVX2(dst *float32, src *float32, n int)
 //go:noescape
 func gruBackAVX2(d *float32, gates *float32, hp *float32, hn *float32, dx *float32, dhw *float32, h int, stride int)
 
+// lstmBackAVX2 is LSTMBackGo for h a multiple of 8; stride is H in bytes (the gap between gate blocks).
+//
+//go:noescape
+func lstmBackAVX2(dh *float32, dc *float32, gates *float32, cp *float32, cc *float32, dx *float32, dcp *float32, h int, stride int)
+
 // gruStepAVX2 is GRUStepGo for h a multiple of 8; stride is H in bytes (the gap between gate blocks).
 //
 //go:noescape
@@ -81,6 +86,11 @@ func tanhAVX512(dst *float32, src *float32, n int)
 //
 //go:noescape
 func gruBackAVX512(d *float32, gates *float32, hp *float32, hn *float32, dx *float32, dhw *float32, h int, stride int)
+
+// lstmBackAVX512 is LSTMBackGo for h a multiple of 16; stride is H in bytes (the gap between gate blocks).
+//
+//go:noescape
+func lstmBackAVX512(dh *float32, dc *float32, gates *float32, cp *float32, cc *float32, dx *float32, dcp *float32, h int, stride int)
 
 // gruStepAVX512 is GRUStepGo for h a multiple of 16; stride is H in bytes (the gap between gate blocks).
 //

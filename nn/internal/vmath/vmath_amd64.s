@@ -472,6 +472,132 @@ gruAVX2_done:
 	VZEROUPPER
 	RET
 
+// func lstmBackAVX2(dh *float32, dc *float32, gates *float32, cp *float32, cc *float32, dx *float32, dcp *float32, h int, stride int)
+// Requires: AVX, AVX2
+TEXT ·lstmBackAVX2(SB), NOSPLIT, $0-72
+	MOVQ dh+0(FP), AX
+	MOVQ dc+8(FP), CX
+	MOVQ gates+16(FP), DX
+	MOVQ cp+24(FP), BX
+	MOVQ cc+32(FP), SI
+	MOVQ dx+40(FP), DI
+	MOVQ dcp+48(FP), R8
+	MOVQ h+56(FP), R9
+	MOVQ stride+64(FP), R10
+	MOVQ R10, R11
+	SHLQ $0x01, R11
+	LEAQ (R10)(R11*1), R12
+
+lstmAVX2_loop:
+	CMPQ      R9, $0x00000008
+	JL        lstmAVX2_done
+	VMOVUPS   (SI), Y0
+	VANDPS    absMask<>+0(SB), Y0, Y1
+	VMULPS    Y0, Y0, Y2
+	VMULPS    t0<>+0(SB), Y2, Y3
+	VADDPS    t1<>+0(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VSUBPS    t2<>+0(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    t3<>+0(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VSUBPS    t4<>+0(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VMULPS    Y0, Y3, Y3
+	VADDPS    Y0, Y3, Y3
+	VCMPPS    $0x01, tanhSmall<>+0(SB), Y1, Y2
+	VCMPPS    $0x0e, tanhBig<>+0(SB), Y1, Y4
+	VMULPS    two<>+0(SB), Y1, Y1
+	VMOVUPS   expLo<>+0(SB), Y5
+	VMAXPS    Y1, Y5, Y1
+	VMOVUPS   expHi<>+0(SB), Y5
+	VMINPS    Y1, Y5, Y1
+	VMULPS    log2e<>+0(SB), Y1, Y5
+	VADDPS    half<>+0(SB), Y5, Y5
+	VROUNDPS  $0x01, Y5, Y5
+	VMULPS    c1<>+0(SB), Y5, Y6
+	VSUBPS    Y6, Y1, Y1
+	VMULPS    c2<>+0(SB), Y5, Y6
+	VSUBPS    Y6, Y1, Y1
+	VMULPS    Y1, Y1, Y6
+	VMULPS    p0<>+0(SB), Y1, Y7
+	VADDPS    p1<>+0(SB), Y7, Y7
+	VMULPS    Y1, Y7, Y7
+	VADDPS    p2<>+0(SB), Y7, Y7
+	VMULPS    Y1, Y7, Y7
+	VADDPS    p3<>+0(SB), Y7, Y7
+	VMULPS    Y1, Y7, Y7
+	VADDPS    p4<>+0(SB), Y7, Y7
+	VMULPS    Y1, Y7, Y7
+	VADDPS    p5<>+0(SB), Y7, Y7
+	VMULPS    Y6, Y7, Y7
+	VADDPS    Y1, Y7, Y7
+	VADDPS    one<>+0(SB), Y7, Y7
+	VCVTPS2DQ Y5, Y1
+	VPADDD    bias127<>+0(SB), Y1, Y1
+	VPSLLD    $0x17, Y1, Y1
+	VMULPS    Y1, Y7, Y7
+	VADDPS    one<>+0(SB), Y7, Y7
+	VMOVUPS   two<>+0(SB), Y1
+	VDIVPS    Y7, Y1, Y1
+	VMOVUPS   one<>+0(SB), Y5
+	VSUBPS    Y1, Y5, Y1
+	VBLENDVPS Y4, Y5, Y1, Y1
+	VMOVUPS   absMask<>+0(SB), Y4
+	VANDNPS   Y0, Y4, Y4
+	VORPS     Y4, Y1, Y1
+	VBLENDVPS Y2, Y3, Y1, Y1
+	VMOVUPS   (DX)(R12*1), Y0
+	VMOVUPS   (AX), Y2
+	VMULPS    Y1, Y2, Y4
+	VMULPS    Y0, Y4, Y4
+	VMOVUPS   one<>+0(SB), Y3
+	VSUBPS    Y0, Y3, Y3
+	VMULPS    Y3, Y4, Y4
+	VMOVUPS   Y4, (DI)(R12*1)
+	VMULPS    Y0, Y2, Y2
+	VMULPS    Y1, Y1, Y3
+	VMOVUPS   one<>+0(SB), Y0
+	VSUBPS    Y3, Y0, Y0
+	VMULPS    Y0, Y2, Y2
+	VADDPS    (CX), Y2, Y2
+	VMOVUPS   (DX), Y0
+	VMOVUPS   (DX)(R11*1), Y4
+	VMULPS    Y4, Y2, Y1
+	VMULPS    Y0, Y1, Y1
+	VMOVUPS   one<>+0(SB), Y3
+	VSUBPS    Y0, Y3, Y3
+	VMULPS    Y3, Y1, Y1
+	VMOVUPS   Y1, (DI)
+	VMULPS    Y0, Y2, Y1
+	VMULPS    Y4, Y4, Y3
+	VMOVUPS   one<>+0(SB), Y0
+	VSUBPS    Y3, Y0, Y0
+	VMULPS    Y0, Y1, Y1
+	VMOVUPS   Y1, (DI)(R11*1)
+	VMOVUPS   (DX)(R10*1), Y0
+	VMULPS    (BX), Y2, Y1
+	VMULPS    Y0, Y1, Y1
+	VMOVUPS   one<>+0(SB), Y3
+	VSUBPS    Y0, Y3, Y3
+	VMULPS    Y3, Y1, Y1
+	VMOVUPS   Y1, (DI)(R10*1)
+	VMULPS    Y0, Y2, Y1
+	VMOVUPS   Y1, (R8)
+	ADDQ      $0x00000020, AX
+	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000020, DX
+	ADDQ      $0x00000020, BX
+	ADDQ      $0x00000020, SI
+	ADDQ      $0x00000020, DI
+	ADDQ      $0x00000020, R8
+	SUBQ      $0x00000008, R9
+	JMP       lstmAVX2_loop
+
+lstmAVX2_done:
+	VZEROUPPER
+	RET
+
 // func gruStepAVX2(gates *float32, hr *float32, hp *float32, hc *float32, hn *float32, h int, stride int)
 // Requires: AVX, AVX2
 TEXT ·gruStepAVX2(SB), NOSPLIT, $0-56
@@ -1640,6 +1766,132 @@ gruAVX512_loop:
 	JMP     gruAVX512_loop
 
 gruAVX512_done:
+	VZEROUPPER
+	RET
+
+// func lstmBackAVX512(dh *float32, dc *float32, gates *float32, cp *float32, cc *float32, dx *float32, dcp *float32, h int, stride int)
+// Requires: AVX, AVX512F
+TEXT ·lstmBackAVX512(SB), NOSPLIT, $0-72
+	MOVQ dh+0(FP), AX
+	MOVQ dc+8(FP), CX
+	MOVQ gates+16(FP), DX
+	MOVQ cp+24(FP), BX
+	MOVQ cc+32(FP), SI
+	MOVQ dx+40(FP), DI
+	MOVQ dcp+48(FP), R8
+	MOVQ h+56(FP), R9
+	MOVQ stride+64(FP), R10
+	MOVQ R10, R11
+	SHLQ $0x01, R11
+	LEAQ (R10)(R11*1), R12
+
+lstmAVX512_loop:
+	CMPQ        R9, $0x00000010
+	JL          lstmAVX512_done
+	VMOVUPS     (SI), Z0
+	VPANDD      absMask16<>+0(SB), Z0, Z1
+	VMULPS      Z0, Z0, Z2
+	VMULPS      t016<>+0(SB), Z2, Z3
+	VADDPS      t116<>+0(SB), Z3, Z3
+	VMULPS      Z2, Z3, Z3
+	VSUBPS      t216<>+0(SB), Z3, Z3
+	VMULPS      Z2, Z3, Z3
+	VADDPS      t316<>+0(SB), Z3, Z3
+	VMULPS      Z2, Z3, Z3
+	VSUBPS      t416<>+0(SB), Z3, Z3
+	VMULPS      Z2, Z3, Z3
+	VMULPS      Z0, Z3, Z3
+	VADDPS      Z0, Z3, Z3
+	VCMPPS      $0x01, tanhSmall16<>+0(SB), Z1, K1
+	VCMPPS      $0x0e, tanhBig16<>+0(SB), Z1, K2
+	VMULPS      two16<>+0(SB), Z1, Z1
+	VMOVUPS     expLo16<>+0(SB), Z2
+	VMAXPS      Z1, Z2, Z1
+	VMOVUPS     expHi16<>+0(SB), Z2
+	VMINPS      Z1, Z2, Z1
+	VMULPS      log2e16<>+0(SB), Z1, Z2
+	VADDPS      half16<>+0(SB), Z2, Z2
+	VRNDSCALEPS $0x01, Z2, Z2
+	VMULPS      c116<>+0(SB), Z2, Z4
+	VSUBPS      Z4, Z1, Z1
+	VMULPS      c216<>+0(SB), Z2, Z4
+	VSUBPS      Z4, Z1, Z1
+	VMULPS      Z1, Z1, Z4
+	VMULPS      p016<>+0(SB), Z1, Z5
+	VADDPS      p116<>+0(SB), Z5, Z5
+	VMULPS      Z1, Z5, Z5
+	VADDPS      p216<>+0(SB), Z5, Z5
+	VMULPS      Z1, Z5, Z5
+	VADDPS      p316<>+0(SB), Z5, Z5
+	VMULPS      Z1, Z5, Z5
+	VADDPS      p416<>+0(SB), Z5, Z5
+	VMULPS      Z1, Z5, Z5
+	VADDPS      p516<>+0(SB), Z5, Z5
+	VMULPS      Z4, Z5, Z5
+	VADDPS      Z1, Z5, Z5
+	VADDPS      one16<>+0(SB), Z5, Z5
+	VCVTPS2DQ   Z2, Z1
+	VPADDD      bias12716<>+0(SB), Z1, Z1
+	VPSLLD      $0x17, Z1, Z1
+	VMULPS      Z1, Z5, Z5
+	VADDPS      one16<>+0(SB), Z5, Z5
+	VMOVUPS     two16<>+0(SB), Z1
+	VDIVPS      Z5, Z1, Z1
+	VMOVUPS     one16<>+0(SB), Z2
+	VSUBPS      Z1, Z2, Z1
+	VBLENDMPS   Z2, Z1, K2, Z1
+	VMOVUPS     absMask16<>+0(SB), Z2
+	VPANDND     Z0, Z2, Z2
+	VPORD       Z2, Z1, Z1
+	VBLENDMPS   Z3, Z1, K1, Z1
+	VMOVUPS     (DX)(R12*1), Z0
+	VMOVUPS     (AX), Z2
+	VMULPS      Z1, Z2, Z4
+	VMULPS      Z0, Z4, Z4
+	VMOVUPS     one16<>+0(SB), Z3
+	VSUBPS      Z0, Z3, Z3
+	VMULPS      Z3, Z4, Z4
+	VMOVUPS     Z4, (DI)(R12*1)
+	VMULPS      Z0, Z2, Z2
+	VMULPS      Z1, Z1, Z3
+	VMOVUPS     one16<>+0(SB), Z0
+	VSUBPS      Z3, Z0, Z0
+	VMULPS      Z0, Z2, Z2
+	VADDPS      (CX), Z2, Z2
+	VMOVUPS     (DX), Z0
+	VMOVUPS     (DX)(R11*1), Z4
+	VMULPS      Z4, Z2, Z1
+	VMULPS      Z0, Z1, Z1
+	VMOVUPS     one16<>+0(SB), Z3
+	VSUBPS      Z0, Z3, Z3
+	VMULPS      Z3, Z1, Z1
+	VMOVUPS     Z1, (DI)
+	VMULPS      Z0, Z2, Z1
+	VMULPS      Z4, Z4, Z3
+	VMOVUPS     one16<>+0(SB), Z0
+	VSUBPS      Z3, Z0, Z0
+	VMULPS      Z0, Z1, Z1
+	VMOVUPS     Z1, (DI)(R11*1)
+	VMOVUPS     (DX)(R10*1), Z0
+	VMULPS      (BX), Z2, Z1
+	VMULPS      Z0, Z1, Z1
+	VMOVUPS     one16<>+0(SB), Z3
+	VSUBPS      Z0, Z3, Z3
+	VMULPS      Z3, Z1, Z1
+	VMOVUPS     Z1, (DI)(R10*1)
+	VMULPS      Z0, Z2, Z1
+	VMOVUPS     Z1, (R8)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, BX
+	ADDQ        $0x00000040, SI
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R8
+	SUBQ        $0x00000010, R9
+	JMP         lstmAVX512_loop
+
+lstmAVX512_done:
 	VZEROUPPER
 	RET
 
