@@ -3,6 +3,7 @@ package nn_test
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -118,6 +119,86 @@ func TestCrossEntropyGradients(t *testing.T) {
 					t.Fatalf("%+v: ignored row %d got gradient %g", opts, row, g)
 				}
 			}
+		}
+	}
+}
+
+// TestCrossEntropyCores runs a loss large enough to be shared among the
+// cores (200 rows of 600 logits) on one core and on two, twice on two so that
+// the second reuses the first's buffer: the loss and the gradient must be the
+// same bits each time, the loss as a float64 computation gives it, and the
+// ignored rows must get no gradient.
+func TestCrossEntropyCores(t *testing.T) {
+	const n, C = 200, 600
+	rng := rand.New(rand.NewPCG(4, 2))
+	data := make([]float32, n*C)
+	for i := range data {
+		data[i] = float32(4 * rng.NormFloat64())
+	}
+	targets := make([]int32, n)
+	for i := range targets {
+		targets[i] = int32(rng.IntN(C))
+		if i%7 == 2 {
+			targets[i] = -1
+		}
+	}
+	weights := make([]float64, C)
+	for i := range weights {
+		weights[i] = 0.5 + rng.Float64()
+	}
+	for _, opts := range []nn.CEOptions{{}, {LabelSmoothing: 0.1, Weights: weights}} {
+		var loss0 float32
+		var grad0 []float32
+		for run, procs := range []int{1, 2, 2} {
+			was := runtime.GOMAXPROCS(procs)
+			logits := nn.FromData(slices.Clone(data), n, C)
+			tp := &nn.Tape{}
+			loss := nn.CrossEntropy(tp, logits, targets, int32(C-1), opts)
+			nn.Backward(tp, loss)
+			runtime.GOMAXPROCS(was)
+			if run == 0 {
+				loss0, grad0 = loss.Data[0], logits.Grad
+				continue
+			}
+			if math.Float32bits(loss.Data[0]) != math.Float32bits(loss0) {
+				t.Fatalf("%+v, run %d on %d cores: loss %v, on one core %v", opts, run, procs, loss.Data[0], loss0)
+			}
+			for i, g := range logits.Grad {
+				if math.Float32bits(g) != math.Float32bits(grad0[i]) {
+					t.Fatalf("%+v, run %d on %d cores: gradient %d = %v, on one core %v", opts, run, procs, i, g, grad0[i])
+				}
+			}
+		}
+		for i, y := range targets {
+			if y >= 0 && y != C-1 {
+				continue
+			}
+			for _, g := range grad0[i*C : (i+1)*C] {
+				if g != 0 {
+					t.Fatalf("ignored row %d got gradient %g", i, g)
+				}
+			}
+		}
+		if opts.Weights != nil {
+			continue
+		}
+		var total float64
+		count := 0
+		for i, y := range targets {
+			if y < 0 || y == C-1 {
+				continue
+			}
+			row := data[i*C : (i+1)*C]
+			m := float64(slices.Max(row))
+			var sum float64
+			for _, v := range row {
+				sum += math.Exp(float64(v) - m)
+			}
+			total += m + math.Log(sum) - float64(row[y])
+			count++
+		}
+		if want := total / float64(count); math.Abs(float64(loss0)-want) > 1e-5*want {
+			t.Fatalf("loss %v, float64 computation %v", loss0, want)
 		}
 	}
 }
