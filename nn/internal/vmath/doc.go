@@ -1,7 +1,9 @@
 // Package vmath computes exp, sigmoid and tanh over float32 slices for the
-// recurrent cells and the softmax: eight at a time with AVX2 where the CPU has
-// it (kernels written by the avo generator in asm/), in Go elsewhere and under
-// the purego build tag. Both paths give the same bits (see asm/gen.go).
+// recurrent cells and the softmax, the GRU's and the LSTM's elementwise steps,
+// Adam and the reductions of the gradients: eight or sixteen at a time with
+// AVX2 or AVX-512 where the CPU has them (kernels written by the avo generator
+// in asm/), in Go elsewhere and under the purego build tag. Every path gives
+// the same bits (see asm/gen.go).
 //
 // The functions are the float32 polynomials of the Cephes library (expf,
 // tanhf). Going through float64 math.Exp and math.Tanh was a third of an LSTM
