@@ -48,12 +48,21 @@ var avx512Kernels = asmKernels{
 	{kernelAVX512, kernelAVX512Set, kernelAVX512SetBias},
 }
 
+// avx2Pairs[rows-1] are the AVX2 kernels over two panels of B for edge tiles
+// of one or two rows.
+var avx2Pairs = asmKernels{
+	{kernelAVX2PairR1, kernelAVX2PairSetR1, kernelAVX2PairSetBiasR1},
+	{kernelAVX2PairR2, kernelAVX2PairSetR2, kernelAVX2PairSetBiasR2},
+}
+
 // The assembly kernels' tiles: 6×16 in the 16 YMM registers of AVX2, 12×32
 // in the 32 ZMM registers of AVX-512 (asm/gen.go says why).
 var (
 	avx2Kernel = kernel{mr: 6, nr: 16, fn: func(k int, a, b, c []float32, ldc int, add bool, bias []float32, rows int) {
 		callAsm(avx2Kernels, 6, 16, k, a, b, c, ldc, add, bias, rows)
-	}}
+	}, pair: func(k int, a, b, c []float32, ldc int, add bool, bias []float32, rows int) {
+		callAsm(avx2Pairs, 6, 32, k, a, b, c, ldc, add, bias, rows)
+	}, pairRows: len(avx2Pairs)}
 	avx512Kernel = kernel{mr: 12, nr: 32, fn: func(k int, a, b, c []float32, ldc int, add bool, bias []float32, rows int) {
 		callAsm(avx512Kernels, 12, 32, k, a, b, c, ldc, add, bias, rows)
 	}}

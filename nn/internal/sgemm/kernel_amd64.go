@@ -95,6 +95,36 @@ func kernelAVX2SetR1(k int, a *float32, b *float32, c *float32, ldc int, bias *f
 //go:noescape
 func kernelAVX2SetBiasR1(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
 
+// kernelAVX2PairR1 is kernelAVX2 over two panels of B (the second k·16 floats after the first), adding A·B to the first 1 rows of a 6×32 tile.
+//
+//go:noescape
+func kernelAVX2PairR1(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX2PairSetR1 is kernelAVX2 over two panels of B (the second k·16 floats after the first), storing A·B over the first 1 rows of a 6×32 tile.
+//
+//go:noescape
+func kernelAVX2PairSetR1(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX2PairSetBiasR1 is kernelAVX2 over two panels of B (the second k·16 floats after the first), storing A·B plus the 32 biases at bias over the first 1 rows of a 6×32 tile.
+//
+//go:noescape
+func kernelAVX2PairSetBiasR1(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX2PairR2 is kernelAVX2 over two panels of B (the second k·16 floats after the first), adding A·B to the first 2 rows of a 6×32 tile.
+//
+//go:noescape
+func kernelAVX2PairR2(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX2PairSetR2 is kernelAVX2 over two panels of B (the second k·16 floats after the first), storing A·B over the first 2 rows of a 6×32 tile.
+//
+//go:noescape
+func kernelAVX2PairSetR2(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
+// kernelAVX2PairSetBiasR2 is kernelAVX2 over two panels of B (the second k·16 floats after the first), storing A·B plus the 32 biases at bias over the first 2 rows of a 6×32 tile.
+//
+//go:noescape
+func kernelAVX2PairSetBiasR2(k int, a *float32, b *float32, c *float32, ldc int, bias *float32)
+
 // kernelAVX512 adds A·B to the 12×32 tile of C at c (row stride ldc floats),
 // where a holds k packed columns of 12 values of A and b k packed rows of 32 values of B.
 //

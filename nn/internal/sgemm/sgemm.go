@@ -34,6 +34,12 @@ const parallelFlops = 1 << 21
 type kernel struct {
 	mr, nr int
 	fn     func(k int, a, b, c []float32, ldc int, add bool, bias []float32, rows int)
+	// pair, when set, is fn over two adjacent panels of B (b holds both, C's
+	// tile is 2·nr columns wide) for an edge tile of at most pairRows rows:
+	// so few rows leave the k loop waiting on the FMA latency, which twice
+	// the columns cover. Its bits are those of fn on each panel.
+	pair     func(k int, a, b, c []float32, ldc int, add bool, bias []float32, rows int)
+	pairRows int
 }
 
 // Gemm computes C = alpha·op(A)·op(B) + beta·C on row-major matrices with the fastest
@@ -280,6 +286,9 @@ func block(kern kernel, transA, transB bool, m, n, k int, alpha float32, a []flo
 			for ic := 0; ic < m; ic += mc {
 				mb := min(mc, m-ic)
 				packA(pa, mr, a, lda, transA, ic, pc, mb, kb, alpha)
+				// paired reports whether the panel at j starts a pair of full
+				// panels whose edge tile the pair kernel computes.
+				paired := func(j int) bool { return kern.pair != nil && j%(2*nr) == 0 && j+2*nr <= nb }
 				for jr := 0; jr < nb; jr += nr {
 					bp := pb[jr*kb : (jr+nr)*kb]
 					for ir := 0; ir < mb; ir += mr {
@@ -290,6 +299,18 @@ func block(kern kernel, transA, transB bool, m, n, k int, alpha float32, a []flo
 						var bt []float32 // this tile's biases
 						if !add && bias != nil {
 							bt = bias[jc+jr : jc+jr+cols]
+						}
+						if rows <= kern.pairRows {
+							if paired(jr) {
+								if bt != nil {
+									bt = bias[jc+jr : jc+jr+2*nr]
+								}
+								kern.pair(kb, ap, pb[jr*kb:(jr+2*nr)*kb], c[ci:], ldc, add, bt, rows)
+								continue
+							}
+							if jr >= nr && paired(jr-nr) {
+								continue // computed with the panel before
+							}
 						}
 						if cols == nr {
 							kern.fn(kb, ap, bp, c[ci:], ldc, add, bt, rows)

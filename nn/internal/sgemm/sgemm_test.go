@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -291,27 +292,66 @@ func TestAgrees(t *testing.T) {
 		kernelGoTile(mr, nr, k, a, b, c, ldc, add, bias, rows)
 	}
 	bad := map[string]kernel{
-		"off by one ulp": {mr, nr, func(k int, a, b, c []float32, ldc int, add bool, bias []float32, rows int) {
+		"off by one ulp": {mr: mr, nr: nr, fn: func(k int, a, b, c []float32, ldc int, add bool, bias []float32, rows int) {
 			tile(k, a, b, c, ldc, add, bias, rows)
 			c[(rows-1)*ldc+21] = math.Nextafter32(c[(rows-1)*ldc+21], 100)
 		}},
-		"writes past its rows": {mr, nr, func(k int, a, b, c []float32, ldc int, add bool, bias []float32, rows int) {
+		"writes past its rows": {mr: mr, nr: nr, fn: func(k int, a, b, c []float32, ldc int, add bool, bias []float32, rows int) {
 			tile(k, a, b, c, ldc, add, bias, rows)
 			c[rows*ldc] = 0
 		}},
-		"no bias": {mr, nr, func(k int, a, b, c []float32, ldc int, add bool, bias []float32, rows int) {
+		"no bias": {mr: mr, nr: nr, fn: func(k int, a, b, c []float32, ldc int, add bool, bias []float32, rows int) {
 			tile(k, a, b, c, ldc, add, nil, rows)
 		}},
-		"is another tile's": {mr, nr, func(k int, a, b, c []float32, ldc int, add bool, bias []float32, rows int) {
+		"is another tile's": {mr: mr, nr: nr, fn: func(k int, a, b, c []float32, ldc int, add bool, bias []float32, rows int) {
 			kernelGoTile(6, 16, k, a, b, c, ldc, add, bias, min(rows, 6))
 		}},
 	}
-	if !agrees(kernel{mr, nr, tile}) {
+	if !agrees(kernel{mr: mr, nr: nr, fn: tile}) {
 		t.Error("the Go kernel of the AVX-512 tile disagrees with itself")
 	}
 	for name, kern := range bad {
 		if agrees(kern) {
 			t.Errorf("a kernel that %s passes", name)
+		}
+	}
+}
+
+// TestPairMatchesKernel runs each pair kernel (an edge tile of one or two rows
+// over two panels of B) against its kernel on each panel, bit for bit, in the
+// three modes, for depths with and without the unrolled loop, and checks
+// that it writes nothing past its rows and columns.
+func TestPairMatchesKernel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for name, kern := range kernels() {
+		if kern.pair == nil {
+			continue
+		}
+		mr, nr, ldc := kern.mr, kern.nr, 2*kern.nr+3
+		for _, k := range []int{1, 3, 4, 11, 130} {
+			a, b, bias := randSlice(rng, k*mr), randSlice(rng, 2*k*nr), randSlice(rng, 2*nr)
+			for rows := 1; rows <= kern.pairRows; rows++ {
+				for mode := range 3 {
+					want := randSlice(rng, (mr+1)*ldc)
+					got := slices.Clone(want)
+					var b0, b1 []float32
+					if mode == 2 {
+						b0, b1 = bias[:nr], bias[nr:]
+					}
+					kern.fn(k, a, b[:k*nr], want, ldc, mode == 0, b0, rows)
+					kern.fn(k, a, b[k*nr:], want[nr:], ldc, mode == 0, b1, rows)
+					var bs []float32
+					if mode == 2 {
+						bs = bias
+					}
+					kern.pair(k, a, b, got, ldc, mode == 0, bs, rows)
+					for i := range want {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("%s k=%d rows=%d mode=%d: C[%d,%d] = %v, kernel %v", name, k, rows, mode, i/ldc, i%ldc, got[i], want[i])
+						}
+					}
+				}
+			}
 		}
 	}
 }
