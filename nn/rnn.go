@@ -680,8 +680,8 @@ func (p *rnnDir[T]) backward(cfg *RNNConfig, c *dirCache[T], lengths []int, off,
 	// the caller's do below.
 	sweep := func(b0, b1, procs int) {
 		dh, dhPrev, dc, dcPrev := dh, dhPrev, dc, dcPrev
-		var tcs []T
-		if cell == LSTM {
+		var tcs []T // tanh(c) for the Go loop of the LSTM's rarer forms
+		if cell == LSTM && (peep != nil || cfg.NoForgetGate) {
 			tcs = make([]T, H)
 		}
 		for s := steps - 1; s >= 0; s-- {

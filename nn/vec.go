@@ -154,8 +154,8 @@ func lstmBack[T Float](dh, dc, g, cp, cc, dx, dcp []T) {
 
 // pools holds float32 buffers lent to inference (borrow, giveBack, Recycle)
 // and to training's scratch (a recurrent layer's caches, the softmax's
-// probabilities), one sync.Pool per length: batches of one shape ask for the same lengths
-// again and again.
+// probabilities), one sync.Pool per length: batches of one shape ask for the
+// same lengths again and again.
 var pools sync.Map // int -> *sync.Pool of *[]float32
 
 // borrow returns a buffer of n values whose contents are unspecified (not

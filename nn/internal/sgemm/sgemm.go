@@ -275,6 +275,10 @@ func block(kern kernel, transA, transB bool, m, n, k int, alpha float32, a []flo
 	tile := &ws.tile
 	for jc := 0; jc < n; jc += nc {
 		nb := min(nc, n-jc)
+		// paired reports whether the panel at j starts a pair of full panels
+		// whose edge tile (at most kern.pairRows rows, 0 without a pair
+		// kernel) the pair kernel computes.
+		paired := func(j int) bool { return j%(2*nr) == 0 && j+2*nr <= nb }
 		for pc := 0; pc < k; pc += kc {
 			kb := min(kc, k-pc)
 			pb := pb
@@ -286,9 +290,6 @@ func block(kern kernel, transA, transB bool, m, n, k int, alpha float32, a []flo
 			for ic := 0; ic < m; ic += mc {
 				mb := min(mc, m-ic)
 				packA(pa, mr, a, lda, transA, ic, pc, mb, kb, alpha)
-				// paired reports whether the panel at j starts a pair of full
-				// panels whose edge tile the pair kernel computes.
-				paired := func(j int) bool { return kern.pair != nil && j%(2*nr) == 0 && j+2*nr <= nb }
 				for jr := 0; jr < nb; jr += nr {
 					bp := pb[jr*kb : (jr+nr)*kb]
 					for ir := 0; ir < mb; ir += mr {
