@@ -46,6 +46,7 @@ type VocabConfig struct {
 type Vocab struct {
 	tokens   []string
 	ids      map[string]int32
+	short    *shortIDs // the entries of ids of at most shortMax bytes, for ID
 	specials bool
 }
 
@@ -106,6 +107,7 @@ func newVocab(specials, toks []string, maxSize int, hasSpecials bool) *Vocab {
 		v.ids[t] = int32(len(v.tokens))
 		v.tokens = append(v.tokens, t)
 	}
+	v.short = newShortIDs(v.ids)
 	return v
 }
 
@@ -138,6 +140,7 @@ func (v *Vocab) Extend(toks []string, maxSize int) *Vocab {
 			out.tokens = append(out.tokens, t)
 		}
 	}
+	out.short = newShortIDs(out.ids)
 	return out
 }
 
@@ -149,6 +152,9 @@ func (v *Vocab) Token(id int32) string { return v.tokens[id] }
 
 // ID returns the id of tok and whether it is in the vocabulary.
 func (v *Vocab) ID(tok string) (int32, bool) {
+	if len(tok) <= shortMax && v.short != nil { // nil in the zero Vocab
+		return v.short.get(tok)
+	}
 	id, ok := v.ids[tok]
 	return id, ok
 }
