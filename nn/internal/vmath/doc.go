@@ -3,7 +3,9 @@
 // Adam and the reductions of the gradients: eight or sixteen at a time with
 // AVX2 or AVX-512 where the CPU has them (kernels written by the avo generator
 // in asm/), in Go elsewhere and under the purego build tag. Every path gives
-// the same bits (see asm/gen.go).
+// the same bits (see asm/gen.go). The AVX2 exp, sigmoid and tanh, and the
+// GRU step's two sigmoids, compute two registers' blocks interleaved, for the
+// small scheduling window of AVX2-only CPUs such as Zen 1.
 //
 // The functions are the float32 polynomials of the Cephes library (expf,
 // tanhf). Going through float64 math.Exp and math.Tanh was a third of an LSTM

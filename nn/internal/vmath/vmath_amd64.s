@@ -241,9 +241,82 @@ TEXT ·expShiftAVX2(SB), NOSPLIT, $0-28
 	MOVSS        shift+24(FP), X0
 	VBROADCASTSS X0, Y0
 
-expShiftAVX2_loop:
+expShiftAVX2_2_loop:
+	CMPQ      DX, $0x00000010
+	JL        expShiftAVX2_2_done
+	VMOVUPS   (CX), Y1
+	VMOVUPS   32(CX), Y2
+	VSUBPS    Y0, Y1, Y1
+	VSUBPS    Y0, Y2, Y2
+	VMOVUPS   expLo<>+0(SB), Y3
+	VMOVUPS   expLo<>+0(SB), Y4
+	VMAXPS    Y1, Y3, Y1
+	VMAXPS    Y2, Y4, Y2
+	VMOVUPS   expHi<>+0(SB), Y3
+	VMOVUPS   expHi<>+0(SB), Y4
+	VMINPS    Y1, Y3, Y1
+	VMINPS    Y2, Y4, Y2
+	VMULPS    log2e<>+0(SB), Y1, Y3
+	VMULPS    log2e<>+0(SB), Y2, Y4
+	VADDPS    half<>+0(SB), Y3, Y3
+	VADDPS    half<>+0(SB), Y4, Y4
+	VROUNDPS  $0x01, Y3, Y3
+	VROUNDPS  $0x01, Y4, Y4
+	VMULPS    c1<>+0(SB), Y3, Y5
+	VMULPS    c1<>+0(SB), Y4, Y6
+	VSUBPS    Y5, Y1, Y1
+	VSUBPS    Y6, Y2, Y2
+	VMULPS    c2<>+0(SB), Y3, Y5
+	VMULPS    c2<>+0(SB), Y4, Y6
+	VSUBPS    Y5, Y1, Y1
+	VSUBPS    Y6, Y2, Y2
+	VMULPS    Y1, Y1, Y5
+	VMULPS    Y2, Y2, Y6
+	VMULPS    p0<>+0(SB), Y1, Y7
+	VMULPS    p0<>+0(SB), Y2, Y8
+	VADDPS    p1<>+0(SB), Y7, Y7
+	VADDPS    p1<>+0(SB), Y8, Y8
+	VMULPS    Y1, Y7, Y7
+	VMULPS    Y2, Y8, Y8
+	VADDPS    p2<>+0(SB), Y7, Y7
+	VADDPS    p2<>+0(SB), Y8, Y8
+	VMULPS    Y1, Y7, Y7
+	VMULPS    Y2, Y8, Y8
+	VADDPS    p3<>+0(SB), Y7, Y7
+	VADDPS    p3<>+0(SB), Y8, Y8
+	VMULPS    Y1, Y7, Y7
+	VMULPS    Y2, Y8, Y8
+	VADDPS    p4<>+0(SB), Y7, Y7
+	VADDPS    p4<>+0(SB), Y8, Y8
+	VMULPS    Y1, Y7, Y7
+	VMULPS    Y2, Y8, Y8
+	VADDPS    p5<>+0(SB), Y7, Y7
+	VADDPS    p5<>+0(SB), Y8, Y8
+	VMULPS    Y5, Y7, Y7
+	VMULPS    Y6, Y8, Y8
+	VADDPS    Y1, Y7, Y7
+	VADDPS    Y2, Y8, Y8
+	VADDPS    one<>+0(SB), Y7, Y7
+	VADDPS    one<>+0(SB), Y8, Y8
+	VCVTPS2DQ Y3, Y1
+	VCVTPS2DQ Y4, Y2
+	VPADDD    bias127<>+0(SB), Y1, Y1
+	VPADDD    bias127<>+0(SB), Y2, Y2
+	VPSLLD    $0x17, Y1, Y1
+	VPSLLD    $0x17, Y2, Y2
+	VMULPS    Y1, Y7, Y7
+	VMULPS    Y2, Y8, Y8
+	VMOVUPS   Y7, (AX)
+	VMOVUPS   Y8, 32(AX)
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000040, AX
+	SUBQ      $0x00000010, DX
+	JMP       expShiftAVX2_2_loop
+
+expShiftAVX2_2_done:
+expShiftAVX2_1_loop:
 	CMPQ      DX, $0x00000008
-	JL        expShiftAVX2_done
+	JL        expShiftAVX2_1_done
 	VMOVUPS   (CX), Y1
 	VSUBPS    Y0, Y1, Y1
 	VMOVUPS   expLo<>+0(SB), Y2
@@ -279,9 +352,9 @@ expShiftAVX2_loop:
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, AX
 	SUBQ      $0x00000008, DX
-	JMP       expShiftAVX2_loop
+	JMP       expShiftAVX2_1_loop
 
-expShiftAVX2_done:
+expShiftAVX2_1_done:
 	VZEROUPPER
 	RET
 
@@ -292,9 +365,90 @@ TEXT ·sigmoidAVX2(SB), NOSPLIT, $0-24
 	MOVQ src+8(FP), CX
 	MOVQ n+16(FP), DX
 
-sigmoidAVX2_loop:
+sigmoidAVX2_2_loop:
+	CMPQ      DX, $0x00000010
+	JL        sigmoidAVX2_2_done
+	VMOVUPS   (CX), Y0
+	VMOVUPS   32(CX), Y1
+	VXORPS    Y2, Y2, Y2
+	VXORPS    Y3, Y3, Y3
+	VSUBPS    Y0, Y2, Y0
+	VSUBPS    Y1, Y3, Y1
+	VMOVUPS   expLo<>+0(SB), Y2
+	VMOVUPS   expLo<>+0(SB), Y3
+	VMAXPS    Y0, Y2, Y0
+	VMAXPS    Y1, Y3, Y1
+	VMOVUPS   expHi<>+0(SB), Y2
+	VMOVUPS   expHi<>+0(SB), Y3
+	VMINPS    Y0, Y2, Y0
+	VMINPS    Y1, Y3, Y1
+	VMULPS    log2e<>+0(SB), Y0, Y2
+	VMULPS    log2e<>+0(SB), Y1, Y3
+	VADDPS    half<>+0(SB), Y2, Y2
+	VADDPS    half<>+0(SB), Y3, Y3
+	VROUNDPS  $0x01, Y2, Y2
+	VROUNDPS  $0x01, Y3, Y3
+	VMULPS    c1<>+0(SB), Y2, Y4
+	VMULPS    c1<>+0(SB), Y3, Y5
+	VSUBPS    Y4, Y0, Y0
+	VSUBPS    Y5, Y1, Y1
+	VMULPS    c2<>+0(SB), Y2, Y4
+	VMULPS    c2<>+0(SB), Y3, Y5
+	VSUBPS    Y4, Y0, Y0
+	VSUBPS    Y5, Y1, Y1
+	VMULPS    Y0, Y0, Y4
+	VMULPS    Y1, Y1, Y5
+	VMULPS    p0<>+0(SB), Y0, Y6
+	VMULPS    p0<>+0(SB), Y1, Y7
+	VADDPS    p1<>+0(SB), Y6, Y6
+	VADDPS    p1<>+0(SB), Y7, Y7
+	VMULPS    Y0, Y6, Y6
+	VMULPS    Y1, Y7, Y7
+	VADDPS    p2<>+0(SB), Y6, Y6
+	VADDPS    p2<>+0(SB), Y7, Y7
+	VMULPS    Y0, Y6, Y6
+	VMULPS    Y1, Y7, Y7
+	VADDPS    p3<>+0(SB), Y6, Y6
+	VADDPS    p3<>+0(SB), Y7, Y7
+	VMULPS    Y0, Y6, Y6
+	VMULPS    Y1, Y7, Y7
+	VADDPS    p4<>+0(SB), Y6, Y6
+	VADDPS    p4<>+0(SB), Y7, Y7
+	VMULPS    Y0, Y6, Y6
+	VMULPS    Y1, Y7, Y7
+	VADDPS    p5<>+0(SB), Y6, Y6
+	VADDPS    p5<>+0(SB), Y7, Y7
+	VMULPS    Y4, Y6, Y6
+	VMULPS    Y5, Y7, Y7
+	VADDPS    Y0, Y6, Y6
+	VADDPS    Y1, Y7, Y7
+	VADDPS    one<>+0(SB), Y6, Y6
+	VADDPS    one<>+0(SB), Y7, Y7
+	VCVTPS2DQ Y2, Y0
+	VCVTPS2DQ Y3, Y1
+	VPADDD    bias127<>+0(SB), Y0, Y0
+	VPADDD    bias127<>+0(SB), Y1, Y1
+	VPSLLD    $0x17, Y0, Y0
+	VPSLLD    $0x17, Y1, Y1
+	VMULPS    Y0, Y6, Y6
+	VMULPS    Y1, Y7, Y7
+	VADDPS    one<>+0(SB), Y6, Y6
+	VADDPS    one<>+0(SB), Y7, Y7
+	VMOVUPS   one<>+0(SB), Y0
+	VMOVUPS   one<>+0(SB), Y1
+	VDIVPS    Y6, Y0, Y0
+	VDIVPS    Y7, Y1, Y1
+	VMOVUPS   Y0, (AX)
+	VMOVUPS   Y1, 32(AX)
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000040, AX
+	SUBQ      $0x00000010, DX
+	JMP       sigmoidAVX2_2_loop
+
+sigmoidAVX2_2_done:
+sigmoidAVX2_1_loop:
 	CMPQ      DX, $0x00000008
-	JL        sigmoidAVX2_done
+	JL        sigmoidAVX2_1_done
 	VMOVUPS   (CX), Y0
 	VXORPS    Y1, Y1, Y1
 	VSUBPS    Y0, Y1, Y0
@@ -334,9 +488,9 @@ sigmoidAVX2_loop:
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, AX
 	SUBQ      $0x00000008, DX
-	JMP       sigmoidAVX2_loop
+	JMP       sigmoidAVX2_1_loop
 
-sigmoidAVX2_done:
+sigmoidAVX2_1_done:
 	VZEROUPPER
 	RET
 
@@ -347,9 +501,132 @@ TEXT ·tanhAVX2(SB), NOSPLIT, $0-24
 	MOVQ src+8(FP), CX
 	MOVQ n+16(FP), DX
 
-tanhAVX2_loop:
+tanhAVX2_2_loop:
+	CMPQ      DX, $0x00000010
+	JL        tanhAVX2_2_done
+	VMOVUPS   (CX), Y0
+	VMOVUPS   32(CX), Y1
+	VANDPS    absMask<>+0(SB), Y0, Y2
+	VANDPS    absMask<>+0(SB), Y1, Y3
+	VMULPS    Y0, Y0, Y4
+	VMULPS    Y1, Y1, Y5
+	VMULPS    t0<>+0(SB), Y4, Y6
+	VMULPS    t0<>+0(SB), Y5, Y7
+	VADDPS    t1<>+0(SB), Y6, Y6
+	VADDPS    t1<>+0(SB), Y7, Y7
+	VMULPS    Y4, Y6, Y6
+	VMULPS    Y5, Y7, Y7
+	VSUBPS    t2<>+0(SB), Y6, Y6
+	VSUBPS    t2<>+0(SB), Y7, Y7
+	VMULPS    Y4, Y6, Y6
+	VMULPS    Y5, Y7, Y7
+	VADDPS    t3<>+0(SB), Y6, Y6
+	VADDPS    t3<>+0(SB), Y7, Y7
+	VMULPS    Y4, Y6, Y6
+	VMULPS    Y5, Y7, Y7
+	VSUBPS    t4<>+0(SB), Y6, Y6
+	VSUBPS    t4<>+0(SB), Y7, Y7
+	VMULPS    Y4, Y6, Y6
+	VMULPS    Y5, Y7, Y7
+	VMULPS    Y0, Y6, Y6
+	VMULPS    Y1, Y7, Y7
+	VADDPS    Y0, Y6, Y6
+	VADDPS    Y1, Y7, Y7
+	VCMPPS    $0x01, tanhSmall<>+0(SB), Y2, Y4
+	VCMPPS    $0x01, tanhSmall<>+0(SB), Y3, Y5
+	VCMPPS    $0x0e, tanhBig<>+0(SB), Y2, Y8
+	VCMPPS    $0x0e, tanhBig<>+0(SB), Y3, Y9
+	VMULPS    two<>+0(SB), Y2, Y2
+	VMULPS    two<>+0(SB), Y3, Y3
+	VMOVUPS   expLo<>+0(SB), Y10
+	VMOVUPS   expLo<>+0(SB), Y11
+	VMAXPS    Y2, Y10, Y2
+	VMAXPS    Y3, Y11, Y3
+	VMOVUPS   expHi<>+0(SB), Y10
+	VMOVUPS   expHi<>+0(SB), Y11
+	VMINPS    Y2, Y10, Y2
+	VMINPS    Y3, Y11, Y3
+	VMULPS    log2e<>+0(SB), Y2, Y10
+	VMULPS    log2e<>+0(SB), Y3, Y11
+	VADDPS    half<>+0(SB), Y10, Y10
+	VADDPS    half<>+0(SB), Y11, Y11
+	VROUNDPS  $0x01, Y10, Y10
+	VROUNDPS  $0x01, Y11, Y11
+	VMULPS    c1<>+0(SB), Y10, Y12
+	VMULPS    c1<>+0(SB), Y11, Y13
+	VSUBPS    Y12, Y2, Y2
+	VSUBPS    Y13, Y3, Y3
+	VMULPS    c2<>+0(SB), Y10, Y12
+	VMULPS    c2<>+0(SB), Y11, Y13
+	VSUBPS    Y12, Y2, Y2
+	VSUBPS    Y13, Y3, Y3
+	VMULPS    Y2, Y2, Y12
+	VMULPS    Y3, Y3, Y13
+	VMULPS    p0<>+0(SB), Y2, Y14
+	VMULPS    p0<>+0(SB), Y3, Y15
+	VADDPS    p1<>+0(SB), Y14, Y14
+	VADDPS    p1<>+0(SB), Y15, Y15
+	VMULPS    Y2, Y14, Y14
+	VMULPS    Y3, Y15, Y15
+	VADDPS    p2<>+0(SB), Y14, Y14
+	VADDPS    p2<>+0(SB), Y15, Y15
+	VMULPS    Y2, Y14, Y14
+	VMULPS    Y3, Y15, Y15
+	VADDPS    p3<>+0(SB), Y14, Y14
+	VADDPS    p3<>+0(SB), Y15, Y15
+	VMULPS    Y2, Y14, Y14
+	VMULPS    Y3, Y15, Y15
+	VADDPS    p4<>+0(SB), Y14, Y14
+	VADDPS    p4<>+0(SB), Y15, Y15
+	VMULPS    Y2, Y14, Y14
+	VMULPS    Y3, Y15, Y15
+	VADDPS    p5<>+0(SB), Y14, Y14
+	VADDPS    p5<>+0(SB), Y15, Y15
+	VMULPS    Y12, Y14, Y14
+	VMULPS    Y13, Y15, Y15
+	VADDPS    Y2, Y14, Y14
+	VADDPS    Y3, Y15, Y15
+	VADDPS    one<>+0(SB), Y14, Y14
+	VADDPS    one<>+0(SB), Y15, Y15
+	VCVTPS2DQ Y10, Y2
+	VCVTPS2DQ Y11, Y3
+	VPADDD    bias127<>+0(SB), Y2, Y2
+	VPADDD    bias127<>+0(SB), Y3, Y3
+	VPSLLD    $0x17, Y2, Y2
+	VPSLLD    $0x17, Y3, Y3
+	VMULPS    Y2, Y14, Y14
+	VMULPS    Y3, Y15, Y15
+	VADDPS    one<>+0(SB), Y14, Y14
+	VADDPS    one<>+0(SB), Y15, Y15
+	VMOVUPS   two<>+0(SB), Y2
+	VMOVUPS   two<>+0(SB), Y3
+	VDIVPS    Y14, Y2, Y2
+	VDIVPS    Y15, Y3, Y3
+	VMOVUPS   one<>+0(SB), Y10
+	VMOVUPS   one<>+0(SB), Y11
+	VSUBPS    Y2, Y10, Y2
+	VSUBPS    Y3, Y11, Y3
+	VBLENDVPS Y8, Y10, Y2, Y2
+	VBLENDVPS Y9, Y11, Y3, Y3
+	VMOVUPS   absMask<>+0(SB), Y8
+	VMOVUPS   absMask<>+0(SB), Y9
+	VANDNPS   Y0, Y8, Y8
+	VANDNPS   Y1, Y9, Y9
+	VORPS     Y8, Y2, Y2
+	VORPS     Y9, Y3, Y3
+	VBLENDVPS Y4, Y6, Y2, Y2
+	VBLENDVPS Y5, Y7, Y3, Y3
+	VMOVUPS   Y2, (AX)
+	VMOVUPS   Y3, 32(AX)
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000040, AX
+	SUBQ      $0x00000010, DX
+	JMP       tanhAVX2_2_loop
+
+tanhAVX2_2_done:
+tanhAVX2_1_loop:
 	CMPQ      DX, $0x00000008
-	JL        tanhAVX2_done
+	JL        tanhAVX2_1_done
 	VMOVUPS   (CX), Y0
 	VANDPS    absMask<>+0(SB), Y0, Y1
 	VMULPS    Y0, Y0, Y2
@@ -410,9 +687,9 @@ tanhAVX2_loop:
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, AX
 	SUBQ      $0x00000008, DX
-	JMP       tanhAVX2_loop
+	JMP       tanhAVX2_1_loop
 
-tanhAVX2_done:
+tanhAVX2_1_done:
 	VZEROUPPER
 	RET
 
@@ -616,77 +893,77 @@ gstepAVX2_loop:
 	JL        gstepAVX2_done
 	VMOVUPS   (AX), Y0
 	VADDPS    (CX), Y0, Y0
-	VXORPS    Y1, Y1, Y1
-	VSUBPS    Y0, Y1, Y0
-	VMOVUPS   expLo<>+0(SB), Y1
-	VMAXPS    Y0, Y1, Y0
-	VMOVUPS   expHi<>+0(SB), Y1
-	VMINPS    Y0, Y1, Y0
-	VMULPS    log2e<>+0(SB), Y0, Y1
-	VADDPS    half<>+0(SB), Y1, Y1
-	VROUNDPS  $0x01, Y1, Y1
-	VMULPS    c1<>+0(SB), Y1, Y2
-	VSUBPS    Y2, Y0, Y0
-	VMULPS    c2<>+0(SB), Y1, Y2
-	VSUBPS    Y2, Y0, Y0
-	VMULPS    Y0, Y0, Y2
-	VMULPS    p0<>+0(SB), Y0, Y3
-	VADDPS    p1<>+0(SB), Y3, Y3
-	VMULPS    Y0, Y3, Y3
-	VADDPS    p2<>+0(SB), Y3, Y3
-	VMULPS    Y0, Y3, Y3
-	VADDPS    p3<>+0(SB), Y3, Y3
-	VMULPS    Y0, Y3, Y3
-	VADDPS    p4<>+0(SB), Y3, Y3
-	VMULPS    Y0, Y3, Y3
-	VADDPS    p5<>+0(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    Y0, Y3, Y3
-	VADDPS    one<>+0(SB), Y3, Y3
-	VCVTPS2DQ Y1, Y0
-	VPADDD    bias127<>+0(SB), Y0, Y0
-	VPSLLD    $0x17, Y0, Y0
-	VMULPS    Y0, Y3, Y3
-	VADDPS    one<>+0(SB), Y3, Y3
-	VMOVUPS   one<>+0(SB), Y0
-	VDIVPS    Y3, Y0, Y0
-	VMOVUPS   Y0, (AX)
 	VMOVUPS   (AX)(R8*1), Y1
 	VADDPS    (CX)(R8*1), Y1, Y1
 	VXORPS    Y2, Y2, Y2
-	VSUBPS    Y1, Y2, Y1
+	VXORPS    Y3, Y3, Y3
+	VSUBPS    Y0, Y2, Y0
+	VSUBPS    Y1, Y3, Y1
 	VMOVUPS   expLo<>+0(SB), Y2
-	VMAXPS    Y1, Y2, Y1
+	VMOVUPS   expLo<>+0(SB), Y3
+	VMAXPS    Y0, Y2, Y0
+	VMAXPS    Y1, Y3, Y1
 	VMOVUPS   expHi<>+0(SB), Y2
-	VMINPS    Y1, Y2, Y1
-	VMULPS    log2e<>+0(SB), Y1, Y2
+	VMOVUPS   expHi<>+0(SB), Y3
+	VMINPS    Y0, Y2, Y0
+	VMINPS    Y1, Y3, Y1
+	VMULPS    log2e<>+0(SB), Y0, Y2
+	VMULPS    log2e<>+0(SB), Y1, Y3
 	VADDPS    half<>+0(SB), Y2, Y2
+	VADDPS    half<>+0(SB), Y3, Y3
 	VROUNDPS  $0x01, Y2, Y2
-	VMULPS    c1<>+0(SB), Y2, Y3
-	VSUBPS    Y3, Y1, Y1
-	VMULPS    c2<>+0(SB), Y2, Y3
-	VSUBPS    Y3, Y1, Y1
-	VMULPS    Y1, Y1, Y3
-	VMULPS    p0<>+0(SB), Y1, Y4
-	VADDPS    p1<>+0(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    p2<>+0(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    p3<>+0(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    p4<>+0(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    p5<>+0(SB), Y4, Y4
-	VMULPS    Y3, Y4, Y4
-	VADDPS    Y1, Y4, Y4
-	VADDPS    one<>+0(SB), Y4, Y4
-	VCVTPS2DQ Y2, Y1
+	VROUNDPS  $0x01, Y3, Y3
+	VMULPS    c1<>+0(SB), Y2, Y4
+	VMULPS    c1<>+0(SB), Y3, Y5
+	VSUBPS    Y4, Y0, Y0
+	VSUBPS    Y5, Y1, Y1
+	VMULPS    c2<>+0(SB), Y2, Y4
+	VMULPS    c2<>+0(SB), Y3, Y5
+	VSUBPS    Y4, Y0, Y0
+	VSUBPS    Y5, Y1, Y1
+	VMULPS    Y0, Y0, Y4
+	VMULPS    Y1, Y1, Y5
+	VMULPS    p0<>+0(SB), Y0, Y6
+	VMULPS    p0<>+0(SB), Y1, Y7
+	VADDPS    p1<>+0(SB), Y6, Y6
+	VADDPS    p1<>+0(SB), Y7, Y7
+	VMULPS    Y0, Y6, Y6
+	VMULPS    Y1, Y7, Y7
+	VADDPS    p2<>+0(SB), Y6, Y6
+	VADDPS    p2<>+0(SB), Y7, Y7
+	VMULPS    Y0, Y6, Y6
+	VMULPS    Y1, Y7, Y7
+	VADDPS    p3<>+0(SB), Y6, Y6
+	VADDPS    p3<>+0(SB), Y7, Y7
+	VMULPS    Y0, Y6, Y6
+	VMULPS    Y1, Y7, Y7
+	VADDPS    p4<>+0(SB), Y6, Y6
+	VADDPS    p4<>+0(SB), Y7, Y7
+	VMULPS    Y0, Y6, Y6
+	VMULPS    Y1, Y7, Y7
+	VADDPS    p5<>+0(SB), Y6, Y6
+	VADDPS    p5<>+0(SB), Y7, Y7
+	VMULPS    Y4, Y6, Y6
+	VMULPS    Y5, Y7, Y7
+	VADDPS    Y0, Y6, Y6
+	VADDPS    Y1, Y7, Y7
+	VADDPS    one<>+0(SB), Y6, Y6
+	VADDPS    one<>+0(SB), Y7, Y7
+	VCVTPS2DQ Y2, Y0
+	VCVTPS2DQ Y3, Y1
+	VPADDD    bias127<>+0(SB), Y0, Y0
 	VPADDD    bias127<>+0(SB), Y1, Y1
+	VPSLLD    $0x17, Y0, Y0
 	VPSLLD    $0x17, Y1, Y1
-	VMULPS    Y1, Y4, Y4
-	VADDPS    one<>+0(SB), Y4, Y4
+	VMULPS    Y0, Y6, Y6
+	VMULPS    Y1, Y7, Y7
+	VADDPS    one<>+0(SB), Y6, Y6
+	VADDPS    one<>+0(SB), Y7, Y7
+	VMOVUPS   one<>+0(SB), Y0
 	VMOVUPS   one<>+0(SB), Y1
-	VDIVPS    Y4, Y1, Y1
+	VDIVPS    Y6, Y0, Y0
+	VDIVPS    Y7, Y1, Y1
+	VMOVUPS   Y0, (AX)
 	VMOVUPS   Y1, (AX)(R8*1)
 	VMOVUPS   (CX)(R9*1), Y2
 	VMOVUPS   Y2, (SI)
@@ -784,76 +1061,76 @@ ginferAVX2_loop:
 	JL        ginferAVX2_done
 	VMOVUPS   (AX), Y0
 	VADDPS    (CX), Y0, Y0
-	VXORPS    Y1, Y1, Y1
-	VSUBPS    Y0, Y1, Y0
-	VMOVUPS   expLo<>+0(SB), Y1
-	VMAXPS    Y0, Y1, Y0
-	VMOVUPS   expHi<>+0(SB), Y1
-	VMINPS    Y0, Y1, Y0
-	VMULPS    log2e<>+0(SB), Y0, Y1
-	VADDPS    half<>+0(SB), Y1, Y1
-	VROUNDPS  $0x01, Y1, Y1
-	VMULPS    c1<>+0(SB), Y1, Y2
-	VSUBPS    Y2, Y0, Y0
-	VMULPS    c2<>+0(SB), Y1, Y2
-	VSUBPS    Y2, Y0, Y0
-	VMULPS    Y0, Y0, Y2
-	VMULPS    p0<>+0(SB), Y0, Y3
-	VADDPS    p1<>+0(SB), Y3, Y3
-	VMULPS    Y0, Y3, Y3
-	VADDPS    p2<>+0(SB), Y3, Y3
-	VMULPS    Y0, Y3, Y3
-	VADDPS    p3<>+0(SB), Y3, Y3
-	VMULPS    Y0, Y3, Y3
-	VADDPS    p4<>+0(SB), Y3, Y3
-	VMULPS    Y0, Y3, Y3
-	VADDPS    p5<>+0(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    Y0, Y3, Y3
-	VADDPS    one<>+0(SB), Y3, Y3
-	VCVTPS2DQ Y1, Y0
-	VPADDD    bias127<>+0(SB), Y0, Y0
-	VPSLLD    $0x17, Y0, Y0
-	VMULPS    Y0, Y3, Y3
-	VADDPS    one<>+0(SB), Y3, Y3
-	VMOVUPS   one<>+0(SB), Y0
-	VDIVPS    Y3, Y0, Y0
 	VMOVUPS   (AX)(DI*1), Y1
 	VADDPS    (CX)(DI*1), Y1, Y1
 	VXORPS    Y2, Y2, Y2
-	VSUBPS    Y1, Y2, Y1
+	VXORPS    Y3, Y3, Y3
+	VSUBPS    Y0, Y2, Y0
+	VSUBPS    Y1, Y3, Y1
 	VMOVUPS   expLo<>+0(SB), Y2
-	VMAXPS    Y1, Y2, Y1
+	VMOVUPS   expLo<>+0(SB), Y3
+	VMAXPS    Y0, Y2, Y0
+	VMAXPS    Y1, Y3, Y1
 	VMOVUPS   expHi<>+0(SB), Y2
-	VMINPS    Y1, Y2, Y1
-	VMULPS    log2e<>+0(SB), Y1, Y2
+	VMOVUPS   expHi<>+0(SB), Y3
+	VMINPS    Y0, Y2, Y0
+	VMINPS    Y1, Y3, Y1
+	VMULPS    log2e<>+0(SB), Y0, Y2
+	VMULPS    log2e<>+0(SB), Y1, Y3
 	VADDPS    half<>+0(SB), Y2, Y2
+	VADDPS    half<>+0(SB), Y3, Y3
 	VROUNDPS  $0x01, Y2, Y2
-	VMULPS    c1<>+0(SB), Y2, Y3
-	VSUBPS    Y3, Y1, Y1
-	VMULPS    c2<>+0(SB), Y2, Y3
-	VSUBPS    Y3, Y1, Y1
-	VMULPS    Y1, Y1, Y3
-	VMULPS    p0<>+0(SB), Y1, Y4
-	VADDPS    p1<>+0(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    p2<>+0(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    p3<>+0(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    p4<>+0(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    p5<>+0(SB), Y4, Y4
-	VMULPS    Y3, Y4, Y4
-	VADDPS    Y1, Y4, Y4
-	VADDPS    one<>+0(SB), Y4, Y4
-	VCVTPS2DQ Y2, Y1
+	VROUNDPS  $0x01, Y3, Y3
+	VMULPS    c1<>+0(SB), Y2, Y4
+	VMULPS    c1<>+0(SB), Y3, Y5
+	VSUBPS    Y4, Y0, Y0
+	VSUBPS    Y5, Y1, Y1
+	VMULPS    c2<>+0(SB), Y2, Y4
+	VMULPS    c2<>+0(SB), Y3, Y5
+	VSUBPS    Y4, Y0, Y0
+	VSUBPS    Y5, Y1, Y1
+	VMULPS    Y0, Y0, Y4
+	VMULPS    Y1, Y1, Y5
+	VMULPS    p0<>+0(SB), Y0, Y6
+	VMULPS    p0<>+0(SB), Y1, Y7
+	VADDPS    p1<>+0(SB), Y6, Y6
+	VADDPS    p1<>+0(SB), Y7, Y7
+	VMULPS    Y0, Y6, Y6
+	VMULPS    Y1, Y7, Y7
+	VADDPS    p2<>+0(SB), Y6, Y6
+	VADDPS    p2<>+0(SB), Y7, Y7
+	VMULPS    Y0, Y6, Y6
+	VMULPS    Y1, Y7, Y7
+	VADDPS    p3<>+0(SB), Y6, Y6
+	VADDPS    p3<>+0(SB), Y7, Y7
+	VMULPS    Y0, Y6, Y6
+	VMULPS    Y1, Y7, Y7
+	VADDPS    p4<>+0(SB), Y6, Y6
+	VADDPS    p4<>+0(SB), Y7, Y7
+	VMULPS    Y0, Y6, Y6
+	VMULPS    Y1, Y7, Y7
+	VADDPS    p5<>+0(SB), Y6, Y6
+	VADDPS    p5<>+0(SB), Y7, Y7
+	VMULPS    Y4, Y6, Y6
+	VMULPS    Y5, Y7, Y7
+	VADDPS    Y0, Y6, Y6
+	VADDPS    Y1, Y7, Y7
+	VADDPS    one<>+0(SB), Y6, Y6
+	VADDPS    one<>+0(SB), Y7, Y7
+	VCVTPS2DQ Y2, Y0
+	VCVTPS2DQ Y3, Y1
+	VPADDD    bias127<>+0(SB), Y0, Y0
 	VPADDD    bias127<>+0(SB), Y1, Y1
+	VPSLLD    $0x17, Y0, Y0
 	VPSLLD    $0x17, Y1, Y1
-	VMULPS    Y1, Y4, Y4
-	VADDPS    one<>+0(SB), Y4, Y4
+	VMULPS    Y0, Y6, Y6
+	VMULPS    Y1, Y7, Y7
+	VADDPS    one<>+0(SB), Y6, Y6
+	VADDPS    one<>+0(SB), Y7, Y7
+	VMOVUPS   one<>+0(SB), Y0
 	VMOVUPS   one<>+0(SB), Y1
-	VDIVPS    Y4, Y1, Y1
+	VDIVPS    Y6, Y0, Y0
+	VDIVPS    Y7, Y1, Y1
 	VMOVUPS   (CX)(R8*1), Y2
 	VMULPS    Y2, Y0, Y2
 	VMOVUPS   (AX)(R8*1), Y0
@@ -1538,9 +1815,9 @@ TEXT ·expShiftAVX512(SB), NOSPLIT, $0-28
 	MOVSS        shift+24(FP), X0
 	VBROADCASTSS X0, Z0
 
-expShiftAVX512_loop:
+expShiftAVX512_1_loop:
 	CMPQ        DX, $0x00000010
-	JL          expShiftAVX512_done
+	JL          expShiftAVX512_1_done
 	VMOVUPS     (CX), Z1
 	VSUBPS      Z0, Z1, Z1
 	VMOVUPS     expLo16<>+0(SB), Z2
@@ -1576,9 +1853,9 @@ expShiftAVX512_loop:
 	ADDQ        $0x00000040, CX
 	ADDQ        $0x00000040, AX
 	SUBQ        $0x00000010, DX
-	JMP         expShiftAVX512_loop
+	JMP         expShiftAVX512_1_loop
 
-expShiftAVX512_done:
+expShiftAVX512_1_done:
 	VZEROUPPER
 	RET
 
@@ -1589,9 +1866,9 @@ TEXT ·sigmoidAVX512(SB), NOSPLIT, $0-24
 	MOVQ src+8(FP), CX
 	MOVQ n+16(FP), DX
 
-sigmoidAVX512_loop:
+sigmoidAVX512_1_loop:
 	CMPQ        DX, $0x00000010
-	JL          sigmoidAVX512_done
+	JL          sigmoidAVX512_1_done
 	VMOVUPS     (CX), Z0
 	VPXORD      Z1, Z1, Z1
 	VSUBPS      Z0, Z1, Z0
@@ -1631,9 +1908,9 @@ sigmoidAVX512_loop:
 	ADDQ        $0x00000040, CX
 	ADDQ        $0x00000040, AX
 	SUBQ        $0x00000010, DX
-	JMP         sigmoidAVX512_loop
+	JMP         sigmoidAVX512_1_loop
 
-sigmoidAVX512_done:
+sigmoidAVX512_1_done:
 	VZEROUPPER
 	RET
 
@@ -1644,9 +1921,9 @@ TEXT ·tanhAVX512(SB), NOSPLIT, $0-24
 	MOVQ src+8(FP), CX
 	MOVQ n+16(FP), DX
 
-tanhAVX512_loop:
+tanhAVX512_1_loop:
 	CMPQ        DX, $0x00000010
-	JL          tanhAVX512_done
+	JL          tanhAVX512_1_done
 	VMOVUPS     (CX), Z0
 	VPANDD      absMask16<>+0(SB), Z0, Z1
 	VMULPS      Z0, Z0, Z2
@@ -1707,9 +1984,9 @@ tanhAVX512_loop:
 	ADDQ        $0x00000040, CX
 	ADDQ        $0x00000040, AX
 	SUBQ        $0x00000010, DX
-	JMP         tanhAVX512_loop
+	JMP         tanhAVX512_1_loop
 
-tanhAVX512_done:
+tanhAVX512_1_done:
 	VZEROUPPER
 	RET
 

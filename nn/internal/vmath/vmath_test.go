@@ -3,6 +3,9 @@ package vmath
 import (
 	"math"
 	"math/rand/v2"
+	"os"
+	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -413,5 +416,34 @@ func eachPath(t *testing.T, test func(t *testing.T)) {
 		if Path() != "avx512" && wide {
 			break // the one path of this machine ran above
 		}
+	}
+}
+
+// TestAVX2KernelsKeepToSixteenRegisters reads the generated assembly: an AVX2
+// kernel must name no vector register above 15. The generator's allocator
+// takes Y16 to Y31 when a kernel needs more than sixteen (three interleaved
+// tanh blocks did). VROUNDPS and VBLENDVPS have no AVX-512 form, so that
+// kernel failed to assemble; one of arithmetic alone would have assembled
+// for AVX-512, which an AVX2-only CPU (Zen 1, say) does not run, and the
+// AVX-512 machines that run the suite would not have noticed.
+func TestAVX2KernelsKeepToSixteenRegisters(t *testing.T) {
+	src, err := os.ReadFile("vmath_amd64.s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	high := regexp.MustCompile(`\b[XY](1[6-9]|2[0-9]|3[01])\b`)
+	kernels := 0
+	for _, fn := range strings.Split(string(src), "\nTEXT ")[1:] {
+		name, _, _ := strings.Cut(fn, "(")
+		if !strings.HasSuffix(name, "AVX2") {
+			continue
+		}
+		kernels++
+		if r := high.FindString(fn); r != "" {
+			t.Errorf("%s uses %s, an AVX-512 register", name, r)
+		}
+	}
+	if kernels < 10 {
+		t.Fatalf("found %d AVX2 kernels in vmath_amd64.s", kernels)
 	}
 }

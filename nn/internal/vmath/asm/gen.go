@@ -79,54 +79,116 @@ func constants() {
 	bias127 = splatInt("bias127", 127)
 }
 
-// exp emits e**x for the floats of x, as vmath.Exp32 computes it, and
-// returns the register holding the result. x is overwritten.
-func exp(x VecVirtual) VecVirtual {
-	lo := cur.vec()
-	VMOVUPS(expLo, lo)
-	VMAXPS(x, lo, x) // x first: a NaN in x passes through, as in Exp32
-	hi := cur.vec()
-	VMOVUPS(expHi, hi)
-	VMINPS(x, hi, x)
-	v := cur.vec()
-	VMULPS(log2e, x, v)
-	VADDPS(half, v, v)
-	fn := cur.vec()
+// vecs holds one register for each of the blocks a kernel computes side by
+// side. The blocks' chains are independent and each is long (exp alone is
+// some twenty dependent operations), so emitting them interleaved, an
+// instruction of each in turn, gives a core with a small scheduling window
+// (Zen 1's) work while one chain waits on a latency. Every block goes through
+// the same operations in the same order, so the bits do not change.
+type vecs []VecVirtual
+
+// newVecs returns k new registers.
+func newVecs(k int) vecs {
+	v := make(vecs, k)
+	for i := range v {
+		v[i] = cur.vec()
+	}
+	return v
+}
+
+// masks holds a comparison's result for each block (see mask).
+type masks []Register
+
+// each emits ins once for every block: an operand that is vecs or masks
+// stands for the block's register, any other Op for itself.
+func each(ins func(...Op), ops ...any) {
+	k := 0
+	for _, o := range ops {
+		switch o := o.(type) {
+		case vecs:
+			k = len(o)
+		case masks:
+			k = len(o)
+		}
+	}
+	for i := 0; i < k; i++ {
+		args := make([]Op, len(ops)) // kept by the instruction: one each
+		for j, o := range ops {
+			switch o := o.(type) {
+			case vecs:
+				args[j] = o[i]
+			case masks:
+				args[j] = o[i]
+			default:
+				args[j] = o.(Op)
+			}
+		}
+		ins(args...)
+	}
+}
+
+// op2, op3 and op4 adapt the instructions of fixed arity to each.
+func op2(ins func(a, b Op)) func(...Op)       { return func(o ...Op) { ins(o[0], o[1]) } }
+func op3(ins func(a, b, c Op)) func(...Op)    { return func(o ...Op) { ins(o[0], o[1], o[2]) } }
+func op4(ins func(a, b, c, d Op)) func(...Op) { return func(o ...Op) { ins(o[0], o[1], o[2], o[3]) } }
+
+// exp emits e**x for the floats of each register of x, as vmath.Exp32
+// computes it, and returns the registers holding the results. x is
+// overwritten.
+func exp(x vecs) vecs {
+	k := len(x)
+	lo := newVecs(k)
+	each(VMOVUPS, expLo, lo)
+	each(VMAXPS, x, lo, x) // x first: a NaN in x passes through, as in Exp32
+	hi := newVecs(k)
+	each(VMOVUPS, expHi, hi)
+	each(VMINPS, x, hi, x)
+	v := newVecs(k)
+	each(VMULPS, log2e, x, v)
+	each(VADDPS, half, v, v)
+	fn := newVecs(k)
 	if wide() {
-		VRNDSCALEPS(U8(1), v, fn) // floor
+		each(VRNDSCALEPS, U8(1), v, fn) // floor
 	} else {
-		VROUNDPS(U8(1), v, fn) // floor
+		each(op3(VROUNDPS), U8(1), v, fn) // floor
 	}
-	t := cur.vec()
-	VMULPS(c1, fn, t)
-	VSUBPS(t, x, x)
-	VMULPS(c2, fn, t)
+	t := newVecs(k)
+	each(VMULPS, c1, fn, t)
+	each(VSUBPS, t, x, x)
+	each(VMULPS, c2, fn, t)
 	r := x
-	VSUBPS(t, r, r)
-	z := cur.vec()
-	VMULPS(r, r, z)
-	p := cur.vec()
-	VMULPS(p0, r, p)
+	each(VSUBPS, t, r, r)
+	z := newVecs(k)
+	each(VMULPS, r, r, z)
+	p := newVecs(k)
+	each(VMULPS, p0, r, p)
 	for _, c := range []Mem{p1, p2, p3, p4} {
-		VADDPS(c, p, p)
-		VMULPS(r, p, p)
+		each(VADDPS, c, p, p)
+		each(VMULPS, r, p, p)
 	}
-	VADDPS(p5, p, p)
-	VMULPS(z, p, p)
-	VADDPS(r, p, p)
-	VADDPS(one, p, p)
-	n := cur.vec()
-	VCVTPS2DQ(fn, n) // fn is a whole number: exact
-	VPADDD(bias127, n, n)
-	VPSLLD(U8(23), n, n)
-	VMULPS(n, p, p)
+	each(VADDPS, p5, p, p)
+	each(VMULPS, z, p, p)
+	each(VADDPS, r, p, p)
+	each(VADDPS, one, p, p)
+	n := newVecs(k)
+	each(VCVTPS2DQ, fn, n) // fn is a whole number: exact
+	each(VPADDD, bias127, n, n)
+	each(VPSLLD, U8(23), n, n)
+	each(VMULPS, n, p, p)
 	return p
 }
 
+// interleave is how many blocks the AVX2 exp, sigmoid and tanh kernels
+// compute side by side (see vecs). The AVX-512 kernels compute one at a time,
+// as before: they run on CPUs with larger windows, where no gain was measured
+// (none could be: this session's machine has no AVX-512).
+const interleave = 2
+
 // loop emits the body of a kernel func(dst, src *float32, n int, ...) over n
-// floats, n a multiple of cur.lanes, computing each block with body; name is
-// the kernel's name without its instruction set.
-func loop(name, extra, doc string, body func(x VecVirtual) VecVirtual, setup func()) {
+// floats, n a multiple of cur.lanes, computing the blocks with body,
+// interleave of them at a time and then one at a time; name is the kernel's
+// name without its instruction set.
+func loop(name, extra, doc string, body func(x vecs) vecs, setup func()) {
 	name += cur.suffix
 	doc = strings.ReplaceAll(strings.ReplaceAll(doc, "NAME", name), "LANES", strconv.Itoa(cur.lanes))
 	TEXT(name, NOSPLIT, "func(dst, src *float32, n int"+extra+")")
@@ -138,11 +200,22 @@ func loop(name, extra, doc string, body func(x VecVirtual) VecVirtual, setup fun
 	if setup != nil {
 		setup()
 	}
-	blocks(name, n, []Mem{src, dst}, func() {
-		x := cur.vec()
-		VMOVUPS(src, x)
-		VMOVUPS(body(x), dst)
-	})
+	ks := []int{interleave, 1}
+	if wide() {
+		ks = ks[1:]
+	}
+	for _, k := range ks {
+		blocksOf(name+"_"+strconv.Itoa(k), n, k, []Mem{src, dst}, func() {
+			x := newVecs(k)
+			for i := range x {
+				VMOVUPS(src.Offset(4*cur.lanes*i), x[i])
+			}
+			y := body(x)
+			for i := range y {
+				VMOVUPS(y[i], dst.Offset(4*cur.lanes*i))
+			}
+		})
+	}
 	VZEROUPPER()
 	RET()
 }
@@ -163,8 +236,8 @@ func main() {
 // elementwise emits the kernels of cur that have both forms.
 func elementwise() {
 	var shift VecVirtual
-	loop("expShift", ", shift float32", "NAME sets dst[i] = Exp32(src[i] - shift) for i < n, n a multiple of LANES.", func(x VecVirtual) VecVirtual {
-		VSUBPS(shift, x, x)
+	loop("expShift", ", shift float32", "NAME sets dst[i] = Exp32(src[i] - shift) for i < n, n a multiple of LANES.", func(x vecs) vecs {
+		each(VSUBPS, shift, x, x)
 		return exp(x)
 	}, func() {
 		s := Load(Param("shift"), XMM())
@@ -183,15 +256,21 @@ func elementwise() {
 // block, then every pointer of ptrs moved on by a register's bytes; it ends at
 // the label prefix_done, where the caller's epilogue follows.
 func blocks(prefix string, n Register, ptrs []Mem, body func()) {
-	lanes := uint32(cur.lanes)
+	blocksOf(prefix, n, 1, ptrs, body)
+}
+
+// blocksOf is blocks over k blocks at a time: it leaves fewer than k blocks
+// of n for the code after it.
+func blocksOf(prefix string, n Register, k int, ptrs []Mem, body func()) {
+	floats := uint32(k * cur.lanes)
 	Label(prefix + "_loop")
-	CMPQ(n, U32(lanes))
+	CMPQ(n, U32(floats))
 	JL(LabelRef(prefix + "_done"))
 	body()
 	for _, p := range ptrs {
-		ADDQ(U32(4*lanes), p.Base)
+		ADDQ(U32(4*floats), p.Base)
 	}
-	SUBQ(U32(lanes), n)
+	SUBQ(U32(floats), n)
 	JMP(LabelRef(prefix + "_loop"))
 	Label(prefix + "_done")
 }
@@ -243,17 +322,28 @@ func gruStep(infer bool) {
 	n := Load(Param("h"), GP64())
 	st, st2 := strides()
 	blocks(prefix+cur.suffix, n, ptrs, func() {
-		// r = σ(g_r + h_r), z = σ(g_z + h_z)
-		r := cur.vec()
-		VMOVUPS(g, r)
-		VADDPS(hr, r, r)
-		r = sigmoid(r)
-		store(r, g)
-		z := cur.vec()
-		VMOVUPS(at(g, st), z)
-		VADDPS(at(hr, st), z, z)
-		z = sigmoid(z)
-		store(z, at(g, st))
+		// r = σ(g_r + h_r), z = σ(g_z + h_z): on AVX2 the two sigmoids
+		// interleaved (see vecs), on AVX-512 one after the other.
+		r, z := cur.vec(), cur.vec()
+		if wide() {
+			VMOVUPS(g, r)
+			VADDPS(hr, r, r)
+			r = sigmoid(vecs{r})[0]
+			store(r, g)
+			VMOVUPS(at(g, st), z)
+			VADDPS(at(hr, st), z, z)
+			z = sigmoid(vecs{z})[0]
+			store(z, at(g, st))
+		} else {
+			VMOVUPS(g, r)
+			VADDPS(hr, r, r)
+			VMOVUPS(at(g, st), z)
+			VADDPS(at(hr, st), z, z)
+			rz := sigmoid(vecs{r, z})
+			r, z = rz[0], rz[1]
+			store(r, g)
+			store(z, at(g, st))
+		}
 		// hn = h_n; n = tanh(g_n + r·h_n)
 		hv := cur.vec()
 		VMOVUPS(at(hr, st2), hv)
@@ -262,7 +352,7 @@ func gruStep(infer bool) {
 		nv := cur.vec()
 		VMOVUPS(at(g, st2), nv)
 		VADDPS(hv, nv, nv)
-		nv = tanh(nv)
+		nv = tanh(vecs{nv})[0]
 		store(nv, at(g, st2))
 		// h = (1-z)·n + z·hp
 		t := cur.vec()
@@ -354,7 +444,7 @@ func lstmBack() {
 	blocks("lstm"+cur.suffix, n, []Mem{dh, dc, g, cp, cc, dx, dcp}, func() {
 		tc := cur.vec()
 		VMOVUPS(cc, tc)
-		tc = tanh(tc)
+		tc = tanh(vecs{tc})[0]
 		o, dv, t := cur.vec(), cur.vec(), cur.vec()
 		VMOVUPS(at(g, st3), o)
 		VMOVUPS(dh, dv)
@@ -566,70 +656,81 @@ func adam() {
 	RET()
 }
 
-// sigmoid emits Sigmoid32 of the floats of x (overwritten).
-func sigmoid(x VecVirtual) VecVirtual {
-	zero := cur.vec()
+// sigmoid emits Sigmoid32 of the floats of each register of x (overwritten).
+func sigmoid(x vecs) vecs {
+	k := len(x)
+	zero := newVecs(k)
 	if wide() {
-		VPXORD(zero, zero, zero)
+		each(VPXORD, zero, zero, zero)
 	} else {
-		VXORPS(zero, zero, zero)
+		each(VXORPS, zero, zero, zero)
 	}
-	VSUBPS(x, zero, x) // -x: 0 - x, exact, and -x of a NaN is a NaN
+	each(VSUBPS, x, zero, x) // -x: 0 - x, exact, and -x of a NaN is a NaN
 	e := exp(x)
-	VADDPS(one, e, e)
-	o := cur.vec()
-	VMOVUPS(one, o)
-	VDIVPS(e, o, o)
+	each(VADDPS, one, e, e)
+	o := newVecs(k)
+	each(VMOVUPS, one, o)
+	each(VDIVPS, e, o, o)
 	return o
 }
 
-// tanh emits Tanh32 of the floats of x. AVX-512 compares into mask
-// registers and has its own blend and bitwise instructions; the operations
-// are the same.
-func tanh(x VecVirtual) VecVirtual {
-	a := cur.vec()
+// tanh emits Tanh32 of the floats of each register of x. AVX-512 compares
+// into mask registers and has its own blend and bitwise instructions; the
+// operations are the same.
+func tanh(x vecs) vecs {
+	k := len(x)
+	a := newVecs(k)
 	and(absM, x, a)
 	// Small |x|: the odd polynomial.
-	z := cur.vec()
-	VMULPS(x, x, z)
-	s := cur.vec()
-	VMULPS(t0, z, s)
-	VADDPS(t1, s, s)
-	VMULPS(z, s, s)
-	VSUBPS(t2, s, s)
-	VMULPS(z, s, s)
-	VADDPS(t3, s, s)
-	VMULPS(z, s, s)
-	VSUBPS(t4, s, s)
-	VMULPS(z, s, s)
-	VMULPS(x, s, s)
-	VADDPS(x, s, s)
+	z := newVecs(k)
+	each(VMULPS, x, x, z)
+	s := newVecs(k)
+	each(VMULPS, t0, z, s)
+	each(VADDPS, t1, s, s)
+	each(VMULPS, z, s, s)
+	each(VSUBPS, t2, s, s)
+	each(VMULPS, z, s, s)
+	each(VADDPS, t3, s, s)
+	each(VMULPS, z, s, s)
+	each(VSUBPS, t4, s, s)
+	each(VMULPS, z, s, s)
+	each(VMULPS, x, s, s)
+	each(VADDPS, x, s, s)
 	// Large |x|: 1 - 2/(e^{2|x|}+1), 1 past 9.1, with x's sign.
-	small, big := mask(), mask()
-	VCMPPS(U8(1), tanhSmall, a, small) // a < 0.625
-	VCMPPS(U8(0x0e), tanhBig, a, big)  // a > 9.1
-	e := cur.vec()
-	VMULPS(two, a, e)
+	small, big := newMasks(k), newMasks(k)
+	each(VCMPPS, U8(1), tanhSmall, a, small) // a < 0.625
+	each(VCMPPS, U8(0x0e), tanhBig, a, big)  // a > 9.1
+	e := newVecs(k)
+	each(VMULPS, two, a, e)
 	e = exp(e)
-	VADDPS(one, e, e)
-	l := cur.vec()
-	VMOVUPS(two, l)
-	VDIVPS(e, l, l)
-	o := cur.vec()
-	VMOVUPS(one, o)
-	VSUBPS(l, o, l)
+	each(VADDPS, one, e, e)
+	l := newVecs(k)
+	each(VMOVUPS, two, l)
+	each(VDIVPS, e, l, l)
+	o := newVecs(k)
+	each(VMOVUPS, one, o)
+	each(VSUBPS, l, o, l)
 	blend(big, o, l)
-	sign := cur.vec()
-	VMOVUPS(absM, sign)
+	sign := newVecs(k)
+	each(VMOVUPS, absM, sign)
 	if wide() {
-		VPANDND(x, sign, sign) // ^absMask & x: the sign bit
-		VPORD(sign, l, l)
+		each(VPANDND, x, sign, sign) // ^absMask & x: the sign bit
+		each(VPORD, sign, l, l)
 	} else {
-		VANDNPS(x, sign, sign)
-		VORPS(sign, l, l)
+		each(VANDNPS, x, sign, sign)
+		each(VORPS, sign, l, l)
 	}
 	blend(small, s, l)
 	return l
+}
+
+// newMasks returns k mask registers (see mask).
+func newMasks(k int) masks {
+	m := make(masks, k)
+	for i := range m {
+		m[i] = mask()
+	}
+	return m
 }
 
 // mask is a register for a comparison's result: a mask register on AVX-512,
@@ -641,20 +742,20 @@ func mask() Register {
 	return cur.vec()
 }
 
-// and sets dst = m & x.
-func and(m Mem, x, dst VecVirtual) {
+// and sets dst = m & x in each block.
+func and(m Mem, x, dst vecs) {
 	if wide() {
-		VPANDD(m, x, dst)
+		each(VPANDD, m, x, dst)
 	} else {
-		VANDPS(m, x, dst)
+		each(VANDPS, m, x, dst)
 	}
 }
 
-// blend sets l = v where k is set, keeping l elsewhere.
-func blend(k Register, v, l VecVirtual) {
+// blend sets l = v where k is set, keeping l elsewhere, in each block.
+func blend(k masks, v, l vecs) {
 	if wide() {
-		VBLENDMPS(v, l, k, l)
+		each(VBLENDMPS, v, l, k, l)
 	} else {
-		VBLENDVPS(k, v, l, l)
+		each(op4(VBLENDVPS), k, v, l, l)
 	}
 }
