@@ -127,8 +127,7 @@ func each(ins func(...Op), ops ...any) {
 	}
 }
 
-// op2, op3 and op4 adapt the instructions of fixed arity to each.
-func op2(ins func(a, b Op)) func(...Op)       { return func(o ...Op) { ins(o[0], o[1]) } }
+// op3 and op4 adapt instructions of fixed arity to each.
 func op3(ins func(a, b, c Op)) func(...Op)    { return func(o ...Op) { ins(o[0], o[1], o[2]) } }
 func op4(ins func(a, b, c, d Op)) func(...Op) { return func(o ...Op) { ins(o[0], o[1], o[2], o[3]) } }
 
@@ -179,9 +178,9 @@ func exp(x vecs) vecs {
 }
 
 // interleave is how many blocks the AVX2 exp, sigmoid and tanh kernels
-// compute side by side (see vecs). The AVX-512 kernels compute one at a time,
-// as before: they run on CPUs with larger windows, where no gain was measured
-// (none could be: this session's machine has no AVX-512).
+// compute side by side (see vecs); three need more than AVX2's sixteen
+// registers. The AVX-512 kernels keep one at a time: the CPUs that run them
+// have larger windows, and no AVX-512 machine was at hand to measure a change.
 const interleave = 2
 
 // loop emits the body of a kernel func(dst, src *float32, n int, ...) over n
