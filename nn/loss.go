@@ -42,9 +42,10 @@ func CrossEntropy[T Float](tp *Tape, logits *Tensor[T], targets []int32, ignoreI
 	}
 	// The rows' softmax and loss, shared among the cores for a large output
 	// (on one core, the seq2seq benchmark's 640 rows of 5000 logits took about
-	// 5% of a training batch's CPU, AMD EPYC, with its zeroed buffer and the
-	// backward pass); probs is borrowed, written for the counted rows only and
-	// read for them only, and given back by the backward pass.
+	// 5% of a training batch's CPU, AMD EPYC with AVX-512 on its AVX2 path,
+	// with its zeroed buffer and the backward pass); probs is borrowed,
+	// written for the counted rows only and read for them only, and given back
+	// by the backward pass.
 	probs := borrow[T](n * C)
 	nlls := make([]float64, n)
 	byLogitRows(n, C, func(lo, hi int) {

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -49,8 +50,14 @@ func TestShortIDs(t *testing.T) {
 			check(tok[:len(tok)-1])
 		}
 	}
-	if len(v.short.slots) < 2*2000 || len(v.short.slots)&(len(v.short.slots)-1) != 0 {
-		t.Fatalf("%d slots for about 2500 short tokens: want a power of two, at least twice as many", len(v.short.slots))
+	short := 0
+	for _, tok := range present {
+		if len(tok) <= shortMax {
+			short++
+		}
+	}
+	if n := len(v.short.slots); n < 2*short || n&(n-1) != 0 {
+		t.Fatalf("%d slots for %d short tokens: want a power of two, at least twice as many", n, short)
 	}
 }
 
@@ -67,6 +74,40 @@ func TestShortIDsLength(t *testing.T) {
 		}
 		if id, ok := s.get(c[1]); ok {
 			t.Fatalf("get(%q) = %d, true: the entry of %q", c[1], id, c[0])
+		}
+	}
+}
+
+// TestVocabExtend: Extend keeps v's ids, appends the tokens v lacks in their
+// order (duplicates once), stops at maxSize, never drops v's own entries for
+// a maxSize below v's length, and looks every entry up, short and long.
+func TestVocabExtend(t *testing.T) {
+	long := "a-token-longer-than-sixteen-bytes"
+	v, err := NewVocab(append(slices.Clone(Specials), "the", "cat"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		max  int
+		want []string
+	}{
+		{0, []string{"dog", long, "end"}},
+		{8, []string{"dog", long}},
+		{6, nil},
+		{3, nil},
+	} {
+		out := v.Extend([]string{"cat", "dog", long, "dog", "end"}, c.max)
+		want := append(v.Tokens(), c.want...)
+		if !slices.Equal(out.Tokens(), want) {
+			t.Fatalf("max %d: %q, want %q", c.max, out.Tokens(), want)
+		}
+		for id, tok := range want {
+			if got, ok := out.ID(tok); !ok || got != int32(id) {
+				t.Fatalf("max %d: ID(%q) = %d, %v; want %d", c.max, tok, got, ok, id)
+			}
+		}
+		if _, ok := out.ID("bird"); ok || !out.HasSpecials() {
+			t.Fatalf("max %d: an absent token found, or the specials flag lost", c.max)
 		}
 	}
 }

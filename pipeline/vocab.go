@@ -130,18 +130,10 @@ func NewVocab(tokens []string, specials bool) (*Vocab, error) {
 // pretrained vectors the training data did not have. The ids of v's own
 // tokens do not change.
 func (v *Vocab) Extend(toks []string, maxSize int) *Vocab {
-	out := newVocab(nil, v.tokens, 0, v.specials)
-	for _, t := range toks {
-		if maxSize > 0 && out.Len() >= maxSize {
-			break
-		}
-		if _, ok := out.ids[t]; !ok {
-			out.ids[t] = int32(len(out.tokens))
-			out.tokens = append(out.tokens, t)
-		}
+	if maxSize > 0 {
+		maxSize = max(maxSize, v.Len()) // v's own entries all stay
 	}
-	out.short = newShortIDs(out.ids)
-	return out
+	return newVocab(v.tokens, toks, maxSize, v.specials)
 }
 
 // Len is the number of entries.

@@ -29,8 +29,8 @@ const (
 	// rows keeps two or four accumulators, too few to cover the FMA latency
 	// with two FMA units (eight in flight): the k loop waits on it, and such a
 	// tile costs two thirds of a full one (5.2 µs against 7.8 on a 32×512×128
-	// step's last rows, AMD EPYC). Over two panels of B at once the same loop
-	// keeps twice the accumulators busy.
+	// step's last rows, AMD EPYC with AVX-512 running these AVX2 kernels). Over
+	// two panels of B at once the same loop keeps twice the accumulators busy.
 	pairRows = 2
 )
 

@@ -111,6 +111,9 @@ func each(ins func(...Op), ops ...any) {
 			k = len(o)
 		}
 	}
+	if k == 0 {
+		panic("each: no vecs or masks operand, so nothing to emit")
+	}
 	for i := 0; i < k; i++ {
 		args := make([]Op, len(ops)) // kept by the instruction: one each
 		for j, o := range ops {
