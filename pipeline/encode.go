@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -293,12 +294,25 @@ func (e *Encoder) encode(rec arrow.RecordBatch, b *array.RecordBuilder) (_ arrow
 		// store would pass the garbage collector's write barrier).
 		plain := c.tokens == nil && chars == nil && e.Tokenizer.plain()
 		if plain {
+			// The batch's text as one string: a row's tokens are looked
+			// up by their offsets in it, so that most, the last of the
+			// batch apart, have 16 bytes after their start to load.
+			all, offs := batchText(c.text)
+			var spans []int
 			for i := 0; i < n; i++ {
-				text := c.text.Value(i)
+				start := int(offs[i] - offs[0])
+				text := all[start : start+int(offs[i+1]-offs[i])]
 				ids.Append(true)
+				var ascii bool
+				if spans, ascii = asciiFields(spans[:0], text); !ascii {
+					spans = spans[:0]
+					for a, b := nextField(text, 0); a < len(text); a, b = nextField(text, b) {
+						spans = append(spans, a, b)
+					}
+				}
 				row := rowIDs[:0]
-				for a, b := nextField(text, 0); a < len(text); a, b = nextField(text, b) {
-					id, ok := v.Input.ID(text[a:b])
+				for k := 0; k+1 < len(spans); k += 2 {
+					id, ok := v.Input.idAt(all, start+spans[k], start+spans[k+1])
 					if !ok {
 						id = UnkID
 						st.UnknownTokens++
@@ -746,4 +760,13 @@ func ParseVector(fields []string) ([]float32, error) {
 		xs[k] = float32(x)
 	}
 	return xs, nil
+}
+
+// batchText returns the text of a string column's rows as one string, and
+// its offsets: row i is all[offs[i]-offs[0] : offs[i+1]-offs[0]]. The string
+// shares the column's buffer, as arrow's own String.Value does; no one
+// writes to a built record's buffers.
+func batchText(col *array.String) (all string, offs []int32) {
+	b := col.ValueBytes()
+	return unsafe.String(unsafe.SliceData(b), len(b)), col.ValueOffsets()
 }

@@ -277,11 +277,15 @@ func TestTargetTokenizer(t *testing.T) {
 // TestEncodePlainText: plain white-space splitting of a text column, which
 // looks tokens up by offset, encodes as the general path does (here through
 // NFC normalisation, which changes none of these tokens): unicode spaces,
-// unknown words and a long row.
+// unknown words, a long row, and tokens of 16 and 17 bytes, some at the end
+// of the batch's text (where the lookup cannot load 16 bytes after a token).
+// A slice of a record encodes as those rows of the whole.
 func TestEncodePlainText(t *testing.T) {
 	long := strings.Repeat("w1 w2\u00a0w3 ", 150)
+	ends := strings.Repeat("sixteen-bytes-ab seventeen-bytes-a w1 ", 2)
 	path := filepath.Join(t.TempDir(), "x.jsonl")
-	writeFile(t, path, `{"text": "  fly to\u2003Boston  "}`+"\n"+`{"text": "unseen w1\tw2"}`+"\n"+`{"text": "`+long+`"}`+"\n"+`{"text": "   "}`+"\n")
+	writeFile(t, path, `{"text": "  fly to\u2003Boston  "}`+"\n"+`{"text": "unseen w1\tw2"}`+"\n"+`{"text": "`+long+`"}`+"\n"+`{"text": "   "}`+"\n"+
+		`{"text": "`+ends+`"}`+"\n"+`{"text": "`+ends+`w2 sixteen-bytes-ab seventeen-bytes-a"}`+"\n")
 	src := pipeline.Source{Path: path, Columns: pipeline.Columns{Text: "text"}}
 	encode := func(cfg pipeline.TokenizerConfig) ([]encRow, pipeline.EncodeStats) {
 		tok, _ := pipeline.NewTokenizer(cfg)
@@ -297,12 +301,28 @@ func TestEncodePlainText(t *testing.T) {
 			t.Fatal(err)
 		}
 		var rows []encRow
-		st, err := (&pipeline.Encoder{Tokenizer: tok, Vocabs: v}).EncodeAll(r, 1, func(rec arrow.RecordBatch) error {
+		enc := &pipeline.Encoder{Tokenizer: tok, Vocabs: v}
+		st, err := enc.EncodeAll(r, 1, func(rec arrow.RecordBatch) error {
 			rows = append(rows, encodedRows(rec)...)
 			return nil
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+		r2, _ := pipeline.Open(src)
+		defer r2.Release()
+		for r2.Next() {
+			rec := r2.RecordBatch()
+			part := rec.NewSlice(1, rec.NumRows()-1)
+			out, _, err := enc.Encode(part)
+			part.Release()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := encodedRows(out), rows[1:rec.NumRows()-1]; !reflect.DeepEqual(got, want) {
+				t.Errorf("a slice of the record encodes as\n%v\nnot as the rows of the whole\n%v", got, want)
+			}
+			out.Release()
 		}
 		return rows, st
 	}
@@ -311,7 +331,10 @@ func TestEncodePlainText(t *testing.T) {
 	if !reflect.DeepEqual(plain, general) || pst.Tokens != gst.Tokens || pst.UnknownTokens != gst.UnknownTokens {
 		t.Fatalf("plain path\n%v %+v\ngeneral path\n%v %+v", plain, pst, general, gst)
 	}
-	if plain[2].Length != 450 || plain[0].Length != 3 || plain[3].Length != 0 || pst.UnknownTokens != 4 {
-		t.Errorf("lengths %d %d %d, unknown %d", plain[0].Length, plain[2].Length, plain[3].Length, pst.UnknownTokens)
+	if plain[2].Length != 450 || plain[0].Length != 3 || plain[3].Length != 0 || plain[5].Length != 9 || pst.UnknownTokens != 4 {
+		t.Errorf("lengths %d %d %d %d, unknown %d", plain[0].Length, plain[2].Length, plain[3].Length, plain[5].Length, pst.UnknownTokens)
+	}
+	if last := plain[5].IDs; last[7] != last[0] || last[8] != last[1] || last[0] == last[1] || last[0] == pipeline.UnkID || last[1] == pipeline.UnkID {
+		t.Errorf("the last row's ids %v: want its last two tokens' ids as its first two's, known and distinct", last)
 	}
 }

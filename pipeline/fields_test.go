@@ -6,7 +6,10 @@ import (
 	"testing"
 )
 
-var fieldInputs = []string{"", " ", "a", " fly  to\tBoston\n", "a\u00a0b\u2003c\u0085d", "x\xffy z", "\v\f\r a b \u3000", "日本 語"}
+var fieldInputs = []string{"", " ", "a", " fly  to\tBoston\n", "a\u00a0b\u2003c\u0085d", "x\xffy z", "\v\f\r a b \u3000", "日本 語",
+	// The bytes on either side of the white space ranges, and lines that
+	// end at, before and after a word of eight bytes (asciiFields).
+	"a\x08b\x0ec\x1fd!e\x7ff\x00", "abcdefgh", "abcdefg ", " abcdefgh", "abcdefghijklmno", "a b c d e f g h i", "seventeen-bytes-a\t"}
 
 // TestAppendFields: the encoder's splitter is strings.Fields.
 func TestAppendFields(t *testing.T) {

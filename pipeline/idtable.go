@@ -61,10 +61,14 @@ func newShortIDs(ids map[string]int32) *shortIDs {
 // get returns the id of t, which has at most shortMax bytes.
 func (s *shortIDs) get(t string) (int32, bool) {
 	k0, k1 := shortKey(t)
-	n := int32(len(t) + 1)
-	for j := s.hash(k0, k1, len(t)); ; j++ {
+	return s.getKey(k0, k1, len(t))
+}
+
+// getKey returns the id of the token of n bytes whose key is k0, k1.
+func (s *shortIDs) getKey(k0, k1 uint64, n int) (int32, bool) {
+	for j := s.hash(k0, k1, n); ; j++ {
 		e := &s.slots[j&s.mask]
-		if e.n == n && e.k0 == k0 && e.k1 == k1 {
+		if e.n == int32(n+1) && e.k0 == k0 && e.k1 == k1 {
 			return e.id, true
 		}
 		if e.n == 0 {
@@ -80,31 +84,40 @@ func (s *shortIDs) hash(k0, k1 uint64, n int) uint64 {
 	return hi ^ lo
 }
 
-// shortKey packs a token of at most 16 bytes into two words. Together with the
-// length they determine the token: from 8 bytes on the words are its first and
-// last 8 (overlapping below 16), from 4 its first and last 4, below that its
-// first, middle and last byte.
+// shortKey packs a token of at most 16 bytes into two words: its bytes in
+// order from the low byte of k0 to the high byte of k1, zeros after. With
+// the length they determine the token. windowKey finds the same words.
 func shortKey(t string) (k0, k1 uint64) {
 	switch n := len(t); {
-	case n >= 8:
-		return le64(t), le64(t[n-8:])
+	case n >= 8: // the last 8 bytes, shifted down to the 9th on
+		return le64(t), le64(t[n-8:]) >> (8 * (16 - n))
 	case n >= 4:
-		return uint64(le32(t)) | uint64(le32(t[n-4:]))<<32, 0
-	case n > 0:
-		return uint64(t[0]) | uint64(t[n/2])<<8 | uint64(t[n-1])<<16, 0
+		return uint64(le32(t)) | uint64(le32(t[n-4:]))>>(8*(8-n))<<32, 0
+	case n > 0: // the middle byte is the first or last when n < 3
+		return uint64(t[0]) | uint64(t[n/2])<<(8*(n/2)) | uint64(t[n-1])<<(8*(n-1)), 0
 	}
 	return 0, 0
 }
 
+// windowKey is shortKey(s[a:a+n]) for n <= 16 and a+16 <= len(s): two loads
+// of 16 bytes and masks, without shortKey's branches on the length, which
+// mispredict when lengths vary from token to token.
+func windowKey(s string, a, n int) (k0, k1 uint64) {
+	// A shift by 64 or more gives 0 in Go: the mask of no bytes.
+	m0 := ^uint64(0) >> uint(64-8*min(n, 8))
+	m1 := ^uint64(0) >> uint(64-8*max(n-8, 0))
+	return le64(s[a:]) & m0, le64(s[a+8:]) & m1
+}
+
 // le64 and le32 read a string's first bytes as a little-endian word; the
 // compiler turns each into one load.
-func le64(s string) uint64 {
+func le64[S ~string | ~[]byte](s S) uint64 {
 	_ = s[7]
 	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
-func le32(s string) uint32 {
+func le32[S ~string | ~[]byte](s S) uint32 {
 	_ = s[3]
 	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
 }

@@ -34,6 +34,14 @@ func TestShortIDs(t *testing.T) {
 		if id != want || ok != wantOK {
 			t.Fatalf("ID(%q) = %d, %v; the map has %d, %v", tok, id, ok, want, wantOK)
 		}
+		// The encoder's lookup by offsets in a row's text: with 16 bytes
+		// and more after the token's start (windowKey), and without.
+		for _, after := range []string{"", "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00", "abababababababab"} {
+			s := "b\xff" + tok + after
+			if id, ok := v.idAt(s, 2, 2+len(tok)); id != want || ok != wantOK {
+				t.Fatalf("idAt(%q, 2, %d) = %d, %v; the map has %d, %v", s, 2+len(tok), id, ok, want, wantOK)
+			}
+		}
 	}
 	for _, tok := range present {
 		check(tok)

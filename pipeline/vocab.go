@@ -151,6 +151,15 @@ func (v *Vocab) ID(tok string) (int32, bool) {
 	return id, ok
 }
 
+// idAt is ID(s[a:b]), the encoder's lookup of a token in a batch's text.
+func (v *Vocab) idAt(s string, a, b int) (int32, bool) {
+	if n := b - a; n <= shortMax && a+shortMax <= len(s) && v.short != nil {
+		k0, k1 := windowKey(s, a, n)
+		return v.short.getKey(k0, k1, n)
+	}
+	return v.ID(s[a:b])
+}
+
 // HasSpecials reports whether this is an input vocabulary (with [Specials]).
 func (v *Vocab) HasSpecials() bool { return v.specials }
 
