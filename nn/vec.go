@@ -219,6 +219,13 @@ func gruInfer[T Float](g, hr, hp, hc []T) {
 	vmath.GRUInferGo(g, hr, hp, hc, 0)
 }
 
+// prefetch asks the CPU to bring x into its caches (see vmath.Prefetch).
+func prefetch[T Float](x []T) {
+	if x32, _, ok := as32(x, x); ok {
+		vmath.Prefetch(x32)
+	}
+}
+
 // gruStep is the forward step of a GRU row (see vmath.GRUStep).
 func gruStep[T Float](g, hr, hp, hc, hn []T) {
 	if g32, hr32, ok := as32(g, hr); ok {

@@ -447,3 +447,23 @@ func TestAVX2KernelsKeepToSixteenRegisters(t *testing.T) {
 		t.Fatalf("found %d AVX2 kernels in vmath_amd64.s", kernels)
 	}
 }
+
+// TestPrefetch: Prefetch reads nothing into x and writes nothing, at any
+// length and alignment (its loop steps a cache line at a time from an
+// address that need not start one, and ends at x's last float).
+func TestPrefetch(t *testing.T) {
+	buf := make([]float32, 100)
+	for i := range buf {
+		buf[i] = float32(i)
+	}
+	for a := 0; a < 20; a++ {
+		for n := 0; a+n <= len(buf); n++ {
+			Prefetch(buf[a : a+n])
+		}
+	}
+	for i, v := range buf {
+		if v != float32(i) {
+			t.Fatalf("buf[%d] = %v after Prefetch, want %d", i, v, i)
+		}
+	}
+}
