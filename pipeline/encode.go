@@ -6,6 +6,7 @@ import (
 	"math"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"unsafe"
 
@@ -328,7 +329,34 @@ func (e *Encoder) encode(rec arrow.RecordBatch, b *array.RecordBuilder) (_ arrow
 				rowIDs = row
 			}
 		}
-		for i := 0; i < n && !plain; i++ {
+		// A list of tokens that Clean leaves as they are (no
+		// normalisation, no lower-casing) is looked up the same way, by
+		// offsets in the list's values (a CoNLL file's words).
+		listed := c.tokens != nil && chars == nil && !e.Tokenizer.norm && !e.Tokenizer.cfg.Lower
+		if listed {
+			all, offs := batchText(c.tokens.ListValues().(*array.String))
+			for i := 0; i < n; i++ {
+				j0, j1 := c.tokens.ValueOffsets(i)
+				if int(j1-j0) > maxTok {
+					return nil, st, tooManyTokens(int(c.row.Value(i)), "input", int(j1-j0), maxTok)
+				}
+				ids.Append(true)
+				row := rowIDs[:0]
+				for j := j0; j < j1; j++ {
+					id, ok := v.Input.idAt(all, int(offs[j]-offs[0]), int(offs[j+1]-offs[0]))
+					if !ok {
+						id = UnkID
+						st.UnknownTokens++
+					}
+					row = append(row, id)
+				}
+				vb.AppendValues(row, nil)
+				lens.Append(int32(len(row)))
+				st.Tokens += int64(len(row))
+				rowIDs = row
+			}
+		}
+		for i := 0; i < n && !plain && !listed; i++ {
 			toks = e.inputTokens(c, i, toks)
 			if len(toks) > maxTok {
 				return nil, st, tooManyTokens(int(c.row.Value(i)), "input", len(toks), maxTok)
@@ -381,12 +409,18 @@ func (e *Encoder) encode(rec arrow.RecordBatch, b *array.RecordBuilder) (_ arrow
 	if v.Tags != nil {
 		tb := next().(*array.ListBuilder)
 		vb := tb.ValueBuilder().(*array.Int32Builder)
+		all, offs := batchText(c.tags.ListValues().(*array.String))
 		for i := 0; i < n; i++ {
 			tb.Append(true)
-			toks = appendList(toks[:0], c.tags, i)
+			j0, j1 := c.tags.ValueOffsets(i)
 			rowIDs = rowIDs[:0]
-			for _, t := range toks {
-				rowIDs = append(rowIDs, labelID(v.Tags, t, &st.UnknownTags))
+			for j := j0; j < j1; j++ {
+				a, b := int(offs[j]-offs[0]), int(offs[j+1]-offs[0])
+				id, ok := v.Tags.idAt(all, a, b)
+				if !ok {
+					id = labelID(v.Tags, all[a:b], &st.UnknownTags)
+				}
+				rowIDs = append(rowIDs, id)
 			}
 			vb.AppendValues(rowIDs, nil)
 		}
@@ -460,6 +494,9 @@ func labelID(v *Vocab, s string, unknown *map[string]int) int32 {
 	}
 	if *unknown == nil {
 		*unknown = map[string]int{}
+	}
+	if _, seen := (*unknown)[s]; !seen {
+		s = strings.Clone(s) // not a part of the batch's buffer, which it would keep
 	}
 	(*unknown)[s]++
 	return -1

@@ -288,43 +288,7 @@ func TestEncodePlainText(t *testing.T) {
 		`{"text": "`+ends+`"}`+"\n"+`{"text": "`+ends+`w2 sixteen-bytes-ab seventeen-bytes-a"}`+"\n")
 	src := pipeline.Source{Path: path, Columns: pipeline.Columns{Text: "text"}}
 	encode := func(cfg pipeline.TokenizerConfig) ([]encRow, pipeline.EncodeStats) {
-		tok, _ := pipeline.NewTokenizer(cfg)
-		r, err := pipeline.Open(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Release()
-		vr, _ := pipeline.Open(pipeline.Source{Path: path, Columns: src.Columns})
-		v, err := pipeline.BuildVocabs(vr, tok, pipeline.VocabConfig{MinFreq: 2})
-		vr.Release()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var rows []encRow
-		enc := &pipeline.Encoder{Tokenizer: tok, Vocabs: v}
-		st, err := enc.EncodeAll(r, 1, func(rec arrow.RecordBatch) error {
-			rows = append(rows, encodedRows(rec)...)
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		r2, _ := pipeline.Open(src)
-		defer r2.Release()
-		for r2.Next() {
-			rec := r2.RecordBatch()
-			part := rec.NewSlice(1, rec.NumRows()-1)
-			out, _, err := enc.Encode(part)
-			part.Release()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got, want := encodedRows(out), rows[1:rec.NumRows()-1]; !reflect.DeepEqual(got, want) {
-				t.Errorf("a slice of the record encodes as\n%v\nnot as the rows of the whole\n%v", got, want)
-			}
-			out.Release()
-		}
-		return rows, st
+		return encodeSliced(t, src, src, cfg)
 	}
 	plain, pst := encode(pipeline.TokenizerConfig{})
 	general, gst := encode(pipeline.TokenizerConfig{Normalize: "nfc"})
@@ -336,5 +300,78 @@ func TestEncodePlainText(t *testing.T) {
 	}
 	if last := plain[5].IDs; last[7] != last[0] || last[8] != last[1] || last[0] == last[1] || last[0] == pipeline.UnkID || last[1] == pipeline.UnkID {
 		t.Errorf("the last row's ids %v: want its last two tokens' ids as its first two's, known and distinct", last)
+	}
+}
+
+// encodeSliced encodes src with vocabularies built from train (a minimum
+// frequency of 2) on one worker, and checks that a slice of each record (all
+// rows but its first and last) encodes as those rows of the whole.
+func encodeSliced(t *testing.T, src, train pipeline.Source, cfg pipeline.TokenizerConfig) ([]encRow, pipeline.EncodeStats) {
+	t.Helper()
+	tok, _ := pipeline.NewTokenizer(cfg)
+	r, err := pipeline.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Release()
+	vr, err := pipeline.Open(train)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := pipeline.BuildVocabs(vr, tok, pipeline.VocabConfig{MinFreq: 2})
+	vr.Release()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []encRow
+	enc := &pipeline.Encoder{Tokenizer: tok, Vocabs: v}
+	st, err := enc.EncodeAll(r, 1, func(rec arrow.RecordBatch) error {
+		rows = append(rows, encodedRows(rec)...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, _ := pipeline.Open(src)
+	defer r2.Release()
+	for r2.Next() {
+		rec := r2.RecordBatch()
+		part := rec.NewSlice(1, rec.NumRows()-1)
+		out, _, err := enc.Encode(part)
+		part.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := encodedRows(out), rows[1:rec.NumRows()-1]; !reflect.DeepEqual(got, want) {
+			t.Errorf("a slice of the record encodes as\n%v\nnot as the rows of the whole\n%v", got, want)
+		}
+		out.Release()
+	}
+	return rows, st
+}
+
+// TestEncodeTokenLists: a CoNLL file's words, looked up by their offsets in
+// the list's values when the tokenizer leaves them as they are, encode as
+// through NFC normalisation (which changes none of them); so do its tags,
+// unknown ones (only in the encoded file) counted and encoded as -1.
+func TestEncodeTokenLists(t *testing.T) {
+	dir := t.TempDir()
+	train, dev := filepath.Join(dir, "train.conll"), filepath.Join(dir, "dev.conll")
+	sent := "fly O\nto O\nBoston B-city\nsixteen-bytes-ab B-a\nseventeen-bytes-a I-a\nné O\n\n"
+	writeFile(t, train, sent+sent)
+	writeFile(t, dev, "unseen O\nBoston B-city\n\n"+sent+"Boston B-new\nsixteen-bytes-ab B-a\nseventeen-bytes-a I-a\nto B-new\n\n"+sent)
+	src := pipeline.Source{Path: dev, Format: "conll", Columns: pipeline.Columns{Tokens: "1", Tags: "2"}}
+	trainSrc := src
+	trainSrc.Path = train
+	plain, pst := encodeSliced(t, src, trainSrc, pipeline.TokenizerConfig{})
+	general, gst := encodeSliced(t, src, trainSrc, pipeline.TokenizerConfig{Normalize: "nfc"})
+	if !reflect.DeepEqual(plain, general) || !reflect.DeepEqual(pst, gst) {
+		t.Fatalf("listed path\n%v %+v\ngeneral path\n%v %+v", plain, pst, general, gst)
+	}
+	if pst.UnknownTokens != 1 || pst.UnknownTags["B-new"] != 2 || len(pst.UnknownTags) != 1 {
+		t.Errorf("unknown tokens %d, tags %v", pst.UnknownTokens, pst.UnknownTags)
+	}
+	if got := plain[2].Tags; got[0] != -1 || got[3] != -1 || got[1] != plain[1].Tags[3] || got[2] != plain[1].Tags[4] || got[1] == got[2] {
+		t.Errorf("the third sentence's tags %v: want -1 for B-new, and the second sentence's B-a, I-a", got)
 	}
 }
