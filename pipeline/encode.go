@@ -299,7 +299,7 @@ func (e *Encoder) encode(rec arrow.RecordBatch, b *array.RecordBuilder) (_ arrow
 			// up by their offsets in it, so that most, the last of the
 			// batch apart, have 16 bytes after their start to load.
 			all, offs := batchText(c.text)
-			var spans []int
+			spans := make([]int, 0, 128) // a row's field bounds, 64 fields before it grows
 			for i := 0; i < n; i++ {
 				start := int(offs[i] - offs[0])
 				text := all[start : start+int(offs[i+1]-offs[i])]
