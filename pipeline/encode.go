@@ -304,13 +304,7 @@ func (e *Encoder) encode(rec arrow.RecordBatch, b *array.RecordBuilder) (_ arrow
 				start := int(offs[i] - offs[0])
 				text := all[start : start+int(offs[i+1]-offs[i])]
 				ids.Append(true)
-				var ascii bool
-				if spans, ascii = asciiFields(spans[:0], text); !ascii {
-					spans = spans[:0]
-					for a, b := nextField(text, 0); a < len(text); a, b = nextField(text, b) {
-						spans = append(spans, a, b)
-					}
-				}
+				spans = fieldSpans(spans[:0], text)
 				row := rowIDs[:0]
 				for k := 0; k+1 < len(spans); k += 2 {
 					id, ok := v.Input.idAt(all, start+spans[k], start+spans[k+1])
@@ -539,6 +533,7 @@ func NewVocabCounts() VocabCounts {
 func CountVocabs(r array.RecordReader, tok *Tokenizer, cfg VocabConfig) (VocabCounts, error) {
 	vc := NewVocabCounts()
 	var toks []string
+	var spans []int
 	e := &Encoder{Tokenizer: tok}
 	maxTok, maxVocab := cfg.Limits.Tokens(), cfg.Limits.Vocab()
 	for r.Next() {
@@ -556,12 +551,12 @@ func CountVocabs(r array.RecordReader, tok *Tokenizer, cfg VocabConfig) (VocabCo
 		for i := 0; i < int(rec.NumRows()); i++ {
 			if plain {
 				// As Encode: tokens counted by their offsets in the text.
-				n, text := 0, c.text.Value(i)
-				for a, b := nextField(text, 0); a < len(text); a, b = nextField(text, b) {
-					vc.Input.Add(text[a:b])
-					n++
+				text := c.text.Value(i)
+				spans = fieldSpans(spans[:0], text)
+				for k := 0; k+1 < len(spans); k += 2 {
+					vc.Input.Add(text[spans[k]:spans[k+1]])
 				}
-				if n > maxTok {
+				if n := len(spans) / 2; n > maxTok {
 					return vc, tooManyTokens(int(c.row.Value(i)), "input", n, maxTok)
 				}
 			} else if c.text != nil || c.tokens != nil {

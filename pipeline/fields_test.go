@@ -58,3 +58,20 @@ func FuzzASCIIFields(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFieldSpans: the encoder's splitter finds nextField's fields in any
+// string, ASCII or not, after what spans held.
+func FuzzFieldSpans(f *testing.F) {
+	for _, s := range fieldInputs {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := []int{7}
+		for a, b := nextField(s, 0); a < len(s); a, b = nextField(s, b) {
+			want = append(want, a, b)
+		}
+		if got := fieldSpans([]int{7}, s); !slices.Equal(got, want) {
+			t.Errorf("%q: got %v, want %v", s, got, want)
+		}
+	})
+}

@@ -184,6 +184,20 @@ func nextField[S ~string | ~[]byte](s S, i int) (a, b int) {
 	return a, len(s)
 }
 
+// fieldSpans appends to spans the start and end of each field of s, as
+// nextField finds them: with asciiFields when s is ASCII.
+func fieldSpans(spans []int, s string) []int {
+	n := len(spans)
+	spans, ascii := asciiFields(spans, s)
+	if !ascii {
+		spans = spans[:n]
+		for a, b := nextField(s, 0); a < len(s); a, b = nextField(s, b) {
+			spans = append(spans, a, b)
+		}
+	}
+	return spans
+}
+
 // asciiFields appends to spans the start and end of each field of line, as
 // nextField finds them, when line is ASCII (a CoNLL file's token lines, most
 // text columns); it reports false, with spans of no meaning, when line holds
