@@ -203,7 +203,8 @@ func fieldSpans(spans []int, s string) []int {
 // text columns); it reports false, with spans of no meaning, when line holds
 // other bytes. It reads eight bytes at a time and finds the fields' bounds
 // in bit masks: a byte at a time, the branch on each byte mispredicted at
-// nearly every field's end (MR's sentences: 382 → 649 MB/s, AMD EPYC Zen 5).
+// nearly every field's end (MR's sentences, one core: 366 → 667 MB/s, AMD
+// EPYC Zen 5).
 func asciiFields[S ~string | ~[]byte](spans []int, line S) ([]int, bool) {
 	const ones, high = 0x0101010101010101, 0x8080808080808080
 	var in uint64 // bit 7 set when the byte before the word is a field's

@@ -448,9 +448,9 @@ func TestAVX2KernelsKeepToSixteenRegisters(t *testing.T) {
 	}
 }
 
-// TestPrefetch: Prefetch reads nothing into x and writes nothing, at any
-// length and alignment (its loop steps a cache line at a time from an
-// address that need not start one, and ends at x's last float).
+// TestPrefetch: Prefetch leaves x as it is, at any length and alignment (its
+// loop steps a cache line at a time from an address that need not start
+// one, and ends at x's last float).
 func TestPrefetch(t *testing.T) {
 	buf := make([]float32, 100)
 	for i := range buf {
